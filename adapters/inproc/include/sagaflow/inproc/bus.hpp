@@ -1,0 +1,67 @@
+#pragma once
+// The embedded transport: an in-process message bus. Commands are handed to the participant's
+// Dispatcher on the workers' io_context; replies and the events the orchestrator listens to
+// come back to its inbox, where they wait, unacknowledged, until the orchestrator commits.
+//
+// Threading: every public member is safe to call from any thread. The orchestrator side
+// (`orchestrator()`) is meant for one orchestrator thread; handlers run on the workers'
+// io_context threads.
+#include <cstddef>
+#include <functional>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include <boost/asio/io_context.hpp>
+
+#include "sagaflow/engine/ports.hpp"
+#include "sagaflow/worker/dispatcher.hpp"
+
+namespace sagaflow::inproc {
+
+struct DeadLetter {
+  Message message;
+  std::string reason;
+};
+
+class Bus {
+ public:
+  explicit Bus(boost::asio::io_context& workers);
+  ~Bus();
+  Bus(const Bus&) = delete;
+  Bus& operator=(const Bus&) = delete;
+
+  // The orchestrator's side of the bus.
+  Transport& orchestrator();
+
+  // Commands whose destination is `service` are handled by `dispatcher` (which must outlive the
+  // bus); each reply goes to the orchestrator's inbox.
+  void serve(const std::string& service, worker::Dispatcher& dispatcher);
+
+  // Event types the orchestrator waits for: published events of these types enter its inbox.
+  void route_events_to_orchestrator(const std::string& event_type);
+
+  // Outside code observing events (a gateway telling the client, a test): called on the
+  // workers' io_context for every published event of that type.
+  void subscribe(const std::string& event_type, std::function<void(const Message&)> callback);
+
+  // An outside event (e.g. a webhook turned into payment.succeeded) entering the bus.
+  void publish_event(Message event);
+
+  // Messages given up on: dead-lettered by the orchestrator, or commands for a service no one
+  // serves. Kept for inspection; nothing is dropped silently.
+  std::vector<DeadLetter> dead_letters() const;
+  // Inputs delivered to the orchestrator and not yet acknowledged.
+  std::size_t unacknowledged() const;
+
+  // Drops every message in flight, as a crash of the process would; what remains is what the
+  // store committed. For crash-recovery tests.
+  void lose_in_flight();
+
+ private:
+  struct Impl;
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace sagaflow::inproc

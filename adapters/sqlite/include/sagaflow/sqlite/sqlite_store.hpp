@@ -1,0 +1,41 @@
+#pragma once
+// The embedded store: one SQLite file in WAL mode with durable commits (synchronous=FULL), or
+// ":memory:" for tests. Implements the Store port; sqlite3.h stays inside src/.
+//
+// Threading: safe to call from several threads (one connection, serialised by a mutex); the
+// orchestrator is its single writer.
+#include <memory>
+#include <string>
+
+#include "sagaflow/engine/ports.hpp"
+
+namespace sagaflow::sqlite {
+
+struct SqliteOptions {
+  std::string path = ":memory:";
+  bool durable = true;  // synchronous=FULL; false = NORMAL (still crash-consistent in WAL)
+};
+
+class SqliteStore final : public Store {
+ public:
+  explicit SqliteStore(const SqliteOptions& options);
+  ~SqliteStore() override;
+
+  std::vector<OutboxRow> commit(const CommitBatch& batch) override;
+  std::optional<SagaRow> load(std::string_view saga_id) override;
+  std::vector<SagaRow> load_unfinished() override;
+  std::optional<std::string> find_by_idempotency_key(std::string_view flow,
+                                                     std::string_view key) override;
+  std::optional<std::string> find_subscriber(std::string_view event,
+                                             std::string_view key) override;
+  std::vector<TimerRow> due_timers(Timestamp now, std::size_t limit) override;
+  std::vector<OutboxRow> unpublished_outbox(std::size_t limit) override;
+  std::vector<HistoryRow> history(std::string_view saga_id) override;
+  std::vector<SagaRow> list(const SagaFilter& filter) override;
+
+ private:
+  struct Impl;
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace sagaflow::sqlite

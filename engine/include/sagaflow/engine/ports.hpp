@@ -1,0 +1,174 @@
+#pragma once
+// The engine's ports. The engine is pure logic; everything that touches the world goes through
+// these interfaces. Adapters implement them (adapters/*), tests use the fakes in
+// engine/testing. See engine/README.md for the threading rules.
+#include <chrono>
+#include <cstdint>
+#include <optional>
+#include <span>
+#include <stdexcept>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "sagaflow/engine/message.hpp"
+
+namespace sagaflow {
+
+using Timestamp = std::chrono::time_point<std::chrono::system_clock, std::chrono::milliseconds>;
+using Duration = std::chrono::milliseconds;
+
+inline std::int64_t to_millis(Timestamp t) { return t.time_since_epoch().count(); }
+inline Timestamp from_millis(std::int64_t ms) { return Timestamp{Duration{ms}}; }
+
+// ---------------------------------------------------------------------------------------------
+// Clock: injected so that timeouts are tested with a manual clock, never by sleeping.
+class Clock {
+ public:
+  virtual ~Clock() = default;
+  virtual Timestamp now() const = 0;
+};
+
+// ---------------------------------------------------------------------------------------------
+// Store: sagas, their history, the outbox and the timers, written together.
+
+// One saga as stored. `state` is the engine's encoding of its runtime state (JSON text);
+// stores treat it as opaque and index the plain columns.
+struct SagaRow {
+  std::string id;
+  std::string flow;
+  int flow_version = 1;
+  std::string status;  // lifecycle status name, e.g. "running"
+  std::uint64_t version = 0;  // optimistic concurrency: +1 per committed transition
+  std::string idempotency_key;  // unique per flow when not empty
+  std::string state;
+  Timestamp created_at{};
+  Timestamp updated_at{};
+};
+
+struct HistoryRow {
+  std::string saga_id;
+  std::uint64_t saga_version = 0;  // the version this record was written with
+  Timestamp at{};
+  std::string kind;    // e.g. "command_sent", "reply_received", "compensation_sent"
+  std::string step;    // activity key, empty for saga-level records
+  std::string detail;  // JSON text
+};
+
+// A persisted timer: one per (saga, key); setting it again replaces the due time.
+struct TimerRow {
+  std::string saga_id;
+  std::string key;  // e.g. "retry:reserve_points", "timeout:reserve_points", "saga"
+  Timestamp due{};
+};
+
+// Routes an outside event to the saga waiting for it: (event name, correlation key) -> saga.
+struct Subscription {
+  std::string event;
+  std::string key;
+  std::string saga_id;
+};
+
+struct OutboxRow {
+  std::uint64_t seq = 0;  // assigned by the store, increasing in commit order
+  Message message;
+};
+
+// Everything one transition of one saga changes. `expected_version` is the version the
+// transition was computed from (0 for a new saga): the store refuses the whole batch when the
+// stored version differs.
+struct SagaWrite {
+  SagaRow saga;
+  std::uint64_t expected_version = 0;
+  std::vector<HistoryRow> history;
+  std::vector<Message> outbox;
+  std::vector<TimerRow> timers_set;
+  std::vector<std::string> timers_cleared;  // keys, for this saga
+  std::vector<Subscription> subscribe;
+  std::vector<Subscription> unsubscribe;
+};
+
+// One transaction: the transitions of many sagas (group commit), plus the outbox rows that were
+// published since the last commit, deleted in the same transaction.
+struct CommitBatch {
+  std::vector<SagaWrite> writes;
+  std::vector<std::uint64_t> published;
+};
+
+// The optimistic check failed: another writer moved a saga on. Nothing of the batch was written.
+class VersionConflict : public std::runtime_error {
+ public:
+  explicit VersionConflict(const std::string& saga_id)
+      : std::runtime_error("version conflict on saga " + saga_id), saga_id(saga_id) {}
+  std::string saga_id;
+};
+
+// A start with an idempotency key already used for the flow. Nothing of the batch was written.
+class DuplicateIdempotencyKey : public std::runtime_error {
+ public:
+  DuplicateIdempotencyKey(const std::string& flow, const std::string& key)
+      : std::runtime_error("idempotency key already used for flow " + flow), flow(flow), key(key) {}
+  std::string flow;
+  std::string key;
+};
+
+struct SagaFilter {
+  std::string flow;    // empty = any
+  std::string status;  // empty = any
+  std::size_t limit = 100;
+};
+
+class Store {
+ public:
+  virtual ~Store() = default;
+
+  // Writes the batch in one transaction, durably, or nothing (throws VersionConflict,
+  // DuplicateIdempotencyKey, or the adapter's error). Returns the outbox rows written, with
+  // their sequence numbers, in the order of the writes.
+  virtual std::vector<OutboxRow> commit(const CommitBatch& batch) = 0;
+
+  virtual std::optional<SagaRow> load(std::string_view saga_id) = 0;
+  // Sagas that are not finished (for recovery after a restart).
+  virtual std::vector<SagaRow> load_unfinished() = 0;
+  virtual std::optional<std::string> find_by_idempotency_key(std::string_view flow,
+                                                             std::string_view key) = 0;
+  virtual std::optional<std::string> find_subscriber(std::string_view event,
+                                                     std::string_view key) = 0;
+  // Timers due at `now`, earliest first.
+  virtual std::vector<TimerRow> due_timers(Timestamp now, std::size_t limit) = 0;
+  // Outbox rows committed but not yet marked published (republished after a crash).
+  virtual std::vector<OutboxRow> unpublished_outbox(std::size_t limit) = 0;
+  virtual std::vector<HistoryRow> history(std::string_view saga_id) = 0;
+  virtual std::vector<SagaRow> list(const SagaFilter& filter) = 0;
+};
+
+// ---------------------------------------------------------------------------------------------
+// Transport: inputs arrive unacknowledged; the orchestrator acknowledges them only after the
+// transition they caused is committed.
+
+struct Delivery {
+  Message message;
+  std::uint64_t tag = 0;  // the transport's handle for ack / dead-letter
+};
+
+class Transport {
+ public:
+  virtual ~Transport() = default;
+
+  // Sends the messages and returns once the transport holds them durably (publisher confirms
+  // for a broker). Throws when any could not be sent; the caller keeps them in the outbox.
+  virtual void publish(std::span<const Message> messages) = 0;
+
+  // Waits up to `wait` for inputs addressed to the orchestrator (replies and events) and
+  // appends at most `max` of them to `out`. Returns how many were appended.
+  virtual std::size_t receive(std::vector<Delivery>& out, std::size_t max, Duration wait) = 0;
+
+  // Acknowledges inputs whose effects are committed.
+  virtual void ack(std::span<const std::uint64_t> tags) = 0;
+
+  // Gives up on an input that cannot be processed: it goes to the dead-letter queue with the
+  // reason, and never blocks the queue.
+  virtual void dead_letter(const Delivery& delivery, std::string_view reason) = 0;
+};
+
+}  // namespace sagaflow

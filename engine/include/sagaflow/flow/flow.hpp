@@ -1,0 +1,127 @@
+#pragma once
+// The flow model: what a YAML flow file says, after it was loaded and verified. It mirrors the
+// file (steps nest inside `parallel` branches); the engine compiles it into its own plan.
+#include <chrono>
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "sagaflow/flow/expression.hpp"
+
+namespace sagaflow::flow {
+
+using Duration = std::chrono::milliseconds;
+
+struct SourcePos {
+  int line = 0;    // 1-based
+  int column = 0;  // 1-based
+};
+
+enum class FieldType { string, number, integer, boolean, object, array, any };
+
+struct InputField {
+  std::string name;
+  FieldType type = FieldType::any;
+  bool required = true;
+};
+
+struct RetryPolicy {
+  std::uint32_t max_attempts = 1;  // 1 = no retry; verification refuses unbounded retries
+  Duration initial_delay{200};
+  double multiplier = 2.0;
+  Duration max_delay{30'000};
+  std::vector<std::string> non_retryable;  // business error codes that never retry
+
+  // Backoff before attempt `next_attempt` (2, 3, ...): initial * multiplier^(n-2), capped.
+  Duration delay_before(std::uint32_t next_attempt) const;
+  bool retryable(const std::string& error_code) const;
+};
+
+// A command sent to a participant: the message type is "<service>.<name>".
+struct CommandSpec {
+  std::string service;
+  std::string name;
+  Mapping input;
+  std::string type() const { return service + "." + name; }
+};
+
+// One way to undo a step. The first variant whose `when` holds (or that has none) runs; when
+// none holds, the step needs no compensation (e.g. a hold already consumed by a capture).
+struct CompensationVariant {
+  std::optional<Expression> when;
+  CommandSpec command;
+  SourcePos pos;
+};
+
+struct Compensation {
+  std::vector<CompensationVariant> variants;
+  RetryPolicy retry{.max_attempts = 5};
+  Duration timeout{30'000};
+};
+
+enum class StepKind { command, publish, wait, parallel, foreach };
+
+// What a failure event (e.g. payment.failed) does to a wait.
+enum class FailureEventAction { compensate, keep_waiting };
+
+struct WaitSpec {
+  std::vector<std::string> events;  // event names that may complete the wait
+  // The value an event must carry to belong to this saga, evaluated when the wait starts
+  // (e.g. `$steps.create_payment.payment_id`).
+  Expression correlate;
+  // Where the event carries that value: a path into the event (e.g. `$event.paymentId`).
+  Path key;
+  // For waits that consume several events: the wait ends once `until` holds for an accepted
+  // event. Without it the first accepted event ends the wait.
+  std::optional<Expression> until;
+  // An event for which `stale` holds changes nothing (e.g. `$event.paymentVersion <=
+  // $steps.await_payment.paymentVersion`, the last accepted event being the step's output).
+  std::optional<Expression> stale;
+  std::vector<std::string> failure_events;
+  FailureEventAction on_failure_event = FailureEventAction::compensate;
+  Duration timeout{0};  // required by verification
+};
+
+struct Step {
+  std::string name;
+  StepKind kind = StepKind::command;
+  SourcePos pos;
+  std::optional<Expression> when;  // skipped when false
+  bool irreversible = false;       // changes state but has no compensation, on purpose
+  bool pivot = false;              // once done, the saga only goes forward (failures park it)
+
+  // command and foreach
+  CommandSpec command;
+  std::optional<Mapping> output;  // what is kept of the reply; the whole reply when absent
+  RetryPolicy retry;
+  Duration timeout{30'000};  // per attempt
+  std::optional<Compensation> compensation;
+
+  // publish
+  std::string event;
+  Mapping payload;
+
+  // wait
+  WaitSpec wait;
+
+  // parallel: each branch is a sequence of steps; the step completes when all branches did
+  std::vector<std::vector<Step>> branches;
+
+  // foreach: one command per element of `items`, each seeing the element as `$item`;
+  // the step's output is the array of the items' outputs, in item order
+  Path items;
+};
+
+struct Flow {
+  std::string name;
+  int version = 1;
+  std::string description;
+  std::vector<InputField> input;
+  Duration timeout{0};  // the whole saga; 0 = none
+  std::vector<Step> steps;
+  std::string file;  // where it was loaded from, for messages
+};
+
+}  // namespace sagaflow::flow

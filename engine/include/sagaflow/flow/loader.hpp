@@ -1,0 +1,40 @@
+#pragma once
+// Loads and verifies flow files. Every problem is reported, not just the first, each as
+// `file:line:col: message` with the position yaml-cpp gives for the offending node.
+#include <cstddef>
+#include <filesystem>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "sagaflow/flow/flow.hpp"
+
+namespace sagaflow::flow {
+
+struct Diagnostic {
+  std::string file;
+  int line = 0;    // 1-based; 0 when the problem concerns the whole file
+  int column = 0;  // 1-based
+  std::string message;
+
+  std::string to_string() const;  // "file:line:col: error: message"
+};
+
+struct LoadLimits {
+  std::size_t max_bytes = 1 << 20;  // a flow file is small; bigger is hostile or a mistake
+  int max_depth = 64;               // nesting of YAML collections
+  std::size_t max_nodes = 100'000;  // after alias expansion: refuses "billion laughs"
+};
+
+struct LoadResult {
+  std::shared_ptr<const Flow> flow;  // set only when there are no diagnostics
+  std::vector<Diagnostic> diagnostics;
+  bool ok() const { return flow != nullptr && diagnostics.empty(); }
+};
+
+LoadResult load_flow_text(std::string_view text, const std::string& file_name,
+                          const LoadLimits& limits = {});
+LoadResult load_flow_file(const std::filesystem::path& path, const LoadLimits& limits = {});
+
+}  // namespace sagaflow::flow

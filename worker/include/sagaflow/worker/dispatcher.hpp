@@ -1,0 +1,86 @@
+#pragma once
+// The transport-agnostic heart of a worker: handlers registered per command type, turning a
+// command message into its reply. Transports (adapters/inproc, adapters/rabbitmq) feed it.
+//
+// A command is applied at most once in effect: the reply to a command that succeeded or failed
+// for a business reason is remembered under the command's idempotency key (stable across the
+// saga's retries) and answered again without calling the handler. A technical error is not
+// remembered, so the retry runs the handler again.
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <unordered_map>
+
+#include "sagaflow/engine/message.hpp"
+#include "sagaflow/json.hpp"
+
+namespace sagaflow::worker {
+
+struct Command {
+  const Message& message;  // the envelope: saga id, step, attempt, idempotency key...
+  json::value payload;     // the parsed body
+};
+
+struct Result {
+  ReplyOutcome outcome = ReplyOutcome::success;
+  std::string error_code;
+  json::value payload;
+
+  static Result ok(json::value payload = json::object{}) {
+    return {ReplyOutcome::success, {}, std::move(payload)};
+  }
+  static Result business_failure(std::string code, json::value payload = json::object{}) {
+    return {ReplyOutcome::business_failure, std::move(code), std::move(payload)};
+  }
+  static Result technical_error(std::string code, json::value payload = json::object{}) {
+    return {ReplyOutcome::technical_error, std::move(code), std::move(payload)};
+  }
+};
+
+using Handler = std::function<Result(const Command&)>;
+
+// Remembers replies by idempotency key. Implementations must be safe to call from the
+// dispatcher's threads.
+class DedupStore {
+ public:
+  virtual ~DedupStore() = default;
+  virtual std::optional<Message> find(std::string_view idempotency_key) = 0;
+  virtual void remember(std::string_view idempotency_key, const Message& reply) = 0;
+};
+
+class InMemoryDedupStore final : public DedupStore {
+ public:
+  std::optional<Message> find(std::string_view idempotency_key) override;
+  void remember(std::string_view idempotency_key, const Message& reply) override;
+
+ private:
+  std::mutex mutex_;
+  std::unordered_map<std::string, Message> replies_;
+};
+
+class Dispatcher {
+ public:
+  // Without a dedup store, an in-memory one is used.
+  explicit Dispatcher(std::shared_ptr<DedupStore> dedup = nullptr);
+
+  void on(std::string command_type, Handler handler);
+  bool handles(std::string_view command_type) const;
+
+  // The reply to `command`. An unknown command type or a body that is not JSON is answered with
+  // a business failure ("UnknownCommand", "MalformedPayload"); a handler that throws is a
+  // technical error carrying the exception's message.
+  Message handle(const Message& command);
+
+ private:
+  std::shared_ptr<DedupStore> dedup_;
+  std::unordered_map<std::string, Handler> handlers_;
+};
+
+// The reply envelope for `command` with the given result: message id "<command id>/reply", so
+// that a duplicated reply is recognised as one.
+Message make_reply(const Message& command, const Result& result);
+
+}  // namespace sagaflow::worker
