@@ -32,7 +32,22 @@ struct Message {
   std::string body;         // JSON text
 };
 
-const char* to_string(MessageKind kind);
-const char* to_string(ReplyOutcome outcome);
+inline const char* to_string(MessageKind kind) {
+  switch (kind) {
+    case MessageKind::command: return "command";
+    case MessageKind::reply: return "reply";
+    case MessageKind::event: return "event";
+  }
+  return "unknown";
+}
+
+inline const char* to_string(ReplyOutcome outcome) {
+  switch (outcome) {
+    case ReplyOutcome::success: return "success";
+    case ReplyOutcome::business_failure: return "business_failure";
+    case ReplyOutcome::technical_error: return "technical_error";
+  }
+  return "unknown";
+}
 
 }  // namespace sagaflow

@@ -1,0 +1,84 @@
+#pragma once
+// The engine: pure logic. Each call takes one input (a start, a reply, an event, a timer, an
+// operator's request) and the saga's current state, moves the state on by one version, and
+// appends to `out` what must be committed with it: history, outgoing messages, timer and
+// subscription changes. It performs no I/O and never reads the clock itself, so a test drives
+// it with a manual clock and checks every effect.
+#include <memory>
+#include <stdexcept>
+#include <string>
+#include <string_view>
+
+#include "sagaflow/engine/plan.hpp"
+#include "sagaflow/engine/ports.hpp"
+#include "sagaflow/engine/saga.hpp"
+#include "sagaflow/json.hpp"
+
+namespace sagaflow {
+
+struct StartRequest {
+  std::string flow;
+  int version = 0;  // 0 = latest
+  json::value input;
+  std::string idempotency_key;
+  std::string saga_id;  // chosen by the caller (the orchestrator generates one)
+  std::string traceparent;
+};
+
+// The start input does not satisfy the flow's input contract.
+class InvalidInput : public std::invalid_argument {
+ public:
+  using std::invalid_argument::invalid_argument;
+};
+
+// An operator's request that the saga's status does not allow (e.g. cancel a completed saga).
+class Refused : public std::logic_error {
+ public:
+  using std::logic_error::logic_error;
+};
+
+struct EngineOptions {
+  std::string reply_to = "sagaflow.replies";  // where participants send replies
+  std::size_t remembered_events = 64;         // per wait, to recognise duplicates
+};
+
+class Engine {
+ public:
+  explicit Engine(EngineOptions options = {});
+
+  // A new saga, started and run until it waits for something. Throws InvalidInput.
+  std::unique_ptr<SagaState> start(std::shared_ptr<const Plan> plan, const StartRequest& request,
+                                   Timestamp now, SagaWrite& out) const;
+
+  // A participant's reply. Duplicates and replies to attempts no longer current are recorded
+  // and change nothing else.
+  void on_reply(SagaState& saga, const Message& reply, Timestamp now, SagaWrite& out) const;
+  // An outside event routed to this saga.
+  void on_event(SagaState& saga, const Message& event, Timestamp now, SagaWrite& out) const;
+  // A persisted timer came due.
+  void on_timer(SagaState& saga, std::string_view key, Timestamp now, SagaWrite& out) const;
+
+  // Operator requests; throw Refused when the status does not allow them.
+  void cancel(SagaState& saga, std::string_view reason, Timestamp now, SagaWrite& out) const;
+  void retry(SagaState& saga, Timestamp now, SagaWrite& out) const;
+
+  // Sends again, with the same ids, every command whose reply is awaited: after a restart over
+  // a transport that lost what was in flight. Participants recognise the ids.
+  void resend_pending(SagaState& saga, Timestamp now, SagaWrite& out) const;
+
+  const EngineOptions& options() const { return options_; }
+
+ private:
+  EngineOptions options_;
+};
+
+// Whether any command or compensation of the saga awaits its reply.
+bool has_pending_commands(const SagaState& saga);
+
+// Encoding of the runtime state into the stored row and back.
+SagaRow to_row(const SagaState& saga);
+// Throws std::runtime_error when the row's flow version is not registered or the state is
+// corrupt.
+std::unique_ptr<SagaState> from_row(const SagaRow& row, const FlowRegistry& flows);
+
+}  // namespace sagaflow

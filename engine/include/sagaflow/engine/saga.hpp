@@ -1,0 +1,80 @@
+#pragma once
+// The runtime state of one saga. Everything the engine needs to continue after a crash is here
+// and is encoded into SagaRow::state by saga_codec; nothing lives only in memory.
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "sagaflow/engine/lifecycle.hpp"
+#include "sagaflow/engine/plan.hpp"
+#include "sagaflow/engine/ports.hpp"
+#include "sagaflow/json.hpp"
+
+namespace sagaflow {
+
+enum class NodeStatus : std::uint8_t { pending, active, done, skipped, failed };
+
+// One command the saga sends: a command step has one, a foreach step one per item.
+enum class ActivityPhase : std::uint8_t {
+  awaiting_reply,       // the command of `attempt` is out
+  backoff,              // waiting to send the next attempt
+  done,                 // succeeded: may need compensating
+  failed,               // failed for good (or abandoned when the saga failed)
+  compensating,         // the compensation of `attempt` is out
+  compensation_backoff,  // waiting to send the next compensation attempt
+  compensated,
+  not_compensated,  // nothing to undo: no compensation declared, or no variant applied
+};
+
+struct Activity {
+  NodeIndex node = 0;
+  std::uint16_t item = 0;  // foreach element; 0 otherwise
+  ActivityPhase phase = ActivityPhase::awaiting_reply;
+  std::uint16_t attempt = 0;       // forward attempts sent so far (ids keep increasing)
+  std::uint16_t attempt_base = 0;  // attempts before the last operator retry (budget restarts)
+  std::uint16_t undo_attempt = 0;
+  std::uint16_t undo_attempt_base = 0;
+  bool maybe_applied = false;  // an attempt timed out: its effect is unknown, so compensate it
+};
+
+// The state of an active wait step.
+struct WaitState {
+  NodeIndex node = 0;
+  std::string key;                // the correlation value the events must carry
+  std::vector<std::string> seen;  // message ids accepted or refused, to ignore duplicates
+};
+
+struct SagaState {
+  std::string id;
+  std::shared_ptr<const Plan> plan;
+  Status status = Status::pending;
+  std::uint64_t version = 0;  // as stored; the engine adds one per transition
+  std::string idempotency_key;
+  std::string traceparent;
+  Timestamp created_at{};
+  Timestamp updated_at{};
+
+  json::value input;
+  json::object steps;  // each finished step's output, by step name
+  json::value meta;    // {"id", "flow", "version"}: what `$saga.…` reads
+
+  std::vector<NodeStatus> nodes;  // one per plan node
+  std::vector<Activity> activities;
+  std::vector<std::uint16_t> completed;  // activities in order of completion
+  std::vector<WaitState> waits;
+
+  // Compensation walks `completed` backwards; this is how many entries remain to undo.
+  std::uint32_t undo_cursor = 0;
+  bool compensation_started = false;
+  bool cancel_requested = false;
+  int parked_activity = -1;  // the activity an operator retry sends again
+  std::string failure;       // why it failed or is compensating
+
+  const flow::Flow& flow() const { return plan->flow(); }
+};
+
+// Activity keys name an activity in ids, timers and history: "reserve" or "authorize[2]".
+std::string activity_key(const SagaState& saga, const Activity& activity);
+
+}  // namespace sagaflow

@@ -1,0 +1,775 @@
+#include "sagaflow/engine/engine.hpp"
+
+#include <algorithm>
+#include <charconv>
+
+namespace sagaflow {
+namespace {
+
+using flow::StepKind;
+
+constexpr std::string_view kSagaTimer = "saga";
+constexpr std::string_view kStepTimerPrefix = "step:";
+constexpr std::string_view kWaitTimerPrefix = "wait:";
+
+bool awaiting_forward(const Activity& a) {
+  return a.phase == ActivityPhase::awaiting_reply || a.phase == ActivityPhase::backoff;
+}
+
+// A correlation value as a key: strings as they are, anything else in its JSON form.
+std::string key_string(const json::value& v) {
+  if (v.is_string()) return std::string(v.get_string());
+  if (v.is_null()) return {};
+  return json::serialize(v);
+}
+
+json::value parse_body(std::string_view body, bool& ok) {
+  boost::system::error_code ec;
+  auto v = json::parse(body.empty() ? std::string_view("{}") : body, ec);
+  ok = !ec;
+  return ec ? json::value(nullptr) : v;
+}
+
+// Where a command id "<saga>/<activity>/<do|undo>/<attempt>" points.
+struct CommandRef {
+  std::string_view activity;
+  bool undo = false;
+  std::uint32_t attempt = 0;
+};
+
+std::optional<CommandRef> parse_command_id(std::string_view id, std::string_view saga_id) {
+  if (id.size() <= saga_id.size() + 1 || id.substr(0, saga_id.size()) != saga_id ||
+      id[saga_id.size()] != '/') {
+    return std::nullopt;
+  }
+  auto rest = id.substr(saga_id.size() + 1);
+  auto last = rest.rfind('/');
+  if (last == std::string_view::npos) return std::nullopt;
+  CommandRef ref;
+  auto number = rest.substr(last + 1);
+  auto [p, ec] = std::from_chars(number.data(), number.data() + number.size(), ref.attempt);
+  if (ec != std::errc() || p != number.data() + number.size()) return std::nullopt;
+  rest = rest.substr(0, last);
+  auto kind_at = rest.rfind('/');
+  if (kind_at == std::string_view::npos) return std::nullopt;
+  auto kind = rest.substr(kind_at + 1);
+  if (kind != "do" && kind != "undo") return std::nullopt;
+  ref.undo = kind == "undo";
+  ref.activity = rest.substr(0, kind_at);
+  return ref;
+}
+
+bool past_pivot(const SagaState& s) {
+  const auto& nodes = s.plan->nodes();
+  for (std::size_t i = 0; i < nodes.size(); ++i) {
+    if (nodes[i].step->pivot && s.nodes[i] == NodeStatus::done) return true;
+  }
+  return false;
+}
+
+// ---------------------------------------------------------------------------------------------
+// One transition of one saga: the engine's public calls each build one and feed it an input.
+class Transition {
+ public:
+  Transition(const EngineOptions& options, SagaState& saga, Timestamp now, SagaWrite& out)
+      : options_(options), s_(saga), now_(now), out_(out) {
+    ++s_.version;
+    s_.updated_at = now;
+  }
+
+  // --- inputs -------------------------------------------------------------------------------
+  void start() {
+    Lifecycle lc(s_.status);
+    lc.start();
+    s_.status = lc.status();
+    json::object detail;
+    detail["input"] = s_.input;
+    record("saga_started", {}, std::move(detail));
+    if (s_.flow().timeout.count() > 0) set_timer(std::string(kSagaTimer), now_ + s_.flow().timeout);
+    advance();
+  }
+
+  void reply(const Message& m) {
+    auto ref = parse_command_id(m.causation_id, s_.id);
+    int index = ref ? find_activity(ref->activity) : -1;
+    if (index < 0) return ignore_reply(m, "answers no command of this saga");
+    auto& a = s_.activities[index];
+    bool current = ref->undo ? (a.phase == ActivityPhase::compensating && ref->attempt == a.undo_attempt)
+                             : (a.phase == ActivityPhase::awaiting_reply && ref->attempt == a.attempt);
+    if (!current) return ignore_reply(m, "duplicate or for an attempt no longer current");
+
+    bool body_ok = true;
+    auto payload = parse_body(m.body, body_ok);
+    json::object detail{{"message_id", m.id},
+                        {"attempt", ref->attempt},
+                        {"outcome", to_string(m.outcome)},
+                        {"payload", payload}};
+    if (!m.error_code.empty()) detail["code"] = m.error_code;
+    record(ref->undo ? "compensation_reply" : "reply_received", activity_key(s_, a),
+           std::move(detail));
+    clear_timer(step_timer(a));
+
+    auto outcome = body_ok ? m.outcome : ReplyOutcome::technical_error;
+    auto code = body_ok ? m.error_code : std::string("MalformedReply");
+    if (ref->undo) {
+      if (outcome == ReplyOutcome::success) return compensation_done(index);
+      return retry_compensation_or_park(index, code, outcome == ReplyOutcome::business_failure);
+    }
+    switch (outcome) {
+      case ReplyOutcome::success:
+        return activity_succeeded(index, payload);
+      case ReplyOutcome::business_failure:
+        return activity_failed(index, "business failure " + code);
+      case ReplyOutcome::technical_error:
+        return retry_or_fail(index, code);
+    }
+  }
+
+  void event(const Message& m) {
+    bool body_ok = true;
+    auto payload = parse_body(m.body, body_ok);
+    WaitState* w = body_ok ? find_wait(m.type, payload) : nullptr;
+    if (w == nullptr) {
+      return record("event_ignored", {},
+                    {{"message_id", m.id}, {"type", m.type}, {"reason", "no wait of this saga matches it"}});
+    }
+    const auto& step = *s_.plan->node(w->node).step;
+    if (std::find(w->seen.begin(), w->seen.end(), m.id) != w->seen.end()) {
+      return record("event_ignored", step.name,
+                    {{"message_id", m.id}, {"type", m.type}, {"reason", "duplicate"}});
+    }
+    w->seen.push_back(m.id);
+    if (w->seen.size() > options_.remembered_events) w->seen.erase(w->seen.begin());
+
+    const auto& spec = step.wait;
+    json::object detail{{"message_id", m.id}, {"type", m.type}, {"payload", payload}};
+    bool failure = std::find(spec.failure_events.begin(), spec.failure_events.end(), m.type) !=
+                   spec.failure_events.end();
+    if (failure) {
+      record("failure_event", step.name, std::move(detail));
+      if (spec.on_failure_event == flow::FailureEventAction::compensate) {
+        end_wait(*w, NodeStatus::failed);
+        fail("event " + m.type + " at " + step.name, -1);
+      }
+      return;
+    }
+    auto scope = make_scope(nullptr, &payload, nullptr);
+    if (spec.stale && spec.stale->test(scope)) {
+      detail["reason"] = "stale";
+      return record("event_ignored", step.name, std::move(detail));
+    }
+    s_.steps[step.name] = step.output ? step.output->render(scope) : payload;
+    record("event_accepted", step.name, std::move(detail));
+    if (spec.until && !spec.until->test(make_scope(nullptr, &payload, nullptr))) return settle();
+    end_wait(*w, NodeStatus::done);
+    advance();
+  }
+
+  void timer(std::string_view key) {
+    clear_timer(std::string(key));
+    if (key == kSagaTimer) {
+      if (s_.status != Status::running && s_.status != Status::waiting) return;
+      record("saga_timed_out", {}, {});
+      return fail("the saga timed out", -1);
+    }
+    if (key.starts_with(kWaitTimerPrefix)) return wait_timed_out(key.substr(kWaitTimerPrefix.size()));
+    if (!key.starts_with(kStepTimerPrefix)) return record("timer_ignored", {}, {{"key", key}});
+    int index = find_activity(key.substr(kStepTimerPrefix.size()));
+    if (index < 0) return record("timer_ignored", {}, {{"key", key}});
+    auto& a = s_.activities[index];
+    switch (a.phase) {
+      case ActivityPhase::awaiting_reply:
+        a.maybe_applied = true;  // it may have run; only its reply is missing
+        record("step_timed_out", activity_key(s_, a), {{"attempt", a.attempt}});
+        return retry_or_fail(index, "Timeout");
+      case ActivityPhase::backoff:
+        return send(index, false);
+      case ActivityPhase::compensating:
+        record("compensation_timed_out", activity_key(s_, a), {{"attempt", a.undo_attempt}});
+        return retry_compensation_or_park(index, "Timeout", false);
+      case ActivityPhase::compensation_backoff:
+        if (s_.status == Status::compensating) return send(index, true);
+        return;
+      default:
+        return record("timer_ignored", activity_key(s_, a), {{"key", key}});
+    }
+  }
+
+  // The caller checked with may_cancel().
+  void cancel(std::string_view reason) {
+    Lifecycle lc(s_.status);
+    lc.cancel(past_pivot(s_));
+    s_.cancel_requested = true;
+    s_.status = lc.status();
+    s_.failure = "cancelled: " + std::string(reason);
+    record("saga_cancel_requested", {}, {{"reason", reason}});
+    if (s_.status == Status::compensating) enter_compensation();
+  }
+
+  // The caller checked that the saga is parked.
+  void operator_retry() {
+    bool in_compensation = s_.compensation_started;
+    Lifecycle lc(s_.status);
+    lc.operator_retry(in_compensation);
+    s_.status = lc.status();
+    record("operator_retry", {}, {{"in_compensation", in_compensation}});
+    if (in_compensation) {
+      auto& a = s_.activities.at(s_.parked_activity);
+      a.undo_attempt_base = a.undo_attempt;
+      s_.parked_activity = -1;
+      return send(static_cast<int>(&a - s_.activities.data()), true);
+    }
+    s_.parked_activity = -1;
+    s_.failure.clear();
+    // Going forward: every failed step runs again with a fresh retry budget.
+    for (std::size_t n = 0; n < s_.nodes.size(); ++n) {
+      if (s_.nodes[n] != NodeStatus::failed) continue;
+      bool has_activities = false;
+      for (std::size_t i = 0; i < s_.activities.size(); ++i) {
+        auto& a = s_.activities[i];
+        if (a.node != n || a.phase != ActivityPhase::failed) continue;
+        has_activities = true;
+        a.attempt_base = a.attempt;
+        send(static_cast<int>(i), false);
+      }
+      s_.nodes[n] = has_activities ? NodeStatus::active : NodeStatus::pending;
+    }
+    advance();
+  }
+
+  void resend_pending() {
+    for (std::size_t i = 0; i < s_.activities.size(); ++i) {
+      const auto& a = s_.activities[i];
+      if (a.phase == ActivityPhase::awaiting_reply) send(static_cast<int>(i), false, true);
+      if (a.phase == ActivityPhase::compensating) send(static_cast<int>(i), true, true);
+    }
+  }
+
+ private:
+  // --- running forward ----------------------------------------------------------------------
+  // Starts every node whose predecessors are finished, until nothing more can start; finishes
+  // the saga when every node is done or skipped.
+  void advance() {
+    if (s_.status != Status::running && s_.status != Status::waiting) return;
+    const auto& nodes = s_.plan->nodes();
+    for (bool progressed = true; progressed;) {
+      progressed = false;
+      for (std::size_t i = 0; i < nodes.size(); ++i) {
+        if (s_.nodes[i] != NodeStatus::pending) continue;
+        const auto& node = nodes[i];
+        if (node.parent != kNoParent && s_.nodes[node.parent] == NodeStatus::skipped) {
+          s_.nodes[i] = NodeStatus::skipped;
+          progressed = true;
+          continue;
+        }
+        bool ready = std::all_of(node.after.begin(), node.after.end(), [&](NodeIndex d) {
+          return s_.nodes[d] == NodeStatus::done || s_.nodes[d] == NodeStatus::skipped;
+        });
+        if (!ready) continue;
+        progressed = true;
+        if (node.step->when && !node.step->when->test(make_scope(nullptr, nullptr, nullptr))) {
+          s_.nodes[i] = NodeStatus::skipped;
+          record("step_skipped", node.step->name, {{"when", node.step->when->text()}});
+          continue;
+        }
+        start_node(static_cast<NodeIndex>(i));
+        if (s_.status != Status::running && s_.status != Status::waiting) return;
+      }
+    }
+    bool finished = std::all_of(s_.nodes.begin(), s_.nodes.end(), [](NodeStatus n) {
+      return n == NodeStatus::done || n == NodeStatus::skipped;
+    });
+    if (!finished) return settle();
+    Lifecycle lc(s_.status);
+    if (lc.status() == Status::waiting) lc.resume();
+    lc.finish();
+    s_.status = lc.status();
+    clear_timer(std::string(kSagaTimer));
+    record("saga_completed", {}, {});
+  }
+
+  void start_node(NodeIndex n) {
+    const auto& step = *s_.plan->node(n).step;
+    s_.nodes[n] = NodeStatus::active;
+    switch (step.kind) {
+      case StepKind::command:
+        s_.activities.push_back(Activity{.node = n});
+        return send(static_cast<int>(s_.activities.size() - 1), false);
+      case StepKind::foreach:
+        return start_foreach(n, step);
+      case StepKind::publish:
+        return publish(n, step);
+      case StepKind::wait:
+        return start_wait(n, step);
+      case StepKind::parallel:
+        s_.nodes[n] = NodeStatus::done;  // the fork; its branches wait on it
+        return;
+    }
+  }
+
+  void start_foreach(NodeIndex n, const flow::Step& step) {
+    const auto* items = step.items.resolve(make_scope(nullptr, nullptr, nullptr));
+    if (items == nullptr || !items->is_array()) {
+      s_.nodes[n] = NodeStatus::failed;
+      return fail("foreach " + step.name + ": " + step.items.text + " is not an array", -1);
+    }
+    const auto count = items->get_array().size();
+    s_.steps[step.name] = json::array(count, nullptr);
+    if (count == 0) {
+      s_.nodes[n] = NodeStatus::done;
+      return;
+    }
+    for (std::size_t item = 0; item < count; ++item) {
+      s_.activities.push_back(Activity{.node = n, .item = static_cast<std::uint16_t>(item)});
+      send(static_cast<int>(s_.activities.size() - 1), false);
+    }
+  }
+
+  void publish(NodeIndex n, const flow::Step& step) {
+    Message m;
+    m.kind = MessageKind::event;
+    m.id = s_.id + "/" + step.name + "/event";
+    m.type = step.event;
+    m.correlation_id = s_.id;
+    m.flow = s_.flow().name;
+    m.step = step.name;
+    m.traceparent = s_.traceparent;
+    m.body = json::serialize(step.payload.render(make_scope(nullptr, nullptr, nullptr)));
+    record("event_published", step.name, {{"type", m.type}, {"message_id", m.id}});
+    out_.outbox.push_back(std::move(m));
+    s_.nodes[n] = NodeStatus::done;
+  }
+
+  void start_wait(NodeIndex n, const flow::Step& step) {
+    const auto& spec = step.wait;
+    WaitState w{.node = n, .key = key_string(spec.correlate.evaluate(make_scope(nullptr, nullptr, nullptr)))};
+    for (const auto* list : {&spec.events, &spec.failure_events}) {
+      for (const auto& e : *list) out_.subscribe.push_back(Subscription{e, w.key, s_.id});
+    }
+    set_timer(std::string(kWaitTimerPrefix) + step.name, now_ + spec.timeout);
+    record("wait_started", step.name, {{"events", json::value_from(spec.events)}, {"key", w.key}});
+    s_.waits.push_back(std::move(w));
+  }
+
+  void end_wait(WaitState& w, NodeStatus result) {
+    const auto& step = *s_.plan->node(w.node).step;
+    for (const auto* list : {&step.wait.events, &step.wait.failure_events}) {
+      for (const auto& e : *list) out_.unsubscribe.push_back(Subscription{e, w.key, s_.id});
+    }
+    clear_timer(std::string(kWaitTimerPrefix) + step.name);
+    s_.nodes[w.node] = result;
+    s_.waits.erase(s_.waits.begin() + (&w - s_.waits.data()));
+  }
+
+  void wait_timed_out(std::string_view step_name) {
+    int n = s_.plan->find(step_name);
+    auto it = std::find_if(s_.waits.begin(), s_.waits.end(),
+                           [&](const WaitState& w) { return w.node == n; });
+    if (it == s_.waits.end()) return record("timer_ignored", step_name, {});
+    record("wait_timed_out", step_name, {});
+    end_wait(*it, NodeStatus::failed);
+    fail("wait " + std::string(step_name) + " timed out", -1);
+  }
+
+  WaitState* find_wait(const std::string& type, const json::value& payload) {
+    for (auto& w : s_.waits) {
+      const auto& spec = s_.plan->node(w.node).step->wait;
+      bool listens = std::find(spec.events.begin(), spec.events.end(), type) != spec.events.end() ||
+                     std::find(spec.failure_events.begin(), spec.failure_events.end(), type) !=
+                         spec.failure_events.end();
+      if (!listens) continue;
+      const auto* key = spec.key.resolve(make_scope(nullptr, &payload, nullptr));
+      if (key != nullptr && key_string(*key) == w.key) return &w;
+    }
+    return nullptr;
+  }
+
+  // --- commands -----------------------------------------------------------------------------
+  // Sends the next attempt of an activity's command (or compensation); `again` sends the
+  // current attempt once more, with the same id.
+  void send(int index, bool undo, bool again = false) {
+    auto& a = s_.activities[index];
+    const auto& step = *s_.plan->node(a.node).step;
+    const flow::CommandSpec* spec = &step.command;
+    auto timeout = step.timeout;
+    json::value item_value;
+    const json::value* item = item_of(a, item_value);
+    if (undo) {
+      const auto* variant = compensation_variant(a, item);
+      if (variant == nullptr) return;  // checked by the caller
+      spec = &variant->command;
+      timeout = step.compensation->timeout;
+    }
+    auto& attempt = undo ? a.undo_attempt : a.attempt;
+    if (!again) ++attempt;
+    a.phase = undo ? ActivityPhase::compensating : ActivityPhase::awaiting_reply;
+
+    const auto key = activity_key(s_, a);
+    Message m;
+    m.kind = MessageKind::command;
+    m.idempotency_key = s_.id + "/" + key + (undo ? "/undo" : "/do");
+    m.id = m.idempotency_key + "/" + std::to_string(attempt);
+    m.type = spec->type();
+    m.destination = spec->service;
+    m.correlation_id = s_.id;
+    m.reply_to = options_.reply_to;
+    m.flow = s_.flow().name;
+    m.step = key;
+    m.attempt = attempt;
+    m.traceparent = s_.traceparent;
+    m.body = json::serialize(spec->input.render(make_scope(nullptr, nullptr, item)));
+    set_timer(std::string(kStepTimerPrefix) + key, now_ + timeout);
+    record(undo ? "compensation_sent" : "command_sent", key,
+           {{"type", m.type}, {"attempt", attempt}, {"message_id", m.id}, {"resent", again}});
+    out_.outbox.push_back(std::move(m));
+  }
+
+  void activity_succeeded(int index, const json::value& payload) {
+    auto& a = s_.activities[index];
+    const auto& step = *s_.plan->node(a.node).step;
+    a.phase = ActivityPhase::done;
+    s_.completed.push_back(static_cast<std::uint16_t>(index));
+    json::value item_value;
+    auto output = step.output ? step.output->render(make_scope(&payload, nullptr, item_of(a, item_value)))
+                              : payload;
+    if (step.kind == StepKind::foreach) {
+      s_.steps[step.name].as_array().at(a.item) = std::move(output);
+    } else {
+      s_.steps[step.name] = std::move(output);
+    }
+    bool node_done = std::none_of(s_.activities.begin(), s_.activities.end(), [&](const Activity& o) {
+      return o.node == a.node && o.phase != ActivityPhase::done;
+    });
+    if (node_done && s_.nodes[a.node] == NodeStatus::active) s_.nodes[a.node] = NodeStatus::done;
+    if (s_.status == Status::compensating) return begin_compensation_when_drained();
+    if (node_done) return advance();
+    settle();
+  }
+
+  void retry_or_fail(int index, const std::string& code) {
+    auto& a = s_.activities[index];
+    const auto& policy = s_.plan->node(a.node).step->retry;
+    std::uint32_t used = a.attempt - a.attempt_base;
+    bool going_forward = s_.status == Status::running || s_.status == Status::waiting;
+    if (going_forward && used < policy.max_attempts && policy.retryable(code)) {
+      a.phase = ActivityPhase::backoff;
+      auto delay = policy.delay_before(used + 1);
+      set_timer(step_timer(a), now_ + delay);
+      record("retry_scheduled", activity_key(s_, a),
+             {{"code", code}, {"next_attempt", a.attempt + 1}, {"delay_ms", delay.count()}});
+      return settle();
+    }
+    activity_failed(index, code.empty() ? "failed" : code);
+  }
+
+  void activity_failed(int index, const std::string& reason) {
+    auto& a = s_.activities[index];
+    a.phase = ActivityPhase::failed;
+    s_.nodes[a.node] = NodeStatus::failed;
+    const auto key = activity_key(s_, a);
+    record("step_failed", key, {{"reason", reason}, {"maybe_applied", a.maybe_applied}});
+    if (s_.status == Status::compensating) {
+      if (a.maybe_applied) s_.completed.push_back(static_cast<std::uint16_t>(index));
+      return begin_compensation_when_drained();
+    }
+    if (s_.status == Status::failed) return;  // parked already; the operator decides
+    fail(key + ": " + reason, index);
+  }
+
+  // --- failing and compensating -------------------------------------------------------------
+  // A step failed for good: compensate, or, once past the pivot, park for an operator.
+  void fail(const std::string& reason, int failed_activity) {
+    bool pivot = past_pivot(s_);
+    Lifecycle lc(s_.status);
+    if (!lc.fail(pivot)) return;  // already failing
+    s_.status = lc.status();
+    s_.failure = reason;
+    if (s_.status == Status::failed) {
+      s_.parked_activity = failed_activity;
+      return record("saga_parked", {}, {{"reason", reason}, {"past_pivot", true}});
+    }
+    if (failed_activity >= 0 && s_.activities[failed_activity].maybe_applied) {
+      s_.completed.push_back(static_cast<std::uint16_t>(failed_activity));
+    }
+    enter_compensation();
+  }
+
+  // Stops everything that goes forward; compensation starts once the commands still out have
+  // answered (or timed out), so that their effects are undone too.
+  void enter_compensation() {
+    clear_timer(std::string(kSagaTimer));
+    while (!s_.waits.empty()) end_wait(s_.waits.back(), NodeStatus::failed);
+    for (std::size_t i = 0; i < s_.activities.size(); ++i) {
+      auto& a = s_.activities[i];
+      if (a.phase != ActivityPhase::backoff) continue;
+      a.phase = ActivityPhase::failed;
+      clear_timer(step_timer(a));
+      if (a.maybe_applied) s_.completed.push_back(static_cast<std::uint16_t>(i));
+    }
+    record("compensation_started", {}, {{"reason", s_.failure}});
+    begin_compensation_when_drained();
+  }
+
+  void begin_compensation_when_drained() {
+    if (s_.compensation_started) return;
+    bool in_flight = std::any_of(s_.activities.begin(), s_.activities.end(), awaiting_forward);
+    if (in_flight) return;
+    s_.compensation_started = true;
+    s_.undo_cursor = static_cast<std::uint32_t>(s_.completed.size());
+    compensate_next();
+  }
+
+  // Undoes completed activities in reverse order of completion, one at a time.
+  void compensate_next() {
+    while (s_.undo_cursor > 0) {
+      int index = s_.completed[s_.undo_cursor - 1];
+      auto& a = s_.activities[index];
+      json::value item_value;
+      if (compensation_variant(a, item_of(a, item_value)) != nullptr) return send(index, true);
+      a.phase = ActivityPhase::not_compensated;
+      --s_.undo_cursor;
+      record("compensation_skipped", activity_key(s_, a), {});
+    }
+    Lifecycle lc(s_.status);
+    lc.compensated(s_.cancel_requested);
+    s_.status = lc.status();
+    record(s_.status == Status::cancelled ? "saga_cancelled" : "saga_compensated", {},
+           {{"reason", s_.failure}});
+  }
+
+  void compensation_done(int index) {
+    s_.activities[index].phase = ActivityPhase::compensated;
+    --s_.undo_cursor;
+    compensate_next();
+  }
+
+  void retry_compensation_or_park(int index, const std::string& code, bool business_failure) {
+    auto& a = s_.activities[index];
+    const auto& policy = s_.plan->node(a.node).step->compensation->retry;
+    std::uint32_t used = a.undo_attempt - a.undo_attempt_base;
+    a.phase = ActivityPhase::compensation_backoff;
+    if (!business_failure && used < policy.max_attempts) {
+      auto delay = policy.delay_before(used + 1);
+      set_timer(step_timer(a), now_ + delay);
+      record("compensation_retry_scheduled", activity_key(s_, a),
+             {{"code", code}, {"delay_ms", delay.count()}});
+      return;
+    }
+    // A compensation that cannot succeed needs a person: park, never stop silently.
+    Lifecycle lc(s_.status);
+    lc.stuck();
+    s_.status = lc.status();
+    s_.parked_activity = index;
+    s_.failure = "compensation of " + activity_key(s_, a) + " failed: " + code;
+    record("saga_parked", activity_key(s_, a), {{"reason", s_.failure}});
+  }
+
+  const flow::CompensationVariant* compensation_variant(const Activity& a,
+                                                        const json::value* item) const {
+    const auto& step = *s_.plan->node(a.node).step;
+    if (!step.compensation) return nullptr;
+    auto scope = make_scope(nullptr, nullptr, item);
+    for (const auto& v : step.compensation->variants) {
+      if (!v.when || v.when->test(scope)) return &v;
+    }
+    return nullptr;
+  }
+
+  // --- helpers ------------------------------------------------------------------------------
+  // Running while a command is out, waiting while only outside events are awaited.
+  void settle() {
+    if (s_.status != Status::running && s_.status != Status::waiting) return;
+    bool commands_out = std::any_of(s_.activities.begin(), s_.activities.end(), awaiting_forward);
+    Lifecycle lc(s_.status);
+    if (commands_out || s_.waits.empty()) {
+      lc.resume();
+    } else {
+      lc.await_events();
+    }
+    s_.status = lc.status();
+  }
+
+  int find_activity(std::string_view key) const {
+    std::string_view name = key;
+    std::uint16_t item = 0;
+    if (!key.empty() && key.back() == ']') {
+      auto open = key.rfind('[');
+      if (open == std::string_view::npos) return -1;
+      name = key.substr(0, open);
+      auto digits = key.substr(open + 1, key.size() - open - 2);
+      auto [p, ec] = std::from_chars(digits.data(), digits.data() + digits.size(), item);
+      if (ec != std::errc()) return -1;
+    }
+    int node = s_.plan->find(name);
+    for (std::size_t i = 0; i < s_.activities.size(); ++i) {
+      const auto& a = s_.activities[i];
+      if (a.node == node && a.item == item) return static_cast<int>(i);
+    }
+    return -1;
+  }
+
+  // The foreach element an activity works on, or null.
+  const json::value* item_of(const Activity& a, json::value& holder) const {
+    const auto& step = *s_.plan->node(a.node).step;
+    if (step.kind != StepKind::foreach) return nullptr;
+    const auto* items = step.items.resolve(make_scope(nullptr, nullptr, nullptr));
+    if (items == nullptr || !items->is_array() || a.item >= items->get_array().size()) {
+      holder = nullptr;
+      return &holder;
+    }
+    return &items->get_array()[a.item];
+  }
+
+  flow::Scope make_scope(const json::value* reply, const json::value* event,
+                         const json::value* item) const {
+    return flow::Scope{.input = &s_.input,
+                       .steps = &s_.steps,
+                       .reply = reply,
+                       .event = event,
+                       .item = item,
+                       .saga = &s_.meta};
+  }
+
+  std::string step_timer(const Activity& a) const {
+    return std::string(kStepTimerPrefix) + activity_key(s_, a);
+  }
+
+  void ignore_reply(const Message& m, std::string_view reason) {
+    record("reply_ignored", m.step,
+           {{"message_id", m.id}, {"answers", m.causation_id}, {"reason", reason}});
+  }
+
+  void record(std::string_view kind, std::string_view step, json::object detail) {
+    out_.history.push_back(HistoryRow{.saga_id = s_.id,
+                                      .saga_version = s_.version,
+                                      .at = now_,
+                                      .kind = std::string(kind),
+                                      .step = std::string(step),
+                                      .detail = json::serialize(detail)});
+  }
+
+  // Timer changes within one write are kept normalised: a key is either set or cleared.
+  void set_timer(std::string key, Timestamp due) {
+    std::erase(out_.timers_cleared, key);
+    auto it = std::find_if(out_.timers_set.begin(), out_.timers_set.end(),
+                           [&](const TimerRow& t) { return t.key == key; });
+    if (it != out_.timers_set.end()) {
+      it->due = due;
+    } else {
+      out_.timers_set.push_back(TimerRow{s_.id, std::move(key), due});
+    }
+  }
+
+  void clear_timer(std::string key) {
+    std::erase_if(out_.timers_set, [&](const TimerRow& t) { return t.key == key; });
+    if (std::find(out_.timers_cleared.begin(), out_.timers_cleared.end(), key) ==
+        out_.timers_cleared.end()) {
+      out_.timers_cleared.push_back(std::move(key));
+    }
+  }
+
+  const EngineOptions& options_;
+  SagaState& s_;
+  Timestamp now_;
+  SagaWrite& out_;
+};
+
+void check_input(const flow::Flow& flow, const json::value& input) {
+  if (!input.is_object()) throw InvalidInput("the input must be a JSON object");
+  const auto& object = input.get_object();
+  std::string problems;
+  auto problem = [&](const std::string& text) {
+    problems += problems.empty() ? "" : "; ";
+    problems += text;
+  };
+  for (const auto& field : flow.input) {
+    const auto* value = object.if_contains(field.name);
+    if (value == nullptr || value->is_null()) {
+      if (field.required) problem("input." + field.name + ": required");
+      continue;
+    }
+    bool ok = true;
+    switch (field.type) {
+      case flow::FieldType::string: ok = value->is_string(); break;
+      case flow::FieldType::number: ok = value->is_number(); break;
+      case flow::FieldType::integer: ok = value->is_int64() || value->is_uint64(); break;
+      case flow::FieldType::boolean: ok = value->is_bool(); break;
+      case flow::FieldType::object: ok = value->is_object(); break;
+      case flow::FieldType::array: ok = value->is_array(); break;
+      case flow::FieldType::any: break;
+    }
+    if (!ok) problem("input." + field.name + ": wrong type");
+  }
+  if (!problems.empty()) throw InvalidInput(problems);
+}
+
+}  // namespace
+
+// ---------------------------------------------------------------------------------------------
+std::string activity_key(const SagaState& saga, const Activity& activity) {
+  const auto& step = *saga.plan->node(activity.node).step;
+  if (step.kind != StepKind::foreach) return step.name;
+  return step.name + "[" + std::to_string(activity.item) + "]";
+}
+
+bool has_pending_commands(const SagaState& saga) {
+  return std::any_of(saga.activities.begin(), saga.activities.end(), [](const Activity& a) {
+    return a.phase == ActivityPhase::awaiting_reply || a.phase == ActivityPhase::compensating;
+  });
+}
+
+Engine::Engine(EngineOptions options) : options_(std::move(options)) {}
+
+std::unique_ptr<SagaState> Engine::start(std::shared_ptr<const Plan> plan,
+                                         const StartRequest& request, Timestamp now,
+                                         SagaWrite& out) const {
+  check_input(plan->flow(), request.input);
+  auto saga = std::make_unique<SagaState>();
+  saga->id = request.saga_id;
+  saga->plan = std::move(plan);
+  saga->idempotency_key = request.idempotency_key;
+  saga->traceparent = request.traceparent;
+  saga->created_at = now;
+  saga->input = request.input;
+  saga->meta = json::object{
+      {"id", saga->id}, {"flow", saga->flow().name}, {"version", saga->flow().version}};
+  saga->nodes.assign(saga->plan->nodes().size(), NodeStatus::pending);
+  Transition(options_, *saga, now, out).start();
+  return saga;
+}
+
+void Engine::on_reply(SagaState& saga, const Message& reply, Timestamp now, SagaWrite& out) const {
+  Transition(options_, saga, now, out).reply(reply);
+}
+
+void Engine::on_event(SagaState& saga, const Message& event, Timestamp now, SagaWrite& out) const {
+  Transition(options_, saga, now, out).event(event);
+}
+
+void Engine::on_timer(SagaState& saga, std::string_view key, Timestamp now, SagaWrite& out) const {
+  Transition(options_, saga, now, out).timer(key);
+}
+
+// Refusals are decided before a transition begins, so that a refused request changes nothing.
+void Engine::cancel(SagaState& saga, std::string_view reason, Timestamp now,
+                    SagaWrite& out) const {
+  if (!Lifecycle(saga.status).cancel(past_pivot(saga))) {
+    throw Refused(std::string("cannot cancel a saga that is ") + to_string(saga.status) +
+                  (past_pivot(saga) ? " and past its pivot step" : ""));
+  }
+  Transition(options_, saga, now, out).cancel(reason);
+}
+
+void Engine::retry(SagaState& saga, Timestamp now, SagaWrite& out) const {
+  if (saga.status != Status::failed) {
+    throw Refused(std::string("only a failed (parked) saga can be retried; this one is ") +
+                  to_string(saga.status));
+  }
+  Transition(options_, saga, now, out).operator_retry();
+}
+
+void Engine::resend_pending(SagaState& saga, Timestamp now, SagaWrite& out) const {
+  Transition(options_, saga, now, out).resend_pending();
+}
+
+}  // namespace sagaflow

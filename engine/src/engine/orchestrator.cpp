@@ -1,0 +1,433 @@
+#include "sagaflow/engine/orchestrator.hpp"
+
+#include <algorithm>
+#include <mutex>
+#include <random>
+#include <unordered_map>
+#include <variant>
+
+namespace sagaflow {
+namespace {
+
+struct StartControl {
+  StartRequest request;
+  std::promise<StartResult> done;
+};
+struct CancelControl {
+  std::string saga_id;
+  std::string reason;
+  std::promise<void> done;
+};
+struct RetryControl {
+  std::string saga_id;
+  std::promise<void> done;
+};
+using Control = std::variant<StartControl, CancelControl, RetryControl>;
+
+std::string new_saga_id(std::mt19937_64& random) {
+  static constexpr char kHex[] = "0123456789abcdef";
+  std::string id(32, '0');
+  for (int half = 0; half < 2; ++half) {
+    auto bits = random();
+    for (int i = 0; i < 16; ++i, bits >>= 4) id[half * 16 + i] = kHex[bits & 0xf];
+  }
+  return id;
+}
+
+}  // namespace
+
+// ---------------------------------------------------------------------------------------------
+// What one round collects before its single commit.
+struct Round {
+  struct Entry {
+    SagaWrite write;
+    std::vector<Delivery> deliveries;  // inputs to acknowledge after the commit
+    bool poisoned = false;  // the engine failed on one of its inputs: nothing of it is committed
+  };
+  std::vector<Entry> entries;
+  std::unordered_map<std::string, std::size_t> by_saga;
+  std::vector<std::function<void()>> on_commit;
+  std::vector<std::function<void(std::exception_ptr)>> on_failure;
+
+  Entry& entry_for(const SagaState& saga, std::uint64_t version_before) {
+    auto [it, inserted] = by_saga.try_emplace(saga.id, entries.size());
+    if (inserted) {
+      entries.emplace_back();
+      entries.back().write.saga.id = saga.id;
+      entries.back().write.expected_version = version_before;
+    }
+    return entries[it->second];
+  }
+  Entry* find(const std::string& saga_id) {
+    auto it = by_saga.find(saga_id);
+    return it == by_saga.end() ? nullptr : &entries[it->second];
+  }
+};
+
+struct Orchestrator::Impl {
+  Impl(const FlowRegistry& flows, Store& store, Transport& transport, const Clock& clock,
+       OrchestratorOptions options)
+      : flows(flows),
+        store(store),
+        transport(transport),
+        clock(clock),
+        options(std::move(options)),
+        engine(this->options.engine),
+        random(std::random_device{}()) {}
+
+  const FlowRegistry& flows;
+  Store& store;
+  Transport& transport;
+  const Clock& clock;
+  OrchestratorOptions options;
+  Engine engine;
+  std::mt19937_64 random;
+
+  std::mutex controls_mutex;
+  std::vector<Control> controls;
+
+  std::unordered_map<std::string, std::unique_ptr<SagaState>> cache;
+  std::vector<std::uint64_t> published;  // outbox rows to delete with the next commit
+  bool outbox_behind = false;            // a publish failed: republish from the store
+  Timestamp last_timer_poll{};
+  std::vector<Delivery> deliveries;
+  std::vector<Delivery> redo;  // inputs whose round was dropped, processed again next round
+
+  // --- loading ------------------------------------------------------------------------------
+  SagaState* saga(const std::string& id) {
+    if (auto it = cache.find(id); it != cache.end()) return it->second.get();
+    auto row = store.load(id);
+    if (!row) return nullptr;
+    auto state = from_row(*row, flows);
+    auto* raw = state.get();
+    cache.emplace(id, std::move(state));
+    return raw;
+  }
+
+  // --- one round ----------------------------------------------------------------------------
+  std::size_t run_once(Duration wait) {
+    std::vector<Control> taken;
+    {
+      std::lock_guard lock(controls_mutex);
+      taken.swap(controls);
+    }
+    deliveries.clear();
+    deliveries.swap(redo);
+    bool busy = !taken.empty() || !deliveries.empty();
+    transport.receive(deliveries, options.max_batch, busy ? Duration{0} : wait);
+
+    const auto now = clock.now();
+    std::vector<TimerRow> timers;
+    if (now - last_timer_poll >= options.timer_poll) {
+      timers = store.due_timers(now, options.max_batch);
+      last_timer_poll = now;
+    }
+    if (outbox_behind) republish();
+
+    Round round;
+    for (auto& c : taken) std::visit([&](auto& control) { handle(control, round, now); }, c);
+    for (auto& d : deliveries) handle(d, round, now);
+    for (const auto& t : timers) handle(t, round, now);
+    if (round.entries.empty() && published.empty()) {
+      for (auto& f : round.on_commit) f();
+      return taken.size() + deliveries.size() + timers.size();
+    }
+    commit(round);
+    return taken.size() + deliveries.size() + timers.size();
+  }
+
+  void commit(Round& round) {
+    CommitBatch batch;
+    batch.writes.reserve(round.entries.size());
+    for (auto& e : round.entries) {
+      if (e.poisoned) continue;
+      e.write.saga = to_row(*cache.at(e.write.saga.id));
+      batch.writes.push_back(std::move(e.write));
+    }
+    batch.published = std::move(published);
+    published.clear();
+    std::vector<OutboxRow> rows;
+    try {
+      rows = store.commit(batch);
+    } catch (...) {
+      // Nothing was written: forget what the round computed, answer its requests with the
+      // error, and leave its inputs unacknowledged so that they come again.
+      auto error = std::current_exception();
+      for (const auto& w : batch.writes) cache.erase(w.saga.id);
+      published = std::move(batch.published);
+      for (auto& e : round.entries) {
+        for (auto& d : e.deliveries) redo.push_back(std::move(d));
+      }
+      for (auto& f : round.on_failure) f(error);
+      return;
+    }
+    publish(rows);
+    std::vector<std::uint64_t> tags;
+    for (const auto& e : round.entries) {
+      if (e.poisoned) continue;
+      for (const auto& d : e.deliveries) tags.push_back(d.tag);
+    }
+    if (!tags.empty()) transport.ack(tags);
+    for (auto& f : round.on_commit) f();
+    for (const auto& w : batch.writes) {
+      auto status = status_from_string(w.saga.status);
+      if (status && (is_final(*status) || *status == Status::failed)) cache.erase(w.saga.id);
+    }
+  }
+
+  void publish(const std::vector<OutboxRow>& rows) {
+    if (rows.empty()) return;
+    std::vector<Message> messages;
+    messages.reserve(rows.size());
+    for (const auto& r : rows) messages.push_back(r.message);
+    try {
+      transport.publish(messages);
+      for (const auto& r : rows) published.push_back(r.seq);
+    } catch (const std::exception&) {
+      outbox_behind = true;  // the rows stay in the outbox; the next round sends them again
+    }
+  }
+
+  void republish() {
+    auto rows = store.unpublished_outbox(options.max_batch);
+    std::erase_if(rows, [&](const OutboxRow& r) {
+      return std::find(published.begin(), published.end(), r.seq) != published.end();
+    });
+    outbox_behind = false;
+    publish(rows);
+  }
+
+  // --- inputs -------------------------------------------------------------------------------
+  void handle(StartControl& c, Round& round, Timestamp now) {
+    auto& request = c.request;
+    auto plan = flows.find(request.flow, request.version);
+    if (!plan) {
+      c.done.set_exception(std::make_exception_ptr(
+          std::invalid_argument("unknown flow " + request.flow +
+                                (request.version ? " version " + std::to_string(request.version) : ""))));
+      return;
+    }
+    if (!request.idempotency_key.empty()) {
+      if (auto existing = started_with_key(round, plan->flow().name, request.idempotency_key)) {
+        c.done.set_value(StartResult{*existing, false});
+        return;
+      }
+    }
+    if (request.saga_id.empty()) request.saga_id = new_saga_id(random);
+    SagaWrite write;
+    std::unique_ptr<SagaState> state;
+    try {
+      state = engine.start(plan, request, now, write);
+    } catch (...) {
+      c.done.set_exception(std::current_exception());
+      return;
+    }
+    auto id = state->id;
+    auto& e = round.entry_for(*state, 0);
+    cache[id] = std::move(state);
+    merge(e.write, std::move(write));
+    auto promise = std::make_shared<std::promise<StartResult>>(std::move(c.done));
+    round.on_commit.push_back([promise, id] { promise->set_value(StartResult{id, true}); });
+    round.on_failure.push_back([promise](std::exception_ptr e) { promise->set_exception(e); });
+  }
+
+  std::optional<std::string> started_with_key(const Round& round, const std::string& flow,
+                                              const std::string& key) {
+    for (const auto& [id, index] : round.by_saga) {
+      const auto& saga = *cache.at(id);
+      if (saga.idempotency_key == key && saga.flow().name == flow && saga.version == 1 &&
+          round.entries[index].write.expected_version == 0) {
+        return id;
+      }
+    }
+    return store.find_by_idempotency_key(flow, key);
+  }
+
+  template <class Control, class Apply>
+  void operator_request(Control& c, Round& round, Apply apply) {
+    auto* s = saga(c.saga_id);
+    if (s == nullptr) {
+      c.done.set_exception(std::make_exception_ptr(std::invalid_argument("unknown saga " + c.saga_id)));
+      return;
+    }
+    auto version_before = s->version;
+    SagaWrite write;
+    try {
+      apply(*s, write);
+    } catch (...) {
+      c.done.set_exception(std::current_exception());
+      return;
+    }
+    auto& e = round.entry_for(*s, version_before);
+    merge(e.write, std::move(write));
+    auto promise = std::make_shared<std::promise<void>>(std::move(c.done));
+    round.on_commit.push_back([promise] { promise->set_value(); });
+    round.on_failure.push_back([promise](std::exception_ptr e) { promise->set_exception(e); });
+  }
+
+  void handle(CancelControl& c, Round& round, Timestamp now) {
+    operator_request(c, round, [&](SagaState& s, SagaWrite& w) { engine.cancel(s, c.reason, now, w); });
+  }
+
+  void handle(RetryControl& c, Round& round, Timestamp now) {
+    operator_request(c, round, [&](SagaState& s, SagaWrite& w) { engine.retry(s, now, w); });
+  }
+
+  void handle(Delivery& d, Round& round, Timestamp now) {
+    const auto& m = d.message;
+    if (m.kind == MessageKind::command) {
+      return dead_letter(d, "the orchestrator takes replies and events, not commands");
+    }
+    std::string saga_id = m.kind == MessageKind::reply ? m.correlation_id : route_event(round, m);
+    if (auto* e = round.find(saga_id); e && e->poisoned) {
+      redo.push_back(std::move(d));  // its saga's round is dropped; try again next round
+      return;
+    }
+    SagaState* s = nullptr;
+    try {
+      s = saga_id.empty() ? nullptr : saga(saga_id);
+    } catch (const std::exception& error) {
+      return dead_letter(d, std::string("saga cannot be loaded: ") + error.what());
+    }
+    if (s == nullptr) {
+      return dead_letter(d, m.kind == MessageKind::reply
+                                ? "reply for unknown saga '" + m.correlation_id + "'"
+                                : "no saga waits for event " + m.type);
+    }
+    auto version_before = s->version;
+    SagaWrite write;
+    try {
+      if (m.kind == MessageKind::reply) {
+        engine.on_reply(*s, m, now, write);
+      } else {
+        engine.on_event(*s, m, now, write);
+      }
+    } catch (const std::exception& error) {
+      // The state may be half-changed: drop it and everything this round did to it; it is
+      // read again from the store, and the saga's other inputs are processed again.
+      cache.erase(saga_id);
+      auto& e = round.entry_for(*s, version_before);
+      e.poisoned = true;
+      for (auto& other : e.deliveries) redo.push_back(std::move(other));
+      e.deliveries.clear();
+      return dead_letter(d, std::string("processing failed: ") + error.what());
+    }
+    auto& e = round.entry_for(*s, version_before);
+    merge(e.write, std::move(write));
+    e.deliveries.push_back(std::move(d));
+  }
+
+  void handle(const TimerRow& t, Round& round, Timestamp now) {
+    if (auto* e = round.find(t.saga_id); e && e->poisoned) return;  // due again next round
+    auto* s = saga(t.saga_id);
+    if (s == nullptr) return;
+    auto version_before = s->version;
+    SagaWrite write;
+    engine.on_timer(*s, t.key, now, write);
+    auto& e = round.entry_for(*s, version_before);
+    merge(e.write, std::move(write));
+  }
+
+  // The saga an outside event belongs to: the event carries the correlation value at one of
+  // the paths the flows' waits name; subscriptions made earlier in this round count too.
+  std::string route_event(const Round& round, const Message& m) {
+    boost::system::error_code ec;
+    auto payload = json::parse(m.body, ec);
+    if (ec) return {};
+    for (const auto& path : flows.event_key_paths(m.type)) {
+      const auto* value = path.resolve(flow::Scope{.event = &payload});
+      if (value == nullptr) continue;
+      std::string key = value->is_string() ? std::string(value->get_string()) : json::serialize(*value);
+      for (const auto& e : round.entries) {
+        for (const auto& sub : e.write.subscribe) {
+          if (sub.event == m.type && sub.key == key) return sub.saga_id;
+        }
+      }
+      if (auto id = store.find_subscriber(m.type, key)) return *id;
+    }
+    return {};
+  }
+
+  void dead_letter(const Delivery& d, const std::string& reason) { transport.dead_letter(d, reason); }
+
+  // Several inputs for one saga in a round make one write: their effects in order.
+  static void merge(SagaWrite& into, SagaWrite&& from) {
+    auto append = [](auto& a, auto& b) {
+      a.insert(a.end(), std::make_move_iterator(b.begin()), std::make_move_iterator(b.end()));
+    };
+    append(into.history, from.history);
+    append(into.outbox, from.outbox);
+    append(into.subscribe, from.subscribe);
+    append(into.unsubscribe, from.unsubscribe);
+    for (auto& key : from.timers_cleared) {
+      std::erase_if(into.timers_set, [&](const TimerRow& t) { return t.key == key; });
+      if (std::find(into.timers_cleared.begin(), into.timers_cleared.end(), key) ==
+          into.timers_cleared.end()) {
+        into.timers_cleared.push_back(std::move(key));
+      }
+    }
+    for (auto& t : from.timers_set) {
+      std::erase(into.timers_cleared, t.key);
+      std::erase_if(into.timers_set, [&](const TimerRow& o) { return o.key == t.key; });
+      into.timers_set.push_back(std::move(t));
+    }
+  }
+};
+
+// ---------------------------------------------------------------------------------------------
+Orchestrator::Orchestrator(const FlowRegistry& flows, Store& store, Transport& transport,
+                           const Clock& clock, OrchestratorOptions options)
+    : impl_(std::make_unique<Impl>(flows, store, transport, clock, std::move(options))) {}
+
+Orchestrator::~Orchestrator() = default;
+
+std::future<StartResult> Orchestrator::start(StartRequest request) {
+  StartControl c{std::move(request), {}};
+  auto f = c.done.get_future();
+  std::lock_guard lock(impl_->controls_mutex);
+  impl_->controls.emplace_back(std::move(c));
+  return f;
+}
+
+std::future<void> Orchestrator::cancel(std::string saga_id, std::string reason) {
+  CancelControl c{std::move(saga_id), std::move(reason), {}};
+  auto f = c.done.get_future();
+  std::lock_guard lock(impl_->controls_mutex);
+  impl_->controls.emplace_back(std::move(c));
+  return f;
+}
+
+std::future<void> Orchestrator::retry(std::string saga_id) {
+  RetryControl c{std::move(saga_id), {}};
+  auto f = c.done.get_future();
+  std::lock_guard lock(impl_->controls_mutex);
+  impl_->controls.emplace_back(std::move(c));
+  return f;
+}
+
+void Orchestrator::recover(bool resend_in_flight) {
+  auto& impl = *impl_;
+  impl.republish();
+  if (!resend_in_flight) return;
+  Round round;
+  const auto now = impl.clock.now();
+  for (const auto& row : impl.store.load_unfinished()) {
+    auto* s = impl.saga(row.id);
+    if (s == nullptr || !has_pending_commands(*s)) continue;
+    auto& e = round.entry_for(*s, s->version);
+    SagaWrite write;
+    impl.engine.resend_pending(*s, now, write);
+    Impl::merge(e.write, std::move(write));
+  }
+  if (!round.entries.empty()) impl.commit(round);
+}
+
+std::size_t Orchestrator::run_once(Duration wait) { return impl_->run_once(wait); }
+
+void Orchestrator::run(std::stop_token stop) {
+  while (!stop.stop_requested()) impl_->run_once(impl_->options.idle_wait);
+}
+
+std::size_t Orchestrator::cached_sagas() const { return impl_->cache.size(); }
+
+}  // namespace sagaflow
