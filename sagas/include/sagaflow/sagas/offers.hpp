@@ -1,0 +1,37 @@
+#pragma once
+// The special-offer module of seed 000: orders that are pending until fulfilled (bought) or
+// cancelled.
+#include <cstdint>
+#include <map>
+#include <mutex>
+#include <string>
+
+#include "sagaflow/worker/dispatcher.hpp"
+
+namespace sagaflow::sagas {
+
+class OffersService {
+ public:
+  enum class OrderStatus { pending, bought, cancelled };
+  struct Order {
+    std::string user;
+    std::string offer;
+    std::int64_t price = 0;
+    OrderStatus status = OrderStatus::pending;
+  };
+
+  // Registers offers.create_order, offers.cancel_order and offers.fulfil.
+  void register_handlers(worker::Dispatcher& dispatcher);
+  // An offer that fulfil refuses (sold out), for failure scenarios.
+  void sell_out(const std::string& offer);
+
+  std::map<std::string, Order> orders() const;
+
+ private:
+  mutable std::mutex mutex_;
+  std::map<std::string, Order> orders_;
+  std::map<std::string, bool> sold_out_;
+  std::uint64_t next_id_ = 1;
+};
+
+}  // namespace sagaflow::sagas

@@ -1,0 +1,61 @@
+#pragma once
+// The bonus-points module of seed 000: balances, reservations, debits and refunds. Every
+// command is applied at most once (the worker's dispatcher answers repeats from its record) and
+// every applied effect is written to a ledger that tests and the demo check.
+#include <cstdint>
+#include <map>
+#include <mutex>
+#include <string>
+#include <vector>
+
+#include "sagaflow/worker/dispatcher.hpp"
+
+namespace sagaflow::sagas {
+
+class PointsService {
+ public:
+  struct Account {
+    std::int64_t initial = 0;
+    std::int64_t balance = 0;
+    std::int64_t reserved = 0;
+    std::int64_t spent = 0;
+    std::int64_t refunded = 0;
+  };
+  struct Effect {
+    std::string command_id;
+    std::string kind;  // reserve, release, debit, refund
+    std::string reservation_id;
+    std::int64_t amount = 0;
+  };
+
+  void open_account(const std::string& user, std::int64_t balance);
+  // Registers points.reserve, points.release, points.debit and points.refund.
+  void register_handlers(worker::Dispatcher& dispatcher);
+
+  Account account(const std::string& user) const;
+  std::vector<Effect> ledger() const;
+  // balance + reserved + spent == initial + refunded, for every user.
+  bool conserved() const;
+
+ private:
+  enum class Hold { reserved, released, debited, refunded };
+  struct Reservation {
+    std::string user;
+    std::int64_t amount = 0;
+    Hold state = Hold::reserved;
+  };
+  worker::Result reserve(const worker::Command& c);
+  worker::Result release(const worker::Command& c);
+  worker::Result debit(const worker::Command& c);
+  worker::Result refund(const worker::Command& c);
+  void record(const worker::Command& c, std::string kind, const std::string& reservation,
+              std::int64_t amount);
+
+  mutable std::mutex mutex_;
+  std::map<std::string, Account> accounts_;
+  std::map<std::string, Reservation> reservations_;
+  std::vector<Effect> ledger_;
+  std::uint64_t next_id_ = 1;
+};
+
+}  // namespace sagaflow::sagas
