@@ -1,0 +1,304 @@
+#include "flow_reader.hpp"
+
+#include <algorithm>
+#include <array>
+#include <limits>
+#include <string_view>
+#include <utility>
+
+namespace sagaflow::flow::detail {
+namespace {
+
+struct KindKey {
+  std::string_view key;
+  StepKind kind;
+};
+
+constexpr std::array<KindKey, 5> kKindKeys{{{"command", StepKind::command},
+                                            {"publish", StepKind::publish},
+                                            {"wait", StepKind::wait},
+                                            {"parallel", StepKind::parallel},
+                                            {"foreach", StepKind::foreach}}};
+
+struct TypeName {
+  std::string_view name;
+  FieldType type;
+};
+
+constexpr std::array<TypeName, 7> kTypeNames{{{"string", FieldType::string},
+                                              {"number", FieldType::number},
+                                              {"integer", FieldType::integer},
+                                              {"boolean", FieldType::boolean},
+                                              {"object", FieldType::object},
+                                              {"array", FieldType::array},
+                                              {"any", FieldType::any}}};
+
+std::string_view kind_name(StepKind kind) {
+  for (const auto& entry : kKindKeys) {
+    if (entry.kind == kind) return entry.key;
+  }
+  return "command";
+}
+
+bool is_undoable(StepKind kind) {
+  return kind == StepKind::command || kind == StepKind::foreach;
+}
+
+// The step's own name (taken early, for the unknown-key messages of its map).
+std::string label_of(const YAML::Node& node) {
+  if (node.IsMap()) {
+    for (const auto& entry : node) {
+      if (entry.first.Scalar() == "name" && entry.second.IsScalar()) {
+        return "step '" + entry.second.Scalar() + "'";
+      }
+    }
+  }
+  return "step";
+}
+
+void collect_names(const Step& step, std::set<std::string>& names) {
+  if (!step.name.empty()) names.insert(step.name);
+  for (const auto& branch : step.branches) {
+    for (const auto& inner : branch) collect_names(inner, names);
+  }
+}
+
+std::string format_pos(SourcePos pos) {
+  return std::to_string(pos.line) + ":" + std::to_string(pos.column);
+}
+
+}  // namespace
+
+std::string step_label(const Step& step) {
+  return step.name.empty() ? std::string("step") : "step '" + step.name + "'";
+}
+
+Flow FlowReader::read(const YAML::Node& root) {
+  Flow flow;
+  MapReader map(root, "the flow", {"name", "version", "description", "timeout", "input", "steps"},
+                reporter_);
+  if (!map.is_map()) return flow;
+  if (auto field = map.require("name")) {
+    flow.name = read_name(*field, false, reporter_).value_or("");
+  }
+  if (auto field = map.require("version")) {
+    auto version = read_integer(*field, reporter_);
+    if (version && (*version < 1 || *version > std::numeric_limits<int>::max())) {
+      reporter_.error(field->value_pos(), "'version' must be a positive integer");
+    } else if (version) {
+      flow.version = static_cast<int>(*version);
+    }
+  }
+  if (auto field = map.get("description")) {
+    flow.description = read_string(*field, reporter_).value_or("");
+  }
+  if (auto field = map.get("timeout")) {
+    flow.timeout = read_duration(*field, true, reporter_).value_or(Duration{0});
+  }
+  if (auto field = map.get("input")) read_input(*field, flow);
+  if (auto field = map.require("steps")) {
+    if (!field->value.IsSequence() || field->value.size() == 0) {
+      reporter_.error(field->value_pos(), "'steps' must be a list of at least one step, found " +
+                                              describe(field->value));
+    } else {
+      std::set<std::string> completed;
+      flow.steps = read_sequence(field->value, completed, false);
+    }
+  }
+  resolve_pending_references();
+  return flow;
+}
+
+// `input:` maps field names to a type (`user_id: string`) or to `{type, required}`.
+void FlowReader::read_input(const Field& field, Flow& flow) {
+  if (!field.value.IsMap()) {
+    reporter_.error(field.value_pos(), "'input' must be a map of field names to types, found " +
+                                           describe(field.value));
+    return;
+  }
+  for (const auto& entry : field.value) {
+    const Field input_field{entry.first, entry.second};
+    InputField result;
+    result.name = input_field.name();
+    if (!is_valid_name(result.name, false)) {
+      reporter_.error(
+          Reporter::position(entry.first.Mark()),
+          "input field '" + result.name + "' must be named with letters, digits, '_' or '-'");
+    }
+    if (entry.second.IsMap()) {
+      MapReader spec(entry.second, "input field '" + result.name + "'", {"type", "required"},
+                     reporter_);
+      if (auto type = spec.require("type")) {
+        result.type = read_field_type(*type).value_or(FieldType::any);
+      }
+      if (auto required = spec.get("required")) {
+        result.required = read_bool(*required, reporter_).value_or(true);
+      }
+    } else {
+      result.type = read_field_type(input_field).value_or(FieldType::any);
+    }
+    flow.input.push_back(std::move(result));
+  }
+}
+
+std::optional<FieldType> FlowReader::read_field_type(const Field& field) {
+  auto name = read_string(field, reporter_);
+  if (!name) return std::nullopt;
+  for (const auto& entry : kTypeNames) {
+    if (entry.name == *name) return entry.type;
+  }
+  reporter_.error(field.value_pos(),
+                  "unknown type '" + *name +
+                      "'; expected string, number, integer, boolean, object, array or any");
+  return std::nullopt;
+}
+
+// Steps of a list run one after the other: each sees the ones before it as completed.
+std::vector<Step> FlowReader::read_sequence(const YAML::Node& list,
+                                            std::set<std::string>& completed, bool in_branch) {
+  std::vector<Step> steps;
+  for (const auto& node : list) {
+    Step step = read_step(node, completed, in_branch);
+    collect_names(step, completed);
+    steps.push_back(std::move(step));
+  }
+  return steps;
+}
+
+Step FlowReader::read_step(const YAML::Node& node, const std::set<std::string>& completed,
+                           bool in_branch) {
+  Step step;
+  step.pos = Reporter::position(node.Mark());
+  MapReader map(node, label_of(node),
+                {"name", "when", "irreversible", "pivot", "command", "publish", "wait", "parallel",
+                 "foreach", "output", "retry", "timeout", "compensation"},
+                reporter_);
+  if (!map.is_map()) return step;
+  read_step_name(map, step);
+  const StepScope scope{step.name, &completed, false};
+  if (auto field = map.get("when")) step.when = read_expression(*field, {kDataRoots, false}, scope);
+  if (auto field = map.get("irreversible")) {
+    // An unreadable value is reported; taking it as true spares a second, misleading
+    // "no compensation" error (the flow is refused either way).
+    step.irreversible = read_bool(*field, reporter_).value_or(true);
+  }
+  if (auto field = map.get("pivot")) {
+    step.pivot = read_bool(*field, reporter_).value_or(false);
+    if (step.pivot && in_branch) {
+      reporter_.error(Reporter::position(field->key.Mark()),
+                      "a pivot must be a top-level step, not inside a parallel branch");
+    }
+  }
+  auto kind = read_kind(map, step);
+  if (!kind) return step;
+  step.kind = kind->first;
+  check_kind_keys(map, step);
+  switch (step.kind) {
+    case StepKind::command:
+      read_command_step(map, kind->second, step, scope);
+      break;
+    case StepKind::foreach:
+      read_foreach_step(map, kind->second, step, scope);
+      break;
+    case StepKind::publish:
+      read_publish_step(kind->second, step, scope);
+      break;
+    case StepKind::wait:
+      read_wait_step(map, kind->second, step, scope);
+      break;
+    case StepKind::parallel:
+      read_parallel_step(kind->second, step, completed);
+      break;
+  }
+  check_undo(map, step);
+  return step;
+}
+
+void FlowReader::read_step_name(const MapReader& map, Step& step) {
+  auto field = map.require("name");
+  if (!field) return;
+  auto name = read_name(*field, false, reporter_);
+  if (!name) return;
+  const SourcePos pos = field->value_pos();
+  if (auto [first, inserted] = step_names_.emplace(*name, pos); !inserted) {
+    reporter_.error(pos, "duplicate step name '" + *name + "' (first defined at " +
+                             format_pos(first->second) + ")");
+  }
+  step.name = std::move(*name);
+}
+
+// Exactly one of command, publish, wait, parallel, foreach; extra ones are reported where
+// they appear in the file.
+std::optional<std::pair<StepKind, Field>> FlowReader::read_kind(const MapReader& map,
+                                                                const Step& step) {
+  std::vector<std::pair<StepKind, Field>> found;
+  for (const auto& entry : kKindKeys) {
+    if (auto field = map.get(entry.key)) found.emplace_back(entry.kind, *field);
+  }
+  if (found.empty()) {
+    reporter_.error(map.pos(),
+                    step_label(step) + " needs one of: command, publish, wait, parallel, foreach");
+    return std::nullopt;
+  }
+  std::sort(found.begin(), found.end(), [](const auto& a, const auto& b) {
+    return a.second.key.Mark().pos < b.second.key.Mark().pos;
+  });
+  for (std::size_t i = 1; i < found.size(); ++i) {
+    reporter_.error(Reporter::position(found[i].second.key.Mark()),
+                    step_label(step) + " has one kind, but both '" + found[0].second.name() +
+                        "' and '" + found[i].second.name() + "' are given");
+  }
+  return found.front();
+}
+
+// output, retry, timeout, compensation and irreversible only make sense for some kinds.
+void FlowReader::check_kind_keys(const MapReader& map, const Step& step) {
+  const std::string kind(kind_name(step.kind));
+  for (std::string_view key : {"output", "retry", "timeout", "compensation", "irreversible"}) {
+    auto field = map.get(key);
+    if (!field) continue;
+    const bool applies = is_undoable(step.kind) || (step.kind == StepKind::wait && key == "output");
+    if (applies) continue;
+    std::string message = "'" + std::string(key) + "' does not apply to a " + kind + " step";
+    if (step.kind == StepKind::wait && key == "timeout") {
+      message = "a wait's timeout goes inside 'wait'";
+    } else if (key == "irreversible" || key == "compensation") {
+      message += "; only command and foreach steps change state that needs undoing";
+    }
+    reporter_.error(Reporter::position(field->key.Mark()), message);
+  }
+}
+
+// A step that changes state says how to undo it, or says on purpose that it cannot be undone.
+void FlowReader::check_undo(const MapReader& map, const Step& step) {
+  if (!is_undoable(step.kind)) return;
+  auto compensation = map.get("compensation");
+  if (step.irreversible && compensation) {
+    reporter_.error(Reporter::position(compensation->key.Mark()),
+                    step_label(step) + " is irreversible and cannot have a compensation");
+  } else if (!step.irreversible && !compensation) {
+    reporter_.error(step.pos, step_label(step) +
+                                  " has no compensation; add one, or mark it 'irreversible: "
+                                  "true' if it cannot be undone on purpose");
+  }
+}
+
+void FlowReader::resolve_pending_references() {
+  for (const auto& reference : pending_) {
+    const bool exists = step_names_.contains(reference.target);
+    if (exists && reference.any_step) continue;
+    if (exists) {
+      reporter_.error(reference.pos,
+                      reference.path_text + " reads step '" + reference.target +
+                          "', which has not finished when " +
+                          (reference.from.empty() ? "this step" : "step '" + reference.from + "'") +
+                          " runs (it comes later, or in a parallel sibling branch)");
+    } else {
+      reporter_.error(reference.pos,
+                      reference.path_text + " refers to unknown step '" + reference.target + "'");
+    }
+  }
+  pending_.clear();
+}
+
+}  // namespace sagaflow::flow::detail

@@ -1,0 +1,114 @@
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "expression_internal.hpp"
+#include "flow_reader.hpp"
+
+namespace sagaflow::flow::detail {
+namespace {
+
+// Why a root cannot be read at some place: each root is tied to one kind of place.
+std::string root_restriction(PathRoot root) {
+  switch (root) {
+    case PathRoot::reply:
+      return "$reply is only available in the output of a command or foreach step";
+    case PathRoot::event:
+      return "$event is only available in a wait's key, until, stale and output";
+    case PathRoot::item:
+      return "$item is only available inside a foreach step: its command input, output and "
+             "compensation";
+    default:
+      return "a wait's key must be a path into the event, like $event.payment_id";
+  }
+}
+
+}  // namespace
+
+std::optional<Expression> FlowReader::read_expression(const Field& field, const PathRules& rules,
+                                                      const StepScope& scope) {
+  auto text = read_string(field, reporter_);
+  if (!text) return std::nullopt;
+  Expression expression;
+  try {
+    expression = parse_expression(*text);
+  } catch (const ParseError& error) {
+    reporter_.error(reporter_.position_in_scalar(field.value, error.offset),
+                    "invalid expression in '" + field.name() + "': " + error.what());
+    return std::nullopt;
+  }
+  const std::vector<std::size_t> offsets = path_offsets(*text);
+  const std::vector<const Path*> paths = expression.paths();
+  for (std::size_t i = 0; i < paths.size() && i < offsets.size(); ++i) {
+    check_path(*paths[i], rules, scope, reporter_.position_in_scalar(field.value, offsets[i]));
+  }
+  return expression;
+}
+
+// Leaves starting with `$` are paths (quoted or not: quoting is YAML syntax, not meaning);
+// `$$` escapes a literal dollar. Other scalars keep their YAML type.
+Mapping FlowReader::read_mapping(const YAML::Node& node, const PathRules& rules,
+                                 const StepScope& scope) {
+  if (node.IsMap()) {
+    std::vector<std::pair<std::string, Mapping>> fields;
+    for (const auto& entry : node) {
+      fields.emplace_back(entry.first.Scalar(), read_mapping(entry.second, rules, scope));
+    }
+    return Mapping::object(std::move(fields));
+  }
+  if (node.IsSequence()) {
+    std::vector<Mapping> elements;
+    for (const auto& element : node) elements.push_back(read_mapping(element, rules, scope));
+    return Mapping::array(std::move(elements));
+  }
+  if (!node.IsScalar()) return Mapping::literal(nullptr);
+  const std::string& text = node.Scalar();
+  if (text.starts_with("$$")) return Mapping::literal(json::string(text.substr(1)));
+  if (!text.starts_with("$")) return Mapping::literal(scalar_to_json(node));
+  try {
+    Path path = parse_path(text);
+    check_path(path, rules, scope, reporter_.position_in_scalar(node, 0));
+    return Mapping::path(std::move(path));
+  } catch (const ParseError& error) {
+    reporter_.error(reporter_.position_in_scalar(node, error.offset),
+                    "invalid path '" + text + "': " + error.what());
+    return Mapping::literal(nullptr);
+  }
+}
+
+std::optional<Path> FlowReader::read_path(const Field& field, const PathRules& rules,
+                                          const StepScope& scope) {
+  auto text = read_string(field, reporter_);
+  if (!text) return std::nullopt;
+  try {
+    Path path = parse_path(*text);
+    check_path(path, rules, scope, reporter_.position_in_scalar(field.value, 0));
+    return path;
+  } catch (const ParseError& error) {
+    reporter_.error(reporter_.position_in_scalar(field.value, error.offset),
+                    "invalid path in '" + field.name() + "': " + error.what());
+    return std::nullopt;
+  }
+}
+
+void FlowReader::check_path(const Path& path, const PathRules& rules, const StepScope& scope,
+                            SourcePos pos) {
+  if ((rules.roots & root_bit(path.root)) == 0) {
+    reporter_.error(pos, root_restriction(path.root));
+    return;
+  }
+  if (path.root != PathRoot::steps) return;
+  const std::string_view target = path.step_name();
+  if (!scope.self.empty() && target == scope.self) {
+    if (!rules.self) {
+      reporter_.error(pos, "step '" + scope.self +
+                               "' cannot read its own result here; only its output, "
+                               "compensation, until and stale can");
+    }
+    return;
+  }
+  if (scope.completed != nullptr && scope.completed->contains(std::string(target))) return;
+  pending_.push_back({std::string(target), scope.self, path.text, pos, rules.any_step});
+}
+
+}  // namespace sagaflow::flow::detail
