@@ -135,13 +135,10 @@ struct LifecycleDef : msmf::state_machine_def<LifecycleDef> {
   > {};
   // clang-format on
 
-  // An illegal request is an answer ("refused"), not an error: the caller reports it.
+  // An illegal request is an answer ("refused"), not an error: process_event says so and the
+  // caller reports it. (MSM's default here asserts.)
   template <class Fsm, class Event>
-  void no_transition(const Event&, Fsm&, int) {
-    refused = true;
-  }
-
-  bool refused = false;
+  void no_transition(const Event&, Fsm&, int) {}
 };
 
 using LifecycleMachine = boost::msm::back::state_machine<LifecycleDef>;
@@ -171,11 +168,10 @@ struct Lifecycle::Machine : LifecycleMachine {};
 
 namespace {
 
+// True when a transition was taken; false when no row matched or every guard said no.
 template <class Event>
 bool fire(LifecycleMachine& m, const Event& e) {
-  m.refused = false;
-  m.process_event(e);
-  return !m.refused;
+  return m.process_event(e) == boost::msm::back::HANDLED_TRUE;
 }
 
 }  // namespace

@@ -1,0 +1,200 @@
+// The commit rule, checked on fakes: group commit, publish after commit, acknowledge after
+// publish, and nothing lost when a commit or a publish fails.
+#include <doctest/doctest.h>
+
+#include "engine_harness.hpp"
+#include "sagaflow/engine/orchestrator.hpp"
+#include "sagaflow/testing/fake_transport.hpp"
+#include "sagaflow/testing/memory_store.hpp"
+
+using namespace sagaflow;
+using namespace std::chrono_literals;
+using sagaflow::testing::FakeTransport;
+using sagaflow::testing::MemoryStore;
+
+namespace {
+
+constexpr std::string_view kTwoSteps = R"(
+name: two
+version: 1
+input:
+  n: integer
+steps:
+  - name: first
+    command: { service: a, name: first, input: { n: $input.n } }
+    compensation: { service: a, name: undo_first, input: {} }
+  - name: second
+    irreversible: true
+    command: { service: b, name: second, input: {} }
+  - name: await_confirmation
+    wait:
+      events: [confirmed]
+      correlate: $input.n
+      key: $event.n
+      timeout: 1m
+)";
+
+Message reply_to(const Message& command) {
+  Message r;
+  r.kind = MessageKind::reply;
+  r.id = command.id + "/reply";
+  r.causation_id = command.id;
+  r.correlation_id = command.correlation_id;
+  r.type = command.type;
+  r.body = "{}";
+  return r;
+}
+
+struct Fixture {
+  Fixture() { flows.add(sagaflow::testing::load_test_flow(kTwoSteps)); }
+  StartRequest request(int n) {
+    return StartRequest{.flow = "two", .input = json::object{{"n", n}}};
+  }
+  FlowRegistry flows;
+  MemoryStore store;
+  FakeTransport transport;
+  sagaflow::testing::ManualClock clock;
+  Orchestrator orchestrator{flows, store, transport, clock,
+                            OrchestratorOptions{.timer_poll = 0ms}};
+};
+
+}  // namespace
+
+TEST_CASE("many sagas' transitions share one transaction") {
+  Fixture f;
+  std::vector<std::future<StartResult>> starts;
+  for (int i = 0; i < 100; ++i) starts.push_back(f.orchestrator.start(f.request(i)));
+  f.orchestrator.run_once(0ms);
+  CHECK(f.store.commits() == 1);
+  CHECK(f.transport.published.size() == 100);
+  for (auto& s : starts) CHECK(s.get().created);
+
+  for (const auto& m : std::vector<Message>(f.transport.published)) f.transport.deliver(reply_to(m));
+  f.orchestrator.run_once(0ms);
+  CHECK(f.store.commits() == 2);
+  CHECK(f.transport.acked.size() == 100);
+  CHECK(f.transport.log == std::vector<std::string>{"publish", "publish", "ack"});
+}
+
+TEST_CASE("an input is acknowledged only after its change is committed") {
+  Fixture f;
+  auto started = f.orchestrator.start(f.request(1));
+  f.orchestrator.run_once(0ms);
+  auto id = started.get().saga_id;
+  auto first = f.transport.published.at(0);
+  f.transport.deliver(reply_to(first));
+
+  f.store.fail_next_commit();
+  f.orchestrator.run_once(0ms);
+  CHECK(f.transport.acked.empty());
+  CHECK(f.store.load(id)->version == 1);  // nothing of the round was written
+
+  f.orchestrator.run_once(0ms);  // the same input, processed again from the stored state
+  CHECK(f.transport.acked.size() == 1);
+  CHECK(f.store.load(id)->version == 2);
+  CHECK(f.transport.published.back().type == "b.second");
+}
+
+TEST_CASE("a failed publish leaves the rows in the outbox, and they are sent again") {
+  Fixture f;
+  f.transport.fail_publish = true;
+  auto started = f.orchestrator.start(f.request(1));
+  f.orchestrator.run_once(0ms);
+  CHECK(started.get().created);  // committed: the saga exists even though nothing was sent
+  CHECK(f.transport.published.empty());
+  CHECK(f.store.unpublished_outbox(10).size() == 1);
+
+  f.transport.fail_publish = false;
+  f.orchestrator.run_once(0ms);
+  REQUIRE(f.transport.published.size() == 1);
+  CHECK(f.transport.published[0].type == "a.first");
+  f.orchestrator.run_once(0ms);  // the next commit deletes the published row
+  CHECK(f.store.unpublished_outbox(10).empty());
+}
+
+TEST_CASE("a restarted orchestrator publishes what was committed but never sent") {
+  Fixture f;
+  f.transport.fail_publish = true;
+  f.orchestrator.start(f.request(1));
+  f.orchestrator.run_once(0ms);
+  f.transport.fail_publish = false;
+
+  Orchestrator restarted(f.flows, f.store, f.transport, f.clock);
+  restarted.recover(false);
+  REQUIRE(f.transport.published.size() == 1);
+  CHECK(f.transport.published[0].id.ends_with("/first/do/1"));
+}
+
+TEST_CASE("what cannot be processed is dead-lettered with its reason") {
+  Fixture f;
+  Message stray;
+  stray.kind = MessageKind::reply;
+  stray.id = "r1";
+  stray.correlation_id = "nobody";
+  f.transport.deliver(stray);
+  Message unmatched;
+  unmatched.kind = MessageKind::event;
+  unmatched.id = "e1";
+  unmatched.type = "confirmed";
+  unmatched.body = R"({"n": 99})";
+  f.transport.deliver(unmatched);
+  f.orchestrator.run_once(0ms);
+  REQUIRE(f.transport.dead_letters.size() == 2);
+  CHECK(f.transport.dead_letters[0].second.find("unknown saga") != std::string::npos);
+  CHECK(f.transport.dead_letters[1].second.find("no saga waits for event confirmed") !=
+        std::string::npos);
+}
+
+TEST_CASE("an outside event reaches the saga waiting for its correlation value") {
+  Fixture f;
+  auto started = f.orchestrator.start(f.request(42));
+  f.orchestrator.run_once(0ms);
+  auto id = started.get().saga_id;
+  f.transport.deliver(reply_to(f.transport.published.back()));
+  f.orchestrator.run_once(0ms);
+  f.transport.deliver(reply_to(f.transport.published.back()));
+  f.orchestrator.run_once(0ms);
+  CHECK(f.store.load(id)->status == "waiting");
+
+  Message confirmed;
+  confirmed.kind = MessageKind::event;
+  confirmed.id = "e1";
+  confirmed.type = "confirmed";
+  confirmed.body = R"({"n": 42})";
+  f.transport.deliver(confirmed);
+  f.orchestrator.run_once(0ms);
+  CHECK(f.store.load(id)->status == "completed");
+  CHECK(f.orchestrator.cached_sagas() == 0);  // finished sagas leave the cache
+}
+
+TEST_CASE("requests for unknown flows and sagas fail with a clear error") {
+  Fixture f;
+  auto unknown_flow = f.orchestrator.start(StartRequest{.flow = "nope"});
+  auto unknown_saga = f.orchestrator.cancel("nope", "test");
+  auto bad_input = f.orchestrator.start(StartRequest{.flow = "two", .input = json::object{}});
+  f.orchestrator.run_once(0ms);
+  CHECK_THROWS_WITH(unknown_flow.get(), doctest::Contains("unknown flow nope"));
+  CHECK_THROWS_WITH(unknown_saga.get(), doctest::Contains("unknown saga nope"));
+  CHECK_THROWS_AS(bad_input.get(), InvalidInput);
+  CHECK(f.store.commits() == 0);
+}
+
+TEST_CASE("a wait times out through a persisted timer on the manual clock") {
+  Fixture f;
+  auto started = f.orchestrator.start(f.request(7));
+  f.orchestrator.run_once(0ms);
+  auto id = started.get().saga_id;
+  f.transport.deliver(reply_to(f.transport.published.back()));
+  f.orchestrator.run_once(0ms);
+  f.transport.deliver(reply_to(f.transport.published.back()));
+  f.orchestrator.run_once(0ms);
+  CHECK(f.store.load(id)->status == "waiting");
+  f.clock.advance(59s);
+  f.orchestrator.run_once(0ms);
+  CHECK(f.store.load(id)->status == "waiting");
+  f.clock.advance(2s);
+  f.orchestrator.run_once(0ms);
+  // Past `second` (irreversible) the compensation undoes `first`.
+  CHECK(f.store.load(id)->status == "compensating");
+  CHECK(f.transport.published.back().type == "a.undo_first");
+}
