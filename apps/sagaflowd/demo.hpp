@@ -55,8 +55,8 @@ class Demo {
     bool all_as_expected = true;
     for (auto& s : scenarios) {
       auto row = wait_until_final(store, s.saga_id);
-      auto elapsed = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() -
-                                                               s.started);
+      auto elapsed =
+          std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - s.started);
       int steps = 0, compensations = 0;
       for (const auto& h : store.history(s.saga_id)) {
         steps += h.kind == "command_sent";
@@ -69,10 +69,12 @@ class Demo {
                   s.name.c_str(), ok ? "" : ("  UNEXPECTED, wanted " + s.expected).c_str());
     }
     bool conserved = points_.conserved();
-    std::printf("invariant: points conserved (balance + reserved + spent == initial + refunded): %s\n",
-                conserved ? "ok" : "BROKEN");
+    std::printf(
+        "invariant: points conserved (balance + reserved + spent == initial + refunded): %s\n",
+        conserved ? "ok" : "BROKEN");
     bool one_debit = every_bought_order_has_one_debit();
-    std::printf("invariant: every bought order has exactly one debit: %s\n", one_debit ? "ok" : "BROKEN");
+    std::printf("invariant: every bought order has exactly one debit: %s\n",
+                one_debit ? "ok" : "BROKEN");
     std::fflush(stdout);
     return all_as_expected && conserved && one_debit;
   }

@@ -24,8 +24,8 @@ worker::Result PointsService::reserve(const worker::Command& c) {
   auto account = accounts_.find(user);
   if (account == accounts_.end()) return worker::Result::business_failure("UnknownUser");
   if (account->second.balance < amount) {
-    return worker::Result::business_failure(
-        "InsufficientPoints", json::object{{"balance", account->second.balance}});
+    return worker::Result::business_failure("InsufficientPoints",
+                                            json::object{{"balance", account->second.balance}});
   }
   account->second.balance -= amount;
   account->second.reserved += amount;

@@ -94,8 +94,9 @@ class Transition {
     int index = ref ? find_activity(ref->activity) : -1;
     if (index < 0) return ignore_reply(m, "answers no command of this saga");
     auto& a = s_.activities[index];
-    bool current = ref->undo ? (a.phase == ActivityPhase::compensating && ref->attempt == a.undo_attempt)
-                             : (a.phase == ActivityPhase::awaiting_reply && ref->attempt == a.attempt);
+    bool current = ref->undo
+                       ? (a.phase == ActivityPhase::compensating && ref->attempt == a.undo_attempt)
+                       : (a.phase == ActivityPhase::awaiting_reply && ref->attempt == a.attempt);
     if (!current) return ignore_reply(m, "duplicate or for an attempt no longer current");
 
     bool body_ok = true;
@@ -130,8 +131,9 @@ class Transition {
     auto payload = parse_body(m.body, body_ok);
     WaitState* w = body_ok ? find_wait(m.type, payload) : nullptr;
     if (w == nullptr) {
-      return record("event_ignored", {},
-                    {{"message_id", m.id}, {"type", m.type}, {"reason", "no wait of this saga matches it"}});
+      return record(
+          "event_ignored", {},
+          {{"message_id", m.id}, {"type", m.type}, {"reason", "no wait of this saga matches it"}});
     }
     const auto& step = *s_.plan->node(w->node).step;
     if (std::find(w->seen.begin(), w->seen.end(), m.id) != w->seen.end()) {
@@ -172,7 +174,8 @@ class Transition {
       record("saga_timed_out", {}, {});
       return fail("the saga timed out", -1);
     }
-    if (key.starts_with(kWaitTimerPrefix)) return wait_timed_out(key.substr(kWaitTimerPrefix.size()));
+    if (key.starts_with(kWaitTimerPrefix))
+      return wait_timed_out(key.substr(kWaitTimerPrefix.size()));
     if (!key.starts_with(kStepTimerPrefix)) return record("timer_ignored", {}, {{"key", key}});
     int index = find_activity(key.substr(kStepTimerPrefix.size()));
     if (index < 0) return record("timer_ignored", {}, {{"key", key}});
@@ -342,7 +345,8 @@ class Transition {
 
   void start_wait(NodeIndex n, const flow::Step& step) {
     const auto& spec = step.wait;
-    WaitState w{.node = n, .key = key_string(spec.correlate.evaluate(make_scope(nullptr, nullptr, nullptr)))};
+    WaitState w{.node = n,
+                .key = key_string(spec.correlate.evaluate(make_scope(nullptr, nullptr, nullptr)))};
     for (const auto* list : {&spec.events, &spec.failure_events}) {
       for (const auto& e : *list) out_.subscribe.push_back(Subscription{e, w.key, s_.id});
     }
@@ -430,16 +434,17 @@ class Transition {
     a.phase = ActivityPhase::done;
     s_.completed.push_back(static_cast<std::uint16_t>(index));
     json::value item_value;
-    auto output = step.output ? step.output->render(make_scope(&payload, nullptr, item_of(a, item_value)))
-                              : payload;
+    auto output = step.output
+                      ? step.output->render(make_scope(&payload, nullptr, item_of(a, item_value)))
+                      : payload;
     if (step.kind == StepKind::foreach) {
       s_.steps[step.name].as_array().at(a.item) = std::move(output);
     } else {
       s_.steps[step.name] = std::move(output);
     }
-    bool node_done = std::none_of(s_.activities.begin(), s_.activities.end(), [&](const Activity& o) {
-      return o.node == a.node && o.phase != ActivityPhase::done;
-    });
+    bool node_done = std::none_of(
+        s_.activities.begin(), s_.activities.end(),
+        [&](const Activity& o) { return o.node == a.node && o.phase != ActivityPhase::done; });
     if (node_done && s_.nodes[a.node] == NodeStatus::active) s_.nodes[a.node] = NodeStatus::done;
     if (s_.status == Status::compensating) return begin_compensation_when_drained();
     if (node_done) return advance();
@@ -690,13 +695,26 @@ void check_input(const flow::Flow& flow, const json::value& input) {
     }
     bool ok = true;
     switch (field.type) {
-      case flow::FieldType::string: ok = value->is_string(); break;
-      case flow::FieldType::number: ok = value->is_number(); break;
-      case flow::FieldType::integer: ok = value->is_int64() || value->is_uint64(); break;
-      case flow::FieldType::boolean: ok = value->is_bool(); break;
-      case flow::FieldType::object: ok = value->is_object(); break;
-      case flow::FieldType::array: ok = value->is_array(); break;
-      case flow::FieldType::any: break;
+      case flow::FieldType::string:
+        ok = value->is_string();
+        break;
+      case flow::FieldType::number:
+        ok = value->is_number();
+        break;
+      case flow::FieldType::integer:
+        ok = value->is_int64() || value->is_uint64();
+        break;
+      case flow::FieldType::boolean:
+        ok = value->is_bool();
+        break;
+      case flow::FieldType::object:
+        ok = value->is_object();
+        break;
+      case flow::FieldType::array:
+        ok = value->is_array();
+        break;
+      case flow::FieldType::any:
+        break;
     }
     if (!ok) problem("input." + field.name + ": wrong type");
   }
@@ -751,8 +769,7 @@ void Engine::on_timer(SagaState& saga, std::string_view key, Timestamp now, Saga
 }
 
 // Refusals are decided before a transition begins, so that a refused request changes nothing.
-void Engine::cancel(SagaState& saga, std::string_view reason, Timestamp now,
-                    SagaWrite& out) const {
+void Engine::cancel(SagaState& saga, std::string_view reason, Timestamp now, SagaWrite& out) const {
   if (!Lifecycle(saga.status).cancel(past_pivot(saga))) {
     throw Refused(std::string("cannot cancel a saga that is ") + to_string(saga.status) +
                   (past_pivot(saga) ? " and past its pivot step" : ""));

@@ -165,7 +165,6 @@ constexpr std::array<Status, 8> kStatusByStateId = status_by_state_id();
 
 struct Lifecycle::Machine : LifecycleMachine {};
 
-
 namespace {
 
 // True when a transition was taken; false when no row matched or every guard said no.
@@ -183,37 +182,59 @@ Lifecycle::Lifecycle(Status status) {
   if (status != Status::pending) fire<Restore>(*m, Restore{status});
 }
 
-Lifecycle::~Lifecycle() { machine().~Machine(); }
+Lifecycle::~Lifecycle() {
+  machine().~Machine();
+}
 
-Lifecycle::Machine& Lifecycle::machine() { return *std::launder(reinterpret_cast<Machine*>(storage_)); }
+Lifecycle::Machine& Lifecycle::machine() {
+  return *std::launder(reinterpret_cast<Machine*>(storage_));
+}
 const Lifecycle::Machine& Lifecycle::machine() const {
   return *std::launder(reinterpret_cast<const Machine*>(storage_));
 }
 
-Status Lifecycle::status() const { return kStatusByStateId.at(machine().current_state()[0]); }
+Status Lifecycle::status() const {
+  return kStatusByStateId.at(machine().current_state()[0]);
+}
 
-bool Lifecycle::start() { return fire(machine(), Start{}); }
-bool Lifecycle::await_events() { return fire(machine(), AwaitEvents{}); }
-bool Lifecycle::resume() { return fire(machine(), Resume{}); }
-bool Lifecycle::finish() { return fire(machine(), Finish{}); }
-bool Lifecycle::fail(bool past_pivot) { return fire(machine(), Fail{past_pivot}); }
-bool Lifecycle::cancel(bool past_pivot) { return fire(machine(), Cancel{past_pivot}); }
+bool Lifecycle::start() {
+  return fire(machine(), Start{});
+}
+bool Lifecycle::await_events() {
+  return fire(machine(), AwaitEvents{});
+}
+bool Lifecycle::resume() {
+  return fire(machine(), Resume{});
+}
+bool Lifecycle::finish() {
+  return fire(machine(), Finish{});
+}
+bool Lifecycle::fail(bool past_pivot) {
+  return fire(machine(), Fail{past_pivot});
+}
+bool Lifecycle::cancel(bool past_pivot) {
+  return fire(machine(), Cancel{past_pivot});
+}
 bool Lifecycle::compensated(bool cancel_requested) {
   return fire(machine(), Compensated{cancel_requested});
 }
-bool Lifecycle::stuck() { return fire(machine(), Stuck{}); }
+bool Lifecycle::stuck() {
+  return fire(machine(), Stuck{});
+}
 bool Lifecycle::operator_retry(bool parked_in_compensation) {
   return fire(machine(), OperatorRetry{parked_in_compensation});
 }
 
 // ---------------------------------------------------------------------------------------------
 namespace {
-constexpr std::array<const char*, 8> kStatusNames = {
-    "pending", "running", "waiting", "compensating", "completed", "compensated", "failed",
-    "cancelled"};
+constexpr std::array<const char*, 8> kStatusNames = {"pending",      "running",   "waiting",
+                                                     "compensating", "completed", "compensated",
+                                                     "failed",       "cancelled"};
 }
 
-const char* to_string(Status status) { return kStatusNames.at(static_cast<std::size_t>(status)); }
+const char* to_string(Status status) {
+  return kStatusNames.at(static_cast<std::size_t>(status));
+}
 
 std::optional<Status> status_from_string(std::string_view name) {
   for (std::size_t i = 0; i < kStatusNames.size(); ++i) {

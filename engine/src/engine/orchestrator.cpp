@@ -202,9 +202,9 @@ struct Orchestrator::Impl {
     auto& request = c.request;
     auto plan = flows.find(request.flow, request.version);
     if (!plan) {
-      c.done.set_exception(std::make_exception_ptr(
-          std::invalid_argument("unknown flow " + request.flow +
-                                (request.version ? " version " + std::to_string(request.version) : ""))));
+      c.done.set_exception(std::make_exception_ptr(std::invalid_argument(
+          "unknown flow " + request.flow +
+          (request.version ? " version " + std::to_string(request.version) : ""))));
       return;
     }
     if (!request.idempotency_key.empty()) {
@@ -247,7 +247,8 @@ struct Orchestrator::Impl {
   void operator_request(Control& c, Round& round, Apply apply) {
     auto* s = saga(c.saga_id);
     if (s == nullptr) {
-      c.done.set_exception(std::make_exception_ptr(std::invalid_argument("unknown saga " + c.saga_id)));
+      c.done.set_exception(
+          std::make_exception_ptr(std::invalid_argument("unknown saga " + c.saga_id)));
       return;
     }
     auto version_before = s->version;
@@ -266,7 +267,8 @@ struct Orchestrator::Impl {
   }
 
   void handle(CancelControl& c, Round& round, Timestamp now) {
-    operator_request(c, round, [&](SagaState& s, SagaWrite& w) { engine.cancel(s, c.reason, now, w); });
+    operator_request(c, round,
+                     [&](SagaState& s, SagaWrite& w) { engine.cancel(s, c.reason, now, w); });
   }
 
   void handle(RetryControl& c, Round& round, Timestamp now) {
@@ -337,7 +339,8 @@ struct Orchestrator::Impl {
     for (const auto& path : flows.event_key_paths(m.type)) {
       const auto* value = path.resolve(flow::Scope{.event = &payload});
       if (value == nullptr) continue;
-      std::string key = value->is_string() ? std::string(value->get_string()) : json::serialize(*value);
+      std::string key =
+          value->is_string() ? std::string(value->get_string()) : json::serialize(*value);
       for (const auto& e : round.entries) {
         for (const auto& sub : e.write.subscribe) {
           if (sub.event == m.type && sub.key == key) return sub.saga_id;
@@ -348,7 +351,9 @@ struct Orchestrator::Impl {
     return {};
   }
 
-  void dead_letter(const Delivery& d, const std::string& reason) { transport.dead_letter(d, reason); }
+  void dead_letter(const Delivery& d, const std::string& reason) {
+    transport.dead_letter(d, reason);
+  }
 
   // Several inputs for one saga in a round make one write: their effects in order.
   static void merge(SagaWrite& into, SagaWrite&& from) {
@@ -422,12 +427,16 @@ void Orchestrator::recover(bool resend_in_flight) {
   if (!round.entries.empty()) impl.commit(round);
 }
 
-std::size_t Orchestrator::run_once(Duration wait) { return impl_->run_once(wait); }
+std::size_t Orchestrator::run_once(Duration wait) {
+  return impl_->run_once(wait);
+}
 
 void Orchestrator::run(std::stop_token stop) {
   while (!stop.stop_requested()) impl_->run_once(impl_->options.idle_wait);
 }
 
-std::size_t Orchestrator::cached_sagas() const { return impl_->cache.size(); }
+std::size_t Orchestrator::cached_sagas() const {
+  return impl_->cache.size();
+}
 
 }  // namespace sagaflow

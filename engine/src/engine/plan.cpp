@@ -89,9 +89,8 @@ void FlowRegistry::index_event_keys(const Plan& plan) {
     for (const auto* list : {&step.wait.events, &step.wait.failure_events}) {
       for (const auto& event : *list) {
         auto& paths = event_keys_[event];
-        bool known = std::any_of(paths.begin(), paths.end(), [&](const flow::Path& p) {
-          return p.text == step.wait.key.text;
-        });
+        bool known = std::any_of(paths.begin(), paths.end(),
+                                 [&](const flow::Path& p) { return p.text == step.wait.key.text; });
         if (!known) paths.push_back(step.wait.key);
       }
     }

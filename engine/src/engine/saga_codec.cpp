@@ -10,12 +10,13 @@ namespace {
 constexpr std::int64_t kFormat = 1;
 constexpr std::string_view kNodeCodes = "padsf";  // NodeStatus, one character per node
 
-std::uint16_t u16(const json::value& v) { return static_cast<std::uint16_t>(v.to_number<std::int64_t>()); }
+std::uint16_t u16(const json::value& v) {
+  return static_cast<std::uint16_t>(v.to_number<std::int64_t>());
+}
 
 json::array encode_activity(const Activity& a) {
-  return json::array{a.node,         a.item,         static_cast<int>(a.phase),
-                     a.attempt,      a.attempt_base, a.undo_attempt,
-                     a.undo_attempt_base, a.maybe_applied};
+  return json::array{a.node,         a.item,         static_cast<int>(a.phase), a.attempt,
+                     a.attempt_base, a.undo_attempt, a.undo_attempt_base,       a.maybe_applied};
 }
 
 Activity decode_activity(const json::array& v) {

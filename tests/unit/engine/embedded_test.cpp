@@ -125,14 +125,14 @@ struct Embedded {
     flows.add(sagaflow::testing::load_test_flow(kFlow));
     bus.serve("offers", participants.offers);
     bus.serve("points", participants.points);
-    orchestrator = std::make_unique<Orchestrator>(
-        flows, store, bus.orchestrator(), clock,
-        OrchestratorOptions{.idle_wait = 2ms, .timer_poll = 0ms});
+    orchestrator =
+        std::make_unique<Orchestrator>(flows, store, bus.orchestrator(), clock,
+                                       OrchestratorOptions{.idle_wait = 2ms, .timer_poll = 0ms});
   }
 
   std::string start(std::string user, int price) {
-    auto f = orchestrator->start(StartRequest{
-        .flow = "purchase", .input = json::object{{"user", user}, {"price", price}}});
+    auto f = orchestrator->start(
+        StartRequest{.flow = "purchase", .input = json::object{{"user", user}, {"price", price}}});
     orchestrator->run_once(0ms);
     return f.get().saga_id;
   }
@@ -208,24 +208,24 @@ TEST_CASE("embedded: sagas succeed, fail with compensation, retry and cancel") {
   }
 
   SUBCASE("the same idempotency key returns the first saga") {
-    auto first = e.orchestrator->start(StartRequest{
-        .flow = "purchase",
-        .input = json::object{{"user", "rich"}, {"price", 1}},
-        .idempotency_key = "k-1"});
-    auto second = e.orchestrator->start(StartRequest{
-        .flow = "purchase",
-        .input = json::object{{"user", "rich"}, {"price", 1}},
-        .idempotency_key = "k-1"});
+    auto first =
+        e.orchestrator->start(StartRequest{.flow = "purchase",
+                                           .input = json::object{{"user", "rich"}, {"price", 1}},
+                                           .idempotency_key = "k-1"});
+    auto second =
+        e.orchestrator->start(StartRequest{.flow = "purchase",
+                                           .input = json::object{{"user", "rich"}, {"price", 1}},
+                                           .idempotency_key = "k-1"});
     e.orchestrator->run_once(0ms);
     auto a = first.get();
     auto b = second.get();
     CHECK(a.created);
     CHECK_FALSE(b.created);
     CHECK(a.saga_id == b.saga_id);
-    auto third = e.orchestrator->start(StartRequest{
-        .flow = "purchase",
-        .input = json::object{{"user", "rich"}, {"price", 1}},
-        .idempotency_key = "k-1"});
+    auto third =
+        e.orchestrator->start(StartRequest{.flow = "purchase",
+                                           .input = json::object{{"user", "rich"}, {"price", 1}},
+                                           .idempotency_key = "k-1"});
     e.orchestrator->run_once(0ms);
     CHECK(third.get().saga_id == a.saga_id);
   }
@@ -237,7 +237,7 @@ TEST_CASE("embedded: a lost command times out on the manual clock and is compens
   p.balance = {{"u", 1000}};
   Embedded e(db, p);
   auto id = e.start("u", 100);  // create_order is out (30 s timeout, one attempt)
-  e.bus.lose_in_flight();        // the command, or its reply, vanishes
+  e.bus.lose_in_flight();       // the command, or its reply, vanishes
   for (int i = 0; i < 5; ++i) e.orchestrator->run_once(1ms);
   CHECK(e.status(id) == "running");
   e.clock.advance(31s);

@@ -12,6 +12,7 @@
 #include "sagaflow/engine/engine.hpp"
 #include "sagaflow/flow/loader.hpp"
 #include "sagaflow/testing/manual_clock.hpp"
+#include "sagaflow/worker/dispatcher.hpp"
 
 namespace sagaflow::testing {
 
@@ -41,7 +42,8 @@ class EngineHarness {
   Message sent(std::string_view type) const {
     auto it = std::find_if(last.outbox.begin(), last.outbox.end(),
                            [&](const Message& m) { return m.type == type; });
-    if (it == last.outbox.end()) FAIL("nothing of type " << type << " was sent; sent: " << sent_types());
+    if (it == last.outbox.end())
+      FAIL("nothing of type " << type << " was sent; sent: " << sent_types());
     return *it;
   }
 
@@ -53,17 +55,8 @@ class EngineHarness {
 
   void reply(const Message& command, ReplyOutcome outcome, json::value payload = json::object{},
              std::string code = {}) {
-    Message r;
-    r.kind = MessageKind::reply;
-    r.id = command.id + "/reply";
-    r.causation_id = command.id;
-    r.correlation_id = command.correlation_id;
-    r.type = command.type;
-    r.step = command.step;
-    r.outcome = outcome;
-    r.error_code = std::move(code);
-    r.body = json::serialize(payload);
-    deliver(r);
+    deliver(
+        worker::make_reply(command, worker::Result{outcome, std::move(code), std::move(payload)}));
   }
   void ok(const Message& command, json::value payload = json::object{}) {
     reply(command, ReplyOutcome::success, std::move(payload));

@@ -35,7 +35,9 @@ steps:
     publish: { event: offer.purchased, payload: { order_id: $steps.create_order.order_id } }
 )";
 
-json::value purchase_input() { return json::object{{"user", "u1"}, {"price", 50}}; }
+json::value purchase_input() {
+  return json::object{{"user", "u1"}, {"price", 50}};
+}
 
 // Runs the purchase saga up to (and including) sending `reserve`.
 void run_to_reserve(EngineHarness& h) {
@@ -91,8 +93,8 @@ TEST_CASE("a saga that succeeds sends each command in order and completes") {
 
 TEST_CASE("the start input is checked against the flow's input contract") {
   EngineHarness h(kPurchase);
-  CHECK_THROWS_WITH_AS(h.start(json::object{{"user", 7}}), doctest::Contains("input.price: required"),
-                       InvalidInput);
+  CHECK_THROWS_WITH_AS(h.start(json::object{{"user", 7}}),
+                       doctest::Contains("input.price: required"), InvalidInput);
   CHECK_THROWS_WITH_AS(h.start(json::object{{"user", 7}, {"price", 1}}),
                        doctest::Contains("input.user: wrong type"), InvalidInput);
 }

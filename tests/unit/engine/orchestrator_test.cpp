@@ -6,6 +6,7 @@
 #include "sagaflow/engine/orchestrator.hpp"
 #include "sagaflow/testing/fake_transport.hpp"
 #include "sagaflow/testing/memory_store.hpp"
+#include "sagaflow/worker/dispatcher.hpp"
 
 using namespace sagaflow;
 using namespace std::chrono_literals;
@@ -35,14 +36,7 @@ steps:
 )";
 
 Message reply_to(const Message& command) {
-  Message r;
-  r.kind = MessageKind::reply;
-  r.id = command.id + "/reply";
-  r.causation_id = command.id;
-  r.correlation_id = command.correlation_id;
-  r.type = command.type;
-  r.body = "{}";
-  return r;
+  return worker::make_reply(command, worker::Result::ok());
 }
 
 struct Fixture {
@@ -50,12 +44,22 @@ struct Fixture {
   StartRequest request(int n) {
     return StartRequest{.flow = "two", .input = json::object{{"n", n}}};
   }
+  // Starts a saga and answers both its commands: it then waits for `confirmed`.
+  std::string start_and_reach_the_wait(int n) {
+    auto started = orchestrator.start(request(n));
+    orchestrator.run_once(std::chrono::milliseconds(0));
+    auto id = started.get().saga_id;
+    for (int step = 0; step < 2; ++step) {
+      transport.deliver(reply_to(transport.published.back()));
+      orchestrator.run_once(std::chrono::milliseconds(0));
+    }
+    return id;
+  }
   FlowRegistry flows;
   MemoryStore store;
   FakeTransport transport;
   sagaflow::testing::ManualClock clock;
-  Orchestrator orchestrator{flows, store, transport, clock,
-                            OrchestratorOptions{.timer_poll = 0ms}};
+  Orchestrator orchestrator{flows, store, transport, clock, OrchestratorOptions{.timer_poll = 0ms}};
 };
 
 }  // namespace
@@ -69,7 +73,8 @@ TEST_CASE("many sagas' transitions share one transaction") {
   CHECK(f.transport.published.size() == 100);
   for (auto& s : starts) CHECK(s.get().created);
 
-  for (const auto& m : std::vector<Message>(f.transport.published)) f.transport.deliver(reply_to(m));
+  for (const auto& m : std::vector<Message>(f.transport.published))
+    f.transport.deliver(reply_to(m));
   f.orchestrator.run_once(0ms);
   CHECK(f.store.commits() == 2);
   CHECK(f.transport.acked.size() == 100);
@@ -147,13 +152,7 @@ TEST_CASE("what cannot be processed is dead-lettered with its reason") {
 
 TEST_CASE("an outside event reaches the saga waiting for its correlation value") {
   Fixture f;
-  auto started = f.orchestrator.start(f.request(42));
-  f.orchestrator.run_once(0ms);
-  auto id = started.get().saga_id;
-  f.transport.deliver(reply_to(f.transport.published.back()));
-  f.orchestrator.run_once(0ms);
-  f.transport.deliver(reply_to(f.transport.published.back()));
-  f.orchestrator.run_once(0ms);
+  auto id = f.start_and_reach_the_wait(42);
   CHECK(f.store.load(id)->status == "waiting");
 
   Message confirmed;
@@ -181,13 +180,7 @@ TEST_CASE("requests for unknown flows and sagas fail with a clear error") {
 
 TEST_CASE("a wait times out through a persisted timer on the manual clock") {
   Fixture f;
-  auto started = f.orchestrator.start(f.request(7));
-  f.orchestrator.run_once(0ms);
-  auto id = started.get().saga_id;
-  f.transport.deliver(reply_to(f.transport.published.back()));
-  f.orchestrator.run_once(0ms);
-  f.transport.deliver(reply_to(f.transport.published.back()));
-  f.orchestrator.run_once(0ms);
+  auto id = f.start_and_reach_the_wait(7);
   CHECK(f.store.load(id)->status == "waiting");
   f.clock.advance(59s);
   f.orchestrator.run_once(0ms);

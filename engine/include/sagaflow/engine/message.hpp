@@ -17,11 +17,11 @@ enum class ReplyOutcome : std::uint8_t {
 struct Message {
   std::string id;  // message_id; for commands deterministic: saga/activity/kind/attempt
   MessageKind kind = MessageKind::command;
-  std::string type;            // "points.reserve", or an event name ("payment.succeeded")
-  std::string destination;     // commands: the service; replies: the reply_to of the command
-  std::string correlation_id;  // the saga id
-  std::string reply_to;        // commands: where the reply goes
-  std::string causation_id;    // replies: the message_id of the command answered
+  std::string type;             // "points.reserve", or an event name ("payment.succeeded")
+  std::string destination;      // commands: the service; replies: the reply_to of the command
+  std::string correlation_id;   // the saga id
+  std::string reply_to;         // commands: where the reply goes
+  std::string causation_id;     // replies: the message_id of the command answered
   std::string idempotency_key;  // commands: stable across attempts, so workers apply once
   ReplyOutcome outcome = ReplyOutcome::success;  // replies
   std::string error_code;                        // replies that failed
@@ -34,18 +34,24 @@ struct Message {
 
 inline const char* to_string(MessageKind kind) {
   switch (kind) {
-    case MessageKind::command: return "command";
-    case MessageKind::reply: return "reply";
-    case MessageKind::event: return "event";
+    case MessageKind::command:
+      return "command";
+    case MessageKind::reply:
+      return "reply";
+    case MessageKind::event:
+      return "event";
   }
   return "unknown";
 }
 
 inline const char* to_string(ReplyOutcome outcome) {
   switch (outcome) {
-    case ReplyOutcome::success: return "success";
-    case ReplyOutcome::business_failure: return "business_failure";
-    case ReplyOutcome::technical_error: return "technical_error";
+    case ReplyOutcome::success:
+      return "success";
+    case ReplyOutcome::business_failure:
+      return "business_failure";
+    case ReplyOutcome::technical_error:
+      return "technical_error";
   }
   return "unknown";
 }

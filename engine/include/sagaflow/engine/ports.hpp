@@ -18,8 +18,12 @@ namespace sagaflow {
 using Timestamp = std::chrono::time_point<std::chrono::system_clock, std::chrono::milliseconds>;
 using Duration = std::chrono::milliseconds;
 
-inline std::int64_t to_millis(Timestamp t) { return t.time_since_epoch().count(); }
-inline Timestamp from_millis(std::int64_t ms) { return Timestamp{Duration{ms}}; }
+inline std::int64_t to_millis(Timestamp t) {
+  return t.time_since_epoch().count();
+}
+inline Timestamp from_millis(std::int64_t ms) {
+  return Timestamp{Duration{ms}};
+}
 
 // ---------------------------------------------------------------------------------------------
 // Clock: injected so that timeouts are tested with a manual clock, never by sleeping.
@@ -38,8 +42,8 @@ struct SagaRow {
   std::string id;
   std::string flow;
   int flow_version = 1;
-  std::string status;  // lifecycle status name, e.g. "running"
-  std::uint64_t version = 0;  // optimistic concurrency: +1 per committed transition
+  std::string status;           // lifecycle status name, e.g. "running"
+  std::uint64_t version = 0;    // optimistic concurrency: +1 per committed transition
   std::string idempotency_key;  // unique per flow when not empty
   std::string state;
   Timestamp created_at{};

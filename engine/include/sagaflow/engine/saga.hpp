@@ -17,11 +17,11 @@ enum class NodeStatus : std::uint8_t { pending, active, done, skipped, failed };
 
 // One command the saga sends: a command step has one, a foreach step one per item.
 enum class ActivityPhase : std::uint8_t {
-  awaiting_reply,       // the command of `attempt` is out
-  backoff,              // waiting to send the next attempt
-  done,                 // succeeded: may need compensating
-  failed,               // failed for good (or abandoned when the saga failed)
-  compensating,         // the compensation of `attempt` is out
+  awaiting_reply,        // the command of `attempt` is out
+  backoff,               // waiting to send the next attempt
+  done,                  // succeeded: may need compensating
+  failed,                // failed for good (or abandoned when the saga failed)
+  compensating,          // the compensation of `attempt` is out
   compensation_backoff,  // waiting to send the next compensation attempt
   compensated,
   not_compensated,  // nothing to undo: no compensation declared, or no variant applied
