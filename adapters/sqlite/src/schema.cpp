@@ -1,0 +1,127 @@
+#include "schema.hpp"
+
+#include <array>
+#include <string>
+
+#include "connection.hpp"
+#include "statement.hpp"
+
+namespace sagaflow::sqlite {
+
+namespace {
+
+// Append only: a released migration is never edited, a change is a new entry.
+constexpr std::array<const char*, 1> kMigrations = {
+    // 1: the initial schema. Times are milliseconds since the epoch (INTEGER).
+    R"sql(
+CREATE TABLE sagas (
+  id              TEXT PRIMARY KEY NOT NULL,
+  flow            TEXT NOT NULL,
+  flow_version    INTEGER NOT NULL,
+  status          TEXT NOT NULL,
+  version         INTEGER NOT NULL,
+  idempotency_key TEXT NOT NULL,
+  state           TEXT NOT NULL,
+  created_at      INTEGER NOT NULL,
+  updated_at      INTEGER NOT NULL
+);
+-- Partial: sagas started without a key never conflict with each other.
+CREATE UNIQUE INDEX sagas_idempotency ON sagas (flow, idempotency_key)
+  WHERE idempotency_key <> '';
+CREATE INDEX sagas_status ON sagas (status);
+CREATE INDEX sagas_flow ON sagas (flow);
+CREATE INDEX sagas_updated_at ON sagas (updated_at);
+
+-- History is never deleted, so the rowid alias grows with every insert and orders the records
+-- without AUTOINCREMENT's extra write to sqlite_sequence.
+CREATE TABLE history (
+  id           INTEGER PRIMARY KEY,
+  saga_id      TEXT NOT NULL,
+  saga_version INTEGER NOT NULL,
+  at           INTEGER NOT NULL,
+  kind         TEXT NOT NULL,
+  step         TEXT NOT NULL,
+  detail       TEXT NOT NULL
+);
+CREATE INDEX history_saga ON history (saga_id, id);
+
+-- Published rows are deleted: AUTOINCREMENT keeps seqs increasing even when the table empties.
+CREATE TABLE outbox (
+  seq             INTEGER PRIMARY KEY AUTOINCREMENT,
+  saga_id         TEXT NOT NULL,
+  message_id      TEXT NOT NULL,
+  kind            TEXT NOT NULL,
+  type            TEXT NOT NULL,
+  destination     TEXT NOT NULL,
+  correlation_id  TEXT NOT NULL,
+  reply_to        TEXT NOT NULL,
+  causation_id    TEXT NOT NULL,
+  idempotency_key TEXT NOT NULL,
+  outcome         TEXT NOT NULL,
+  error_code      TEXT NOT NULL,
+  flow            TEXT NOT NULL,
+  step            TEXT NOT NULL,
+  attempt         INTEGER NOT NULL,
+  traceparent     TEXT NOT NULL,
+  body            TEXT NOT NULL
+);
+
+-- WITHOUT ROWID: small rows looked up by their key; the due index then carries (saga_id, key)
+-- and serves "ORDER BY due, saga_id, key" without a sort.
+CREATE TABLE timers (
+  saga_id TEXT NOT NULL,
+  key     TEXT NOT NULL,
+  due     INTEGER NOT NULL,
+  PRIMARY KEY (saga_id, key)
+) WITHOUT ROWID;
+CREATE INDEX timers_due ON timers (due);
+
+CREATE TABLE subscriptions (
+  event   TEXT NOT NULL,
+  key     TEXT NOT NULL,
+  saga_id TEXT NOT NULL,
+  PRIMARY KEY (event, key)
+) WITHOUT ROWID;
+)sql",
+};
+
+std::size_t user_version(Connection& connection) {
+  Statement query(connection.get(), "PRAGMA user_version");
+  query.step();
+  return static_cast<std::size_t>(query.column_int64(0));
+}
+
+}  // namespace
+
+void migrate(Connection& connection) {
+  // IMMEDIATE: two processes opening a fresh file at once must not both run migration 1.
+  connection.exec("BEGIN IMMEDIATE");
+  try {
+    const std::size_t current = user_version(connection);
+    if (current > kMigrations.size()) {
+      throw Error(0, "sqlite: the database has schema version " + std::to_string(current) +
+                         ", newer than this Sagaflow knows (" + std::to_string(kMigrations.size()) +
+                         ")");
+    }
+    for (std::size_t i = current; i < kMigrations.size(); ++i) {
+      connection.exec(kMigrations[i]);
+    }
+    if (current < kMigrations.size()) {
+      // PRAGMA takes no bound parameters; the value is our own constant, never outside input.
+      const std::string bump = "PRAGMA user_version = " + std::to_string(kMigrations.size());
+      connection.exec(bump.c_str());
+    }
+    connection.exec("COMMIT");
+  } catch (...) {
+    if (!connection.autocommit()) {
+      try {
+        connection.exec("ROLLBACK");
+      } catch (const Error&) {
+        // The error being rethrown is the one worth reporting; the connection closes anyway.
+      }
+    }
+    throw;
+  }
+}
+
+}  // namespace sagaflow::sqlite

@@ -1,0 +1,380 @@
+#include "sagaflow/sqlite/sqlite_store.hpp"
+
+#include <algorithm>
+#include <limits>
+#include <mutex>
+
+#include "connection.hpp"
+#include "schema.hpp"
+#include "statement.hpp"
+
+namespace sagaflow::sqlite {
+
+namespace {
+
+constexpr auto kBusyTimeout = std::chrono::milliseconds(5000);
+
+constexpr const char* kSagaColumns =
+    "id, flow, flow_version, status, version, idempotency_key, state, created_at, updated_at";
+
+std::string saga_select(const char* where_and_order) {
+  return std::string("SELECT ") + kSagaColumns + " FROM sagas " + where_and_order;
+}
+
+SagaRow read_saga(const Statement& s) {
+  SagaRow row;
+  row.id = s.column_text(0);
+  row.flow = s.column_text(1);
+  row.flow_version = static_cast<int>(s.column_int64(2));
+  row.status = s.column_text(3);
+  row.version = static_cast<std::uint64_t>(s.column_int64(4));
+  row.idempotency_key = s.column_text(5);
+  row.state = s.column_text(6);
+  row.created_at = from_millis(s.column_int64(7));
+  row.updated_at = from_millis(s.column_int64(8));
+  return row;
+}
+
+constexpr const char* kOutboxColumns =
+    "seq, message_id, kind, type, destination, correlation_id, reply_to, causation_id, "
+    "idempotency_key, outcome, error_code, flow, step, attempt, traceparent, body";
+
+MessageKind parse_kind(const std::string& text) {
+  if (text == "reply") return MessageKind::reply;
+  if (text == "event") return MessageKind::event;
+  return MessageKind::command;
+}
+
+ReplyOutcome parse_outcome(const std::string& text) {
+  if (text == "business_failure") return ReplyOutcome::business_failure;
+  if (text == "technical_error") return ReplyOutcome::technical_error;
+  return ReplyOutcome::success;
+}
+
+OutboxRow read_outbox(const Statement& s) {
+  OutboxRow row;
+  row.seq = static_cast<std::uint64_t>(s.column_int64(0));
+  Message& m = row.message;
+  m.id = s.column_text(1);
+  m.kind = parse_kind(s.column_text(2));
+  m.type = s.column_text(3);
+  m.destination = s.column_text(4);
+  m.correlation_id = s.column_text(5);
+  m.reply_to = s.column_text(6);
+  m.causation_id = s.column_text(7);
+  m.idempotency_key = s.column_text(8);
+  m.outcome = parse_outcome(s.column_text(9));
+  m.error_code = s.column_text(10);
+  m.flow = s.column_text(11);
+  m.step = s.column_text(12);
+  m.attempt = static_cast<std::uint32_t>(s.column_int64(13));
+  m.traceparent = s.column_text(14);
+  m.body = s.column_text(15);
+  return row;
+}
+
+std::int64_t sql_limit(std::size_t limit) {
+  return static_cast<std::int64_t>(
+      std::min<std::size_t>(limit, std::numeric_limits<std::int64_t>::max()));
+}
+
+// Every statement the store runs, prepared once when the store opens.
+struct Statements {
+  explicit Statements(sqlite3* db)
+      : begin(db, "BEGIN IMMEDIATE"),
+        commit(db, "COMMIT"),
+        rollback(db, "ROLLBACK"),
+        insert_saga(db,
+                    "INSERT INTO sagas (id, flow, flow_version, status, version, idempotency_key, "
+                    "state, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)"),
+        update_saga(db,
+                    "UPDATE sagas SET flow_version = ?, status = ?, version = ?, state = ?, "
+                    "updated_at = ? WHERE id = ? AND version = ?"),
+        saga_exists(db, "SELECT 1 FROM sagas WHERE id = ?"),
+        insert_history(db,
+                       "INSERT INTO history (saga_id, saga_version, at, kind, step, detail) "
+                       "VALUES (?, ?, ?, ?, ?, ?)"),
+        insert_outbox(db,
+                      "INSERT INTO outbox (saga_id, message_id, kind, type, destination, "
+                      "correlation_id, reply_to, causation_id, idempotency_key, outcome, "
+                      "error_code, flow, step, attempt, traceparent, body) "
+                      "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"),
+        delete_outbox(db, "DELETE FROM outbox WHERE seq = ?"),
+        set_timer(db,
+                  "INSERT INTO timers (saga_id, key, due) VALUES (?, ?, ?) "
+                  "ON CONFLICT (saga_id, key) DO UPDATE SET due = excluded.due"),
+        clear_timer(db, "DELETE FROM timers WHERE saga_id = ? AND key = ?"),
+        subscribe(db,
+                  "INSERT OR REPLACE INTO subscriptions (event, key, saga_id) VALUES (?, ?, ?)"),
+        unsubscribe(db, "DELETE FROM subscriptions WHERE event = ? AND key = ? AND saga_id = ?"),
+        load(db, saga_select("WHERE id = ?")),
+        load_unfinished(db,
+                        saga_select("WHERE status NOT IN ('completed', 'compensated', 'cancelled') "
+                                    "ORDER BY created_at, id")),
+        find_by_key(db,
+                    "SELECT id FROM sagas WHERE flow = ? AND idempotency_key = ? "
+                    "AND idempotency_key <> ''"),
+        find_subscriber(db, "SELECT saga_id FROM subscriptions WHERE event = ? AND key = ?"),
+        due_timers(db,
+                   "SELECT saga_id, key, due FROM timers WHERE due <= ? "
+                   "ORDER BY due, saga_id, key LIMIT ?"),
+        unpublished(db,
+                    std::string("SELECT ") + kOutboxColumns + " FROM outbox ORDER BY seq LIMIT ?"),
+        history(db,
+                "SELECT saga_id, saga_version, at, kind, step, detail FROM history "
+                "WHERE saga_id = ? ORDER BY id"),
+        // One statement per filter shape, so that each can use its index (an "? = '' OR"
+        // condition would not).
+        list_all(db, saga_select("ORDER BY updated_at DESC, id LIMIT ?")),
+        list_flow(db, saga_select("WHERE flow = ? ORDER BY updated_at DESC, id LIMIT ?")),
+        list_status(db, saga_select("WHERE status = ? ORDER BY updated_at DESC, id LIMIT ?")),
+        list_flow_status(db, saga_select("WHERE flow = ? AND status = ? "
+                                         "ORDER BY updated_at DESC, id LIMIT ?")) {}
+
+  Statement begin, commit, rollback;
+  Statement insert_saga, update_saga, saga_exists, insert_history, insert_outbox, delete_outbox;
+  Statement set_timer, clear_timer, subscribe, unsubscribe;
+  Statement load, load_unfinished, find_by_key, find_subscriber, due_timers, unpublished, history;
+  Statement list_all, list_flow, list_status, list_flow_status;
+};
+
+void run(Statement& statement) {
+  Use use(statement);
+  use->step();
+}
+
+}  // namespace
+
+struct SqliteStore::Impl {
+  explicit Impl(const SqliteOptions& options) : connection(options.path) {
+    connection.busy_timeout(kBusyTimeout);
+    // WAL: readers (the admin endpoint, sagactl) never block the writer, and a commit is one
+    // sequential append. ":memory:" databases ignore it.
+    connection.exec("PRAGMA journal_mode = WAL");
+    // FULL syncs the WAL at every commit: a committed transition survives a power loss, which
+    // the rule that loses nothing needs before the outbox is published. NORMAL may lose the
+    // last commits on power loss but never corrupts.
+    connection.exec(options.durable ? "PRAGMA synchronous = FULL" : "PRAGMA synchronous = NORMAL");
+    // A group commit touches a few pages of every index per saga; with SQLite's default 2 MiB
+    // cache they are evicted and re-read within one transaction. 64 MiB keeps the hot part of the
+    // indexes of a few hundred thousand sagas in memory.
+    connection.exec("PRAGMA cache_size = -65536");
+    migrate(connection);
+    statements = std::make_unique<Statements>(connection.get());
+  }
+
+  // Inside an open transaction: writes the batch, returns the outbox rows with their seqs.
+  std::vector<OutboxRow> write(const CommitBatch& batch) {
+    Statements& st = *statements;
+    std::vector<OutboxRow> written;
+    for (const SagaWrite& w : batch.writes) {
+      write_saga(w);
+      const SagaRow& s = w.saga;
+      for (const HistoryRow& h : w.history) {
+        Use use(st.insert_history);
+        use->bind_all(s.id, static_cast<std::int64_t>(h.saga_version), to_millis(h.at), h.kind,
+                      h.step, h.detail);
+        use->step();
+      }
+      for (const Message& m : w.outbox) {
+        {
+          Use use(st.insert_outbox);
+          use->bind_all(s.id, m.id, to_string(m.kind), m.type, m.destination, m.correlation_id,
+                        m.reply_to, m.causation_id, m.idempotency_key, to_string(m.outcome),
+                        m.error_code, m.flow, m.step, static_cast<std::int64_t>(m.attempt),
+                        m.traceparent, m.body);
+          use->step();
+        }
+        written.push_back(OutboxRow{static_cast<std::uint64_t>(connection.last_insert_rowid()), m});
+      }
+      // Cleared before set: a transition that re-arms a timer may list its key in both.
+      for (const std::string& key : w.timers_cleared) {
+        Use use(st.clear_timer);
+        use->bind_all(s.id, key);
+        use->step();
+      }
+      for (const TimerRow& t : w.timers_set) {
+        Use use(st.set_timer);
+        use->bind_all(s.id, t.key, to_millis(t.due));
+        use->step();
+      }
+      // A saga removes only its own subscriptions: one that another saga has since taken over
+      // stays.
+      for (const Subscription& sub : w.unsubscribe) {
+        Use use(st.unsubscribe);
+        use->bind_all(sub.event, sub.key, s.id);
+        use->step();
+      }
+      for (const Subscription& sub : w.subscribe) {
+        Use use(st.subscribe);
+        use->bind_all(sub.event, sub.key, s.id);
+        use->step();
+      }
+    }
+    for (std::uint64_t seq : batch.published) {
+      Use use(st.delete_outbox);
+      use->bind_all(static_cast<std::int64_t>(seq));
+      use->step();
+    }
+    return written;
+  }
+
+  void write_saga(const SagaWrite& w) {
+    Statements& st = *statements;
+    const SagaRow& s = w.saga;
+    if (w.expected_version == 0) {
+      try {
+        Use use(st.insert_saga);
+        use->bind_all(s.id, s.flow, s.flow_version, s.status, static_cast<std::int64_t>(s.version),
+                      s.idempotency_key, s.state, to_millis(s.created_at), to_millis(s.updated_at));
+        use->step();
+      } catch (const Error& e) {
+        if (!e.is_constraint()) throw;
+        // Two unique indexes can refuse the row; the id tells which. A saga that exists already
+        // was created by another writer: the same answer as a stale update.
+        Use use(st.saga_exists);
+        use->bind_all(s.id);
+        if (use->step()) throw VersionConflict(s.id);
+        throw DuplicateIdempotencyKey(s.flow, s.idempotency_key);
+      }
+      return;
+    }
+    // Identity columns (flow, idempotency key, created_at) are fixed at insert.
+    {
+      Use use(st.update_saga);
+      use->bind_all(s.flow_version, s.status, static_cast<std::int64_t>(s.version), s.state,
+                    to_millis(s.updated_at), s.id, static_cast<std::int64_t>(w.expected_version));
+      use->step();
+    }
+    if (connection.changes() == 0) throw VersionConflict(s.id);
+  }
+
+  void rollback() noexcept {
+    // Some errors (e.g. SQLITE_FULL) make SQLite roll back by itself; only an open transaction
+    // needs one.
+    if (connection.autocommit()) return;
+    try {
+      run(statements->rollback);
+    } catch (const Error&) {
+      // The failure being rethrown by commit() is the one worth reporting.
+    }
+  }
+
+  std::vector<SagaRow> read_sagas(Statement& statement) {
+    std::vector<SagaRow> out;
+    while (statement.step()) out.push_back(read_saga(statement));
+    return out;
+  }
+
+  std::mutex mutex;  // one connection: every use is serialised
+  Connection connection;
+  std::unique_ptr<Statements> statements;  // declared after the connection: finalised before it
+};
+
+SqliteStore::SqliteStore(const SqliteOptions& options) : impl_(std::make_unique<Impl>(options)) {}
+
+SqliteStore::~SqliteStore() = default;
+
+std::vector<OutboxRow> SqliteStore::commit(const CommitBatch& batch) {
+  std::lock_guard lock(impl_->mutex);
+  run(impl_->statements->begin);
+  try {
+    std::vector<OutboxRow> written = impl_->write(batch);
+    run(impl_->statements->commit);
+    return written;
+  } catch (...) {
+    impl_->rollback();
+    throw;
+  }
+}
+
+std::optional<SagaRow> SqliteStore::load(std::string_view saga_id) {
+  std::lock_guard lock(impl_->mutex);
+  Use use(impl_->statements->load);
+  use->bind_all(saga_id);
+  if (!use->step()) return std::nullopt;
+  return read_saga(impl_->statements->load);
+}
+
+std::vector<SagaRow> SqliteStore::load_unfinished() {
+  std::lock_guard lock(impl_->mutex);
+  Use use(impl_->statements->load_unfinished);
+  return impl_->read_sagas(impl_->statements->load_unfinished);
+}
+
+std::optional<std::string> SqliteStore::find_by_idempotency_key(std::string_view flow,
+                                                                std::string_view key) {
+  std::lock_guard lock(impl_->mutex);
+  Use use(impl_->statements->find_by_key);
+  use->bind_all(flow, key);
+  if (!use->step()) return std::nullopt;
+  return impl_->statements->find_by_key.column_text(0);
+}
+
+std::optional<std::string> SqliteStore::find_subscriber(std::string_view event,
+                                                        std::string_view key) {
+  std::lock_guard lock(impl_->mutex);
+  Use use(impl_->statements->find_subscriber);
+  use->bind_all(event, key);
+  if (!use->step()) return std::nullopt;
+  return impl_->statements->find_subscriber.column_text(0);
+}
+
+std::vector<TimerRow> SqliteStore::due_timers(Timestamp now, std::size_t limit) {
+  std::lock_guard lock(impl_->mutex);
+  Statement& s = impl_->statements->due_timers;
+  Use use(s);
+  use->bind_all(to_millis(now), sql_limit(limit));
+  std::vector<TimerRow> out;
+  while (s.step())
+    out.push_back(TimerRow{s.column_text(0), s.column_text(1), from_millis(s.column_int64(2))});
+  return out;
+}
+
+std::vector<OutboxRow> SqliteStore::unpublished_outbox(std::size_t limit) {
+  std::lock_guard lock(impl_->mutex);
+  Statement& s = impl_->statements->unpublished;
+  Use use(s);
+  use->bind_all(sql_limit(limit));
+  std::vector<OutboxRow> out;
+  while (s.step()) out.push_back(read_outbox(s));
+  return out;
+}
+
+std::vector<HistoryRow> SqliteStore::history(std::string_view saga_id) {
+  std::lock_guard lock(impl_->mutex);
+  Statement& s = impl_->statements->history;
+  Use use(s);
+  use->bind_all(saga_id);
+  std::vector<HistoryRow> out;
+  while (s.step()) {
+    out.push_back(HistoryRow{s.column_text(0), static_cast<std::uint64_t>(s.column_int64(1)),
+                             from_millis(s.column_int64(2)), s.column_text(3), s.column_text(4),
+                             s.column_text(5)});
+  }
+  return out;
+}
+
+std::vector<SagaRow> SqliteStore::list(const SagaFilter& filter) {
+  std::lock_guard lock(impl_->mutex);
+  Statements& st = *impl_->statements;
+  const std::int64_t limit = sql_limit(filter.limit);
+  Statement* s = nullptr;
+  if (filter.flow.empty() && filter.status.empty()) {
+    s = &st.list_all;
+    s->bind_all(limit);
+  } else if (filter.status.empty()) {
+    s = &st.list_flow;
+    s->bind_all(filter.flow, limit);
+  } else if (filter.flow.empty()) {
+    s = &st.list_status;
+    s->bind_all(filter.status, limit);
+  } else {
+    s = &st.list_flow_status;
+    s->bind_all(filter.flow, filter.status, limit);
+  }
+  Use use(*s);
+  return impl_->read_sagas(*s);
+}
+
+}  // namespace sagaflow::sqlite

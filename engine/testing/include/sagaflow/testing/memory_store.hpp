@@ -1,0 +1,60 @@
+#pragma once
+// A fast in-memory Store with the semantics of the SQLite store (it passes the same contract
+// suite, tests/contract): the engine's tests and benchmarks run against it without I/O.
+//
+// Threading: every member is safe to call from any thread (one mutex).
+#include <cstddef>
+#include <map>
+#include <mutex>
+#include <set>
+#include <stdexcept>
+#include <string>
+#include <tuple>
+#include <unordered_map>
+#include <utility>
+
+#include "sagaflow/engine/ports.hpp"
+
+namespace sagaflow::testing {
+
+// What `fail_next_commit()` throws: stands for a disk or connection error of a real store.
+class StoreFailure : public std::runtime_error {
+ public:
+  using std::runtime_error::runtime_error;
+};
+
+class MemoryStore final : public Store {
+ public:
+  std::vector<OutboxRow> commit(const CommitBatch& batch) override;
+  std::optional<SagaRow> load(std::string_view saga_id) override;
+  std::vector<SagaRow> load_unfinished() override;
+  std::optional<std::string> find_by_idempotency_key(std::string_view flow,
+                                                     std::string_view key) override;
+  std::optional<std::string> find_subscriber(std::string_view event, std::string_view key) override;
+  std::vector<TimerRow> due_timers(Timestamp now, std::size_t limit) override;
+  std::vector<OutboxRow> unpublished_outbox(std::size_t limit) override;
+  std::vector<HistoryRow> history(std::string_view saga_id) override;
+  std::vector<SagaRow> list(const SagaFilter& filter) override;
+
+  // The next `count` commits throw StoreFailure and write nothing.
+  void fail_next_commit(std::size_t count = 1);
+  // Transactions committed successfully (tests check that transitions share one: group commit).
+  std::size_t commits() const;
+
+ private:
+  using Key = std::pair<std::string, std::string>;
+
+  mutable std::mutex mutex_;
+  std::unordered_map<std::string, SagaRow> sagas_;
+  std::map<Key, std::string> idempotency_;  // (flow, key) -> saga id
+  std::unordered_map<std::string, std::vector<HistoryRow>> history_;
+  std::map<std::uint64_t, OutboxRow> outbox_;  // by seq: ordered
+  std::uint64_t next_seq_ = 1;
+  std::map<Key, Timestamp> timers_;  // (saga id, key) -> due
+  std::set<std::tuple<Timestamp, std::string, std::string>> timers_by_due_;
+  std::map<Key, std::string> subscriptions_;  // (event, key) -> saga id
+  std::size_t fail_commits_ = 0;
+  std::size_t commits_ = 0;
+};
+
+}  // namespace sagaflow::testing

@@ -1,0 +1,198 @@
+#include "sagaflow/testing/memory_store.hpp"
+
+#include <algorithm>
+#include <set>
+#include <unordered_set>
+
+namespace sagaflow::testing {
+
+namespace {
+
+bool is_finished(std::string_view status) {
+  return status == "completed" || status == "compensated" || status == "cancelled";
+}
+
+}  // namespace
+
+std::vector<OutboxRow> MemoryStore::commit(const CommitBatch& batch) {
+  std::lock_guard lock(mutex_);
+  if (fail_commits_ > 0) {
+    --fail_commits_;
+    throw StoreFailure("memory store: simulated commit failure");
+  }
+
+  // Check the whole batch before touching anything, so that a refused batch writes nothing.
+  // Writes are checked in order against the effect of the earlier writes of the same batch
+  // (a saga created and moved on in one batch), as a SQL store executing them in turn does.
+  {
+    std::unordered_map<std::string_view, std::uint64_t> staged_versions;
+    std::set<std::pair<std::string_view, std::string_view>> staged_keys;
+    for (const SagaWrite& w : batch.writes) {
+      const SagaRow& s = w.saga;
+      std::optional<std::uint64_t> current;
+      if (auto it = staged_versions.find(s.id); it != staged_versions.end()) {
+        current = it->second;
+      } else if (auto st = sagas_.find(s.id); st != sagas_.end()) {
+        current = st->second.version;
+      }
+      if (w.expected_version == 0) {
+        if (current) throw VersionConflict(s.id);
+        if (!s.idempotency_key.empty()) {
+          const std::pair<std::string_view, std::string_view> key{s.flow, s.idempotency_key};
+          if (staged_keys.contains(key) || idempotency_.contains(Key{s.flow, s.idempotency_key})) {
+            throw DuplicateIdempotencyKey(s.flow, s.idempotency_key);
+          }
+          staged_keys.insert(key);
+        }
+      } else if (!current || *current != w.expected_version) {
+        throw VersionConflict(s.id);
+      }
+      staged_versions[s.id] = s.version;
+    }
+  }
+
+  std::vector<OutboxRow> written;
+  for (const SagaWrite& w : batch.writes) {
+    const SagaRow& s = w.saga;
+    if (w.expected_version == 0) {
+      sagas_.emplace(s.id, s);
+      if (!s.idempotency_key.empty()) idempotency_.emplace(Key{s.flow, s.idempotency_key}, s.id);
+    } else {
+      // Identity columns (flow, idempotency key, created_at) are fixed at insert.
+      SagaRow& stored = sagas_.at(s.id);
+      stored.flow_version = s.flow_version;
+      stored.status = s.status;
+      stored.version = s.version;
+      stored.state = s.state;
+      stored.updated_at = s.updated_at;
+    }
+    auto& h = history_[s.id];
+    for (const HistoryRow& row : w.history) {
+      h.push_back(row);
+      h.back().saga_id = s.id;
+    }
+    for (const Message& m : w.outbox) {
+      OutboxRow row{next_seq_++, m};
+      outbox_.emplace(row.seq, row);
+      written.push_back(std::move(row));
+    }
+    // Cleared before set: a transition that re-arms a timer may list its key in both.
+    for (const std::string& key : w.timers_cleared) {
+      if (auto it = timers_.find(Key{s.id, key}); it != timers_.end()) {
+        timers_by_due_.erase({it->second, s.id, key});
+        timers_.erase(it);
+      }
+    }
+    for (const TimerRow& t : w.timers_set) {
+      auto [it, inserted] = timers_.try_emplace(Key{s.id, t.key}, t.due);
+      if (!inserted) {
+        timers_by_due_.erase({it->second, s.id, t.key});
+        it->second = t.due;
+      }
+      timers_by_due_.emplace(t.due, s.id, t.key);
+    }
+    // A saga removes only its own subscriptions: one another saga has since taken over stays.
+    for (const Subscription& sub : w.unsubscribe) {
+      auto it = subscriptions_.find(Key{sub.event, sub.key});
+      if (it != subscriptions_.end() && it->second == s.id) subscriptions_.erase(it);
+    }
+    for (const Subscription& sub : w.subscribe) {
+      subscriptions_.insert_or_assign(Key{sub.event, sub.key}, s.id);
+    }
+  }
+  for (std::uint64_t seq : batch.published) outbox_.erase(seq);
+  ++commits_;
+  return written;
+}
+
+std::optional<SagaRow> MemoryStore::load(std::string_view saga_id) {
+  std::lock_guard lock(mutex_);
+  auto it = sagas_.find(std::string(saga_id));
+  if (it == sagas_.end()) return std::nullopt;
+  return it->second;
+}
+
+std::vector<SagaRow> MemoryStore::load_unfinished() {
+  std::lock_guard lock(mutex_);
+  std::vector<SagaRow> out;
+  for (const auto& [id, saga] : sagas_) {
+    if (!is_finished(saga.status)) out.push_back(saga);
+  }
+  // Same order as the SQL stores: oldest first, so recovery resumes sagas in start order.
+  std::sort(out.begin(), out.end(), [](const SagaRow& a, const SagaRow& b) {
+    return std::tie(a.created_at, a.id) < std::tie(b.created_at, b.id);
+  });
+  return out;
+}
+
+std::optional<std::string> MemoryStore::find_by_idempotency_key(std::string_view flow,
+                                                                std::string_view key) {
+  std::lock_guard lock(mutex_);
+  auto it = idempotency_.find(Key{flow, key});
+  if (it == idempotency_.end()) return std::nullopt;
+  return it->second;
+}
+
+std::optional<std::string> MemoryStore::find_subscriber(std::string_view event,
+                                                        std::string_view key) {
+  std::lock_guard lock(mutex_);
+  auto it = subscriptions_.find(Key{event, key});
+  if (it == subscriptions_.end()) return std::nullopt;
+  return it->second;
+}
+
+std::vector<TimerRow> MemoryStore::due_timers(Timestamp now, std::size_t limit) {
+  std::lock_guard lock(mutex_);
+  std::vector<TimerRow> out;
+  for (const auto& [due, saga_id, key] : timers_by_due_) {
+    if (due > now || out.size() >= limit) break;
+    out.push_back(TimerRow{saga_id, key, due});
+  }
+  return out;
+}
+
+std::vector<OutboxRow> MemoryStore::unpublished_outbox(std::size_t limit) {
+  std::lock_guard lock(mutex_);
+  std::vector<OutboxRow> out;
+  for (const auto& [seq, row] : outbox_) {
+    if (out.size() >= limit) break;
+    out.push_back(row);
+  }
+  return out;
+}
+
+std::vector<HistoryRow> MemoryStore::history(std::string_view saga_id) {
+  std::lock_guard lock(mutex_);
+  auto it = history_.find(std::string(saga_id));
+  if (it == history_.end()) return {};
+  return it->second;
+}
+
+std::vector<SagaRow> MemoryStore::list(const SagaFilter& filter) {
+  std::lock_guard lock(mutex_);
+  std::vector<SagaRow> out;
+  for (const auto& [id, saga] : sagas_) {
+    if (!filter.flow.empty() && saga.flow != filter.flow) continue;
+    if (!filter.status.empty() && saga.status != filter.status) continue;
+    out.push_back(saga);
+  }
+  // Newest first; the id breaks ties so that the order is the same as the SQL stores'.
+  std::sort(out.begin(), out.end(), [](const SagaRow& a, const SagaRow& b) {
+    if (a.updated_at != b.updated_at) return a.updated_at > b.updated_at;
+    return a.id < b.id;
+  });
+  if (out.size() > filter.limit) out.resize(filter.limit);
+  return out;
+}
+
+void MemoryStore::fail_next_commit(std::size_t count) {
+  std::lock_guard lock(mutex_);
+  fail_commits_ = count;
+}
+
+std::size_t MemoryStore::commits() const {
+  std::lock_guard lock(mutex_);
+  return commits_;
+}
+
+}  // namespace sagaflow::testing

@@ -1,0 +1,510 @@
+#pragma once
+// The Store contract: what every store adapter (memory fake, SQLite, PostgreSQL) must do, as
+// doctest template test cases. A test file includes this header once and instantiates the
+// suite for its factories:
+//
+//   struct MyFactory { std::unique_ptr<sagaflow::Store> make(); };  // one fresh, empty store
+//   TYPE_TO_STRING(MyFactory);
+//   SAGAFLOW_STORE_CONTRACT(MyFactory, OtherFactory);
+//
+// Each test case default-constructs a factory and calls make() once; the factory is destroyed
+// after the store, so it may clean up (e.g. delete a temporary file).
+#include <doctest/doctest.h>
+
+#include <algorithm>
+#include <memory>
+#include <set>
+#include <string>
+#include <vector>
+
+#include "sagaflow/engine/ports.hpp"
+
+namespace sagaflow::contract {
+
+inline Timestamp at(std::int64_t seconds) {
+  return from_millis(1'700'000'000'000 + seconds * 1000);
+}
+
+inline SagaRow saga(std::string id, std::string flow = "order", std::string status = "running",
+                    std::uint64_t version = 1, std::string key = "") {
+  SagaRow row;
+  row.id = std::move(id);
+  row.flow = std::move(flow);
+  row.flow_version = 3;
+  row.status = std::move(status);
+  row.version = version;
+  row.idempotency_key = std::move(key);
+  row.state = R"({"cursor":1,"data":{"x":"é \"quoted\""}})";
+  row.created_at = at(0);
+  row.updated_at = at(static_cast<std::int64_t>(version));
+  return row;
+}
+
+// A write creating `row` (expected version 0).
+inline SagaWrite create(SagaRow row) {
+  SagaWrite w;
+  w.saga = std::move(row);
+  return w;
+}
+
+// A write moving `row` from `expected` to row.version.
+inline SagaWrite advance(SagaRow row, std::uint64_t expected) {
+  SagaWrite w;
+  w.saga = std::move(row);
+  w.expected_version = expected;
+  return w;
+}
+
+inline std::vector<OutboxRow> commit(Store& store, std::vector<SagaWrite> writes,
+                                     std::vector<std::uint64_t> published = {}) {
+  CommitBatch batch;
+  batch.writes = std::move(writes);
+  batch.published = std::move(published);
+  return store.commit(batch);
+}
+
+inline Message command(std::string id, std::string saga_id) {
+  Message m;
+  m.id = std::move(id);
+  m.kind = MessageKind::command;
+  m.type = "points.reserve";
+  m.destination = "points";
+  m.correlation_id = std::move(saga_id);
+  m.reply_to = "orchestrator";
+  m.idempotency_key = "key-" + m.id;
+  m.flow = "order";
+  m.step = "reserve_points";
+  m.attempt = 2;
+  m.traceparent = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01";
+  m.body = R"({"points":10})";
+  return m;
+}
+
+inline void check_same(const SagaRow& a, const SagaRow& b) {
+  CHECK(a.id == b.id);
+  CHECK(a.flow == b.flow);
+  CHECK(a.flow_version == b.flow_version);
+  CHECK(a.status == b.status);
+  CHECK(a.version == b.version);
+  CHECK(a.idempotency_key == b.idempotency_key);
+  CHECK(a.state == b.state);
+  CHECK(a.created_at == b.created_at);
+  CHECK(a.updated_at == b.updated_at);
+}
+
+inline void check_same(const Message& a, const Message& b) {
+  CHECK(a.id == b.id);
+  CHECK(a.kind == b.kind);
+  CHECK(a.type == b.type);
+  CHECK(a.destination == b.destination);
+  CHECK(a.correlation_id == b.correlation_id);
+  CHECK(a.reply_to == b.reply_to);
+  CHECK(a.causation_id == b.causation_id);
+  CHECK(a.idempotency_key == b.idempotency_key);
+  CHECK(a.outcome == b.outcome);
+  CHECK(a.error_code == b.error_code);
+  CHECK(a.flow == b.flow);
+  CHECK(a.step == b.step);
+  CHECK(a.attempt == b.attempt);
+  CHECK(a.traceparent == b.traceparent);
+  CHECK(a.body == b.body);
+}
+
+inline std::vector<std::string> ids(const std::vector<SagaRow>& rows) {
+  std::vector<std::string> out;
+  for (const SagaRow& r : rows) out.push_back(r.id);
+  return out;
+}
+
+inline std::vector<std::string> timer_keys(const std::vector<TimerRow>& rows) {
+  std::vector<std::string> out;
+  for (const TimerRow& r : rows) out.push_back(r.saga_id + "/" + r.key);
+  return out;
+}
+
+}  // namespace sagaflow::contract
+
+// ---------------------------------------------------------------------------------------------
+
+TEST_CASE_TEMPLATE_DEFINE("store contract: a saga round-trips every field", F,
+                          store_contract_roundtrip) {
+  using namespace sagaflow;
+  using namespace sagaflow::contract;
+  F factory;
+  auto store = factory.make();
+
+  CHECK_FALSE(store->load("nope").has_value());
+  SagaRow row = saga("s1", "order", "running", 1, "client-key-1");
+  row.created_at = from_millis(1'700'000'000'123);
+  row.updated_at = from_millis(1'700'000'000'456);
+  CHECK(commit(*store, {create(row)}).empty());
+
+  auto loaded = store->load("s1");
+  REQUIRE(loaded.has_value());
+  check_same(*loaded, row);
+
+  // An update changes the transition's columns; the identity columns stay as created.
+  SagaRow next = row;
+  next.flow_version = 4;
+  next.status = "waiting";
+  next.version = 2;
+  next.state = R"({"cursor":2})";
+  next.updated_at = from_millis(1'700'000'009'000);
+  commit(*store, {advance(next, 1)});
+  loaded = store->load("s1");
+  REQUIRE(loaded.has_value());
+  check_same(*loaded, next);
+}
+
+TEST_CASE_TEMPLATE_DEFINE("store contract: the version check refuses stale writes", F,
+                          store_contract_version) {
+  using namespace sagaflow;
+  using namespace sagaflow::contract;
+  F factory;
+  auto store = factory.make();
+  commit(*store, {create(saga("s1"))});
+  commit(*store, {advance(saga("s1", "order", "running", 2), 1)});
+
+  SUBCASE("an update computed from an older version") {
+    try {
+      commit(*store, {advance(saga("s1", "order", "failed", 2), 1)});
+      FAIL("a stale update was accepted");
+    } catch (const VersionConflict& e) {
+      CHECK(e.saga_id == "s1");
+    }
+  }
+  SUBCASE("an update of a saga that does not exist") {
+    CHECK_THROWS_AS(commit(*store, {advance(saga("ghost", "order", "running", 2), 1)}),
+                    VersionConflict);
+    CHECK_FALSE(store->load("ghost").has_value());
+  }
+  SUBCASE("a create of a saga that exists") {
+    CHECK_THROWS_AS(commit(*store, {create(saga("s1", "order", "failed", 1))}), VersionConflict);
+  }
+  auto loaded = store->load("s1");
+  REQUIRE(loaded.has_value());
+  CHECK(loaded->version == 2);
+  CHECK(loaded->status == "running");
+}
+
+TEST_CASE_TEMPLATE_DEFINE("store contract: a refused batch writes nothing", F,
+                          store_contract_atomic) {
+  using namespace sagaflow;
+  using namespace sagaflow::contract;
+  F factory;
+  auto store = factory.make();
+
+  SagaWrite a = create(saga("a"));
+  a.outbox.push_back(command("a/cmd/1", "a"));
+  a.history.push_back({"a", 1, at(1), "started", "", "{}"});
+  auto first = commit(*store, {a, create(saga("b", "order", "running", 1, "kb"))});
+  REQUIRE(first.size() == 1);
+
+  // Every kind of row in the writes before and after the failing one must vanish with it.
+  SagaWrite fresh = create(saga("c", "order", "running", 1, "kc"));
+  fresh.history.push_back({"c", 1, at(2), "started", "", "{}"});
+  fresh.outbox.push_back(command("c/cmd/1", "c"));
+  fresh.timers_set.push_back({"c", "saga", at(5)});
+  fresh.subscribe.push_back({"payment.succeeded", "pay-1", "c"});
+  SagaWrite moved = advance(saga("a", "order", "waiting", 2), 1);
+  moved.history.push_back({"a", 2, at(2), "command_sent", "reserve", "{}"});
+  moved.timers_set.push_back({"a", "timeout:reserve", at(3)});
+  SagaWrite stale = advance(saga("b", "order", "completed", 5), 4);
+  SagaWrite after = create(saga("d"));
+  after.outbox.push_back(command("d/cmd/1", "d"));
+
+  try {
+    commit(*store, {fresh, moved, stale, after}, {first[0].seq});
+    FAIL("the batch with a stale write was accepted");
+  } catch (const VersionConflict& e) {
+    CHECK(e.saga_id == "b");
+  }
+
+  CHECK_FALSE(store->load("c").has_value());
+  CHECK_FALSE(store->load("d").has_value());
+  CHECK(store->load("a")->version == 1);
+  CHECK(store->load("a")->status == "running");
+  CHECK(store->load("b")->version == 1);
+  CHECK(store->history("a").size() == 1);
+  CHECK(store->history("c").empty());
+  CHECK_FALSE(store->find_by_idempotency_key("order", "kc").has_value());
+  CHECK_FALSE(store->find_subscriber("payment.succeeded", "pay-1").has_value());
+  CHECK(store->due_timers(at(100), 100).empty());
+  // The published row of the refused batch is still there, and nothing else was added.
+  auto outbox = store->unpublished_outbox(100);
+  REQUIRE(outbox.size() == 1);
+  CHECK(outbox[0].message.id == "a/cmd/1");
+
+  // The same batch without the stale write goes through.
+  auto written = commit(*store, {fresh, moved, after}, {first[0].seq});
+  CHECK(written.size() == 2);
+  CHECK(store->load("c").has_value());
+  CHECK(store->load("a")->version == 2);
+}
+
+TEST_CASE_TEMPLATE_DEFINE("store contract: a saga created and moved on in one batch", F,
+                          store_contract_same_batch) {
+  using namespace sagaflow;
+  using namespace sagaflow::contract;
+  F factory;
+  auto store = factory.make();
+  commit(*store, {create(saga("s1")), advance(saga("s1", "order", "waiting", 2), 1),
+                  advance(saga("s1", "order", "running", 3), 2)});
+  CHECK(store->load("s1")->version == 3);
+  CHECK(store->load("s1")->status == "running");
+  CHECK_THROWS_AS(commit(*store, {advance(saga("s1", "order", "x", 4), 3),
+                                  advance(saga("s1", "order", "y", 5), 3)}),
+                  VersionConflict);
+  CHECK(store->load("s1")->version == 3);
+}
+
+TEST_CASE_TEMPLATE_DEFINE("store contract: idempotency keys are unique per flow", F,
+                          store_contract_idempotency) {
+  using namespace sagaflow;
+  using namespace sagaflow::contract;
+  F factory;
+  auto store = factory.make();
+  commit(*store, {create(saga("s1", "order", "running", 1, "k1"))});
+  CHECK(store->find_by_idempotency_key("order", "k1") == std::optional<std::string>("s1"));
+  CHECK_FALSE(store->find_by_idempotency_key("order", "k2").has_value());
+  CHECK_FALSE(store->find_by_idempotency_key("refund", "k1").has_value());
+
+  SUBCASE("the same key for the same flow is refused, with the whole batch") {
+    SagaWrite dup = create(saga("s2", "order", "running", 1, "k1"));
+    dup.outbox.push_back(command("s2/cmd/1", "s2"));
+    try {
+      commit(*store, {create(saga("s3")), dup});
+      FAIL("a duplicate idempotency key was accepted");
+    } catch (const DuplicateIdempotencyKey& e) {
+      CHECK(e.flow == "order");
+      CHECK(e.key == "k1");
+    }
+    CHECK_FALSE(store->load("s2").has_value());
+    CHECK_FALSE(store->load("s3").has_value());
+    CHECK(store->unpublished_outbox(10).empty());
+    CHECK(store->find_by_idempotency_key("order", "k1") == std::optional<std::string>("s1"));
+  }
+  SUBCASE("twice in one batch") {
+    CHECK_THROWS_AS(commit(*store, {create(saga("s2", "order", "running", 1, "k9")),
+                                    create(saga("s3", "order", "running", 1, "k9"))}),
+                    DuplicateIdempotencyKey);
+    CHECK_FALSE(store->load("s2").has_value());
+  }
+  SUBCASE("the same key for another flow is accepted") {
+    commit(*store, {create(saga("s2", "refund", "running", 1, "k1"))});
+    CHECK(store->find_by_idempotency_key("refund", "k1") == std::optional<std::string>("s2"));
+    CHECK(store->find_by_idempotency_key("order", "k1") == std::optional<std::string>("s1"));
+  }
+  SUBCASE("an empty key never conflicts") {
+    commit(*store, {create(saga("s2")), create(saga("s3"))});
+    commit(*store, {create(saga("s4"))});
+    CHECK(store->load("s4").has_value());
+    CHECK_FALSE(store->find_by_idempotency_key("order", "").has_value());
+  }
+}
+
+TEST_CASE_TEMPLATE_DEFINE("store contract: history is kept in order", F, store_contract_history) {
+  using namespace sagaflow;
+  using namespace sagaflow::contract;
+  F factory;
+  auto store = factory.make();
+  CHECK(store->history("s1").empty());
+
+  SagaWrite w1 = create(saga("s1"));
+  w1.history.push_back({"s1", 1, at(1), "started", "", R"({"input":1})"});
+  w1.history.push_back({"s1", 1, at(1), "command_sent", "reserve", R"({"attempt":1})"});
+  SagaWrite other = create(saga("s2"));
+  other.history.push_back({"s2", 1, at(1), "started", "", "{}"});
+  commit(*store, {w1, other});
+  SagaWrite w2 = advance(saga("s1", "order", "running", 2), 1);
+  w2.history.push_back({"s1", 2, at(2), "reply_received", "reserve", R"({"ok":true})"});
+  commit(*store, {w2});
+
+  auto h = store->history("s1");
+  REQUIRE(h.size() == 3);
+  CHECK(h[0].kind == "started");
+  CHECK(h[0].step.empty());
+  CHECK(h[0].detail == R"({"input":1})");
+  CHECK(h[1].kind == "command_sent");
+  CHECK(h[1].step == "reserve");
+  CHECK(h[2].kind == "reply_received");
+  CHECK(h[2].saga_id == "s1");
+  CHECK(h[2].saga_version == 2);
+  CHECK(h[2].at == at(2));
+  CHECK(store->history("s2").size() == 1);
+}
+
+TEST_CASE_TEMPLATE_DEFINE("store contract: the outbox", F, store_contract_outbox) {
+  using namespace sagaflow;
+  using namespace sagaflow::contract;
+  F factory;
+  auto store = factory.make();
+
+  Message reply = command("s2/cmd/1/reply", "s2");
+  reply.kind = MessageKind::reply;
+  reply.causation_id = "s2/cmd/1";
+  reply.outcome = ReplyOutcome::business_failure;
+  reply.error_code = "InsufficientPoints";
+  Message event = command("s1/evt/1", "s1");
+  event.kind = MessageKind::event;
+  event.outcome = ReplyOutcome::technical_error;
+
+  SagaWrite a = create(saga("s1"));
+  a.outbox = {command("s1/cmd/1", "s1"), event};
+  SagaWrite b = create(saga("s2"));
+  b.outbox = {reply};
+  auto written = commit(*store, {a, b});
+
+  // Returned in the order of the writes, seqs increasing, every field kept.
+  REQUIRE(written.size() == 3);
+  CHECK(written[0].message.id == "s1/cmd/1");
+  CHECK(written[1].message.id == "s1/evt/1");
+  CHECK(written[2].message.id == "s2/cmd/1/reply");
+  CHECK(written[0].seq < written[1].seq);
+  CHECK(written[1].seq < written[2].seq);
+  auto pending = store->unpublished_outbox(100);
+  REQUIRE(pending.size() == 3);
+  for (std::size_t i = 0; i < 3; ++i) {
+    CHECK(pending[i].seq == written[i].seq);
+    check_same(pending[i].message, written[i].message);
+  }
+  check_same(pending[1].message, event);
+  check_same(pending[2].message, reply);
+  CHECK(store->unpublished_outbox(2).size() == 2);
+
+  // Published rows go in the next commit; seqs keep increasing even once the outbox is empty.
+  SagaWrite c = advance(saga("s1", "order", "running", 2), 1);
+  c.outbox = {command("s1/cmd/2", "s1")};
+  auto more = commit(*store, {c}, {written[0].seq, written[2].seq});
+  REQUIRE(more.size() == 1);
+  CHECK(more[0].seq > written[2].seq);
+  pending = store->unpublished_outbox(100);
+  REQUIRE(pending.size() == 2);
+  CHECK(pending[0].message.id == "s1/evt/1");
+  CHECK(pending[1].message.id == "s1/cmd/2");
+
+  commit(*store, {}, {pending[0].seq, pending[1].seq});
+  CHECK(store->unpublished_outbox(100).empty());
+  SagaWrite d = advance(saga("s1", "order", "running", 3), 2);
+  d.outbox = {command("s1/cmd/3", "s1")};
+  auto last = commit(*store, {d});
+  REQUIRE(last.size() == 1);
+  CHECK(last[0].seq > more[0].seq);
+}
+
+TEST_CASE_TEMPLATE_DEFINE("store contract: timers", F, store_contract_timers) {
+  using namespace sagaflow;
+  using namespace sagaflow::contract;
+  F factory;
+  auto store = factory.make();
+
+  SagaWrite a = create(saga("a"));
+  a.timers_set = {{"a", "saga", at(100)}, {"a", "timeout:reserve", at(10)}};
+  SagaWrite b = create(saga("b"));
+  b.timers_set = {{"b", "retry:reserve", at(5)}, {"b", "saga", at(10)}};
+  commit(*store, {a, b});
+
+  CHECK(store->due_timers(at(4), 10).empty());
+  // Earliest first; ties in a stable order (saga id, key).
+  CHECK(timer_keys(store->due_timers(at(10), 10)) ==
+        std::vector<std::string>{"b/retry:reserve", "a/timeout:reserve", "b/saga"});
+  CHECK(timer_keys(store->due_timers(at(10), 2)) ==
+        std::vector<std::string>{"b/retry:reserve", "a/timeout:reserve"});
+  auto due = store->due_timers(at(5), 10);
+  REQUIRE(due.size() == 1);
+  CHECK(due[0].due == at(5));
+
+  // Setting again replaces; clearing removes; re-arming in one transition (clear + set) keeps
+  // the new one.
+  SagaWrite a2 = advance(saga("a", "order", "running", 2), 1);
+  a2.timers_set = {{"a", "timeout:reserve", at(50)}, {"a", "saga", at(1)}};
+  a2.timers_cleared = {"saga"};
+  SagaWrite b2 = advance(saga("b", "order", "running", 2), 1);
+  b2.timers_cleared = {"retry:reserve", "never-set"};
+  commit(*store, {a2, b2});
+  CHECK(timer_keys(store->due_timers(at(1000), 10)) ==
+        std::vector<std::string>{"a/saga", "b/saga", "a/timeout:reserve"});
+  CHECK(store->due_timers(at(1000), 10)[2].due == at(50));
+}
+
+TEST_CASE_TEMPLATE_DEFINE("store contract: subscriptions route events", F,
+                          store_contract_subscriptions) {
+  using namespace sagaflow;
+  using namespace sagaflow::contract;
+  F factory;
+  auto store = factory.make();
+
+  SagaWrite a = create(saga("a"));
+  a.subscribe = {{"payment.succeeded", "pay-1", "a"}, {"payment.failed", "pay-1", "a"}};
+  commit(*store, {a});
+  CHECK(store->find_subscriber("payment.succeeded", "pay-1") == std::optional<std::string>("a"));
+  CHECK(store->find_subscriber("payment.failed", "pay-1") == std::optional<std::string>("a"));
+  CHECK_FALSE(store->find_subscriber("payment.succeeded", "pay-2").has_value());
+
+  // Another saga taking the same (event, key) over replaces the route; the first saga's
+  // unsubscribe then leaves the new owner's route alone.
+  SagaWrite b = create(saga("b"));
+  b.subscribe = {{"payment.succeeded", "pay-1", "b"}};
+  commit(*store, {b});
+  CHECK(store->find_subscriber("payment.succeeded", "pay-1") == std::optional<std::string>("b"));
+
+  SagaWrite a2 = advance(saga("a", "order", "running", 2), 1);
+  a2.unsubscribe = {{"payment.succeeded", "pay-1", "a"}, {"payment.failed", "pay-1", "a"}};
+  commit(*store, {a2});
+  CHECK(store->find_subscriber("payment.succeeded", "pay-1") == std::optional<std::string>("b"));
+  CHECK_FALSE(store->find_subscriber("payment.failed", "pay-1").has_value());
+}
+
+TEST_CASE_TEMPLATE_DEFINE("store contract: load_unfinished and list", F, store_contract_queries) {
+  using namespace sagaflow;
+  using namespace sagaflow::contract;
+  F factory;
+  auto store = factory.make();
+
+  std::vector<SagaWrite> writes;
+  const std::vector<std::pair<std::string, std::string>> sagas = {
+      {"order", "running"},   {"order", "completed"}, {"refund", "compensated"},
+      {"order", "cancelled"}, {"refund", "failed"},   {"order", "compensating"},
+      {"order", "waiting"},   {"refund", "running"}};
+  for (std::size_t i = 0; i < sagas.size(); ++i) {
+    SagaRow row = saga("s" + std::to_string(i), sagas[i].first, sagas[i].second);
+    row.created_at = at(static_cast<std::int64_t>(i));
+    row.updated_at = at(100 - static_cast<std::int64_t>(i % 4));  // ties on purpose
+    writes.push_back(create(row));
+  }
+  commit(*store, writes);
+
+  // Oldest first, so that recovery resumes sagas in the order they started.
+  CHECK(ids(store->load_unfinished()) == std::vector<std::string>{"s0", "s4", "s5", "s6", "s7"});
+
+  // Newest update first, the id breaking ties.
+  CHECK(ids(store->list({})) ==
+        std::vector<std::string>{"s0", "s4", "s1", "s5", "s2", "s6", "s3", "s7"});
+  CHECK(ids(store->list({"order", "", 100})) ==
+        std::vector<std::string>{"s0", "s1", "s5", "s6", "s3"});
+  CHECK(ids(store->list({"", "running", 100})) == std::vector<std::string>{"s0", "s7"});
+  CHECK(ids(store->list({"refund", "running", 100})) == std::vector<std::string>{"s7"});
+  CHECK(ids(store->list({"order", "", 2})) == std::vector<std::string>{"s0", "s1"});
+  CHECK(store->list({"nothing", "", 100}).empty());
+
+  // A saga that finishes leaves the unfinished set; an update moves it to the front of list.
+  SagaRow done = saga("s0", "order", "completed", 2);
+  done.updated_at = at(500);
+  commit(*store, {advance(done, 1)});
+  CHECK(ids(store->load_unfinished()) == std::vector<std::string>{"s4", "s5", "s6", "s7"});
+  CHECK(ids(store->list({"", "completed", 100})) == std::vector<std::string>{"s0", "s1"});
+}
+
+// Instantiates every contract case above for the given factory types (each also needs a
+// TYPE_TO_STRING, for readable test names).
+#define SAGAFLOW_STORE_CONTRACT(...)                                    \
+  TEST_CASE_TEMPLATE_INVOKE(store_contract_roundtrip, __VA_ARGS__);     \
+  TEST_CASE_TEMPLATE_INVOKE(store_contract_version, __VA_ARGS__);       \
+  TEST_CASE_TEMPLATE_INVOKE(store_contract_atomic, __VA_ARGS__);        \
+  TEST_CASE_TEMPLATE_INVOKE(store_contract_same_batch, __VA_ARGS__);    \
+  TEST_CASE_TEMPLATE_INVOKE(store_contract_idempotency, __VA_ARGS__);   \
+  TEST_CASE_TEMPLATE_INVOKE(store_contract_history, __VA_ARGS__);       \
+  TEST_CASE_TEMPLATE_INVOKE(store_contract_outbox, __VA_ARGS__);        \
+  TEST_CASE_TEMPLATE_INVOKE(store_contract_timers, __VA_ARGS__);        \
+  TEST_CASE_TEMPLATE_INVOKE(store_contract_subscriptions, __VA_ARGS__); \
+  TEST_CASE_TEMPLATE_INVOKE(store_contract_queries, __VA_ARGS__)

@@ -1,0 +1,288 @@
+#include <doctest/doctest.h>
+
+#include <atomic>
+#include <chrono>
+#include <set>
+#include <thread>
+
+#include <boost/asio/executor_work_guard.hpp>
+#include <boost/asio/io_context.hpp>
+
+#include "sagaflow/inproc/bus.hpp"
+
+namespace {
+
+using namespace sagaflow;
+using namespace std::chrono_literals;
+using worker::Result;
+
+Message command(std::string id, std::string service = "points") {
+  Message m;
+  m.id = std::move(id);
+  m.kind = MessageKind::command;
+  m.type = "points.reserve";
+  m.destination = std::move(service);
+  m.correlation_id = "saga-1";
+  m.reply_to = "orchestrator";
+  m.idempotency_key = m.id;
+  m.body = R"({"points":5})";
+  return m;
+}
+
+Message event(std::string type, std::string id) {
+  Message m;
+  m.id = std::move(id);
+  m.kind = MessageKind::event;
+  m.type = std::move(type);
+  m.body = R"({"payment":"p-1"})";
+  return m;
+}
+
+// Runs the workers' io_context on its own thread for the test's lifetime.
+struct WorkerThread {
+  boost::asio::io_context io;
+  boost::asio::executor_work_guard<boost::asio::io_context::executor_type> guard{io.get_executor()};
+  std::thread thread{[this] { io.run(); }};
+  ~WorkerThread() {
+    guard.reset();
+    io.stop();
+    thread.join();
+  }
+};
+
+// Receives until `n` deliveries arrived or a second passed.
+std::vector<Delivery> receive_n(Transport& t, std::size_t n) {
+  std::vector<Delivery> out;
+  const auto deadline = std::chrono::steady_clock::now() + 1s;
+  while (out.size() < n && std::chrono::steady_clock::now() < deadline) {
+    t.receive(out, n - out.size(), 50ms);
+  }
+  return out;
+}
+
+}  // namespace
+
+TEST_CASE("bus: a command reaches its participant and the reply the orchestrator's inbox") {
+  WorkerThread workers;
+  worker::Dispatcher points;
+  std::atomic<std::thread::id> ran_on{};
+  points.on("points.reserve", [&](const worker::Command& c) {
+    ran_on = std::this_thread::get_id();
+    return Result::ok(json::object{{"reserved", c.payload.at("points")}});
+  });
+  inproc::Bus bus(workers.io);
+  bus.serve("points", points);
+
+  const std::vector<Message> out{command("c/1"), command("c/2")};
+  bus.orchestrator().publish(out);
+  auto got = receive_n(bus.orchestrator(), 2);
+  REQUIRE(got.size() == 2);
+  CHECK(ran_on.load() == workers.thread.get_id());
+  std::set<std::string> causes;
+  for (const Delivery& d : got) {
+    CHECK(d.message.kind == MessageKind::reply);
+    CHECK(d.message.outcome == ReplyOutcome::success);
+    CHECK(json::parse(d.message.body) == json::value(json::object{{"reserved", 5}}));
+    causes.insert(d.message.causation_id);
+  }
+  CHECK(causes == std::set<std::string>{"c/1", "c/2"});
+  CHECK(got[0].tag != got[1].tag);
+
+  // Delivered inputs wait for their ack.
+  CHECK(bus.unacknowledged() == 2);
+  const std::vector<std::uint64_t> first{got[0].tag};
+  bus.orchestrator().ack(first);
+  CHECK(bus.unacknowledged() == 1);
+  const std::vector<std::uint64_t> second{got[1].tag, 999'999};  // unknown tags are ignored
+  bus.orchestrator().ack(second);
+  CHECK(bus.unacknowledged() == 0);
+}
+
+TEST_CASE("bus: receive waits at most `wait` and respects `max`") {
+  boost::asio::io_context io;
+  inproc::Bus bus(io);
+  std::vector<Delivery> out;
+  const auto start = std::chrono::steady_clock::now();
+  CHECK(bus.orchestrator().receive(out, 10, 10ms) == 0);
+  const auto waited = std::chrono::steady_clock::now() - start;
+  CHECK(waited >= 10ms);
+  CHECK(waited < 500ms);
+  CHECK(out.empty());
+
+  bus.route_events_to_orchestrator("payment.succeeded");
+  for (int i = 0; i < 5; ++i) bus.publish_event(event("payment.succeeded", std::to_string(i)));
+  CHECK(bus.orchestrator().receive(out, 3, 0ms) == 3);
+  CHECK(bus.orchestrator().receive(out, 10, 0ms) == 2);
+  REQUIRE(out.size() == 5);
+  // In publication order.
+  for (int i = 0; i < 5; ++i)
+    CHECK(out[static_cast<std::size_t>(i)].message.id == std::to_string(i));
+  CHECK(bus.orchestrator().receive(out, 0, 10ms) == 0);
+}
+
+TEST_CASE("bus: a blocked receive wakes when a reply arrives") {
+  WorkerThread workers;
+  worker::Dispatcher points;
+  points.on("points.reserve", [](const worker::Command&) { return Result::ok(); });
+  inproc::Bus bus(workers.io);
+  bus.serve("points", points);
+
+  std::thread publisher([&] {
+    std::this_thread::sleep_for(20ms);
+    const std::vector<Message> out{command("c/1")};
+    bus.orchestrator().publish(out);
+  });
+  std::vector<Delivery> got;
+  const auto start = std::chrono::steady_clock::now();
+  const std::size_t n = bus.orchestrator().receive(got, 10, 5s);
+  publisher.join();
+  CHECK(n == 1);
+  CHECK(std::chrono::steady_clock::now() - start < 4s);
+}
+
+TEST_CASE("bus: dead letters keep the message and the reason") {
+  boost::asio::io_context io;
+  inproc::Bus bus(io);
+  bus.route_events_to_orchestrator("payment.succeeded");
+
+  // A command for a service nobody serves, and a reply the orchestrator should never send.
+  Message stray_reply = command("r/1");
+  stray_reply.kind = MessageKind::reply;
+  const std::vector<Message> out{command("c/1", "inventory"), stray_reply};
+  bus.orchestrator().publish(out);
+  CHECK(io.poll() == 0);  // nothing was handed to a worker
+
+  bus.publish_event(event("payment.succeeded", "e/1"));
+  std::vector<Delivery> got;
+  REQUIRE(bus.orchestrator().receive(got, 10, 0ms) == 1);
+  CHECK(bus.unacknowledged() == 1);
+  bus.orchestrator().dead_letter(got[0], "no saga waits for payment p-1");
+  CHECK(bus.unacknowledged() == 0);
+
+  auto dead = bus.dead_letters();
+  REQUIRE(dead.size() == 3);
+  CHECK(dead[0].message.id == "c/1");
+  CHECK(dead[0].reason == "no participant serves inventory");
+  CHECK(dead[1].message.id == "r/1");
+  CHECK_FALSE(dead[1].reason.empty());
+  CHECK(dead[2].message.id == "e/1");
+  CHECK(dead[2].reason == "no saga waits for payment p-1");
+}
+
+TEST_CASE("bus: events reach subscribers and, when routed, the orchestrator") {
+  boost::asio::io_context io;
+  inproc::Bus bus(io);
+  std::vector<std::string> seen_a;
+  std::vector<std::string> seen_b;
+  bus.subscribe("payment.succeeded", [&](const Message& m) { seen_a.push_back(m.id); });
+  bus.subscribe("payment.succeeded", [&](const Message& m) { seen_b.push_back(m.body); });
+  bus.route_events_to_orchestrator("payment.succeeded");
+
+  bus.publish_event(event("payment.succeeded", "e/1"));
+  bus.publish_event(event("payment.failed", "e/2"));  // nobody listens: no effect
+  // Published from the orchestrator's side too (a `publish` step).
+  const std::vector<Message> out{event("payment.succeeded", "e/3")};
+  bus.orchestrator().publish(out);
+
+  // Callbacks run on the workers' io_context, not on the publishing thread.
+  CHECK(seen_a.empty());
+  io.poll();
+  CHECK(seen_a == std::vector<std::string>{"e/1", "e/3"});
+  CHECK(seen_b.size() == 2);
+  CHECK(seen_b[0] == R"({"payment":"p-1"})");
+
+  std::vector<Delivery> got;
+  CHECK(bus.orchestrator().receive(got, 10, 0ms) == 2);
+  REQUIRE(got.size() == 2);
+  CHECK(got[0].message.id == "e/1");
+  CHECK(got[0].message.kind == MessageKind::event);
+  CHECK(got[1].message.id == "e/3");
+  CHECK(bus.dead_letters().empty());
+}
+
+TEST_CASE("bus: an event not routed to the orchestrator stays out of its inbox") {
+  boost::asio::io_context io;
+  inproc::Bus bus(io);
+  int calls = 0;
+  bus.subscribe("order.completed", [&](const Message&) { ++calls; });
+  bus.publish_event(event("order.completed", "e/1"));
+  CHECK(io.poll() == 1);
+  CHECK(calls == 1);
+  std::vector<Delivery> got;
+  CHECK(bus.orchestrator().receive(got, 10, 0ms) == 0);
+}
+
+TEST_CASE("bus: lose_in_flight drops queued work, the inbox and unacked deliveries") {
+  boost::asio::io_context io;  // not running: posted commands wait
+  int calls = 0;
+  worker::Dispatcher points;
+  points.on("points.reserve", [&](const worker::Command&) {
+    ++calls;
+    return Result::ok();
+  });
+  inproc::Bus bus(io);
+  bus.serve("points", points);
+  bus.route_events_to_orchestrator("payment.succeeded");
+  int observed = 0;
+  bus.subscribe("payment.succeeded", [&](const Message&) { ++observed; });
+
+  // One delivered and unacknowledged, one waiting in the inbox, one command not yet run.
+  bus.publish_event(event("payment.succeeded", "e/1"));
+  bus.publish_event(event("payment.succeeded", "e/2"));
+  std::vector<Delivery> got;
+  REQUIRE(bus.orchestrator().receive(got, 1, 0ms) == 1);
+  const std::vector<Message> out{command("c/1")};
+  bus.orchestrator().publish(out);
+  CHECK(bus.unacknowledged() == 1);
+
+  bus.lose_in_flight();
+  CHECK(bus.unacknowledged() == 0);
+  io.poll();
+  CHECK(calls == 0);
+  CHECK(observed == 0);
+  std::vector<Delivery> after;
+  CHECK(bus.orchestrator().receive(after, 10, 0ms) == 0);
+
+  // The bus works on afterwards: what is published now is delivered.
+  bus.orchestrator().publish(out);
+  io.restart();  // poll() ran out of work above, which stops an io_context
+  io.poll();
+  CHECK(calls == 1);
+  REQUIRE(bus.orchestrator().receive(after, 10, 0ms) == 1);
+  CHECK(after[0].message.causation_id == "c/1");
+}
+
+TEST_CASE("bus: a handler that ran while the bus lost in-flight work does not deliver") {
+  boost::asio::io_context io;
+  worker::Dispatcher points;
+  inproc::Bus bus(io);
+  // The handler itself triggers the loss, as a crash during the command would.
+  points.on("points.reserve", [&](const worker::Command&) {
+    bus.lose_in_flight();
+    return Result::ok();
+  });
+  bus.serve("points", points);
+  const std::vector<Message> out{command("c/1")};
+  bus.orchestrator().publish(out);
+  CHECK(io.poll() == 1);
+  std::vector<Delivery> got;
+  CHECK(bus.orchestrator().receive(got, 10, 0ms) == 0);
+}
+
+TEST_CASE("bus: commands queued when the bus is destroyed do not run") {
+  boost::asio::io_context io;
+  int calls = 0;
+  worker::Dispatcher points;
+  points.on("points.reserve", [&](const worker::Command&) {
+    ++calls;
+    return Result::ok();
+  });
+  {
+    inproc::Bus bus(io);
+    bus.serve("points", points);
+    const std::vector<Message> out{command("c/1")};
+    bus.orchestrator().publish(out);
+  }
+  CHECK(io.poll() == 1);
+  CHECK(calls == 0);
+}
