@@ -26,8 +26,7 @@ class SqliteStore final : public Store {
   std::vector<SagaRow> load_unfinished() override;
   std::optional<std::string> find_by_idempotency_key(std::string_view flow,
                                                      std::string_view key) override;
-  std::optional<std::string> find_subscriber(std::string_view event,
-                                             std::string_view key) override;
+  std::optional<std::string> find_subscriber(std::string_view event, std::string_view key) override;
   std::vector<TimerRow> due_timers(Timestamp now, std::size_t limit) override;
   std::vector<OutboxRow> unpublished_outbox(std::size_t limit) override;
   std::vector<HistoryRow> history(std::string_view saga_id) override;
