@@ -320,7 +320,17 @@ struct Orchestrator::Impl {
   }
 
   void handle(const TimerRow& t, Round& round, Timestamp now) {
-    if (auto* e = round.find(t.saga_id); e && e->poisoned) return;  // due again next round
+    if (auto* e = round.find(t.saga_id)) {
+      if (e->poisoned) return;  // due again next round
+      // An input earlier in this round already set or cleared this timer (e.g. a reply that
+      // scheduled a retry under the same key): the row read from the store is superseded.
+      const auto& w = e->write;
+      bool superseded = std::any_of(w.timers_set.begin(), w.timers_set.end(),
+                                    [&](const TimerRow& r) { return r.key == t.key; }) ||
+                        std::find(w.timers_cleared.begin(), w.timers_cleared.end(), t.key) !=
+                            w.timers_cleared.end();
+      if (superseded) return;
+    }
     auto* s = saga(t.saga_id);
     if (s == nullptr) return;
     auto version_before = s->version;

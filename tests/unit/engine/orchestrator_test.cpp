@@ -191,3 +191,39 @@ TEST_CASE("a wait times out through a persisted timer on the manual clock") {
   CHECK(f.store.load(id)->status == "compensating");
   CHECK(f.transport.published.back().type == "a.undo_first");
 }
+
+TEST_CASE("a timer due in the same round as a reply that re-arms it does not fire early") {
+  FlowRegistry flows;
+  flows.add(sagaflow::testing::load_test_flow(R"(
+name: flaky
+version: 1
+steps:
+  - name: call
+    irreversible: true
+    retry: { max_attempts: 2, initial_delay: 10s }
+    timeout: 5s
+    command: { service: a, name: call, input: {} }
+)"));
+  MemoryStore store;
+  FakeTransport transport;
+  sagaflow::testing::ManualClock clock;
+  Orchestrator orchestrator(flows, store, transport, clock, OrchestratorOptions{.timer_poll = 0ms});
+  orchestrator.start(StartRequest{.flow = "flaky", .input = json::object{}});
+  orchestrator.run_once(0ms);
+  REQUIRE(transport.published.size() == 1);
+
+  // The attempt's timeout is due just as its technical error arrives: the reply schedules the
+  // retry 10 s later under the same timer key, and the stale timeout must not cut that short.
+  clock.advance(5s);
+  transport.deliver(
+      worker::make_reply(transport.published[0], worker::Result::technical_error("Busy")));
+  orchestrator.run_once(0ms);
+  CHECK(transport.published.size() == 1);
+  clock.advance(9s);
+  orchestrator.run_once(0ms);
+  CHECK(transport.published.size() == 1);
+  clock.advance(1s);
+  orchestrator.run_once(0ms);
+  REQUIRE(transport.published.size() == 2);
+  CHECK(transport.published[1].attempt == 2);
+}
