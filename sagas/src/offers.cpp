@@ -1,37 +1,63 @@
 #include "sagaflow/sagas/offers.hpp"
 
-#include "payload.hpp"
-
 namespace sagaflow::sagas {
 
+namespace {
+
+const char* to_string(OffersService::OrderStatus status) {
+  switch (status) {
+    case OffersService::OrderStatus::pending:
+      return "pending";
+    case OffersService::OrderStatus::bought:
+      return "bought";
+    case OffersService::OrderStatus::cancelled:
+      return "cancelled";
+  }
+  return "unknown";
+}
+
+}  // namespace
+
 void OffersService::register_handlers(worker::Dispatcher& dispatcher) {
-  dispatcher.on("offers.create_order", [this](const worker::Command& c) {
-    std::lock_guard lock(mutex_);
-    auto id = "ord-" + std::to_string(next_id_++);
-    orders_[id] = Order{.user = text_field(c.payload, "user_id"),
-                        .offer = text_field(c.payload, "offer_id"),
-                        .price = number_field(c.payload, "price")};
-    return worker::Result::ok(json::object{{"order_id", id}, {"status", "pending"}});
-  });
-  dispatcher.on("offers.cancel_order", [this](const worker::Command& c) {
-    std::lock_guard lock(mutex_);
-    auto order = orders_.find(text_field(c.payload, "order_id"));
-    if (order != orders_.end() && order->second.status == OrderStatus::pending) {
-      order->second.status = OrderStatus::cancelled;
-    }
-    return worker::Result::ok(json::object{{"status", "cancelled"}});
-  });
-  dispatcher.on("offers.fulfil", [this](const worker::Command& c) {
-    std::lock_guard lock(mutex_);
-    auto order = orders_.find(text_field(c.payload, "order_id"));
-    if (order == orders_.end()) return worker::Result::business_failure("UnknownOrder");
-    if (sold_out_[order->second.offer]) return worker::Result::business_failure("OfferSoldOut");
-    if (order->second.status != OrderStatus::pending) {
-      return worker::Result::business_failure("OrderNotPending");
-    }
-    order->second.status = OrderStatus::bought;
-    return worker::Result::ok(json::object{{"status", "bought"}});
-  });
+  using namespace offers;
+  worker::on<CreateOrder, OrderState>(
+      dispatcher, "offers.create_order",
+      [this](const CreateOrder& c, const Message&) { return create_order(c); });
+  worker::on<OrderRef, OrderState>(
+      dispatcher, "offers.cancel_order",
+      [this](const OrderRef& r, const Message&) { return cancel_order(r); });
+  worker::on<OrderRef, OrderState>(dispatcher, "offers.fulfil",
+                                   [this](const OrderRef& r, const Message&) { return fulfil(r); });
+}
+
+worker::Outcome<offers::OrderState> OffersService::create_order(const offers::CreateOrder& c) {
+  std::lock_guard lock(mutex_);
+  auto id = "ord-" + std::to_string(next_id_++);
+  orders_[id] = Order{.user = c.user_id, .offer = c.offer_id, .price = c.price};
+  return offers::OrderState{id, to_string(OrderStatus::pending)};
+}
+
+// Cancelling an order that does not exist or is no longer pending changes nothing: the
+// compensation's goal, no pending order, is reached.
+worker::Outcome<offers::OrderState> OffersService::cancel_order(const offers::OrderRef& r) {
+  std::lock_guard lock(mutex_);
+  auto order = orders_.find(r.order_id);
+  if (order == orders_.end()) return offers::OrderState{r.order_id, "unknown"};
+  if (order->second.status == OrderStatus::pending) order->second.status = OrderStatus::cancelled;
+  return offers::OrderState{r.order_id, to_string(order->second.status)};
+}
+
+worker::Outcome<offers::OrderState> OffersService::fulfil(const offers::OrderRef& r) {
+  using Outcome = worker::Outcome<offers::OrderState>;
+  std::lock_guard lock(mutex_);
+  auto order = orders_.find(r.order_id);
+  if (order == orders_.end()) return Outcome::business_failure("UnknownOrder");
+  if (sold_out_[order->second.offer]) return Outcome::business_failure("OfferSoldOut");
+  if (order->second.status != OrderStatus::pending) {
+    return Outcome::business_failure("OrderNotPending");
+  }
+  order->second.status = OrderStatus::bought;
+  return offers::OrderState{r.order_id, to_string(OrderStatus::bought)};
 }
 
 void OffersService::sell_out(const std::string& offer) {

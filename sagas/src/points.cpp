@@ -1,7 +1,5 @@
 #include "sagaflow/sagas/points.hpp"
 
-#include "payload.hpp"
-
 namespace sagaflow::sagas {
 
 void PointsService::open_account(const std::string& user, std::int64_t balance) {
@@ -10,77 +8,87 @@ void PointsService::open_account(const std::string& user, std::int64_t balance) 
 }
 
 void PointsService::register_handlers(worker::Dispatcher& dispatcher) {
-  dispatcher.on("points.reserve", [this](const worker::Command& c) { return reserve(c); });
-  dispatcher.on("points.release", [this](const worker::Command& c) { return release(c); });
-  dispatcher.on("points.debit", [this](const worker::Command& c) { return debit(c); });
-  dispatcher.on("points.refund", [this](const worker::Command& c) { return refund(c); });
+  using namespace points;
+  worker::on<Reserve, Reserved>(
+      dispatcher, "points.reserve",
+      [this](const Reserve& r, const Message& m) { return reserve(r, m); });
+  worker::on<ReservationRef, Undone>(
+      dispatcher, "points.release",
+      [this](const ReservationRef& r, const Message& m) { return release(r, m); });
+  worker::on<ReservationRef, Debited>(
+      dispatcher, "points.debit",
+      [this](const ReservationRef& r, const Message& m) { return debit(r, m); });
+  worker::on<ReservationRef, Undone>(
+      dispatcher, "points.refund",
+      [this](const ReservationRef& r, const Message& m) { return refund(r, m); });
 }
 
-worker::Result PointsService::reserve(const worker::Command& c) {
-  auto user = text_field(c.payload, "user_id");
-  auto amount = number_field(c.payload, "amount");
-  if (amount <= 0) return worker::Result::business_failure("InvalidAmount");
+worker::Outcome<points::Reserved> PointsService::reserve(const points::Reserve& r,
+                                                         const Message& m) {
+  using Outcome = worker::Outcome<points::Reserved>;
+  if (r.amount <= 0) return Outcome::business_failure("InvalidAmount");
   std::lock_guard lock(mutex_);
-  auto account = accounts_.find(user);
-  if (account == accounts_.end()) return worker::Result::business_failure("UnknownUser");
-  if (account->second.balance < amount) {
-    return worker::Result::business_failure("InsufficientPoints",
-                                            json::object{{"balance", account->second.balance}});
-  }
-  account->second.balance -= amount;
-  account->second.reserved += amount;
+  auto account = accounts_.find(r.user_id);
+  if (account == accounts_.end()) return Outcome::business_failure("UnknownUser");
+  if (account->second.balance < r.amount) return Outcome::business_failure("InsufficientPoints");
+  account->second.balance -= r.amount;
+  account->second.reserved += r.amount;
   auto id = "res-" + std::to_string(next_id_++);
-  reservations_[id] = Reservation{user, amount};
-  record(c, "reserve", id, amount);
-  return worker::Result::ok(json::object{{"reservation_id", id}});
+  reservations_[id] = Reservation{r.user_id, r.amount};
+  record(m, "reserve", id, r.amount);
+  return points::Reserved{id};
 }
 
 // Releasing what was never reserved (the reserve failed or never arrived) is a success: the
 // compensation's goal, nothing held, is reached.
-worker::Result PointsService::release(const worker::Command& c) {
+worker::Outcome<points::Undone> PointsService::release(const points::ReservationRef& r,
+                                                       const Message& m) {
   std::lock_guard lock(mutex_);
-  auto r = reservations_.find(text_field(c.payload, "reservation_id"));
-  if (r == reservations_.end() || r->second.state != Hold::reserved) {
-    return worker::Result::ok(json::object{{"released", false}});
+  auto found = reservations_.find(r.reservation_id);
+  if (found == reservations_.end() || found->second.state != Hold::reserved) {
+    return points::Undone{false};
   }
-  auto& account = accounts_[r->second.user];
-  account.reserved -= r->second.amount;
-  account.balance += r->second.amount;
-  r->second.state = Hold::released;
-  record(c, "release", r->first, r->second.amount);
-  return worker::Result::ok(json::object{{"released", true}});
+  auto& account = accounts_[found->second.user];
+  account.reserved -= found->second.amount;
+  account.balance += found->second.amount;
+  found->second.state = Hold::released;
+  record(m, "release", found->first, found->second.amount);
+  return points::Undone{true};
 }
 
-worker::Result PointsService::debit(const worker::Command& c) {
+worker::Outcome<points::Debited> PointsService::debit(const points::ReservationRef& r,
+                                                      const Message& m) {
+  using Outcome = worker::Outcome<points::Debited>;
   std::lock_guard lock(mutex_);
-  auto r = reservations_.find(text_field(c.payload, "reservation_id"));
-  if (r == reservations_.end()) return worker::Result::business_failure("UnknownReservation");
-  if (r->second.state != Hold::reserved) return worker::Result::business_failure("NotReserved");
-  auto& account = accounts_[r->second.user];
-  account.reserved -= r->second.amount;
-  account.spent += r->second.amount;
-  r->second.state = Hold::debited;
-  record(c, "debit", r->first, r->second.amount);
-  return worker::Result::ok(json::object{{"debited", r->second.amount}});
+  auto found = reservations_.find(r.reservation_id);
+  if (found == reservations_.end()) return Outcome::business_failure("UnknownReservation");
+  if (found->second.state != Hold::reserved) return Outcome::business_failure("NotReserved");
+  auto& account = accounts_[found->second.user];
+  account.reserved -= found->second.amount;
+  account.spent += found->second.amount;
+  found->second.state = Hold::debited;
+  record(m, "debit", found->first, found->second.amount);
+  return points::Debited{found->second.amount};
 }
 
-worker::Result PointsService::refund(const worker::Command& c) {
+worker::Outcome<points::Undone> PointsService::refund(const points::ReservationRef& r,
+                                                      const Message& m) {
   std::lock_guard lock(mutex_);
-  auto r = reservations_.find(text_field(c.payload, "reservation_id"));
-  if (r == reservations_.end() || r->second.state != Hold::debited) {
-    return worker::Result::ok(json::object{{"refunded", false}});
+  auto found = reservations_.find(r.reservation_id);
+  if (found == reservations_.end() || found->second.state != Hold::debited) {
+    return points::Undone{false};
   }
-  auto& account = accounts_[r->second.user];
-  account.balance += r->second.amount;
-  account.refunded += r->second.amount;
-  r->second.state = Hold::refunded;
-  record(c, "refund", r->first, r->second.amount);
-  return worker::Result::ok(json::object{{"refunded", true}});
+  auto& account = accounts_[found->second.user];
+  account.balance += found->second.amount;
+  account.refunded += found->second.amount;
+  found->second.state = Hold::refunded;
+  record(m, "refund", found->first, found->second.amount);
+  return points::Undone{true};
 }
 
-void PointsService::record(const worker::Command& c, std::string kind,
-                           const std::string& reservation, std::int64_t amount) {
-  ledger_.push_back(Effect{c.message.idempotency_key, std::move(kind), reservation, amount});
+void PointsService::record(const Message& m, std::string kind, const std::string& reservation,
+                           std::int64_t amount) {
+  ledger_.push_back(Effect{m.idempotency_key, std::move(kind), reservation, amount});
 }
 
 PointsService::Account PointsService::account(const std::string& user) const {

@@ -6,7 +6,8 @@
 #include <mutex>
 #include <string>
 
-#include "sagaflow/worker/dispatcher.hpp"
+#include "sagaflow/sagas/contracts/offers.hpp"
+#include "sagaflow/worker/typed.hpp"
 
 namespace sagaflow::sagas {
 
@@ -28,6 +29,10 @@ class OffersService {
   std::map<std::string, Order> orders() const;
 
  private:
+  worker::Outcome<offers::OrderState> create_order(const offers::CreateOrder& c);
+  worker::Outcome<offers::OrderState> cancel_order(const offers::OrderRef& r);
+  worker::Outcome<offers::OrderState> fulfil(const offers::OrderRef& r);
+
   mutable std::mutex mutex_;
   std::map<std::string, Order> orders_;
   std::map<std::string, bool> sold_out_;

@@ -8,7 +8,8 @@
 #include <string>
 #include <vector>
 
-#include "sagaflow/worker/dispatcher.hpp"
+#include "sagaflow/sagas/contracts/points.hpp"
+#include "sagaflow/worker/typed.hpp"
 
 namespace sagaflow::sagas {
 
@@ -44,11 +45,11 @@ class PointsService {
     std::int64_t amount = 0;
     Hold state = Hold::reserved;
   };
-  worker::Result reserve(const worker::Command& c);
-  worker::Result release(const worker::Command& c);
-  worker::Result debit(const worker::Command& c);
-  worker::Result refund(const worker::Command& c);
-  void record(const worker::Command& c, std::string kind, const std::string& reservation,
+  worker::Outcome<points::Reserved> reserve(const points::Reserve& r, const Message& m);
+  worker::Outcome<points::Undone> release(const points::ReservationRef& r, const Message& m);
+  worker::Outcome<points::Debited> debit(const points::ReservationRef& r, const Message& m);
+  worker::Outcome<points::Undone> refund(const points::ReservationRef& r, const Message& m);
+  void record(const Message& m, std::string kind, const std::string& reservation,
               std::int64_t amount);
 
   mutable std::mutex mutex_;
