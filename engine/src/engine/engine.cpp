@@ -217,10 +217,16 @@ class Transition {
     s_.status = lc.status();
     record("operator_retry", {}, {{"in_compensation", in_compensation}});
     if (in_compensation) {
-      auto& a = s_.activities.at(s_.parked_activity);
-      a.undo_attempt_base = a.undo_attempt;
+      const int index = s_.parked_activity;
+      auto& a = s_.activities.at(index);
       s_.parked_activity = -1;
-      return send(static_cast<int>(&a - s_.activities.data()), true);
+      if (s_.plan->node(a.node).on_compensated) {
+        a.attempt_base = a.attempt;
+        s_.nodes[a.node] = NodeStatus::active;
+        return send(index, false);
+      }
+      a.undo_attempt_base = a.undo_attempt;
+      return send(index, true);
     }
     s_.parked_activity = -1;
     s_.failure.clear();
@@ -249,17 +255,31 @@ class Transition {
   }
 
  private:
-  // --- running forward ----------------------------------------------------------------------
-  // Starts every node whose predecessors are finished, until nothing more can start; finishes
-  // the saga when every node is done or skipped.
+  // --- running forward ---------------------------------------------------------------------
+  // Starts every forward node whose predecessors are finished, until nothing more can start;
+  // finishes the saga when every forward node is done or skipped.
   void advance() {
     if (s_.status != Status::running && s_.status != Status::waiting) return;
+    if (!start_ready_nodes(false)) return settle();
+    if (s_.status != Status::running && s_.status != Status::waiting) return;
+    Lifecycle lc(s_.status);
+    if (lc.status() == Status::waiting) lc.resume();
+    lc.finish();
+    s_.status = lc.status();
+    clear_timer(std::string(kSagaTimer));
+    record("saga_completed", {}, {});
+  }
+
+  // Starts the ready nodes of one part of the plan (going forward, or the on_compensated steps)
+  // and returns whether that part has finished. Stops early when a start changed the status.
+  bool start_ready_nodes(bool on_compensated) {
     const auto& nodes = s_.plan->nodes();
+    const auto status = s_.status;
     for (bool progressed = true; progressed;) {
       progressed = false;
       for (std::size_t i = 0; i < nodes.size(); ++i) {
-        if (s_.nodes[i] != NodeStatus::pending) continue;
         const auto& node = nodes[i];
+        if (node.on_compensated != on_compensated || s_.nodes[i] != NodeStatus::pending) continue;
         if (node.parent != kNoParent && s_.nodes[node.parent] == NodeStatus::skipped) {
           s_.nodes[i] = NodeStatus::skipped;
           progressed = true;
@@ -276,19 +296,14 @@ class Transition {
           continue;
         }
         start_node(static_cast<NodeIndex>(i));
-        if (s_.status != Status::running && s_.status != Status::waiting) return;
+        if (s_.status != status) return false;
       }
     }
-    bool finished = std::all_of(s_.nodes.begin(), s_.nodes.end(), [](NodeStatus n) {
-      return n == NodeStatus::done || n == NodeStatus::skipped;
-    });
-    if (!finished) return settle();
-    Lifecycle lc(s_.status);
-    if (lc.status() == Status::waiting) lc.resume();
-    lc.finish();
-    s_.status = lc.status();
-    clear_timer(std::string(kSagaTimer));
-    record("saga_completed", {}, {});
+    for (std::size_t i = 0; i < nodes.size(); ++i) {
+      if (nodes[i].on_compensated != on_compensated) continue;
+      if (s_.nodes[i] != NodeStatus::done && s_.nodes[i] != NodeStatus::skipped) return false;
+    }
+    return true;
   }
 
   void start_node(NodeIndex n) {
@@ -431,8 +446,9 @@ class Transition {
   void activity_succeeded(int index, const json::value& payload) {
     auto& a = s_.activities[index];
     const auto& step = *s_.plan->node(a.node).step;
+    const bool after_compensation = s_.plan->node(a.node).on_compensated;
     a.phase = ActivityPhase::done;
-    s_.completed.push_back(static_cast<std::uint16_t>(index));
+    if (!after_compensation) s_.completed.push_back(static_cast<std::uint16_t>(index));
     json::value item_value;
     auto output = step.output
                       ? step.output->render(make_scope(&payload, nullptr, item_of(a, item_value)))
@@ -446,6 +462,7 @@ class Transition {
         s_.activities.begin(), s_.activities.end(),
         [&](const Activity& o) { return o.node == a.node && o.phase != ActivityPhase::done; });
     if (node_done && s_.nodes[a.node] == NodeStatus::active) s_.nodes[a.node] = NodeStatus::done;
+    if (after_compensation) return finish_compensation();
     if (s_.status == Status::compensating) return begin_compensation_when_drained();
     if (node_done) return advance();
     settle();
@@ -455,7 +472,8 @@ class Transition {
     auto& a = s_.activities[index];
     const auto& policy = s_.plan->node(a.node).step->retry;
     std::uint32_t used = a.attempt - a.attempt_base;
-    bool going_forward = s_.status == Status::running || s_.status == Status::waiting;
+    bool going_forward = s_.status == Status::running || s_.status == Status::waiting ||
+                         s_.plan->node(a.node).on_compensated;
     if (going_forward && used < policy.max_attempts && policy.retryable(code)) {
       a.phase = ActivityPhase::backoff;
       auto delay = policy.delay_before(used + 1);
@@ -473,6 +491,7 @@ class Transition {
     s_.nodes[a.node] = NodeStatus::failed;
     const auto key = activity_key(s_, a);
     record("step_failed", key, {{"reason", reason}, {"maybe_applied", a.maybe_applied}});
+    if (s_.plan->node(a.node).on_compensated) return park(index, key + ": " + reason);
     if (s_.status == Status::compensating) {
       if (a.maybe_applied) s_.completed.push_back(static_cast<std::uint16_t>(index));
       return begin_compensation_when_drained();
@@ -535,6 +554,12 @@ class Transition {
       --s_.undo_cursor;
       record("compensation_skipped", activity_key(s_, a), {});
     }
+    finish_compensation();
+  }
+
+  // Everything is undone: the on_compensated steps run, then the saga ends.
+  void finish_compensation() {
+    if (s_.status != Status::compensating || !start_ready_nodes(true)) return;
     Lifecycle lc(s_.status);
     lc.compensated(s_.cancel_requested);
     s_.status = lc.status();
@@ -560,13 +585,17 @@ class Transition {
              {{"code", code}, {"delay_ms", delay.count()}});
       return;
     }
-    // A compensation that cannot succeed needs a person: park, never stop silently.
+    park(index, "compensation of " + activity_key(s_, a) + " failed: " + code);
+  }
+
+  // What cannot succeed after the compensation began needs a person: park, never stop silently.
+  void park(int index, std::string reason) {
     Lifecycle lc(s_.status);
     lc.stuck();
     s_.status = lc.status();
     s_.parked_activity = index;
-    s_.failure = "compensation of " + activity_key(s_, a) + " failed: " + code;
-    record("saga_parked", activity_key(s_, a), {{"reason", s_.failure}});
+    s_.failure = std::move(reason);
+    record("saga_parked", activity_key(s_, s_.activities[index]), {{"reason", s_.failure}});
   }
 
   const flow::CompensationVariant* compensation_variant(const Activity& a,

@@ -8,6 +8,7 @@ namespace sagaflow {
 
 Plan::Plan(std::shared_ptr<const flow::Flow> flow) : flow_(std::move(flow)) {
   add_sequence(flow_->steps, {}, kNoParent);
+  add_sequence(flow_->on_compensated, {}, kNoParent, true);
   for (const auto& node : nodes_) {
     by_name_.emplace(node.step->name, static_cast<NodeIndex>(&node - nodes_.data()));
     if (node.step->kind != flow::StepKind::wait) continue;
@@ -25,18 +26,19 @@ Plan::Plan(std::shared_ptr<const flow::Flow> flow) : flow_(std::move(flow)) {
 // Returns the nodes a following step must wait for: the last step of the sequence, or, when it
 // ends with a parallel step, the last steps of each of its branches (the join).
 std::vector<NodeIndex> Plan::add_sequence(const std::vector<flow::Step>& steps,
-                                          std::vector<NodeIndex> after, int parent) {
+                                          std::vector<NodeIndex> after, int parent,
+                                          bool on_compensated) {
   for (const auto& step : steps) {
     if (nodes_.size() >= UINT16_MAX) throw std::length_error("flow has too many steps");
     const auto index = static_cast<NodeIndex>(nodes_.size());
-    nodes_.push_back(PlanNode{&step, after, parent});
+    nodes_.push_back(PlanNode{&step, after, parent, on_compensated});
     if (step.kind != flow::StepKind::parallel) {
       after = {index};
       continue;
     }
     std::vector<NodeIndex> join;
     for (const auto& branch : step.branches) {
-      auto tails = add_sequence(branch, {index}, index);
+      auto tails = add_sequence(branch, {index}, index, on_compensated);
       join.insert(join.end(), tails.begin(), tails.end());
     }
     after = join.empty() ? std::vector<NodeIndex>{index} : std::move(join);

@@ -75,7 +75,8 @@ std::string step_label(const Step& step) {
 
 Flow FlowReader::read(const YAML::Node& root) {
   Flow flow;
-  MapReader map(root, "the flow", {"name", "version", "description", "timeout", "input", "steps"},
+  MapReader map(root, "the flow",
+                {"name", "version", "description", "timeout", "input", "steps", "on_compensated"},
                 reporter_);
   if (!map.is_map()) return flow;
   if (auto field = map.require("name")) {
@@ -105,8 +106,25 @@ Flow FlowReader::read(const YAML::Node& root) {
       flow.steps = read_sequence(field->value, completed, false);
     }
   }
+  if (auto field = map.get("on_compensated")) read_on_compensated(*field, flow);
   resolve_pending_references();
   return flow;
+}
+
+// The failure path's forward steps run after every compensation, when any step of the flow may
+// have run (or not: then it reads as null), so they may read every step.
+void FlowReader::read_on_compensated(const Field& field, Flow& flow) {
+  if (!field.value.IsSequence() || field.value.size() == 0) {
+    reporter_.error(
+        field.value_pos(),
+        "'on_compensated' must be a list of at least one step, found " + describe(field.value));
+    return;
+  }
+  std::set<std::string> completed;
+  for (const auto& step : flow.steps) collect_names(step, completed);
+  reading_on_compensated_ = true;
+  flow.on_compensated = read_sequence(field.value, completed, false);
+  reading_on_compensated_ = false;
 }
 
 // `input:` maps field names to a type (`user_id: string`) or to `{type, required}`.
@@ -192,6 +210,19 @@ Step FlowReader::read_step(const YAML::Node& node, const std::set<std::string>& 
   auto kind = read_kind(map, step);
   if (!kind) return step;
   step.kind = kind->first;
+  if (reading_on_compensated_) {
+    if (step.kind != StepKind::command && step.kind != StepKind::publish) {
+      reporter_.error(Reporter::position(kind->second.key.Mark()),
+                      step_label(step) +
+                          " is in 'on_compensated', which runs after the compensation: only "
+                          "command and publish steps may be there");
+      return step;
+    }
+    if (step.pivot) {
+      reporter_.error(step.pos, step_label(step) + " is in 'on_compensated' and cannot be a pivot");
+    }
+    step.irreversible = true;  // nothing runs after it that could undo it
+  }
   check_kind_keys(map, step);
   switch (step.kind) {
     case StepKind::command:
@@ -273,7 +304,10 @@ void FlowReader::check_kind_keys(const MapReader& map, const Step& step) {
 void FlowReader::check_undo(const MapReader& map, const Step& step) {
   if (!is_undoable(step.kind)) return;
   auto compensation = map.get("compensation");
-  if (step.irreversible && compensation) {
+  if (reading_on_compensated_ && compensation) {
+    reporter_.error(Reporter::position(compensation->key.Mark()),
+                    step_label(step) + " runs after the compensation and cannot have one");
+  } else if (step.irreversible && compensation) {
     reporter_.error(Reporter::position(compensation->key.Mark()),
                     step_label(step) + " is irreversible and cannot have a compensation");
   } else if (!step.irreversible && !compensation) {

@@ -62,6 +62,7 @@ class FlowReader {
 
   // flow_reader.cpp
   void read_input(const Field& field, Flow& flow);
+  void read_on_compensated(const Field& field, Flow& flow);
   std::optional<FieldType> read_field_type(const Field& field);
   std::vector<Step> read_sequence(const YAML::Node& list, std::set<std::string>& completed,
                                   bool in_branch);
@@ -102,6 +103,7 @@ class FlowReader {
   Reporter& reporter_;
   std::map<std::string, SourcePos, std::less<>> step_names_;  // every step, flow-wide
   std::vector<PendingReference> pending_;
+  bool reading_on_compensated_ = false;  // the steps read now run after the compensation
 };
 
 // "step 'reserve'", or "step" when it has no usable name.

@@ -507,3 +507,82 @@ TEST_CASE("a saga read back from its stored row continues exactly where it was")
   REQUIRE(out.outbox.size() == 1);
   CHECK(out.outbox[0].id == "s1/reserve/do/2");  // the same id: participants recognise it
 }
+
+namespace {
+constexpr std::string_view kOrderPayment = R"(
+name: order_payment
+version: 1
+steps:
+  - name: create_order
+    command: { service: orders, name: create, input: {} }
+    output: { order_id: $reply.order_id }
+    compensation: { service: orders, name: reject, input: { order_id: $steps.create_order.order_id } }
+  - name: charge
+    command: { service: billing, name: charge, input: {} }
+    compensation: { service: billing, name: refund, input: {} }
+  - name: email_paid
+    irreversible: true
+    command: { service: notifications, name: send_email, input: { template: 'paid' } }
+on_compensated:
+  - name: email_not_paid
+    retry: { max_attempts: 2, initial_delay: 1s }
+    command:
+      service: notifications
+      name: send_email
+      input: { template: 'not_paid', order_id: $steps.create_order.order_id, charged: $steps.charge }
+  - name: order_not_paid
+    publish: { event: OrderNotPaid, payload: { order_id: $steps.create_order.order_id } }
+)";
+}  // namespace
+
+TEST_CASE("on_compensated steps run after the compensation, before the saga ends") {
+  EngineHarness h(kOrderPayment);
+  h.start(json::object{});
+  h.ok(h.sent("orders.create"), json::object{{"order_id", "o-1"}});
+  h.business_failure(h.sent("billing.charge"), "InsufficientFunds");
+  h.ok(h.sent("orders.reject"));
+  CHECK(h.status() == Status::compensating);  // not yet: the customer is still to be told
+  auto email = h.sent("notifications.send_email");
+  auto body = json::parse(email.body);
+  CHECK(body.at("template") == "not_paid");
+  CHECK(body.at("order_id") == "o-1");
+  CHECK(body.at("charged").is_null());  // a step that did not complete reads as null
+  CHECK(email.id == "s1/email_not_paid/do/1");
+
+  SUBCASE("the steps succeed: compensated, with the event published") {
+    h.ok(email);
+    CHECK(h.sent_types() == "OrderNotPaid");
+    CHECK(h.status() == Status::compensated);
+  }
+  SUBCASE("a step that keeps failing parks the saga; an operator retry finishes it") {
+    h.technical_error(email);
+    h.fire("step:email_not_paid");
+    h.technical_error(h.sent("notifications.send_email"));
+    CHECK(h.status() == Status::failed);
+    CHECK(h.saga->failure.find("email_not_paid") != std::string::npos);
+    h.retry();
+    CHECK(h.status() == Status::compensating);
+    auto again = h.sent("notifications.send_email");
+    CHECK(again.attempt == 3);
+    CHECK(json::parse(again.body).at("template") == "not_paid");
+    h.ok(again);
+    CHECK(h.status() == Status::compensated);
+  }
+  SUBCASE("the saga survives a restart between the compensation and its last steps") {
+    h.reload();
+    h.ok(email);
+    CHECK(h.status() == Status::compensated);
+  }
+}
+
+TEST_CASE("on_compensated steps do not run when the saga completes") {
+  EngineHarness h(kOrderPayment);
+  h.start(json::object{});
+  h.ok(h.sent("orders.create"), json::object{{"order_id", "o-1"}});
+  h.ok(h.sent("billing.charge"));
+  auto email = h.sent("notifications.send_email");
+  CHECK(json::parse(email.body).at("template") == "paid");
+  h.ok(email);
+  CHECK(h.status() == Status::completed);
+  CHECK(h.last.outbox.empty());
+}

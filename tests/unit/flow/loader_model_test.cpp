@@ -219,3 +219,17 @@ TEST_CASE("pivot and irreversible steps; a whole-value input mapping") {
   scope.steps = &data;
   CHECK(send.command.input.render(scope) == json::parse(R"({"booking_id": "b-1"})"));
 }
+
+TEST_CASE("on_compensated: forward steps of the failure path, irreversible by nature") {
+  const auto& f = every_construct();
+  REQUIRE(f.on_compensated.size() == 2);
+  const auto& tell = f.on_compensated[0];
+  CHECK(tell.name == "tell_customer");
+  CHECK(tell.kind == flow::StepKind::command);
+  CHECK(tell.command.type() == "notifications.send_email");
+  CHECK(tell.irreversible);
+  CHECK_FALSE(tell.compensation.has_value());
+  CHECK(tell.retry.max_attempts == 3);
+  CHECK(f.on_compensated[1].kind == flow::StepKind::publish);
+  CHECK(f.on_compensated[1].event == "booking.failed");
+}

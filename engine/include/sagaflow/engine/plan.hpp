@@ -22,6 +22,7 @@ struct PlanNode {
   const flow::Step* step = nullptr;  // owned by Plan::flow
   std::vector<NodeIndex> after;      // must each be done or skipped first
   int parent = kNoParent;            // the enclosing parallel step: skipped with it
+  bool on_compensated = false;       // runs after the compensation, not going forward
 };
 
 class Plan {
@@ -38,7 +39,8 @@ class Plan {
 
  private:
   std::vector<NodeIndex> add_sequence(const std::vector<flow::Step>& steps,
-                                      std::vector<NodeIndex> after, int parent);
+                                      std::vector<NodeIndex> after, int parent,
+                                      bool on_compensated = false);
 
   std::shared_ptr<const flow::Flow> flow_;
   std::vector<PlanNode> nodes_;

@@ -121,6 +121,10 @@ struct Flow {
   std::vector<InputField> input;
   Duration timeout{0};  // the whole saga; 0 = none
   std::vector<Step> steps;
+  // Run once compensation has finished, before the saga ends compensated or cancelled: the
+  // failure path's own forward steps (e.g. tell the customer "not paid"). Command and publish
+  // steps only; they cannot be undone and are retried, then park the saga if they keep failing.
+  std::vector<Step> on_compensated;
   std::string file;  // where it was loaded from, for messages
 };
 
