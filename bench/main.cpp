@@ -213,8 +213,8 @@ void bench_embedded(const std::filesystem::path& dir, std::size_t sagas, std::si
   }
   auto suffix = " (batch " + std::to_string(batch) + ")";
   report("embedded four-step sagas, SQLite WAL durable" + suffix, sagas / elapsed, "sagas/s");
-  report("embedded transitions per group commit" + suffix, 5.0 * sagas / rounds,
-         "transitions/commit");
+  report("embedded transitions per orchestrator round" + suffix, 5.0 * sagas / rounds,
+         "transitions/round");
   guard.reset();
   workers.stop();
   worker_thread.join();

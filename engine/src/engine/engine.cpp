@@ -1,5 +1,7 @@
 #include "sagaflow/engine/engine.hpp"
 
+#include "sagaflow/engine/saga_write.hpp"
+
 #include <algorithm>
 #include <charconv>
 
@@ -682,25 +684,10 @@ class Transition {
                                       .detail = json::serialize(detail)});
   }
 
-  // Timer changes within one write are kept normalised: a key is either set or cleared.
   void set_timer(std::string key, Timestamp due) {
-    std::erase(out_.timers_cleared, key);
-    auto it = std::find_if(out_.timers_set.begin(), out_.timers_set.end(),
-                           [&](const TimerRow& t) { return t.key == key; });
-    if (it != out_.timers_set.end()) {
-      it->due = due;
-    } else {
-      out_.timers_set.push_back(TimerRow{s_.id, std::move(key), due});
-    }
+    sagaflow::set_timer(out_, TimerRow{s_.id, std::move(key), due});
   }
-
-  void clear_timer(std::string key) {
-    std::erase_if(out_.timers_set, [&](const TimerRow& t) { return t.key == key; });
-    if (std::find(out_.timers_cleared.begin(), out_.timers_cleared.end(), key) ==
-        out_.timers_cleared.end()) {
-      out_.timers_cleared.push_back(std::move(key));
-    }
-  }
+  void clear_timer(std::string key) { sagaflow::clear_timer(out_, std::move(key)); }
 
   const EngineOptions& options_;
   SagaState& s_;

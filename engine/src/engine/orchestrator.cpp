@@ -1,5 +1,7 @@
 #include "sagaflow/engine/orchestrator.hpp"
 
+#include "sagaflow/engine/saga_write.hpp"
+
 #include <algorithm>
 #include <mutex>
 #include <random>
@@ -39,24 +41,31 @@ std::string new_saga_id(std::mt19937_64& random) {
 // ---------------------------------------------------------------------------------------------
 // What one round collects before its single commit.
 struct Round {
+  // Everything the round does to one saga.
   struct Entry {
     SagaWrite write;
     std::vector<Delivery> deliveries;  // inputs to acknowledge after the commit
+    // Requests answered once the write is committed, or failed with the commit's error.
+    std::vector<std::function<void()>> on_commit;
+    std::vector<std::function<void(std::exception_ptr)>> on_failure;
     bool poisoned = false;  // the engine failed on one of its inputs: nothing of it is committed
   };
   std::vector<Entry> entries;
   std::unordered_map<std::string, std::size_t> by_saga;
-  std::vector<std::function<void()>> on_commit;
-  std::vector<std::function<void(std::exception_ptr)>> on_failure;
 
-  Entry& entry_for(const SagaState& saga, std::uint64_t version_before) {
-    auto [it, inserted] = by_saga.try_emplace(saga.id, entries.size());
-    if (inserted) {
-      entries.emplace_back();
-      entries.back().write.saga.id = saga.id;
-      entries.back().write.expected_version = version_before;
+  // Adds one input's write for a saga; `version_before` is the saga's version before it.
+  Entry& add(const std::string& saga_id, std::uint64_t version_before, SagaWrite&& write) {
+    auto [it, inserted] = by_saga.try_emplace(saga_id, entries.size());
+    if (!inserted) {
+      auto& e = entries[it->second];
+      merge(e.write, std::move(write));
+      return e;
     }
-    return entries[it->second];
+    auto& e = entries.emplace_back();
+    e.write = std::move(write);
+    e.write.saga.id = saga_id;
+    e.write.expected_version = version_before;
+    return e;
   }
   Entry* find(const std::string& saga_id) {
     auto it = by_saga.find(saga_id);
@@ -128,11 +137,7 @@ struct Orchestrator::Impl {
     for (auto& c : taken) std::visit([&](auto& control) { handle(control, round, now); }, c);
     for (auto& d : deliveries) handle(d, round, now);
     for (const auto& t : timers) handle(t, round, now);
-    if (round.entries.empty() && published.empty()) {
-      for (auto& f : round.on_commit) f();
-      return taken.size() + deliveries.size() + timers.size();
-    }
-    commit(round);
+    if (!round.entries.empty() || !published.empty()) commit(round);
     return taken.size() + deliveries.size() + timers.size();
   }
 
@@ -157,29 +162,29 @@ struct Orchestrator::Impl {
       published = std::move(batch.published);
       for (auto& e : round.entries) {
         for (auto& d : e.deliveries) redo.push_back(std::move(d));
+        for (auto& f : e.on_failure) f(error);
       }
-      for (auto& f : round.on_failure) f(error);
       return;
     }
-    publish(rows);
+    publish(std::move(rows));
     std::vector<std::uint64_t> tags;
-    for (const auto& e : round.entries) {
+    for (auto& e : round.entries) {
       if (e.poisoned) continue;
       for (const auto& d : e.deliveries) tags.push_back(d.tag);
+      for (auto& f : e.on_commit) f();
     }
     if (!tags.empty()) transport.ack(tags);
-    for (auto& f : round.on_commit) f();
     for (const auto& w : batch.writes) {
       auto status = status_from_string(w.saga.status);
       if (status && (is_final(*status) || *status == Status::failed)) cache.erase(w.saga.id);
     }
   }
 
-  void publish(const std::vector<OutboxRow>& rows) {
+  void publish(std::vector<OutboxRow> rows) {
     if (rows.empty()) return;
     std::vector<Message> messages;
     messages.reserve(rows.size());
-    for (const auto& r : rows) messages.push_back(r.message);
+    for (auto& r : rows) messages.push_back(std::move(r.message));
     try {
       transport.publish(messages);
       for (const auto& r : rows) published.push_back(r.seq);
@@ -194,7 +199,7 @@ struct Orchestrator::Impl {
       return std::find(published.begin(), published.end(), r.seq) != published.end();
     });
     outbox_behind = false;
-    publish(rows);
+    publish(std::move(rows));
   }
 
   // --- inputs -------------------------------------------------------------------------------
@@ -223,12 +228,11 @@ struct Orchestrator::Impl {
       return;
     }
     auto id = state->id;
-    auto& e = round.entry_for(*state, 0);
     cache[id] = std::move(state);
-    merge(e.write, std::move(write));
+    auto& e = round.add(id, 0, std::move(write));
     auto promise = std::make_shared<std::promise<StartResult>>(std::move(c.done));
-    round.on_commit.push_back([promise, id] { promise->set_value(StartResult{id, true}); });
-    round.on_failure.push_back([promise](std::exception_ptr e) { promise->set_exception(e); });
+    e.on_commit.push_back([promise, id] { promise->set_value(StartResult{id, true}); });
+    e.on_failure.push_back([promise](std::exception_ptr e) { promise->set_exception(e); });
   }
 
   std::optional<std::string> started_with_key(const Round& round, const std::string& flow,
@@ -259,11 +263,10 @@ struct Orchestrator::Impl {
       c.done.set_exception(std::current_exception());
       return;
     }
-    auto& e = round.entry_for(*s, version_before);
-    merge(e.write, std::move(write));
+    auto& e = round.add(s->id, version_before, std::move(write));
     auto promise = std::make_shared<std::promise<void>>(std::move(c.done));
-    round.on_commit.push_back([promise] { promise->set_value(); });
-    round.on_failure.push_back([promise](std::exception_ptr e) { promise->set_exception(e); });
+    e.on_commit.push_back([promise] { promise->set_value(); });
+    e.on_failure.push_back([promise](std::exception_ptr e) { promise->set_exception(e); });
   }
 
   void handle(CancelControl& c, Round& round, Timestamp now) {
@@ -306,16 +309,21 @@ struct Orchestrator::Impl {
       }
     } catch (const std::exception& error) {
       // The state may be half-changed: drop it and everything this round did to it; it is
-      // read again from the store, and the saga's other inputs are processed again.
-      cache.erase(saga_id);
-      auto& e = round.entry_for(*s, version_before);
+      // read again from the store, the saga's other inputs are processed again, and the
+      // requests this round took for it fail (their caller may ask again).
+      auto& e = round.add(saga_id, version_before, SagaWrite{});
       e.poisoned = true;
       for (auto& other : e.deliveries) redo.push_back(std::move(other));
       e.deliveries.clear();
+      auto reason = std::make_exception_ptr(
+          std::runtime_error("saga " + saga_id + " failed on another input; nothing was changed"));
+      for (auto& f : e.on_failure) f(reason);
+      e.on_commit.clear();
+      e.on_failure.clear();
+      cache.erase(saga_id);  // last: `s` points into it
       return dead_letter(d, std::string("processing failed: ") + error.what());
     }
-    auto& e = round.entry_for(*s, version_before);
-    merge(e.write, std::move(write));
+    auto& e = round.add(saga_id, version_before, std::move(write));
     e.deliveries.push_back(std::move(d));
   }
 
@@ -324,20 +332,14 @@ struct Orchestrator::Impl {
       if (e->poisoned) return;  // due again next round
       // An input earlier in this round already set or cleared this timer (e.g. a reply that
       // scheduled a retry under the same key): the row read from the store is superseded.
-      const auto& w = e->write;
-      bool superseded = std::any_of(w.timers_set.begin(), w.timers_set.end(),
-                                    [&](const TimerRow& r) { return r.key == t.key; }) ||
-                        std::find(w.timers_cleared.begin(), w.timers_cleared.end(), t.key) !=
-                            w.timers_cleared.end();
-      if (superseded) return;
+      if (touches_timer(e->write, t.key)) return;
     }
     auto* s = saga(t.saga_id);
     if (s == nullptr) return;
     auto version_before = s->version;
     SagaWrite write;
     engine.on_timer(*s, t.key, now, write);
-    auto& e = round.entry_for(*s, version_before);
-    merge(e.write, std::move(write));
+    round.add(s->id, version_before, std::move(write));
   }
 
   // The saga an outside event belongs to: the event carries the correlation value at one of
@@ -363,29 +365,6 @@ struct Orchestrator::Impl {
 
   void dead_letter(const Delivery& d, const std::string& reason) {
     transport.dead_letter(d, reason);
-  }
-
-  // Several inputs for one saga in a round make one write: their effects in order.
-  static void merge(SagaWrite& into, SagaWrite&& from) {
-    auto append = [](auto& a, auto& b) {
-      a.insert(a.end(), std::make_move_iterator(b.begin()), std::make_move_iterator(b.end()));
-    };
-    append(into.history, from.history);
-    append(into.outbox, from.outbox);
-    append(into.subscribe, from.subscribe);
-    append(into.unsubscribe, from.unsubscribe);
-    for (auto& key : from.timers_cleared) {
-      std::erase_if(into.timers_set, [&](const TimerRow& t) { return t.key == key; });
-      if (std::find(into.timers_cleared.begin(), into.timers_cleared.end(), key) ==
-          into.timers_cleared.end()) {
-        into.timers_cleared.push_back(std::move(key));
-      }
-    }
-    for (auto& t : from.timers_set) {
-      std::erase(into.timers_cleared, t.key);
-      std::erase_if(into.timers_set, [&](const TimerRow& o) { return o.key == t.key; });
-      into.timers_set.push_back(std::move(t));
-    }
   }
 };
 
@@ -429,10 +408,10 @@ void Orchestrator::recover(bool resend_in_flight) {
   for (const auto& row : impl.store.load_unfinished()) {
     auto* s = impl.saga(row.id);
     if (s == nullptr || !has_pending_commands(*s)) continue;
-    auto& e = round.entry_for(*s, s->version);
+    auto version_before = s->version;
     SagaWrite write;
     impl.engine.resend_pending(*s, now, write);
-    Impl::merge(e.write, std::move(write));
+    round.add(s->id, version_before, std::move(write));
   }
   if (!round.entries.empty()) impl.commit(round);
 }

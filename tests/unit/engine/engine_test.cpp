@@ -501,7 +501,6 @@ TEST_CASE("a saga read back from its stored row continues exactly where it was")
   h.fire("step:reserve");
   CHECK(h.sent("points.reserve").attempt == 2);
 
-  h.saga->status = Status::running;
   SagaWrite out;
   h.engine.resend_pending(*h.saga, h.clock.now(), out);
   REQUIRE(out.outbox.size() == 1);
