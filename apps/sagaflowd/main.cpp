@@ -117,7 +117,7 @@ int main(int argc, char** argv) {
 
   sagaflow::inproc::Bus bus(workers);
   for (const auto& plan : flows.all()) {
-    for (const auto& event : plan->waited_events()) bus.route_events_to_orchestrator(event);
+    for (const auto& event : plan->listened_events()) bus.route_events_to_orchestrator(event);
   }
   sagaflow::sqlite::SqliteStore store(sagaflow::sqlite::SqliteOptions{.path = options.db});
   sagaflow::SystemClock clock;

@@ -164,9 +164,17 @@ class Transition {
     }
     s_.steps[step.name] = step.output ? step.output->render(scope) : payload;
     record("event_accepted", step.name, std::move(detail));
+    const NodeIndex node = w->node;
+    if (spec.each_event) {
+      const auto item = std::count_if(s_.activities.begin(), s_.activities.end(),
+                                      [&](const Activity& a) { return a.node == node; });
+      s_.activities.push_back(Activity{.node = node, .item = static_cast<std::uint16_t>(item)});
+      send(static_cast<int>(s_.activities.size() - 1), false);
+    }
     if (spec.until && !spec.until->test(make_scope(nullptr, &payload, nullptr))) return settle();
     end_wait(*w, NodeStatus::done);
-    advance();
+    if (s_.nodes[node] == NodeStatus::done) return advance();
+    settle();
   }
 
   void timer(std::string_view key) {
@@ -378,7 +386,9 @@ class Transition {
       for (const auto& e : *list) out_.unsubscribe.push_back(Subscription{e, w.key, s_.id});
     }
     clear_timer(std::string(kWaitTimerPrefix) + step.name);
-    s_.nodes[w.node] = result;
+    // A wait whose each_event commands are still out completes with the last of them.
+    const bool commands_out = has_unfinished_activities(w.node);
+    s_.nodes[w.node] = result == NodeStatus::done && commands_out ? NodeStatus::active : result;
     s_.waits.erase(s_.waits.begin() + (&w - s_.waits.data()));
   }
 
@@ -413,6 +423,10 @@ class Transition {
     const auto& step = *s_.plan->node(a.node).step;
     const flow::CommandSpec* spec = &step.command;
     auto timeout = step.timeout;
+    if (step.kind == StepKind::wait) {
+      spec = &step.wait.each_event->command;
+      timeout = step.wait.each_event->timeout;
+    }
     json::value item_value;
     const json::value* item = item_of(a, item_value);
     if (undo) {
@@ -450,19 +464,22 @@ class Transition {
     const auto& step = *s_.plan->node(a.node).step;
     const bool after_compensation = s_.plan->node(a.node).on_compensated;
     a.phase = ActivityPhase::done;
-    if (!after_compensation) s_.completed.push_back(static_cast<std::uint16_t>(index));
+    const bool event_command = step.kind == StepKind::wait;  // bookkeeping: nothing to undo
+    if (!after_compensation && !event_command) {
+      s_.completed.push_back(static_cast<std::uint16_t>(index));
+    }
     json::value item_value;
     auto output = step.output
                       ? step.output->render(make_scope(&payload, nullptr, item_of(a, item_value)))
                       : payload;
     if (step.kind == StepKind::foreach) {
       s_.steps[step.name].as_array().at(a.item) = std::move(output);
-    } else {
+    } else if (!event_command) {
       s_.steps[step.name] = std::move(output);
     }
-    bool node_done = std::none_of(
-        s_.activities.begin(), s_.activities.end(),
-        [&](const Activity& o) { return o.node == a.node && o.phase != ActivityPhase::done; });
+    const bool still_waiting = std::any_of(s_.waits.begin(), s_.waits.end(),
+                                           [&](const WaitState& w) { return w.node == a.node; });
+    bool node_done = !still_waiting && !has_unfinished_activities(a.node);
     if (node_done && s_.nodes[a.node] == NodeStatus::active) s_.nodes[a.node] = NodeStatus::done;
     if (after_compensation) return finish_compensation();
     if (s_.status == Status::compensating) return begin_compensation_when_drained();
@@ -472,7 +489,8 @@ class Transition {
 
   void retry_or_fail(int index, const std::string& code) {
     auto& a = s_.activities[index];
-    const auto& policy = s_.plan->node(a.node).step->retry;
+    const auto& step = *s_.plan->node(a.node).step;
+    const auto& policy = step.kind == StepKind::wait ? step.wait.each_event->retry : step.retry;
     std::uint32_t used = a.attempt - a.attempt_base;
     bool going_forward = s_.status == Status::running || s_.status == Status::waiting ||
                          s_.plan->node(a.node).on_compensated;
@@ -625,6 +643,12 @@ class Transition {
     s_.status = lc.status();
   }
 
+  bool has_unfinished_activities(NodeIndex node) const {
+    return std::any_of(s_.activities.begin(), s_.activities.end(), [&](const Activity& a) {
+      return a.node == node && a.phase != ActivityPhase::done;
+    });
+  }
+
   int find_activity(std::string_view key) const {
     std::string_view name = key;
     std::uint16_t item = 0;
@@ -742,7 +766,7 @@ void check_input(const flow::Flow& flow, const json::value& input) {
 // ---------------------------------------------------------------------------------------------
 std::string activity_key(const SagaState& saga, const Activity& activity) {
   const auto& step = *saga.plan->node(activity.node).step;
-  if (step.kind != StepKind::foreach) return step.name;
+  if (step.kind != StepKind::foreach && step.kind != StepKind::wait) return step.name;
   return step.name + "[" + std::to_string(activity.item) + "]";
 }
 

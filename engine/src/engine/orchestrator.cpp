@@ -52,6 +52,9 @@ struct Round {
   };
   std::vector<Entry> entries;
   std::unordered_map<std::string, std::size_t> by_saga;
+  // Inputs that change no saga but are done with (an event that started a saga already
+  // started): acknowledged with the commit.
+  std::vector<Delivery> consumed;
 
   // Adds one input's write for a saga; `version_before` is the saga's version before it.
   Entry& add(const std::string& saga_id, std::uint64_t version_before, SagaWrite&& write) {
@@ -137,7 +140,7 @@ struct Orchestrator::Impl {
     for (auto& c : taken) std::visit([&](auto& control) { handle(control, round, now); }, c);
     for (auto& d : deliveries) handle(d, round, now);
     for (const auto& t : timers) handle(t, round, now);
-    if (!round.entries.empty() || !published.empty()) commit(round);
+    if (!round.entries.empty() || !round.consumed.empty() || !published.empty()) commit(round);
     return taken.size() + deliveries.size() + timers.size();
   }
 
@@ -164,10 +167,12 @@ struct Orchestrator::Impl {
         for (auto& d : e.deliveries) redo.push_back(std::move(d));
         for (auto& f : e.on_failure) f(error);
       }
+      for (auto& d : round.consumed) redo.push_back(std::move(d));
       return;
     }
     publish(std::move(rows));
     std::vector<std::uint64_t> tags;
+    for (const auto& d : round.consumed) tags.push_back(d.tag);
     for (auto& e : round.entries) {
       if (e.poisoned) continue;
       for (const auto& d : e.deliveries) tags.push_back(d.tag);
@@ -218,21 +223,28 @@ struct Orchestrator::Impl {
         return;
       }
     }
-    if (request.saga_id.empty()) request.saga_id = new_saga_id(random);
-    SagaWrite write;
-    std::unique_ptr<SagaState> state;
+    Round::Entry* entry = nullptr;
     try {
-      state = engine.start(plan, request, now, write);
+      entry = &begin_saga(plan, request, round, now);
     } catch (...) {
       c.done.set_exception(std::current_exception());
       return;
     }
-    auto id = state->id;
-    cache[id] = std::move(state);
-    auto& e = round.add(id, 0, std::move(write));
+    auto& e = *entry;
+    auto id = request.saga_id;
     auto promise = std::make_shared<std::promise<StartResult>>(std::move(c.done));
     e.on_commit.push_back([promise, id] { promise->set_value(StartResult{id, true}); });
     e.on_failure.push_back([promise](std::exception_ptr e) { promise->set_exception(e); });
+  }
+
+  // The engine's first transition of a new saga, added to the round. Throws InvalidInput.
+  Round::Entry& begin_saga(const std::shared_ptr<const Plan>& plan, StartRequest& request,
+                           Round& round, Timestamp now) {
+    if (request.saga_id.empty()) request.saga_id = new_saga_id(random);
+    SagaWrite write;
+    auto state = engine.start(plan, request, now, write);
+    cache[request.saga_id] = std::move(state);
+    return round.add(request.saga_id, 0, std::move(write));
   }
 
   std::optional<std::string> started_with_key(const Round& round, const std::string& flow,
@@ -284,6 +296,7 @@ struct Orchestrator::Impl {
       return dead_letter(d, "the orchestrator takes replies and events, not commands");
     }
     std::string saga_id = m.kind == MessageKind::reply ? m.correlation_id : route_event(round, m);
+    if (saga_id.empty() && m.kind == MessageKind::event && trigger(d, round, now)) return;
     if (auto* e = round.find(saga_id); e && e->poisoned) {
       redo.push_back(std::move(d));  // its saga's round is dropped; try again next round
       return;
@@ -340,6 +353,50 @@ struct Orchestrator::Impl {
     SagaWrite write;
     engine.on_timer(*s, t.key, now, write);
     round.add(s->id, version_before, std::move(write));
+  }
+
+  // Starts a saga of every flow this event triggers (and whose `when` holds), the event's payload
+  // being its input; returns false when no flow is triggered by it. Idempotent: the trigger's key
+  // (or the event's id) is the start's idempotency key, so a repeated event starts nothing new.
+  bool trigger(Delivery& d, Round& round, Timestamp now) {
+    const auto plans = flows.triggered_by(d.message.type);
+    if (plans.empty()) return false;
+    boost::system::error_code ec;
+    auto payload = json::parse(d.message.body, ec);
+    if (ec) {
+      dead_letter(d, "event " + d.message.type + " starts a saga but its body is not JSON");
+      return true;
+    }
+    const flow::Scope scope{.event = &payload};
+    std::string acknowledged_with;  // the first saga started: its commit acknowledges the event
+    std::string refused;
+    for (const auto& plan : plans) {
+      const auto& spec = *plan->flow().trigger;
+      if (spec.when && !spec.when->test(scope)) continue;
+      const auto* key = spec.key ? spec.key->resolve(scope) : nullptr;
+      StartRequest request{.flow = plan->flow().name,
+                           .version = plan->flow().version,
+                           .input = payload,
+                           .idempotency_key = key == nullptr     ? d.message.id
+                                              : key->is_string() ? std::string(key->get_string())
+                                                                 : json::serialize(*key),
+                           .traceparent = d.message.traceparent};
+      if (started_with_key(round, request.flow, request.idempotency_key)) continue;
+      try {
+        begin_saga(plan, request, round, now);
+        if (acknowledged_with.empty()) acknowledged_with = request.saga_id;
+      } catch (const std::exception& error) {
+        refused += (refused.empty() ? "" : "; ") + request.flow + ": " + error.what();
+      }
+    }
+    if (!refused.empty() && acknowledged_with.empty()) {
+      dead_letter(d, "event " + d.message.type + " cannot start a saga: " + refused);
+    } else if (!acknowledged_with.empty()) {
+      round.find(acknowledged_with)->deliveries.push_back(std::move(d));
+    } else {
+      round.consumed.push_back(std::move(d));  // already started, or no flow's `when` held
+    }
+    return true;
   }
 
   // The saga an outside event belongs to: the event carries the correlation value at one of

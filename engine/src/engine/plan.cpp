@@ -9,16 +9,17 @@ namespace sagaflow {
 Plan::Plan(std::shared_ptr<const flow::Flow> flow) : flow_(std::move(flow)) {
   add_sequence(flow_->steps, {}, kNoParent);
   add_sequence(flow_->on_compensated, {}, kNoParent, true);
+  auto listen = [&](const std::string& event) {
+    if (std::find(events_.begin(), events_.end(), event) == events_.end()) {
+      events_.push_back(event);
+    }
+  };
+  if (flow_->trigger) listen(flow_->trigger->event);
   for (const auto& node : nodes_) {
     by_name_.emplace(node.step->name, static_cast<NodeIndex>(&node - nodes_.data()));
     if (node.step->kind != flow::StepKind::wait) continue;
     for (const auto* list : {&node.step->wait.events, &node.step->wait.failure_events}) {
-      for (const auto& event : *list) {
-        if (std::find(waited_events_.begin(), waited_events_.end(), event) ==
-            waited_events_.end()) {
-          waited_events_.push_back(event);
-        }
-      }
+      for (const auto& event : *list) listen(event);
     }
   }
 }
@@ -74,6 +75,18 @@ std::vector<std::shared_ptr<const Plan>> FlowRegistry::all() const {
   std::vector<std::shared_ptr<const Plan>> out;
   for (const auto& [name, versions] : plans_) {
     for (const auto& [version, plan] : versions) out.push_back(plan);
+  }
+  return out;
+}
+
+std::vector<std::shared_ptr<const Plan>> FlowRegistry::triggered_by(
+    std::string_view event_type) const {
+  std::shared_lock lock(mutex_);
+  std::vector<std::shared_ptr<const Plan>> out;
+  for (const auto& [name, versions] : plans_) {
+    const auto& latest = versions.rbegin()->second;
+    const auto& trigger = latest->flow().trigger;
+    if (trigger && trigger->event == event_type) out.push_back(latest);
   }
   return out;
 }

@@ -75,9 +75,10 @@ std::string step_label(const Step& step) {
 
 Flow FlowReader::read(const YAML::Node& root) {
   Flow flow;
-  MapReader map(root, "the flow",
-                {"name", "version", "description", "timeout", "input", "steps", "on_compensated"},
-                reporter_);
+  MapReader map(
+      root, "the flow",
+      {"name", "version", "description", "timeout", "input", "trigger", "steps", "on_compensated"},
+      reporter_);
   if (!map.is_map()) return flow;
   if (auto field = map.require("name")) {
     flow.name = read_name(*field, false, reporter_).value_or("");
@@ -97,6 +98,7 @@ Flow FlowReader::read(const YAML::Node& root) {
     flow.timeout = read_duration(*field, true, reporter_).value_or(Duration{0});
   }
   if (auto field = map.get("input")) read_input(*field, flow);
+  if (auto field = map.get("trigger")) read_trigger(*field, flow);
   if (auto field = map.require("steps")) {
     if (!field->value.IsSequence() || field->value.size() == 0) {
       reporter_.error(field->value_pos(), "'steps' must be a list of at least one step, found " +
@@ -125,6 +127,21 @@ void FlowReader::read_on_compensated(const Field& field, Flow& flow) {
   reading_on_compensated_ = true;
   flow.on_compensated = read_sequence(field.value, completed, false);
   reading_on_compensated_ = false;
+}
+
+// `trigger: { event, when, key }`: they read only the event, which becomes the saga's input.
+void FlowReader::read_trigger(const Field& field, Flow& flow) {
+  MapReader map(field.value, "trigger", {"event", "when", "key"}, reporter_);
+  if (!map.is_map()) return;
+  Trigger trigger;
+  const PathRules event_only{root_bit(PathRoot::event), false};
+  const StepScope scope{};
+  if (auto event = map.require("event")) {
+    trigger.event = read_name(*event, true, reporter_).value_or("");
+  }
+  if (auto when = map.get("when")) trigger.when = read_expression(*when, event_only, scope);
+  if (auto key = map.get("key")) trigger.key = read_path(*key, event_only, scope);
+  flow.trigger = std::move(trigger);
 }
 
 // `input:` maps field names to a type (`user_id: string`) or to `{type, required}`.

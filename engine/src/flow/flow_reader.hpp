@@ -63,6 +63,7 @@ class FlowReader {
   // flow_reader.cpp
   void read_input(const Field& field, Flow& flow);
   void read_on_compensated(const Field& field, Flow& flow);
+  void read_trigger(const Field& field, Flow& flow);
   std::optional<FieldType> read_field_type(const Field& field);
   std::vector<Step> read_sequence(const YAML::Node& list, std::set<std::string>& completed,
                                   bool in_branch);
@@ -79,6 +80,7 @@ class FlowReader {
   void read_foreach_step(const MapReader& map, const Field& foreach, Step& step, StepScope scope);
   void read_publish_step(const Field& publish, Step& step, const StepScope& scope);
   void read_wait_step(const MapReader& map, const Field& wait, Step& step, const StepScope& scope);
+  void read_each_event(const Field& field, Step& step, const StepScope& scope);
   void read_parallel_step(const Field& parallel, Step& step,
                           const std::set<std::string>& completed);
   CommandSpec read_command_fields(const MapReader& map, const PathRules& rules,

@@ -64,7 +64,7 @@ void FlowReader::read_wait_step(const MapReader& step_map, const Field& wait, St
                                 const StepScope& scope) {
   MapReader map(wait.value, "wait",
                 {"events", "correlate", "key", "until", "stale", "failure_events",
-                 "on_failure_event", "timeout"},
+                 "on_failure_event", "timeout", "each_event"},
                 reporter_);
   WaitSpec& spec = step.wait;
   const PathRules event_rules{kDataRoots | root_bit(PathRoot::event), true};
@@ -117,6 +117,25 @@ void FlowReader::read_wait_step(const MapReader& step_map, const Field& wait, St
   if (auto output = step_map.get("output")) {
     step.output = read_mapping(output->value, event_rules, scope);
   }
+  if (auto each = map.get("each_event")) read_each_event(*each, step, scope);
+}
+
+// Its input reads the wait's result (own step) rather than `$event`, so that a retry sends what
+// the saga recorded, not an event it no longer holds.
+void FlowReader::read_each_event(const Field& field, Step& step, const StepScope& scope) {
+  MapReader map(field.value, "each_event", {"service", "name", "input", "retry", "timeout"},
+                reporter_);
+  if (!map.is_map()) return;
+  EventCommand each;
+  each.command = read_command_fields(map, command_input_rules(scope, true), scope);
+  if (auto timeout = map.get("timeout")) {
+    each.timeout = read_duration(*timeout, true, reporter_).value_or(each.timeout);
+  }
+  const auto retry = map.get("retry");
+  if (retry) each.retry = read_retry(*retry, RetryPolicy{});
+  check_retry_budget(retry, each.retry, each.timeout,
+                     "the each_event command of " + step_label(step));
+  step.wait.each_event = std::move(each);
 }
 
 void FlowReader::read_parallel_step(const Field& parallel, Step& step,

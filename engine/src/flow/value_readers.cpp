@@ -14,12 +14,12 @@ std::string root_restriction(PathRoot root) {
     case PathRoot::reply:
       return "$reply is only available in the output of a command or foreach step";
     case PathRoot::event:
-      return "$event is only available in a wait's key, until, stale and output";
+      return "$event is only available in a trigger and in a wait's key, until, stale and output";
     case PathRoot::item:
       return "$item is only available inside a foreach step: its command input, output and "
              "compensation";
     default:
-      return "a wait's key must be a path into the event, like $event.payment_id";
+      return "only the event may be read here (a wait's key, a trigger), like $event.payment_id";
   }
 }
 

@@ -227,3 +227,80 @@ steps:
   REQUIRE(transport.published.size() == 2);
   CHECK(transport.published[1].attempt == 2);
 }
+
+namespace {
+
+constexpr std::string_view kTriggered = R"(
+name: activation
+version: 1
+input:
+  orderId: string
+  certificateLines: array
+trigger:
+  event: All_SalesOrder
+  when: $event.certificateLines != null
+  key: $event.orderId
+steps:
+  - name: authorize
+    irreversible: true
+    command: { service: certificates, name: authorize, input: { order: $input.orderId } }
+)";
+
+Message sales_order(const std::string& event_id, json::value payload) {
+  Message m;
+  m.kind = MessageKind::event;
+  m.id = event_id;
+  m.type = "All_SalesOrder";
+  m.body = json::serialize(payload);
+  return m;
+}
+
+json::value order_with_lines(const std::string& order_id) {
+  return json::object{{"orderId", order_id},
+                      {"certificateLines", json::array{json::object{{"orderLineId", "l1"}}}}};
+}
+
+}  // namespace
+
+TEST_CASE("a trigger event starts one saga per business key, however often it is published") {
+  Fixture f;
+  f.flows.add(sagaflow::testing::load_test_flow(kTriggered));
+  f.transport.deliver(sales_order("e1", order_with_lines("o-1")));
+  f.orchestrator.run_once(0ms);
+  auto started = f.store.list(SagaFilter{.flow = "activation"});
+  REQUIRE(started.size() == 1);
+  CHECK(started[0].idempotency_key == "o-1");
+  CHECK(json::parse(f.transport.published.back().body).at("order") == "o-1");
+  CHECK(f.transport.acked.size() == 1);
+
+  f.transport.deliver(sales_order("e1", order_with_lines("o-1")));  // redelivered
+  f.transport.deliver(sales_order("e2", order_with_lines("o-1")));  // published again
+  f.orchestrator.run_once(0ms);
+  CHECK(f.store.list(SagaFilter{.flow = "activation"}).size() == 1);
+  CHECK(f.transport.acked.size() == 3);
+  CHECK(f.transport.dead_letters.empty());
+}
+
+TEST_CASE("a trigger event whose condition is false starts nothing and is acknowledged") {
+  Fixture f;
+  f.flows.add(sagaflow::testing::load_test_flow(kTriggered));
+  f.transport.deliver(sales_order("e1", json::object{{"orderId", "o-2"}}));  // no certificates
+  f.orchestrator.run_once(0ms);
+  CHECK(f.store.list(SagaFilter{.flow = "activation"}).empty());
+  CHECK(f.transport.acked.size() == 1);
+  CHECK(f.transport.dead_letters.empty());
+}
+
+TEST_CASE("a trigger event that breaks the flow's input contract is dead-lettered with why") {
+  Fixture f;
+  f.flows.add(sagaflow::testing::load_test_flow(kTriggered));
+  f.transport.deliver(sales_order("e1", json::object{{"orderId", 7}, {"certificateLines", 1}}));
+  Message garbage = sales_order("e2", nullptr);
+  garbage.body = "{not json";
+  f.transport.deliver(garbage);
+  f.orchestrator.run_once(0ms);
+  CHECK(f.store.list(SagaFilter{.flow = "activation"}).empty());
+  REQUIRE(f.transport.dead_letters.size() == 2);
+  CHECK(f.transport.dead_letters[0].second.find("input.orderId: wrong type") != std::string::npos);
+  CHECK(f.transport.dead_letters[1].second.find("not JSON") != std::string::npos);
+}

@@ -59,7 +59,7 @@ TEST_CASE("input contract: short and long forms, types, required") {
 TEST_CASE("command step: command, output, retry, timeout, compensation, position") {
   const auto& s = step(every_construct().steps, "create_booking");
   CHECK(s.kind == flow::StepKind::command);
-  CHECK(s.pos.line == 16);
+  CHECK(s.pos.line == 20);
   CHECK(s.pos.column == 5);
   CHECK(s.command.type() == "booking.create");
   const json::value input = json::parse(R"({"user_id": "u1", "slot_id": "s9"})");
@@ -116,8 +116,8 @@ TEST_CASE("outcome-dependent compensation: the first variant whose when holds") 
   CHECK(variants[0].command.type() == "payments.void");
   CHECK_FALSE(variants[1].when.has_value());
   CHECK(variants[1].command.type() == "payments.release");
-  CHECK(variants[0].pos.line == 39);
-  CHECK(variants[1].pos.line == 43);
+  CHECK(variants[0].pos.line == 43);
+  CHECK(variants[1].pos.line == 47);
   json::object steps;
   steps["hold_payment"] = json::parse(R"({"status": "captured", "authorization_id": "a-1"})");
   flow::Scope scope;
@@ -140,6 +140,21 @@ TEST_CASE("publish step: event and payload") {
   CHECK_FALSE(s.compensation.has_value());
 }
 
+TEST_CASE("trigger: the event that starts a saga, its condition and its idempotency key") {
+  const auto& flow = every_construct();
+  REQUIRE(flow.trigger.has_value());
+  CHECK(flow.trigger->event == "slot.requested");
+  REQUIRE(flow.trigger->when.has_value());
+  REQUIRE(flow.trigger->key.has_value());
+  const json::value event = json::parse(R"({"user_id": "u1", "request_id": "r-9"})");
+  const json::value anonymous = json::parse(R"({"request_id": "r-10"})");
+  flow::Scope scope{.event = &event};
+  CHECK(flow.trigger->when->test(scope));
+  CHECK(*flow.trigger->key->resolve(scope) == "r-9");
+  scope.event = &anonymous;
+  CHECK_FALSE(flow.trigger->when->test(scope));
+}
+
 TEST_CASE("wait step: events, correlation, until, stale, failure events, timeout, output") {
   const auto& s = step(every_construct().steps, "await_payment");
   CHECK(s.kind == flow::StepKind::wait);
@@ -153,6 +168,11 @@ TEST_CASE("wait step: events, correlation, until, stale, failure events, timeout
   CHECK(w.failure_events == std::vector<std::string>{"payment.failed"});
   CHECK(w.on_failure_event == flow::FailureEventAction::keep_waiting);
   CHECK(w.timeout == minutes(30));
+  REQUIRE(w.each_event.has_value());
+  CHECK(w.each_event->command.type() == "bookings.record_payment");
+  CHECK(w.each_event->retry.max_attempts == 4);
+  CHECK(w.each_event->retry.initial_delay == milliseconds(500));
+  CHECK(w.each_event->timeout == seconds(3));
 
   json::object steps;
   steps["await_payment"] = json::parse(R"({"paymentVersion": 4})");

@@ -34,8 +34,9 @@ class Plan {
   const PlanNode& node(NodeIndex i) const { return nodes_[i]; }
   // -1 when no such step.
   int find(std::string_view step_name) const;
-  // Event types this flow's waits listen to (success and failure events).
-  const std::vector<std::string>& waited_events() const { return waited_events_; }
+  // Event types the orchestrator must receive for this flow: its trigger and what its waits
+  // listen to (success and failure events).
+  const std::vector<std::string>& listened_events() const { return events_; }
 
  private:
   std::vector<NodeIndex> add_sequence(const std::vector<flow::Step>& steps,
@@ -45,7 +46,7 @@ class Plan {
   std::shared_ptr<const flow::Flow> flow_;
   std::vector<PlanNode> nodes_;
   std::unordered_map<std::string_view, NodeIndex> by_name_;
-  std::vector<std::string> waited_events_;
+  std::vector<std::string> events_;
 };
 
 // The flows the engine runs, by name and version. A saga stays on the version it started with;
@@ -57,6 +58,8 @@ class FlowRegistry {
   // version 0 = the latest.
   std::shared_ptr<const Plan> find(std::string_view name, int version = 0) const;
   std::vector<std::shared_ptr<const Plan>> all() const;
+  // The latest version of every flow that this event type starts.
+  std::vector<std::shared_ptr<const Plan>> triggered_by(std::string_view event_type) const;
   // For routing an outside event: every path at which some flow's wait looks for the key.
   std::vector<flow::Path> event_key_paths(std::string_view event_type) const;
 

@@ -15,7 +15,8 @@ namespace sagaflow {
 
 enum class NodeStatus : std::uint8_t { pending, active, done, skipped, failed };
 
-// One command the saga sends: a command step has one, a foreach step one per item.
+// One command the saga sends: a command step has one, a foreach step one per item, a wait with
+// `each_event` one per accepted event.
 enum class ActivityPhase : std::uint8_t {
   awaiting_reply,        // the command of `attempt` is out
   backoff,               // waiting to send the next attempt
@@ -74,7 +75,8 @@ struct SagaState {
   const flow::Flow& flow() const { return plan->flow(); }
 };
 
-// Activity keys name an activity in ids, timers and history: "reserve" or "authorize[2]".
+// Activity keys name an activity in ids, timers and history: "reserve", "authorize[2]"
+// (a foreach item) or "await_payment[0]" (a wait's each_event command).
 std::string activity_key(const SagaState& saga, const Activity& activity);
 
 }  // namespace sagaflow

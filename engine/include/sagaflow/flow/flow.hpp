@@ -66,6 +66,14 @@ enum class StepKind { command, publish, wait, parallel, foreach };
 // What a failure event (e.g. payment.failed) does to a wait.
 enum class FailureEventAction { compensate, keep_waiting };
 
+// A command sent for every event a wait accepts (e.g. recording each partial payment). It reads
+// the wait's result as just updated by that event; the wait ends only once each has succeeded.
+struct EventCommand {
+  CommandSpec command;
+  RetryPolicy retry;
+  Duration timeout{30'000};  // per attempt
+};
+
 struct WaitSpec {
   std::vector<std::string> events;  // event names that may complete the wait
   // The value an event must carry to belong to this saga, evaluated when the wait starts
@@ -82,6 +90,7 @@ struct WaitSpec {
   std::vector<std::string> failure_events;
   FailureEventAction on_failure_event = FailureEventAction::compensate;
   Duration timeout{0};  // required by verification
+  std::optional<EventCommand> each_event;
 };
 
 struct Step {
@@ -114,6 +123,16 @@ struct Step {
   Path items;
 };
 
+// An outside event that starts a saga of the flow, its payload being the saga's input.
+struct Trigger {
+  std::string event;
+  // Starts only when it holds for the event (reads `$event`).
+  std::optional<Expression> when;
+  // The start's idempotency key, so that the same business fact starts one saga however often
+  // it is published (e.g. `$event.orderId`). Without it, the event's message id.
+  std::optional<Path> key;
+};
+
 struct Flow {
   std::string name;
   int version = 1;
@@ -125,6 +144,7 @@ struct Flow {
   // failure path's own forward steps (e.g. tell the customer "not paid"). Command and publish
   // steps only; they cannot be undone and are retried, then park the saga if they keep failing.
   std::vector<Step> on_compensated;
+  std::optional<Trigger> trigger;
   std::string file;  // where it was loaded from, for messages
 };
 
