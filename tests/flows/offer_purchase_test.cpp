@@ -1,0 +1,109 @@
+// offer_purchase (seed 000) end to end with the points and offers participants: the happy path
+// and every step's failure, with the compensations in order and the points invariant.
+#include <doctest/doctest.h>
+
+#include "flow_world.hpp"
+#include "sagaflow/sagas/offers.hpp"
+#include "sagaflow/sagas/points.hpp"
+
+using namespace sagaflow;
+using namespace std::chrono_literals;
+using Strings = std::vector<std::string>;
+
+namespace {
+
+struct OfferPurchase {
+  OfferPurchase() {
+    points.open_account("ann", 1000);
+    points.register_handlers(points_dispatcher);
+    offers.register_handlers(offers_dispatcher);
+    world.serve("points", points_dispatcher);
+    world.serve("offers", offers_dispatcher);
+  }
+  std::string buy(const std::string& offer, std::int64_t price) {
+    return world.start("offer_purchase",
+                       json::object{{"user_id", "ann"}, {"offer_id", offer}, {"price", price}});
+  }
+  // No order is bought without exactly one debit that stayed debited.
+  bool one_debit_per_bought_order() const {
+    std::int64_t net_debits = 0;
+    for (const auto& e : points.ledger()) net_debits += (e.kind == "debit") - (e.kind == "refund");
+    std::int64_t bought = 0;
+    for (const auto& [id, order] : offers.orders())
+      bought += order.status == sagas::OffersService::OrderStatus::bought;
+    return net_debits == bought;
+  }
+
+  sagaflow::testing::FlowWorld world{{"offer_purchase"}};
+  sagas::PointsService points;
+  sagas::OffersService offers;
+  worker::Dispatcher points_dispatcher;
+  worker::Dispatcher offers_dispatcher;
+};
+
+}  // namespace
+
+TEST_CASE("offer_purchase: enough points buys the offer and spends the price once") {
+  OfferPurchase f;
+  auto id = f.buy("spa", 400);
+  CHECK(f.world.status(id) == "completed");
+  CHECK(f.world.commands(id) ==
+        Strings{"offers.create_order", "points.reserve", "points.debit", "offers.fulfil"});
+  CHECK(f.world.events(id) == Strings{"points.debited", "offer.purchased"});
+  CHECK(f.world.compensations(id).empty());
+  auto account = f.points.account("ann");
+  CHECK(account.balance == 600);
+  CHECK(account.spent == 400);
+  CHECK(f.points.conserved());
+  CHECK(f.one_debit_per_bought_order());
+}
+
+TEST_CASE("offer_purchase: not enough points cancels the order and reserves nothing") {
+  OfferPurchase f;
+  auto id = f.buy("spa", 1001);
+  CHECK(f.world.status(id) == "compensated");
+  CHECK(f.world.commands(id) == Strings{"offers.create_order", "points.reserve"});
+  CHECK(f.world.compensations(id) == Strings{"offers.cancel_order"});
+  CHECK(f.points.account("ann").balance == 1000);
+  CHECK(f.points.conserved());
+  CHECK(f.offers.orders().begin()->second.status == sagas::OffersService::OrderStatus::cancelled);
+}
+
+TEST_CASE("offer_purchase: a debit that keeps failing releases the points and cancels") {
+  OfferPurchase f;
+  f.world.fail_next("points.debit", 3);
+  auto id = f.buy("spa", 400);
+  f.world.advance(10s);  // past every retry's backoff
+  CHECK(f.world.status(id) == "compensated");
+  CHECK(f.world.compensations(id) == Strings{"points.release", "offers.cancel_order"});
+  CHECK(f.points.account("ann").balance == 1000);
+  CHECK(f.points.account("ann").reserved == 0);
+  CHECK(f.points.conserved());
+  CHECK(f.one_debit_per_bought_order());
+}
+
+TEST_CASE("offer_purchase: an offer sold out after the debit refunds, releases and cancels") {
+  OfferPurchase f;
+  f.offers.sell_out("concert");
+  auto id = f.buy("concert", 300);
+  CHECK(f.world.status(id) == "compensated");
+  CHECK(f.world.compensations(id) ==
+        Strings{"points.refund", "points.release", "offers.cancel_order"});
+  auto account = f.points.account("ann");
+  CHECK(account.balance == 1000);
+  CHECK(account.refunded == 300);
+  CHECK(f.points.conserved());
+  CHECK(f.one_debit_per_bought_order());
+}
+
+TEST_CASE("offer_purchase: a debit whose reply was lost is retried and applied once") {
+  OfferPurchase f;
+  f.world.lose_reply_of_next("points.debit");
+  auto id = f.buy("spa", 400);
+  f.world.advance(6s);  // the attempt times out (5s) and the retry is answered from the record
+  CHECK(f.world.status(id) == "completed");
+  CHECK(f.world.commands(id) == Strings{"offers.create_order", "points.reserve", "points.debit",
+                                        "points.debit", "offers.fulfil"});
+  CHECK(f.points.account("ann").spent == 400);
+  CHECK(f.one_debit_per_bought_order());
+}
