@@ -22,32 +22,42 @@ void OffersService::register_handlers(worker::Dispatcher& dispatcher) {
   using namespace offers;
   worker::on<CreateOrder, OrderState>(
       dispatcher, "offers.create_order",
-      [this](const CreateOrder& c, const Message&) { return create_order(c); });
+      [this](const CreateOrder& c, const Message& m) { return create_order(c, m); });
   worker::on<OrderRef, OrderState>(
       dispatcher, "offers.cancel_order",
-      [this](const OrderRef& r, const Message&) { return cancel_order(r); });
-  worker::on<OrderRef, OrderState>(dispatcher, "offers.fulfil",
-                                   [this](const OrderRef& r, const Message&) { return fulfil(r); });
+      [this](const OrderRef& r, const Message& m) { return cancel_order(r, m); });
+  worker::on<OrderRef, OrderState>(
+      dispatcher, "offers.fulfil",
+      [this](const OrderRef& r, const Message& m) { return fulfil(r, m); });
 }
 
-worker::Outcome<offers::OrderState> OffersService::create_order(const offers::CreateOrder& c) {
+worker::Outcome<offers::OrderState> OffersService::create_order(const offers::CreateOrder& c,
+                                                                const Message& m) {
+  using Outcome = worker::Outcome<offers::OrderState>;
+  if (c.price <= 0) return Outcome::business_failure("InvalidPrice");
   std::lock_guard lock(mutex_);
   auto id = "ord-" + std::to_string(next_id_++);
   orders_[id] = Order{.user = c.user_id, .offer = c.offer_id, .price = c.price};
+  ledger_.push_back(Effect{m.idempotency_key, "create", id});
   return offers::OrderState{id, to_string(OrderStatus::pending)};
 }
 
 // Cancelling an order that does not exist or is no longer pending changes nothing: the
 // compensation's goal, no pending order, is reached.
-worker::Outcome<offers::OrderState> OffersService::cancel_order(const offers::OrderRef& r) {
+worker::Outcome<offers::OrderState> OffersService::cancel_order(const offers::OrderRef& r,
+                                                                const Message& m) {
   std::lock_guard lock(mutex_);
   auto order = orders_.find(r.order_id);
   if (order == orders_.end()) return offers::OrderState{r.order_id, "unknown"};
-  if (order->second.status == OrderStatus::pending) order->second.status = OrderStatus::cancelled;
+  if (order->second.status == OrderStatus::pending) {
+    order->second.status = OrderStatus::cancelled;
+    ledger_.push_back(Effect{m.idempotency_key, "cancel", r.order_id});
+  }
   return offers::OrderState{r.order_id, to_string(order->second.status)};
 }
 
-worker::Outcome<offers::OrderState> OffersService::fulfil(const offers::OrderRef& r) {
+worker::Outcome<offers::OrderState> OffersService::fulfil(const offers::OrderRef& r,
+                                                          const Message& m) {
   using Outcome = worker::Outcome<offers::OrderState>;
   std::lock_guard lock(mutex_);
   auto order = orders_.find(r.order_id);
@@ -57,6 +67,7 @@ worker::Outcome<offers::OrderState> OffersService::fulfil(const offers::OrderRef
     return Outcome::business_failure("OrderNotPending");
   }
   order->second.status = OrderStatus::bought;
+  ledger_.push_back(Effect{m.idempotency_key, "fulfil", r.order_id});
   return offers::OrderState{r.order_id, to_string(OrderStatus::bought)};
 }
 
@@ -68,6 +79,11 @@ void OffersService::sell_out(const std::string& offer) {
 std::map<std::string, OffersService::Order> OffersService::orders() const {
   std::lock_guard lock(mutex_);
   return orders_;
+}
+
+std::vector<OffersService::Effect> OffersService::ledger() const {
+  std::lock_guard lock(mutex_);
+  return ledger_;
 }
 
 }  // namespace sagaflow::sagas
