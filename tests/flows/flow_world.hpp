@@ -116,11 +116,7 @@ class FlowWorld {
   }
   std::string status(const std::string& id) { return saga(id).status; }
   json::value result(const std::string& id, std::string_view step) {
-    auto state = json::parse(saga(id).state);
-    const auto* steps = state.as_object().if_contains("steps");
-    if (steps == nullptr) return nullptr;
-    const auto* value = steps->as_object().if_contains(step);
-    return value == nullptr ? json::value(nullptr) : *value;
+    return step_result(saga(id), step);
   }
   std::vector<HistoryRow> history(const std::string& id) { return store_.history(id); }
 

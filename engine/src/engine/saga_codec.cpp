@@ -126,4 +126,13 @@ std::unique_ptr<SagaState> from_row(const SagaRow& row, const FlowRegistry& flow
   return saga;
 }
 
+json::value step_result(const SagaRow& row, std::string_view step) {
+  boost::system::error_code ec;
+  auto state = json::parse(row.state, ec);
+  if (ec || !state.is_object()) return nullptr;
+  const auto* steps = state.get_object().if_contains("steps");
+  const auto* value = steps && steps->is_object() ? steps->get_object().if_contains(step) : nullptr;
+  return value ? *value : json::value(nullptr);
+}
+
 }  // namespace sagaflow

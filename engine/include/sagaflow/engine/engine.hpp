@@ -80,5 +80,8 @@ SagaRow to_row(const SagaState& saga);
 // Throws std::runtime_error when the row's flow version is not registered or the state is
 // corrupt.
 std::unique_ptr<SagaState> from_row(const SagaRow& row, const FlowRegistry& flows);
+// A finished step's result as recorded in the stored state (null when it has none), for
+// readers that hold a row but no flow (tests, the demo, the admin API).
+json::value step_result(const SagaRow& row, std::string_view step);
 
 }  // namespace sagaflow
