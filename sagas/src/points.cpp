@@ -4,7 +4,14 @@ namespace sagaflow::sagas {
 
 void PointsService::open_account(const std::string& user, std::int64_t balance) {
   std::lock_guard lock(mutex_);
-  accounts_[user] = Account{.initial = balance, .balance = balance};
+  auto& account = accounts_[user];
+  const bool frozen = account.frozen;
+  account = Account{.initial = balance, .balance = balance, .frozen = frozen};
+}
+
+void PointsService::freeze(const std::string& user) {
+  std::lock_guard lock(mutex_);
+  accounts_[user].frozen = true;
 }
 
 void PointsService::register_handlers(worker::Dispatcher& dispatcher) {
@@ -21,6 +28,52 @@ void PointsService::register_handlers(worker::Dispatcher& dispatcher) {
   worker::on<ReservationRef, Undone>(
       dispatcher, "points.refund",
       [this](const ReservationRef& r, const Message& m) { return refund(r, m); });
+  worker::on<Add, Added>(dispatcher, "points.add",
+                         [this](const Add& a, const Message& m) { return add(a, m); });
+  worker::on<CreditRef, Undone>(
+      dispatcher, "points.revoke",
+      [this](const CreditRef& r, const Message& m) { return revoke(r, m); });
+}
+
+worker::Outcome<points::Added> PointsService::add(const points::Add& a, const Message& m) {
+  using Outcome = worker::Outcome<points::Added>;
+  if (a.amount <= 0) return Outcome::business_failure("InvalidAmount");
+  if (a.reference.empty()) return Outcome::business_failure("MissingReference");
+  std::lock_guard lock(mutex_);
+  auto account = accounts_.find(a.user_id);
+  if (account == accounts_.end()) return Outcome::business_failure("UnknownUser");
+  if (account->second.frozen) return Outcome::business_failure("AccountFrozen");
+  // The same reference credited again (a resend under another key) is the same credit.
+  if (auto known = credits_.find(a.reference); known != credits_.end()) {
+    if (known->second.user != a.user_id || known->second.amount != a.amount) {
+      return Outcome::business_failure("ReferenceReused");
+    }
+    return points::Added{known->second.credit_id, account->second.balance};
+  }
+  account->second.balance += a.amount;
+  account->second.added += a.amount;
+  auto id = "credit-" + std::to_string(next_id_++);
+  credits_[a.reference] = Credit{id, a.user_id, a.amount};
+  record(m, "add", id, a.amount);
+  return points::Added{id, account->second.balance};
+}
+
+// Revoking a credit that never happened (or was revoked already) succeeds with done=false.
+// Points already spent cannot be taken back: that is refused (the saga parks for an operator).
+worker::Outcome<points::Undone> PointsService::revoke(const points::CreditRef& r,
+                                                      const Message& m) {
+  std::lock_guard lock(mutex_);
+  auto found = credits_.find(r.reference);
+  if (found == credits_.end() || found->second.revoked) return points::Undone{false};
+  auto& account = accounts_[found->second.user];
+  if (account.balance < found->second.amount) {
+    return worker::Outcome<points::Undone>::business_failure("PointsAlreadySpent");
+  }
+  account.balance -= found->second.amount;
+  account.revoked += found->second.amount;
+  found->second.revoked = true;
+  record(m, "revoke", found->second.credit_id, found->second.amount);
+  return points::Undone{true};
 }
 
 worker::Outcome<points::Reserved> PointsService::reserve(const points::Reserve& r,
@@ -105,7 +158,9 @@ std::vector<PointsService::Effect> PointsService::ledger() const {
 bool PointsService::conserved() const {
   std::lock_guard lock(mutex_);
   for (const auto& [user, a] : accounts_) {
-    if (a.balance + a.reserved + a.spent != a.initial + a.refunded) return false;
+    if (a.balance + a.reserved + a.spent + a.revoked != a.initial + a.refunded + a.added) {
+      return false;
+    }
   }
   return true;
 }

@@ -84,3 +84,80 @@ TEST_CASE("points: a payload that does not fit the contract is refused, not retr
   CHECK(reply.outcome == ReplyOutcome::business_failure);
   CHECK(reply.error_code == "MalformedPayload");
 }
+
+namespace {
+
+Message add(Points& p, std::int64_t amount, const std::string& reference, const std::string& key,
+            const std::string& user = "ann") {
+  return p.send("points.add",
+                json::object{{"user_id", user}, {"amount", amount}, {"reference", reference}}, key);
+}
+
+}  // namespace
+
+TEST_CASE("points: add credits purchased points and keeps the points conserved") {
+  Points p;
+  auto reply = add(p, 250, "s1", "k1");
+  REQUIRE(reply.outcome == ReplyOutcome::success);
+  CHECK(json::parse(reply.body).at("balance") == 350);
+  auto a = p.service.account("ann");
+  CHECK(a.balance == 350);
+  CHECK(a.added == 250);
+  CHECK(p.service.conserved());
+  REQUIRE(p.service.ledger().size() == 1);
+  CHECK(p.service.ledger()[0].kind == "add");
+  CHECK(p.service.ledger()[0].command_id == "k1");
+}
+
+TEST_CASE("points: add to a frozen or unknown account is a business failure and adds nothing") {
+  Points p;
+  p.service.freeze("ann");
+  auto frozen = add(p, 50, "s1", "k1");
+  CHECK(frozen.outcome == ReplyOutcome::business_failure);
+  CHECK(frozen.error_code == "AccountFrozen");
+  CHECK(add(p, 50, "s2", "k2", "bob").error_code == "UnknownUser");
+  CHECK(add(p, 0, "s3", "k3").error_code == "InvalidAmount");
+  CHECK(p.service.account("ann").balance == 100);
+  CHECK(p.service.ledger().empty());
+  CHECK(p.service.conserved());
+}
+
+TEST_CASE("points: add repeated by key or by reference credits once") {
+  Points p;
+  auto first = add(p, 40, "s1", "s1/add_points/do");
+  auto same_key = add(p, 40, "s1", "s1/add_points/do");
+  auto same_reference = add(p, 40, "s1", "another-key");
+  CHECK(first.body == same_key.body);
+  CHECK(json::parse(first.body).at("credit_id") ==
+        json::parse(same_reference.body).at("credit_id"));
+  CHECK(p.service.account("ann").added == 40);
+  CHECK(p.service.ledger().size() == 1);
+  CHECK(add(p, 41, "s1", "k9").error_code == "ReferenceReused");
+}
+
+TEST_CASE("points: revoke takes a credit back once; revoking nothing succeeds with done=false") {
+  Points p;
+  auto nothing = p.send("points.revoke", json::object{{"reference", "never"}}, "k0");
+  CHECK(nothing.outcome == ReplyOutcome::success);
+  CHECK(json::parse(nothing.body).at("done") == false);
+  add(p, 70, "s1", "k1");
+  auto first = p.send("points.revoke", json::object{{"reference", "s1"}}, "k2");
+  CHECK(json::parse(first.body).at("done") == true);
+  auto again = p.send("points.revoke", json::object{{"reference", "s1"}}, "k3");
+  CHECK(json::parse(again.body).at("done") == false);
+  auto a = p.service.account("ann");
+  CHECK(a.balance == 100);
+  CHECK(a.revoked == 70);
+  CHECK(p.service.conserved());
+}
+
+TEST_CASE("points: a credit already spent cannot be revoked") {
+  Points p;
+  add(p, 50, "s1", "k1");
+  p.reserve(150, "k2");  // spends the credit too
+  auto revoke = p.send("points.revoke", json::object{{"reference", "s1"}}, "k3");
+  CHECK(revoke.outcome == ReplyOutcome::business_failure);
+  CHECK(revoke.error_code == "PointsAlreadySpent");
+  CHECK(p.service.account("ann").added == 50);
+  CHECK(p.service.conserved());
+}

@@ -21,21 +21,27 @@ class PointsService {
     std::int64_t reserved = 0;
     std::int64_t spent = 0;
     std::int64_t refunded = 0;
+    std::int64_t added = 0;    // purchased points credited (points.add)
+    std::int64_t revoked = 0;  // credits taken back (points.revoke)
+    bool frozen = false;       // a frozen account accepts no credit
   };
   struct Effect {
     std::string command_id;
-    std::string kind;  // reserve, release, debit, refund
-    std::string reservation_id;
+    std::string kind;            // reserve, release, debit, refund, add, revoke
+    std::string reservation_id;  // for add and revoke: the credit id
     std::int64_t amount = 0;
   };
 
   void open_account(const std::string& user, std::int64_t balance);
-  // Registers points.reserve, points.release, points.debit and points.refund.
+  // A frozen (closed, blocked) account: points.add refuses it with AccountFrozen.
+  void freeze(const std::string& user);
+  // Registers points.reserve, points.release, points.debit, points.refund, points.add and
+  // points.revoke.
   void register_handlers(worker::Dispatcher& dispatcher);
 
   Account account(const std::string& user) const;
   std::vector<Effect> ledger() const;
-  // balance + reserved + spent == initial + refunded, for every user.
+  // balance + reserved + spent + revoked == initial + refunded + added, for every user.
   bool conserved() const;
 
  private:
@@ -49,12 +55,21 @@ class PointsService {
   worker::Outcome<points::Undone> release(const points::ReservationRef& r, const Message& m);
   worker::Outcome<points::Debited> debit(const points::ReservationRef& r, const Message& m);
   worker::Outcome<points::Undone> refund(const points::ReservationRef& r, const Message& m);
+  worker::Outcome<points::Added> add(const points::Add& a, const Message& m);
+  worker::Outcome<points::Undone> revoke(const points::CreditRef& r, const Message& m);
   void record(const Message& m, std::string kind, const std::string& reservation,
               std::int64_t amount);
 
   mutable std::mutex mutex_;
   std::map<std::string, Account> accounts_;
   std::map<std::string, Reservation> reservations_;
+  struct Credit {
+    std::string credit_id;
+    std::string user;
+    std::int64_t amount = 0;
+    bool revoked = false;
+  };
+  std::map<std::string, Credit> credits_;  // by reference
   std::vector<Effect> ledger_;
   std::uint64_t next_id_ = 1;
 };

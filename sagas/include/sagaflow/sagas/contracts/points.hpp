@@ -49,4 +49,33 @@ struct Debited {
   }
 };
 
+// points.add: credit purchased points (seed 004, charge points). One credit per `reference`
+// (the saga id in points_charge), so that revoke finds it even when add's reply was lost.
+struct Add {
+  std::string user_id;
+  std::int64_t amount = 0;
+  std::string reference;
+  template <class Archive>
+  void serialize(Archive& a) {
+    a(CEREAL_NVP(user_id), CEREAL_NVP(amount), CEREAL_NVP(reference));
+  }
+};
+struct Added {
+  std::string credit_id;
+  std::int64_t balance = 0;  // the user's balance after the credit
+  template <class Archive>
+  void serialize(Archive& a) {
+    a(CEREAL_NVP(credit_id), CEREAL_NVP(balance));
+  }
+};
+// points.revoke: the compensation of add; takes back the credit made under `reference`
+// (reply: Undone).
+struct CreditRef {
+  std::string reference;
+  template <class Archive>
+  void serialize(Archive& a) {
+    a(CEREAL_NVP(reference));
+  }
+};
+
 }  // namespace sagaflow::sagas::points
