@@ -16,7 +16,7 @@
 #include <boost/asio/executor_work_guard.hpp>
 #include <boost/asio/io_context.hpp>
 
-#include "demo.hpp"
+#include "demo/demo.hpp"
 #include "sagaflow/engine/orchestrator.hpp"
 #include "sagaflow/engine/system_clock.hpp"
 #include "sagaflow/flow/loader.hpp"
@@ -120,11 +120,21 @@ int main(int argc, char** argv) {
     for (const auto& event : plan->listened_events()) bus.route_events_to_orchestrator(event);
   }
   sagaflow::sqlite::SqliteStore store(sagaflow::sqlite::SqliteOptions{.path = options.db});
-  sagaflow::SystemClock clock;
+  sagaflow::demo::DemoClock clock;  // real time; only the demo makes it jump
   sagaflow::Orchestrator orchestrator(flows, store, bus.orchestrator(), clock);
 
-  std::unique_ptr<sagaflow::demo::Demo> demo;
-  if (options.demo) demo = std::make_unique<sagaflow::demo::Demo>(bus);
+  // Every example participant, in-process: commands by service name, events they subscribe to,
+  // and the events they publish (payments after a webhook) entering the same bus.
+  sagaflow::sagas::Participants participants;
+  if (options.demo) {
+    participants.for_each_service([&](const std::string& service, sagaflow::worker::Dispatcher& d) {
+      bus.serve(service, d);
+    });
+    participants.for_each_subscription(
+        [&](const std::string& type, auto handler) { bus.subscribe(type, std::move(handler)); });
+    participants.set_event_sink(
+        [&](sagaflow::Message event) { bus.publish_event(std::move(event)); });
+  }
 
   // The bus lost whatever was in flight when the last process stopped: send it again.
   orchestrator.recover(true);
@@ -132,10 +142,11 @@ int main(int argc, char** argv) {
   std::fprintf(stderr, "sagaflowd: running embedded (store %s)\n", options.db.c_str());
 
   int exit_code = 0;
-  if (demo) {
-    exit_code = demo->run_scenarios(orchestrator, store) ? 0 : 1;
+  if (options.demo) {
+    sagaflow::demo::World world{orchestrator, store, bus, clock, participants};
+    exit_code = sagaflow::demo::run(world) ? 0 : 1;
   }
-  if (!demo || !options.exit_after_demo) {
+  if (!options.demo || !options.exit_after_demo) {
     std::fprintf(stderr, "sagaflowd: serving; Ctrl-C stops\n");
     int received = 0;
     sigwait(&signals, &received);

@@ -1,0 +1,52 @@
+#include "sagaflow/sagas/participants.hpp"
+
+namespace sagaflow::sagas {
+
+Participants::Participants() {
+  auto serve = [this](const std::string& service, auto& participant) {
+    participant.register_handlers(dispatchers_[service]);
+  };
+  serve("points", points);
+  serve("offers", offers);
+  serve("users", users);
+  serve("billing", billing);
+  serve("notifications", notifications);
+  serve("orders", orders);
+  serve("coupons", coupons);
+  serve("inventory", inventory);
+  serve("platform", platform);
+  serve("payment_gateway", payment_gateway);
+  serve("certificates", certificates);
+  serve("payments", payments);
+  serve("sms", sms);
+  serve("booking", booking);
+  // The SMS gateway reads each CVC from the certificates service (never from the saga).
+  sms.set_cvc_source([this](const std::string& code) { return certificates.cvc(code); });
+}
+
+void Participants::set_event_sink(EventSink sink) {
+  payments.set_event_sink(std::move(sink));
+}
+
+void Participants::for_each_service(const Serve& serve) {
+  for (auto& [service, dispatcher] : dispatchers_) serve(service, dispatcher);
+}
+
+void Participants::for_each_subscription(const Subscribe& subscribe) {
+  for (const auto& type : IntegrationService::event_types()) {
+    subscribe(type, [this](const Message& event) { integration.handle(event); });
+  }
+}
+
+worker::Dispatcher* Participants::dispatcher(const std::string& service) {
+  auto it = dispatchers_.find(service);
+  return it == dispatchers_.end() ? nullptr : &it->second;
+}
+
+std::vector<std::string> Participants::service_names() const {
+  std::vector<std::string> names;
+  for (const auto& [service, dispatcher] : dispatchers_) names.push_back(service);
+  return names;
+}
+
+}  // namespace sagaflow::sagas
