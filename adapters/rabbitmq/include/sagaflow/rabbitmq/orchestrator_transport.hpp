@@ -1,0 +1,76 @@
+#pragma once
+// The orchestrator's Transport on RabbitMQ. Commands go to the commands exchange, events to the
+// events exchange; replies (from the reply queue) and the events the orchestrator listens to
+// (from its events queue) come back unacknowledged until the orchestrator commits.
+//
+// Threading: one I/O thread per transport owns the AMQP connection (rabbitmq-c is not
+// thread-safe); every public member may be called from any thread and hands its work over.
+// See adapters/rabbitmq/README.md.
+#include <cstdint>
+#include <memory>
+#include <span>
+#include <string>
+#include <vector>
+
+#include "sagaflow/engine/ports.hpp"
+#include "sagaflow/rabbitmq/settings.hpp"
+
+namespace sagaflow::rabbitmq {
+
+struct OrchestratorSettings {
+  ConnectionSettings connection;
+  Topology topology;
+  // Routing keys (topic patterns allowed) bound to the orchestrator's events queue: the events
+  // that start sagas or that waiting sagas need.
+  std::vector<std::string> event_types;
+  // Services whose command queues are declared up front, so that a command published before
+  // its first worker ever ran waits in the queue instead of being unroutable.
+  std::vector<std::string> services;
+  // Unacknowledged inputs held at once (basic.qos).
+  std::uint16_t prefetch = 512;
+  // Larger inputs are dead-lettered by the adapter and never reach the engine.
+  std::size_t max_message_bytes = kDefaultMaxMessageBytes;
+  // How long publish() waits for the broker's confirms before it throws.
+  Duration confirm_timeout{30000};
+};
+
+class OrchestratorTransport final : public Transport {
+ public:
+  // Starts the I/O thread, which connects (and keeps reconnecting) in the background.
+  explicit OrchestratorTransport(OrchestratorSettings settings);
+  // Closes the connection; unacknowledged inputs go back to their queues.
+  ~OrchestratorTransport() override;
+  OrchestratorTransport(const OrchestratorTransport&) = delete;
+  OrchestratorTransport& operator=(const OrchestratorTransport&) = delete;
+
+  // Persistent, mandatory (commands, replies), confirmed; all messages in flight at once.
+  // Throws Error when not connected, when any message is unroutable or refused, or when the
+  // confirms do not arrive within confirm_timeout. Events are not mandatory: an event nobody
+  // is bound to goes nowhere, as on the in-process bus.
+  void publish(std::span<const Message> messages) override;
+  std::size_t receive(std::vector<Delivery>& out, std::size_t max, Duration wait) override;
+  // Tags from a previous connection are ignored: the broker redelivers those inputs.
+  void ack(std::span<const std::uint64_t> tags) override;
+  // Publishes the input to the dead-letter exchange with the reason, then acks it.
+  void dead_letter(const Delivery& delivery, std::string_view reason) override;
+
+  // Gives inputs back to their queue for redelivery (basic.nack with requeue); each return
+  // counts towards the topology's delivery limit.
+  void requeue(std::span<const std::uint64_t> tags);
+
+  // Waits until connected and the topology is declared; throws Error with the last connection
+  // error when `timeout` passes first.
+  void wait_connected(Duration timeout) const;
+  bool connected() const;
+  // How many connections were established so far (1 after the first connect).
+  std::uint64_t connections() const;
+  // Closes the socket as a network failure would; the I/O thread reconnects. For tests and
+  // operators' drills.
+  void interrupt();
+
+ private:
+  struct Impl;
+  std::shared_ptr<Impl> impl_;
+};
+
+}  // namespace sagaflow::rabbitmq

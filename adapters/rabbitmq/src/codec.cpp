@@ -1,0 +1,219 @@
+#include "codec.hpp"
+
+#include <cstdint>
+#include <limits>
+
+#include "sagaflow/json.hpp"
+
+namespace sagaflow::rabbitmq::detail {
+
+namespace {
+
+constexpr std::string_view kJson = "application/json";
+
+// Header names: docs/protocol.md lists them; a worker in another language reads these.
+constexpr std::string_view kKind = "sagaflow-kind";
+constexpr std::string_view kFlow = "flow";
+constexpr std::string_view kStep = "step";
+constexpr std::string_view kAttempt = "attempt";
+constexpr std::string_view kIdempotencyKey = "idempotency-key";
+constexpr std::string_view kCausationId = "causation-id";
+constexpr std::string_view kOutcome = "outcome";
+constexpr std::string_view kErrorCode = "error-code";
+constexpr std::string_view kTraceparent = "traceparent";
+
+amqp_table_entry_t string_entry(std::string_view key, std::string_view value) {
+  amqp_table_entry_t e{};
+  e.key = bytes(key);
+  e.value.kind = AMQP_FIELD_KIND_UTF8;
+  e.value.value.bytes = bytes(value);
+  return e;
+}
+
+bool equals(amqp_bytes_t b, std::string_view s) {
+  return b.len == s.size() &&
+         (s.empty() || std::string_view(static_cast<const char*>(b.bytes), b.len) == s);
+}
+
+const amqp_field_value_t* find(const amqp_basic_properties_t& p, std::string_view key) {
+  if (!(p._flags & AMQP_BASIC_HEADERS_FLAG)) return nullptr;
+  for (int i = 0; i < p.headers.num_entries; ++i) {
+    if (equals(p.headers.entries[i].key, key)) return &p.headers.entries[i].value;
+  }
+  return nullptr;
+}
+
+// Absent is empty; a present header must be a string (long string or byte array).
+std::optional<std::string> string_header(const amqp_basic_properties_t& p, std::string_view key,
+                                         std::string& out) {
+  const auto* v = find(p, key);
+  if (v == nullptr) return std::nullopt;
+  if (v->kind != AMQP_FIELD_KIND_UTF8 && v->kind != AMQP_FIELD_KIND_BYTES) {
+    return "header '" + std::string(key) + "' is not a string";
+  }
+  out = to_string(v->value.bytes);
+  return std::nullopt;
+}
+
+std::optional<std::int64_t> integer(const amqp_field_value_t& v) {
+  switch (v.kind) {
+    case AMQP_FIELD_KIND_I8:
+      return v.value.i8;
+    case AMQP_FIELD_KIND_U8:
+      return v.value.u8;
+    case AMQP_FIELD_KIND_I16:
+      return v.value.i16;
+    case AMQP_FIELD_KIND_U16:
+      return v.value.u16;
+    case AMQP_FIELD_KIND_I32:
+      return v.value.i32;
+    case AMQP_FIELD_KIND_U32:
+      return v.value.u32;
+    case AMQP_FIELD_KIND_I64:
+      return v.value.i64;
+    case AMQP_FIELD_KIND_U64:
+      if (v.value.u64 > static_cast<std::uint64_t>(std::numeric_limits<std::int64_t>::max())) {
+        return std::nullopt;
+      }
+      return static_cast<std::int64_t>(v.value.u64);
+    default:
+      return std::nullopt;
+  }
+}
+
+std::optional<std::string> property(const amqp_basic_properties_t& p, amqp_flags_t flag,
+                                    amqp_bytes_t value) {
+  if (!(p._flags & flag)) return std::nullopt;
+  return to_string(value);
+}
+
+}  // namespace
+
+void encode(const Message& m, const ExtraHeaders& extra, EncodedProperties& out) {
+  auto& p = out.properties;
+  p = amqp_basic_properties_t{};
+  p._flags = AMQP_BASIC_CONTENT_TYPE_FLAG | AMQP_BASIC_DELIVERY_MODE_FLAG |
+             AMQP_BASIC_MESSAGE_ID_FLAG | AMQP_BASIC_TYPE_FLAG | AMQP_BASIC_HEADERS_FLAG;
+  p.content_type = bytes(kJson);
+  p.delivery_mode = AMQP_DELIVERY_PERSISTENT;
+  p.message_id = bytes(m.id);
+  p.type = bytes(m.type);
+  if (!m.correlation_id.empty()) {
+    p._flags |= AMQP_BASIC_CORRELATION_ID_FLAG;
+    p.correlation_id = bytes(m.correlation_id);
+  }
+  if (!m.reply_to.empty()) {
+    p._flags |= AMQP_BASIC_REPLY_TO_FLAG;
+    p.reply_to = bytes(m.reply_to);
+  }
+
+  auto& h = out.headers;
+  h.clear();
+  h.push_back(string_entry(kKind, to_string(m.kind)));
+  amqp_table_entry_t attempt{};
+  attempt.key = bytes(kAttempt);
+  attempt.value.kind = AMQP_FIELD_KIND_I64;
+  attempt.value.value.i64 = m.attempt;
+  h.push_back(attempt);
+  auto optional = [&](std::string_view key, const std::string& value) {
+    if (!value.empty()) h.push_back(string_entry(key, value));
+  };
+  optional(kFlow, m.flow);
+  optional(kStep, m.step);
+  optional(kIdempotencyKey, m.idempotency_key);
+  optional(kCausationId, m.causation_id);
+  if (m.kind == MessageKind::reply) h.push_back(string_entry(kOutcome, to_string(m.outcome)));
+  optional(kErrorCode, m.error_code);
+  optional(kTraceparent, m.traceparent);
+  for (const auto& [key, value] : extra) h.push_back(string_entry(key, value));
+  p.headers.num_entries = static_cast<int>(h.size());
+  p.headers.entries = h.data();
+}
+
+std::optional<std::string> decode(const amqp_basic_properties_t& p, amqp_bytes_t body,
+                                  std::string_view routing_key, Message& m) {
+  auto id = property(p, AMQP_BASIC_MESSAGE_ID_FLAG, p.message_id);
+  if (!id || id->empty()) return "no message_id";
+  m.id = std::move(*id);
+  if (auto type = property(p, AMQP_BASIC_CONTENT_TYPE_FLAG, p.content_type);
+      type && *type != kJson) {
+    return "content_type is '" + *type + "', not application/json";
+  }
+
+  std::string kind;
+  if (auto error = string_header(p, kKind, kind)) return error;
+  if (kind == "command") {
+    m.kind = MessageKind::command;
+  } else if (kind == "reply") {
+    m.kind = MessageKind::reply;
+  } else if (kind == "event") {
+    m.kind = MessageKind::event;
+  } else if (kind.empty()) {
+    return "no sagaflow-kind header";
+  } else {
+    return "unknown sagaflow-kind '" + kind + "'";
+  }
+
+  m.type = property(p, AMQP_BASIC_TYPE_FLAG, p.type).value_or("");
+  if (m.type.empty()) return "no type";
+  m.correlation_id = property(p, AMQP_BASIC_CORRELATION_ID_FLAG, p.correlation_id).value_or("");
+  m.reply_to = property(p, AMQP_BASIC_REPLY_TO_FLAG, p.reply_to).value_or("");
+  // Events are routed by type; their destination does not travel.
+  m.destination = m.kind == MessageKind::event ? std::string() : std::string(routing_key);
+
+  for (auto [key, field] :
+       {std::pair{kFlow, &m.flow}, std::pair{kStep, &m.step},
+        std::pair{kIdempotencyKey, &m.idempotency_key}, std::pair{kCausationId, &m.causation_id},
+        std::pair{kErrorCode, &m.error_code}, std::pair{kTraceparent, &m.traceparent}}) {
+    if (auto error = string_header(p, key, *field)) return error;
+  }
+
+  m.attempt = 0;
+  if (const auto* v = find(p, kAttempt)) {
+    auto n = integer(*v);
+    if (!n || *n < 0 || *n > std::numeric_limits<std::uint32_t>::max()) {
+      return "header 'attempt' is not an integer from 0 to 2^32-1";
+    }
+    m.attempt = static_cast<std::uint32_t>(*n);
+  }
+
+  std::string outcome;
+  if (auto error = string_header(p, kOutcome, outcome)) return error;
+  if (outcome.empty() || outcome == "success") {
+    m.outcome = ReplyOutcome::success;
+  } else if (outcome == "business_failure") {
+    m.outcome = ReplyOutcome::business_failure;
+  } else if (outcome == "technical_error") {
+    m.outcome = ReplyOutcome::technical_error;
+  } else {
+    return "unknown outcome '" + outcome + "'";
+  }
+
+  m.body = to_string(body);
+  boost::system::error_code ec;
+  json::parse(m.body, ec);
+  if (ec) return "body is not JSON: " + ec.message();
+  return std::nullopt;
+}
+
+void with_extra_headers(const amqp_basic_properties_t& original, const ExtraHeaders& extra,
+                        EncodedProperties& out) {
+  out.properties = original;
+  auto& h = out.headers;
+  h.clear();
+  if (original._flags & AMQP_BASIC_HEADERS_FLAG) {
+    for (int i = 0; i < original.headers.num_entries; ++i) {
+      const auto& e = original.headers.entries[i];
+      bool replaced = false;
+      for (const auto& [key, value] : extra) replaced = replaced || equals(e.key, key);
+      if (!replaced) h.push_back(e);
+    }
+  }
+  for (const auto& [key, value] : extra) h.push_back(string_entry(key, value));
+  out.properties._flags |= AMQP_BASIC_HEADERS_FLAG | AMQP_BASIC_DELIVERY_MODE_FLAG;
+  out.properties.delivery_mode = AMQP_DELIVERY_PERSISTENT;
+  out.properties.headers.num_entries = static_cast<int>(h.size());
+  out.properties.headers.entries = h.data();
+}
+
+}  // namespace sagaflow::rabbitmq::detail

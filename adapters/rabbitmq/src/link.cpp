@@ -1,0 +1,652 @@
+#include "link.hpp"
+
+#include <amqp_ssl_socket.h>
+#include <amqp_tcp_socket.h>
+#include <poll.h>
+#include <sys/eventfd.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <future>
+
+namespace sagaflow::rabbitmq::detail {
+
+namespace {
+
+constexpr amqp_channel_t kPublishChannel = 1;
+constexpr amqp_channel_t kConsumeChannel = 2;
+// A longer wait leaves posted work (acks, publishes) waiting; the wake fd cuts it short anyway.
+constexpr std::chrono::milliseconds kIdleWait{100};
+// Frames handled before posted tasks get their turn again.
+constexpr int kFramesPerTurn = 256;
+constexpr std::chrono::milliseconds kShutdownGrace{2000};
+// Errors of one batch named one by one; the rest are counted.
+constexpr std::size_t kErrorsNamed = 5;
+
+using Clock = std::chrono::steady_clock;
+
+timeval to_timeval(std::chrono::milliseconds d) {
+  return timeval{static_cast<time_t>(d.count() / 1000),
+                 static_cast<suseconds_t>((d.count() % 1000) * 1000)};
+}
+
+std::string describe(const amqp_rpc_reply_t& r) {
+  switch (r.reply_type) {
+    case AMQP_RESPONSE_NORMAL:
+      return "ok";
+    case AMQP_RESPONSE_NONE:
+      return "no reply";
+    case AMQP_RESPONSE_LIBRARY_EXCEPTION:
+      return amqp_error_string2(r.library_error);
+    case AMQP_RESPONSE_SERVER_EXCEPTION:
+      if (r.reply.id == AMQP_CONNECTION_CLOSE_METHOD) {
+        const auto* m = static_cast<const amqp_connection_close_t*>(r.reply.decoded);
+        return "connection closed by the broker: " + std::to_string(m->reply_code) + " " +
+               to_string(m->reply_text);
+      }
+      if (r.reply.id == AMQP_CHANNEL_CLOSE_METHOD) {
+        const auto* m = static_cast<const amqp_channel_close_t*>(r.reply.decoded);
+        return "channel closed by the broker: " + std::to_string(m->reply_code) + " " +
+               to_string(m->reply_text);
+      }
+      return "unexpected method " + std::to_string(r.reply.id);
+  }
+  return "unknown reply";
+}
+
+bool ok(const amqp_rpc_reply_t& r) {
+  return r.reply_type == AMQP_RESPONSE_NORMAL;
+}
+
+amqp_table_entry_t entry(const char* key, const std::string& value) {
+  amqp_table_entry_t e{};
+  e.key = amqp_cstring_bytes(key);
+  e.value.kind = AMQP_FIELD_KIND_UTF8;
+  e.value.value.bytes = bytes(value);
+  return e;
+}
+
+}  // namespace
+
+std::string describe(const Message& m) {
+  std::string s = std::string(to_string(m.kind)) + " " + m.type + " (id " + m.id + ")";
+  if (!m.destination.empty()) s += " for '" + m.destination + "'";
+  return s;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Any thread
+
+Link::Link(LinkSettings settings, DeliveryHandler on_delivery, StateHandler on_state)
+    : settings_(std::move(settings)),
+      on_delivery_(std::move(on_delivery)),
+      on_state_(std::move(on_state)),
+      wake_fd_(::eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC)) {
+  if (wake_fd_ < 0) throw Error(settings_.name + ": cannot create an eventfd");
+  thread_ = std::thread([this] { run(); });
+}
+
+Link::~Link() {
+  stopping_ = true;
+  std::uint64_t one = 1;
+  [[maybe_unused]] auto n = ::write(wake_fd_, &one, sizeof one);
+  thread_.join();
+  ::close(wake_fd_);
+}
+
+void Link::post(std::function<void()> task) {
+  {
+    std::lock_guard lock(mutex_);
+    tasks_.push_back(std::move(task));
+  }
+  std::uint64_t one = 1;
+  [[maybe_unused]] auto n = ::write(wake_fd_, &one, sizeof one);
+}
+
+std::string Link::last_error() const {
+  std::lock_guard lock(mutex_);
+  return last_error_;
+}
+
+void Link::set_error(std::string error) {
+  {
+    std::lock_guard lock(mutex_);
+    last_error_ = std::move(error);
+  }
+  changed_.notify_all();
+}
+
+void Link::wait_connected(Duration timeout) const {
+  std::unique_lock lock(mutex_);
+  if (changed_.wait_for(lock, timeout, [&] { return connected_.load(); })) return;
+  throw Error(settings_.name + ": not connected to " + settings_.connection.redacted_url() +
+              " after " + std::to_string(timeout.count()) + " ms" +
+              (last_error_.empty() ? std::string() : ": " + last_error_));
+}
+
+void Link::publish_and_wait(std::vector<Outgoing> batch, Duration timeout) {
+  if (batch.empty()) return;
+  const auto count = batch.size();
+  auto promise = std::make_shared<std::promise<PublishResult>>();
+  auto future = promise->get_future();
+  post([this, batch = std::move(batch), promise]() mutable {
+    publish(std::move(batch), [promise](const PublishResult& r) { promise->set_value(r); });
+  });
+  if (future.wait_for(timeout) != std::future_status::ready) {
+    throw Error(settings_.name + ": the broker did not confirm " + std::to_string(count) +
+                " message(s) within " + std::to_string(timeout.count()) + " ms");
+  }
+  auto result = future.get();
+  if (!result.error.empty()) throw Error(result.error);
+}
+
+void Link::interrupt() {
+  post([this] {
+    if (conn_ != nullptr) ::shutdown(amqp_get_sockfd(conn_), SHUT_RDWR);
+  });
+}
+
+// ---------------------------------------------------------------------------------------------
+// The I/O thread's loop
+
+void Link::run() {
+  auto backoff = settings_.connection.reconnect_min;
+  while (!stopping_) {
+    if (conn_ == nullptr) {
+      auto error = open();
+      if (!error.empty()) {
+        if (conn_ != nullptr) amqp_destroy_connection(conn_);
+        conn_ = nullptr;
+        set_error(settings_.name + ": cannot connect to " + settings_.connection.redacted_url() +
+                  ": " + error);
+        wait_io(backoff);
+        run_tasks();
+        backoff = std::min(backoff * 2, settings_.connection.reconnect_max);
+        continue;
+      }
+      backoff = settings_.connection.reconnect_min;
+      last_heard_ = last_heartbeat_sent_ = Clock::now();
+      auto generation = generation_.load() + 1;
+      {
+        std::lock_guard lock(mutex_);
+        generation_ = generation;
+        connected_ = true;
+        last_error_.clear();
+      }
+      changed_.notify_all();
+      if (on_state_) on_state_(generation, true);
+    }
+    wait_io(kIdleWait);
+    run_tasks();
+    if (conn_ != nullptr) drain();
+    if (conn_ != nullptr) {
+      // rabbitmq-c services heartbeats only inside its calls, and we read with zero timeouts:
+      // send ours, and watch the broker's, here.
+      const int heartbeat = amqp_get_heartbeat(conn_);
+      const auto now = Clock::now();
+      if (heartbeat > 0 && now - last_heard_ > std::chrono::seconds(2 * heartbeat)) {
+        fail("the broker missed two heartbeats");
+      } else if (heartbeat > 0 &&
+                 now - last_heartbeat_sent_ >= std::chrono::milliseconds(500 * heartbeat)) {
+        amqp_frame_t frame{};
+        frame.frame_type = AMQP_FRAME_HEARTBEAT;
+        frame.channel = 0;
+        if (int rc = amqp_send_frame(conn_, &frame); rc != AMQP_STATUS_OK) {
+          fail(std::string("sending a heartbeat: ") + amqp_error_string2(rc));
+        }
+        last_heartbeat_sent_ = now;
+      }
+    }
+    if (conn_ != nullptr && !amqp_frames_enqueued(conn_)) amqp_maybe_release_buffers(conn_);
+  }
+  // Work handed over before the stop (acks, dead letters) still goes out, and confirms in
+  // flight get a moment to arrive, so that a clean shutdown leaves few duplicates behind.
+  run_tasks();
+  const auto deadline = Clock::now() + kShutdownGrace;
+  while (conn_ != nullptr && !unconfirmed_.empty() && Clock::now() < deadline) {
+    wait_io(std::chrono::milliseconds(10));
+    drain();
+  }
+  close();
+  run_tasks();  // anything posted meanwhile finds no connection and fails at once
+}
+
+std::string Link::open() {
+  const auto& c = settings_.connection;
+  conn_ = amqp_new_connection();
+  if (conn_ == nullptr) return "out of memory";
+  amqp_socket_t* socket = nullptr;
+  if (c.tls.enabled) {
+    socket = amqp_ssl_socket_new(conn_);
+    if (socket == nullptr) return "cannot create a TLS socket";
+    if (!c.tls.ca_file.empty()) {
+      if (int rc = amqp_ssl_socket_set_cacert(socket, c.tls.ca_file.c_str()); rc != 0) {
+        return "cannot use CA file '" + c.tls.ca_file + "': " + amqp_error_string2(rc);
+      }
+    }
+    if (!c.tls.cert_file.empty()) {
+      int rc = amqp_ssl_socket_set_key(socket, c.tls.cert_file.c_str(), c.tls.key_file.c_str());
+      if (rc != 0) {
+        return "cannot use client certificate '" + c.tls.cert_file + "' with key '" +
+               c.tls.key_file + "': " + amqp_error_string2(rc);
+      }
+    }
+    amqp_ssl_socket_set_verify_peer(socket, c.tls.verify_peer ? 1 : 0);
+    amqp_ssl_socket_set_verify_hostname(socket, c.tls.verify_hostname ? 1 : 0);
+  } else {
+    socket = amqp_tcp_socket_new(conn_);
+    if (socket == nullptr) return "cannot create a socket";
+  }
+  auto connect_timeout = to_timeval(c.connect_timeout);
+  auto rpc_timeout = to_timeval(std::max(c.connect_timeout, std::chrono::milliseconds(10000)));
+  amqp_set_handshake_timeout(conn_, &connect_timeout);
+  amqp_set_rpc_timeout(conn_, &rpc_timeout);
+  if (int rc = amqp_socket_open_noblock(socket, c.host.c_str(), c.port, &connect_timeout);
+      rc != AMQP_STATUS_OK) {
+    return amqp_error_string2(rc);
+  }
+  // The connection's name shows in rabbitmqctl and the management UI: which process is which.
+  const std::string connection_name =
+      "sagaflow " + settings_.name + " [" + settings_.topology.prefix + "]";
+  amqp_table_entry_t client[] = {entry("connection_name", connection_name)};
+  amqp_table_t client_properties{1, client};
+  auto login = amqp_login_with_properties(
+      conn_, c.vhost.c_str(), 0, 131072, static_cast<int>(c.heartbeat.count()), &client_properties,
+      AMQP_SASL_METHOD_PLAIN, c.user.c_str(), c.password.c_str());
+  if (!ok(login)) {
+    return "login as '" + c.user + "' to vhost '" + c.vhost + "' failed: " + describe(login);
+  }
+
+  auto check = [&](const std::string& what) -> std::string {
+    auto reply = amqp_get_rpc_reply(conn_);
+    return ok(reply) ? std::string() : what + ": " + describe(reply);
+  };
+  std::string error;
+  amqp_channel_open(conn_, kPublishChannel);
+  if (!(error = check("opening the publishing channel")).empty()) return error;
+  amqp_confirm_select(conn_, kPublishChannel);
+  if (!(error = check("enabling publisher confirms")).empty()) return error;
+
+  const auto& t = settings_.topology;
+  for (auto [name, type] :
+       {std::pair{t.commands_exchange(), "topic"}, std::pair{t.events_exchange(), "topic"},
+        std::pair{t.dead_exchange(), "fanout"}}) {
+    amqp_exchange_declare(conn_, kPublishChannel, bytes(name), amqp_cstring_bytes(type), 0, 1, 0, 0,
+                          amqp_empty_table);
+    if (!(error = check("declaring exchange '" + name + "'")).empty()) return error;
+  }
+  const std::string dead = t.dead_exchange();
+  const std::string quorum = "quorum";
+  for (const auto& q : settings_.queues) {
+    std::vector<amqp_table_entry_t> args{entry("x-queue-type", quorum)};
+    if (q.work) {
+      args.push_back(entry("x-dead-letter-exchange", dead));
+      amqp_table_entry_t limit{};
+      limit.key = amqp_cstring_bytes("x-delivery-limit");
+      limit.value.kind = AMQP_FIELD_KIND_I64;
+      limit.value.value.i64 = t.delivery_limit;
+      args.push_back(limit);
+    }
+    amqp_table_t table{static_cast<int>(args.size()), args.data()};
+    amqp_queue_declare(conn_, kPublishChannel, bytes(q.name), 0, 1, 0, 0, table);
+    if (!(error = check("declaring queue '" + q.name + "'")).empty()) return error;
+    for (const auto& [exchange, key] : q.bindings) {
+      amqp_queue_bind(conn_, kPublishChannel, bytes(q.name), bytes(exchange), bytes(key),
+                      amqp_empty_table);
+      if (!(error = check("binding queue '" + q.name + "' to '" + exchange + "' with key '" + key +
+                          "'"))
+               .empty()) {
+        return error;
+      }
+    }
+  }
+
+  amqp_channel_open(conn_, kConsumeChannel);
+  if (!(error = check("opening the consuming channel")).empty()) return error;
+  amqp_basic_qos(conn_, kConsumeChannel, 0, settings_.prefetch, 0);
+  if (!(error = check("setting the prefetch")).empty()) return error;
+  consumers_.clear();
+  for (const auto& queue : settings_.consume) {
+    auto* consume_ok = amqp_basic_consume(conn_, kConsumeChannel, bytes(queue), amqp_empty_bytes, 0,
+                                          0, 0, amqp_empty_table);
+    if (!(error = check("consuming from '" + queue + "'")).empty()) return error;
+    consumers_[to_string(consume_ok->consumer_tag)] = queue;
+  }
+  next_seq_ = 1;
+  unconfirmed_.clear();
+  outstanding_.clear();
+  return {};
+}
+
+void Link::fail(const std::string& error) {
+  if (conn_ == nullptr) return;
+  amqp_destroy_connection(conn_);
+  conn_ = nullptr;
+  connected_ = false;
+  set_error(settings_.name + ": " + error);
+  consumers_.clear();
+  outstanding_.clear();
+  next_seq_ = 1;
+  auto pending = std::move(unconfirmed_);
+  unconfirmed_.clear();
+  for (auto& [seq, p] : pending) {
+    settle(p.batch, "connection lost before the broker confirmed " + p.what + " (" + error + ")",
+           false, true);
+  }
+  if (on_state_) on_state_(generation_.load(), false);
+}
+
+void Link::close() {
+  if (conn_ == nullptr) return;
+  // A clean close: the broker puts unacknowledged deliveries back into their queues at once.
+  amqp_connection_close(conn_, AMQP_REPLY_SUCCESS);
+  fail("closed");
+}
+
+void Link::run_tasks() {
+  std::deque<std::function<void()>> tasks;
+  {
+    std::lock_guard lock(mutex_);
+    tasks.swap(tasks_);
+  }
+  for (auto& task : tasks) task();
+}
+
+void Link::wait_io(std::chrono::milliseconds timeout) {
+  if (conn_ != nullptr && (amqp_frames_enqueued(conn_) || amqp_data_in_buffer(conn_))) {
+    timeout = std::chrono::milliseconds(0);
+  }
+  pollfd fds[2] = {{wake_fd_, POLLIN, 0}, {-1, POLLIN, 0}};
+  nfds_t count = 1;
+  if (conn_ != nullptr) {
+    fds[1].fd = amqp_get_sockfd(conn_);
+    count = 2;
+  }
+  int ready = ::poll(fds, count, static_cast<int>(timeout.count()));
+  if (ready <= 0) return;
+  if (fds[0].revents != 0) {
+    std::uint64_t value = 0;
+    [[maybe_unused]] auto n = ::read(wake_fd_, &value, sizeof value);
+  }
+  if (count == 2 && fds[1].revents != 0) last_heard_ = Clock::now();
+}
+
+void Link::drain() {
+  const timeval zero{0, 0};
+  for (int i = 0; i < kFramesPerTurn && conn_ != nullptr; ++i) {
+    amqp_frame_t frame{};
+    int rc = amqp_simple_wait_frame_noblock(conn_, &frame, &zero);
+    if (rc == AMQP_STATUS_TIMEOUT) return;
+    if (rc != AMQP_STATUS_OK)
+      return fail(std::string("connection lost: ") + amqp_error_string2(rc));
+    last_heard_ = Clock::now();
+    handle(frame);
+  }
+}
+
+void Link::handle(const amqp_frame_t& frame) {
+  if (frame.frame_type != AMQP_FRAME_METHOD) return;  // content outside a message: nothing to do
+  switch (frame.payload.method.id) {
+    case AMQP_BASIC_DELIVER_METHOD:
+      return on_deliver(frame);
+    case AMQP_BASIC_RETURN_METHOD:
+      return on_return(frame);
+    case AMQP_BASIC_ACK_METHOD: {
+      const auto* m = static_cast<const amqp_basic_ack_t*>(frame.payload.method.decoded);
+      return on_confirm(m->delivery_tag, m->multiple != 0, true);
+    }
+    case AMQP_BASIC_NACK_METHOD: {
+      const auto* m = static_cast<const amqp_basic_nack_t*>(frame.payload.method.decoded);
+      return on_confirm(m->delivery_tag, m->multiple != 0, false);
+    }
+    case AMQP_CHANNEL_CLOSE_METHOD: {
+      const auto* m = static_cast<const amqp_channel_close_t*>(frame.payload.method.decoded);
+      return fail("channel " + std::to_string(frame.channel) + " closed by the broker: " +
+                  std::to_string(m->reply_code) + " " + to_string(m->reply_text));
+    }
+    case AMQP_CONNECTION_CLOSE_METHOD: {
+      const auto* m = static_cast<const amqp_connection_close_t*>(frame.payload.method.decoded);
+      auto error = "connection closed by the broker: " + std::to_string(m->reply_code) + " " +
+                   to_string(m->reply_text);
+      amqp_connection_close_ok_t close_ok{};
+      amqp_send_method(conn_, 0, AMQP_CONNECTION_CLOSE_OK_METHOD, &close_ok);
+      return fail(error);
+    }
+    case AMQP_BASIC_CANCEL_METHOD:
+      return fail("the broker cancelled a consumer (queue deleted?)");
+    default:
+      return;
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Consuming
+
+void Link::on_deliver(const amqp_frame_t& frame) {
+  const auto* d = static_cast<const amqp_basic_deliver_t*>(frame.payload.method.decoded);
+  const std::uint64_t raw = d->delivery_tag;
+  const std::string consumer = to_string(d->consumer_tag);
+  const std::string routing_key = to_string(d->routing_key);
+  amqp_message_t message{};
+  auto reply = amqp_read_message(conn_, frame.channel, &message, 0);
+  if (!ok(reply)) return fail("reading a delivery: " + describe(reply));
+
+  auto queue_it = consumers_.find(consumer);
+  Incoming in;
+  in.tag = (generation_.load() << kGenerationShift) | raw;
+  in.queue = queue_it == consumers_.end() ? std::string() : queue_it->second;
+  outstanding_[raw] = in.queue;
+
+  std::optional<std::string> error;
+  if (message.body.len > settings_.max_message_bytes) {
+    error = "message of " + std::to_string(message.body.len) + " bytes is over the limit of " +
+            std::to_string(settings_.max_message_bytes) + " bytes";
+  } else {
+    error = decode(message.properties, message.body, routing_key, in.message);
+  }
+  if (error) {
+    // Never reaches the engine: dead-lettered here with its reason, so the queue flows on.
+    // The headers point into `extra`: it lives until the publish call returns.
+    const ExtraHeaders extra{{std::string(kReasonHeader), *error},
+                             {std::string(kQueueHeader), in.queue}};
+    EncodedProperties copy;
+    with_extra_headers(message.properties, extra, copy);
+    auto id = message.properties._flags & AMQP_BASIC_MESSAGE_ID_FLAG
+                  ? to_string(message.properties.message_id)
+                  : std::string();
+    dead_letter_publish(raw, copy.properties, message.body, id,
+                        "undecodable message '" + id + "' from '" + in.queue + "'");
+    amqp_destroy_message(&message);
+    return;
+  }
+  amqp_destroy_message(&message);
+  on_delivery_(std::move(in));
+}
+
+bool Link::is_current(std::uint64_t tag) const {
+  return conn_ != nullptr && (tag >> kGenerationShift) == generation_.load() &&
+         outstanding_.count(tag & kRawTagMask) != 0;
+}
+
+void Link::ack(std::span<const std::uint64_t> tags) {
+  std::vector<std::uint64_t> raws;
+  for (auto tag : tags) {
+    if (is_current(tag)) raws.push_back(tag & kRawTagMask);
+  }
+  if (raws.empty()) return;
+  std::sort(raws.begin(), raws.end());
+  raws.erase(std::unique(raws.begin(), raws.end()), raws.end());
+  // One multiple-ack covers the run of tags that starts at the oldest unacknowledged one; the
+  // rest (gaps left by inputs still in progress) are acked one by one.
+  std::size_t run = 0;
+  for (auto it = outstanding_.begin(); run < raws.size() && it != outstanding_.end(); ++it, ++run) {
+    if (it->first != raws[run]) break;
+  }
+  auto send = [&](std::uint64_t raw, bool multiple) {
+    if (conn_ == nullptr) return;
+    if (int rc = amqp_basic_ack(conn_, kConsumeChannel, raw, multiple ? 1 : 0);
+        rc != AMQP_STATUS_OK) {
+      fail(std::string("acknowledging: ") + amqp_error_string2(rc));
+    }
+  };
+  if (run > 0) {
+    send(raws[run - 1], run > 1);
+    outstanding_.erase(outstanding_.begin(), outstanding_.upper_bound(raws[run - 1]));
+  }
+  for (std::size_t i = run; i < raws.size(); ++i) {
+    send(raws[i], false);
+    outstanding_.erase(raws[i]);
+  }
+}
+
+void Link::requeue(std::span<const std::uint64_t> tags) {
+  for (auto tag : tags) {
+    if (!is_current(tag)) continue;
+    const auto raw = tag & kRawTagMask;
+    outstanding_.erase(raw);
+    if (int rc = amqp_basic_nack(conn_, kConsumeChannel, raw, 0, 1); rc != AMQP_STATUS_OK) {
+      return fail(std::string("requeueing: ") + amqp_error_string2(rc));
+    }
+  }
+}
+
+void Link::dead_letter(std::uint64_t tag, const Message& message, std::string_view reason) {
+  if (!is_current(tag)) return;  // from an earlier connection: the broker redelivers it
+  const auto raw = tag & kRawTagMask;
+  const ExtraHeaders extra{{std::string(kReasonHeader), std::string(reason)},
+                           {std::string(kQueueHeader), outstanding_[raw]}};
+  EncodedProperties properties;
+  encode(message, extra, properties);
+  dead_letter_publish(raw, properties.properties, bytes(message.body), message.id,
+                      "dead letter of " + describe(message));
+}
+
+void Link::dead_letter_publish(std::uint64_t raw, const amqp_basic_properties_t& properties,
+                               amqp_bytes_t body, const std::string& message_id, std::string what) {
+  const auto generation = generation_.load();
+  auto batch = std::make_shared<Batch>();
+  batch->remaining = 1;
+  batch->done = [this, generation, raw](const PublishResult& r) {
+    if (conn_ == nullptr || generation_.load() != generation || !outstanding_.count(raw)) return;
+    if (r.error.empty()) {
+      const std::uint64_t tag = (generation << kGenerationShift) | raw;
+      ack(std::span(&tag, 1));
+    } else if (!r.lost) {
+      // The copy was refused: reject the original, and the queue's own dead-lettering takes it.
+      outstanding_.erase(raw);
+      if (int rc = amqp_basic_reject(conn_, kConsumeChannel, raw, 0); rc != AMQP_STATUS_OK) {
+        fail(std::string("rejecting: ") + amqp_error_string2(rc));
+      }
+    }
+  };
+  publish_one(settings_.topology.dead_exchange(), outstanding_[raw], true, properties, body,
+              message_id, std::move(what), batch);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Publishing with confirms
+
+void Link::publish(std::vector<Outgoing> outgoing, Completion done) {
+  auto batch = std::make_shared<Batch>();
+  batch->remaining = outgoing.size();
+  batch->done = std::move(done);
+  if (outgoing.empty()) return batch->done(PublishResult{});
+  EncodedProperties properties;
+  for (const auto& o : outgoing) {
+    encode(o.message, o.extra, properties);
+    publish_one(o.exchange, o.routing_key, o.mandatory, properties.properties,
+                bytes(o.message.body), o.message.id,
+                describe(o.message) + " to exchange '" + o.exchange + "' with routing key '" +
+                    o.routing_key + "'",
+                batch);
+  }
+}
+
+bool Link::publish_one(const std::string& exchange, const std::string& routing_key, bool mandatory,
+                       const amqp_basic_properties_t& properties, amqp_bytes_t body,
+                       std::string message_id, std::string what,
+                       const std::shared_ptr<Batch>& batch) {
+  if (conn_ == nullptr) {
+    auto error = last_error();
+    settle(batch,
+           settings_.name + ": not connected to " + settings_.connection.redacted_url() +
+               ", cannot publish " + what + (error.empty() ? "" : " (" + error + ")"),
+           false, true);
+    return false;
+  }
+  int rc = amqp_basic_publish(conn_, kPublishChannel, bytes(exchange), bytes(routing_key),
+                              mandatory ? 1 : 0, 0, &properties, body);
+  if (rc != AMQP_STATUS_OK) {
+    auto error = std::string("publishing ") + what + ": " + amqp_error_string2(rc);
+    settle(batch, error, false, true);
+    fail(error);
+    return false;
+  }
+  unconfirmed_.emplace(next_seq_++, Pending{batch, std::move(message_id), std::move(what), {}});
+  return true;
+}
+
+void Link::on_return(const amqp_frame_t& frame) {
+  const auto* r = static_cast<const amqp_basic_return_t*>(frame.payload.method.decoded);
+  const std::string why = std::to_string(r->reply_code) + " " + to_string(r->reply_text);
+  amqp_message_t message{};
+  auto reply = amqp_read_message(conn_, frame.channel, &message, 0);
+  if (!ok(reply)) return fail("reading a returned message: " + describe(reply));
+  const auto id = message.properties._flags & AMQP_BASIC_MESSAGE_ID_FLAG
+                      ? to_string(message.properties.message_id)
+                      : std::string();
+  amqp_destroy_message(&message);
+  // The return comes before the confirm of the same message; confirms of other messages may
+  // come in any order, so the message is found by its id.
+  for (auto& [seq, p] : unconfirmed_) {
+    if (p.returned.empty() && p.message_id == id) {
+      p.returned = "unroutable: " + p.what + " was returned by the broker (" + why + ")";
+      return;
+    }
+  }
+}
+
+void Link::on_confirm(std::uint64_t seq, bool multiple, bool confirmed) {
+  std::vector<Pending> done;
+  auto end = multiple ? (seq == 0 ? unconfirmed_.end() : unconfirmed_.upper_bound(seq))
+                      : unconfirmed_.find(seq);
+  auto begin = multiple ? unconfirmed_.begin() : end;
+  if (!multiple && end != unconfirmed_.end()) end = std::next(end);
+  for (auto it = begin; it != end;) {
+    done.push_back(std::move(it->second));
+    it = unconfirmed_.erase(it);
+  }
+  for (auto& p : done) {
+    if (!confirmed) {
+      settle(p.batch, "the broker refused " + p.what + " (basic.nack)", false, false);
+    } else if (!p.returned.empty()) {
+      settle(p.batch, p.returned, true, false);
+    } else {
+      settle(p.batch, {}, false, false);
+    }
+  }
+}
+
+void Link::settle(const std::shared_ptr<Batch>& batch, const std::string& error, bool unroutable,
+                  bool lost) {
+  auto& r = batch->result;
+  if (!error.empty()) {
+    ++batch->failures;
+    if (batch->failures <= kErrorsNamed) {
+      if (!r.error.empty()) r.error += "; ";
+      r.error += error;
+    }
+  }
+  r.unroutable = r.unroutable || unroutable;
+  r.lost = r.lost || lost;
+  if (--batch->remaining == 0 && batch->done) {
+    if (batch->failures > kErrorsNamed) {
+      r.error += "; and " + std::to_string(batch->failures - kErrorsNamed) + " more";
+    }
+    auto done = std::move(batch->done);
+    done(r);
+  }
+}
+
+}  // namespace sagaflow::rabbitmq::detail

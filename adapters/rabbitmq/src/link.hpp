@@ -1,0 +1,170 @@
+#pragma once
+// One AMQP connection and the thread that owns it. rabbitmq-c is not thread-safe per
+// connection, so every call into it happens on this thread: other threads post() tasks. The
+// link reconnects with backoff, re-declares the topology and resumes consuming; each connection
+// gets a generation, carried in the high bits of delivery tags, so that a tag from an earlier
+// connection is recognised and ignored (the broker redelivers that input anyway).
+//
+// Channel 1 publishes in confirm mode; channel 2 consumes (acks must go to the channel the
+// delivery came on). Any channel or connection error tears the whole connection down: the
+// reconnect restores a known state.
+#include <amqp.h>
+
+#include <atomic>
+#include <chrono>
+#include <condition_variable>
+#include <cstdint>
+#include <deque>
+#include <functional>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <span>
+#include <string>
+#include <thread>
+#include <unordered_map>
+#include <vector>
+
+#include "codec.hpp"
+#include "sagaflow/engine/ports.hpp"
+#include "sagaflow/rabbitmq/settings.hpp"
+
+namespace sagaflow::rabbitmq::detail {
+
+struct QueueSpec {
+  std::string name;
+  // Work queues dead-letter to the topology's dead exchange after its delivery limit; the
+  // dead-letter queue itself does not.
+  bool work = true;
+  std::vector<std::pair<std::string, std::string>> bindings;  // exchange, routing key
+};
+
+struct LinkSettings {
+  std::string name;  // who this is, in errors: "orchestrator", "worker 'points'"
+  ConnectionSettings connection;
+  Topology topology;
+  std::vector<QueueSpec> queues;
+  std::vector<std::string> consume;
+  std::uint16_t prefetch = 1;
+  std::size_t max_message_bytes = kDefaultMaxMessageBytes;
+};
+
+struct Incoming {
+  std::uint64_t tag = 0;
+  std::string queue;
+  Message message;
+};
+
+struct Outgoing {
+  std::string exchange;
+  std::string routing_key;
+  bool mandatory = true;
+  Message message;
+  ExtraHeaders extra;
+};
+
+struct PublishResult {
+  std::string error;        // empty: every message of the batch was confirmed
+  bool unroutable = false;  // some message came back (basic.return)
+  bool lost = false;        // not connected, or the connection dropped before the confirm
+};
+using Completion = std::function<void(const PublishResult&)>;
+
+inline constexpr int kGenerationShift = 40;
+inline constexpr std::uint64_t kRawTagMask = (std::uint64_t{1} << kGenerationShift) - 1;
+
+class Link {
+ public:
+  using DeliveryHandler = std::function<void(Incoming&&)>;
+  // Called on the I/O thread when a connection is up (true) or gone (false).
+  using StateHandler = std::function<void(std::uint64_t generation, bool up)>;
+
+  Link(LinkSettings settings, DeliveryHandler on_delivery, StateHandler on_state);
+  ~Link();
+  Link(const Link&) = delete;
+  Link& operator=(const Link&) = delete;
+
+  // Any thread.
+  void post(std::function<void()> task);
+  bool connected() const { return connected_.load(); }
+  std::uint64_t generation() const { return generation_.load(); }
+  std::string last_error() const;
+  void wait_connected(Duration timeout) const;
+  // Publishes and waits for every confirm; throws Error. Not from the I/O thread.
+  void publish_and_wait(std::vector<Outgoing> batch, Duration timeout);
+  void interrupt();
+  const LinkSettings& settings() const { return settings_; }
+
+  // I/O thread only.
+  bool is_current(std::uint64_t tag) const;
+  void publish(std::vector<Outgoing> batch, Completion done);
+  void ack(std::span<const std::uint64_t> tags);
+  void requeue(std::span<const std::uint64_t> tags);
+  // Publishes a copy with the reason to the dead exchange, then acks the original; if the
+  // copy is refused, rejects the original so that the queue's own dead-lettering takes it.
+  void dead_letter(std::uint64_t tag, const Message& message, std::string_view reason);
+
+ private:
+  struct Batch {
+    std::size_t remaining = 0;
+    std::size_t failures = 0;
+    PublishResult result;
+    Completion done;
+  };
+  struct Pending {
+    std::shared_ptr<Batch> batch;
+    std::string message_id;
+    std::string what;  // the message, for errors
+    std::string returned;
+  };
+
+  void run();
+  std::string open();
+  void fail(const std::string& error);
+  void close();
+  void run_tasks();
+  void wait_io(std::chrono::milliseconds timeout);
+  void drain();
+  void handle(const amqp_frame_t& frame);
+  void on_deliver(const amqp_frame_t& frame);
+  void on_return(const amqp_frame_t& frame);
+  void on_confirm(std::uint64_t seq, bool multiple, bool ok);
+  bool publish_one(const std::string& exchange, const std::string& routing_key, bool mandatory,
+                   const amqp_basic_properties_t& properties, amqp_bytes_t body,
+                   std::string message_id, std::string what, const std::shared_ptr<Batch>& batch);
+  void dead_letter_publish(std::uint64_t raw, const amqp_basic_properties_t& properties,
+                           amqp_bytes_t body, const std::string& message_id, std::string what);
+  static void settle(const std::shared_ptr<Batch>& batch, const std::string& error, bool unroutable,
+                     bool lost);
+  void set_error(std::string error);
+
+  const LinkSettings settings_;
+  const DeliveryHandler on_delivery_;
+  const StateHandler on_state_;
+  int wake_fd_ = -1;
+
+  // Shared with other threads.
+  mutable std::mutex mutex_;
+  mutable std::condition_variable changed_;
+  std::deque<std::function<void()>> tasks_;
+  std::string last_error_;
+  std::atomic<bool> stopping_{false};
+  std::atomic<bool> connected_{false};
+  std::atomic<std::uint64_t> generation_{0};
+
+  // I/O thread only.
+  amqp_connection_state_t conn_ = nullptr;
+  std::uint64_t next_seq_ = 1;
+  std::map<std::uint64_t, Pending> unconfirmed_;
+  std::map<std::uint64_t, std::string> outstanding_;        // raw delivery tag -> queue
+  std::unordered_map<std::string, std::string> consumers_;  // consumer tag -> queue
+  std::chrono::steady_clock::time_point last_heard_{};
+  std::chrono::steady_clock::time_point last_heartbeat_sent_{};
+
+  std::thread thread_;  // last: starts after everything above exists
+};
+
+// "command points.reserve (id ...)": how errors name a message.
+std::string describe(const Message& m);
+
+}  // namespace sagaflow::rabbitmq::detail

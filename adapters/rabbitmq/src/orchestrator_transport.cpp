@@ -1,0 +1,146 @@
+#include "sagaflow/rabbitmq/orchestrator_transport.hpp"
+
+#include <condition_variable>
+#include <deque>
+#include <mutex>
+
+#include "link.hpp"
+
+namespace sagaflow::rabbitmq {
+
+struct OrchestratorTransport::Impl {
+  OrchestratorSettings settings;
+  std::mutex mutex;
+  std::condition_variable arrived;
+  std::deque<Delivery> inbox;  // decoded, unacknowledged, not yet received by the engine
+  std::unique_ptr<detail::Link> link;
+
+  detail::LinkSettings link_settings() const {
+    const auto& t = settings.topology;
+    detail::LinkSettings s;
+    s.name = "orchestrator";
+    s.connection = settings.connection;
+    s.topology = t;
+    s.prefetch = settings.prefetch;
+    s.max_message_bytes = settings.max_message_bytes;
+    s.queues.push_back({t.reply_queue(), true, {}});
+    detail::QueueSpec events{t.orchestrator_events_queue(), true, {}};
+    for (const auto& type : settings.event_types) {
+      events.bindings.emplace_back(t.events_exchange(), type);
+    }
+    s.queues.push_back(std::move(events));
+    for (const auto& service : settings.services) {
+      s.queues.push_back({t.command_queue(service), true, {{t.commands_exchange(), service}}});
+    }
+    s.queues.push_back({t.dead_letter_queue(), false, {{t.dead_exchange(), ""}}});
+    s.consume = {t.reply_queue(), t.orchestrator_events_queue()};
+    return s;
+  }
+
+  // I/O thread.
+  void on_delivery(detail::Incoming&& in) {
+    {
+      std::lock_guard lock(mutex);
+      inbox.push_back(Delivery{std::move(in.message), in.tag});
+    }
+    arrived.notify_one();
+  }
+  void on_state(bool up) {
+    if (up) return;
+    // What the engine has not taken yet comes again on the next connection.
+    std::lock_guard lock(mutex);
+    inbox.clear();
+  }
+};
+
+OrchestratorTransport::OrchestratorTransport(OrchestratorSettings settings)
+    : impl_(std::make_shared<Impl>()) {
+  impl_->settings = std::move(settings);
+  auto* impl = impl_.get();
+  impl_->link = std::make_unique<detail::Link>(
+      impl_->link_settings(), [impl](detail::Incoming&& in) { impl->on_delivery(std::move(in)); },
+      [impl](std::uint64_t, bool up) { impl->on_state(up); });
+}
+
+OrchestratorTransport::~OrchestratorTransport() {
+  impl_->link.reset();
+}
+
+void OrchestratorTransport::publish(std::span<const Message> messages) {
+  const auto& t = impl_->settings.topology;
+  std::vector<detail::Outgoing> batch;
+  batch.reserve(messages.size());
+  for (const auto& m : messages) {
+    detail::Outgoing o;
+    switch (m.kind) {
+      case MessageKind::command:
+        if (m.destination.empty()) {
+          throw Error("orchestrator: " + detail::describe(m) + " has no destination service");
+        }
+        o = {t.commands_exchange(), m.destination, true, m, {}};
+        break;
+      case MessageKind::reply: {
+        const auto& queue = m.destination.empty() ? m.reply_to : m.destination;
+        o = {"", queue, true, m, {}};  // the default exchange routes to the queue of that name
+        break;
+      }
+      case MessageKind::event:
+        o = {t.events_exchange(), m.type, false, m, {}};
+        break;
+    }
+    batch.push_back(std::move(o));
+  }
+  impl_->link->publish_and_wait(std::move(batch), impl_->settings.confirm_timeout);
+}
+
+std::size_t OrchestratorTransport::receive(std::vector<Delivery>& out, std::size_t max,
+                                           Duration wait) {
+  std::unique_lock lock(impl_->mutex);
+  impl_->arrived.wait_for(lock, wait, [&] { return !impl_->inbox.empty(); });
+  std::size_t n = 0;
+  while (n < max && !impl_->inbox.empty()) {
+    out.push_back(std::move(impl_->inbox.front()));
+    impl_->inbox.pop_front();
+    ++n;
+  }
+  return n;
+}
+
+void OrchestratorTransport::ack(std::span<const std::uint64_t> tags) {
+  if (tags.empty()) return;
+  auto* link = impl_->link.get();
+  link->post(
+      [link, tags = std::vector<std::uint64_t>(tags.begin(), tags.end())] { link->ack(tags); });
+}
+
+void OrchestratorTransport::requeue(std::span<const std::uint64_t> tags) {
+  if (tags.empty()) return;
+  auto* link = impl_->link.get();
+  link->post(
+      [link, tags = std::vector<std::uint64_t>(tags.begin(), tags.end())] { link->requeue(tags); });
+}
+
+void OrchestratorTransport::dead_letter(const Delivery& delivery, std::string_view reason) {
+  auto* link = impl_->link.get();
+  link->post([link, tag = delivery.tag, message = delivery.message, reason = std::string(reason)] {
+    link->dead_letter(tag, message, reason);
+  });
+}
+
+void OrchestratorTransport::wait_connected(Duration timeout) const {
+  impl_->link->wait_connected(timeout);
+}
+
+bool OrchestratorTransport::connected() const {
+  return impl_->link->connected();
+}
+
+std::uint64_t OrchestratorTransport::connections() const {
+  return impl_->link->generation();
+}
+
+void OrchestratorTransport::interrupt() {
+  impl_->link->interrupt();
+}
+
+}  // namespace sagaflow::rabbitmq

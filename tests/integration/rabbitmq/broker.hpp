@@ -1,0 +1,313 @@
+#pragma once
+// What the RabbitMQ integration tests share: the broker's URL (from SAGAFLOW_TEST_AMQP_URL, set
+// by tools/test after tools/test-broker start; a missing or unreachable broker fails the test,
+// it never skips), a topology of its own per test case (ctest runs them in parallel on one
+// broker), and a Probe: a plain rabbitmq-c connection that looks at the broker from outside.
+#include <amqp.h>
+#include <amqp_tcp_socket.h>
+
+#include <chrono>
+#include <cstdlib>
+#include <functional>
+#include <map>
+#include <optional>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include <doctest/doctest.h>
+
+#include "sagaflow/rabbitmq/orchestrator_transport.hpp"
+#include "sagaflow/rabbitmq/settings.hpp"
+#include "sagaflow/rabbitmq/worker.hpp"
+
+namespace sagaflow::rabbitmq::testing {
+
+using namespace std::chrono_literals;
+
+inline std::string broker_url() {
+  const char* url = std::getenv("SAGAFLOW_TEST_AMQP_URL");
+  if (url == nullptr || *url == '\0') {
+    FAIL(
+        "SAGAFLOW_TEST_AMQP_URL is not set: run tools/test, or tools/test-broker start and "
+        "export SAGAFLOW_TEST_AMQP_URL=$(tools/test-broker url)");
+  }
+  return url;
+}
+
+inline ConnectionSettings connection() {
+  auto s = ConnectionSettings::from_url(broker_url());
+  s.reconnect_min = 50ms;
+  s.reconnect_max = 1000ms;
+  return s;
+}
+
+inline Topology topology(const std::string& test) {
+  return Topology{.prefix = "t." + test};
+}
+
+inline std::string str(amqp_bytes_t b) {
+  return b.len == 0 ? std::string() : std::string(static_cast<const char*>(b.bytes), b.len);
+}
+inline amqp_bytes_t raw(const std::string& s) {
+  return amqp_bytes_t{s.size(), const_cast<char*>(s.data())};
+}
+
+// A message as the probe saw it.
+struct Got {
+  std::string routing_key;
+  std::string message_id;
+  std::string type;
+  std::string content_type;
+  int delivery_mode = 0;
+  std::map<std::string, std::string> headers;  // strings, and integers printed
+  std::string body;
+};
+
+// Raw properties for publishing what Sagaflow never would.
+struct RawMessage {
+  std::string message_id;
+  std::string type;
+  std::string content_type = "application/json";
+  std::vector<std::pair<std::string, std::string>> headers;
+  std::string body;
+};
+
+class Probe {
+ public:
+  Probe() {
+    auto s = connection();
+    conn_ = amqp_new_connection();
+    auto* socket = amqp_tcp_socket_new(conn_);
+    timeval tv{5, 0};
+    int rc = amqp_socket_open_noblock(socket, s.host.c_str(), s.port, &tv);
+    if (rc != AMQP_STATUS_OK) {
+      FAIL("cannot reach the test broker at " << s.redacted_url() << ": "
+                                              << std::string(amqp_error_string2(rc)));
+    }
+    require(amqp_login(conn_, s.vhost.c_str(), 0, 131072, 0, AMQP_SASL_METHOD_PLAIN, s.user.c_str(),
+                       s.password.c_str()),
+            "login");
+    amqp_channel_open(conn_, 1);
+    require(amqp_get_rpc_reply(conn_), "channel.open");
+    amqp_confirm_select(conn_, 1);
+    require(amqp_get_rpc_reply(conn_), "confirm.select");
+  }
+  ~Probe() {
+    amqp_connection_close(conn_, AMQP_REPLY_SUCCESS);
+    amqp_destroy_connection(conn_);
+  }
+  Probe(const Probe&) = delete;
+  Probe& operator=(const Probe&) = delete;
+
+  // Removes everything a test's topology may have left from an earlier run.
+  void delete_topology(const Topology& t, const std::vector<std::string>& services) {
+    std::vector<std::string> queues = {t.reply_queue(), t.orchestrator_events_queue(),
+                                       t.dead_letter_queue()};
+    for (const auto& s : services) queues.push_back(t.command_queue(s));
+    for (const auto& q : queues) {
+      with_channel([&](amqp_channel_t ch) { amqp_queue_delete(conn_, ch, raw(q), 0, 0); });
+    }
+    for (const auto& e : {t.commands_exchange(), t.events_exchange(), t.dead_exchange()}) {
+      with_channel([&](amqp_channel_t ch) { amqp_exchange_delete(conn_, ch, raw(e), 0); });
+    }
+  }
+
+  // Declares on a fresh channel; returns the broker's refusal ("406 ..."), or "" when accepted.
+  std::string declare_queue(const std::string& name, bool durable,
+                            const std::vector<std::pair<std::string, std::string>>& string_args,
+                            std::optional<std::int64_t> delivery_limit) {
+    std::vector<amqp_table_entry_t> args;
+    for (const auto& [k, v] : string_args) {
+      amqp_table_entry_t e{};
+      e.key = raw(k);
+      e.value.kind = AMQP_FIELD_KIND_UTF8;
+      e.value.value.bytes = raw(v);
+      args.push_back(e);
+    }
+    if (delivery_limit) {
+      amqp_table_entry_t e{};
+      e.key = amqp_cstring_bytes("x-delivery-limit");
+      e.value.kind = AMQP_FIELD_KIND_I64;
+      e.value.value.i64 = *delivery_limit;
+      args.push_back(e);
+    }
+    amqp_table_t table{static_cast<int>(args.size()), args.data()};
+    return with_channel([&](amqp_channel_t ch) {
+      amqp_queue_declare(conn_, ch, raw(name), 0, durable ? 1 : 0, 0, 0, table);
+    });
+  }
+  std::string declare_exchange(const std::string& name, const std::string& type, bool durable) {
+    return with_channel([&](amqp_channel_t ch) {
+      amqp_exchange_declare(conn_, ch, raw(name), raw(type), 0, durable ? 1 : 0, 0, 0,
+                            amqp_empty_table);
+    });
+  }
+
+  // Ready messages in the queue (not those delivered and unacknowledged).
+  std::uint32_t ready(const std::string& queue) {
+    std::uint32_t count = 0;
+    auto error = with_channel([&](amqp_channel_t ch) {
+      auto* ok = amqp_queue_declare(conn_, ch, raw(queue), 1, 0, 0, 0, amqp_empty_table);
+      if (ok != nullptr) count = ok->message_count;
+    });
+    REQUIRE_MESSAGE(error.empty(), "queue " << queue << ": " << error);
+    return count;
+  }
+
+  std::optional<Got> get(const std::string& queue) {
+    auto reply = amqp_basic_get(conn_, 1, raw(queue), 1);
+    require(reply, "basic.get");
+    if (reply.reply.id == AMQP_BASIC_GET_EMPTY_METHOD) return std::nullopt;
+    auto* ok = static_cast<amqp_basic_get_ok_t*>(reply.reply.decoded);
+    Got got;
+    got.routing_key = str(ok->routing_key);
+    amqp_message_t m{};
+    require(amqp_read_message(conn_, 1, &m, 0), "read message");
+    const auto& p = m.properties;
+    if (p._flags & AMQP_BASIC_MESSAGE_ID_FLAG) got.message_id = str(p.message_id);
+    if (p._flags & AMQP_BASIC_TYPE_FLAG) got.type = str(p.type);
+    if (p._flags & AMQP_BASIC_CONTENT_TYPE_FLAG) got.content_type = str(p.content_type);
+    if (p._flags & AMQP_BASIC_DELIVERY_MODE_FLAG) got.delivery_mode = p.delivery_mode;
+    if (p._flags & AMQP_BASIC_HEADERS_FLAG) {
+      for (int i = 0; i < p.headers.num_entries; ++i) {
+        const auto& e = p.headers.entries[i];
+        std::string value;
+        if (e.value.kind == AMQP_FIELD_KIND_UTF8 || e.value.kind == AMQP_FIELD_KIND_BYTES) {
+          value = str(e.value.value.bytes);
+        } else if (e.value.kind == AMQP_FIELD_KIND_I64) {
+          value = std::to_string(e.value.value.i64);
+        } else {
+          value = "<kind " + std::to_string(e.value.kind) + ">";
+        }
+        got.headers[str(e.key)] = value;
+      }
+    }
+    got.body = str(m.body);
+    amqp_destroy_message(&m);
+    amqp_maybe_release_buffers(conn_);
+    return got;
+  }
+
+  // Waits up to `timeout` for a message in the queue.
+  std::optional<Got> get_within(const std::string& queue, std::chrono::milliseconds timeout) {
+    auto deadline = std::chrono::steady_clock::now() + timeout;
+    while (true) {
+      if (auto got = get(queue)) return got;
+      if (std::chrono::steady_clock::now() > deadline) return std::nullopt;
+      std::this_thread::sleep_for(20ms);
+    }
+  }
+
+  // Publishes and waits for the broker's confirm.
+  void publish(const std::string& exchange, const std::string& routing_key, const RawMessage& m) {
+    std::vector<amqp_table_entry_t> headers;
+    for (const auto& [k, v] : m.headers) {
+      amqp_table_entry_t e{};
+      e.key = raw(k);
+      e.value.kind = AMQP_FIELD_KIND_UTF8;
+      e.value.value.bytes = raw(v);
+      headers.push_back(e);
+    }
+    amqp_basic_properties_t p{};
+    p._flags = AMQP_BASIC_DELIVERY_MODE_FLAG | AMQP_BASIC_HEADERS_FLAG;
+    p.delivery_mode = 2;
+    p.headers = amqp_table_t{static_cast<int>(headers.size()), headers.data()};
+    if (!m.message_id.empty()) {
+      p._flags |= AMQP_BASIC_MESSAGE_ID_FLAG;
+      p.message_id = raw(m.message_id);
+    }
+    if (!m.type.empty()) {
+      p._flags |= AMQP_BASIC_TYPE_FLAG;
+      p.type = raw(m.type);
+    }
+    if (!m.content_type.empty()) {
+      p._flags |= AMQP_BASIC_CONTENT_TYPE_FLAG;
+      p.content_type = raw(m.content_type);
+    }
+    REQUIRE(amqp_basic_publish(conn_, 1, raw(exchange), raw(routing_key), 1, 0, &p, raw(m.body)) ==
+            AMQP_STATUS_OK);
+    while (true) {
+      amqp_frame_t frame{};
+      timeval tv{10, 0};
+      REQUIRE(amqp_simple_wait_frame_noblock(conn_, &frame, &tv) == AMQP_STATUS_OK);
+      if (frame.frame_type != AMQP_FRAME_METHOD) continue;
+      if (frame.payload.method.id == AMQP_BASIC_RETURN_METHOD) FAIL("probe publish returned");
+      if (frame.payload.method.id == AMQP_BASIC_ACK_METHOD) break;
+    }
+    amqp_maybe_release_buffers(conn_);
+  }
+
+ private:
+  void require(const amqp_rpc_reply_t& reply, const char* what) {
+    if (reply.reply_type != AMQP_RESPONSE_NORMAL) FAIL("probe: " << what << " failed");
+  }
+
+  // Runs `call` on a channel of its own, so that a refusal (which closes the channel) does not
+  // affect the rest; returns the refusal's text.
+  std::string with_channel(const std::function<void(amqp_channel_t)>& call) {
+    const amqp_channel_t ch = next_channel_++;
+    amqp_channel_open(conn_, ch);
+    require(amqp_get_rpc_reply(conn_), "channel.open");
+    call(ch);
+    auto reply = amqp_get_rpc_reply(conn_);
+    std::string error;
+    if (reply.reply_type == AMQP_RESPONSE_SERVER_EXCEPTION &&
+        reply.reply.id == AMQP_CHANNEL_CLOSE_METHOD) {
+      auto* m = static_cast<amqp_channel_close_t*>(reply.reply.decoded);
+      error = std::to_string(m->reply_code) + " " + str(m->reply_text);
+      amqp_channel_close_ok_t close_ok{};
+      amqp_send_method(conn_, ch, AMQP_CHANNEL_CLOSE_OK_METHOD, &close_ok);
+    } else if (reply.reply_type != AMQP_RESPONSE_NORMAL) {
+      FAIL("probe: broker call failed on channel " << ch);
+    } else {
+      amqp_channel_close(conn_, ch, AMQP_REPLY_SUCCESS);
+    }
+    amqp_maybe_release_buffers(conn_);
+    return error;
+  }
+
+  amqp_connection_state_t conn_ = nullptr;
+  amqp_channel_t next_channel_ = 2;
+};
+
+// Removes the test's topology before and after the test.
+class Scratch {
+ public:
+  Scratch(const std::string& test, std::vector<std::string> services)
+      : topology_(testing::topology(test)), services_(std::move(services)) {
+    probe_.delete_topology(topology_, services_);
+  }
+  ~Scratch() { probe_.delete_topology(topology_, services_); }
+  const Topology& topology() const { return topology_; }
+  Probe& probe() { return probe_; }
+
+ private:
+  Probe probe_;
+  Topology topology_;
+  std::vector<std::string> services_;
+};
+
+// Polls `condition` until true or `timeout`.
+inline bool eventually(const std::function<bool()>& condition,
+                       std::chrono::milliseconds timeout = 10s) {
+  auto deadline = std::chrono::steady_clock::now() + timeout;
+  while (!condition()) {
+    if (std::chrono::steady_clock::now() > deadline) return false;
+    std::this_thread::sleep_for(10ms);
+  }
+  return true;
+}
+
+// Receives until `count` deliveries arrived or `timeout` passed.
+inline std::vector<Delivery> receive_n(Transport& t, std::size_t count,
+                                       std::chrono::milliseconds timeout = 10s) {
+  std::vector<Delivery> out;
+  auto deadline = std::chrono::steady_clock::now() + timeout;
+  while (out.size() < count && std::chrono::steady_clock::now() < deadline) {
+    t.receive(out, count - out.size(), Duration(50));
+  }
+  return out;
+}
+
+}  // namespace sagaflow::rabbitmq::testing
