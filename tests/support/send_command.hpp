@@ -1,5 +1,5 @@
 #pragma once
-// Sending one command to a commerce participant's dispatcher, as the engine does for a step:
+// Sending one command to a participant's dispatcher, as the engine does for a step:
 // with its own idempotency key (a repeated key is a retry or a redelivery).
 #include <doctest/doctest.h>
 

@@ -1,6 +1,8 @@
 // The booking participant's business rules, through its typed contracts on a dispatcher.
 #include <doctest/doctest.h>
 
+#include "support/send_command.hpp"
+
 #include <stdexcept>
 
 #include "sagaflow/sagas/booking.hpp"
@@ -17,12 +19,7 @@ struct Booking {
     service.register_handlers(dispatcher);
   }
   Message send(const std::string& type, json::value payload, const std::string& key) {
-    Message m;
-    m.id = key + "/1";
-    m.idempotency_key = key;
-    m.type = type;
-    m.body = json::serialize(payload);
-    return dispatcher.handle(m);
+    return testing::send_command(dispatcher, type, std::move(payload), key);
   }
   Message create(const std::string& reference, const std::string& slot, const std::string& key,
                  const std::string& customer = "ann") {

@@ -1,7 +1,7 @@
 // The coupons participant's business rules, through its typed contracts on a dispatcher.
 #include <doctest/doctest.h>
 
-#include "commerce_send.hpp"
+#include "support/send_command.hpp"
 #include "sagaflow/sagas/coupons.hpp"
 
 using namespace sagaflow;

@@ -1,6 +1,8 @@
 // The offers participant's business rules, through its typed contracts on a dispatcher.
 #include <doctest/doctest.h>
 
+#include "support/send_command.hpp"
+
 #include "sagaflow/sagas/offers.hpp"
 
 using namespace sagaflow;
@@ -10,12 +12,7 @@ namespace {
 struct Offers {
   Offers() { service.register_handlers(dispatcher); }
   Message send(const std::string& type, json::value payload, const std::string& key) {
-    Message m;
-    m.id = key + "/1";
-    m.idempotency_key = key;
-    m.type = type;
-    m.body = json::serialize(payload);
-    return dispatcher.handle(m);
+    return testing::send_command(dispatcher, type, std::move(payload), key);
   }
   std::string create(const std::string& offer, const std::string& key) {
     auto reply = send("offers.create_order",

@@ -1,6 +1,8 @@
 // The payment gateway participant's business rules, through its typed contracts on a dispatcher.
 #include <doctest/doctest.h>
 
+#include "support/send_command.hpp"
+
 #include "sagaflow/sagas/payment_gateway.hpp"
 
 using namespace sagaflow;
@@ -13,12 +15,7 @@ struct Gateway {
     service.register_handlers(dispatcher);
   }
   Message send(const std::string& type, json::value payload, const std::string& key) {
-    Message m;
-    m.id = key + "/1";
-    m.idempotency_key = key;
-    m.type = type;
-    m.body = json::serialize(payload);
-    return dispatcher.handle(m);
+    return testing::send_command(dispatcher, type, std::move(payload), key);
   }
   Message charge(std::int64_t amount, const std::string& method, const std::string& reference,
                  const std::string& key) {

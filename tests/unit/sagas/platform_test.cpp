@@ -1,7 +1,7 @@
 // The external data platform participant, through its typed contracts on a dispatcher.
 #include <doctest/doctest.h>
 
-#include "commerce_send.hpp"
+#include "support/send_command.hpp"
 #include "sagaflow/sagas/platform.hpp"
 
 using namespace sagaflow;

@@ -1,6 +1,8 @@
 // The points participant's business rules, through its typed contracts on a dispatcher.
 #include <doctest/doctest.h>
 
+#include "support/send_command.hpp"
+
 #include "sagaflow/sagas/points.hpp"
 
 using namespace sagaflow;
@@ -14,12 +16,7 @@ struct Points {
   }
   // Sends a command with its own idempotency key, as the engine does for each step.
   Message send(const std::string& type, json::value payload, const std::string& key) {
-    Message m;
-    m.id = key + "/1";
-    m.idempotency_key = key;
-    m.type = type;
-    m.body = json::serialize(payload);
-    return dispatcher.handle(m);
+    return testing::send_command(dispatcher, type, std::move(payload), key);
   }
   std::string reserve(std::int64_t amount, const std::string& key) {
     auto reply = send("points.reserve",
