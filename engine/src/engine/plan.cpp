@@ -15,8 +15,24 @@ Plan::Plan(std::shared_ptr<const flow::Flow> flow) : flow_(std::move(flow)) {
     }
   };
   if (flow_->trigger) listen(flow_->trigger->event);
+  auto serve = [&](const std::string& service) {
+    if (!service.empty() &&
+        std::find(services_.begin(), services_.end(), service) == services_.end()) {
+      services_.push_back(service);
+    }
+  };
   for (const auto& node : nodes_) {
     by_name_.emplace(node.step->name, static_cast<NodeIndex>(&node - nodes_.data()));
+    const auto& step = *node.step;
+    if (step.kind == flow::StepKind::command || step.kind == flow::StepKind::foreach) {
+      serve(step.command.service);
+    }
+    if (step.compensation) {
+      for (const auto& variant : step.compensation->variants) serve(variant.command.service);
+    }
+    if (step.kind == flow::StepKind::wait && step.wait.each_event) {
+      serve(step.wait.each_event->command.service);
+    }
     if (node.step->kind != flow::StepKind::wait) continue;
     for (const auto* list : {&node.step->wait.events, &node.step->wait.failure_events}) {
       for (const auto& event : *list) listen(event);

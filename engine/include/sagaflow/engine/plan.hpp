@@ -37,6 +37,9 @@ class Plan {
   // Event types the orchestrator must receive for this flow: its trigger and what its waits
   // listen to (success and failure events).
   const std::vector<std::string>& listened_events() const { return events_; }
+  // Every service this flow sends commands to (steps, compensations, each_event, on_compensated),
+  // so that a broker's queues can be declared before the first command.
+  const std::vector<std::string>& services() const { return services_; }
 
  private:
   std::vector<NodeIndex> add_sequence(const std::vector<flow::Step>& steps,
@@ -47,6 +50,7 @@ class Plan {
   std::vector<PlanNode> nodes_;
   std::unordered_map<std::string_view, NodeIndex> by_name_;
   std::vector<std::string> events_;
+  std::vector<std::string> services_;
 };
 
 // The flows the engine runs, by name and version. A saga stays on the version it started with;
