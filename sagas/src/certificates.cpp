@@ -150,8 +150,8 @@ worker::Outcome<certificates::Activated> CertificatesService::activate(
   auto& cert = certificates_[allocation.code];
   auto reply = [&](const std::string& operation_id) {
     return certificates::Activated{
-        allocation.order_line_id, cert.code,    cert.denomination,          cert.balance,
-        to_string(cert.state),    operation_id, allocation.recipient.phone, cert.cvc};
+        allocation.order_line_id, cert.code,    cert.denomination,         cert.balance,
+        to_string(cert.state),    operation_id, allocation.recipient.phone};
   };
   if (allocation.status == AllocationStatus::activated) {
     // Activated already (a resend under another key): the same certificate, no new operation.
@@ -312,6 +312,13 @@ CertificatesService::Certificate CertificatesService::certificate(const std::str
   Lock lock(mutex_);
   auto it = certificates_.find(code);
   return it == certificates_.end() ? Certificate{} : it->second;
+}
+
+std::string CertificatesService::cvc(const std::string& code) const {
+  Lock lock(mutex_);
+  auto it = certificates_.find(code);
+  if (it == certificates_.end() || it->second.state != State::active) return {};
+  return it->second.cvc;
 }
 
 std::vector<CertificatesService::Allocation> CertificatesService::allocations(

@@ -29,12 +29,31 @@ json::object paid(const std::string& line, std::int64_t amount) {
   return json::object{{"orderLineId", line}, {"collectedAmount", amount}};
 }
 
+// Whether JSON text holds `secret` as a string value (quoted, possibly escaped when the JSON is
+// itself inside a JSON string, as a saga's state may be), or any "cvc" field at all. A bare
+// substring search would be fooled by a 3-digit CVC inside a balance or an id ("300" in 3000).
+bool holds_secret(const std::string& text, const std::string& secret) {
+  for (const char* field : {"\"cvc\"", "\\\"cvc\\\""}) {
+    if (text.find(field) != std::string::npos) return true;
+  }
+  for (auto at = text.find(secret); at != std::string::npos; at = text.find(secret, at + 1)) {
+    const auto after = at + secret.size();
+    if (at > 0 && text[at - 1] == '"' && after < text.size() &&
+        (text[after] == '"' || text[after] == '\\')) {
+      return true;
+    }
+  }
+  return false;
+}
+
 struct Activation {
   Activation() {
     for (const char* code : {"GC-1", "GC-2", "GC-3"}) certificates.add_code(code);
     certificates.issue("GC-SOLD", 1'000);
     certificates.register_handlers(certificates_dispatcher);
     sms.register_handlers(sms_dispatcher);
+    // The claim check: the SMS gateway reads each CVC from the certificates service.
+    sms.set_cvc_source([this](const std::string& code) { return certificates.cvc(code); });
     world.serve("certificates", certificates_dispatcher);
     world.serve("sms", sms_dispatcher);
     for (const char* type : {"GiftCertificateState", "GiftCertificateTransaction"}) {
@@ -120,6 +139,51 @@ TEST_CASE(
   REQUIRE(messages.size() == 2);
   CHECK(messages[0].code == "GC-1");
   CHECK(messages[0].text.find(f.certificates.certificate("GC-1").cvc) != std::string::npos);
+  CHECK(f.invariants());
+}
+
+TEST_CASE(
+    "certificate_activation: a CVC never passes through the saga (claim check): not in a message, "
+    "its state or its history, yet the SMS carries it") {
+  Activation f;
+  auto id = f.sell();
+  f.settle_in_full();
+  REQUIRE(f.world.status(id) == "completed");
+  auto sent = f.sms.messages();
+  REQUIRE(sent.size() == 2);
+  const auto state = f.world.saga(id).state;
+  const auto history = f.world.history(id);
+  CHECK_FALSE(history.empty());
+  for (const auto& [line_id, code] : {std::pair{"l1", "GC-1"}, std::pair{"l2", "GC-2"}}) {
+    const auto cvc = f.certificates.cvc(code);
+    CAPTURE(code);
+    CAPTURE(cvc);
+    REQUIRE(cvc.size() == 3);
+    // The check itself would see a leak: a CVC as a JSON string value, bare or escaped.
+    REQUIRE(holds_secret(json::serialize(json::object{{"x", cvc}}), cvc));
+    REQUIRE(holds_secret(
+        json::serialize(json::value(json::string(json::serialize(json::array{cvc})))), cvc));
+    for (const auto& m : f.world.sent()) {
+      CAPTURE(m.type);
+      CHECK_FALSE(holds_secret(m.body, cvc));
+    }
+    CHECK_FALSE(holds_secret(state, cvc));
+    for (const auto& row : history) {
+      CAPTURE(row.kind);
+      CAPTURE(row.step);
+      CHECK_FALSE(holds_secret(row.detail, cvc));
+    }
+    // ... while the SMS gateway did send it, to the recipient.
+    auto message = std::find_if(sent.begin(), sent.end(),
+                                [&](const auto& m) { return m.order_line_id == line_id; });
+    REQUIRE(message != sent.end());
+    CHECK(message->code == code);
+    CHECK(message->text.find("CVC " + cvc) != std::string::npos);
+  }
+  // Every kind of message went by: commands (sms.send_cvc among them) and events.
+  CHECK(f.world.events(id) == Strings{"GiftCertificateState", "GiftCertificateTransaction"});
+  CHECK(f.world.sent().size() >= 9);
+  CHECK(f.bi.size() == 2);
   CHECK(f.invariants());
 }
 

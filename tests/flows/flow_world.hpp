@@ -132,6 +132,8 @@ class FlowWorld {
   std::vector<std::string> events(const std::string& id) const {
     return messages(id, MessageKind::event, false);
   }
+  // Every message the sagas published (commands, compensations, events), as sent, in order.
+  const std::vector<Message>& sent() const { return sent_; }
   const std::vector<std::pair<Message, std::string>>& dead_letters() const {
     return transport_.dead_letters;
   }

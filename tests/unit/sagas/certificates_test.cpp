@@ -179,6 +179,7 @@ TEST_CASE(
   c.record_payment(1, json::array{Certificates::paid("l1", 2'999)}, "p1");
   auto unpaid = c.line("certificates.activate", "l1", "k2");
   CHECK(unpaid.error_code == "NotPaid");
+  CHECK(c.service.cvc("GC-1").empty());  // reserved, not active: no CVC to read
   c.record_payment(2, json::array{Certificates::paid("l1", 3'000)}, "p2", true);
   auto reply = c.line("certificates.activate", "l1", "k3");
   REQUIRE(reply.outcome == ReplyOutcome::success);
@@ -186,7 +187,11 @@ TEST_CASE(
   CHECK(body.at("balance") == 3'000);
   CHECK(body.at("state") == "active");
   CHECK(body.at("phone") == "+79161234567");
-  CHECK(body.at("cvc").as_string().size() == 3);
+  // The CVC stays with the service (a secret): never in the reply, read in-process by code.
+  CHECK_FALSE(body.as_object().contains("cvc"));
+  CHECK(c.service.cvc("GC-1").size() == 3);
+  CHECK(reply.body.find(c.service.cvc("GC-1")) == std::string::npos);
+  CHECK(c.service.cvc("GC-UNKNOWN").empty());
   auto cert = c.service.certificate("GC-1");
   CHECK(cert.state == State::active);
   CHECK(cert.sold);

@@ -29,7 +29,7 @@ class CertificatesService {
     std::int64_t denomination = 0;
     std::int64_t balance = 0;
     std::int64_t held = 0;  // the sum of its open holds
-    std::string cvc;
+    std::string cvc;        // generated at activation; kept here, never in a reply
   };
   enum class AllocationStatus { reserved, activated };
   // An order_certificate_allocation.
@@ -82,6 +82,10 @@ class CertificatesService {
   void register_handlers(worker::Dispatcher& dispatcher);
 
   Certificate certificate(const std::string& code) const;  // empty code when unknown
+  // The CVC of an active certificate, read in-process by whoever must deliver it (the SMS
+  // gateway's CvcSource); empty when the code is unknown or not active. The CVC never travels
+  // in a reply, so it stays out of the orchestrator, its store and the bus.
+  std::string cvc(const std::string& code) const;
   std::vector<Allocation> allocations(const std::string& order_id) const;
   // The last paymentVersion recorded for the order (0: none).
   std::int64_t payment_version(const std::string& order_id) const;

@@ -98,7 +98,9 @@ struct PaymentRecorded {
 };
 
 // certificates.activate's reply: what GiftCertificateState / GiftCertificateTransaction(Activate)
-// carry, plus what the SMS needs.
+// carry, plus where the SMS goes. Never the CVC: it is a secret, and a reply lands in the saga's
+// state, its history and what it publishes. The SMS gateway reads it from this service at send
+// time (a claim check: CertificatesService::cvc(code)).
 struct Activated {
   std::string order_line_id;
   std::string code;
@@ -107,11 +109,10 @@ struct Activated {
   std::string state;  // active
   std::string operation_id;
   std::string phone;
-  std::string cvc;
   template <class Archive>
   void serialize(Archive& a) {
     a(CEREAL_NVP(order_line_id), CEREAL_NVP(code), CEREAL_NVP(denomination), CEREAL_NVP(balance),
-      CEREAL_NVP(state), CEREAL_NVP(operation_id), CEREAL_NVP(phone), CEREAL_NVP(cvc));
+      CEREAL_NVP(state), CEREAL_NVP(operation_id), CEREAL_NVP(phone));
   }
 };
 

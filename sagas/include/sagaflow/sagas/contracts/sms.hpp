@@ -7,17 +7,17 @@
 
 namespace sagaflow::sagas::sms {
 
-// sms.send_cvc: send a certificate's CVC to its recipient.
+// sms.send_cvc: send a certificate's CVC to its recipient. The command names the certificate,
+// never its CVC (a secret that must not pass through the orchestrator or the bus): the gateway
+// fetches it from the certificates service when it sends.
 struct SendCvc {
   std::string order_id;
   std::string order_line_id;
   std::string code;
   std::string phone;  // E.164: '+' then 10 to 15 digits
-  std::string cvc;
   template <class Archive>
   void serialize(Archive& a) {
-    a(CEREAL_NVP(order_id), CEREAL_NVP(order_line_id), CEREAL_NVP(code), CEREAL_NVP(phone),
-      CEREAL_NVP(cvc));
+    a(CEREAL_NVP(order_id), CEREAL_NVP(order_line_id), CEREAL_NVP(code), CEREAL_NVP(phone));
   }
 };
 struct Sent {
