@@ -1,6 +1,7 @@
 #include "sagaflow/sagas/payments.hpp"
 
 #include <cstdio>
+#include <stdexcept>
 #include <utility>
 
 namespace sagaflow::sagas {
@@ -61,6 +62,23 @@ void PaymentsService::register_handlers(worker::Dispatcher& dispatcher) {
   worker::on<CancelByReference, Undone>(
       dispatcher, "payments.cancel",
       [this](const CancelByReference& c, const Message& m) { return cancel(c, m); });
+  worker::on<ApplyCertificate, CertificateApplied>(
+      dispatcher, "payments.apply_certificate",
+      [this](const ApplyCertificate& c, const Message& m) { return apply_certificate(c, m); });
+  worker::on<RemoveCertificate, CertificateRemoved>(
+      dispatcher, "payments.remove_certificate",
+      [this](const RemoveCertificate& c, const Message& m) { return remove_certificate(c, m); });
+}
+
+void PaymentsService::open_payment(const std::string& payment_id, std::int64_t amount) {
+  if (payment_id.empty()) throw std::invalid_argument("open_payment: an empty payment id");
+  if (amount <= 0) throw std::invalid_argument("open_payment: amount must be above zero");
+  std::lock_guard lock(mutex_);
+  if (payments_.contains(payment_id)) {
+    throw std::invalid_argument("open_payment: payment " + payment_id + " already exists");
+  }
+  payments_[payment_id] = Payment{.payment_id = payment_id, .amount = amount};
+  ledger_.push_back(Effect{"open/" + payment_id, "open", payment_id, amount});
 }
 
 std::string PaymentsService::redirect_url(const std::string& payment_id) const {
@@ -82,7 +100,9 @@ worker::Outcome<payments::Created> PaymentsService::create(const payments::Creat
     return payments::Created{p.payment_id, redirect_url(p.payment_id), p.amount,
                              to_string(p.status)};
   }
-  Payment p{.payment_id = "pay-" + std::to_string(next_id_++),
+  std::string payment_id = "pay-" + std::to_string(next_id_++);
+  while (payments_.contains(payment_id)) payment_id = "pay-" + std::to_string(next_id_++);
+  Payment p{.payment_id = std::move(payment_id),
             .reference = c.reference,
             .booking_id = c.booking_id,
             .amount = c.amount};
@@ -114,6 +134,59 @@ worker::Outcome<payments::Undone> PaymentsService::cancel(const payments::Cancel
       return payments::Undone{true, to_string(p.status)};
   }
   return payments::Undone{false, to_string(p.status)};
+}
+
+worker::Outcome<payments::CertificateApplied> PaymentsService::apply_certificate(
+    const payments::ApplyCertificate& c, const Message& m) {
+  using Outcome = worker::Outcome<payments::CertificateApplied>;
+  if (c.amount <= 0) return Outcome::business_failure("InvalidAmount");
+  if (c.reference.empty()) return Outcome::business_failure("MissingReference");
+  std::lock_guard lock(mutex_);
+  auto found = payments_.find(c.payment_id);
+  if (found == payments_.end()) return Outcome::business_failure("UnknownPayment");
+  auto& p = found->second;
+  auto applied = [&p](const Tender& t) {
+    return payments::CertificateApplied{p.payment_id, t.reference, t.amount, p.covered,
+                                        p.amount - p.covered};
+  };
+  // The same tender applied again (a resend under another key) is the same tender.
+  if (auto known = tenders_.find({c.payment_id, c.reference}); known != tenders_.end()) {
+    const auto& t = known->second;
+    if (t.status == TenderStatus::removed) return Outcome::business_failure("TenderRemoved");
+    if (t.amount != c.amount) return Outcome::business_failure("ReferenceReused");
+    return applied(t);
+  }
+  if (p.status == Status::cancelled || p.status == Status::refunded) {
+    return Outcome::business_failure("PaymentClosed");
+  }
+  if (c.amount > p.amount - p.covered) return Outcome::business_failure("AmountExceedsOutstanding");
+  Tender t{.payment_id = p.payment_id, .reference = c.reference, .amount = c.amount};
+  p.covered += c.amount;
+  tenders_[{p.payment_id, c.reference}] = t;
+  ledger_.push_back(Effect{m.idempotency_key, "apply_certificate", p.payment_id, c.amount});
+  return applied(t);
+}
+
+// Removing nothing succeeds with done=false; the reference is then kept as removed, so that an
+// apply arriving late (after its compensation) is refused instead of covering the payment.
+worker::Outcome<payments::CertificateRemoved> PaymentsService::remove_certificate(
+    const payments::RemoveCertificate& c, const Message& m) {
+  std::lock_guard lock(mutex_);
+  auto found = payments_.find(c.payment_id);
+  if (found == payments_.end()) return payments::CertificateRemoved{false, 0, 0};
+  auto& p = found->second;
+  auto [it, inserted] =
+      tenders_.try_emplace({c.payment_id, c.reference}, Tender{.payment_id = p.payment_id,
+                                                               .reference = c.reference,
+                                                               .status = TenderStatus::removed});
+  auto& t = it->second;
+  if (inserted || t.status == TenderStatus::removed) {
+    return payments::CertificateRemoved{false, 0, p.amount - p.covered};
+  }
+  t.status = TenderStatus::removed;
+  p.covered -= t.amount;
+  ledger_.push_back(Effect{m.idempotency_key, "remove_certificate", p.payment_id, t.amount});
+  return payments::CertificateRemoved{true, t.amount, p.amount - p.covered};
 }
 
 PaymentsService::WebhookResult PaymentsService::reject(std::string_view body,
@@ -245,6 +318,13 @@ PaymentsService::Payment PaymentsService::payment_by_reference(const std::string
   return it == references_.end() ? Payment{} : payments_.at(it->second);
 }
 
+PaymentsService::Tender PaymentsService::tender(const std::string& payment_id,
+                                                const std::string& reference) const {
+  std::lock_guard lock(mutex_);
+  auto it = tenders_.find({payment_id, reference});
+  return it == tenders_.end() ? Tender{} : it->second;
+}
+
 std::vector<Effect> PaymentsService::ledger() const {
   std::lock_guard lock(mutex_);
   return ledger_;
@@ -263,18 +343,34 @@ std::vector<Message> PaymentsService::published() const {
 bool PaymentsService::invariant_holds() const {
   std::lock_guard lock(mutex_);
   std::map<std::string, std::map<std::string, int>> kinds;  // payment -> kind -> count
+  std::map<std::string, std::int64_t> covered;              // payment -> by the ledger
   for (const auto& e : ledger_) {
     auto& k = kinds[e.subject];
-    // Nothing happens to a payment before it is created, or after it was closed.
-    if (e.kind != "create" && k["create"] != 1) return false;
-    if (e.kind != "create" && (k["cancel"] != 0 || k["refund"] != 0)) return false;
+    const bool opening = e.kind == "create" || e.kind == "open";
+    // Nothing happens to a payment before it is created (or opened), or after it was closed;
+    // only a tender may still be removed from a closed payment (a compensation must succeed).
+    if (!opening && k["create"] + k["open"] != 1) return false;
+    if (!opening && e.kind != "remove_certificate" && (k["cancel"] != 0 || k["refund"] != 0))
+      return false;
     if ((e.kind == "failed" || e.kind == "cancel") && k["succeeded"] != 0) return false;
     if (e.kind == "refund" && k["succeeded"] != 1) return false;
+    if (e.kind == "apply_certificate") covered[e.subject] += e.amount;
+    if (e.kind == "remove_certificate") covered[e.subject] -= e.amount;
     k[e.kind] += 1;
+  }
+  std::map<std::string, std::int64_t> tendered;  // payment -> applied tenders
+  for (const auto& [key, t] : tenders_) {
+    if (key.first != t.payment_id || key.second != t.reference) return false;
+    if (!payments_.contains(t.payment_id) || t.amount < 0) return false;
+    if (t.status == TenderStatus::applied) tendered[t.payment_id] += t.amount;
   }
   for (const auto& [id, p] : payments_) {
     auto& k = kinds[id];
-    if (k["create"] != 1 || k["succeeded"] > 1 || k["failed"] != p.failures) return false;
+    if (k["create"] + k["open"] != 1 || k["succeeded"] > 1 || k["failed"] != p.failures)
+      return false;
+    if (p.covered < 0 || p.covered > p.amount || p.covered != covered[id] ||
+        p.covered != tendered[id])
+      return false;
     switch (p.status) {
       case Status::pending:
         if (k["succeeded"] + k["failed"] + k["cancel"] + k["refund"] != 0) return false;

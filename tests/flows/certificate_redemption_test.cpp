@@ -1,11 +1,14 @@
-// certificate_redemption (seed 002, scenarios 2 and 3) end to end with GiftCertificateProcessing:
-// hold, wait for the payment, capture; every failure releases the hold; a finished redemption
-// can be voided later by payments or support. Invariants: no balance below zero, every capture
-// voided at most once, balances match the Capture/Void operations.
+// certificate_redemption (seed 002, scenarios 2 and 3) end to end with GiftCertificateProcessing
+// and Payments: hold, wait for the payment, capture, apply the captured amount as a tender to the
+// order's payment; every failure before the capture releases the hold, a tender refused after it
+// voids the capture; a finished redemption can be voided later by payments or support.
+// Invariants: no balance below zero, every capture voided at most once, balances match the
+// Capture/Void operations, a payment is never covered beyond its amount.
 #include <doctest/doctest.h>
 
 #include "flow_world.hpp"
 #include "sagaflow/sagas/certificates.hpp"
+#include "sagaflow/sagas/payments.hpp"
 
 using namespace sagaflow;
 using namespace std::chrono_literals;
@@ -18,6 +21,10 @@ struct Redemption {
     certificates.issue("GC-1", 5'000);
     certificates.register_handlers(dispatcher);
     world.serve("certificates", dispatcher);
+    // The orders' payments the certificates are applied to, opened before the sagas.
+    for (const char* id : {"pay-1", "pay-2", "pay-3"}) payments.open_payment(id, 10'000);
+    payments.register_handlers(payments_dispatcher);
+    world.serve("payments", payments_dispatcher);
     world.subscribe("GiftCertificateTransaction",
                     [this](const Message& m) { transactions.push_back(json::parse(m.body)); });
     world.subscribe("GiftCertificateState",
@@ -41,17 +48,29 @@ struct Redemption {
     m.idempotency_key = key;
     m.type = type;
     m.body = json::serialize(payload);
-    return dispatcher.handle(m);
+    return (type.starts_with("payments.") ? payments_dispatcher : dispatcher).handle(m);
   }
   std::size_t effects(const std::string& kind) const {
     std::size_t n = 0;
     for (const auto& e : certificates.ledger()) n += e.kind == kind;
     return n;
   }
+  std::size_t operations(const std::string& kind) const {
+    std::size_t n = 0;
+    for (const auto& op : certificates.operations()) n += op.kind == kind;
+    return n;
+  }
+  std::size_t payment_effects(const std::string& kind) const {
+    std::size_t n = 0;
+    for (const auto& e : payments.ledger()) n += e.kind == kind;
+    return n;
+  }
 
   sagaflow::testing::FlowWorld world{{"certificate_redemption"}};
   sagas::CertificatesService certificates;
   worker::Dispatcher dispatcher;
+  sagas::PaymentsService payments;
+  worker::Dispatcher payments_dispatcher;
   std::vector<json::value> transactions;
   std::vector<json::value> states;
 };
@@ -68,7 +87,8 @@ TEST_CASE(
   CHECK(f.certificates.certificate("GC-1").held == 1'200);
   f.confirm();
   CHECK(f.world.status(id) == "completed");
-  CHECK(f.world.commands(id) == Strings{"certificates.authorize_hold", "certificates.capture"});
+  CHECK(f.world.commands(id) == Strings{"certificates.authorize_hold", "certificates.capture",
+                                        "payments.apply_certificate"});
   CHECK(f.world.events(id) == Strings{"GiftCertificateTransaction", "GiftCertificateState"});
   CHECK(f.world.compensations(id).empty());
   auto cert = f.certificates.certificate("GC-1");
@@ -82,6 +102,12 @@ TEST_CASE(
   REQUIRE(f.states.size() == 1);
   CHECK(f.states[0].at("balance") == 3'800);
   CHECK(f.certificates.invariants_hold());
+  // The captured amount is a tender of the order's payment, named by the authorization id.
+  auto authorization = std::string(f.world.result(id, "hold").at("authorization_id").as_string());
+  CHECK(f.payments.payment("pay-1").covered == 1'200);
+  CHECK(f.payments.tender("pay-1", authorization).amount == 1'200);
+  CHECK(f.world.result(id, "apply_certificate").at("outstanding") == 8'800);
+  CHECK(f.payments.invariant_holds());
 }
 
 TEST_CASE(
@@ -185,8 +211,8 @@ TEST_CASE("certificate_redemption: a capture whose reply was lost is retried and
   f.confirm();
   f.world.advance(7s);
   CHECK(f.world.status(id) == "completed");
-  CHECK(f.world.commands(id) ==
-        Strings{"certificates.authorize_hold", "certificates.capture", "certificates.capture"});
+  CHECK(f.world.commands(id) == Strings{"certificates.authorize_hold", "certificates.capture",
+                                        "certificates.capture", "payments.apply_certificate"});
   CHECK(f.effects("capture") == 1);
   CHECK(f.certificates.certificate("GC-1").balance == 3'800);
   CHECK(f.certificates.invariants_hold());
@@ -251,4 +277,103 @@ TEST_CASE("certificate_redemption: two redemptions cannot together spend more th
   CHECK(f.world.status(third) == "completed");
   CHECK(f.certificates.certificate("GC-1").balance == 0);
   CHECK(f.certificates.invariants_hold());
+}
+
+TEST_CASE(
+    "certificate_redemption: a tender more than the payment still owes voids the capture, once") {
+  Redemption f;
+  f.payments.open_payment("pay-small", 500);
+  auto id = f.redeem(1'200, "pay-small");
+  f.confirm("pay-small");
+  CHECK(f.world.status(id) == "compensated");
+  // Refused as a business failure: not retried; nothing was applied, so nothing is removed.
+  CHECK(f.world.commands(id) == Strings{"certificates.authorize_hold", "certificates.capture",
+                                        "payments.apply_certificate"});
+  CHECK(f.world.compensations(id) == Strings{"certificates.void"});
+  auto cert = f.certificates.certificate("GC-1");
+  CHECK(cert.balance == 5'000);
+  CHECK(cert.held == 0);
+  auto hold = f.certificates.hold("pay-small");
+  CHECK(f.world.result(id, "capture").at("operation_id") == json::value(hold.capture_operation));
+  CHECK_FALSE(hold.void_operation.empty());
+  CHECK(f.operations("Capture") == 1);
+  CHECK(f.operations("Void") == 1);
+  CHECK(f.payments.payment("pay-small").covered == 0);
+  CHECK(f.payment_effects("apply_certificate") == 0);
+  // The publishes after the tender never happened; the void is announced instead.
+  CHECK(f.world.events(id) == Strings{"GiftCertificateTransaction"});
+  REQUIRE(f.transactions.size() == 1);
+  CHECK(f.transactions[0].at("operation") == "Void");
+  CHECK(f.transactions[0].at("amount") == 1'200);
+  CHECK(f.certificates.balances_never_negative());
+  CHECK(f.certificates.each_capture_voided_at_most_once());
+  CHECK(f.certificates.invariants_hold());
+  CHECK(f.payments.invariant_holds());
+  // Support voiding it again finds nothing left to void.
+  auto again = f.call("certificates.void", json::object{{"reference", "pay-small"}}, "support-2");
+  CHECK(json::parse(again.body).at("done") == false);
+  CHECK(f.operations("Void") == 1);
+  CHECK(f.certificates.certificate("GC-1").balance == 5'000);
+}
+
+TEST_CASE("certificate_redemption: a payment cancelled before the tender voids the capture") {
+  Redemption f;
+  // An order's payment made through payments.create, then cancelled while the saga waits.
+  auto created = f.call(
+      "payments.create",
+      json::object{{"reference", "order-7"}, {"booking_id", ""}, {"amount", 3'000}}, "orders-1");
+  REQUIRE(created.outcome == ReplyOutcome::success);
+  auto payment = std::string(json::parse(created.body).at("payment_id").as_string());
+  auto id = f.redeem(1'200, payment);
+  f.call("payments.cancel", json::object{{"reference", "order-7"}}, "orders-2");
+  f.confirm(payment);
+  CHECK(f.world.status(id) == "compensated");
+  CHECK(f.world.compensations(id) == Strings{"certificates.void"});
+  CHECK(f.certificates.certificate("GC-1").balance == 5'000);
+  CHECK(f.operations("Void") == 1);
+  CHECK(f.payments.payment(payment).covered == 0);
+  CHECK(f.certificates.each_capture_voided_at_most_once());
+  CHECK(f.certificates.invariants_hold());
+  CHECK(f.payments.invariant_holds());
+}
+
+TEST_CASE(
+    "certificate_redemption: a tender applied but never answered is removed, then the capture "
+    "voided") {
+  // Every attempt of apply_certificate times out, the first after it was applied: the saga
+  // cannot know, so it removes the tender by reference first, then voids the capture.
+  Redemption f;
+  auto id = f.redeem(1'200);
+  f.world.lose_reply_of_next("payments.apply_certificate");
+  f.world.drop_next("payments.apply_certificate", 4);
+  f.confirm();
+  f.world.advance(2min);
+  CHECK(f.world.status(id) == "compensated");
+  CHECK(f.world.commands(id).size() == 7);  // hold, capture, five tender attempts
+  CHECK(f.world.compensations(id) == Strings{"payments.remove_certificate", "certificates.void"});
+  CHECK(f.payment_effects("apply_certificate") == 1);
+  CHECK(f.payment_effects("remove_certificate") == 1);
+  CHECK(f.payments.payment("pay-1").covered == 0);
+  CHECK(f.certificates.certificate("GC-1").balance == 5'000);
+  CHECK(f.operations("Capture") == 1);
+  CHECK(f.operations("Void") == 1);
+  CHECK(f.certificates.each_capture_voided_at_most_once());
+  CHECK(f.certificates.balances_never_negative());
+  CHECK(f.certificates.invariants_hold());
+  CHECK(f.payments.invariant_holds());
+}
+
+TEST_CASE("certificate_redemption: a tender that was never applied is removed as nothing") {
+  Redemption f;
+  auto id = f.redeem(700, "pay-2");
+  f.world.drop_next("payments.apply_certificate", 5);
+  f.confirm("pay-2");
+  f.world.advance(2min);
+  CHECK(f.world.status(id) == "compensated");
+  CHECK(f.world.compensations(id) == Strings{"payments.remove_certificate", "certificates.void"});
+  CHECK(f.payment_effects("apply_certificate") == 0);
+  CHECK(f.payment_effects("remove_certificate") == 0);  // done=false: nothing to undo
+  CHECK(f.certificates.certificate("GC-1").balance == 5'000);
+  CHECK(f.operations("Void") == 1);
+  CHECK(f.payments.invariant_holds());
 }

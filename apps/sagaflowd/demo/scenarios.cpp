@@ -277,12 +277,20 @@ void certificate_activation(sagas::Participants& p, std::vector<Scenario>& out) 
   out.push_back(unpaid);
 }
 
-// certificate_redemption (seed 002, scenarios 2 and 3): hold, payment confirmed, capture.
+// certificate_redemption (seed 002, scenarios 2 and 3): hold, payment confirmed, capture, the
+// captured amount applied as a tender to the order's payment.
 void certificate_redemption(sagas::Participants& p, std::vector<Scenario>& out) {
   p.certificates.issue("GC-501", 5'000);
   p.certificates.issue("GC-502", 1'000);
   p.certificates.issue("GC-503", 5'000);
   p.certificates.issue("GC-504", 5'000);
+  p.certificates.issue("GC-505", 5'000);
+  // The orders' payments, opened before the sagas; pay-505 owes less than its certificate.
+  p.payments.open_payment("pay-501", 3'000);
+  p.payments.open_payment("pay-502", 3'000);
+  p.payments.open_payment("pay-503", 3'000);
+  p.payments.open_payment("pay-504", 3'000);
+  p.payments.open_payment("pay-505", 500);
   auto redeem = [](const char* code, std::int64_t amount, const char* payment) {
     return object{
         {"code", code}, {"amount", amount}, {"payment_id", payment}, {"order_id", "o-900"}};
@@ -307,6 +315,14 @@ void certificate_redemption(sagas::Participants& p, std::vector<Scenario>& out) 
                      "compensated", redeem("GC-504", 700, "pay-504"));
   silent.jump = std::chrono::minutes(16);
   out.push_back(silent);
+  // Payments refuses the tender after the capture (AmountExceedsOutstanding): the capture is
+  // voided, the balance restored and a Void operation recorded.
+  auto refused = make("certificate_redemption",
+                      "the order's payment owes less than the certificate after the capture: the "
+                      "capture is voided",
+                      "compensated", redeem("GC-505", 1'200, "pay-505"));
+  refused.drive = payment_event("payment.confirmed", "pay-505");
+  out.push_back(refused);
 }
 
 }  // namespace
@@ -368,8 +384,9 @@ std::vector<Invariant> invariants(const sagas::Participants& p) {
                  [&p] { return p.sms.each_line_sent_at_most_once(); }});
   out.push_back({"bookings within each slot's capacity; every freed slot was taken once",
                  [&p] { return p.booking.invariant_holds(); }});
-  out.push_back({"each payment succeeded at most once; a cancelled one never succeeded",
-                 [&p] { return p.payments.invariant_holds(); }});
+  out.push_back(
+      {"each payment succeeded at most once, a cancelled one never; tenders within its amount",
+       [&p] { return p.payments.invariant_holds(); }});
   out.push_back({"integration told of each booking's creation and confirmation once", [&p] {
                    for (const auto& [id, booking] : p.booking.bookings()) {
                      const bool confirmed =

@@ -1,6 +1,9 @@
-// The payment participant: create and cancel through its typed contracts, and the gateway's
-// webhook publishing payment.succeeded / payment.failed through its EventSink.
+// The payment participant: create and cancel through its typed contracts, the gateway's
+// webhook publishing payment.succeeded / payment.failed through its EventSink, and certificate
+// tenders applied to and removed from a payment.
 #include <doctest/doctest.h>
+
+#include <stdexcept>
 
 #include "sagaflow/sagas/payments.hpp"
 
@@ -36,6 +39,16 @@ struct Payments {
   }
   Message cancel(const std::string& reference, const std::string& key) {
     return send("payments.cancel", json::object{{"reference", reference}}, key);
+  }
+  Message apply(const std::string& payment, std::int64_t amount, const std::string& reference,
+                const std::string& key) {
+    return send("payments.apply_certificate",
+                json::object{{"payment_id", payment}, {"amount", amount}, {"reference", reference}},
+                key);
+  }
+  Message remove(const std::string& payment, const std::string& reference, const std::string& key) {
+    return send("payments.remove_certificate",
+                json::object{{"payment_id", payment}, {"reference", reference}}, key);
   }
   PaymentsService::WebhookResult webhook(const std::string& id, const std::string& status,
                                          std::int64_t amount) {
@@ -225,4 +238,135 @@ TEST_CASE("payments: without a sink the events are still kept in published()") {
   CHECK(service.handle_webhook(PaymentsService::webhook_body(id, "succeeded", 10)).accepted);
   REQUIRE(service.published().size() == 1);
   CHECK(service.published()[0].type == "payment.succeeded");
+}
+
+TEST_CASE("payments: open_payment sets up a pending payment that exists before any saga") {
+  Payments p;
+  p.service.open_payment("pay-501", 2'000);
+  auto opened = p.service.payment("pay-501");
+  CHECK(opened.status == Status::pending);
+  CHECK(opened.amount == 2'000);
+  CHECK(opened.covered == 0);
+  CHECK_THROWS_AS(p.service.open_payment("pay-501", 10), std::invalid_argument);
+  CHECK_THROWS_AS(p.service.open_payment("pay-x", 0), std::invalid_argument);
+  // Its id is never handed out again by create.
+  p.service.open_payment("pay-1", 100);
+  auto created = p.create_ok("s1", 300, "k1");
+  CHECK(created != "pay-1");
+  CHECK(p.service.payment("pay-1").amount == 100);
+  CHECK(p.service.ledger().size() == 3);  // open, open, create
+  CHECK(p.service.invariant_holds());
+}
+
+TEST_CASE("payments: apply_certificate covers part of what remains to pay") {
+  Payments p;
+  p.service.open_payment("pay-1", 2'000);
+  auto first = p.apply("pay-1", 1'200, "auth-1", "s1/apply_certificate/do");
+  REQUIRE(first.outcome == ReplyOutcome::success);
+  auto body = json::parse(first.body);
+  CHECK(body.at("payment_id") == "pay-1");
+  CHECK(body.at("reference") == "auth-1");
+  CHECK(body.at("amount") == 1'200);
+  CHECK(body.at("covered") == 1'200);
+  CHECK(body.at("outstanding") == 800);
+  // A second certificate may cover the rest, not more.
+  CHECK(p.apply("pay-1", 801, "auth-2", "s2/apply_certificate/do").error_code ==
+        "AmountExceedsOutstanding");
+  auto rest = p.apply("pay-1", 800, "auth-2", "s3/apply_certificate/do");
+  REQUIRE(rest.outcome == ReplyOutcome::success);
+  CHECK(json::parse(rest.body).at("outstanding") == 0);
+  CHECK(p.apply("pay-1", 1, "auth-3", "s4/apply_certificate/do").error_code ==
+        "AmountExceedsOutstanding");
+  CHECK(p.service.payment("pay-1").covered == 2'000);
+  CHECK(p.service.tender("pay-1", "auth-1").amount == 1'200);
+  auto kinds = std::vector<std::string>{};
+  for (const auto& e : p.service.ledger()) kinds.push_back(e.kind);
+  CHECK(kinds == std::vector<std::string>{"open", "apply_certificate", "apply_certificate"});
+  CHECK(p.service.ledger()[1].command_id == "s1/apply_certificate/do");
+  CHECK(p.service.invariant_holds());
+}
+
+TEST_CASE("payments: apply_certificate refuses an unknown, closed or malformed payment") {
+  Payments p;
+  CHECK(p.apply("pay-404", 100, "auth-1", "k1").error_code == "UnknownPayment");
+  p.service.open_payment("pay-1", 1'000);
+  CHECK(p.apply("pay-1", 0, "auth-1", "k2").error_code == "InvalidAmount");
+  CHECK(p.apply("pay-1", -5, "auth-1", "k3").error_code == "InvalidAmount");
+  CHECK(p.apply("pay-1", 100, "", "k4").error_code == "MissingReference");
+  CHECK(p.send("payments.apply_certificate", json::object{{"payment_id", "pay-1"}}, "k5")
+            .error_code == "MalformedPayload");
+  CHECK(p.apply("pay-1", 1'001, "auth-1", "k6").outcome == ReplyOutcome::business_failure);
+
+  // A cancelled payment takes no tender.
+  auto cancelled = p.create_ok("s1", 500, "c1");
+  p.cancel("s1", "c2");
+  CHECK(p.apply(cancelled, 100, "auth-2", "k7").error_code == "PaymentClosed");
+  // Nor does a refunded one.
+  auto refunded = p.create_ok("s2", 500, "c3");
+  p.webhook(refunded, "succeeded", 500);
+  p.cancel("s2", "c4");
+  CHECK(p.service.payment(refunded).status == Status::refunded);
+  CHECK(p.apply(refunded, 100, "auth-3", "k8").error_code == "PaymentClosed");
+  for (const auto& e : p.service.ledger()) CHECK(e.kind != "apply_certificate");
+  CHECK(p.service.payment("pay-1").covered == 0);
+  CHECK(p.service.invariant_holds());
+}
+
+TEST_CASE("payments: apply_certificate repeated by key or by reference covers once") {
+  Payments p;
+  p.service.open_payment("pay-1", 2'000);
+  auto first = p.apply("pay-1", 1'200, "auth-1", "s1/apply_certificate/do");
+  auto same_key = p.apply("pay-1", 1'200, "auth-1", "s1/apply_certificate/do");
+  auto same_reference = p.apply("pay-1", 1'200, "auth-1", "resent");
+  CHECK(first.body == same_key.body);
+  CHECK(same_reference.outcome == ReplyOutcome::success);
+  CHECK(json::parse(same_reference.body).at("covered") == 1'200);
+  CHECK(p.apply("pay-1", 500, "auth-1", "k9").error_code == "ReferenceReused");
+  CHECK(p.service.payment("pay-1").covered == 1'200);
+  std::size_t applied = 0;
+  for (const auto& e : p.service.ledger()) applied += e.kind == "apply_certificate";
+  CHECK(applied == 1);
+  CHECK(p.service.invariant_holds());
+}
+
+TEST_CASE("payments: remove_certificate undoes a tender once; removing nothing is done=false") {
+  Payments p;
+  p.service.open_payment("pay-1", 2'000);
+  // Nothing to remove: an unknown payment, a tender never applied.
+  auto unknown = p.remove("pay-404", "auth-1", "u0");
+  CHECK(unknown.outcome == ReplyOutcome::success);
+  CHECK(json::parse(unknown.body).at("done") == false);
+  auto never = p.remove("pay-1", "auth-9", "u1");
+  CHECK(never.outcome == ReplyOutcome::success);
+  CHECK(json::parse(never.body).at("done") == false);
+  CHECK(json::parse(never.body).at("outstanding") == 2'000);
+  // The apply that arrives after its compensation is refused, not applied.
+  CHECK(p.apply("pay-1", 100, "auth-9", "late").error_code == "TenderRemoved");
+
+  p.apply("pay-1", 1'200, "auth-1", "s1/apply_certificate/do");
+  auto removed = p.remove("pay-1", "auth-1", "s1/apply_certificate/undo");
+  auto body = json::parse(removed.body);
+  CHECK(body.at("done") == true);
+  CHECK(body.at("amount") == 1'200);
+  CHECK(body.at("outstanding") == 2'000);
+  CHECK(p.service.payment("pay-1").covered == 0);
+  CHECK(p.service.tender("pay-1", "auth-1").status == PaymentsService::TenderStatus::removed);
+  // Again, under the same key (the dispatcher answers) or another: removed once.
+  CHECK(p.remove("pay-1", "auth-1", "s1/apply_certificate/undo").body == removed.body);
+  CHECK(json::parse(p.remove("pay-1", "auth-1", "other").body).at("done") == false);
+  auto kinds = std::vector<std::string>{};
+  for (const auto& e : p.service.ledger()) kinds.push_back(e.kind);
+  CHECK(kinds == std::vector<std::string>{"open", "apply_certificate", "remove_certificate"});
+  CHECK(p.service.invariant_holds());
+}
+
+TEST_CASE("payments: a tender is still removed from a payment closed after it was applied") {
+  Payments p;
+  auto id = p.create_ok("s1", 1'000, "k1");
+  p.apply(id, 400, "auth-1", "k2");
+  p.cancel("s1", "k3");
+  auto removed = p.remove(id, "auth-1", "k4");
+  CHECK(json::parse(removed.body).at("done") == true);
+  CHECK(p.service.payment(id).covered == 0);
+  CHECK(p.service.invariant_holds());
 }

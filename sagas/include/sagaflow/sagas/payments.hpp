@@ -9,6 +9,10 @@
 // pending | failed -> cancelled (payments.cancel; later webhooks are ignored);
 // succeeded -> refunded (payments.cancel of a paid payment gives the money back).
 //
+// A payment also records what certificate tenders cover of it (seed 002, certificate_redemption):
+// payments.apply_certificate covers part of what remains to pay, payments.remove_certificate
+// undoes it. open_payment sets up a payment that exists before the saga (an order's payment).
+//
 // Published event ids are stable: "payment.succeeded/<payment id>" and
 // "payment.failed/<payment id>/<n>" (the n-th failure). A webhook delivered again republishes the
 // same event under the same id, so that a lost publish is mended and a duplicate is recognised.
@@ -17,6 +21,7 @@
 #include <mutex>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 #include "sagaflow/sagas/contracts/payments.hpp"
@@ -36,6 +41,14 @@ class PaymentsService {
     std::int64_t amount = 0;
     Status status = Status::pending;
     std::int64_t failures = 0;  // payment.failed webhooks applied
+    std::int64_t covered = 0;   // by certificate tenders applied and not removed; <= amount
+  };
+  enum class TenderStatus { applied, removed };
+  struct Tender {
+    std::string payment_id;
+    std::string reference;  // the certificate's authorization id
+    std::int64_t amount = 0;
+    TenderStatus status = TenderStatus::applied;
   };
   // What handle_webhook did. `accepted` false: rejected, `error` says why, nothing published.
   struct WebhookResult {
@@ -62,8 +75,14 @@ class PaymentsService {
   // Where payment.succeeded / payment.failed go (tests: FlowWorld::publish_event; the daemon: its
   // bus). Without a sink the events are only kept in published().
   void set_event_sink(EventSink sink);
-  // Registers payments.create and payments.cancel.
+  // Registers payments.create, payments.cancel, payments.apply_certificate and
+  // payments.remove_certificate.
   void register_handlers(worker::Dispatcher& dispatcher);
+
+  // Set-up (tests, the demo): a pending payment of `amount` under `payment_id`, existing before
+  // any saga (an order's payment a certificate is applied to). Recorded in the ledger as "open".
+  // Throws std::invalid_argument for an id already used or an amount not above zero.
+  void open_payment(const std::string& payment_id, std::int64_t amount);
 
   // The gateway's callback, e.g. POST /payments/webhook with
   //   {"payment_id": "pay-1", "status": "succeeded", "amount": 1500, "signature": "..."}
@@ -81,16 +100,24 @@ class PaymentsService {
   Payment payment(const std::string& payment_id) const;  // payment_id empty when unknown
   // The payment made under `reference` (the saga id); payment_id empty when none was.
   Payment payment_by_reference(const std::string& reference) const;
-  std::vector<Effect> ledger() const;  // create, cancel, refund, succeeded, failed
+  // The tender applied (or removed) under `reference` on that payment; payment_id empty when none.
+  Tender tender(const std::string& payment_id, const std::string& reference) const;
+  // create, open, cancel, refund, succeeded, failed, apply_certificate, remove_certificate
+  std::vector<Effect> ledger() const;
   std::vector<RejectedWebhook> rejected_webhooks() const;
   std::vector<Message> published() const;  // every event handed to the sink, in order
   // Every payment was created once; each succeeded at most once; a cancelled one never
-  // succeeded; a refunded one succeeded once and was refunded once; failures match the ledger.
+  // succeeded; a refunded one succeeded once and was refunded once; failures match the ledger;
+  // 0 <= covered <= amount, and covered matches the applied and removed tenders of the ledger.
   bool invariant_holds() const;
 
  private:
   worker::Outcome<payments::Created> create(const payments::Create& c, const Message& m);
   worker::Outcome<payments::Undone> cancel(const payments::CancelByReference& c, const Message& m);
+  worker::Outcome<payments::CertificateApplied> apply_certificate(
+      const payments::ApplyCertificate& c, const Message& m);
+  worker::Outcome<payments::CertificateRemoved> remove_certificate(
+      const payments::RemoveCertificate& c, const Message& m);
   WebhookResult reject(std::string_view body, WebhookResult result);
   std::string redirect_url(const std::string& payment_id) const;
 
@@ -100,6 +127,8 @@ class PaymentsService {
   EventSink sink_;
   std::map<std::string, Payment> payments_;        // by payment id
   std::map<std::string, std::string> references_;  // reference -> payment id
+  // (payment id, tender reference) -> tender
+  std::map<std::pair<std::string, std::string>, Tender> tenders_;
   std::vector<Effect> ledger_;
   std::vector<RejectedWebhook> rejected_;
   std::vector<Message> published_;

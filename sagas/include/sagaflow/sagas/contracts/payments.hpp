@@ -1,6 +1,6 @@
 #pragma once
-// The payment service's commands and replies (seed 003), as they travel in JSON. The gateway's
-// webhook is not a command: PaymentsService::handle_webhook reads it.
+// The payment service's commands and replies (seeds 002 and 003), as they travel in JSON. The
+// gateway's webhook is not a command: PaymentsService::handle_webhook reads it.
 #include <cstdint>
 #include <string>
 
@@ -46,6 +46,56 @@ struct Undone {
   template <class Archive>
   void serialize(Archive& a) {
     a(CEREAL_NVP(done), CEREAL_NVP(status));
+  }
+};
+
+// payments.apply_certificate: a gift certificate already captured for the order is applied as a
+// tender to the order's payment, covering `amount` of it. `reference` names the tender (the
+// certificate's authorization id): the same reference applied again, under any key, is the same
+// tender; payments.remove_certificate finds it by it even when this reply was lost.
+// Business failures: UnknownPayment, PaymentClosed (cancelled or refunded), InvalidAmount,
+// MissingReference, AmountExceedsOutstanding (more than what remains to pay), ReferenceReused
+// (the reference applied with another amount), TenderRemoved (the reference was removed).
+struct ApplyCertificate {
+  std::string payment_id;
+  std::int64_t amount = 0;
+  std::string reference;
+  template <class Archive>
+  void serialize(Archive& a) {
+    a(CEREAL_NVP(payment_id), CEREAL_NVP(amount), CEREAL_NVP(reference));
+  }
+};
+struct CertificateApplied {
+  std::string payment_id;
+  std::string reference;
+  std::int64_t amount = 0;       // applied by this tender
+  std::int64_t covered = 0;      // of the payment's amount, by every tender, afterwards
+  std::int64_t outstanding = 0;  // what remains to pay afterwards
+  template <class Archive>
+  void serialize(Archive& a) {
+    a(CEREAL_NVP(payment_id), CEREAL_NVP(reference), CEREAL_NVP(amount), CEREAL_NVP(covered),
+      CEREAL_NVP(outstanding));
+  }
+};
+
+// payments.remove_certificate: the compensation of apply_certificate, by payment and reference.
+// Removing nothing (never applied, already removed, unknown payment) succeeds with done=false;
+// a reference removed before it was applied can no longer be applied (TenderRemoved).
+struct RemoveCertificate {
+  std::string payment_id;
+  std::string reference;
+  template <class Archive>
+  void serialize(Archive& a) {
+    a(CEREAL_NVP(payment_id), CEREAL_NVP(reference));
+  }
+};
+struct CertificateRemoved {
+  bool done = false;
+  std::int64_t amount = 0;       // given back to what remains to pay, 0 when nothing was
+  std::int64_t outstanding = 0;  // what remains to pay afterwards (0 for an unknown payment)
+  template <class Archive>
+  void serialize(Archive& a) {
+    a(CEREAL_NVP(done), CEREAL_NVP(amount), CEREAL_NVP(outstanding));
   }
 };
 
