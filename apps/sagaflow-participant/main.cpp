@@ -1,0 +1,133 @@
+// sagaflow-participant: one example participant as its own process over RabbitMQ, e.g.
+//
+//   sagaflow-participant points --amqp amqp://guest:guest@127.0.0.1:5672/
+//
+// It consumes the service's command queue (docs/protocol.md), runs the service's handlers on
+// its own threads, and publishes what the service publishes (payments' webhook results) to the
+// events exchange. SIGINT or SIGTERM stops it; unacknowledged commands go back to the queue.
+#include <csignal>
+#include <cstdio>
+#include <cstdlib>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include <boost/asio/executor_work_guard.hpp>
+#include <boost/asio/io_context.hpp>
+
+#include "sagaflow/rabbitmq/worker.hpp"
+#include "sagaflow/sagas/participants.hpp"
+
+namespace {
+
+struct Options {
+  std::string service;
+  std::string amqp_url;
+  std::string prefix = "sagaflow";
+  int threads = 2;
+};
+
+std::string usage(const sagaflow::sagas::Participants& participants) {
+  std::string services;
+  for (const auto& name : participants.service_names()) services += " " + name;
+  return "usage: sagaflow-participant SERVICE [--amqp URL] [--amqp-prefix P] [--threads N]\n"
+         "  SERVICE one of:" +
+         services +
+         "\n"
+         "  --amqp URL        the broker (default: $SAGAFLOW_AMQP_URL)\n"
+         "  --amqp-prefix P   the topology's name prefix (default: sagaflow)\n"
+         "  --threads N       handler threads (default: 2)\n";
+}
+
+// Returns an error text, empty when the options are usable.
+std::string parse(int argc, char** argv, Options& o) {
+  if (const char* url = std::getenv("SAGAFLOW_AMQP_URL")) o.amqp_url = url;
+  for (int i = 1; i < argc; ++i) {
+    const std::string arg = argv[i];
+    auto value = [&]() -> std::string { return i + 1 < argc ? argv[++i] : std::string(); };
+    if (arg == "--amqp") {
+      o.amqp_url = value();
+    } else if (arg == "--amqp-prefix") {
+      o.prefix = value();
+    } else if (arg == "--threads") {
+      o.threads = std::atoi(value().c_str());
+    } else if (arg == "--help" || arg == "-h") {
+      return "help";
+    } else if (!arg.starts_with("-") && o.service.empty()) {
+      o.service = arg;
+    } else {
+      return "unknown argument '" + arg + "'";
+    }
+  }
+  if (o.service.empty()) return "which service? name one";
+  if (o.amqp_url.empty()) return "no broker: give --amqp URL or set SAGAFLOW_AMQP_URL";
+  if (o.threads < 1 || o.threads > 64) return "--threads must be between 1 and 64";
+  if (o.prefix.empty()) return "--amqp-prefix may not be empty";
+  return {};
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  sagaflow::sagas::Participants participants;
+  Options options;
+  if (auto problem = parse(argc, argv, options); !problem.empty()) {
+    const bool help = problem == "help";
+    if (!help) std::fprintf(stderr, "sagaflow-participant: %s\n", problem.c_str());
+    std::fputs(usage(participants).c_str(), help ? stdout : stderr);
+    return help ? 0 : 2;
+  }
+  auto* dispatcher = participants.dispatcher(options.service);
+  if (dispatcher == nullptr) {
+    std::fprintf(stderr, "sagaflow-participant: no participant serves '%s'\n%s",
+                 options.service.c_str(), usage(participants).c_str());
+    return 2;
+  }
+
+  sigset_t signals;
+  sigemptyset(&signals);
+  sigaddset(&signals, SIGINT);
+  sigaddset(&signals, SIGTERM);
+  pthread_sigmask(SIG_BLOCK, &signals, nullptr);
+
+  sagaflow::rabbitmq::WorkerSettings settings;
+  try {
+    settings.connection = sagaflow::rabbitmq::ConnectionSettings::from_url(options.amqp_url);
+  } catch (const std::exception& error) {
+    std::fprintf(stderr, "sagaflow-participant: %s\n", error.what());
+    return 2;
+  }
+  settings.topology.prefix = options.prefix;
+  settings.service = options.service;
+
+  boost::asio::io_context handlers;
+  auto guard = boost::asio::make_work_guard(handlers);
+  std::vector<std::thread> threads;
+  for (int i = 0; i < options.threads; ++i) threads.emplace_back([&] { handlers.run(); });
+  int exit_code = 0;
+  {
+    sagaflow::rabbitmq::Worker worker(handlers, *dispatcher, settings);
+    participants.set_event_sink([&](sagaflow::Message event) {
+      try {
+        worker.publish_event(std::move(event));
+      } catch (const std::exception& error) {
+        std::fprintf(stderr, "sagaflow-participant: event not published: %s\n", error.what());
+      }
+    });
+    try {
+      worker.wait_connected(std::chrono::seconds(30));
+      std::fprintf(stderr, "sagaflow-participant: serving %s at %s\n", options.service.c_str(),
+                   settings.connection.redacted_url().c_str());
+      int received = 0;
+      sigwait(&signals, &received);
+    } catch (const std::exception& error) {
+      std::fprintf(stderr, "sagaflow-participant: %s\n", error.what());
+      exit_code = 1;
+    }
+    participants.set_event_sink({});
+  }
+  guard.reset();
+  handlers.stop();
+  for (auto& t : threads) t.join();
+  return exit_code;
+}

@@ -1,0 +1,148 @@
+#include "config.hpp"
+
+#include <cstdlib>
+#include <fstream>
+#include <map>
+
+namespace sagaflowd {
+namespace {
+
+std::string trim(const std::string& s) {
+  const auto first = s.find_first_not_of(" \t\r");
+  if (first == std::string::npos) return {};
+  const auto last = s.find_last_not_of(" \t\r");
+  return s.substr(first, last - first + 1);
+}
+
+bool parse_bool(const std::string& value, const std::string& where) {
+  if (value == "true" || value == "yes" || value == "1") return true;
+  if (value == "false" || value == "no" || value == "0") return false;
+  throw ConfigError(where + ": expected true or false, found '" + value + "'");
+}
+
+// One setting, by the name it has in a config file; `where` names its source for errors.
+void apply(Config& c, const std::string& key, const std::string& value, const std::string& where) {
+  if (key == "flows") {
+    c.flows = value;
+  } else if (key == "db") {
+    c.db = value;
+  } else if (key == "amqp_url") {
+    c.amqp_url = value;
+  } else if (key == "amqp_prefix") {
+    if (value.empty()) throw ConfigError(where + ": amqp_prefix may not be empty");
+    c.amqp_prefix = value;
+  } else if (key == "tls_ca_file") {
+    c.tls_ca_file = value;
+  } else if (key == "tls_cert_file") {
+    c.tls_cert_file = value;
+  } else if (key == "tls_key_file") {
+    c.tls_key_file = value;
+  } else if (key == "tls_verify_peer") {
+    c.tls_verify_peer = parse_bool(value, where);
+  } else if (key == "tls_verify_hostname") {
+    c.tls_verify_hostname = parse_bool(value, where);
+  } else {
+    throw ConfigError(where + ": unknown setting '" + key + "'");
+  }
+}
+
+// `key = value` lines; `#` starts a comment line.
+void read_file(Config& c, const std::filesystem::path& path) {
+  std::ifstream in(path);
+  if (!in) throw ConfigError(path.string() + ": cannot be read");
+  std::string line;
+  for (int number = 1; std::getline(in, line); ++number) {
+    const auto text = trim(line);
+    if (text.empty() || text.front() == '#') continue;
+    const std::string where = path.string() + ":" + std::to_string(number);
+    const auto equals = text.find('=');
+    if (equals == std::string::npos) throw ConfigError(where + ": expected 'key = value'");
+    apply(c, trim(text.substr(0, equals)), trim(text.substr(equals + 1)), where);
+  }
+}
+
+// Environment variables, by setting: SAGAFLOW_AMQP_URL and friends.
+const std::map<std::string, std::string>& environment_names() {
+  static const std::map<std::string, std::string> names = {
+      {"SAGAFLOW_FLOWS", "flows"},
+      {"SAGAFLOW_DB", "db"},
+      {"SAGAFLOW_AMQP_URL", "amqp_url"},
+      {"SAGAFLOW_AMQP_PREFIX", "amqp_prefix"},
+      {"SAGAFLOW_TLS_CA_FILE", "tls_ca_file"},
+      {"SAGAFLOW_TLS_CERT_FILE", "tls_cert_file"},
+      {"SAGAFLOW_TLS_KEY_FILE", "tls_key_file"},
+      {"SAGAFLOW_TLS_VERIFY_PEER", "tls_verify_peer"},
+      {"SAGAFLOW_TLS_VERIFY_HOSTNAME", "tls_verify_hostname"},
+  };
+  return names;
+}
+
+}  // namespace
+
+Environment process_environment() {
+  return [](const char* name) {
+    const char* value = std::getenv(name);
+    return value == nullptr ? std::string() : std::string(value);
+  };
+}
+
+Config load_config(const std::vector<std::string>& args, const Environment& env) {
+  Config c;
+  // The file first, wherever --config appears, so that the command line overrides it.
+  std::string config_file = env("SAGAFLOW_CONFIG");
+  for (std::size_t i = 0; i < args.size(); ++i) {
+    if (args[i] == "--config") {
+      if (i + 1 >= args.size()) throw ConfigError("--config needs a file");
+      config_file = args[i + 1];
+    }
+  }
+  if (!config_file.empty()) read_file(c, config_file);
+  for (const auto& [variable, key] : environment_names()) {
+    const auto value = env(variable.c_str());
+    if (!value.empty()) apply(c, key, value, variable);
+  }
+  for (std::size_t i = 0; i < args.size(); ++i) {
+    const auto& arg = args[i];
+    if (arg == "--demo") {
+      c.demo = true;
+    } else if (arg == "--exit") {
+      c.exit_after_demo = true;
+    } else if (arg == "--help" || arg == "-h") {
+      c.help = true;
+    } else if (arg == "--config") {
+      ++i;
+    } else if (arg.starts_with("--") && arg.size() > 2) {
+      if (i + 1 >= args.size()) throw ConfigError(arg + " needs a value");
+      auto key = arg.substr(2);
+      for (auto& ch : key) ch = ch == '-' ? '_' : ch;
+      if (key == "amqp") key = "amqp_url";
+      apply(c, key, args[++i], arg);
+    } else {
+      throw ConfigError("unknown argument '" + arg + "'");
+    }
+  }
+  if (c.exit_after_demo && !c.demo) throw ConfigError("--exit only goes with --demo");
+  if (c.demo && !c.amqp_url.empty()) {
+    throw ConfigError("--demo serves the participants in-process; it does not run over RabbitMQ");
+  }
+  return c;
+}
+
+std::string usage() {
+  return "usage: sagaflowd [--config FILE] [--flows DIR] [--db FILE] [--amqp URL] [--demo "
+         "[--exit]]\n"
+         "  --flows DIR       load every *.yaml flow in DIR (default: definitions)\n"
+         "  --db FILE         the SQLite file (default: sagaflow.db; :memory: for none)\n"
+         "  --amqp URL        run over RabbitMQ (amqp:// or amqps://) instead of in-process\n"
+         "  --amqp-prefix P   the topology's name prefix (default: sagaflow)\n"
+         "  --tls-ca-file F, --tls-cert-file F, --tls-key-file F, --tls-verify-peer B,\n"
+         "  --tls-verify-hostname B   TLS for amqps://, passed to rabbitmq-c\n"
+         "  --config FILE     'key = value' lines with the same names (amqp_url, db, ...)\n"
+         "  --demo            serve the example participants in-process and run the scenarios\n"
+         "  --exit            with --demo: stop after the scenarios; fail if one went wrong\n"
+         "Environment: SAGAFLOW_CONFIG, SAGAFLOW_FLOWS, SAGAFLOW_DB, SAGAFLOW_AMQP_URL,\n"
+         "SAGAFLOW_AMQP_PREFIX, SAGAFLOW_TLS_*; the command line overrides them, and they\n"
+         "override the config file.\n";
+}
+
+}  // namespace sagaflowd

@@ -1,0 +1,45 @@
+#pragma once
+// sagaflowd's settings: defaults, then a config file, then environment variables, then the
+// command line, each overriding the one before. Kept apart from main so that tests check the
+// precedence and every error message.
+#include <filesystem>
+#include <functional>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+namespace sagaflowd {
+
+struct Config {
+  std::filesystem::path flows = "definitions";
+  std::string db = "sagaflow.db";
+  bool demo = false;
+  bool exit_after_demo = false;
+  bool help = false;
+
+  // RabbitMQ; empty = the embedded in-process bus.
+  std::string amqp_url;
+  std::string amqp_prefix = "sagaflow";  // the topology's names (docs/protocol.md)
+  std::string tls_ca_file;
+  std::string tls_cert_file;
+  std::string tls_key_file;
+  bool tls_verify_peer = true;
+  bool tls_verify_hostname = true;
+};
+
+// A bad setting: its text says where it came from (file:line, variable or argument).
+class ConfigError : public std::runtime_error {
+ public:
+  using std::runtime_error::runtime_error;
+};
+
+// Looks an environment variable up; empty when unset (tests pass their own).
+using Environment = std::function<std::string(const char* name)>;
+Environment process_environment();
+
+// args excludes the program name. Throws ConfigError.
+Config load_config(const std::vector<std::string>& args, const Environment& env);
+
+std::string usage();
+
+}  // namespace sagaflowd
