@@ -16,6 +16,7 @@
 #include <boost/asio/io_context.hpp>
 
 #include "sagaflow/rabbitmq/worker.hpp"
+#include "sagaflow/sagas/demo_data.hpp"
 #include "sagaflow/sagas/participants.hpp"
 
 namespace {
@@ -25,18 +26,21 @@ struct Options {
   std::string amqp_url;
   std::string prefix = "sagaflow";
   int threads = 2;
+  bool demo_data = false;
 };
 
 std::string usage(const sagaflow::sagas::Participants& participants) {
   std::string services;
   for (const auto& name : participants.service_names()) services += " " + name;
-  return "usage: sagaflow-participant SERVICE [--amqp URL] [--amqp-prefix P] [--threads N]\n"
+  return "usage: sagaflow-participant SERVICE [--amqp URL] [--amqp-prefix P] [--threads N] "
+         "[--demo-data]\n"
          "  SERVICE one of:" +
          services +
          "\n"
          "  --amqp URL        the broker (default: $SAGAFLOW_AMQP_URL)\n"
          "  --amqp-prefix P   the topology's name prefix (default: sagaflow)\n"
-         "  --threads N       handler threads (default: 2)\n";
+         "  --threads N       handler threads (default: 2)\n"
+         "  --demo-data       seed the accounts, stock and codes the demo scenarios use\n";
 }
 
 // Returns an error text, empty when the options are usable.
@@ -51,6 +55,8 @@ std::string parse(int argc, char** argv, Options& o) {
       o.prefix = value();
     } else if (arg == "--threads") {
       o.threads = std::atoi(value().c_str());
+    } else if (arg == "--demo-data") {
+      o.demo_data = true;
     } else if (arg == "--help" || arg == "-h") {
       return "help";
     } else if (!arg.starts_with("-") && o.service.empty()) {
@@ -77,6 +83,7 @@ int main(int argc, char** argv) {
     std::fputs(usage(participants).c_str(), help ? stdout : stderr);
     return help ? 0 : 2;
   }
+  if (options.demo_data) sagaflow::sagas::seed_demo_data(participants);
   auto* dispatcher = participants.dispatcher(options.service);
   if (dispatcher == nullptr) {
     std::fprintf(stderr, "sagaflow-participant: no participant serves '%s'\n%s",

@@ -25,6 +25,7 @@
 #include "sagaflow/flow/loader.hpp"
 #include "sagaflow/inproc/bus.hpp"
 #include "sagaflow/rabbitmq/orchestrator_transport.hpp"
+#include "sagaflow/sagas/demo_data.hpp"
 #include "sagaflow/sqlite/sqlite_store.hpp"
 
 namespace {
@@ -140,6 +141,7 @@ int main(int argc, char** argv) {
   // and the events they publish (payments after a webhook) entering the same bus.
   sagaflow::sagas::Participants participants;
   if (config.demo) {
+    sagaflow::sagas::seed_demo_data(participants);
     participants.for_each_service([&](const std::string& service, sagaflow::worker::Dispatcher& d) {
       bus.serve(service, d);
     });

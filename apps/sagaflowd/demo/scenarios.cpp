@@ -1,7 +1,6 @@
 // The scenario set: for every flow its happy path and its main failure paths, each with the
 // final status it must reach, and the invariants of ../shared/FLOWS.md over the participants'
-// ledgers. Participants are set up here with the accounts, stock, codes and slots the
-// scenarios need; each scenario uses its own users and items so that they can run at once.
+// ledgers. The accounts, stock, codes and slots they use are sagas::seed_demo_data's.
 #include <stdexcept>
 #include <thread>
 
@@ -22,11 +21,7 @@ Scenario make(std::string flow, std::string name, std::string expected, json::va
 }
 
 // offer_purchase (seed 000).
-void offer_purchase(sagas::Participants& p, std::vector<Scenario>& out) {
-  p.points.open_account("alice", 1000);
-  p.points.open_account("bob", 100);
-  p.points.open_account("carol", 1000);
-  p.offers.sell_out("concert");
+void offer_purchase(std::vector<Scenario>& out) {
   auto buy = [](const char* user, const char* offer, std::int64_t price) {
     return object{{"user_id", user}, {"offer_id", offer}, {"price", price}};
   };
@@ -39,8 +34,6 @@ void offer_purchase(sagas::Participants& p, std::vector<Scenario>& out) {
 // booking_payment (seed 003): the client pays on the gateway's page, the gateway calls the
 // payments service's webhook, which publishes payment.succeeded or payment.failed.
 void booking_payment(sagas::Participants& p, std::vector<Scenario>& out) {
-  p.booking.add_slot("mon-10", 10);
-  p.booking.add_slot("sat-10", 0);  // fully booked
   auto book = [](const char* customer, const char* slot) {
     return object{{"customer_id", customer}, {"slot_id", slot}, {"amount", 1500}};
   };
@@ -81,9 +74,7 @@ void booking_payment(sagas::Participants& p, std::vector<Scenario>& out) {
 }
 
 // user_registration (seed 001): the user first, then billing and notifications in parallel.
-void user_registration(sagas::Participants& p, std::vector<Scenario>& out) {
-  p.billing.block("u-kim");
-  p.users.add_user("u-old", "lea", "lea@example.test");
+void user_registration(std::vector<Scenario>& out) {
   auto user = [](const char* id, const char* name) {
     return object{
         {"user_id", id}, {"username", name}, {"email", std::string(name) + "@example.test"}};
@@ -103,17 +94,6 @@ object order(const char* user, const char* product, std::int64_t quantity, const
 
 // order_payment (seeds 001, 004): coupon, stock, charge, then only forward past mark_paid.
 void order_payment(sagas::Participants& p, std::vector<Scenario>& out) {
-  for (const char* user : {"u-mia", "u-ned", "u-ola", "u-pat", "u-rex", "u-sam", "u-tom"}) {
-    p.billing.open_account(user, 5000);
-    p.notifications.save_contact(user, std::string(user).substr(2) + "@example.test");
-  }
-  p.billing.open_account("u-poor", 100);
-  p.notifications.save_contact("u-poor", "poor@example.test");
-  p.inventory.add_stock("lamp", 20);
-  p.inventory.add_stock("rare-vase", 1);
-  p.coupons.add_coupon("WELCOME10", 100);
-  p.coupons.add_coupon("SPRING", 50);
-  p.coupons.expire("SPRING");
   out.push_back(make("order_payment", "paid with a coupon", "completed",
                      order("u-mia", "lamp", 2, "WELCOME10")));
   out.push_back(make("order_payment", "paid without a coupon", "completed",
@@ -147,7 +127,7 @@ void order_payment(sagas::Participants& p, std::vector<Scenario>& out) {
 }
 
 // order_cancellation (seed 004): only a paid order can be cancelled.
-void order_cancellation(sagas::Participants& p, std::vector<Scenario>& out) {
+void order_cancellation(std::vector<Scenario>& out) {
   Scenario paid = make("order_cancellation", "cancel a paid order", "completed", nullptr);
   paid.start = [](World& w) {
     auto payment = w.start("order_payment", order("u-tom", "lamp", 3, nullptr));
@@ -159,16 +139,10 @@ void order_cancellation(sagas::Participants& p, std::vector<Scenario>& out) {
   out.push_back(paid);
   out.push_back(make("order_cancellation", "an order that does not exist", "compensated",
                      object{{"order_id", "ord-404"}}));
-  (void)p;
 }
 
 // coupon_issue (seed 004): the coupon, then every target user, then the notification.
-void coupon_issue(sagas::Participants& p, std::vector<Scenario>& out) {
-  for (const char* user : {"u-ann", "u-ben", "u-cat"}) {
-    const auto name = std::string(user).substr(2);
-    p.users.add_user(user, name, name + "@example.test");
-    p.notifications.save_contact(user, name + "@example.test");
-  }
+void coupon_issue(std::vector<Scenario>& out) {
   auto issue = [](const char* coupon, json::array users) {
     return object{{"coupon_id", coupon}, {"discount", 200}, {"user_ids", std::move(users)}};
   };
@@ -179,15 +153,7 @@ void coupon_issue(sagas::Participants& p, std::vector<Scenario>& out) {
 }
 
 // points_charge (seed 004): the gateway charges, then points are added; a refund undoes it.
-void points_charge(sagas::Participants& p, std::vector<Scenario>& out) {
-  p.points.open_account("vic", 0);
-  p.points.open_account("wes", 0);
-  p.points.open_account("xia", 0);
-  p.points.freeze("xia");
-  p.payment_gateway.register_method("card-vic", 10'000);
-  p.payment_gateway.register_method("card-wes", 10'000);
-  p.payment_gateway.register_method("card-xia", 10'000);
-  p.payment_gateway.decline("card-wes");
+void points_charge(std::vector<Scenario>& out) {
   auto charge = [](const char* user, const char* method) {
     return object{{"user_id", user}, {"amount", 2'500}, {"method", method}};
   };
@@ -207,11 +173,7 @@ json::object certificate_line(const char* line, const char* code, std::int64_t d
 
 // certificate_activation (seed 002, scenario 1): started by the All_SalesOrder event; every
 // All_Payments event is recorded; activation once the order is settled; CVCs by SMS.
-void certificate_activation(sagas::Participants& p, std::vector<Scenario>& out) {
-  for (const char* code : {"GC-101", "GC-102", "GC-201", "GC-301", "GC-302"}) {
-    p.certificates.add_code(code);
-  }
-  p.certificates.issue("GC-900", 1'000);  // sold long ago
+void certificate_activation(std::vector<Scenario>& out) {
   auto sales_order = [](std::string order, json::array lines) {
     return [order, lines](World& w) {
       w.publish("All_SalesOrder", object{{"orderId", order}, {"certificateLines", lines}},
@@ -279,18 +241,7 @@ void certificate_activation(sagas::Participants& p, std::vector<Scenario>& out) 
 
 // certificate_redemption (seed 002, scenarios 2 and 3): hold, payment confirmed, capture, the
 // captured amount applied as a tender to the order's payment.
-void certificate_redemption(sagas::Participants& p, std::vector<Scenario>& out) {
-  p.certificates.issue("GC-501", 5'000);
-  p.certificates.issue("GC-502", 1'000);
-  p.certificates.issue("GC-503", 5'000);
-  p.certificates.issue("GC-504", 5'000);
-  p.certificates.issue("GC-505", 5'000);
-  // The orders' payments, opened before the sagas; pay-505 owes less than its certificate.
-  p.payments.open_payment("pay-501", 3'000);
-  p.payments.open_payment("pay-502", 3'000);
-  p.payments.open_payment("pay-503", 3'000);
-  p.payments.open_payment("pay-504", 3'000);
-  p.payments.open_payment("pay-505", 500);
+void certificate_redemption(std::vector<Scenario>& out) {
   auto redeem = [](const char* code, std::int64_t amount, const char* payment) {
     return object{
         {"code", code}, {"amount", amount}, {"payment_id", payment}, {"order_id", "o-900"}};
@@ -329,14 +280,14 @@ void certificate_redemption(sagas::Participants& p, std::vector<Scenario>& out) 
 
 std::vector<Scenario> scenarios(sagas::Participants& p) {
   std::vector<Scenario> out;
-  offer_purchase(p, out);
-  user_registration(p, out);
+  offer_purchase(out);
+  user_registration(out);
   order_payment(p, out);
-  order_cancellation(p, out);
-  coupon_issue(p, out);
-  points_charge(p, out);
-  certificate_activation(p, out);
-  certificate_redemption(p, out);
+  order_cancellation(out);
+  coupon_issue(out);
+  points_charge(out);
+  certificate_activation(out);
+  certificate_redemption(out);
   booking_payment(p, out);
   return out;
 }
