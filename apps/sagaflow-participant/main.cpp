@@ -1,13 +1,18 @@
-// sagaflow-participant: one example participant as its own process over RabbitMQ, e.g.
+// sagaflow-participant: example participants as their own process over RabbitMQ, e.g.
 //
 //   sagaflow-participant points --amqp amqp://guest:guest@127.0.0.1:5672/
+//   sagaflow-participant certificates sms --amqp ...
 //
-// It consumes the service's command queue (docs/protocol.md), runs the service's handlers on
-// its own threads, and publishes what the service publishes (payments' webhook results) to the
-// events exchange. SIGINT or SIGTERM stops it; unacknowledged commands go back to the queue.
+// It consumes each named service's command queue (docs/protocol.md), runs the handlers on its
+// own threads, and publishes what the services publish (payments' webhook results) to the
+// events exchange. Services named together share the process and may call each other in
+// memory: the SMS gateway reads a certificate's CVC from the certificates service, as in seed
+// 002, so those two run together. SIGINT or SIGTERM stops it; unacknowledged commands go back
+// to their queue.
 #include <csignal>
 #include <cstdio>
 #include <cstdlib>
+#include <memory>
 #include <string>
 #include <thread>
 #include <vector>
@@ -22,7 +27,7 @@
 namespace {
 
 struct Options {
-  std::string service;
+  std::vector<std::string> services;
   std::string amqp_url;
   std::string prefix = "sagaflow";
   int threads = 2;
@@ -32,9 +37,9 @@ struct Options {
 std::string usage(const sagaflow::sagas::Participants& participants) {
   std::string services;
   for (const auto& name : participants.service_names()) services += " " + name;
-  return "usage: sagaflow-participant SERVICE [--amqp URL] [--amqp-prefix P] [--threads N] "
+  return "usage: sagaflow-participant SERVICE... [--amqp URL] [--amqp-prefix P] [--threads N] "
          "[--demo-data]\n"
-         "  SERVICE one of:" +
+         "  SERVICE one or more of:" +
          services +
          "\n"
          "  --amqp URL        the broker (default: $SAGAFLOW_AMQP_URL)\n"
@@ -59,13 +64,13 @@ std::string parse(int argc, char** argv, Options& o) {
       o.demo_data = true;
     } else if (arg == "--help" || arg == "-h") {
       return "help";
-    } else if (!arg.starts_with("-") && o.service.empty()) {
-      o.service = arg;
+    } else if (!arg.starts_with("-")) {
+      o.services.push_back(arg);
     } else {
       return "unknown argument '" + arg + "'";
     }
   }
-  if (o.service.empty()) return "which service? name one";
+  if (o.services.empty()) return "which service? name one or more";
   if (o.amqp_url.empty()) return "no broker: give --amqp URL or set SAGAFLOW_AMQP_URL";
   if (o.threads < 1 || o.threads > 64) return "--threads must be between 1 and 64";
   if (o.prefix.empty()) return "--amqp-prefix may not be empty";
@@ -84,11 +89,12 @@ int main(int argc, char** argv) {
     return help ? 0 : 2;
   }
   if (options.demo_data) sagaflow::sagas::seed_demo_data(participants);
-  auto* dispatcher = participants.dispatcher(options.service);
-  if (dispatcher == nullptr) {
-    std::fprintf(stderr, "sagaflow-participant: no participant serves '%s'\n%s",
-                 options.service.c_str(), usage(participants).c_str());
-    return 2;
+  for (const auto& service : options.services) {
+    if (participants.dispatcher(service) == nullptr) {
+      std::fprintf(stderr, "sagaflow-participant: no participant serves '%s'\n%s", service.c_str(),
+                   usage(participants).c_str());
+      return 2;
+    }
   }
 
   sigset_t signals;
@@ -105,7 +111,6 @@ int main(int argc, char** argv) {
     return 2;
   }
   settings.topology.prefix = options.prefix;
-  settings.service = options.service;
 
   boost::asio::io_context handlers;
   auto guard = boost::asio::make_work_guard(handlers);
@@ -113,17 +118,24 @@ int main(int argc, char** argv) {
   for (int i = 0; i < options.threads; ++i) threads.emplace_back([&] { handlers.run(); });
   int exit_code = 0;
   {
-    sagaflow::rabbitmq::Worker worker(handlers, *dispatcher, settings);
+    std::vector<std::unique_ptr<sagaflow::rabbitmq::Worker>> workers;
+    for (const auto& service : options.services) {
+      settings.service = service;
+      workers.push_back(std::make_unique<sagaflow::rabbitmq::Worker>(
+          handlers, *participants.dispatcher(service), settings));
+    }
     participants.set_event_sink([&](sagaflow::Message event) {
       try {
-        worker.publish_event(std::move(event));
+        workers.front()->publish_event(std::move(event));
       } catch (const std::exception& error) {
         std::fprintf(stderr, "sagaflow-participant: event not published: %s\n", error.what());
       }
     });
     try {
-      worker.wait_connected(std::chrono::seconds(30));
-      std::fprintf(stderr, "sagaflow-participant: serving %s at %s\n", options.service.c_str(),
+      std::string names;
+      for (const auto& worker : workers) worker->wait_connected(std::chrono::seconds(30));
+      for (const auto& service : options.services) names += (names.empty() ? "" : ", ") + service;
+      std::fprintf(stderr, "sagaflow-participant: serving %s at %s\n", names.c_str(),
                    settings.connection.redacted_url().c_str());
       int received = 0;
       sigwait(&signals, &received);

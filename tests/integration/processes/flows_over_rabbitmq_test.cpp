@@ -1,0 +1,297 @@
+// Every flow over a real RabbitMQ, each participant its own `sagaflow-participant` process
+// seeded with the demo data, the orchestrator in this process. Outside events (All_SalesOrder,
+// All_Payments, payment results) are published to the broker as their systems would.
+#include <doctest/doctest.h>
+
+#include <signal.h>
+#include <spawn.h>
+#include <sys/wait.h>
+
+#include <chrono>
+#include <filesystem>
+#include <map>
+#include <memory>
+#include <stop_token>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "../rabbitmq/broker.hpp"
+#include "sagaflow/engine/orchestrator.hpp"
+#include "sagaflow/engine/system_clock.hpp"
+#include "sagaflow/flow/loader.hpp"
+#include "sagaflow/testing/memory_store.hpp"
+
+extern char** environ;
+
+using namespace sagaflow;
+using namespace std::chrono_literals;
+using json::object;
+
+namespace {
+
+// A child process, killed (SIGTERM, then waited for) when this goes away.
+class Process {
+ public:
+  explicit Process(std::vector<std::string> argv) {
+    std::vector<char*> args;
+    for (auto& a : argv) args.push_back(a.data());
+    args.push_back(nullptr);
+    REQUIRE_MESSAGE(posix_spawn(&pid_, args[0], nullptr, nullptr, args.data(), environ) == 0,
+                    "cannot start " << argv[0]);
+  }
+  ~Process() { stop(SIGTERM); }
+  Process(const Process&) = delete;
+  Process& operator=(const Process&) = delete;
+
+  void stop(int signal) {
+    if (pid_ <= 0) return;
+    kill(pid_, signal);
+    int status = 0;
+    waitpid(pid_, &status, 0);
+    pid_ = -1;
+  }
+
+ private:
+  pid_t pid_ = -1;
+};
+
+// The orchestrator over the broker, with every participant as a process.
+class Deployment {
+ public:
+  explicit Deployment(const std::string& name) : topology_(rabbitmq::testing::topology(name)) {
+    for (const auto& entry :
+         std::filesystem::directory_iterator(std::string(SAGAFLOW_SOURCE_DIR) + "/definitions")) {
+      auto loaded = flow::load_flow_file(entry.path());
+      REQUIRE(loaded.ok());
+      flows_.add(loaded.flow);
+    }
+    rabbitmq::OrchestratorSettings settings{.connection = rabbitmq::testing::connection(),
+                                            .topology = topology_};
+    for (const auto& plan : flows_.all()) {
+      for (const auto& s : plan->services()) add_once(settings.services, s);
+      for (const auto& e : plan->listened_events()) add_once(settings.event_types, e);
+    }
+    transport_ = std::make_unique<rabbitmq::OrchestratorTransport>(settings);
+    transport_->wait_connected(20s);
+    OrchestratorOptions options;
+    options.engine.reply_to = topology_.reply_queue();
+    orchestrator_ = std::make_unique<Orchestrator>(flows_, store_, *transport_, clock_, options);
+    // The SMS gateway reads CVCs from the certificates service in memory: one process for both.
+    for (const auto& service : settings.services) {
+      if (service == "sms") continue;
+      start_participant(service == "certificates" ? std::vector<std::string>{"certificates", "sms"}
+                                                  : std::vector<std::string>{service});
+    }
+    runner_ = std::jthread([this](std::stop_token stop) { orchestrator_->run(stop); });
+  }
+
+  ~Deployment() {
+    runner_.request_stop();
+    runner_.join();
+    participants_.clear();
+  }
+
+  void start_participant(const std::vector<std::string>& services) {
+    std::vector<std::string> argv{std::string(SAGAFLOW_BINARY_DIR) + "/apps/sagaflow-participant"};
+    argv.insert(argv.end(), services.begin(), services.end());
+    for (const auto& a :
+         {std::string("--amqp"), rabbitmq::testing::broker_url(), std::string("--amqp-prefix"),
+          topology_.prefix, std::string("--demo-data")}) {
+      argv.push_back(a);
+    }
+    participants_[services.front()] = std::make_unique<Process>(std::move(argv));
+  }
+  void kill_participant(const std::string& service) {
+    participants_.at(service)->stop(SIGKILL);
+    participants_.erase(service);
+  }
+
+  std::string start(const std::string& flow, json::value input) {
+    return orchestrator_->start(StartRequest{.flow = flow, .input = std::move(input)})
+        .get()
+        .saga_id;
+  }
+
+  void publish(const std::string& type, json::value payload, const std::string& id) {
+    Message m;
+    m.kind = MessageKind::event;
+    m.id = id;
+    m.type = type;
+    m.body = json::serialize(payload);
+    transport_->publish(std::span<const Message>(&m, 1));
+  }
+
+  // The saga's status once it is one of `wanted`, or whatever it is after 30 s.
+  std::string wait_for(const std::string& id, std::initializer_list<const char*> wanted) {
+    const auto deadline = std::chrono::steady_clock::now() + 30s;
+    std::string status;
+    while (std::chrono::steady_clock::now() < deadline) {
+      auto row = store_.load(id);
+      status = row ? row->status : "missing";
+      for (const char* w : wanted) {
+        if (status == w) return status;
+      }
+      std::this_thread::sleep_for(10ms);
+    }
+    return status;
+  }
+  std::string final_status(const std::string& id) {
+    return wait_for(id, {"completed", "compensated", "cancelled", "failed"});
+  }
+  json::value result(const std::string& id, std::string_view step) {
+    auto row = store_.load(id);
+    return row ? step_result(*row, step) : json::value(nullptr);
+  }
+  // What the saga did, for a failing check's message.
+  std::string story(const std::string& id) {
+    std::string out;
+    for (const auto& h : store_.history(id)) out += "\n  " + h.kind + " " + h.step + " " + h.detail;
+    return out;
+  }
+  std::string started_by(const std::string& flow, const std::string& key) {
+    const auto deadline = std::chrono::steady_clock::now() + 30s;
+    while (std::chrono::steady_clock::now() < deadline) {
+      if (auto id = store_.find_by_idempotency_key(flow, key)) return *id;
+      std::this_thread::sleep_for(10ms);
+    }
+    FAIL("no " << flow << " saga was started for " << key);
+    return {};
+  }
+
+ private:
+  static void add_once(std::vector<std::string>& list, const std::string& value) {
+    if (std::find(list.begin(), list.end(), value) == list.end()) list.push_back(value);
+  }
+
+  rabbitmq::Topology topology_;
+  FlowRegistry flows_;
+  sagaflow::testing::MemoryStore store_;
+  SystemClock clock_;
+  std::unique_ptr<rabbitmq::OrchestratorTransport> transport_;
+  std::unique_ptr<Orchestrator> orchestrator_;
+  std::map<std::string, std::unique_ptr<Process>> participants_;
+  std::jthread runner_;
+};
+
+object certificate_line(const char* line, const char* code, std::int64_t denomination) {
+  return object{{"orderLineId", line},
+                {"code", code},
+                {"plannedDenomination", denomination},
+                {"intendedRecipient", object{{"name", "Anna"}, {"phone", "+79161234567"}}}};
+}
+
+object all_payments(const char* order, int version, std::int64_t captured, std::int64_t outstanding,
+                    json::array allocations) {
+  return object{{"orderId", order},
+                {"paymentVersion", version},
+                {"capturedAmount", captured},
+                {"outstandingAmount", outstanding},
+                {"isOrderSettled", outstanding == 0},
+                {"certificateAllocations", std::move(allocations)}};
+}
+
+}  // namespace
+
+TEST_CASE("over RabbitMQ, every flow reaches the end its scenario expects") {
+  Deployment d("nine-flows");
+  std::vector<std::pair<std::string, std::string>> expected;  // saga id, final status
+  auto run = [&](const std::string& flow, json::value input, const char* status) {
+    expected.emplace_back(d.start(flow, std::move(input)), status);
+  };
+  run("offer_purchase", object{{"user_id", "alice"}, {"offer_id", "spa"}, {"price", 400}},
+      "completed");
+  run("offer_purchase", object{{"user_id", "bob"}, {"offer_id", "spa"}, {"price", 400}},
+      "compensated");
+  run("user_registration",
+      object{{"user_id", "u-jan"}, {"username", "jan"}, {"email", "jan@example.test"}},
+      "completed");
+  run("user_registration",
+      object{{"user_id", "u-kim"}, {"username", "kim"}, {"email", "kim@example.test"}},
+      "compensated");
+  run("order_payment",
+      object{{"user_id", "u-mia"},
+             {"product_id", "lamp"},
+             {"quantity", 2},
+             {"price", 500},
+             {"coupon", "WELCOME10"}},
+      "completed");
+  run("order_payment",
+      object{{"user_id", "u-poor"}, {"product_id", "lamp"}, {"quantity", 1}, {"price", 500}},
+      "compensated");
+  run("coupon_issue",
+      object{{"coupon_id", "SUMMER"},
+             {"discount", 200},
+             {"user_ids", json::array{"u-ann", "u-ben", "u-cat"}}},
+      "completed");
+  run("points_charge", object{{"user_id", "vic"}, {"amount", 2500}, {"method", "card-vic"}},
+      "completed");
+  run("points_charge", object{{"user_id", "xia"}, {"amount", 2500}, {"method", "card-xia"}},
+      "compensated");
+  run("booking_payment", object{{"customer_id", "eve"}, {"slot_id", "sat-10"}, {"amount", 1500}},
+      "compensated");
+
+  // A paid order, then its cancellation.
+  auto paid = d.start(
+      "order_payment",
+      object{{"user_id", "u-tom"}, {"product_id", "lamp"}, {"quantity", 3}, {"price", 500}});
+  REQUIRE(d.final_status(paid) == "completed");
+  run("order_cancellation", object{{"order_id", d.result(paid, "create_order").at("order_id")}},
+      "completed");
+
+  // booking_payment: the payments service publishes payment.succeeded after the webhook.
+  auto booking = d.start("booking_payment",
+                         object{{"customer_id", "dan"}, {"slot_id", "mon-10"}, {"amount", 1500}});
+  REQUIRE(d.wait_for(booking, {"waiting"}) == "waiting");
+  auto payment = d.result(booking, "create_payment").at("payment_id");
+  d.publish("payment.succeeded", object{{"payment_id", payment}, {"amount", 1500}},
+            "payment.succeeded/" + std::string(payment.as_string()));
+  expected.emplace_back(booking, "completed");
+
+  // certificate_activation: started by All_SalesOrder, settled by two All_Payments events, one
+  // of them published twice.
+  d.publish("All_SalesOrder",
+            object{{"orderId", "so-1"},
+                   {"certificateLines", json::array{certificate_line("l1", "GC-101", 3000),
+                                                    certificate_line("l2", "GC-102", 2000)}}},
+            "sales-order/so-1");
+  auto activation = d.started_by("certificate_activation", "so-1");
+  REQUIRE(d.wait_for(activation, {"waiting"}) == "waiting");
+  auto first = all_payments("so-1", 1, 3000, 2000,
+                            json::array{object{{"orderLineId", "l1"}, {"collectedAmount", 3000}}});
+  d.publish("All_Payments", first, "pay-so-1/1");
+  d.publish("All_Payments", first, "pay-so-1/1");
+  d.publish("All_Payments",
+            all_payments("so-1", 2, 5000, 0,
+                         json::array{object{{"orderLineId", "l1"}, {"collectedAmount", 3000}},
+                                     object{{"orderLineId", "l2"}, {"collectedAmount", 2000}}}),
+            "pay-so-1/2");
+  expected.emplace_back(activation, "completed");
+
+  // certificate_redemption: payments confirms, or fails.
+  auto redeem = [&](const char* code, const char* payment_id, const char* event) {
+    auto id = d.start(
+        "certificate_redemption",
+        object{{"code", code}, {"amount", 700}, {"payment_id", payment_id}, {"order_id", "o-900"}});
+    REQUIRE(d.wait_for(id, {"waiting"}) == "waiting");
+    d.publish(event, object{{"payment_id", payment_id}}, std::string(event) + "/" + payment_id);
+    return id;
+  };
+  expected.emplace_back(redeem("GC-501", "pay-501", "payment.confirmed"), "completed");
+  expected.emplace_back(redeem("GC-503", "pay-503", "payment.failed"), "compensated");
+
+  for (const auto& [id, status] : expected) {
+    CHECK_MESSAGE(d.final_status(id) == status, "saga " << id << d.story(id));
+  }
+}
+
+TEST_CASE("over RabbitMQ, a participant killed mid-step finishes the saga once it is back") {
+  Deployment d("killed-participant");
+  d.kill_participant("offers");  // create_order waits in its queue
+  auto id =
+      d.start("offer_purchase", object{{"user_id", "alice"}, {"offer_id", "spa"}, {"price", 400}});
+  std::this_thread::sleep_for(300ms);
+  CHECK(d.wait_for(id, {"running"}) == "running");
+  d.start_participant({"offers"});
+  CHECK(d.final_status(id) == "completed");
+}
