@@ -49,4 +49,25 @@ std::vector<std::string> Participants::service_names() const {
   return names;
 }
 
+std::vector<std::string> Participants::applied_keys(const std::string& service) const {
+  std::vector<std::string> keys;
+  auto from = [&keys](const auto& ledger) {
+    for (const auto& effect : ledger) keys.push_back(effect.command_id);
+  };
+  if (service == "points") from(points.ledger());
+  if (service == "offers") from(offers.ledger());
+  if (service == "users") from(users.ledger());
+  if (service == "billing") from(billing.ledger());
+  if (service == "notifications") from(notifications.ledger());
+  if (service == "orders") from(orders.ledger());
+  if (service == "coupons") from(coupons.ledger());
+  if (service == "inventory") from(inventory.ledger());
+  if (service == "platform") from(platform.ledger());
+  if (service == "payment_gateway") from(payment_gateway.ledger());
+  if (service == "certificates") from(certificates.ledger());
+  if (service == "payments") from(payments.ledger());
+  if (service == "booking") from(booking.ledger());
+  return keys;
+}
+
 }  // namespace sagaflow::sagas

@@ -1,6 +1,7 @@
 // The scenario set: for every flow its happy path and its main failure paths, each with the
 // final status it must reach, and the invariants of ../shared/FLOWS.md over the participants'
 // ledgers. The accounts, stock, codes and slots they use are sagas::seed_demo_data's.
+#include <algorithm>
 #include <stdexcept>
 #include <thread>
 
@@ -306,6 +307,14 @@ std::vector<Invariant> invariants(const sagas::Participants& p) {
                    for (const auto& [id, order] : p.offers.orders())
                      bought += order.status == sagas::OffersService::OrderStatus::bought;
                    return net_debits == bought;
+                 }});
+  out.push_back({"no participant applied a command's effect twice", [&p] {
+                   for (const auto& service : p.service_names()) {
+                     auto keys = p.applied_keys(service);
+                     std::sort(keys.begin(), keys.end());
+                     if (std::adjacent_find(keys.begin(), keys.end()) != keys.end()) return false;
+                   }
+                   return true;
                  }});
   out.push_back({"money conserved (balance + charged == funded + refunded)",
                  [&p] { return p.billing.conserved(); }});

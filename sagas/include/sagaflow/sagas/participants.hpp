@@ -45,6 +45,9 @@ class Participants {
   // One participant's dispatcher; nullptr for an unknown service name.
   worker::Dispatcher* dispatcher(const std::string& service);
   std::vector<std::string> service_names() const;
+  // The idempotency keys of the effects a service applied, in order (its ledger). A key twice
+  // would be a command applied twice; sms keeps sent messages, not a ledger, and has none.
+  std::vector<std::string> applied_keys(const std::string& service) const;
 
   PointsService points;
   OffersService offers;
