@@ -1,11 +1,20 @@
 // tools/bench: the engine's figures, measured side by side in one run.
 //
-//   sagaflow_bench [--dir DIR] [--json FILE] [--sagas N]
+//   sagaflow_bench [--dir DIR] [--json FILE] [--sagas N] [--amqp URL [--amqp-sagas N]
+//                  [--amqp-only] [--amqp-batch N] [--amqp-prefetch N] [--amqp-worker-prefetch N]
+//                  [--amqp-worker-threads N] [--amqp-idle-wait MS]]
+//   sagaflow_bench --serve SERVICE --amqp URL --prefix P [--amqp-worker-prefetch N]
+//                  [--amqp-worker-threads N]
 //
 // 1. engine alone: transitions per second on one core, fake ports (no store, no transport);
 // 2. memory per in-flight saga (heap bytes held by the orchestrator's state);
 // 3. embedded end to end: four-step sagas per second through the in-process bus and a SQLite
-//    file (WAL, durable commits), participants on their own thread.
+//    file (WAL, durable commits), participants on their own thread;
+// 4. with --amqp (rabbitmq.cpp): four-step sagas through RabbitMQ with the participants as
+//    processes (this binary in --serve mode), the raw broker limit for as many messages, and
+//    their ratio.
+#include "bench.hpp"
+
 #include <malloc.h>
 
 #include <atomic>
@@ -15,6 +24,7 @@
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
+#include <stdexcept>
 #include <string>
 #include <thread>
 #include <vector>
@@ -57,10 +67,8 @@ void operator delete(void* p, std::size_t) noexcept {
   operator delete(p);
 }
 
+namespace sagaflow::bench {
 namespace {
-
-using namespace sagaflow;
-using Clock = std::chrono::steady_clock;
 
 constexpr std::string_view kFourSteps = R"(
 name: bench
@@ -91,8 +99,12 @@ struct Figure {
 };
 std::vector<Figure> figures;
 
+}  // namespace
+
 void report(std::string name, double value, std::string unit) {
-  std::printf("%-48s %14.1f %s\n", name.c_str(), value, unit.c_str());
+  // Ratios are below 1: they need the decimals that rates and sizes do without.
+  std::printf(value < 10 ? "%-56s %14.3f %s\n" : "%-56s %14.1f %s\n", name.c_str(), value,
+              unit.c_str());
   std::fflush(stdout);
   figures.push_back({std::move(name), value, std::move(unit)});
 }
@@ -109,6 +121,8 @@ std::shared_ptr<const flow::Flow> bench_flow() {
   }
   return result.flow;
 }
+
+namespace {
 
 // ---------------------------------------------------------------------------------------------
 void bench_engine_alone(std::size_t sagas) {
@@ -162,17 +176,6 @@ void bench_memory_per_saga(std::size_t sagas) {
 }
 
 // ---------------------------------------------------------------------------------------------
-struct Participant {
-  worker::Dispatcher alpha, beta;
-  Participant() {
-    auto ok = [](const worker::Command&) {
-      return worker::Result::ok(json::object{{"id", "x-1"}});
-    };
-    for (auto t : {"alpha.one", "alpha.three"}) alpha.on(t, ok);
-    for (auto t : {"beta.two", "beta.four"}) beta.on(t, ok);
-  }
-};
-
 void bench_embedded(const std::filesystem::path& dir, std::size_t sagas, std::size_t batch) {
   auto db = dir / "bench-embedded.db";
   for (auto suffix : {"", "-wal", "-shm"}) std::filesystem::remove(db.string() + suffix);
@@ -220,37 +223,101 @@ void bench_embedded(const std::filesystem::path& dir, std::size_t sagas, std::si
   worker_thread.join();
 }
 
+void write_json(const std::string& file) {
+  json::array out;
+  for (const auto& f : figures) {
+    out.push_back(json::object{{"name", f.name}, {"value", f.value}, {"unit", f.unit}});
+  }
+  std::ofstream(file) << json::serialize(out) << "\n";
+}
+
 }  // namespace
+}  // namespace sagaflow::bench
 
 int main(int argc, char** argv) {
+  using namespace sagaflow::bench;
   std::filesystem::path dir = ".";
   std::string json_file;
   std::size_t sagas = 20000;
-  for (int i = 1; i < argc; ++i) {
-    std::string arg = argv[i];
-    if (arg == "--dir" && i + 1 < argc) {
-      dir = argv[++i];
-    } else if (arg == "--json" && i + 1 < argc) {
-      json_file = argv[++i];
-    } else if (arg == "--sagas" && i + 1 < argc) {
-      sagas = std::stoul(argv[++i]);
-    } else {
-      std::fprintf(stderr, "usage: sagaflow_bench [--dir DIR] [--json FILE] [--sagas N]\n");
+  std::string serve_service;
+  bool amqp_only = false;
+  AmqpOptions amqp;
+  const char* usage =
+      "usage: sagaflow_bench [--dir DIR] [--json FILE] [--sagas N] [--amqp URL [--amqp-sagas N]\n"
+      "                      [--amqp-only] [--amqp-batch N] [--amqp-prefetch N]\n"
+      "                      [--amqp-worker-prefetch N] [--amqp-worker-threads N]\n"
+      "                      [--amqp-idle-wait MS]]\n"
+      "       sagaflow_bench --serve SERVICE --amqp URL --prefix P [--amqp-worker-prefetch N]\n"
+      "                      [--amqp-worker-threads N]\n";
+  try {
+    for (int i = 1; i < argc; ++i) {
+      std::string arg = argv[i];
+      auto value = [&]() -> std::string {
+        if (i + 1 >= argc) throw std::invalid_argument(arg + " needs a value");
+        return argv[++i];
+      };
+      if (arg == "--dir") {
+        dir = value();
+      } else if (arg == "--json") {
+        json_file = value();
+      } else if (arg == "--sagas") {
+        sagas = std::stoul(value());
+      } else if (arg == "--amqp") {
+        amqp.url = value();
+      } else if (arg == "--amqp-sagas") {
+        amqp.sagas = std::stoul(value());
+      } else if (arg == "--amqp-only") {
+        amqp_only = true;
+      } else if (arg == "--amqp-batch") {
+        amqp.batch = std::stoul(value());
+      } else if (arg == "--amqp-prefetch") {
+        amqp.prefetch = static_cast<std::uint16_t>(std::stoul(value()));
+      } else if (arg == "--amqp-worker-prefetch") {
+        amqp.worker_prefetch = static_cast<std::uint16_t>(std::stoul(value()));
+      } else if (arg == "--amqp-worker-threads") {
+        amqp.worker_threads = std::stoi(value());
+      } else if (arg == "--amqp-idle-wait") {
+        amqp.idle_wait = std::chrono::milliseconds(std::stol(value()));
+      } else if (arg == "--serve") {
+        serve_service = value();
+      } else if (arg == "--prefix") {
+        amqp.prefix = value();
+      } else {
+        throw std::invalid_argument("unknown argument " + arg);
+      }
+    }
+  } catch (const std::exception& error) {
+    std::fprintf(stderr, "sagaflow_bench: %s\n%s", error.what(), usage);
+    return 2;
+  }
+  if (!serve_service.empty()) {
+    if (amqp.url.empty() || amqp.prefix.empty()) {
+      std::fprintf(stderr, "sagaflow_bench: --serve needs --amqp and --prefix\n%s", usage);
       return 2;
     }
+    return serve(serve_service, amqp);
   }
-  std::filesystem::create_directories(dir);
-  bench_engine_alone(sagas * 5);
-  bench_memory_per_saga(sagas);
-  // The round size trades latency for throughput: each round is one durable commit.
-  for (std::size_t batch : {1024, 8192}) bench_embedded(dir, sagas, batch);
+  if (amqp_only && amqp.url.empty()) {
+    std::fprintf(stderr, "sagaflow_bench: --amqp-only needs --amqp\n%s", usage);
+    return 2;
+  }
 
-  if (!json_file.empty()) {
-    json::array out;
-    for (const auto& f : figures) {
-      out.push_back(json::object{{"name", f.name}, {"value", f.value}, {"unit", f.unit}});
-    }
-    std::ofstream(json_file) << json::serialize(out) << "\n";
+  std::filesystem::create_directories(dir);
+  if (!amqp_only) {
+    bench_engine_alone(sagas * 5);
+    bench_memory_per_saga(sagas);
+    // The round size trades latency for throughput: each round is one durable commit.
+    for (std::size_t batch : {1024, 8192}) bench_embedded(dir, sagas, batch);
   }
+  if (!amqp.url.empty()) {
+    try {
+      bench_rabbitmq(dir, amqp);
+    } catch (const std::exception& error) {
+      std::fprintf(stderr, "sagaflow_bench: RabbitMQ: %s\n", error.what());
+      return 1;
+    }
+  }
+
+  if (!json_file.empty()) write_json(json_file);
   return 0;
 }

@@ -1,0 +1,60 @@
+#pragma once
+// What the benchmarks of tools/bench share: the four-step flow, its participant, and the
+// figures printed and recorded for --json.
+#include <chrono>
+#include <cstddef>
+#include <cstdint>
+#include <filesystem>
+#include <memory>
+#include <string>
+
+#include "sagaflow/flow/loader.hpp"
+#include "sagaflow/worker/dispatcher.hpp"
+
+namespace sagaflow::bench {
+
+using Clock = std::chrono::steady_clock;
+
+// Prints the figure and keeps it for --json.
+void report(std::string name, double value, std::string unit);
+double seconds_since(Clock::time_point t);
+std::shared_ptr<const flow::Flow> bench_flow();
+
+// The four-step flow's services, answering every command ok at once.
+struct Participant {
+  worker::Dispatcher alpha, beta;
+  Participant() {
+    auto ok = [](const worker::Command&) {
+      return worker::Result::ok(json::object{{"id", "x-1"}});
+    };
+    for (auto t : {"alpha.one", "alpha.three"}) alpha.on(t, ok);
+    for (auto t : {"beta.two", "beta.four"}) beta.on(t, ok);
+  }
+  worker::Dispatcher* dispatcher(const std::string& service) {
+    if (service == "alpha") return &alpha;
+    if (service == "beta") return &beta;
+    return nullptr;
+  }
+};
+
+struct AmqpOptions {
+  std::string url;
+  std::size_t sagas = 5000;
+  // The levers within the adapter's public settings, exposed to look for the best ratio.
+  std::size_t batch = 4096;  // OrchestratorOptions::max_batch
+  // Measured on 2 cores: the workers' default prefetch (32), or 128 for the orchestrator, cut
+  // the inputs per round to 75-90 and the ratio to ~0.3; a prefetch as large as a round lets
+  // one round take a whole wave of replies.
+  std::uint16_t prefetch = 4096;           // OrchestratorSettings::prefetch
+  std::uint16_t worker_prefetch = 1024;    // WorkerSettings::prefetch
+  int worker_threads = 4;                  // handler threads per participant process
+  std::chrono::milliseconds idle_wait{1};  // OrchestratorOptions::idle_wait
+  std::string prefix;                      // serve mode: the topology the bench run chose
+};
+
+// Sagas over RabbitMQ with participant processes, then the raw broker limit and the ratio.
+void bench_rabbitmq(const std::filesystem::path& dir, const AmqpOptions& options);
+// A participant process: serves `service` until SIGTERM (or until its parent dies).
+int serve(const std::string& service, const AmqpOptions& options);
+
+}  // namespace sagaflow::bench
