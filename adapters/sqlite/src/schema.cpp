@@ -11,7 +11,7 @@ namespace sagaflow::sqlite {
 namespace {
 
 // Append only: a released migration is never edited, a change is a new entry.
-constexpr std::array<const char*, 1> kMigrations = {
+constexpr std::array<const char*, 2> kMigrations = {
     // 1: the initial schema. Times are milliseconds since the epoch (INTEGER).
     R"sql(
 CREATE TABLE sagas (
@@ -81,6 +81,28 @@ CREATE TABLE subscriptions (
   key     TEXT NOT NULL,
   saga_id TEXT NOT NULL,
   PRIMARY KEY (event, key)
+) WITHOUT ROWID;
+)sql",
+    // 2: the admin list (newest first, filtered by flow, status, business key or time) and the
+    // deployed flow versions.
+    R"sql(
+-- One orchestrator owns every saga of a SQLite file; the partition is kept so that a saga
+-- reads back as it was written, whichever store holds it.
+ALTER TABLE sagas ADD COLUMN partition INTEGER NOT NULL DEFAULT 0;
+CREATE INDEX sagas_created ON sagas (created_at, id);
+CREATE INDEX sagas_flow_created ON sagas (flow, created_at, id);
+CREATE INDEX sagas_status_created ON sagas (status, created_at, id);
+CREATE INDEX sagas_key ON sagas (idempotency_key) WHERE idempotency_key <> '';
+DROP INDEX sagas_updated_at;
+DROP INDEX sagas_status;
+DROP INDEX sagas_flow;
+
+CREATE TABLE flow_definitions (
+  name        TEXT NOT NULL,
+  version     INTEGER NOT NULL,
+  source      TEXT NOT NULL,
+  deployed_at INTEGER NOT NULL,
+  PRIMARY KEY (name, version)
 ) WITHOUT ROWID;
 )sql",
 };

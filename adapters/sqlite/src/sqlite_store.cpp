@@ -2,6 +2,8 @@
 
 #include <algorithm>
 #include <limits>
+#include <map>
+#include <memory>
 #include <mutex>
 
 #include "connection.hpp"
@@ -15,7 +17,8 @@ namespace {
 constexpr auto kBusyTimeout = std::chrono::milliseconds(5000);
 
 constexpr const char* kSagaColumns =
-    "id, flow, flow_version, status, version, idempotency_key, state, created_at, updated_at";
+    "id, flow, flow_version, status, version, idempotency_key, state, created_at, updated_at, "
+    "partition";
 
 std::string saga_select(const char* where_and_order) {
   return std::string("SELECT ") + kSagaColumns + " FROM sagas " + where_and_order;
@@ -32,6 +35,7 @@ SagaRow read_saga(const Statement& s) {
   row.state = s.column_text(6);
   row.created_at = from_millis(s.column_int64(7));
   row.updated_at = from_millis(s.column_int64(8));
+  row.partition = static_cast<int>(s.column_int64(9));
   return row;
 }
 
@@ -86,7 +90,8 @@ struct Statements {
         rollback(db, "ROLLBACK"),
         insert_saga(db,
                     "INSERT INTO sagas (id, flow, flow_version, status, version, idempotency_key, "
-                    "state, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)"),
+                    "state, created_at, updated_at, partition) "
+                    "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"),
         update_saga(db,
                     "UPDATE sagas SET flow_version = ?, status = ?, version = ?, state = ?, "
                     "updated_at = ? WHERE id = ? AND version = ?"),
@@ -123,20 +128,51 @@ struct Statements {
         history(db,
                 "SELECT saga_id, saga_version, at, kind, step, detail FROM history "
                 "WHERE saga_id = ? ORDER BY id"),
-        // One statement per filter shape, so that each can use its index (an "? = '' OR"
-        // condition would not).
-        list_all(db, saga_select("ORDER BY updated_at DESC, id LIMIT ?")),
-        list_flow(db, saga_select("WHERE flow = ? ORDER BY updated_at DESC, id LIMIT ?")),
-        list_status(db, saga_select("WHERE status = ? ORDER BY updated_at DESC, id LIMIT ?")),
-        list_flow_status(db, saga_select("WHERE flow = ? AND status = ? "
-                                         "ORDER BY updated_at DESC, id LIMIT ?")) {}
+        count_by_flow_and_status(db,
+                                 "SELECT flow, status, count(*) FROM sagas "
+                                 "GROUP BY flow, status ORDER BY flow, status"),
+        insert_flow_definition(db,
+                               "INSERT INTO flow_definitions (name, version, source, deployed_at) "
+                               "VALUES (?, ?, ?, ?) ON CONFLICT (name, version) DO NOTHING"),
+        flow_definition_source(
+            db, "SELECT source FROM flow_definitions WHERE name = ? AND version = ?"),
+        flow_definitions(db,
+                         "SELECT name, version, source, deployed_at FROM flow_definitions "
+                         "ORDER BY name, version") {}
 
   Statement begin, commit, rollback;
   Statement insert_saga, update_saga, saga_exists, insert_history, insert_outbox, delete_outbox;
   Statement set_timer, clear_timer, subscribe, unsubscribe;
   Statement load, load_unfinished, find_by_key, find_subscriber, due_timers, unpublished, history;
-  Statement list_all, list_flow, list_status, list_flow_status;
+  Statement count_by_flow_and_status, insert_flow_definition, flow_definition_source;
+  Statement flow_definitions;
 };
+
+// The list query for one filter shape (which fields are set), built from constant fragments
+// only: values are always bound. One statement per shape, so that each can use its index (an
+// "? = '' OR" condition would not).
+constexpr unsigned kFlow = 1, kStatus = 2, kKey = 4, kFrom = 8, kBefore = 16, kAfter = 32;
+
+unsigned list_shape(const SagaFilter& f) {
+  return (f.flow.empty() ? 0u : kFlow) | (f.status.empty() ? 0u : kStatus) |
+         (f.key.empty() ? 0u : kKey) | (f.created_from ? kFrom : 0u) |
+         (f.created_before ? kBefore : 0u) | (f.after ? kAfter : 0u);
+}
+
+std::string list_sql(unsigned shape) {
+  std::string where;
+  auto add = [&where](const char* condition) {
+    where += where.empty() ? "WHERE " : " AND ";
+    where += condition;
+  };
+  if (shape & kFlow) add("flow = ?");
+  if (shape & kStatus) add("status = ?");
+  if (shape & kKey) add("idempotency_key = ?");
+  if (shape & kFrom) add("created_at >= ?");
+  if (shape & kBefore) add("created_at < ?");
+  if (shape & kAfter) add("(created_at < ? OR (created_at = ? AND id < ?))");
+  return saga_select((where + " ORDER BY created_at DESC, id DESC LIMIT ?").c_str());
+}
 
 void run(Statement& statement) {
   Use use(statement);
@@ -226,7 +262,8 @@ struct SqliteStore::Impl {
       try {
         Use use(st.insert_saga);
         use->bind_all(s.id, s.flow, s.flow_version, s.status, static_cast<std::int64_t>(s.version),
-                      s.idempotency_key, s.state, to_millis(s.created_at), to_millis(s.updated_at));
+                      s.idempotency_key, s.state, to_millis(s.created_at), to_millis(s.updated_at),
+                      static_cast<std::int64_t>(s.partition));
         use->step();
       } catch (const Error& e) {
         if (!e.is_constraint()) throw;
@@ -269,6 +306,7 @@ struct SqliteStore::Impl {
   std::mutex mutex;  // one connection: every use is serialised
   Connection connection;
   std::unique_ptr<Statements> statements;  // declared after the connection: finalised before it
+  std::map<unsigned, std::unique_ptr<Statement>> list_statements;  // by list_shape()
 };
 
 SqliteStore::SqliteStore(const SqliteOptions& options) : impl_(std::make_unique<Impl>(options)) {}
@@ -357,24 +395,64 @@ std::vector<HistoryRow> SqliteStore::history(std::string_view saga_id) {
 
 std::vector<SagaRow> SqliteStore::list(const SagaFilter& filter) {
   std::lock_guard lock(impl_->mutex);
-  Statements& st = *impl_->statements;
-  const std::int64_t limit = sql_limit(filter.limit);
-  Statement* s = nullptr;
-  if (filter.flow.empty() && filter.status.empty()) {
-    s = &st.list_all;
-    s->bind_all(limit);
-  } else if (filter.status.empty()) {
-    s = &st.list_flow;
-    s->bind_all(filter.flow, limit);
-  } else if (filter.flow.empty()) {
-    s = &st.list_status;
-    s->bind_all(filter.status, limit);
-  } else {
-    s = &st.list_flow_status;
-    s->bind_all(filter.flow, filter.status, limit);
+  const unsigned shape = list_shape(filter);
+  auto& cached = impl_->list_statements[shape];
+  if (!cached) cached = std::make_unique<Statement>(impl_->connection.get(), list_sql(shape));
+  Statement& s = *cached;
+  Use use(s);
+  int index = 0;
+  if (shape & kFlow) s.bind(++index, filter.flow);
+  if (shape & kStatus) s.bind(++index, filter.status);
+  if (shape & kKey) s.bind(++index, filter.key);
+  if (shape & kFrom) s.bind(++index, to_millis(*filter.created_from));
+  if (shape & kBefore) s.bind(++index, to_millis(*filter.created_before));
+  if (shape & kAfter) {
+    s.bind(++index, to_millis(filter.after->created_at));
+    s.bind(++index, to_millis(filter.after->created_at));
+    s.bind(++index, filter.after->id);
   }
-  Use use(*s);
-  return impl_->read_sagas(*s);
+  s.bind(++index, sql_limit(filter.limit));
+  return impl_->read_sagas(s);
+}
+
+std::vector<SagaCount> SqliteStore::count_by_flow_and_status() {
+  std::lock_guard lock(impl_->mutex);
+  Statement& s = impl_->statements->count_by_flow_and_status;
+  Use use(s);
+  std::vector<SagaCount> out;
+  while (s.step()) {
+    out.push_back(
+        {s.column_text(0), s.column_text(1), static_cast<std::uint64_t>(s.column_int64(2))});
+  }
+  return out;
+}
+
+void SqliteStore::save_flow_definition(const FlowDefinitionRow& definition) {
+  std::lock_guard lock(impl_->mutex);
+  Statements& st = *impl_->statements;
+  const auto version = static_cast<std::int64_t>(definition.version);
+  {
+    Use use(st.insert_flow_definition);
+    use->bind_all(definition.name, version, definition.source, to_millis(definition.deployed_at));
+    use->step();
+  }
+  Use use(st.flow_definition_source);
+  use->bind_all(definition.name, version);
+  if (use->step() && use->column_text(0) != definition.source) {
+    throw FlowVersionExists(definition.name, definition.version);
+  }
+}
+
+std::vector<FlowDefinitionRow> SqliteStore::flow_definitions() {
+  std::lock_guard lock(impl_->mutex);
+  Statement& s = impl_->statements->flow_definitions;
+  Use use(s);
+  std::vector<FlowDefinitionRow> out;
+  while (s.step()) {
+    out.push_back({s.column_text(0), static_cast<int>(s.column_int64(1)), s.column_text(2),
+                   from_millis(s.column_int64(3))});
+  }
+  return out;
 }
 
 }  // namespace sagaflow::sqlite

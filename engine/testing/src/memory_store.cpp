@@ -170,18 +170,51 @@ std::vector<HistoryRow> MemoryStore::history(std::string_view saga_id) {
 
 std::vector<SagaRow> MemoryStore::list(const SagaFilter& filter) {
   std::lock_guard lock(mutex_);
+  auto newer = [](const SagaRow& a, const SagaRow& b) {
+    if (a.created_at != b.created_at) return a.created_at > b.created_at;
+    return a.id > b.id;
+  };
   std::vector<SagaRow> out;
   for (const auto& [id, saga] : sagas_) {
     if (!filter.flow.empty() && saga.flow != filter.flow) continue;
     if (!filter.status.empty() && saga.status != filter.status) continue;
+    if (!filter.key.empty() && saga.idempotency_key != filter.key) continue;
+    if (filter.created_from && saga.created_at < *filter.created_from) continue;
+    if (filter.created_before && saga.created_at >= *filter.created_before) continue;
+    if (filter.after) {
+      SagaRow cursor;
+      cursor.created_at = filter.after->created_at;
+      cursor.id = filter.after->id;
+      if (!newer(cursor, saga)) continue;
+    }
     out.push_back(saga);
   }
-  // Newest first; the id breaks ties so that the order is the same as the SQL stores'.
-  std::sort(out.begin(), out.end(), [](const SagaRow& a, const SagaRow& b) {
-    if (a.updated_at != b.updated_at) return a.updated_at > b.updated_at;
-    return a.id < b.id;
-  });
+  std::sort(out.begin(), out.end(), newer);
   if (out.size() > filter.limit) out.resize(filter.limit);
+  return out;
+}
+
+std::vector<SagaCount> MemoryStore::count_by_flow_and_status() {
+  std::lock_guard lock(mutex_);
+  std::map<std::pair<std::string, std::string>, std::uint64_t> counts;
+  for (const auto& [id, saga] : sagas_) ++counts[{saga.flow, saga.status}];
+  std::vector<SagaCount> out;
+  for (const auto& [key, count] : counts) out.push_back({key.first, key.second, count});
+  return out;
+}
+
+void MemoryStore::save_flow_definition(const FlowDefinitionRow& definition) {
+  std::lock_guard lock(mutex_);
+  auto [it, inserted] = definitions_.try_emplace({definition.name, definition.version}, definition);
+  if (!inserted && it->second.source != definition.source) {
+    throw FlowVersionExists(definition.name, definition.version);
+  }
+}
+
+std::vector<FlowDefinitionRow> MemoryStore::flow_definitions() {
+  std::lock_guard lock(mutex_);
+  std::vector<FlowDefinitionRow> out;
+  for (const auto& [key, definition] : definitions_) out.push_back(definition);
   return out;
 }
 

@@ -37,7 +37,8 @@ class Clock {
 // Store: sagas, their history, the outbox and the timers, written together.
 
 // One saga as stored. `state` is the engine's encoding of its runtime state (JSON text);
-// stores treat it as opaque and index the plain columns.
+// stores treat it as opaque JSON (they may normalise its formatting) and index the plain
+// columns.
 struct SagaRow {
   std::string id;
   std::string flow;
@@ -45,6 +46,7 @@ struct SagaRow {
   std::string status;           // lifecycle status name, e.g. "running"
   std::uint64_t version = 0;    // optimistic concurrency: +1 per committed transition
   std::string idempotency_key;  // unique per flow when not empty
+  int partition = 0;            // partition_of(id, partition count); see PartitionedStore
   std::string state;
   Timestamp created_at{};
   Timestamp updated_at{};
@@ -84,6 +86,10 @@ struct OutboxRow {
 struct SagaWrite {
   SagaRow saga;
   std::uint64_t expected_version = 0;
+  // With several orchestrators: the epoch of this writer's lease on saga.partition. The store
+  // refuses the batch (StaleLease) when another owner has taken the partition since. 0 = a
+  // single orchestrator, no lease.
+  std::uint64_t lease_epoch = 0;
   std::vector<HistoryRow> history;
   std::vector<Message> outbox;
   std::vector<TimerRow> timers_set;
@@ -116,10 +122,66 @@ class DuplicateIdempotencyKey : public std::runtime_error {
   std::string key;
 };
 
+// Where a page of the saga list ended: the next page starts after this saga (keyset
+// pagination, stable while sagas are added, unlike an offset).
+struct SagaCursor {
+  Timestamp created_at{};
+  std::string id;
+  bool operator==(const SagaCursor&) const = default;
+};
+
+// Every set field narrows the list; the empty filter lists every saga.
+// The partition's lease moved to another orchestrator: this writer must stop writing its sagas.
+// Nothing of the batch was written.
+class StaleLease : public std::runtime_error {
+ public:
+  StaleLease(int partition, std::uint64_t epoch)
+      : std::runtime_error("lease on partition " + std::to_string(partition) + " epoch " +
+                           std::to_string(epoch) + " is no longer held"),
+        partition(partition),
+        epoch(epoch) {}
+  int partition;
+  std::uint64_t epoch;
+};
+
 struct SagaFilter {
   std::string flow;    // empty = any
   std::string status;  // empty = any
+  std::string key;     // the business key the saga was started with (idempotency key), exact
+  std::optional<Timestamp> created_from;    // inclusive
+  std::optional<Timestamp> created_before;  // exclusive
+  std::optional<SagaCursor> after;          // the last saga of the previous page
   std::size_t limit = 100;
+};
+
+// How many sagas of a flow are in a status (the dashboard's live counts).
+struct SagaCount {
+  std::string flow;
+  std::string status;
+  std::uint64_t count = 0;
+  bool operator==(const SagaCount&) const = default;
+};
+
+// A flow file as deployed: sagas stay on the version they started with, so every version that
+// ever ran is kept, and a restarted (or another) orchestrator loads them all from the store.
+struct FlowDefinitionRow {
+  std::string name;
+  int version = 1;
+  std::string source;  // the YAML text as deployed
+  Timestamp deployed_at{};
+};
+
+// A flow version deployed again with a different text: a version, once deployed, never changes
+// under the sagas that run on it. Nothing was written.
+class FlowVersionExists : public std::runtime_error {
+ public:
+  FlowVersionExists(const std::string& name, int version)
+      : std::runtime_error("flow " + name + " version " + std::to_string(version) +
+                           " is already deployed with a different definition"),
+        name(name),
+        version(version) {}
+  std::string name;
+  int version;
 };
 
 class Store {
@@ -143,7 +205,59 @@ class Store {
   // Outbox rows committed but not yet marked published (republished after a crash).
   virtual std::vector<OutboxRow> unpublished_outbox(std::size_t limit) = 0;
   virtual std::vector<HistoryRow> history(std::string_view saga_id) = 0;
+  // Newest first (created_at, then id, both descending), at most filter.limit.
   virtual std::vector<SagaRow> list(const SagaFilter& filter) = 0;
+  // Every (flow, status) that has sagas, ordered by flow then status.
+  virtual std::vector<SagaCount> count_by_flow_and_status() = 0;
+
+  // Stores a deployed flow version. The same (name, version) with the same source again is a
+  // no-op (a deploy retried, or every orchestrator storing the files it loaded); with another
+  // source it throws FlowVersionExists.
+  virtual void save_flow_definition(const FlowDefinitionRow& definition) = 0;
+  // Every stored version of every flow, by name then version.
+  virtual std::vector<FlowDefinitionRow> flow_definitions() = 0;
+};
+
+// ---------------------------------------------------------------------------------------------
+// Several orchestrators on one store: sagas hash into a fixed number of partitions
+// (partition_of); each orchestrator leases some partitions and is the single writer of their
+// sagas. A lease has an epoch that grows with every change of owner, and each write carries the
+// epoch it was computed under (SagaWrite::lease_epoch), so a stale owner's write is refused.
+
+// Sagas spread over partitions by their id; the same id always lands in the same partition, in
+// every process and every release (FNV-1a, 32 bits: stable, unlike std::hash).
+inline int partition_of(std::string_view saga_id, int partition_count) {
+  if (partition_count <= 1) return 0;
+  std::uint32_t hash = 2166136261u;
+  for (unsigned char c : saga_id) hash = (hash ^ c) * 16777619u;
+  return static_cast<int>(hash % static_cast<std::uint32_t>(partition_count));
+}
+
+struct Lease {
+  int partition = 0;
+  std::uint64_t epoch = 0;
+  bool operator==(const Lease&) const = default;
+};
+
+class PartitionedStore {
+ public:
+  virtual ~PartitionedStore() = default;
+
+  // One heartbeat of `owner`: marks it alive for `ttl`, renews the leases it holds, takes
+  // partitions that are free or whose lease expired up to its fair share (the partitions over
+  // the owners alive, rounded up), and gives up those above the fair share, so that a process
+  // that joins gets work. Returns every lease the owner holds afterwards, by partition.
+  virtual std::vector<Lease> heartbeat(std::string_view owner, int partition_count,
+                                       Duration ttl) = 0;
+  // Gives the leases up at once (a clean shutdown), so that others need not wait for expiry.
+  virtual void release(std::string_view owner) = 0;
+
+  // Store's recovery queries, restricted to the given partitions.
+  virtual std::vector<SagaRow> load_unfinished_in(std::span<const int> partitions) = 0;
+  virtual std::vector<TimerRow> due_timers_in(Timestamp now, std::size_t limit,
+                                              std::span<const int> partitions) = 0;
+  virtual std::vector<OutboxRow> unpublished_outbox_in(std::size_t limit,
+                                                       std::span<const int> partitions) = 0;
 };
 
 // ---------------------------------------------------------------------------------------------

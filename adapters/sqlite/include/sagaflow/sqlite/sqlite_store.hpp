@@ -31,6 +31,9 @@ class SqliteStore final : public Store {
   std::vector<OutboxRow> unpublished_outbox(std::size_t limit) override;
   std::vector<HistoryRow> history(std::string_view saga_id) override;
   std::vector<SagaRow> list(const SagaFilter& filter) override;
+  std::vector<SagaCount> count_by_flow_and_status() override;
+  void save_flow_definition(const FlowDefinitionRow& definition) override;
+  std::vector<FlowDefinitionRow> flow_definitions() override;
 
  private:
   struct Impl;

@@ -35,6 +35,9 @@ class MemoryStore final : public Store {
   std::vector<OutboxRow> unpublished_outbox(std::size_t limit) override;
   std::vector<HistoryRow> history(std::string_view saga_id) override;
   std::vector<SagaRow> list(const SagaFilter& filter) override;
+  std::vector<SagaCount> count_by_flow_and_status() override;
+  void save_flow_definition(const FlowDefinitionRow& definition) override;
+  std::vector<FlowDefinitionRow> flow_definitions() override;
 
   // The next `count` commits throw StoreFailure and write nothing.
   void fail_next_commit(std::size_t count = 1);
@@ -52,6 +55,7 @@ class MemoryStore final : public Store {
   std::uint64_t next_seq_ = 1;
   std::map<Key, Timestamp> timers_;  // (saga id, key) -> due
   std::set<std::tuple<Timestamp, std::string, std::string>> timers_by_due_;
+  std::map<std::pair<std::string, int>, FlowDefinitionRow> definitions_;
   std::map<Key, std::string> subscriptions_;  // (event, key) -> saga id
   std::size_t fail_commits_ = 0;
   std::size_t commits_ = 0;
