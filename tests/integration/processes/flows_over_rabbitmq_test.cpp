@@ -8,9 +8,12 @@
 #include <sys/wait.h>
 
 #include <chrono>
+#include <cstdlib>
 #include <filesystem>
+#include <fstream>
 #include <map>
 #include <memory>
+#include <sstream>
 #include <stop_token>
 #include <string>
 #include <thread>
@@ -56,24 +59,67 @@ class Process {
   pid_t pid_ = -1;
 };
 
+// A RabbitMQ of this test's own (tools/test-broker on other ports and another data folder), so
+// that restarting it disturbs no other test.
+class OwnBroker {
+ public:
+  OwnBroker() {
+    const auto shared = rabbitmq::ConnectionSettings::from_url(rabbitmq::testing::broker_url());
+    port_ = shared.port + 5;  // the shared broker uses its port and the two after it
+    REQUIRE_MESSAGE(script("start") == 0, "cannot start the test's own broker on port " << port_);
+  }
+  ~OwnBroker() { script("stop"); }
+  OwnBroker(const OwnBroker&) = delete;
+  OwnBroker& operator=(const OwnBroker&) = delete;
+
+  std::string url() const { return "amqp://guest:guest@127.0.0.1:" + std::to_string(port_) + "/"; }
+  void stop() { REQUIRE(script("stop") == 0); }
+  void start() { REQUIRE(script("start") == 0); }
+
+ private:
+  int script(const char* command) const {
+    const std::string line =
+        "env -u SAGAFLOW_TEST_AMQP_URL SAGAFLOW_TEST_AMQP_PORT=" + std::to_string(port_) +
+        " SAGAFLOW_TEST_BROKER_DIR=" + SAGAFLOW_BINARY_DIR + "/test-servers/rabbitmq-" +
+        std::to_string(port_) + " " + SAGAFLOW_SOURCE_DIR + "/tools/test-broker " + command;
+    return std::system(line.c_str());
+  }
+  int port_ = 0;
+};
+
+// What one participant process applied (its --report file, written when it stops).
+struct Applied {
+  std::int64_t applied = 0;
+  std::int64_t repeated = 0;  // idempotency keys applied more than once: must stay 0
+};
+
 // The orchestrator over the broker, with every participant as a process.
 class Deployment {
  public:
-  explicit Deployment(const std::string& name) : topology_(rabbitmq::testing::topology(name)) {
+  explicit Deployment(const std::string& name, std::string url = rabbitmq::testing::broker_url())
+      : topology_(rabbitmq::testing::topology(name)),
+        url_(std::move(url)),
+        reports_(std::filesystem::temp_directory_path() /
+                 ("sagaflow-reports-" + name + "-" + std::to_string(getpid()))) {
+    std::filesystem::remove_all(reports_);
+    std::filesystem::create_directories(reports_);
     for (const auto& entry :
          std::filesystem::directory_iterator(std::string(SAGAFLOW_SOURCE_DIR) + "/definitions")) {
       auto loaded = flow::load_flow_file(entry.path());
       REQUIRE(loaded.ok());
       flows_.add(loaded.flow);
     }
-    rabbitmq::OrchestratorSettings settings{.connection = rabbitmq::testing::connection(),
-                                            .topology = topology_};
+    auto connection = rabbitmq::ConnectionSettings::from_url(url_);
+    connection.reconnect_min = 50ms;
+    connection.reconnect_max = 1000ms;
+    rabbitmq::OrchestratorSettings settings{.connection = connection, .topology = topology_};
     for (const auto& plan : flows_.all()) {
       for (const auto& s : plan->services()) add_once(settings.services, s);
       for (const auto& e : plan->listened_events()) add_once(settings.event_types, e);
     }
     transport_ = std::make_unique<rabbitmq::OrchestratorTransport>(settings);
     transport_->wait_connected(20s);
+    services_ = settings.services;
     OrchestratorOptions options;
     options.engine.reply_to = topology_.reply_queue();
     orchestrator_ = std::make_unique<Orchestrator>(flows_, store_, *transport_, clock_, options);
@@ -90,14 +136,15 @@ class Deployment {
     runner_.request_stop();
     runner_.join();
     participants_.clear();
+    std::filesystem::remove_all(reports_);
   }
 
   void start_participant(const std::vector<std::string>& services) {
     std::vector<std::string> argv{std::string(SAGAFLOW_BINARY_DIR) + "/apps/sagaflow-participant"};
     argv.insert(argv.end(), services.begin(), services.end());
-    for (const auto& a :
-         {std::string("--amqp"), rabbitmq::testing::broker_url(), std::string("--amqp-prefix"),
-          topology_.prefix, std::string("--demo-data")}) {
+    for (const auto& a : {std::string("--amqp"), url_, std::string("--amqp-prefix"),
+                          topology_.prefix, std::string("--demo-data"), std::string("--report"),
+                          (reports_ / (services.front() + ".json")).string()}) {
       argv.push_back(a);
     }
     participants_[services.front()] = std::make_unique<Process>(std::move(argv));
@@ -105,6 +152,23 @@ class Deployment {
   void kill_participant(const std::string& service) {
     participants_.at(service)->stop(SIGKILL);
     participants_.erase(service);
+  }
+
+  // Stops every participant (each writes its report as it exits) and reads what each service
+  // applied.
+  std::map<std::string, Applied> stop_participants() {
+    participants_.clear();
+    std::map<std::string, Applied> out;
+    for (const auto& entry : std::filesystem::directory_iterator(reports_)) {
+      std::ifstream file(entry.path());
+      std::stringstream text;
+      text << file.rdbuf();
+      const json::value report = json::parse(text.str());
+      for (const auto& [service, counts] : report.as_object()) {
+        out[service] = {counts.at("applied").as_int64(), counts.at("repeated").as_int64()};
+      }
+    }
+    return out;
   }
 
   std::string start(const std::string& flow, json::value input) {
@@ -122,9 +186,10 @@ class Deployment {
     transport_->publish(std::span<const Message>(&m, 1));
   }
 
-  // The saga's status once it is one of `wanted`, or whatever it is after 30 s.
-  std::string wait_for(const std::string& id, std::initializer_list<const char*> wanted) {
-    const auto deadline = std::chrono::steady_clock::now() + 30s;
+  // The saga's status once it is one of `wanted`, or whatever it is after `patience`.
+  std::string wait_for(const std::string& id, std::initializer_list<const char*> wanted,
+                       std::chrono::seconds patience = 30s) {
+    const auto deadline = std::chrono::steady_clock::now() + patience;
     std::string status;
     while (std::chrono::steady_clock::now() < deadline) {
       auto row = store_.load(id);
@@ -136,8 +201,8 @@ class Deployment {
     }
     return status;
   }
-  std::string final_status(const std::string& id) {
-    return wait_for(id, {"completed", "compensated", "cancelled", "failed"});
+  std::string final_status(const std::string& id, std::chrono::seconds patience = 30s) {
+    return wait_for(id, {"completed", "compensated", "cancelled", "failed"}, patience);
   }
   json::value result(const std::string& id, std::string_view step) {
     auto row = store_.load(id);
@@ -165,6 +230,9 @@ class Deployment {
   }
 
   rabbitmq::Topology topology_;
+  std::string url_;
+  std::filesystem::path reports_;
+  std::vector<std::string> services_;
   FlowRegistry flows_;
   sagaflow::testing::MemoryStore store_;
   SystemClock clock_;
@@ -294,4 +362,64 @@ TEST_CASE("over RabbitMQ, a participant killed mid-step finishes the saga once i
   CHECK(d.wait_for(id, {"running"}) == "running");
   d.start_participant({"offers"});
   CHECK(d.final_status(id) == "completed");
+}
+
+TEST_CASE("over RabbitMQ, a broker restart mid-run loses no saga and applies no effect twice") {
+  OwnBroker broker;
+  Deployment d("broker-restart", broker.url());
+  std::vector<std::string> sagas;
+  std::jthread restart;
+  for (int i = 0; i < 30; ++i) {
+    if (i == 10) {
+      // Stopped while sagas are started and run: commands sit in queues, replies are on their
+      // way, publishes fail and stay in the outbox until it is back.
+      restart = std::jthread([&broker] {
+        broker.stop();
+        broker.start();
+      });
+    }
+    sagas.push_back(d.start("offer_purchase",
+                            object{{"user_id", "carol"}, {"offer_id", "spa"}, {"price", 10}}));
+    if (i < 15) {
+      sagas.push_back(d.start(
+          "order_payment",
+          object{{"user_id", "u-mia"}, {"product_id", "lamp"}, {"quantity", 1}, {"price", 10}}));
+    }
+    std::this_thread::sleep_for(100ms);  // spread over the restart
+  }
+  restart.join();
+  for (const auto& id : sagas) {
+    CHECK_MESSAGE(d.final_status(id, 120s) == "completed", "saga " << id << d.story(id));
+  }
+  auto applied = d.stop_participants();
+  CHECK(applied.at("points").applied == 60);  // reserve and debit, once per purchase
+  CHECK(applied.at("offers").applied == 60);  // create and fulfil
+  CHECK(applied.at("billing").applied == 15);
+  for (const auto& [service, counts] : applied) {
+    CHECK_MESSAGE(counts.repeated == 0,
+                  service << " applied " << counts.repeated << " commands twice");
+  }
+}
+
+TEST_CASE("over RabbitMQ, a participant killed with sagas in flight finishes them once back up") {
+  Deployment d("killed-under-load");
+  std::vector<std::string> sagas;
+  for (int i = 0; i < 20; ++i) {
+    if (i == 5) d.kill_participant("billing");  // SIGKILL: unacked charges go back to its queue
+    if (i == 12) d.start_participant({"billing"});
+    sagas.push_back(d.start(
+        "order_payment",
+        object{{"user_id", "u-ned"}, {"product_id", "lamp"}, {"quantity", 1}, {"price", 10}}));
+  }
+  for (const auto& id : sagas) {
+    CHECK_MESSAGE(d.final_status(id, 60s) == "completed", "saga " << id << d.story(id));
+  }
+  // The killed process's memory died with it (a real service keeps its ledger in its database);
+  // the one that came back applied every charge it received once, however often it came.
+  auto applied = d.stop_participants();
+  CHECK(applied.at("billing").applied >= 7);  // at least the sagas started while it was down
+  for (const auto& [service, counts] : applied) {
+    CHECK_MESSAGE(counts.repeated == 0,
+                  service << " applied " << counts.repeated << " commands twice");
+  }
 }
