@@ -258,7 +258,7 @@ class Worker:
         kind = header(headers, "sagaflow-kind")
         if kind != "command":
             return self.dead_letter(
-                ch, deliver, props, body, f"a command queue takes commands, not {kind}s"
+                ch, deliver, props, body, f"a command queue takes only commands, this is a {kind}"
             )
         if not props.reply_to:
             return self.dead_letter(

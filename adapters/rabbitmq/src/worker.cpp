@@ -57,9 +57,9 @@ struct Worker::Impl : std::enable_shared_from_this<Worker::Impl> {
     auto* l = link.get();
     if (in.message.kind != MessageKind::command) {
       l->post([l, tag = in.tag, message = std::move(in.message)] {
-        l->dead_letter(
-            tag, message,
-            "a command queue takes commands, not " + std::string(to_string(message.kind)) + "s");
+        l->dead_letter(tag, message,
+                       "a command queue takes only commands, this is a " +
+                           std::string(to_string(message.kind)));
       });
       return;
     }
