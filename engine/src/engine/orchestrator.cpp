@@ -155,6 +155,7 @@ struct Orchestrator::Impl {
     batch.published = std::move(published);
     published.clear();
     std::vector<OutboxRow> rows;
+    fault("before_commit");
     try {
       rows = store.commit(batch);
     } catch (...) {
@@ -170,7 +171,10 @@ struct Orchestrator::Impl {
       for (auto& d : round.consumed) redo.push_back(std::move(d));
       return;
     }
+    fault("after_commit");
+    if (sends_compensation(batch)) fault("mid_compensation");
     publish(std::move(rows));
+    fault("after_publish");
     std::vector<std::uint64_t> tags;
     for (const auto& d : round.consumed) tags.push_back(d.tag);
     for (auto& e : round.entries) {
@@ -183,6 +187,18 @@ struct Orchestrator::Impl {
       auto status = status_from_string(w.saga.status);
       if (status && (is_final(*status) || *status == Status::failed)) cache.erase(w.saga.id);
     }
+  }
+
+  void fault(std::string_view point) {
+    if (options.fault_point) options.fault_point(point);
+  }
+  static bool sends_compensation(const CommitBatch& batch) {
+    for (const auto& w : batch.writes) {
+      for (const auto& h : w.history) {
+        if (h.kind == "compensation_sent") return true;
+      }
+    }
+    return false;
   }
 
   void publish(std::vector<OutboxRow> rows) {

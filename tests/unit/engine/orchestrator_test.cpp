@@ -304,3 +304,37 @@ TEST_CASE("a trigger event that breaks the flow's input contract is dead-lettere
   CHECK(f.transport.dead_letters[0].second.find("input.orderId: wrong type") != std::string::npos);
   CHECK(f.transport.dead_letters[1].second.find("not JSON") != std::string::npos);
 }
+
+TEST_CASE("fault points mark commit, compensation, publish and acknowledgement in order") {
+  FlowRegistry flows;
+  flows.add(sagaflow::testing::load_test_flow(kTwoSteps));
+  MemoryStore store;
+  FakeTransport transport;
+  sagaflow::testing::ManualClock clock;
+  std::vector<std::string> points;
+  std::vector<std::pair<std::size_t, std::size_t>> seen;  // (commits, published) at each point
+  OrchestratorOptions options{.timer_poll = 0ms};
+  options.fault_point = [&](std::string_view point) {
+    points.emplace_back(point);
+    seen.emplace_back(store.commits(), transport.published.size());
+  };
+  Orchestrator orchestrator{flows, store, transport, clock, options};
+
+  orchestrator.start(StartRequest{.flow = "two", .input = json::object{{"n", 1}}});
+  orchestrator.run_once(0ms);
+  CHECK(points == std::vector<std::string>{"before_commit", "after_commit", "after_publish"});
+  // A crash before the commit leaves nothing; after it, a committed saga and nothing sent.
+  CHECK(seen == std::vector<std::pair<std::size_t, std::size_t>>{{0, 0}, {1, 0}, {1, 1}});
+
+  // The second step fails: the round that sends the first step's compensation passes
+  // mid_compensation before anything of it is published.
+  transport.deliver(reply_to(transport.published.back()));
+  orchestrator.run_once(0ms);
+  points.clear();
+  transport.deliver(
+      worker::make_reply(transport.published.back(), worker::Result::business_failure("Refused")));
+  orchestrator.run_once(0ms);
+  CHECK(points == std::vector<std::string>{"before_commit", "after_commit", "mid_compensation",
+                                           "after_publish"});
+  CHECK(transport.published.back().type == "a.undo_first");
+}

@@ -10,10 +10,12 @@
 // Threading: run_once/run/recover on one thread only (the orchestrator is the single writer of
 // its sagas and caches them). start/cancel/retry may be called from any thread.
 #include <cstddef>
+#include <functional>
 #include <future>
 #include <memory>
 #include <stop_token>
 #include <string>
+#include <string_view>
 
 #include "sagaflow/engine/engine.hpp"
 #include "sagaflow/engine/plan.hpp"
@@ -26,6 +28,12 @@ struct OrchestratorOptions {
   Duration idle_wait{5};         // how long a round waits for input when there is none
   Duration timer_poll{20};       // how often the store is asked for due timers; 0 = every round
   EngineOptions engine;
+  // Called at the named points of a round where a crash tests recovery hardest: "before_commit",
+  // "after_commit" (committed, nothing published), "mid_compensation" (a committed round that
+  // sends compensations, before they are published) and "after_publish" (published, inputs not
+  // acknowledged). Empty in production; sagaflowd's recovery drills kill the process here
+  // (SAGAFLOW_FAULT_AT, see apps/sagaflowd/config.hpp).
+  std::function<void(std::string_view point)> fault_point;
 };
 
 struct StartResult {
