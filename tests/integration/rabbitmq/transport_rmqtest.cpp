@@ -546,4 +546,60 @@ TEST_CASE("a worker keeps its heartbeats while its handler is busy") {
   orchestrator.ack(tags_of(got));
 }
 
+namespace {
+
+// The test broker's TLS listener (tools/test-broker tls-url and ca); missing ones fail the test.
+ConnectionSettings tls_connection() {
+  const char* url = std::getenv("SAGAFLOW_TEST_AMQPS_URL");
+  const char* ca = std::getenv("SAGAFLOW_TEST_AMQP_CA");
+  if (url == nullptr || *url == '\0' || ca == nullptr || *ca == '\0') {
+    FAIL("SAGAFLOW_TEST_AMQPS_URL and SAGAFLOW_TEST_AMQP_CA are not set: run tools/test");
+  }
+  auto s = ConnectionSettings::from_url(url);
+  s.tls.ca_file = ca;
+  s.reconnect_min = 50ms;
+  s.reconnect_max = 500ms;
+  return s;
+}
+
+}  // namespace
+
+TEST_CASE("over TLS, a command reaches its worker and the reply comes back") {
+  Scratch scratch("tls", {"points"});
+  const auto& t = scratch.topology();
+  auto settings = orchestrator_settings(t, {"points"});
+  settings.connection = tls_connection();
+  REQUIRE(settings.connection.tls.enabled);
+  auto wsettings = worker_settings(t, "points");
+  wsettings.connection = tls_connection();
+
+  HandlerThread handlers;
+  worker::Dispatcher dispatcher;
+  dispatcher.on("points.do", [](const worker::Command&) {
+    return worker::Result::ok({{"ok", 1}});
+  });
+  OrchestratorTransport orchestrator(settings);
+  Worker worker(handlers.io(), dispatcher, wsettings);
+  orchestrator.wait_connected(Duration(10000));
+  worker.wait_connected(Duration(10000));
+
+  std::vector<Message> one{command(t, "points", "tls-cmd-1")};
+  orchestrator.publish(one);
+  auto replies = receive_n(orchestrator, 1);
+  REQUIRE(replies.size() == 1);
+  CHECK(replies[0].message.causation_id == "tls-cmd-1");
+  CHECK(json::parse(replies[0].message.body) == json::parse(R"({"ok":1})"));
+  orchestrator.ack(tags_of(replies));
+}
+
+TEST_CASE("over TLS, a broker whose certificate no trusted CA signed is refused") {
+  Scratch scratch("tls-untrusted", {});
+  auto settings = orchestrator_settings(scratch.topology(), {});
+  settings.connection = tls_connection();
+  settings.connection.tls.ca_file.clear();  // the system's CAs never signed the test CA
+  OrchestratorTransport orchestrator(settings);
+  CHECK_THROWS_AS(orchestrator.wait_connected(Duration(2000)), Error);
+  CHECK_FALSE(orchestrator.connected());
+}
+
 }  // namespace sagaflow::rabbitmq
