@@ -16,6 +16,7 @@
 #include <string>
 
 #include "sagaflow/engine/engine.hpp"
+#include "sagaflow/engine/metrics.hpp"
 #include "sagaflow/engine/plan.hpp"
 #include "sagaflow/engine/ports.hpp"
 
@@ -26,6 +27,7 @@ struct OrchestratorOptions {
   Duration idle_wait{5};         // how long a round waits for input when there is none
   Duration timer_poll{20};       // how often the store is asked for due timers; 0 = every round
   EngineOptions engine;
+  Metrics* metrics = nullptr;  // not owned; must outlive the orchestrator; nullptr = none
 };
 
 struct StartResult {
@@ -56,8 +58,12 @@ class Orchestrator {
   std::size_t run_once(Duration wait);
   void run(std::stop_token stop);
 
-  // Sagas held in memory (in flight); finished ones are dropped after their commit.
+  // Sagas held in memory (in flight); finished ones are dropped after their commit. As of the
+  // last round; safe to read from any thread (a metrics scrape).
   std::size_t cached_sagas() const;
+  // Outbox rows committed whose publishing failed and is not yet done again (at most one
+  // round's worth is counted). Safe to read from any thread.
+  std::size_t outbox_lag() const;
 
  private:
   struct Impl;
