@@ -3,6 +3,9 @@
 #include <cstdlib>
 #include <fstream>
 #include <map>
+#include <sstream>
+
+#include <boost/asio/ip/address.hpp>
 
 namespace sagaflowd {
 namespace {
@@ -18,6 +21,54 @@ bool parse_bool(const std::string& value, const std::string& where) {
   if (value == "true" || value == "yes" || value == "1") return true;
   if (value == "false" || value == "no" || value == "0") return false;
   throw ConfigError(where + ": expected true or false, found '" + value + "'");
+}
+
+// HOST:PORT, [IPv6]:PORT or localhost:PORT.
+void apply_listen(Config& c, const std::string& value, const std::string& where) {
+  const auto colon = value.rfind(':');
+  const auto bad = [&] {
+    return ConfigError(where + ": expected HOST:PORT (an IP address, or localhost), found '" +
+                       value + "'");
+  };
+  if (colon == std::string::npos || colon == 0 || colon + 1 == value.size()) throw bad();
+  auto host = value.substr(0, colon);
+  if (host.front() == '[' && host.back() == ']') host = host.substr(1, host.size() - 2);
+  if (host == "localhost") host = "127.0.0.1";
+  boost::system::error_code ec;
+  boost::asio::ip::make_address(host, ec);
+  if (ec) throw bad();
+  unsigned long port = 0;
+  for (char ch : value.substr(colon + 1)) {
+    if (ch < '0' || ch > '9' || port > 65535) throw bad();
+    port = port * 10 + static_cast<unsigned long>(ch - '0');
+  }
+  if (port > 65535) throw bad();
+  c.admin_address = host;
+  c.admin_port = static_cast<std::uint16_t>(port);
+}
+
+// The token file's content without the line end editors add. Errors name the file, never the
+// content.
+std::string read_token(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) throw ConfigError("admin_token_file " + path + ": cannot be read");
+  std::ostringstream text;
+  text << in.rdbuf();
+  auto token = text.str();
+  while (!token.empty() && (token.back() == '\n' || token.back() == '\r' || token.back() == ' ')) {
+    token.pop_back();
+  }
+  return token;
+}
+
+void check_token(const std::string& token, const std::string& where) {
+  if (token.empty()) throw ConfigError(where + ": the admin token is empty");
+  for (unsigned char ch : token) {
+    if (ch <= ' ' || ch >= 0x7f) {
+      throw ConfigError(where + ": the admin token may only hold printable characters, no spaces");
+    }
+  }
+  if (token.size() < 16) throw ConfigError(where + ": the admin token needs 16 characters or more");
 }
 
 // One setting, by the name it has in a config file; `where` names its source for errors.
@@ -41,6 +92,16 @@ void apply(Config& c, const std::string& key, const std::string& value, const st
     c.tls_verify_peer = parse_bool(value, where);
   } else if (key == "tls_verify_hostname") {
     c.tls_verify_hostname = parse_bool(value, where);
+  } else if (key == "admin_listen") {
+    apply_listen(c, value, where);
+  } else if (key == "admin_token_file") {
+    if (value.empty()) throw ConfigError(where + ": admin_token_file needs a file");
+    c.admin_token_file = value;  // overrides a token from a source read before
+    c.admin_token.clear();
+  } else if (key == "admin_token") {
+    throw ConfigError(where +
+                      ": the admin token is read from a file (admin_token_file) or "
+                      "SAGAFLOW_ADMIN_TOKEN, never given here");
   } else {
     throw ConfigError(where + ": unknown setting '" + key + "'");
   }
@@ -73,6 +134,7 @@ const std::map<std::string, std::string>& environment_names() {
       {"SAGAFLOW_TLS_KEY_FILE", "tls_key_file"},
       {"SAGAFLOW_TLS_VERIFY_PEER", "tls_verify_peer"},
       {"SAGAFLOW_TLS_VERIFY_HOSTNAME", "tls_verify_hostname"},
+      {"SAGAFLOW_ADMIN_LISTEN", "admin_listen"},
   };
   return names;
 }
@@ -101,6 +163,11 @@ Config load_config(const std::vector<std::string>& args, const Environment& env)
     const auto value = env(variable.c_str());
     if (!value.empty()) apply(c, key, value, variable);
   }
+  if (auto token = env("SAGAFLOW_ADMIN_TOKEN"); !token.empty()) {
+    check_token(token, "SAGAFLOW_ADMIN_TOKEN");
+    c.admin_token = std::move(token);
+    c.admin_token_file.clear();
+  }
   for (std::size_t i = 0; i < args.size(); ++i) {
     const auto& arg = args[i];
     if (arg == "--demo") {
@@ -121,6 +188,15 @@ Config load_config(const std::vector<std::string>& args, const Environment& env)
       throw ConfigError("unknown argument '" + arg + "'");
     }
   }
+  if (!c.admin_token_file.empty()) {
+    c.admin_token = read_token(c.admin_token_file);
+    check_token(c.admin_token, "admin_token_file " + c.admin_token_file);
+  }
+  if (c.admin_token.empty() && !boost::asio::ip::make_address(c.admin_address).is_loopback()) {
+    throw ConfigError("admin_listen " + c.admin_address +
+                      " is not a loopback address: the admin endpoint listens there only with "
+                      "a token (--admin-token-file or SAGAFLOW_ADMIN_TOKEN)");
+  }
   if (c.exit_after_demo && !c.demo) throw ConfigError("--exit only goes with --demo");
   if (c.demo && !c.amqp_url.empty()) {
     throw ConfigError("--demo serves the participants in-process; it does not run over RabbitMQ");
@@ -137,12 +213,16 @@ std::string usage() {
          "  --amqp-prefix P   the topology's name prefix (default: sagaflow)\n"
          "  --tls-ca-file F, --tls-cert-file F, --tls-key-file F, --tls-verify-peer B,\n"
          "  --tls-verify-hostname B   TLS for amqps://, passed to rabbitmq-c\n"
+         "  --admin-listen HOST:PORT   the admin endpoint (default: 127.0.0.1:7070); other\n"
+         "                    than loopback only with a token\n"
+         "  --admin-token-file F   the bearer token every admin route but /healthz and\n"
+         "                    /readyz then needs (or SAGAFLOW_ADMIN_TOKEN)\n"
          "  --config FILE     'key = value' lines with the same names (amqp_url, db, ...)\n"
          "  --demo            serve the example participants in-process and run the scenarios\n"
          "  --exit            with --demo: stop after the scenarios; fail if one went wrong\n"
          "Environment: SAGAFLOW_CONFIG, SAGAFLOW_FLOWS, SAGAFLOW_DB, SAGAFLOW_AMQP_URL,\n"
-         "SAGAFLOW_AMQP_PREFIX, SAGAFLOW_TLS_*; the command line overrides them, and they\n"
-         "override the config file.\n";
+         "SAGAFLOW_AMQP_PREFIX, SAGAFLOW_TLS_*, SAGAFLOW_ADMIN_LISTEN, SAGAFLOW_ADMIN_TOKEN;\n"
+         "the command line overrides them, and they override the config file.\n";
 }
 
 }  // namespace sagaflowd

@@ -2,6 +2,7 @@
 // sagaflowd's settings: defaults, then a config file, then environment variables, then the
 // command line, each overriding the one before. Kept apart from main so that tests check the
 // precedence and every error message.
+#include <cstdint>
 #include <filesystem>
 #include <functional>
 #include <stdexcept>
@@ -25,6 +26,16 @@ struct Config {
   std::string tls_key_file;
   bool tls_verify_peer = true;
   bool tls_verify_hostname = true;
+
+  // The admin endpoint (docs/admin-api.md): `admin_listen = HOST:PORT` (an IP address, or
+  // localhost), loopback only unless a token is set.
+  std::string admin_address = "127.0.0.1";
+  std::uint16_t admin_port = 7070;
+  // The bearer token every admin route but /healthz and /readyz then needs: read from
+  // admin_token_file, or SAGAFLOW_ADMIN_TOKEN; never from the command line (ps shows it), and
+  // never printed. Empty = no token.
+  std::string admin_token_file;
+  std::string admin_token;
 };
 
 // A bad setting: its text says where it came from (file:line, variable or argument).

@@ -5,12 +5,16 @@
 //
 // --demo serves the example participants in-process and drives the demo scenarios, printing
 // one line per saga; --exit then stops, failing when a saga ended unexpectedly.
+//
+// The admin endpoint (docs/admin-api.md) runs on a thread of its own. The daemon's own log
+// lines are JSON, one per line on stderr (sagaflow/http/log.hpp); the demo's report is text on
+// stdout.
 #include <algorithm>
 #include <csignal>
 #include <cstdio>
 #include <filesystem>
-#include <iostream>
 #include <memory>
+#include <set>
 #include <string>
 #include <thread>
 #include <vector>
@@ -22,7 +26,11 @@
 #include "demo/demo.hpp"
 #include "sagaflow/engine/orchestrator.hpp"
 #include "sagaflow/engine/system_clock.hpp"
-#include "sagaflow/flow/loader.hpp"
+#include "sagaflow/http/admin_api.hpp"
+#include "sagaflow/http/admin_backend_impl.hpp"
+#include "sagaflow/http/log.hpp"
+#include "sagaflow/http/prometheus.hpp"
+#include "sagaflow/http/server.hpp"
 #include "sagaflow/inproc/bus.hpp"
 #include "sagaflow/rabbitmq/orchestrator_transport.hpp"
 #include "sagaflow/sagas/demo_data.hpp"
@@ -30,11 +38,31 @@
 
 namespace {
 
-// Loads every flow file; a broken one stops the daemon with its diagnostics.
-bool load_flows(const std::filesystem::path& dir, sagaflow::FlowRegistry& registry) {
+namespace log = sagaflow::log;
+
+void report(const sagaflow::http::FlowProblem& problem) {
+  for (const auto& message : problem.messages) {
+    log::error("flow refused", {{"where", problem.where}, {"diagnostic", message}});
+  }
+}
+
+// Loads what was deployed through the admin endpoint before, then every flow file (stored
+// too, so that the endpoint shows its text and a restart finds it); a broken one stops the
+// daemon with its diagnostics.
+bool load_flows(const std::filesystem::path& dir, sagaflow::Store& store,
+                sagaflow::FlowRegistry& registry, const sagaflow::Clock& clock) {
+  bool ok = true;
+  for (const auto& problem : sagaflow::http::load_deployed_flows(store, registry)) {
+    report(problem);
+    ok = false;
+  }
+  for (const auto& plan : registry.all()) {
+    log::info("flow loaded",
+              {{"flow", plan->flow().name}, {"version", plan->flow().version}, {"from", "store"}});
+  }
   std::error_code ec;
   if (!std::filesystem::is_directory(dir, ec)) {
-    std::fprintf(stderr, "sagaflowd: %s is not a folder of flows\n", dir.c_str());
+    log::error("not a folder of flows", {{"flows", dir.string()}});
     return false;
   }
   std::vector<std::filesystem::path> files;
@@ -44,25 +72,40 @@ bool load_flows(const std::filesystem::path& dir, sagaflow::FlowRegistry& regist
     }
   }
   std::sort(files.begin(), files.end());
-  bool ok = true;
   for (const auto& file : files) {
-    auto result = sagaflow::flow::load_flow_file(file);
-    for (const auto& d : result.diagnostics) std::fprintf(stderr, "%s\n", d.to_string().c_str());
-    if (!result.ok()) {
+    auto loaded = sagaflow::http::load_flow_file(file.string(), store, registry, clock.now());
+    if (!loaded.flow) {
+      report(loaded.problem);
       ok = false;
       continue;
     }
-    registry.add(result.flow);
-    std::fprintf(stderr, "sagaflowd: loaded flow %s version %d from %s\n",
-                 result.flow->name.c_str(), result.flow->version, file.c_str());
+    log::info(
+        "flow loaded",
+        {{"flow", loaded.flow->name}, {"version", loaded.flow->version}, {"from", file.string()}});
   }
   return ok;
+}
+
+// What the broker was set up for at start: the command queues of these services, and these
+// event types bound to the orchestrator's queue.
+struct Declared {
+  std::set<std::string> services;
+  std::set<std::string> events;
+};
+
+Declared declared_for(const sagaflow::FlowRegistry& flows) {
+  Declared d;
+  for (const auto& plan : flows.all()) {
+    d.services.insert(plan->services().begin(), plan->services().end());
+    d.events.insert(plan->listened_events().begin(), plan->listened_events().end());
+  }
+  return d;
 }
 
 // The broker side when configured: every flow's services get their command queue, every event
 // a flow listens to is bound to the orchestrator's queue.
 std::unique_ptr<sagaflow::rabbitmq::OrchestratorTransport> connect_broker(
-    const sagaflowd::Config& config, const sagaflow::FlowRegistry& flows) {
+    const sagaflowd::Config& config, const Declared& declared) {
   sagaflow::rabbitmq::OrchestratorSettings settings;
   settings.connection = sagaflow::rabbitmq::ConnectionSettings::from_url(config.amqp_url);
   auto& tls = settings.connection.tls;
@@ -72,17 +115,33 @@ std::unique_ptr<sagaflow::rabbitmq::OrchestratorTransport> connect_broker(
   tls.verify_peer = config.tls_verify_peer;
   tls.verify_hostname = config.tls_verify_hostname;
   settings.topology.prefix = config.amqp_prefix;
-  auto add = [](std::vector<std::string>& list, const std::string& value) {
-    if (std::find(list.begin(), list.end(), value) == list.end()) list.push_back(value);
-  };
-  for (const auto& plan : flows.all()) {
-    for (const auto& service : plan->services()) add(settings.services, service);
-    for (const auto& event : plan->listened_events()) add(settings.event_types, event);
-  }
-  std::fprintf(stderr, "sagaflowd: connecting to %s\n", settings.connection.redacted_url().c_str());
+  settings.services.assign(declared.services.begin(), declared.services.end());
+  settings.event_types.assign(declared.events.begin(), declared.events.end());
+  log::info("connecting to the broker", {{"url", settings.connection.redacted_url()}});
   auto transport = std::make_unique<sagaflow::rabbitmq::OrchestratorTransport>(settings);
   transport->wait_connected(std::chrono::seconds(30));
   return transport;
+}
+
+// A deployed flow over RabbitMQ: its queues and bindings were declared at start, so a flow
+// that needs others waits for a restart (which declares what every stored flow needs).
+void check_declared(const Declared& declared, const sagaflow::Plan& plan) {
+  for (const auto& service : plan.services()) {
+    if (!declared.services.contains(service)) {
+      throw sagaflow::http::DeployRefused(
+          "flow " + plan.flow().name + " sends commands to service " + service +
+          ", which has no queue on the broker yet: add the file to the flows folder and restart "
+          "sagaflowd");
+    }
+  }
+  for (const auto& event : plan.listened_events()) {
+    if (!declared.events.contains(event)) {
+      throw sagaflow::http::DeployRefused(
+          "flow " + plan.flow().name + " listens to event " + event +
+          ", which is not bound to the orchestrator's queue yet: add the file to the flows "
+          "folder and restart sagaflowd");
+    }
+  }
 }
 
 }  // namespace
@@ -93,15 +152,19 @@ int main(int argc, char** argv) {
     config = sagaflowd::load_config(std::vector<std::string>(argv + 1, argv + argc),
                                     sagaflowd::process_environment());
   } catch (const sagaflowd::ConfigError& error) {
-    std::fprintf(stderr, "sagaflowd: %s\n%s", error.what(), sagaflowd::usage().c_str());
+    log::error("bad configuration", {{"error", error.what()}});
+    std::fputs(sagaflowd::usage().c_str(), stderr);
     return 2;
   }
   if (config.help) {
     std::fputs(sagaflowd::usage().c_str(), stdout);
     return 0;
   }
+  sagaflow::sqlite::SqliteStore store(sagaflow::sqlite::SqliteOptions{.path = config.db});
+  sagaflow::demo::DemoClock clock;  // real time; only the demo makes it jump
   sagaflow::FlowRegistry flows;
-  if (!load_flows(config.flows, flows)) return 2;
+  if (!load_flows(config.flows, store, flows, clock)) return 2;
+  const auto declared = declared_for(flows);
 
   // Signals are taken synchronously by this thread; the others never see them.
   sigset_t signals;
@@ -114,9 +177,9 @@ int main(int argc, char** argv) {
   sagaflow::OrchestratorOptions options;
   if (!config.amqp_url.empty()) {
     try {
-      broker = connect_broker(config, flows);
+      broker = connect_broker(config, declared);
     } catch (const std::exception& error) {
-      std::fprintf(stderr, "sagaflowd: %s\n", error.what());
+      log::error("cannot connect to the broker", {{"error", error.what()}});  // no password
       return 1;
     }
     options.engine.reply_to = sagaflow::rabbitmq::Topology{config.amqp_prefix}.reply_queue();
@@ -133,8 +196,8 @@ int main(int argc, char** argv) {
   }
   sagaflow::Transport& transport =
       broker ? static_cast<sagaflow::Transport&>(*broker) : bus.orchestrator();
-  sagaflow::sqlite::SqliteStore store(sagaflow::sqlite::SqliteOptions{.path = config.db});
-  sagaflow::demo::DemoClock clock;  // real time; only the demo makes it jump
+  sagaflow::http::PrometheusMetrics metrics;
+  options.metrics = &metrics;
   sagaflow::Orchestrator orchestrator(flows, store, transport, clock, options);
 
   // Every example participant, in-process: commands by service name, events they subscribe to,
@@ -155,8 +218,43 @@ int main(int argc, char** argv) {
   // again. A broker kept it, so only the unpublished outbox goes out.
   orchestrator.recover(!broker);
   std::jthread orchestrator_thread([&](std::stop_token stop) { orchestrator.run(stop); });
-  std::fprintf(stderr, "sagaflowd: running %s (store %s)\n", broker ? "over RabbitMQ" : "embedded",
-               config.db.c_str());
+  log::info("sagaflowd running",
+            {{"transport", broker ? "rabbitmq" : "embedded"}, {"store", config.db}});
+
+  // The admin endpoint, on its own thread. A deployed flow's events reach the orchestrator on
+  // the bus at once; over RabbitMQ, only what was declared at start can be deployed.
+  sagaflow::http::BackendHooks hooks;
+  if (broker) {
+    hooks.broker_connected = [&] { return broker->connected(); };
+    hooks.prepare_deploy = [&](const sagaflow::Plan& plan) { check_declared(declared, plan); };
+  } else {
+    hooks.prepare_deploy = [&](const sagaflow::Plan& plan) {
+      for (const auto& event : plan.listened_events()) bus.route_events_to_orchestrator(event);
+    };
+  }
+  sagaflow::http::AdminBackendImpl backend(orchestrator, store, flows, clock, std::move(hooks));
+  sagaflow::http::AdminApi api(backend, {.token = config.admin_token}, &metrics);
+  boost::asio::io_context admin_io;
+  std::unique_ptr<sagaflow::http::AdminServer> admin;
+  try {
+    admin = std::make_unique<sagaflow::http::AdminServer>(
+        admin_io, api,
+        sagaflow::http::ServerOptions{.address = config.admin_address, .port = config.admin_port});
+  } catch (const std::exception& error) {
+    log::error(
+        "the admin endpoint cannot listen",
+        {{"address", config.admin_address}, {"port", config.admin_port}, {"error", error.what()}});
+    orchestrator_thread.request_stop();
+    orchestrator_thread.join();
+    guard.reset();
+    workers.stop();
+    worker_thread.join();
+    return 2;
+  }
+  admin->start();
+  std::thread admin_thread([&] { admin_io.run(); });
+  log::info("admin endpoint listening",
+            {{"url", admin->url()}, {"token_required", !config.admin_token.empty()}});
 
   int exit_code = 0;
   if (config.demo) {
@@ -164,11 +262,16 @@ int main(int argc, char** argv) {
     exit_code = sagaflow::demo::run(world) ? 0 : 1;
   }
   if (!config.demo || !config.exit_after_demo) {
-    std::fprintf(stderr, "sagaflowd: serving; Ctrl-C stops\n");
+    log::info("serving; Ctrl-C stops", {{"admin", admin->url()}});
     int received = 0;
     sigwait(&signals, &received);
+    log::info("stopping", {{"signal", received}});
   }
 
+  // The endpoint first: its requests wait on the orchestrator, never the other way round.
+  admin->stop();
+  admin_io.stop();
+  admin_thread.join();
   orchestrator_thread.request_stop();
   orchestrator_thread.join();
   guard.reset();

@@ -3,10 +3,13 @@
 #include "sagaflow/engine/saga_write.hpp"
 
 #include <algorithm>
+#include <atomic>
 #include <mutex>
 #include <random>
 #include <unordered_map>
 #include <variant>
+
+#include "command_timing.hpp"
 
 namespace sagaflow {
 namespace {
@@ -34,6 +37,20 @@ std::string new_saga_id(std::mt19937_64& random) {
     for (int i = 0; i < 16; ++i, bits >>= 4) id[half * 16 + i] = kHex[bits & 0xf];
   }
   return id;
+}
+
+// What a committed write tells the metrics: a saga started, a saga that reached a final status
+// or was parked.
+void count(Metrics& metrics, const SagaWrite& w) {
+  if (w.expected_version == 0) metrics.saga_started(w.saga.flow);
+  for (const auto& h : w.history) {
+    if (h.kind == "saga_completed" || h.kind == "saga_compensated" || h.kind == "saga_cancelled" ||
+        h.kind == "saga_parked") {
+      if (auto status = status_from_string(w.saga.status))
+        metrics.saga_finished(w.saga.flow, *status);
+      return;
+    }
+  }
 }
 
 }  // namespace
@@ -85,7 +102,8 @@ struct Orchestrator::Impl {
         clock(clock),
         options(std::move(options)),
         engine(this->options.engine),
-        random(std::random_device{}()) {}
+        random(std::random_device{}()),
+        metrics(this->options.metrics) {}
 
   const FlowRegistry& flows;
   Store& store;
@@ -104,6 +122,12 @@ struct Orchestrator::Impl {
   Timestamp last_timer_poll{};
   std::vector<Delivery> deliveries;
   std::vector<Delivery> redo;  // inputs whose round was dropped, processed again next round
+
+  // Metrics (none when null); the gauges are read from other threads.
+  Metrics* metrics;
+  CommandTiming timing;
+  std::atomic<std::size_t> cached{0};       // cache.size() as of the last round
+  std::atomic<std::size_t> unpublished{0};  // outbox rows whose publish failed
 
   // --- loading ------------------------------------------------------------------------------
   SagaState* saga(const std::string& id) {
@@ -141,6 +165,7 @@ struct Orchestrator::Impl {
     for (auto& d : deliveries) handle(d, round, now);
     for (const auto& t : timers) handle(t, round, now);
     if (!round.entries.empty() || !round.consumed.empty() || !published.empty()) commit(round);
+    cached = cache.size();
     return taken.size() + deliveries.size() + timers.size();
   }
 
@@ -184,6 +209,7 @@ struct Orchestrator::Impl {
     }
     if (!tags.empty()) transport.ack(tags);
     for (const auto& w : batch.writes) {
+      if (metrics) count(*metrics, w);
       auto status = status_from_string(w.saga.status);
       if (status && (is_final(*status) || *status == Status::failed)) cache.erase(w.saga.id);
     }
@@ -209,8 +235,13 @@ struct Orchestrator::Impl {
     try {
       transport.publish(messages);
       for (const auto& r : rows) published.push_back(r.seq);
+      if (metrics) {
+        const auto at = clock.now();
+        for (const auto& m : messages) timing.published(m, at);
+      }
     } catch (const std::exception&) {
       outbox_behind = true;  // the rows stay in the outbox; the next round sends them again
+      unpublished += messages.size();
     }
   }
 
@@ -220,6 +251,7 @@ struct Orchestrator::Impl {
       return std::find(published.begin(), published.end(), r.seq) != published.end();
     });
     outbox_behind = false;
+    unpublished = 0;  // counted again by publish() when it fails
     publish(std::move(rows));
   }
 
@@ -352,6 +384,9 @@ struct Orchestrator::Impl {
       cache.erase(saga_id);  // last: `s` points into it
       return dead_letter(d, std::string("processing failed: ") + error.what());
     }
+    if (metrics && m.kind == MessageKind::reply) {
+      if (auto t = timing.replied(m, now)) metrics->step_replied(t->flow, t->step, t->latency);
+    }
     auto& e = round.add(saga_id, version_before, std::move(write));
     e.deliveries.push_back(std::move(d));
   }
@@ -438,6 +473,7 @@ struct Orchestrator::Impl {
 
   void dead_letter(const Delivery& d, const std::string& reason) {
     transport.dead_letter(d, reason);
+    if (metrics) metrics->input_dead_lettered();
   }
 };
 
@@ -487,6 +523,7 @@ void Orchestrator::recover(bool resend_in_flight) {
     round.add(s->id, version_before, std::move(write));
   }
   if (!round.entries.empty()) impl.commit(round);
+  impl.cached = impl.cache.size();
 }
 
 std::size_t Orchestrator::run_once(Duration wait) {
@@ -498,7 +535,11 @@ void Orchestrator::run(std::stop_token stop) {
 }
 
 std::size_t Orchestrator::cached_sagas() const {
-  return impl_->cache.size();
+  return impl_->cached.load();
+}
+
+std::size_t Orchestrator::outbox_lag() const {
+  return impl_->unpublished.load();
 }
 
 }  // namespace sagaflow

@@ -92,3 +92,103 @@ TEST_CASE("sagaflowd config: every mistake says where it is") {
   CHECK(error_of({"--exit"}) == "--exit only goes with --demo");
   CHECK(error_of({"--demo", "--amqp", "amqp://h/"}).find("in-process") != std::string::npos);
 }
+
+// ---------------------------------------------------------------------------------------------
+// The admin endpoint's settings
+
+namespace {
+constexpr const char* kToken = "s3cret-token-0123456789";
+}  // namespace
+
+TEST_CASE("sagaflowd config: the admin endpoint listens on 127.0.0.1:7070 without a token") {
+  auto c = load_config({}, environment({}));
+  CHECK(c.admin_address == "127.0.0.1");
+  CHECK(c.admin_port == 7070);
+  CHECK(c.admin_token.empty());
+}
+
+TEST_CASE("sagaflowd config: admin_listen comes from the file, the environment or the command") {
+  auto file = write_file("sagaflowd-admin.conf", "admin_listen = 127.0.0.2:7001\n");
+  CHECK(load_config({"--config", file.string()}, environment({})).admin_port == 7001);
+  auto env = load_config({"--config", file.string()},
+                         environment({{"SAGAFLOW_ADMIN_LISTEN", "127.0.0.3:7002"}}));
+  CHECK(env.admin_address == "127.0.0.3");
+  CHECK(env.admin_port == 7002);
+  auto cli = load_config({"--config", file.string(), "--admin-listen", "[::1]:0"},
+                         environment({{"SAGAFLOW_ADMIN_LISTEN", "127.0.0.3:7002"}}));
+  CHECK(cli.admin_address == "::1");
+  CHECK(cli.admin_port == 0);
+  CHECK(load_config({"--admin-listen", "localhost:8080"}, environment({})).admin_address ==
+        "127.0.0.1");
+  std::filesystem::remove(file);
+}
+
+TEST_CASE("sagaflowd config: a malformed admin_listen says what it expects") {
+  for (const char* bad :
+       {"7070", "127.0.0.1", "127.0.0.1:", "example.com:80", "127.0.0.1:70000", "127.0.0.1:7o"}) {
+    CAPTURE(bad);
+    CHECK(error_of({"--admin-listen", bad}) ==
+          std::string("--admin-listen: expected HOST:PORT (an IP address, or localhost), found '") +
+              bad + "'");
+  }
+}
+
+TEST_CASE("sagaflowd config: the admin token comes from a file or SAGAFLOW_ADMIN_TOKEN") {
+  auto token_file = write_file("sagaflowd-token", std::string(kToken) + "\n");
+  auto from_file = load_config({"--admin-token-file", token_file.string()}, environment({}));
+  CHECK(from_file.admin_token == kToken);  // the line end is not part of it
+
+  auto from_env = load_config({}, environment({{"SAGAFLOW_ADMIN_TOKEN", "env-token-0123456789"}}));
+  CHECK(from_env.admin_token == "env-token-0123456789");
+
+  // The command line's file beats the environment, which beats the config file's file.
+  auto conf = write_file("sagaflowd-token.conf",
+                         "admin_token_file = /nonexistent/token\n");  // never read: overridden
+  auto env_wins = load_config({"--config", conf.string()},
+                              environment({{"SAGAFLOW_ADMIN_TOKEN", "env-token-0123456789"}}));
+  CHECK(env_wins.admin_token == "env-token-0123456789");
+  auto cli_wins =
+      load_config({"--config", conf.string(), "--admin-token-file", token_file.string()},
+                  environment({{"SAGAFLOW_ADMIN_TOKEN", "env-token-0123456789"}}));
+  CHECK(cli_wins.admin_token == kToken);
+  std::filesystem::remove(token_file);
+  std::filesystem::remove(conf);
+}
+
+TEST_CASE("sagaflowd config: a non-loopback admin address needs a token") {
+  CHECK(error_of({"--admin-listen", "0.0.0.0:7070"}).find("is not a loopback address") !=
+        std::string::npos);
+  CHECK(error_of({"--admin-listen", "[::]:7070"}).find("is not a loopback address") !=
+        std::string::npos);
+  auto c = load_config({"--admin-listen", "0.0.0.0:7070"},
+                       environment({{"SAGAFLOW_ADMIN_TOKEN", kToken}}));
+  CHECK(c.admin_address == "0.0.0.0");
+}
+
+TEST_CASE(
+    "sagaflowd config: a token on the command line or in the config file is refused "
+    "without echoing it") {
+  const auto cli = error_of({"--admin-token", kToken});
+  CHECK(cli.find("never given here") != std::string::npos);
+  CHECK(cli.find(kToken) == std::string::npos);
+  auto conf = write_file("sagaflowd-inline-token.conf", std::string("admin_token = ") + kToken);
+  const auto file = error_of({"--config", conf.string()});
+  CHECK(file == conf.string() +
+                    ":1: the admin token is read from a file (admin_token_file) or "
+                    "SAGAFLOW_ADMIN_TOKEN, never given here");
+  std::filesystem::remove(conf);
+}
+
+TEST_CASE("sagaflowd config: a weak or unreadable admin token is refused without echoing it") {
+  CHECK(error_of({"--admin-token-file", "/nonexistent/token"}) ==
+        "admin_token_file /nonexistent/token: cannot be read");
+  auto empty = write_file("sagaflowd-empty-token", "\n");
+  CHECK(error_of({"--admin-token-file", empty.string()}) ==
+        "admin_token_file " + empty.string() + ": the admin token is empty");
+  std::filesystem::remove(empty);
+  CHECK(error_of({}, {{"SAGAFLOW_ADMIN_TOKEN", "short"}}) ==
+        "SAGAFLOW_ADMIN_TOKEN: the admin token needs 16 characters or more");
+  const auto spaced = error_of({}, {{"SAGAFLOW_ADMIN_TOKEN", "has a space 0123456789"}});
+  CHECK(spaced ==
+        "SAGAFLOW_ADMIN_TOKEN: the admin token may only hold printable characters, no spaces");
+}

@@ -18,6 +18,7 @@
 #include <string_view>
 
 #include "sagaflow/engine/engine.hpp"
+#include "sagaflow/engine/metrics.hpp"
 #include "sagaflow/engine/plan.hpp"
 #include "sagaflow/engine/ports.hpp"
 
@@ -34,6 +35,7 @@ struct OrchestratorOptions {
   // acknowledged). Empty in production; sagaflowd's recovery drills kill the process here
   // (SAGAFLOW_FAULT_AT, see apps/sagaflowd/config.hpp).
   std::function<void(std::string_view point)> fault_point;
+  Metrics* metrics = nullptr;  // not owned; must outlive the orchestrator; nullptr = none
 };
 
 struct StartResult {
@@ -64,8 +66,12 @@ class Orchestrator {
   std::size_t run_once(Duration wait);
   void run(std::stop_token stop);
 
-  // Sagas held in memory (in flight); finished ones are dropped after their commit.
+  // Sagas held in memory (in flight); finished ones are dropped after their commit. As of the
+  // last round; safe to read from any thread (a metrics scrape).
   std::size_t cached_sagas() const;
+  // Outbox rows committed whose publishing failed and is not yet done again (at most one
+  // round's worth is counted). Safe to read from any thread.
+  std::size_t outbox_lag() const;
 
  private:
   struct Impl;

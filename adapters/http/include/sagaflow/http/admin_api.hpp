@@ -1,0 +1,168 @@
+#pragma once
+// The admin endpoint (docs/admin-api.md) as a function of the request: no socket, no timer, so
+// that tests call it directly and the server (server.hpp) puts it on the network.
+//
+// Most answers are ready at once. Those that wait for the orchestrator (a start, a cancel, a
+// retry: answered once committed; a start's `wait` for a step or the end) come back as a
+// Pending: the caller polls it, on a timer, without blocking, until it yields the response or
+// its time is up (then expire() gives the answer for that case, e.g. 202).
+//
+// Threading: handle_request and the Pendings it returns may be called from any thread, one
+// call at a time per Pending; the backend must be safe to call from the calling threads.
+#include <chrono>
+#include <functional>
+#include <future>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <random>
+#include <string>
+#include <string_view>
+#include <variant>
+#include <vector>
+
+#include <boost/beast/http/message.hpp>
+#include <boost/beast/http/string_body.hpp>
+
+#include "sagaflow/engine/engine.hpp"
+#include "sagaflow/engine/orchestrator.hpp"
+#include "sagaflow/engine/plan.hpp"
+#include "sagaflow/engine/ports.hpp"
+#include "sagaflow/flow/flow.hpp"
+
+namespace sagaflow::http {
+
+namespace beast_http = boost::beast::http;
+using Request = beast_http::request<beast_http::string_body>;
+using Response = beast_http::response<beast_http::string_body>;
+
+// ---------------------------------------------------------------------------------------------
+// The seam to the engine: what the API reads and asks for. AdminBackendImpl implements it over
+// an Orchestrator, a Store and a FlowRegistry; tests may fake it.
+
+struct Readiness {
+  std::string store;   // empty when the store answers, else why not
+  std::string broker;  // empty when the broker is connected (or there is none), else why not
+  bool ready() const { return store.empty() && broker.empty(); }
+};
+
+struct Gauges {
+  std::size_t sagas_in_flight = 0;
+  std::size_t outbox_lag = 0;
+};
+
+enum class Deployed { created, unchanged };
+
+// A deploy the running daemon cannot take (e.g. its broker has no queue for a new service).
+class DeployRefused : public std::runtime_error {
+ public:
+  using std::runtime_error::runtime_error;
+};
+
+class AdminBackend {
+ public:
+  virtual ~AdminBackend() = default;
+
+  // Orchestrator requests, fulfilled once committed; failures as Orchestrator's (InvalidInput,
+  // Refused, std::invalid_argument for an unknown flow or saga).
+  virtual std::future<StartResult> start(StartRequest request) = 0;
+  virtual std::future<void> cancel(std::string saga_id, std::string reason) = 0;
+  virtual std::future<void> retry(std::string saga_id) = 0;
+
+  // Reads from the store.
+  virtual std::optional<SagaRow> saga(std::string_view id) = 0;
+  virtual std::vector<HistoryRow> history(std::string_view id) = 0;
+  virtual std::vector<SagaRow> list(const SagaFilter& filter) = 0;
+  virtual std::vector<SagaCount> counts() = 0;
+
+  // The flows that run, by name and version, and the text each was deployed with (nullopt when
+  // the store does not have it).
+  virtual const FlowRegistry& flows() = 0;
+  virtual std::optional<std::string> flow_source(std::string_view name, int version) = 0;
+  // Stores and registers a verified flow. Throws FlowVersionExists (another text under that
+  // version) or DeployRefused.
+  virtual Deployed deploy(std::shared_ptr<const flow::Flow> flow, const std::string& source) = 0;
+
+  virtual Readiness readiness() = 0;
+  virtual Gauges gauges() = 0;
+};
+
+// ---------------------------------------------------------------------------------------------
+// An answer that needs the orchestrator first.
+
+class Pending {
+ public:
+  using Poll = std::function<std::optional<Response>()>;
+  using Expire = std::function<Response()>;
+
+  Pending(Poll poll, Expire expire, std::chrono::milliseconds timeout)
+      : poll_(std::move(poll)), expire_(std::move(expire)), timeout_(timeout) {}
+
+  // The response once it is ready; nullopt while not yet.
+  std::optional<Response> poll() { return poll_(); }
+  // The response when `timeout()` passed before poll() gave one.
+  Response expire() { return expire_(); }
+  // From the request's arrival.
+  std::chrono::milliseconds timeout() const { return timeout_; }
+
+ private:
+  Poll poll_;
+  Expire expire_;
+  std::chrono::milliseconds timeout_;
+};
+
+using Outcome = std::variant<Response, Pending>;
+
+// ---------------------------------------------------------------------------------------------
+
+struct AdminOptions {
+  // When not empty, every route but /healthz and /readyz needs `Authorization: Bearer <token>`.
+  std::string token;
+  // How long a start, cancel or retry may wait for the orchestrator's commit.
+  std::chrono::milliseconds commit_timeout{10'000};
+  // A start's `wait`: when the request names no timeout_ms, and the cap of one it names.
+  std::chrono::milliseconds default_wait{10'000};
+  std::chrono::milliseconds max_wait{30'000};
+};
+
+class PrometheusMetrics;
+
+class AdminApi {
+ public:
+  // `metrics` may be null: /metrics then serves the gauges only.
+  AdminApi(AdminBackend& backend, AdminOptions options, PrometheusMetrics* metrics = nullptr);
+
+  Outcome handle_request(const Request& request);
+
+  bool requires_token() const { return !options_.token.empty(); }
+
+ private:
+  struct Context;
+  Outcome route(Context& c);
+  Outcome start(Context& c);
+  Response list(Context& c);
+  Response show(Context& c, std::string_view id);
+  Outcome operator_request(Context& c, std::string_view id, std::string_view action);
+  Outcome bulk_retry(Context& c);
+  Response counts(Context& c);
+  Response flows(Context& c);
+  Response flow(Context& c, std::string_view name);
+  Response lint(Context& c);
+  Response deploy(Context& c);
+  Response readyz(Context& c);
+  Response metrics(Context& c);
+  std::string new_traceparent();
+
+  AdminBackend& backend_;
+  AdminOptions options_;
+  PrometheusMetrics* metrics_;
+  std::mutex random_mutex_;
+  std::mt19937_64 random_;
+};
+
+// An error answer as the API makes them, {"error": {"code", "message"}}; the server uses it for
+// what never reaches handle_request (a body too large, what is not HTTP).
+Response error_response(beast_http::status status, std::string_view code, std::string_view message,
+                        unsigned version = 11, bool keep_alive = false);
+
+}  // namespace sagaflow::http

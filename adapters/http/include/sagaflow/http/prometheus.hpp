@@ -1,0 +1,61 @@
+#pragma once
+// The engine's Metrics port kept for Prometheus: counters per flow, a histogram of step
+// latency per flow and step, rendered in the text exposition format (version 0.0.4) with the
+// gauges read at scrape time.
+//
+// Threading: the orchestrator records on its thread while a scrape renders on another. Every
+// count is an atomic; the maps of series take a lock only to add a series (a new flow or step),
+// so recording an existing series never waits for a scrape.
+#include <array>
+#include <atomic>
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <shared_mutex>
+#include <string>
+#include <string_view>
+
+#include "sagaflow/engine/metrics.hpp"
+#include "sagaflow/http/admin_api.hpp"
+
+namespace sagaflow::http {
+
+class PrometheusMetrics final : public Metrics {
+ public:
+  // Upper bounds of the step duration buckets, in seconds (then +Inf).
+  static constexpr std::array<double, 14> kBuckets = {0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25,
+                                                      0.5,   1,     2.5,  5,     10,   30,  60};
+
+  void saga_started(std::string_view flow) override;
+  void saga_finished(std::string_view flow, Status status) override;
+  void step_replied(std::string_view flow, std::string_view step, Duration latency) override;
+  void input_dead_lettered() override;
+
+  // Every metric in the text format, the gauges included.
+  std::string render(const Gauges& gauges) const;
+
+ private:
+  struct FlowCounters {
+    std::atomic<std::uint64_t> started{0};
+    std::atomic<std::uint64_t> completed{0};
+    std::atomic<std::uint64_t> compensated{0};
+    std::atomic<std::uint64_t> failed{0};
+    std::atomic<std::uint64_t> cancelled{0};
+  };
+  struct Histogram {
+    std::array<std::atomic<std::uint64_t>, kBuckets.size() + 1> buckets{};  // last: +Inf
+    std::atomic<std::uint64_t> count{0};
+    std::atomic<std::uint64_t> sum_micros{0};
+  };
+  using StepHistograms = std::map<std::string, std::unique_ptr<Histogram>, std::less<>>;
+
+  FlowCounters& flow(std::string_view name);
+  Histogram& histogram(std::string_view flow, std::string_view step);
+
+  mutable std::shared_mutex mutex_;  // guards the maps' shape, not the counts
+  std::map<std::string, std::unique_ptr<FlowCounters>, std::less<>> flows_;
+  std::map<std::string, StepHistograms, std::less<>> steps_;
+  std::atomic<std::uint64_t> dead_lettered_{0};
+};
+
+}  // namespace sagaflow::http

@@ -1,0 +1,767 @@
+#include "sagaflow/http/admin_api.hpp"
+
+#include <algorithm>
+#include <exception>
+#include <string>
+
+#include <boost/beast/core/string.hpp>
+#include <boost/beast/http/field.hpp>
+#include <boost/beast/http/status.hpp>
+#include <boost/beast/http/verb.hpp>
+
+#include "sagaflow/engine/lifecycle.hpp"
+#include "sagaflow/engine/saga.hpp"
+#include "sagaflow/flow/loader.hpp"
+#include "sagaflow/http/log.hpp"
+#include "sagaflow/http/prometheus.hpp"
+#include "sagaflow/http/wire.hpp"
+
+namespace sagaflow::http {
+namespace {
+
+using beast_http::status;
+using beast_http::verb;
+using Clock = std::chrono::steady_clock;
+
+constexpr std::string_view kServer = "sagaflow";
+constexpr std::string_view kSagas = "/api/sagas";
+constexpr std::string_view kFlows = "/api/flows";
+constexpr std::size_t kDefaultPage = 50;
+constexpr std::size_t kMaxPage = 500;
+constexpr std::size_t kDefaultBulk = 100;
+constexpr std::size_t kMaxBulk = 1000;
+
+std::string_view error_code_of(status s) {
+  switch (s) {
+    case status::bad_request:
+      return "bad_request";
+    case status::unauthorized:
+      return "unauthorized";
+    case status::not_found:
+      return "not_found";
+    case status::method_not_allowed:
+      return "method_not_allowed";
+    case status::conflict:
+      return "conflict";
+    case status::payload_too_large:
+      return "too_large";
+    case status::unprocessable_entity:
+      return "invalid";
+    default:
+      return "unavailable";
+  }
+}
+
+// What an answer needs from its request, copied so that a Pending outlives the request.
+struct Reply {
+  unsigned version = 11;
+  bool keep_alive = true;
+
+  Response json(status s, const json::value& body) const {
+    Response res{s, version};
+    res.set(beast_http::field::server, kServer);
+    res.set(beast_http::field::content_type, "application/json");
+    res.set(beast_http::field::cache_control, "no-store");
+    res.keep_alive(keep_alive);
+    res.body() = json::serialize(body);
+    res.prepare_payload();
+    return res;
+  }
+
+  Response error(status s, std::string_view message, json::value details = nullptr) const {
+    json::object e{{"code", error_code_of(s)}, {"message", message}};
+    if (!details.is_null()) e["details"] = std::move(details);
+    return json(s, json::object{{"error", std::move(e)}});
+  }
+};
+
+// A request's fault, answered with its status: thrown by the parsers below.
+struct BadRequest {
+  status code;
+  std::string message;
+};
+
+[[noreturn]] void bad(std::string message) {
+  throw BadRequest{status::bad_request, std::move(message)};
+}
+
+// ---------------------------------------------------------------------------------------------
+// Reading JSON bodies
+
+json::object parse_object(std::string_view body, bool empty_is_object) {
+  if (body.empty() && empty_is_object) return {};
+  boost::system::error_code ec;
+  auto value = json::parse(body, ec);
+  if (ec) bad("the body is not JSON: " + ec.message());
+  if (!value.is_object()) bad("the body must be a JSON object");
+  return std::move(value.as_object());
+}
+
+void only_keys(const json::object& o, std::initializer_list<std::string_view> allowed) {
+  for (const auto& [key, value] : o) {
+    if (std::find(allowed.begin(), allowed.end(), key) == allowed.end()) {
+      bad("unknown field '" + std::string(key) + "'");
+    }
+  }
+}
+
+std::string string_field(const json::object& o, std::string_view key) {
+  const auto* v = o.if_contains(key);
+  if (v == nullptr || v->is_null()) return {};
+  if (!v->is_string()) bad(std::string(key) + " must be a string");
+  return std::string(v->get_string());
+}
+
+std::optional<std::int64_t> integer_field(const json::object& o, std::string_view key) {
+  const auto* v = o.if_contains(key);
+  if (v == nullptr || v->is_null()) return std::nullopt;
+  if (v->is_int64()) return v->get_int64();
+  if (v->is_uint64() && v->get_uint64() <= static_cast<std::uint64_t>(INT64_MAX)) {
+    return static_cast<std::int64_t>(v->get_uint64());
+  }
+  bad(std::string(key) + " must be an integer");
+}
+
+std::optional<Timestamp> time_value(std::string_view key, std::string_view text) {
+  if (text.empty()) return std::nullopt;
+  auto t = parse_time(text);
+  if (!t) bad(std::string(key) + " must be an RFC 3339 time, e.g. 2026-11-23T10:00:00.000Z");
+  return t;
+}
+
+// A query parameter that must be an integer from 1 to `max`; `fallback` when absent.
+std::size_t count_value(std::string_view key, std::string_view text, std::size_t fallback,
+                        std::size_t max) {
+  if (text.empty()) return fallback;
+  std::size_t n = 0;
+  for (char ch : text) {
+    if (ch < '0' || ch > '9' || n > max) n = max + 1;
+    if (n > max) break;
+    n = n * 10 + static_cast<std::size_t>(ch - '0');
+  }
+  if (n < 1 || n > max) {
+    bad(std::string(key) + " must be an integer from 1 to " + std::to_string(max));
+  }
+  return n;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Writing sagas
+
+json::value nullable(const std::string& s) {
+  return s.empty() ? json::value(nullptr) : json::value(s);
+}
+
+json::object saga_json(const SagaRow& row) {
+  return json::object{{"id", row.id},
+                      {"flow", row.flow},
+                      {"flow_version", row.flow_version},
+                      {"status", row.status},
+                      {"version", row.version},
+                      {"key", nullable(row.idempotency_key)},
+                      {"created_at", format_time(row.created_at)},
+                      {"updated_at", format_time(row.updated_at)}};
+}
+
+json::value parsed_or_text(const std::string& text) {
+  if (text.empty()) return json::object{};
+  boost::system::error_code ec;
+  auto value = json::parse(text, ec);
+  return ec ? json::value(text) : value;
+}
+
+bool may_still_progress(std::string_view status) {
+  auto s = status_from_string(status);
+  return s && (*s == Status::pending || *s == Status::running || *s == Status::waiting);
+}
+
+bool settled(std::string_view status) {
+  auto s = status_from_string(status);
+  return s && (is_final(*s) || *s == Status::failed);
+}
+
+// Maps what an orchestrator request failed with to its answer.
+Response request_failed(const Reply& reply, std::exception_ptr error, std::string_view what) {
+  try {
+    std::rethrow_exception(error);
+  } catch (const InvalidInput& e) {
+    return reply.error(status::unprocessable_entity, e.what(),
+                       json::array{json::object{{"message", e.what()}}});
+  } catch (const Refused& e) {
+    return reply.error(status::conflict, e.what());
+  } catch (const std::invalid_argument& e) {
+    return reply.error(status::not_found, e.what());
+  } catch (const std::exception& e) {
+    log::warn("orchestrator request failed", {{"request", what}, {"error", e.what()}});
+    return reply.error(status::service_unavailable,
+                       std::string(what) + " was not committed: " + e.what());
+  }
+}
+
+template <class T>
+bool ready(const std::future<T>& f) {
+  return f.wait_for(std::chrono::seconds(0)) == std::future_status::ready;
+}
+
+std::string not_committed(std::string_view what, std::chrono::milliseconds timeout) {
+  return std::string(what) + " was not committed within " + std::to_string(timeout.count()) +
+         " ms; it may still be";
+}
+
+}  // namespace
+
+// ---------------------------------------------------------------------------------------------
+
+struct AdminApi::Context {
+  const Request& request;
+  Reply reply;
+  std::string_view path;
+  std::string_view query;
+
+  // Parameters of the query string; 400 when it cannot be read or names an unknown one.
+  std::map<std::string, std::string, std::less<>> params(
+      std::initializer_list<std::string_view> allowed) const {
+    auto parsed = parse_query(query);
+    if (!parsed) bad("the query string cannot be read");
+    for (const auto& [name, value] : *parsed) {
+      if (std::find(allowed.begin(), allowed.end(), name) == allowed.end()) {
+        bad("unknown parameter '" + name + "'");
+      }
+    }
+    return std::move(*parsed);
+  }
+};
+
+Response error_response(beast_http::status s, std::string_view code, std::string_view message,
+                        unsigned version, bool keep_alive) {
+  Reply reply{version, keep_alive};
+  return reply.json(s, json::object{{"error", json::object{{"code", code}, {"message", message}}}});
+}
+
+AdminApi::AdminApi(AdminBackend& backend, AdminOptions options, PrometheusMetrics* metrics)
+    : backend_(backend),
+      options_(std::move(options)),
+      metrics_(metrics),
+      random_(std::random_device{}()) {}
+
+// ---------------------------------------------------------------------------------------------
+// Routing
+
+Outcome AdminApi::handle_request(const Request& request) {
+  std::string_view target = request.target();
+  const auto question = target.find('?');
+  Context c{request, Reply{request.version(), request.keep_alive()}, target.substr(0, question),
+            question == std::string_view::npos ? std::string_view{} : target.substr(question + 1)};
+  try {
+    return route(c);
+  } catch (const BadRequest& e) {
+    return c.reply.error(e.code, e.message);
+  } catch (const std::exception& e) {
+    // The store (or something under it) failed: the request may be asked again.
+    log::error("admin request failed", {{"path", c.path}, {"error", e.what()}});
+    return c.reply.error(status::service_unavailable, "the store did not answer; try again");
+  }
+}
+
+Outcome AdminApi::route(Context& c) {
+  const auto method = c.request.method();
+  const auto& path = c.path;
+  auto allow = [&](std::string_view allowed) -> Response {
+    auto res = c.reply.error(status::method_not_allowed,
+                             std::string(c.request.method_string()) + " is not allowed on " +
+                                 std::string(path) + " (allowed: " + std::string(allowed) + ")");
+    res.set(beast_http::field::allow, allowed);
+    return res;
+  };
+
+  if (path == "/healthz") {
+    if (method != verb::get) return allow("GET");
+    return c.reply.json(status::ok, json::object{{"status", "ok"}});
+  }
+  if (path == "/readyz") {
+    if (method != verb::get) return allow("GET");
+    return readyz(c);
+  }
+
+  if (!options_.token.empty()) {
+    std::string_view auth = c.request[beast_http::field::authorization];
+    constexpr std::string_view kBearer = "bearer ";
+    const bool bearer = auth.size() > kBearer.size() &&
+                        boost::beast::iequals(auth.substr(0, kBearer.size()), kBearer);
+    if (!bearer || !constant_time_equals(auth.substr(kBearer.size()), options_.token)) {
+      auto res = c.reply.error(status::unauthorized,
+                               bearer ? "the bearer token is not the admin token"
+                                      : "this route needs Authorization: Bearer <admin token>");
+      res.set(beast_http::field::www_authenticate, "Bearer realm=\"sagaflow\"");
+      return res;
+    }
+  }
+
+  if (path == "/metrics") {
+    if (method != verb::get) return allow("GET");
+    return metrics(c);
+  }
+  if (path == "/api/counts") {
+    if (method != verb::get) return allow("GET");
+    return counts(c);
+  }
+  if (path == kSagas) {
+    if (method == verb::get) return list(c);
+    if (method == verb::post) return start(c);
+    return allow("GET, POST");
+  }
+  if (path == "/api/sagas/retry") {
+    if (method != verb::post) return allow("POST");
+    return bulk_retry(c);
+  }
+  if (path.starts_with(kSagas) && path[kSagas.size()] == '/') {
+    auto rest = path.substr(kSagas.size() + 1);
+    const auto slash = rest.find('/');
+    auto id = percent_decode(rest.substr(0, slash), false);
+    if (id && !id->empty()) {
+      if (slash == std::string_view::npos) {
+        if (method != verb::get) return allow("GET");
+        return show(c, *id);
+      }
+      auto action = rest.substr(slash + 1);
+      if (action == "retry" || action == "cancel") {
+        if (method != verb::post) return allow("POST");
+        return operator_request(c, *id, action);
+      }
+    }
+  }
+  if (path == kFlows) {
+    if (method == verb::get) return flows(c);
+    if (method == verb::post) return deploy(c);
+    return allow("GET, POST");
+  }
+  if (path == "/api/flows/lint") {
+    if (method != verb::post) return allow("POST");
+    return lint(c);
+  }
+  if (path.starts_with(kFlows) && path[kFlows.size()] == '/') {
+    auto name = percent_decode(path.substr(kFlows.size() + 1), false);
+    if (name && !name->empty() && name->find('/') == std::string::npos) {
+      if (method != verb::get) return allow("GET");
+      return flow(c, *name);
+    }
+  }
+  return c.reply.error(status::not_found, "no route for " + std::string(path));
+}
+
+// ---------------------------------------------------------------------------------------------
+// Sagas
+
+Outcome AdminApi::start(Context& c) {
+  auto body = parse_object(c.request.body(), false);
+  only_keys(body, {"flow", "input", "idempotency_key", "version", "wait", "timeout_ms"});
+  StartRequest request;
+  request.flow = string_field(body, "flow");
+  if (request.flow.empty()) bad("flow is required");
+  const auto version = integer_field(body, "version").value_or(0);
+  if (version < 0 || version > INT32_MAX) bad("version must be 0 (the latest) or a version");
+  request.version = static_cast<int>(version);
+  if (const auto* input = body.if_contains("input")) request.input = *input;
+  if (request.input.is_null()) request.input = json::object{};
+  request.idempotency_key = string_field(body, "idempotency_key");
+
+  // What to wait for: nothing, a step, or the end.
+  enum class Wait { none, step, end } wait = Wait::none;
+  std::string wait_step;
+  if (const auto* w = body.if_contains("wait"); w && !w->is_null()) {
+    if (!w->is_object()) bad(R"(wait must be {"step": NAME} or {"end": true})");
+    const auto& o = w->get_object();
+    only_keys(o, {"step", "end"});
+    wait_step = string_field(o, "step");
+    const auto* end = o.if_contains("end");
+    if (end && !end->is_bool()) bad("wait.end must be true");
+    const bool to_end = end && end->get_bool();
+    if (to_end == !wait_step.empty()) bad(R"(wait must be {"step": NAME} or {"end": true})");
+    wait = to_end ? Wait::end : Wait::step;
+  }
+  auto timeout = options_.default_wait;
+  if (auto ms = integer_field(body, "timeout_ms")) {
+    if (*ms < 1) bad("timeout_ms must be a positive number of milliseconds");
+    timeout = std::min(options_.max_wait, std::chrono::milliseconds(*ms));
+  }
+
+  auto plan = backend_.flows().find(request.flow, request.version);
+  if (!plan) {
+    return c.reply.error(
+        status::not_found,
+        "unknown flow " + request.flow +
+            (request.version ? " version " + std::to_string(request.version) : ""));
+  }
+  if (wait == Wait::step && plan->find(wait_step) < 0) {
+    bad("flow " + request.flow + " version " + std::to_string(plan->flow().version) +
+        " has no step '" + wait_step + "'");
+  }
+  std::string_view trace = c.request["traceparent"];
+  request.traceparent = valid_traceparent(trace) ? std::string(trace) : new_traceparent();
+
+  struct State {
+    std::future<StartResult> started;
+    std::optional<StartResult> result;
+    std::uint64_t seen_version = 0;
+  };
+  auto state = std::make_shared<State>();
+  state->started = backend_.start(std::move(request));
+  const auto reply = c.reply;
+  auto& backend = backend_;
+  const char* waited = wait == Wait::step ? "step" : wait == Wait::end ? "end" : nullptr;
+
+  auto answer = [reply, state](status s, const SagaRow& row, const char* waited,
+                               json::value result) {
+    return reply.json(s, json::object{{"id", row.id},
+                                      {"created", state->result->created},
+                                      {"status", row.status},
+                                      {"waited", waited ? json::value(waited) : nullptr},
+                                      {"result", std::move(result)}});
+  };
+  const auto done = [state] { return state->result->created ? status::created : status::ok; };
+
+  auto poll = [=, &backend]() -> std::optional<Response> {
+    if (!state->result) {
+      if (!ready(state->started)) return std::nullopt;
+      try {
+        state->result = state->started.get();
+      } catch (...) {
+        return request_failed(reply, std::current_exception(), "the start");
+      }
+    }
+    auto row = backend.saga(state->result->saga_id);
+    if (!row) return std::nullopt;  // committed: readable at the next look
+    if (wait == Wait::none) return answer(done(), *row, nullptr, nullptr);
+    if (wait == Wait::end) {
+      if (settled(row->status)) return answer(done(), *row, waited, nullptr);
+      return std::nullopt;
+    }
+    if (row->version == state->seen_version) return std::nullopt;
+    state->seen_version = row->version;
+    std::unique_ptr<SagaState> saga;
+    try {
+      saga = from_row(*row, backend.flows());
+    } catch (const std::exception& e) {
+      return reply.error(status::service_unavailable,
+                         "saga " + row->id + " cannot be read: " + e.what());
+    }
+    const int node = saga->plan->find(wait_step);
+    if (node >= 0 && saga->nodes[static_cast<std::size_t>(node)] == NodeStatus::done) {
+      const auto* result = saga->steps.if_contains(wait_step);
+      return answer(done(), *row, waited, result ? *result : json::value(nullptr));
+    }
+    // Failing, compensating or ended: the step will not complete any more.
+    if (node < 0 || !may_still_progress(row->status)) return answer(done(), *row, nullptr, nullptr);
+    return std::nullopt;
+  };
+  const auto limit = wait == Wait::none ? options_.commit_timeout : timeout;
+  auto expire = [=, &backend]() -> Response {
+    if (!state->result) {
+      return reply.error(status::service_unavailable, not_committed("the start", limit));
+    }
+    auto row = backend.saga(state->result->saga_id);
+    if (!row) return reply.error(status::service_unavailable, "the saga cannot be read yet");
+    return answer(status::accepted, *row, nullptr, nullptr);
+  };
+  return Pending(std::move(poll), std::move(expire), limit);
+}
+
+Response AdminApi::list(Context& c) {
+  auto params = c.params({"flow", "status", "key", "from", "to", "limit", "after"});
+  SagaFilter filter;
+  filter.flow = params["flow"];
+  filter.status = params["status"];
+  if (!filter.status.empty() && !status_from_string(filter.status)) {
+    bad("status must be one of pending, running, waiting, compensating, completed, "
+        "compensated, failed, cancelled");
+  }
+  filter.key = params["key"];
+  filter.created_from = time_value("from", params["from"]);
+  filter.created_before = time_value("to", params["to"]);
+  const auto limit = count_value("limit", params["limit"], kDefaultPage, kMaxPage);
+  if (const auto& after = params["after"]; !after.empty()) {
+    filter.after = decode_cursor(after);
+    if (!filter.after) bad("after is not a cursor this endpoint gave");
+  }
+  filter.limit = limit + 1;  // one more tells whether there is a next page
+  auto rows = backend_.list(filter);
+  json::value next = nullptr;
+  if (rows.size() > limit) {
+    rows.resize(limit);
+    next = encode_cursor(SagaCursor{rows.back().created_at, rows.back().id});
+  }
+  json::array sagas;
+  sagas.reserve(rows.size());
+  for (const auto& row : rows) sagas.push_back(saga_json(row));
+  return c.reply.json(status::ok, json::object{{"sagas", std::move(sagas)}, {"next", next}});
+}
+
+Response AdminApi::show(Context& c, std::string_view id) {
+  auto row = backend_.saga(id);
+  if (!row) return c.reply.error(status::not_found, "no saga " + std::string(id));
+  auto saga = saga_json(*row);
+  json::value data = nullptr;
+  json::value steps = nullptr;
+  json::value failure = nullptr;
+  try {
+    auto state = from_row(*row, backend_.flows());
+    data = state->input;
+    steps = state->steps;
+    failure = nullable(state->failure);
+  } catch (const std::exception& e) {
+    // Its flow version is not loaded here: the plain columns still tell a lot.
+    log::warn("saga state not readable", {{"saga", row->id}, {"error", e.what()}});
+  }
+  saga["data"] = std::move(data);
+  saga["steps"] = std::move(steps);
+  saga["failure"] = std::move(failure);
+  json::array history;
+  for (const auto& h : backend_.history(id)) {
+    history.push_back(json::object{{"at", format_time(h.at)},
+                                   {"version", h.saga_version},
+                                   {"kind", h.kind},
+                                   {"step", nullable(h.step)},
+                                   {"detail", parsed_or_text(h.detail)}});
+  }
+  return c.reply.json(status::ok,
+                      json::object{{"saga", std::move(saga)}, {"history", std::move(history)}});
+}
+
+Outcome AdminApi::operator_request(Context& c, std::string_view id, std::string_view action) {
+  const bool cancel = action == "cancel";
+  auto body = parse_object(c.request.body(), true);
+  std::string reason;
+  if (cancel) {
+    only_keys(body, {"reason"});
+    reason = string_field(body, "reason");
+    if (reason.empty()) reason = "cancelled by an operator";
+  } else {
+    only_keys(body, {});
+  }
+  if (!backend_.saga(id)) return c.reply.error(status::not_found, "no saga " + std::string(id));
+
+  auto future = std::make_shared<std::future<void>>(
+      cancel ? backend_.cancel(std::string(id), std::move(reason))
+             : backend_.retry(std::string(id)));
+  const auto reply = c.reply;
+  const std::string saga_id(id);
+  const std::string what = "the " + std::string(action);
+  auto& backend = backend_;
+  auto poll = [=, &backend]() -> std::optional<Response> {
+    if (!ready(*future)) return std::nullopt;
+    try {
+      future->get();
+    } catch (...) {
+      return request_failed(reply, std::current_exception(), what);
+    }
+    auto row = backend.saga(saga_id);
+    return reply.json(status::ok,
+                      json::object{{"id", saga_id}, {"status", row ? row->status : "unknown"}});
+  };
+  const auto limit = options_.commit_timeout;
+  auto expire = [=]() -> Response {
+    return reply.error(status::service_unavailable, not_committed(what, limit));
+  };
+  return Pending(std::move(poll), std::move(expire), limit);
+}
+
+Outcome AdminApi::bulk_retry(Context& c) {
+  auto body = parse_object(c.request.body(), true);
+  if (body.contains("status")) bad("a bulk retry always takes the failed sagas; drop status");
+  only_keys(body, {"flow", "from", "to", "key", "limit"});
+  SagaFilter filter;
+  filter.status = to_string(Status::failed);
+  filter.flow = string_field(body, "flow");
+  filter.key = string_field(body, "key");
+  filter.created_from = time_value("from", string_field(body, "from"));
+  filter.created_before = time_value("to", string_field(body, "to"));
+  const auto limit = integer_field(body, "limit").value_or(kDefaultBulk);
+  if (limit < 1 || limit > static_cast<std::int64_t>(kMaxBulk)) {
+    bad("limit must be an integer from 1 to " + std::to_string(kMaxBulk));
+  }
+  filter.limit = static_cast<std::size_t>(limit);
+
+  struct Retry {
+    std::string id;
+    std::future<void> done;
+  };
+  auto retries = std::make_shared<std::vector<Retry>>();
+  for (const auto& row : backend_.list(filter)) {
+    retries->push_back(Retry{row.id, backend_.retry(row.id)});
+  }
+  const auto reply = c.reply;
+  const auto commit_timeout = options_.commit_timeout;
+  auto answer = [retries, reply, commit_timeout]() {
+    json::array retried;
+    json::array refused;
+    for (auto& r : *retries) {
+      if (!ready(r.done)) {
+        refused.push_back(
+            json::object{{"id", r.id}, {"error", not_committed("the retry", commit_timeout)}});
+        continue;
+      }
+      try {
+        r.done.get();
+        retried.push_back(json::value(r.id));
+      } catch (const std::exception& e) {
+        refused.push_back(json::object{{"id", r.id}, {"error", e.what()}});
+      }
+    }
+    return reply.json(
+        status::ok, json::object{{"retried", std::move(retried)}, {"refused", std::move(refused)}});
+  };
+  auto poll = [retries, answer]() -> std::optional<Response> {
+    for (const auto& r : *retries) {
+      if (!ready(r.done)) return std::nullopt;
+    }
+    return answer();
+  };
+  return Pending(std::move(poll), std::move(answer), commit_timeout);
+}
+
+Response AdminApi::counts(Context& c) {
+  json::array counts;
+  for (const auto& count : backend_.counts()) {
+    counts.push_back(
+        json::object{{"flow", count.flow}, {"status", count.status}, {"count", count.count}});
+  }
+  return c.reply.json(status::ok, json::object{{"counts", std::move(counts)}});
+}
+
+// ---------------------------------------------------------------------------------------------
+// Flows
+
+Response AdminApi::flows(Context& c) {
+  json::array flows;
+  json::object* current = nullptr;
+  for (const auto& plan : backend_.flows().all()) {  // by name, then version
+    const auto& f = plan->flow();
+    if (current == nullptr || current->at("name").as_string() != f.name) {
+      flows.push_back(
+          json::object{{"name", f.name}, {"latest", f.version}, {"versions", json::array{}}});
+      current = &flows.back().as_object();
+    }
+    (*current)["latest"] = f.version;
+    (*current)["versions"].as_array().push_back(f.version);
+  }
+  return c.reply.json(status::ok, json::object{{"flows", std::move(flows)}});
+}
+
+Response AdminApi::flow(Context& c, std::string_view name) {
+  auto params = c.params({"version"});
+  int version = 0;
+  if (const auto& text = params["version"]; !text.empty()) {
+    version = static_cast<int>(count_value("version", text, 0, INT32_MAX));
+  }
+  auto plan = backend_.flows().find(name, version);
+  if (!plan) {
+    return c.reply.error(status::not_found,
+                         "unknown flow " + std::string(name) +
+                             (version ? " version " + std::to_string(version) : ""));
+  }
+  const auto& f = plan->flow();
+  auto source = backend_.flow_source(f.name, f.version);
+  return c.reply.json(status::ok,
+                      json::object{{"name", f.name},
+                                   {"version", f.version},
+                                   {"source", source ? json::value(*source) : nullptr}});
+}
+
+namespace {
+
+json::array diagnostics_json(const std::vector<flow::Diagnostic>& diagnostics) {
+  json::array out;
+  for (const auto& d : diagnostics) {
+    out.push_back(json::object{{"line", d.line}, {"column", d.column}, {"message", d.message}});
+  }
+  return out;
+}
+
+constexpr std::string_view kPostedFlow = "posted flow";
+
+}  // namespace
+
+Response AdminApi::lint(Context& c) {
+  auto result = flow::load_flow_text(c.request.body(), std::string(kPostedFlow));
+  return c.reply.json(
+      status::ok,
+      json::object{{"ok", result.ok()}, {"diagnostics", diagnostics_json(result.diagnostics)}});
+}
+
+Response AdminApi::deploy(Context& c) {
+  const auto& source = c.request.body();
+  auto result = flow::load_flow_text(source, std::string(kPostedFlow));
+  if (!result.ok()) {
+    return c.reply.error(
+        status::unprocessable_entity,
+        "the flow does not pass lint: " + std::to_string(result.diagnostics.size()) + " problem(s)",
+        diagnostics_json(result.diagnostics));
+  }
+  const auto name = result.flow->name;
+  const auto version = result.flow->version;
+  Deployed deployed;
+  try {
+    deployed = backend_.deploy(result.flow, source);
+  } catch (const FlowVersionExists& e) {
+    return c.reply.error(status::conflict, e.what());
+  } catch (const DeployRefused& e) {
+    return c.reply.error(status::conflict, e.what());
+  }
+  if (deployed == Deployed::created) {
+    log::info("flow deployed", {{"flow", name}, {"version", version}});
+  }
+  return c.reply.json(deployed == Deployed::created ? status::created : status::ok,
+                      json::object{{"name", name}, {"version", version}});
+}
+
+// ---------------------------------------------------------------------------------------------
+// Health and metrics
+
+Response AdminApi::readyz(Context& c) {
+  const auto r = backend_.readiness();
+  json::object parts{{"store", r.store.empty() ? "ok" : r.store},
+                     {"broker", r.broker.empty() ? "ok" : r.broker}};
+  if (r.ready()) {
+    parts["status"] = "ready";
+    return c.reply.json(status::ok, parts);
+  }
+  std::string message = "not ready:";
+  if (!r.store.empty()) message += " store: " + r.store + ";";
+  if (!r.broker.empty()) message += " broker: " + r.broker + ";";
+  message.pop_back();
+  return c.reply.error(status::service_unavailable, message, std::move(parts));
+}
+
+Response AdminApi::metrics(Context& c) {
+  const auto gauges = backend_.gauges();
+  Response res{status::ok, c.reply.version};
+  res.set(beast_http::field::server, kServer);
+  res.set(beast_http::field::content_type, "text/plain; version=0.0.4; charset=utf-8");
+  res.set(beast_http::field::cache_control, "no-store");
+  res.keep_alive(c.reply.keep_alive);
+  res.body() = metrics_ ? metrics_->render(gauges) : PrometheusMetrics().render(gauges);
+  res.prepare_payload();
+  return res;
+}
+
+std::string AdminApi::new_traceparent() {
+  static constexpr char kHex[] = "0123456789abcdef";
+  std::lock_guard lock(random_mutex_);
+  std::string t;
+  auto hex = [&](int n) {
+    for (int i = 0; i < n; i += 16) {
+      auto bits = random_();
+      for (int j = 0; j < 16 && i + j < n; ++j, bits >>= 4) t.push_back(kHex[bits & 0xf]);
+    }
+  };
+  do {  // again only for ids of all zeros, which W3C forbids
+    t = "00-";
+    hex(32);
+    t.push_back('-');
+    hex(16);
+    t += "-01";
+  } while (!valid_traceparent(t));
+  return t;
+}
+
+}  // namespace sagaflow::http

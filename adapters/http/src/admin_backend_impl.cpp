@@ -1,0 +1,158 @@
+#include "sagaflow/http/admin_backend_impl.hpp"
+
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+
+#include "sagaflow/flow/loader.hpp"
+
+namespace sagaflow::http {
+namespace {
+
+std::optional<FlowDefinitionRow> stored(Store& store, std::string_view name, int version) {
+  for (auto& d : store.flow_definitions()) {
+    if (d.name == name && d.version == version) return std::move(d);
+  }
+  return std::nullopt;
+}
+
+std::vector<std::string> messages(const std::vector<flow::Diagnostic>& diagnostics) {
+  std::vector<std::string> out;
+  for (const auto& d : diagnostics) out.push_back(d.to_string());
+  return out;
+}
+
+}  // namespace
+
+AdminBackendImpl::AdminBackendImpl(Orchestrator& orchestrator, Store& store, FlowRegistry& flows,
+                                   const Clock& clock, BackendHooks hooks)
+    : orchestrator_(orchestrator),
+      store_(store),
+      flows_(flows),
+      clock_(clock),
+      hooks_(std::move(hooks)) {}
+
+std::future<StartResult> AdminBackendImpl::start(StartRequest request) {
+  return orchestrator_.start(std::move(request));
+}
+
+std::future<void> AdminBackendImpl::cancel(std::string saga_id, std::string reason) {
+  return orchestrator_.cancel(std::move(saga_id), std::move(reason));
+}
+
+std::future<void> AdminBackendImpl::retry(std::string saga_id) {
+  return orchestrator_.retry(std::move(saga_id));
+}
+
+std::optional<SagaRow> AdminBackendImpl::saga(std::string_view id) {
+  return store_.load(id);
+}
+
+std::vector<HistoryRow> AdminBackendImpl::history(std::string_view id) {
+  return store_.history(id);
+}
+
+std::vector<SagaRow> AdminBackendImpl::list(const SagaFilter& filter) {
+  return store_.list(filter);
+}
+
+std::vector<SagaCount> AdminBackendImpl::counts() {
+  return store_.count_by_flow_and_status();
+}
+
+const FlowRegistry& AdminBackendImpl::flows() {
+  return flows_;
+}
+
+std::optional<std::string> AdminBackendImpl::flow_source(std::string_view name, int version) {
+  auto row = stored(store_, name, version);
+  if (!row) return std::nullopt;
+  return std::move(row->source);
+}
+
+Deployed AdminBackendImpl::deploy(std::shared_ptr<const flow::Flow> flow,
+                                  const std::string& source) {
+  std::lock_guard lock(deploy_mutex_);
+  if (auto existing = stored(store_, flow->name, flow->version)) {
+    if (existing->source != source) throw FlowVersionExists(flow->name, flow->version);
+    if (!flows_.find(flow->name, flow->version)) flows_.add(std::move(flow));
+    return Deployed::unchanged;
+  }
+  // Registered but never stored (not through sagaflowd, which stores what it loads): its text
+  // is unknown, so it cannot be told equal; and replacing a plan under running sagas is what a
+  // version forbids.
+  if (flows_.find(flow->name, flow->version)) throw FlowVersionExists(flow->name, flow->version);
+  const Plan plan(flow);
+  if (hooks_.prepare_deploy) hooks_.prepare_deploy(plan);
+  store_.save_flow_definition(FlowDefinitionRow{
+      .name = flow->name, .version = flow->version, .source = source, .deployed_at = clock_.now()});
+  flows_.add(std::move(flow));
+  return Deployed::created;
+}
+
+Readiness AdminBackendImpl::readiness() {
+  Readiness r;
+  try {
+    store_.load("readyz-probe");  // an indexed lookup that finds nothing: cheap
+  } catch (const std::exception& e) {
+    r.store = e.what();
+    if (r.store.empty()) r.store = "the store did not answer";
+  }
+  if (hooks_.broker_connected && !hooks_.broker_connected()) r.broker = "not connected";
+  return r;
+}
+
+Gauges AdminBackendImpl::gauges() {
+  return Gauges{.sagas_in_flight = orchestrator_.cached_sagas(),
+                .outbox_lag = orchestrator_.outbox_lag()};
+}
+
+// ---------------------------------------------------------------------------------------------
+
+std::vector<FlowProblem> load_deployed_flows(Store& store, FlowRegistry& flows) {
+  std::vector<FlowProblem> problems;
+  for (const auto& d : store.flow_definitions()) {
+    const auto where = "store: " + d.name + " v" + std::to_string(d.version);
+    auto result = flow::load_flow_text(d.source, where);
+    if (!result.ok()) {
+      problems.push_back(FlowProblem{where, messages(result.diagnostics)});
+      continue;
+    }
+    if (result.flow->name != d.name || result.flow->version != d.version) {
+      problems.push_back(FlowProblem{where,
+                                     {where + ": the stored text declares " + result.flow->name +
+                                      " v" + std::to_string(result.flow->version)}});
+      continue;
+    }
+    flows.add(result.flow);
+  }
+  return problems;
+}
+
+LoadedFile load_flow_file(const std::string& path, Store& store, FlowRegistry& flows,
+                          Timestamp now) {
+  // Read once: the text stored is the text verified. The file loader reports what keeps a
+  // file from being read (missing, too large) in its own words.
+  std::error_code ec;
+  const auto size = std::filesystem::file_size(path, ec);
+  std::ifstream in(path, std::ios::binary);
+  if (ec || !in || size > flow::LoadLimits{}.max_bytes) {
+    return LoadedFile{nullptr, {path, messages(flow::load_flow_file(path).diagnostics)}};
+  }
+  std::ostringstream text;
+  text << in.rdbuf();
+  auto result = flow::load_flow_text(text.str(), path);
+  if (!result.ok()) return LoadedFile{nullptr, {path, messages(result.diagnostics)}};
+  try {
+    store.save_flow_definition(FlowDefinitionRow{.name = result.flow->name,
+                                                 .version = result.flow->version,
+                                                 .source = text.str(),
+                                                 .deployed_at = now});
+  } catch (const FlowVersionExists& e) {
+    return LoadedFile{nullptr, {path, {path + ": " + e.what() + "; give the file a new version"}}};
+  }
+  flows.add(result.flow);
+  return LoadedFile{result.flow, {}};
+}
+
+}  // namespace sagaflow::http

@@ -1,0 +1,68 @@
+#include "sagaflow/http/log.hpp"
+
+#include <atomic>
+#include <chrono>
+#include <cstdio>
+#include <mutex>
+
+#include "sagaflow/http/wire.hpp"
+
+namespace sagaflow::log {
+namespace {
+
+std::atomic<Level> g_level{Level::info};
+std::mutex g_mutex;
+std::function<void(std::string_view)> g_sink;  // guarded by g_mutex
+
+const char* name(Level level) {
+  switch (level) {
+    case Level::debug:
+      return "debug";
+    case Level::info:
+      return "info";
+    case Level::warn:
+      return "warn";
+    case Level::error:
+      return "error";
+  }
+  return "info";
+}
+
+}  // namespace
+
+std::string format(Level level, std::string_view msg, std::initializer_list<Field> fields,
+                   std::string_view ts) {
+  json::object line;
+  line.reserve(3 + fields.size());
+  line["ts"] = ts;
+  line["level"] = name(level);
+  line["msg"] = msg;
+  for (const auto& f : fields) {
+    if (f.key == "ts" || f.key == "level" || f.key == "msg") continue;
+    line[f.key] = f.value;
+  }
+  return json::serialize(line);
+}
+
+void write(Level level, std::string_view msg, std::initializer_list<Field> fields) {
+  if (level < g_level.load(std::memory_order_relaxed)) return;
+  const auto now =
+      std::chrono::time_point_cast<std::chrono::milliseconds>(std::chrono::system_clock::now());
+  auto text = format(level, msg, fields, http::format_time(now));
+  std::lock_guard lock(g_mutex);
+  if (g_sink) return g_sink(text);
+  text.push_back('\n');
+  std::fwrite(text.data(), 1, text.size(), stderr);
+  std::fflush(stderr);
+}
+
+void set_level(Level level) {
+  g_level = level;
+}
+
+void set_sink(std::function<void(std::string_view line)> sink) {
+  std::lock_guard lock(g_mutex);
+  g_sink = std::move(sink);
+}
+
+}  // namespace sagaflow::log

@@ -1,0 +1,166 @@
+#include "sagaflow/http/prometheus.hpp"
+
+#include <cstdio>
+#include <mutex>
+
+namespace sagaflow::http {
+namespace {
+
+// A label value with \, " and newline escaped, as the text format asks.
+std::string label(std::string_view value) {
+  std::string out;
+  out.reserve(value.size());
+  for (char c : value) {
+    if (c == '\\' || c == '"') {
+      out.push_back('\\');
+      out.push_back(c);
+    } else if (c == '\n') {
+      out += "\\n";
+    } else {
+      out.push_back(c);
+    }
+  }
+  return out;
+}
+
+std::string number(double value, int precision) {
+  char text[40];
+  std::snprintf(text, sizeof text, "%.*g", precision, value);
+  return text;
+}
+
+void header(std::string& out, std::string_view name, std::string_view type, std::string_view help) {
+  out.append("# HELP ").append(name).append(" ").append(help).append("\n");
+  out.append("# TYPE ").append(name).append(" ").append(type).append("\n");
+}
+
+}  // namespace
+
+PrometheusMetrics::FlowCounters& PrometheusMetrics::flow(std::string_view name) {
+  {
+    std::shared_lock lock(mutex_);
+    if (auto it = flows_.find(name); it != flows_.end()) return *it->second;
+  }
+  std::unique_lock lock(mutex_);
+  auto& entry = flows_[std::string(name)];
+  if (!entry) entry = std::make_unique<FlowCounters>();
+  return *entry;
+}
+
+PrometheusMetrics::Histogram& PrometheusMetrics::histogram(std::string_view flow,
+                                                           std::string_view step) {
+  {
+    std::shared_lock lock(mutex_);
+    if (auto f = steps_.find(flow); f != steps_.end()) {
+      if (auto s = f->second.find(step); s != f->second.end()) return *s->second;
+    }
+  }
+  std::unique_lock lock(mutex_);
+  auto& entry = steps_[std::string(flow)][std::string(step)];
+  if (!entry) entry = std::make_unique<Histogram>();
+  return *entry;
+}
+
+void PrometheusMetrics::saga_started(std::string_view flow_name) {
+  flow(flow_name).started.fetch_add(1, std::memory_order_relaxed);
+}
+
+void PrometheusMetrics::saga_finished(std::string_view flow_name, Status status) {
+  auto& counters = flow(flow_name);
+  switch (status) {
+    case Status::completed:
+      counters.completed.fetch_add(1, std::memory_order_relaxed);
+      break;
+    case Status::compensated:
+      counters.compensated.fetch_add(1, std::memory_order_relaxed);
+      break;
+    case Status::failed:
+      counters.failed.fetch_add(1, std::memory_order_relaxed);
+      break;
+    case Status::cancelled:
+      counters.cancelled.fetch_add(1, std::memory_order_relaxed);
+      break;
+    default:
+      break;
+  }
+}
+
+void PrometheusMetrics::step_replied(std::string_view flow_name, std::string_view step,
+                                     Duration latency) {
+  auto& h = histogram(flow_name, step);
+  const double seconds = static_cast<double>(latency.count()) / 1000.0;
+  std::size_t bucket = 0;
+  while (bucket < kBuckets.size() && seconds > kBuckets[bucket]) ++bucket;
+  h.buckets[bucket].fetch_add(1, std::memory_order_relaxed);
+  h.sum_micros.fetch_add(static_cast<std::uint64_t>(latency.count()) * 1000,
+                         std::memory_order_relaxed);
+  h.count.fetch_add(1, std::memory_order_relaxed);
+}
+
+void PrometheusMetrics::input_dead_lettered() {
+  dead_lettered_.fetch_add(1, std::memory_order_relaxed);
+}
+
+std::string PrometheusMetrics::render(const Gauges& gauges) const {
+  std::string out;
+  std::shared_lock lock(mutex_);
+  struct Counter {
+    const char* name;
+    const char* help;
+    std::atomic<std::uint64_t> FlowCounters::*field;
+  };
+  static constexpr Counter kCounters[] = {
+      {"sagaflow_sagas_started_total", "Sagas started.", &FlowCounters::started},
+      {"sagaflow_sagas_completed_total", "Sagas completed.", &FlowCounters::completed},
+      {"sagaflow_sagas_compensated_total", "Sagas compensated after a failure.",
+       &FlowCounters::compensated},
+      {"sagaflow_sagas_failed_total", "Sagas parked for an operator (failed).",
+       &FlowCounters::failed},
+      {"sagaflow_sagas_cancelled_total", "Sagas cancelled.", &FlowCounters::cancelled},
+  };
+  for (const auto& counter : kCounters) {
+    header(out, counter.name, "counter", counter.help);
+    for (const auto& [name, counters] : flows_) {
+      out.append(counter.name).append("{flow=\"").append(label(name)).append("\"} ");
+      out.append(std::to_string(((*counters).*counter.field).load(std::memory_order_relaxed)));
+      out.push_back('\n');
+    }
+  }
+
+  header(out, "sagaflow_step_duration_seconds", "histogram",
+         "Time from a command's publishing to its reply, by flow and step.");
+  for (const auto& [flow_name, steps] : steps_) {
+    for (const auto& [step, h] : steps) {
+      const auto labels = "flow=\"" + label(flow_name) + "\",step=\"" + label(step) + "\"";
+      // Read the buckets first: the count printed is their sum, so the series stays consistent
+      // while replies are recorded during the scrape.
+      std::uint64_t cumulative = 0;
+      for (std::size_t i = 0; i < h->buckets.size(); ++i) {
+        cumulative += h->buckets[i].load(std::memory_order_relaxed);
+        out.append("sagaflow_step_duration_seconds_bucket{").append(labels).append(",le=\"");
+        out.append(i < kBuckets.size() ? number(kBuckets[i], 6) : "+Inf").append("\"} ");
+        out.append(std::to_string(cumulative)).push_back('\n');
+      }
+      const double sum = static_cast<double>(h->sum_micros.load(std::memory_order_relaxed)) / 1e6;
+      out.append("sagaflow_step_duration_seconds_sum{").append(labels).append("} ");
+      out.append(number(sum, 9)).push_back('\n');
+      out.append("sagaflow_step_duration_seconds_count{").append(labels).append("} ");
+      out.append(std::to_string(cumulative)).push_back('\n');
+    }
+  }
+
+  header(out, "sagaflow_sagas_in_flight", "gauge", "Sagas held in memory by the orchestrator.");
+  out.append("sagaflow_sagas_in_flight ").append(std::to_string(gauges.sagas_in_flight));
+  out.push_back('\n');
+  header(out, "sagaflow_outbox_lag", "gauge",
+         "Outbox messages committed and not yet published (their publish failed).");
+  out.append("sagaflow_outbox_lag ").append(std::to_string(gauges.outbox_lag)).push_back('\n');
+  header(out, "sagaflow_dead_lettered_total", "counter",
+         "Inputs the orchestrator could not process, sent to the dead letters.");
+  out.append("sagaflow_dead_lettered_total ")
+      .append(std::to_string(dead_lettered_.load(std::memory_order_relaxed)))
+      .push_back('\n');
+  return out;
+}
+
+}  // namespace sagaflow::http

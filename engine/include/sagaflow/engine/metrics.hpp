@@ -1,0 +1,35 @@
+#pragma once
+// The metrics port: what the orchestrator reports as it runs. Each call is made on the
+// orchestrator's thread, after the commit it describes (a saga counted as started is stored);
+// an implementation that is read from elsewhere (a Prometheus scrape) must be thread-safe.
+// Gauges (sagas in flight, outbox lag) are not pushed: readers ask the Orchestrator when they
+// need them (Orchestrator::cached_sagas, Orchestrator::outbox_lag).
+//
+// This base class is the no-op default: every call does nothing, so an implementation overrides
+// only what it records.
+#include <string_view>
+
+#include "sagaflow/engine/lifecycle.hpp"
+#include "sagaflow/engine/ports.hpp"
+
+namespace sagaflow {
+
+class Metrics {
+ public:
+  virtual ~Metrics() = default;
+
+  // A new saga of `flow` was committed.
+  virtual void saga_started(std::string_view /*flow*/) {}
+  // A saga reached `status`: completed, compensated or cancelled (final), or failed (parked
+  // for an operator; a saga retried and parked again is counted again).
+  virtual void saga_finished(std::string_view /*flow*/, Status /*status*/) {}
+  // A command's reply arrived `latency` after the command was published. `step` is the step's
+  // name (a foreach item or an each_event command counts under its step). Compensations are
+  // not timed.
+  virtual void step_replied(std::string_view /*flow*/, std::string_view /*step*/,
+                            Duration /*latency*/) {}
+  // An input (reply or event) the orchestrator could not process went to the dead letters.
+  virtual void input_dead_lettered() {}
+};
+
+}  // namespace sagaflow

@@ -1,0 +1,162 @@
+// What every request is held to: the bearer token (and its constant-time compare), the JSON
+// error body of every 4xx, unknown routes and wrong methods, health and readiness.
+#include <doctest/doctest.h>
+
+#include "api_world.hpp"
+#include "sagaflow/http/wire.hpp"
+
+using namespace sagaflow;
+using namespace sagaflow::http;
+using namespace sagaflow::http::testing;
+
+namespace {
+constexpr std::string_view kToken = "admin-token-0123456789";
+}  // namespace
+
+TEST_CASE("without a token configured, every route answers without Authorization") {
+  ApiWorld w;
+  CHECK_FALSE(w.api.requires_token());
+  CHECK(w.call(verb::get, "/api/sagas").result() == status::ok);
+  CHECK(w.call(verb::get, "/metrics").result() == status::ok);
+}
+
+TEST_CASE("with a token, a request without it or with another gets 401 and a JSON error") {
+  ApiWorld w({.token = std::string(kToken)});
+  CHECK(w.api.requires_token());
+  for (const char* target :
+       {"/api/sagas", "/api/counts", "/api/flows", "/metrics", "/api/no/such/route"}) {
+    CAPTURE(target);
+    auto none = w.call(verb::get, target);
+    CHECK(none.result() == status::unauthorized);
+    CHECK(error_code(none) == "unauthorized");
+    CHECK(none[field::www_authenticate] == "Bearer realm=\"sagaflow\"");
+    auto wrong = w.call(verb::get, target, {}, "admin-token-0123456780");
+    CHECK(wrong.result() == status::unauthorized);
+    CHECK(wrong.body().find(kToken) == std::string::npos);
+  }
+  auto basic = ApiWorld::request(verb::get, "/api/sagas");
+  basic.set(field::authorization, "Basic " + std::string(kToken));
+  CHECK(w.settle(w.begin(basic)).result() == status::unauthorized);
+  auto prefix = w.call(verb::get, "/api/sagas", {}, kToken.substr(0, 10));
+  CHECK(prefix.result() == status::unauthorized);
+
+  CHECK(w.call(verb::get, "/api/sagas", {}, kToken).result() == status::ok);
+  auto lower = ApiWorld::request(verb::get, "/api/sagas");
+  lower.set(field::authorization, "bearer " + std::string(kToken));
+  CHECK(w.settle(w.begin(lower)).result() == status::ok);
+}
+
+TEST_CASE("with a token, /healthz and /readyz still answer without it") {
+  ApiWorld w({.token = std::string(kToken)});
+  auto health = w.call(verb::get, "/healthz");
+  CHECK(health.result() == status::ok);
+  CHECK(body_of(health) == json::parse(R"({"status": "ok"})"));
+  CHECK(w.call(verb::get, "/readyz").result() == status::ok);
+}
+
+TEST_CASE("the token compare is right for equal, different, shorter and longer secrets") {
+  CHECK(constant_time_equals("abcdef", "abcdef"));
+  CHECK_FALSE(constant_time_equals("abcdeg", "abcdef"));
+  CHECK_FALSE(constant_time_equals("bbcdef", "abcdef"));
+  CHECK_FALSE(constant_time_equals("abc", "abcdef"));
+  CHECK_FALSE(constant_time_equals("abcdefg", "abcdef"));
+  CHECK_FALSE(constant_time_equals("", "abcdef"));
+  CHECK_FALSE(constant_time_equals("", ""));  // no token never matches
+  CHECK_FALSE(constant_time_equals(std::string_view("abc\0ef", 6), "abcdef"));
+}
+
+TEST_CASE("an unknown route is 404 and a wrong method 405 with Allow, both as JSON errors") {
+  ApiWorld w;
+  for (const char* target :
+       {"/", "/api", "/api/sagas/", "/api/sagas/x/y", "/api/flows/a/b", "/nope"}) {
+    CAPTURE(target);
+    auto res = w.call(verb::get, target);
+    CHECK(res.result() == status::not_found);
+    CHECK(error_code(res) == "not_found");
+  }
+  struct Case {
+    verb method;
+    const char* target;
+    const char* allow;
+  };
+  for (const auto& c :
+       {Case{verb::delete_, "/api/sagas", "GET, POST"}, Case{verb::put, "/api/sagas/abc", "GET"},
+        Case{verb::get, "/api/sagas/abc/retry", "POST"}, Case{verb::post, "/api/counts", "GET"},
+        Case{verb::get, "/api/flows/lint", "POST"}, Case{verb::post, "/healthz", "GET"},
+        Case{verb::post, "/metrics", "GET"}}) {
+    CAPTURE(c.target);
+    auto res = w.call(c.method, c.target);
+    CHECK(res.result() == status::method_not_allowed);
+    CHECK(error_code(res) == "method_not_allowed");
+    CHECK(res[field::allow] == c.allow);
+  }
+}
+
+TEST_CASE("the errors the server makes before routing have the same JSON shape") {
+  auto res = error_response(status::payload_too_large, "too_large", "too big", 11, false);
+  CHECK(res.result() == status::payload_too_large);
+  CHECK(error_code(res) == "too_large");
+  CHECK_FALSE(res.keep_alive());
+}
+
+TEST_CASE("answers keep the request's HTTP version and keep-alive") {
+  ApiWorld w;
+  auto req = ApiWorld::request(verb::get, "/healthz");
+  req.keep_alive(false);
+  auto closing = w.settle(w.begin(req));
+  CHECK_FALSE(closing.keep_alive());
+  auto open = w.call(verb::get, "/healthz");
+  CHECK(open.keep_alive());
+}
+
+namespace {
+
+// A backend whose store and broker are down: readiness says which.
+class DownBackend final : public AdminBackend {
+ public:
+  std::future<StartResult> start(StartRequest) override { return {}; }
+  std::future<void> cancel(std::string, std::string) override { return {}; }
+  std::future<void> retry(std::string) override { return {}; }
+  std::optional<SagaRow> saga(std::string_view) override { throw std::runtime_error("disk I/O"); }
+  std::vector<HistoryRow> history(std::string_view) override { return {}; }
+  std::vector<SagaRow> list(const SagaFilter&) override { throw std::runtime_error("disk I/O"); }
+  std::vector<SagaCount> counts() override { return {}; }
+  const FlowRegistry& flows() override { return flows_; }
+  std::optional<std::string> flow_source(std::string_view, int) override { return {}; }
+  Deployed deploy(std::shared_ptr<const flow::Flow>, const std::string&) override {
+    return Deployed::created;
+  }
+  Readiness readiness() override { return {.store = "disk I/O", .broker = "not connected"}; }
+  Gauges gauges() override { return {}; }
+
+ private:
+  FlowRegistry flows_;
+};
+
+}  // namespace
+
+TEST_CASE("/readyz is 503 naming what failed; a store that fails a read gives 503") {
+  DownBackend backend;
+  AdminApi api(backend, {});
+  auto ready = std::get<Response>(api.handle_request(ApiWorld::request(verb::get, "/readyz")));
+  CHECK(ready.result() == status::service_unavailable);
+  CHECK(error_code(ready) == "unavailable");
+  CHECK(body_of(ready).at("error").at("details") ==
+        json::parse(R"({"store": "disk I/O", "broker": "not connected"})"));
+  CHECK(body_of(ready).at("error").at("message") ==
+        "not ready: store: disk I/O; broker: not connected");
+
+  auto list = std::get<Response>(api.handle_request(ApiWorld::request(verb::get, "/api/sagas")));
+  CHECK(list.result() == status::service_unavailable);
+  CHECK(error_code(list) == "unavailable");
+
+  CHECK(std::get<Response>(api.handle_request(ApiWorld::request(verb::get, "/healthz"))).result() ==
+        status::ok);
+}
+
+TEST_CASE("/readyz answers 200 with the store and the broker when both answer") {
+  ApiWorld w;
+  auto res = w.call(verb::get, "/readyz");
+  CHECK(res.result() == status::ok);
+  CHECK(body_of(res) == json::parse(R"({"store": "ok", "broker": "ok", "status": "ready"})"));
+}
