@@ -1,5 +1,5 @@
 // `sagactl lint FILE...`: loads and verifies flow files, prints every problem.
-#include <iostream>
+#include <ostream>
 #include <string>
 
 #include "command.hpp"
@@ -18,36 +18,36 @@ constexpr std::string_view kLintUsage =
 
 }  // namespace
 
-int run_lint(std::span<const std::string_view> args) {
+int run_lint(std::span<const std::string_view> args, Context& ctx) {
   for (std::string_view arg : args) {
     if (arg == "--help" || arg == "-h") {
-      std::cout << kLintUsage;
+      ctx.out << kLintUsage;
       return kExitOk;
     }
     if (arg.starts_with("-")) {
-      std::cerr << "sagactl lint: unknown option '" << arg << "'\n" << kLintUsage;
+      ctx.err << "sagactl lint: unknown option '" << arg << "'\n" << kLintUsage;
       return kExitUsage;
     }
   }
   if (args.empty()) {
-    std::cerr << "sagactl lint: no files given\n" << kLintUsage;
+    ctx.err << "sagactl lint: no files given\n" << kLintUsage;
     return kExitUsage;
   }
   std::size_t files_with_errors = 0;
   std::size_t errors = 0;
   for (std::string_view file : args) {
     const auto result = sagaflow::flow::load_flow_file(std::string(file));
-    for (const auto& diagnostic : result.diagnostics) std::cerr << diagnostic.to_string() << '\n';
+    for (const auto& diagnostic : result.diagnostics) ctx.err << diagnostic.to_string() << '\n';
     errors += result.diagnostics.size();
     if (!result.ok()) ++files_with_errors;
   }
-  std::cerr << args.size() << (args.size() == 1 ? " file" : " files") << " checked: "
-            << (files_with_errors == 0
-                    ? "all clean"
-                    : std::to_string(errors) + (errors == 1 ? " error" : " errors") + " in " +
-                          std::to_string(files_with_errors) +
-                          (files_with_errors == 1 ? " file" : " files"))
-            << '\n';
+  ctx.err << args.size() << (args.size() == 1 ? " file" : " files") << " checked: "
+          << (files_with_errors == 0
+                  ? "all clean"
+                  : std::to_string(errors) + (errors == 1 ? " error" : " errors") + " in " +
+                        std::to_string(files_with_errors) +
+                        (files_with_errors == 1 ? " file" : " files"))
+          << '\n';
   return files_with_errors == 0 ? kExitOk : kExitFailure;
 }
 

@@ -1,0 +1,120 @@
+// `sagactl show ID`: one saga, its step results and its history as a timeline
+// (GET /api/sagas/{id}).
+#include <ostream>
+#include <string>
+
+#include "admin.hpp"
+#include "flow_diagram.hpp"
+#include "output.hpp"
+
+namespace sagactl {
+namespace {
+
+const std::string kShowUsage = with_admin_options(
+    "usage: sagactl show ID [OPTIONS]\n"
+    "\n"
+    "Shows a saga: flow, status, key, times, each step's result, then its history oldest\n"
+    "first: commands sent, replies, events, timers, compensations and operator requests,\n"
+    "each with its time and the time since the saga started. --json prints everything,\n"
+    "including the saga's data and each message's payload.\n"
+    "\n"
+    "options:\n",
+    "\n"
+    "Exit status: 0 ok, 2 usage, 3 no such saga, 4 server unreachable or token refused.\n");
+
+constexpr std::size_t kValueWidth = 100;
+
+// A history record's detail in one line: its scalar fields as name=value, then the payload.
+std::string detail_text(const boost::json::value& detail) {
+  const auto* object = detail.if_object();
+  if (object == nullptr) return detail.is_null() ? "" : json_text(detail, kValueWidth);
+  std::string out;
+  const boost::json::value* payload = nullptr;
+  for (const auto& [name, value] : *object) {
+    if (name == "message_id") continue;  // long and in --json
+    if (name == "payload") {
+      payload = &value;
+      continue;
+    }
+    out += (out.empty() ? "" : " ") + std::string(name) + "=" + json_text(value, kValueWidth);
+  }
+  if (payload != nullptr) out += (out.empty() ? "" : " ") + json_text(*payload, kValueWidth);
+  return out;
+}
+
+}  // namespace
+
+int run_show(std::span<const std::string_view> args, Context& ctx) {
+  AdminOptions options;
+  ArgParser parser("show", kShowUsage);
+  options.add_to(parser);
+  if (auto status = parser.parse(args, ctx)) return *status;
+  if (parser.positional().size() != 1) {
+    return parser.usage_error(
+        ctx, parser.positional().empty() ? "no saga id given" : "give exactly one saga id");
+  }
+  const auto& id = parser.positional().front();
+  auto admin = AdminClient::open(options, parser, ctx, "show");
+  if (!admin) return kExitUsage;
+  auto reply = admin->call("GET", "/api/sagas/" + url_encode(id));
+  if (!reply) return kExitUnavailable;
+  if (!reply->ok()) return admin->fail(*reply);
+  if (admin->json()) {
+    admin->print_body(*reply);
+    return kExitOk;
+  }
+  const auto* object = reply->json.if_object();
+  const auto* saga = object ? object->if_contains("saga") : nullptr;
+  if (saga == nullptr || !saga->is_object()) {
+    ctx.err << admin->prefix() << "bad answer from the admin endpoint: no \"saga\" object\n";
+    return kExitUnavailable;
+  }
+  std::string flow = field_text(*saga, "flow");
+  if (auto version = field_text(*saga, "flow_version"); version != "-") flow += " v" + version;
+  ctx.out << format_fields({{"saga", field_text(*saga, "id")},
+                            {"flow", flow},
+                            {"status", field_text(*saga, "status")},
+                            {"key", field_text(*saga, "key")},
+                            {"created", field_text(*saga, "created_at")},
+                            {"updated", field_text(*saga, "updated_at")},
+                            {"version", field_text(*saga, "version")}});
+
+  if (const auto* steps = saga->get_object().if_contains("steps");
+      steps != nullptr && steps->is_object() && !steps->get_object().empty()) {
+    std::vector<std::pair<std::string, std::string>> fields;
+    for (const auto& [name, value] : steps->get_object()) {
+      fields.push_back({"  " + std::string(name), json_text(value, kValueWidth)});
+    }
+    ctx.out << "\nsteps:\n" << format_fields(fields);
+  }
+
+  const auto* history = object->if_contains("history");
+  if (history == nullptr || !history->is_array()) return kExitOk;
+  ctx.out << "\nhistory:\n";
+  if (history->get_array().empty()) {
+    ctx.out << "  (empty)\n";
+    return kExitOk;
+  }
+  std::optional<long long> start;
+  std::vector<std::vector<std::string>> rows;
+  for (const auto& record : history->get_array()) {
+    const std::string at = field_text(record, "at");
+    std::string since;
+    if (auto ms = parse_time_ms(at)) {
+      if (!start) start = *ms;
+      since = *ms == *start  ? "+0ms"
+              : *ms > *start ? "+" + format_duration(std::chrono::milliseconds(*ms - *start))
+                             : "-" + format_duration(std::chrono::milliseconds(*start - *ms));
+    }
+    const auto* fields = record.if_object();
+    const auto* detail = fields ? fields->if_contains("detail") : nullptr;
+    rows.push_back({"  " + at, since, "v" + field_text(record, "version"),
+                    field_text(record, "kind"),
+                    field_text(record, "step") == "-" ? "" : field_text(record, "step"),
+                    detail ? detail_text(*detail) : ""});
+  }
+  ctx.out << format_table({"  AT", "SINCE", "VER", "KIND", "STEP", "DETAIL"}, rows);
+  return kExitOk;
+}
+
+}  // namespace sagactl

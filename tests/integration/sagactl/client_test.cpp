@@ -1,0 +1,511 @@
+// sagactl's admin commands against a fake admin endpoint (fake_admin.hpp): the requests they
+// send (method, path, query, auth header, body), what they print, and their exit codes for
+// each kind of answer. docs/admin-api.md is the contract both sides follow.
+#include <doctest/doctest.h>
+
+#include <chrono>
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+
+#include <unistd.h>
+
+#include <boost/json.hpp>
+
+#include "command.hpp"
+#include "fake_admin.hpp"
+#include "support/run_sagactl.hpp"
+
+using sagaflow::testing::CannedResponse;
+using sagaflow::testing::FakeAdmin;
+using sagaflow::testing::run_sagactl;
+using sagaflow::testing::SagactlRun;
+namespace json = boost::json;
+
+namespace {
+
+constexpr const char* kToken = "s3cret-token";
+
+struct Client {
+  FakeAdmin admin;
+  // Runs `sagactl ARGS... --url <fake>` with the token in the environment.
+  SagactlRun run(std::vector<std::string> args, bool with_token = true) {
+    args.push_back("--url");
+    args.push_back(admin.url());
+    std::map<std::string, std::string> env;
+    if (with_token) env["SAGAFLOW_ADMIN_TOKEN"] = kToken;
+    auto result = run_sagactl(std::move(args), env);
+    CHECK(result.out.find(kToken) == std::string::npos);  // the token is never printed
+    CHECK(result.err.find(kToken) == std::string::npos);
+    return result;
+  }
+};
+
+std::string error_body(const std::string& code, const std::string& message) {
+  return json::serialize(json::object{{"error", {{"code", code}, {"message", message}}}});
+}
+
+// A file in the build tree that goes away with the test.
+struct TempFile {
+  explicit TempFile(const std::string& name, const std::string& text)
+      : path(std::filesystem::temp_directory_path() /
+             ("sagactl-test-" + std::to_string(::getpid()) + "-" + name)) {
+    std::ofstream(path, std::ios::binary) << text;
+  }
+  ~TempFile() { std::filesystem::remove(path); }
+  std::filesystem::path path;
+};
+
+const char* kSagaList = R"({"sagas": [
+  {"id": "7f3a", "flow": "offer_purchase", "flow_version": 1, "status": "completed",
+   "version": 9, "key": "order-42", "created_at": "2026-11-23T10:00:00.000Z",
+   "updated_at": "2026-11-23T10:00:00.120Z"},
+  {"id": "1e0251f8-long", "flow": "order_payment", "flow_version": 2, "status": "compensated",
+   "version": 12, "key": null, "created_at": "2026-11-23T09:59:00.000Z",
+   "updated_at": "2026-11-23T09:59:01.000Z"}], "next": "c2"})";
+
+}  // namespace
+
+// --- auth ------------------------------------------------------------------------------------
+
+TEST_CASE("sagactl sends the token from SAGAFLOW_ADMIN_TOKEN as a bearer token") {
+  Client c;
+  c.admin.on("GET", "/api/flows", {200, R"({"flows": []})"});
+  auto r = c.run({"flows"});
+  CHECK(r.status == sagactl::kExitOk);
+  CHECK(c.admin.last().authorization == std::string("Bearer ") + kToken);
+}
+
+TEST_CASE("--token-file wins over the environment and loses its trailing newline") {
+  Client c;
+  c.admin.on("GET", "/api/flows", {200, R"({"flows": []})"});
+  TempFile token("token", "from-file\n");
+  auto r = c.run({"flows", "--token-file", token.path.string()});
+  CHECK(r.status == sagactl::kExitOk);
+  CHECK(c.admin.last().authorization == "Bearer from-file");
+}
+
+TEST_CASE("without a token no Authorization header is sent, and a 401 says how to give one") {
+  Client c;
+  c.admin.on("GET", "/api/flows", {401, error_body("unauthorized", "a bearer token is needed")});
+  auto r = c.run({"flows"}, false);
+  CHECK(c.admin.last().authorization.empty());
+  CHECK(r.status == sagactl::kExitUnavailable);
+  CHECK(r.err.find("refused the request (HTTP 401)") != std::string::npos);
+  CHECK(r.err.find("--token-file") != std::string::npos);
+}
+
+TEST_CASE("a refused token exits 4") {
+  Client c;
+  c.admin.on("GET", "/api/sagas/abc", {401, error_body("unauthorized", "bad token")});
+  auto r = c.run({"show", "abc"});
+  CHECK(r.status == sagactl::kExitUnavailable);
+  CHECK(r.err.find("unauthorized: bad token") != std::string::npos);
+}
+
+// --- flows -----------------------------------------------------------------------------------
+
+TEST_CASE("flows prints an aligned table of the deployed flows") {
+  Client c;
+  c.admin.on("GET", "/api/flows",
+             {200, R"({"flows": [{"name": "offer_purchase", "latest": 2, "versions": [1, 2]},
+                                {"name": "points_charge", "latest": 1, "versions": [1]}]})"});
+  auto r = c.run({"flows"});
+  REQUIRE(r.status == sagactl::kExitOk);
+  CHECK(c.admin.last().method == "GET");
+  CHECK(c.admin.last().target == "/api/flows");
+  CHECK(r.out ==
+        "FLOW            LATEST  VERSIONS\n"
+        "offer_purchase  2       1, 2\n"
+        "points_charge   1       1\n");
+}
+
+TEST_CASE("--json prints the server's document as it came") {
+  Client c;
+  const std::string body = R"({"flows":[{"name":"x","latest":1,"versions":[1]}],  "extra": true})";
+  c.admin.on("GET", "/api/flows", {200, body});
+  auto r = c.run({"flows", "--json"});
+  CHECK(r.status == sagactl::kExitOk);
+  CHECK(r.out == body + "\n");
+}
+
+TEST_CASE("the URL may carry a path prefix, and SAGAFLOW_ADMIN_URL is the default URL") {
+  FakeAdmin admin;
+  admin.on("GET", "/admin/api/flows", {200, R"({"flows": []})"});
+  auto r = run_sagactl({"flows"}, {{"SAGAFLOW_ADMIN_URL", admin.url() + "/admin/"}});
+  CHECK(r.status == sagactl::kExitOk);
+  CHECK(admin.last().target == "/admin/api/flows");
+  CHECK(r.out == "no flows deployed\n");
+}
+
+// --- list ------------------------------------------------------------------------------------
+
+TEST_CASE("list sends its filters as an encoded query and prints a table") {
+  Client c;
+  c.admin.on("GET", "/api/sagas", {200, kSagaList});
+  auto r = c.run({"list", "--flow", "offer_purchase", "--status", "completed", "--key",
+                  "order 42&x", "--from", "2026-11-23T00:00:00.000+01:00", "--to",
+                  "2026-11-24T00:00:00.000Z", "--limit", "2", "--after", "c1"});
+  REQUIRE(r.status == sagactl::kExitOk);
+  const auto request = c.admin.last();
+  CHECK(request.method == "GET");
+  CHECK(request.path == "/api/sagas");
+  CHECK(request.query ==
+        "flow=offer_purchase&status=completed&key=order%2042%26x"
+        "&from=2026-11-23T00%3A00%3A00.000%2B01%3A00&to=2026-11-24T00%3A00%3A00.000Z&limit=2"
+        "&after=c1");
+  CHECK(r.out ==
+        "ID             FLOW               STATUS       KEY       CREATED                   "
+        "UPDATED\n"
+        "7f3a           offer_purchase v1  completed    order-42  2026-11-23T10:00:00.000Z  "
+        "2026-11-23T10:00:00.120Z\n"
+        "1e0251f8-long  order_payment v2   compensated  -         2026-11-23T09:59:00.000Z  "
+        "2026-11-23T09:59:01.000Z\n");
+  CHECK(r.err == "more sagas: repeat with --after c2 (or --all)\n");
+}
+
+TEST_CASE("list without filters sends no query") {
+  Client c;
+  c.admin.on("GET", "/api/sagas", {200, R"({"sagas": [], "next": null})"});
+  auto r = c.run({"list"});
+  CHECK(r.status == sagactl::kExitOk);
+  CHECK(c.admin.last().target == "/api/sagas");
+  CHECK(r.out == "no sagas\n");
+  CHECK(r.err.empty());
+}
+
+TEST_CASE("list --all follows the cursor to the last page, with --json it prints one document") {
+  Client c;
+  c.admin.on("GET", "/api/sagas", {200, R"({"sagas": [{"id": "a"}], "next": "p2"})"});
+  c.admin.on("GET", "/api/sagas", {200, R"({"sagas": [{"id": "b"}], "next": "p3"})"});
+  c.admin.on("GET", "/api/sagas", {200, R"({"sagas": [{"id": "c"}], "next": null})"});
+  auto r = c.run({"list", "--all", "--flow", "f", "--json"});
+  REQUIRE(r.status == sagactl::kExitOk);
+  const auto requests = c.admin.requests();
+  REQUIRE(requests.size() == 3);
+  CHECK(requests[0].query == "flow=f&limit=500");
+  CHECK(requests[1].query == "flow=f&limit=500&after=p2");
+  CHECK(requests[2].query == "flow=f&limit=500&after=p3");
+  auto doc = json::parse(r.out);
+  CHECK(doc.at("sagas").as_array().size() == 3);
+  CHECK(doc.at("sagas").at(2).at("id") == "c");
+  CHECK(doc.at("next").is_null());
+}
+
+TEST_CASE("a filter the server refuses (400) is a usage error") {
+  Client c;
+  c.admin.on("GET", "/api/sagas", {400, error_body("bad_request", "from: not an RFC 3339 time")});
+  auto r = c.run({"list", "--from", "yesterday"});
+  CHECK(r.status == sagactl::kExitUsage);
+  CHECK(r.err.find("bad_request: from: not an RFC 3339 time (HTTP 400)") != std::string::npos);
+}
+
+// --- show ------------------------------------------------------------------------------------
+
+TEST_CASE("show prints the saga and its history as a timeline") {
+  Client c;
+  c.admin.on("GET", "/api/sagas/7f3a", {200, R"({
+    "saga": {"id": "7f3a", "flow": "offer_purchase", "flow_version": 1, "status": "compensated",
+             "version": 5, "key": "order-42", "created_at": "2026-11-23T10:00:00.000Z",
+             "updated_at": "2026-11-23T10:00:01.250Z", "data": {"secret": "in json only"},
+             "steps": {"create_order": {"order_id": "o-1"}}},
+    "history": [
+      {"at": "2026-11-23T10:00:00.000Z", "version": 1, "kind": "saga_started", "step": null,
+       "detail": {}},
+      {"at": "2026-11-23T10:00:00.004Z", "version": 2, "kind": "command_sent",
+       "step": "create_order", "detail": {"message_id": "7f3a/create_order/do/1",
+       "type": "offers.create_order", "service": "offers", "attempt": 1,
+       "payload": {"user_id": "ann"}}},
+      {"at": "2026-11-23T10:00:01.250Z", "version": 5, "kind": "saga_compensated",
+       "step": null, "detail": {"reason": "points.reserve: InsufficientPoints"}}]})"});
+  auto r = c.run({"show", "7f3a"});
+  REQUIRE(r.status == sagactl::kExitOk);
+  CHECK(c.admin.last().target == "/api/sagas/7f3a");
+  CHECK(r.out ==
+        "saga     7f3a\n"
+        "flow     offer_purchase v1\n"
+        "status   compensated\n"
+        "key      order-42\n"
+        "created  2026-11-23T10:00:00.000Z\n"
+        "updated  2026-11-23T10:00:01.250Z\n"
+        "version  5\n"
+        "\n"
+        "steps:\n"
+        "  create_order  {\"order_id\":\"o-1\"}\n"
+        "\n"
+        "history:\n"
+        "  AT                        SINCE     VER  KIND              STEP          DETAIL\n"
+        "  2026-11-23T10:00:00.000Z  +0ms      v1   saga_started\n"
+        "  2026-11-23T10:00:00.004Z  +4ms      v2   command_sent      create_order  "
+        "type=offers.create_order service=offers attempt=1 {\"user_id\":\"ann\"}\n"
+        "  2026-11-23T10:00:01.250Z  +1s250ms  v5   saga_compensated                "
+        "reason=points.reserve: InsufficientPoints\n");
+}
+
+TEST_CASE("show encodes the id into the path, and an unknown saga exits 3") {
+  Client c;
+  c.admin.on("GET", "/api/sagas/a%2Fb%20c", {404, error_body("not_found", "no saga 'a/b c'")});
+  auto r = c.run({"show", "a/b c"});
+  CHECK(c.admin.last().target == "/api/sagas/a%2Fb%20c");
+  CHECK(r.status == sagactl::kExitNotFound);
+  CHECK(r.err == "sagactl show: not_found: no saga 'a/b c' (HTTP 404)\n");
+}
+
+TEST_CASE("with --json an error answer is printed as it came, and the exit code still says") {
+  Client c;
+  const std::string body = error_body("not_found", "no saga 'x'");
+  c.admin.on("GET", "/api/sagas/x", {404, body});
+  auto r = c.run({"show", "x", "--json"});
+  CHECK(r.status == sagactl::kExitNotFound);
+  CHECK(r.out == body + "\n");
+}
+
+// --- start -----------------------------------------------------------------------------------
+
+TEST_CASE("start posts the flow, input, key, version, wait and timeout") {
+  Client c;
+  c.admin.on("POST", "/api/sagas",
+             {201, R"({"id": "s-1", "created": true, "status": "running", "waited": "step",
+                       "result": {"user_id": "u1"}})"});
+  auto r =
+      c.run({"start", "user_registration", "--input", R"({"user_id": "u1"})", "--key", "reg-u1",
+             "--flow-version", "2", "--wait-step", "create_user", "--timeout", "5000"});
+  REQUIRE(r.status == sagactl::kExitOk);
+  const auto request = c.admin.last();
+  CHECK(request.method == "POST");
+  CHECK(request.target == "/api/sagas");
+  CHECK(request.content_type == "application/json");
+  CHECK(json::parse(request.body) == json::parse(R"({"flow": "user_registration",
+        "input": {"user_id": "u1"}, "idempotency_key": "reg-u1", "version": 2,
+        "wait": {"step": "create_user"}, "timeout_ms": 5000})"));
+  CHECK(r.out ==
+        "saga     s-1\n"
+        "created  yes\n"
+        "status   running\n"
+        "waited   step\n"
+        "result   {\"user_id\":\"u1\"}\n");
+}
+
+TEST_CASE("start reads its input from a file and sends {} without one") {
+  Client c;
+  c.admin.on("POST", "/api/sagas",
+             {201, R"({"id": "s-2", "created": true, "status": "running", "waited": null,
+                       "result": null})"});
+  TempFile input("input.json", R"({"price": 400})");
+  CHECK(c.run({"start", "offer_purchase", "--input", "@" + input.path.string()}).status ==
+        sagactl::kExitOk);
+  CHECK(json::parse(c.admin.last().body) ==
+        json::parse(R"({"flow": "offer_purchase", "input": {"price": 400}})"));
+  auto piped = run_sagactl({"start", "offer_purchase", "--input", "@-", "--url", c.admin.url()}, {},
+                           R"({"from": "stdin"})");
+  CHECK(piped.status == sagactl::kExitOk);
+  CHECK(json::parse(c.admin.last().body) ==
+        json::parse(R"({"flow": "offer_purchase", "input": {"from": "stdin"}})"));
+  CHECK(c.run({"start", "offer_purchase"}).status == sagactl::kExitOk);
+  CHECK(json::parse(c.admin.last().body) ==
+        json::parse(R"({"flow": "offer_purchase", "input": {}})"));
+}
+
+TEST_CASE("start with a key that already started a saga answers that saga (200)") {
+  Client c;
+  c.admin.on("POST", "/api/sagas",
+             {200, R"({"id": "s-1", "created": false, "status": "completed", "waited": null,
+                       "result": null})"});
+  auto r = c.run({"start", "offer_purchase", "--key", "order-42"});
+  CHECK(r.status == sagactl::kExitOk);
+  CHECK(r.out.find("created  no: the key already started this saga") != std::string::npos);
+}
+
+TEST_CASE("start --wait-end exits 0 when the saga completed, 1 when it ended otherwise") {
+  Client c;
+  c.admin.on("POST", "/api/sagas",
+             {201, R"({"id": "s-1", "created": true, "status": "completed", "waited": "end",
+                       "result": null})"});
+  c.admin.on("POST", "/api/sagas",
+             {201, R"({"id": "s-2", "created": true, "status": "compensated", "waited": "end",
+                       "result": null})"});
+  CHECK(c.run({"start", "offer_purchase", "--wait-end"}).status == sagactl::kExitOk);
+  auto r = c.run({"start", "offer_purchase", "--wait-end"});
+  CHECK(r.status == sagactl::kExitFailure);
+  CHECK(r.err.find("the saga ended compensated") != std::string::npos);
+}
+
+TEST_CASE("start exits 5 when the wait timed out first (202): the saga keeps running") {
+  Client c;
+  c.admin.on("POST", "/api/sagas",
+             {202, R"({"id": "s-3", "created": true, "status": "waiting", "waited": null,
+                       "result": null})"});
+  auto r = c.run({"start", "booking_payment", "--wait-end", "--timeout", "100"});
+  CHECK(r.status == sagactl::kExitTimeout);
+  CHECK(r.out.find("saga     s-3") != std::string::npos);
+  CHECK(r.err.find("gave up waiting") != std::string::npos);
+  CHECK(json::parse(c.admin.last().body) ==
+        json::parse(R"({"flow": "booking_payment", "input": {}, "wait": {"end": true},
+                        "timeout_ms": 100})"));
+  auto json_run = c.run({"start", "booking_payment", "--wait-end", "--json"});
+  CHECK(json_run.status == sagactl::kExitTimeout);
+  CHECK(json::parse(json_run.out).at("id") == "s-3");
+}
+
+TEST_CASE("start: an unknown flow exits 3, an input the contract refuses exits 1") {
+  Client c;
+  c.admin.on("POST", "/api/sagas", {404, error_body("not_found", "no flow 'nope'")});
+  CHECK(c.run({"start", "nope"}).status == sagactl::kExitNotFound);
+  FakeAdmin admin;
+  admin.on("POST", "/api/sagas",
+           {422, R"({"error": {"code": "invalid", "message": "input not accepted",
+                     "details": ["user_id: required", "price: not an integer"]}})"});
+  auto r = run_sagactl({"start", "offer_purchase", "--url", admin.url()});
+  CHECK(r.status == sagactl::kExitFailure);
+  CHECK(r.err ==
+        "sagactl start: invalid: input not accepted (HTTP 422)\n"
+        "  user_id: required\n"
+        "  price: not an integer\n");
+}
+
+// --- retry and cancel ------------------------------------------------------------------------
+
+TEST_CASE("retry posts to the saga's retry route, a saga that is not failed refuses (409)") {
+  Client c;
+  c.admin.on("POST", "/api/sagas/s-1/retry", {200, R"({"id": "s-1", "status": "running"})"});
+  c.admin.on("POST", "/api/sagas/s-2/retry",
+             {409, error_body("conflict", "saga s-2 is completed, not failed")});
+  auto ok = c.run({"retry", "s-1"});
+  CHECK(ok.status == sagactl::kExitOk);
+  CHECK(c.admin.last().method == "POST");
+  CHECK(c.admin.last().body.empty());
+  CHECK(ok.out == "saga s-1: retried, status running\n");
+  auto refused = c.run({"retry", "s-2"});
+  CHECK(refused.status == sagactl::kExitFailure);
+  CHECK(refused.err == "sagactl retry: conflict: saga s-2 is completed, not failed (HTTP 409)\n");
+}
+
+TEST_CASE("retry --failed posts the filter and exits 1 when any saga refused") {
+  Client c;
+  c.admin.on("POST", "/api/sagas/retry",
+             {200, R"({"retried": ["a", "b"], "refused": [{"id": "c", "error": "changed"}]})"});
+  auto r = c.run({"retry", "--failed", "--flow", "order_payment", "--from",
+                  "2026-11-23T00:00:00.000Z", "--limit", "10"});
+  CHECK(r.status == sagactl::kExitFailure);
+  CHECK(c.admin.last().content_type == "application/json");
+  CHECK(json::parse(c.admin.last().body) ==
+        json::parse(R"({"flow": "order_payment", "from": "2026-11-23T00:00:00.000Z",
+                        "limit": 10})"));
+  CHECK(r.out ==
+        "retried 2 sagas\n"
+        "  a\n"
+        "  b\n"
+        "refused 1\n"
+        "  ID  ERROR\n"
+        "  c   changed\n");
+  Client none;
+  none.admin.on("POST", "/api/sagas/retry", {200, R"({"retried": [], "refused": []})"});
+  auto empty = none.run({"retry", "--failed"});
+  CHECK(empty.status == sagactl::kExitOk);
+  CHECK(empty.out == "retried 0 sagas\n");
+  CHECK(none.admin.last().body == "{}");
+}
+
+TEST_CASE("cancel posts the reason, a saga past its pivot refuses (409)") {
+  Client c;
+  c.admin.on("POST", "/api/sagas/s-1/cancel", {200, R"({"id": "s-1", "status": "compensating"})"});
+  auto r = c.run({"cancel", "s-1", "--reason", "customer asked"});
+  CHECK(r.status == sagactl::kExitOk);
+  CHECK(json::parse(c.admin.last().body) == json::parse(R"({"reason": "customer asked"})"));
+  CHECK(r.out == "saga s-1: cancel accepted, status compensating\n");
+  c.admin.on("POST", "/api/sagas/s-2/cancel", {409, error_body("conflict", "past its pivot")});
+  CHECK(c.run({"cancel", "s-2"}).status == sagactl::kExitFailure);
+  CHECK(c.admin.last().body == "{}");
+  c.admin.on("POST", "/api/sagas/s-3/cancel", {404, error_body("not_found", "no saga")});
+  CHECK(c.run({"cancel", "s-3"}).status == sagactl::kExitNotFound);
+}
+
+// --- deploy ----------------------------------------------------------------------------------
+
+TEST_CASE("deploy posts the file as YAML and says whether it was new") {
+  Client c;
+  const std::string yaml = "name: f\nversion: 1\nsteps: []\n";
+  TempFile flow("flow.yaml", yaml);
+  c.admin.on("POST", "/api/flows", {201, R"({"name": "f", "version": 1})"});
+  c.admin.on("POST", "/api/flows", {200, R"({"name": "f", "version": 1})"});
+  auto created = c.run({"deploy", flow.path.string()});
+  CHECK(created.status == sagactl::kExitOk);
+  CHECK(c.admin.last().content_type == "application/yaml");
+  CHECK(c.admin.last().body == yaml);
+  CHECK(created.out == "f version 1: deployed\n");
+  auto again = c.run({"deploy", flow.path.string()});
+  CHECK(again.status == sagactl::kExitOk);
+  CHECK(again.out == "f version 1: already deployed with this text\n");
+}
+
+TEST_CASE("deploy prints the server's lint diagnostics as lint does and exits 1") {
+  Client c;
+  TempFile flow("bad.yaml", "name: f\n");
+  c.admin.on("POST", "/api/flows",
+             {422, R"({"error": {"code": "invalid", "message": "lint failed", "details":
+               [{"line": 1, "column": 1, "message": "missing 'version'"},
+                {"line": 1, "column": 1, "message": "missing 'steps'"}]}})"});
+  auto r = c.run({"deploy", flow.path.string()});
+  CHECK(r.status == sagactl::kExitFailure);
+  const auto file = flow.path.string();
+  CHECK(r.err == file + ":1:1: error: missing 'version'\n" + file +
+                     ":1:1: error: missing 'steps'\n" + "sagactl deploy: " + file +
+                     ": refused, 2 errors\n");
+}
+
+TEST_CASE("deploy of a version that exists with another text exits 1") {
+  Client c;
+  TempFile flow("flow.yaml", "name: f\n");
+  c.admin.on("POST", "/api/flows",
+             {409, error_body("conflict", "f version 1 exists with another text")});
+  auto r = c.run({"deploy", flow.path.string()});
+  CHECK(r.status == sagactl::kExitFailure);
+  CHECK(r.err.find("conflict: f version 1 exists with another text") != std::string::npos);
+}
+
+// --- answers that are not answers ------------------------------------------------------------
+
+TEST_CASE("a server that does not answer in time exits 4") {
+  Client c;
+  c.admin.on("GET", "/api/flows",
+             {200, R"({"flows": []})", "application/json", std::chrono::milliseconds(5000)});
+  const auto started = std::chrono::steady_clock::now();
+  auto r = c.run({"flows", "--http-timeout", "200"});
+  CHECK(std::chrono::steady_clock::now() - started < std::chrono::seconds(3));
+  CHECK(r.status == sagactl::kExitUnavailable);
+  CHECK(r.err.find("did not answer: no answer within 200 ms") != std::string::npos);
+}
+
+TEST_CASE("an answer that is not JSON exits 4 with a clear message") {
+  Client c;
+  c.admin.on("GET", "/api/flows", {200, "<html>proxy error</html>", "text/html"});
+  auto r = c.run({"flows"});
+  CHECK(r.status == sagactl::kExitUnavailable);
+  CHECK(r.err == "sagactl flows: bad answer from the admin endpoint at " + c.admin.url() +
+                     ": HTTP 200 with a body that is not JSON: <html>proxy error</html>\n");
+  c.admin.on("GET", "/api/sagas/x", {200, "[1, 2]"});
+  CHECK(c.run({"show", "x"}).status == sagactl::kExitUnavailable);
+  c.admin.on("GET", "/api/sagas", {200, R"({"unexpected": true})"});
+  auto list = c.run({"list"});
+  CHECK(list.status == sagactl::kExitUnavailable);
+  CHECK(list.err.find("no \"sagas\" list") != std::string::npos);
+}
+
+TEST_CASE("an unavailable server (503) exits 4") {
+  Client c;
+  c.admin.on("GET", "/api/flows", {503, error_body("unavailable", "the store does not answer")});
+  auto r = c.run({"flows"});
+  CHECK(r.status == sagactl::kExitUnavailable);
+  CHECK(r.err.find("unavailable: the store does not answer (HTTP 503)") != std::string::npos);
+}
+
+TEST_CASE("nobody listening exits 4") {
+  std::string url;
+  {
+    FakeAdmin gone;  // its port is free again once it is destroyed
+    url = gone.url();
+  }
+  auto r = run_sagactl({"list", "--url", url});
+  CHECK(r.status == sagactl::kExitUnavailable);
+  CHECK(r.err.find("cannot reach the admin endpoint at " + url) != std::string::npos);
+}
