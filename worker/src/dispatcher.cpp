@@ -53,7 +53,27 @@ Message Dispatcher::handle(const Message& command) {
   // The idempotency key is stable across the saga's retries of one step; a command sent
   // without one is at least deduplicated against redeliveries of the same message.
   const std::string& key = command.idempotency_key.empty() ? command.id : command.idempotency_key;
+  Running& running = *running_;
+  {
+    std::unique_lock lock(running.mutex);
+    running.finished.wait(lock, [&] { return !running.keys.contains(key); });
+    running.keys.insert(key);
+  }
+  struct Finish {
+    Running& running;
+    const std::string& key;
+    ~Finish() {
+      {
+        std::lock_guard lock(running.mutex);
+        running.keys.erase(key);
+      }
+      running.finished.notify_all();
+    }
+  } finish{running, key};
+  return run(command, key);
+}
 
+Message Dispatcher::run(const Message& command, const std::string& key) {
   if (auto remembered = dedup_->find(key)) {
     // Answer again with the remembered outcome and payload, but addressed to this delivery: a
     // retry has another command id and attempt, and the orchestrator matches on those.

@@ -1,7 +1,9 @@
 #include <doctest/doctest.h>
 
 #include <atomic>
+#include <chrono>
 #include <stdexcept>
+#include <thread>
 
 #include "sagaflow/worker/dispatcher.hpp"
 
@@ -175,4 +177,32 @@ TEST_CASE("dispatcher: a shared dedup store remembers across dispatchers") {
   REQUIRE(remembered.has_value());
   CHECK(remembered->causation_id == "a/1");
   CHECK_FALSE(dedup->find("b").has_value());
+}
+
+TEST_CASE("two deliveries of one command on two threads run its handler once") {
+  // A command published twice (its confirm was lost in a broker restart) reaches a worker with
+  // several handler threads as two deliveries at once. The slow handler makes them overlap.
+  worker::Dispatcher dispatcher;
+  std::atomic<int> runs{0};
+  dispatcher.on("points.debit", [&](const worker::Command&) {
+    ++runs;
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    return worker::Result::ok({{"debited", 10}});
+  });
+  Message command;
+  command.kind = MessageKind::command;
+  command.id = "saga-1/debit/1";
+  command.idempotency_key = "saga-1/debit";
+  command.type = "points.debit";
+  command.body = "{}";
+
+  Message first, second;
+  std::thread a([&] { first = dispatcher.handle(command); });
+  std::thread b([&] { second = dispatcher.handle(command); });
+  a.join();
+  b.join();
+  CHECK(runs == 1);
+  CHECK(first.outcome == ReplyOutcome::success);
+  CHECK(second.outcome == ReplyOutcome::success);
+  CHECK(json::parse(second.body) == json::parse(first.body));
 }

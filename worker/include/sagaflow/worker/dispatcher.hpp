@@ -6,6 +6,7 @@
 // for a business reason is remembered under the command's idempotency key (stable across the
 // saga's retries) and answered again without calling the handler. A technical error is not
 // remembered, so the retry runs the handler again.
+#include <condition_variable>
 #include <functional>
 #include <memory>
 #include <mutex>
@@ -13,6 +14,7 @@
 #include <string>
 #include <string_view>
 #include <unordered_map>
+#include <unordered_set>
 
 #include "sagaflow/engine/message.hpp"
 #include "sagaflow/json.hpp"
@@ -72,11 +74,23 @@ class Dispatcher {
   // The reply to `command`. An unknown command type or a body that is not JSON is answered with
   // a business failure ("UnknownCommand", "MalformedPayload"); a handler that throws is a
   // technical error carrying the exception's message.
+  // Safe to call from several threads: two deliveries of one command (a redelivery racing its
+  // original, or a command published twice after a lost confirm) never run the handler twice;
+  // the second waits for the first and answers with its remembered reply.
   Message handle(const Message& command);
 
  private:
+  Message run(const Message& command, const std::string& key);
+
   std::shared_ptr<DedupStore> dedup_;
   std::unordered_map<std::string, Handler> handlers_;
+  // Idempotency keys whose handler runs now; shared so that a Dispatcher stays movable.
+  struct Running {
+    std::mutex mutex;
+    std::condition_variable finished;
+    std::unordered_set<std::string> keys;
+  };
+  std::shared_ptr<Running> running_ = std::make_shared<Running>();
 };
 
 // The reply envelope for `command` with the given result: message id "<command id>/reply", so
