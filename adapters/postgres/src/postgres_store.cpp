@@ -1,0 +1,752 @@
+#include "sagaflow/postgres/postgres_store.hpp"
+
+#include <algorithm>
+#include <cstdio>
+#include <limits>
+#include <mutex>
+#include <random>
+#include <set>
+#include <thread>
+
+#include "connection.hpp"
+#include "errors.hpp"
+#include "pipeline.hpp"
+#include "result.hpp"
+#include "schema.hpp"
+#include "setup.hpp"
+#include "statements.hpp"
+
+namespace sagaflow::postgres {
+
+namespace {
+
+using std::chrono::milliseconds;
+using SteadyClock = std::chrono::steady_clock;
+
+constexpr milliseconds kBackoffMin{50};
+constexpr milliseconds kBackoffMax{1000};
+// How often a store prunes the commit table (rows older than an hour: the fate of a commit is
+// looked up within reconnect_timeout of losing it).
+constexpr std::chrono::seconds kPruneEvery{60};
+
+// ---------------------------------------------------------------------------------------------
+// Reading rows (text form, in the column orders of statements.hpp).
+
+SagaRow read_saga(const Result& r, int row) {
+  SagaRow s;
+  s.id = r.text(row, 0);
+  s.flow = r.text(row, 1);
+  s.flow_version = static_cast<int>(r.int64(row, 2));
+  s.status = r.text(row, 3);
+  s.version = static_cast<std::uint64_t>(r.int64(row, 4));
+  s.idempotency_key = r.text(row, 5);
+  s.state = r.text(row, 6);
+  s.created_at = from_millis(r.int64(row, 7));
+  s.updated_at = from_millis(r.int64(row, 8));
+  s.partition = static_cast<int>(r.int64(row, 9));
+  return s;
+}
+
+std::vector<SagaRow> read_sagas(const Result& r) {
+  std::vector<SagaRow> out;
+  out.reserve(static_cast<std::size_t>(r.rows()));
+  for (int i = 0; i < r.rows(); ++i) out.push_back(read_saga(r, i));
+  return out;
+}
+
+MessageKind parse_kind(std::string_view text) {
+  if (text == "reply") return MessageKind::reply;
+  if (text == "event") return MessageKind::event;
+  return MessageKind::command;
+}
+
+ReplyOutcome parse_outcome(std::string_view text) {
+  if (text == "business_failure") return ReplyOutcome::business_failure;
+  if (text == "technical_error") return ReplyOutcome::technical_error;
+  return ReplyOutcome::success;
+}
+
+std::vector<OutboxRow> read_outbox(const Result& r) {
+  std::vector<OutboxRow> out;
+  out.reserve(static_cast<std::size_t>(r.rows()));
+  for (int i = 0; i < r.rows(); ++i) {
+    OutboxRow row;
+    row.seq = static_cast<std::uint64_t>(r.int64(i, 0));
+    Message& m = row.message;
+    m.id = r.text(i, 1);
+    m.kind = parse_kind(r.view(i, 2));
+    m.type = r.text(i, 3);
+    m.destination = r.text(i, 4);
+    m.correlation_id = r.text(i, 5);
+    m.reply_to = r.text(i, 6);
+    m.causation_id = r.text(i, 7);
+    m.idempotency_key = r.text(i, 8);
+    m.outcome = parse_outcome(r.view(i, 9));
+    m.error_code = r.text(i, 10);
+    m.flow = r.text(i, 11);
+    m.step = r.text(i, 12);
+    m.attempt = static_cast<std::uint32_t>(r.int64(i, 13));
+    m.traceparent = r.text(i, 14);
+    m.body = r.text(i, 15);
+    out.push_back(std::move(row));
+  }
+  return out;
+}
+
+std::vector<TimerRow> read_timers(const Result& r) {
+  std::vector<TimerRow> out;
+  for (int i = 0; i < r.rows(); ++i) {
+    out.push_back(TimerRow{r.text(i, 0), r.text(i, 1), from_millis(r.int64(i, 2))});
+  }
+  return out;
+}
+
+std::int64_t sql_limit(std::size_t limit) {
+  return static_cast<std::int64_t>(
+      std::min<std::size_t>(limit, std::numeric_limits<std::int64_t>::max()));
+}
+
+std::vector<int> partition_list(std::span<const int> partitions) {
+  return {partitions.begin(), partitions.end()};
+}
+
+// ---------------------------------------------------------------------------------------------
+// The admin list: one statement per filter shape (which fields are set), built from constant
+// fragments only; values are always parameters. One statement per shape, so that each is planned
+// for its own index (an "$1 = '' OR" condition would defeat them all).
+
+constexpr unsigned kFlow = 1, kStatus = 2, kKey = 4, kFrom = 8, kBefore = 16, kAfter = 32;
+
+unsigned list_shape(const SagaFilter& f) {
+  return (f.flow.empty() ? 0u : kFlow) | (f.status.empty() ? 0u : kStatus) |
+         (f.key.empty() ? 0u : kKey) | (f.created_from ? kFrom : 0u) |
+         (f.created_before ? kBefore : 0u) | (f.after ? kAfter : 0u);
+}
+
+std::string list_sql(unsigned shape) {
+  std::string where;
+  int n = 0;
+  auto param = [&n] { return "$" + std::to_string(++n); };
+  auto add = [&where](const std::string& condition) {
+    where += where.empty() ? " WHERE " : " AND ";
+    where += condition;
+  };
+  if (shape & kFlow) add("flow = " + param());
+  if (shape & kStatus) add("status = " + param());
+  // The key index is partial (keys are never ''): the condition that lets the planner use it.
+  if (shape & kKey) add("idempotency_key = " + param() + " AND idempotency_key <> ''");
+  if (shape & kFrom) add("created_at >= " + param());
+  if (shape & kBefore) add("created_at < " + param());
+  if (shape & kAfter) {
+    const std::string at = param();
+    add("(created_at, id) < (" + at + ", " + param() + ")");
+  }
+  return std::string("SELECT ") + sql::kSagaColumns + " FROM sagas" + where +
+         " ORDER BY created_at DESC, id DESC LIMIT " + param();
+}
+
+Params list_params(const SagaFilter& f) {
+  Params p;
+  if (!f.flow.empty()) p.add(f.flow);
+  if (!f.status.empty()) p.add(f.status);
+  if (!f.key.empty()) p.add(f.key);
+  if (f.created_from) p.add(to_millis(*f.created_from));
+  if (f.created_before) p.add(to_millis(*f.created_before));
+  if (f.after) p.add(to_millis(f.after->created_at)).add(f.after->id);
+  p.add(sql_limit(f.limit));
+  return p;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Commit ids: random 128 bits, made here, written by the transaction into `commits`.
+
+struct CommitId {
+  std::uint64_t high = 0;
+  std::uint64_t low = 0;
+
+  static CommitId make() {
+    static thread_local std::random_device device;
+    auto draw = [] {
+      return (static_cast<std::uint64_t>(device()) << 32) | static_cast<std::uint64_t>(device());
+    };
+    CommitId id{draw(), draw()};
+    // Shaped as a version 4 UUID, so that it reads as one.
+    id.high = (id.high & ~0xF000ull) | 0x4000ull;
+    id.low = (id.low & ~(0xC000ull << 48)) | (0x8000ull << 48);
+    return id;
+  }
+
+  std::string uuid() const {
+    char text[37];
+    std::snprintf(text, sizeof text, "%08x-%04x-%04x-%04x-%012llx",
+                  static_cast<unsigned>(high >> 32), static_cast<unsigned>((high >> 16) & 0xFFFF),
+                  static_cast<unsigned>(high & 0xFFFF), static_cast<unsigned>(low >> 48),
+                  static_cast<unsigned long long>(low & 0xFFFFFFFFFFFFull));
+    return text;
+  }
+  // The key of the commit's advisory lock, and its halves as pg_locks shows them.
+  std::int64_t lock_key() const { return static_cast<std::int64_t>(high); }
+  std::int64_t lock_classid() const { return static_cast<std::int64_t>(high >> 32); }
+  std::int64_t lock_objid() const { return static_cast<std::int64_t>(high & 0xFFFFFFFFull); }
+};
+
+// What each statement of a commit's pipeline was, to tell which write a refusal belongs to.
+struct Step {
+  enum Kind : std::uint8_t { other, mark, saga, outbox };
+  Kind kind = other;
+  std::size_t write = 0;
+  std::size_t message = 0;
+};
+
+// A rerun of a commit found its id already in `commits`: an earlier attempt did commit.
+struct AlreadyCommitted {};
+
+}  // namespace
+
+// ---------------------------------------------------------------------------------------------
+
+struct PostgresStore::Impl {
+  explicit Impl(const PostgresOptions& options)
+      : options(options), keywords(connect_keywords(options)) {
+    std::optional<Deadline> budget;
+    ensure_connected(budget);
+  }
+
+  // ---- connection and reconnecting
+
+  // Connects when there is no usable connection, retrying with backoff until `budget` (started
+  // at the first failure) runs out. A new connection gets its search_path, the schema migrated
+  // (the first one only) and every statement prepared, in one round trip.
+  void ensure_connected(std::optional<Deadline>& budget) {
+    while (!ready || !connection.ok()) {
+      ready = false;
+      try {
+        connection.connect(keywords, deadline_in(options.connect_timeout));
+        set_search_path(connection, options.schema, deadline_in(options.io_timeout));
+        if (!migrated) {
+          migrate(connection);
+          migrated = true;
+        }
+        const Deadline deadline = deadline_in(options.io_timeout);
+        Pipeline p(connection);
+        for (const Statement* s : sql::all()) p.prepare(s->name, s->sql);
+        p.run(deadline);
+        p.throw_if_failed("preparing statements");
+        ready = true;
+        backoff = kBackoffMin;
+      } catch (const ConnectionError&) {
+        lost(budget);
+      }
+    }
+  }
+
+  // Called in a handler of ConnectionError: drops the connection, rethrows the error once the
+  // budget is spent, else waits before the next attempt.
+  void lost(std::optional<Deadline>& budget) {
+    drop();
+    if (!budget) budget = deadline_in(options.reconnect_timeout);
+    if (SteadyClock::now() >= *budget) throw;
+    std::this_thread::sleep_for(
+        std::min<SteadyClock::duration>(backoff, *budget - SteadyClock::now()));
+    backoff = std::min(backoff * 2, kBackoffMax);
+  }
+
+  void drop() noexcept {
+    connection.finish();
+    ready = false;
+    prepared_lists.clear();
+  }
+
+  // Runs `call` on a working connection; after a lost connection, reconnects and runs it again
+  // (every caller of this is safe to run twice).
+  template <class F>
+  auto retrying(F&& call) {
+    std::optional<Deadline> budget;
+    while (true) {
+      ensure_connected(budget);
+      try {
+        return call();
+      } catch (const ConnectionError&) {
+        lost(budget);
+      }
+    }
+  }
+
+  // One prepared statement, in a pipeline of its own (the sync ends its implicit transaction).
+  Result query(const Statement& statement, const Params& params) {
+    return retrying([&] {
+      Pipeline p(connection);
+      p.execute(statement.name, params);
+      p.run(deadline_in(options.io_timeout));
+      p.throw_if_failed(statement.name);
+      return std::move(p.result(0));
+    });
+  }
+
+  // Rolls back the transaction a failed pipeline left open. A connection lost meanwhile is
+  // dropped: the server rolls back on its own then.
+  void rollback() noexcept {
+    try {
+      if (connection.transaction_status() == Connection::Transaction::idle) return;
+      Pipeline p(connection);
+      p.execute(sql::rollback.name, {});
+      p.run(deadline_in(options.io_timeout));
+    } catch (const Error&) {
+      drop();
+    }
+  }
+
+  // ---- commit
+
+  std::vector<OutboxRow> commit(const CommitBatch& batch) {
+    const CommitId id = CommitId::make();
+    std::optional<Deadline> budget;
+    bool maybe_sent = false;
+    while (true) {
+      try {
+        ensure_connected(budget);
+        if (maybe_sent) {
+          // The connection was lost while the transaction may have been on its way: look its
+          // fate up before anything else.
+          if (auto written = commit_fate(id)) return *written;
+        }
+        maybe_sent = true;
+        return run_commit(batch, id);
+      } catch (const AlreadyCommitted&) {
+        // Found by the rerun's own commit mark: the next round reads the committed rows.
+        continue;
+      } catch (const ConnectionError& e) {
+        try {
+          lost(budget);
+        } catch (const ConnectionError&) {
+          if (maybe_sent) {
+            throw CommitOutcomeUnknown(
+                std::string("postgres: the connection was lost during a commit and could not be "
+                            "made again in time to learn whether it committed: ") +
+                e.what());
+          }
+          throw;
+        }
+      }
+    }
+  }
+
+  // One round trip: BEGIN, the commit's lock and mark, every statement of every write, the
+  // published outbox rows' deletion and COMMIT, then a sync.
+  std::vector<OutboxRow> run_commit(const CommitBatch& batch, const CommitId& id) {
+    const std::string uuid = id.uuid();
+    std::vector<Step> steps;
+    Pipeline p(connection);
+    auto run = [&](const Statement& statement, const Params& params, Step step = {}) {
+      p.execute(statement.name, params);
+      steps.push_back(step);
+    };
+    run(sql::begin, {});
+    run(sql::commit_lock, Params().add(id.lock_key()));
+    run(sql::commit_mark, Params().add(uuid), {Step::mark});
+    std::vector<int> leased;
+    for (const SagaWrite& w : batch.writes) {
+      if (w.lease_epoch != 0) leased.push_back(w.saga.partition);
+    }
+    if (!leased.empty()) {
+      std::sort(leased.begin(), leased.end());
+      leased.erase(std::unique(leased.begin(), leased.end()), leased.end());
+      run(sql::lock_leases, Params().add_array(leased));
+    }
+    for (std::size_t wi = 0; wi < batch.writes.size(); ++wi) {
+      const SagaWrite& w = batch.writes[wi];
+      const SagaRow& s = w.saga;
+      if (w.expected_version == 0) {
+        run(sql::insert_saga,
+            Params()
+                .add(s.id)
+                .add(s.flow)
+                .add(s.flow_version)
+                .add(s.status)
+                .add(s.version)
+                .add(s.idempotency_key)
+                .add(s.partition)
+                .add(w.lease_epoch)
+                .add(s.state)
+                .add(to_millis(s.created_at))
+                .add(to_millis(s.updated_at)),
+            {Step::saga, wi});
+      } else {
+        // Identity columns (flow, idempotency key, partition, created_at) are fixed at insert.
+        run(sql::update_saga,
+            Params()
+                .add(s.id)
+                .add(w.expected_version)
+                .add(s.flow_version)
+                .add(s.status)
+                .add(s.version)
+                .add(s.state)
+                .add(to_millis(s.updated_at))
+                .add(w.lease_epoch),
+            {Step::saga, wi});
+      }
+      for (const HistoryRow& h : w.history) {
+        run(sql::insert_history, Params()
+                                     .add(s.id)
+                                     .add(h.saga_version)
+                                     .add(to_millis(h.at))
+                                     .add(h.kind)
+                                     .add(h.step)
+                                     .add(h.detail));
+      }
+      for (std::size_t mi = 0; mi < w.outbox.size(); ++mi) {
+        const Message& m = w.outbox[mi];
+        run(sql::insert_outbox,
+            Params()
+                .add(s.id)
+                .add(s.partition)
+                .add(uuid)
+                .add(m.id)
+                .add(to_string(m.kind))
+                .add(m.type)
+                .add(m.destination)
+                .add(m.correlation_id)
+                .add(m.reply_to)
+                .add(m.causation_id)
+                .add(m.idempotency_key)
+                .add(to_string(m.outcome))
+                .add(m.error_code)
+                .add(m.flow)
+                .add(m.step)
+                .add(static_cast<std::int64_t>(m.attempt))
+                .add(m.traceparent)
+                .add(m.body),
+            {Step::outbox, wi, mi});
+      }
+      // Cleared before set: a transition that re-arms a timer may list its key in both.
+      for (const std::string& key : w.timers_cleared) {
+        run(sql::clear_timer, Params().add(s.id).add(key));
+      }
+      for (const TimerRow& t : w.timers_set) {
+        run(sql::set_timer, Params().add(s.id).add(t.key).add(to_millis(t.due)).add(s.partition));
+      }
+      // A saga removes only its own subscriptions: one that another saga has since taken over
+      // stays.
+      for (const Subscription& sub : w.unsubscribe) {
+        run(sql::unsubscribe, Params().add(sub.event).add(sub.key).add(s.id));
+      }
+      for (const Subscription& sub : w.subscribe) {
+        run(sql::subscribe, Params().add(sub.event).add(sub.key).add(s.id));
+      }
+    }
+    if (!batch.published.empty()) run(sql::delete_outbox, Params().add_array(batch.published));
+    const auto now = SteadyClock::now();
+    const bool prune = now - last_prune >= kPruneEvery;
+    if (prune) run(sql::prune_commits, {});
+    run(sql::commit, {});
+
+    const Deadline deadline = deadline_in(options.io_timeout);
+    p.send(deadline);
+    if (options.on_commit_sent && options.on_commit_sent()) {
+      throw ConnectionError("postgres: connection dropped after COMMIT was sent (on_commit_sent)");
+    }
+    p.receive(deadline);
+    if (prune) last_prune = now;
+
+    if (const auto failed = p.first_error()) {
+      rollback();
+      refuse(batch, steps[*failed], p.result(*failed));
+    }
+    std::vector<OutboxRow> written;
+    for (std::size_t i = 0; i < steps.size(); ++i) {
+      if (steps[i].kind != Step::outbox) continue;
+      written.push_back(OutboxRow{static_cast<std::uint64_t>(p.result(i).int64(0, 0)),
+                                  batch.writes[steps[i].write].outbox[steps[i].message]});
+    }
+    return written;
+  }
+
+  // Maps the refusal of one statement of a commit to the port's exception.
+  [[noreturn]] static void refuse(const CommitBatch& batch, const Step& step, const Result& r) {
+    const std::string sqlstate = r.sqlstate();
+    if (step.kind == Step::mark && sqlstate == "23505") throw AlreadyCommitted{};
+    if (step.kind == Step::saga) {
+      const SagaWrite& w = batch.writes[step.write];
+      if (sqlstate == kVersionConflictState) throw VersionConflict(w.saga.id);
+      if (sqlstate == kStaleLeaseState) throw StaleLease(w.saga.partition, w.lease_epoch);
+      if (sqlstate == "23505") {
+        // Two unique indexes can refuse a new saga; the constraint's name tells which. A saga
+        // that exists already was created by another writer: the same answer as a stale update.
+        if (r.constraint() == "sagas_pkey") throw VersionConflict(w.saga.id);
+        if (r.constraint() == "sagas_idempotency") {
+          throw DuplicateIdempotencyKey(w.saga.flow, w.saga.idempotency_key);
+        }
+      }
+    }
+    throw_error(r, "commit");
+  }
+
+  // After a lost connection: did the commit with this id happen? Ends a server process that
+  // still runs it, waits for its transaction to be over (the commit's advisory lock), then reads
+  // the commit mark: its rows when present, nullopt when the transaction rolled back.
+  std::optional<std::vector<OutboxRow>> commit_fate(const CommitId& id) {
+    const std::string uuid = id.uuid();
+    Pipeline p(connection);
+    p.execute(sql::begin.name, {});
+    p.execute(sql::end_zombie.name, Params().add(id.lock_classid()).add(id.lock_objid()));
+    p.execute(sql::lock_timeout.name,
+              Params().add(std::to_string(options.reconnect_timeout.count()) + "ms"));
+    p.execute(sql::commit_lock.name, Params().add(id.lock_key()));
+    p.execute(sql::commit_found.name, Params().add(uuid));
+    p.execute(sql::commit_outbox.name, Params().add(uuid));
+    p.execute(sql::commit.name, {});
+    p.run(deadline_in(options.io_timeout + options.reconnect_timeout));
+    if (const auto failed = p.first_error()) {
+      rollback();
+      const Result& r = p.result(*failed);
+      throw CommitOutcomeUnknown("postgres: looking up whether a commit happened: " + r.message() +
+                                 " (SQLSTATE " + r.sqlstate() + ")");
+    }
+    if (p.result(4).rows() == 0) return std::nullopt;
+    return read_outbox(p.result(5));
+  }
+
+  // ---- leases
+
+  std::vector<Lease> heartbeat(std::string_view owner, int partition_count, Duration ttl) {
+    const std::string name(owner);
+    const auto ttl_ms = static_cast<std::int64_t>(ttl.count());
+    return retrying([&] {
+      Pipeline p(connection);
+      p.execute(sql::begin.name, {});
+      p.execute(sql::heartbeat_lock.name, {});
+      p.execute(sql::heartbeat_alive.name, Params().add(name).add(ttl_ms));
+      p.execute(sql::heartbeat_prune.name, {});
+      p.execute(sql::heartbeat_rows.name, Params().add(partition_count));
+      p.execute(sql::heartbeat_renew.name, Params().add(name).add(ttl_ms).add(partition_count));
+      p.execute(sql::heartbeat_out_of_range.name, Params().add(name).add(partition_count));
+      p.execute(sql::heartbeat_give_up.name, Params().add(name).add(partition_count));
+      p.execute(sql::heartbeat_take.name, Params().add(name).add(partition_count).add(ttl_ms));
+      p.execute(sql::heartbeat_held.name, Params().add(name));
+      p.execute(sql::commit.name, {});
+      p.run(deadline_in(options.io_timeout));
+      if (p.first_error()) {
+        rollback();
+        p.throw_if_failed("heartbeat");
+      }
+      const Result& held = p.result(9);
+      std::vector<Lease> leases;
+      for (int i = 0; i < held.rows(); ++i) {
+        leases.push_back(Lease{static_cast<int>(held.int64(i, 0)),
+                               static_cast<std::uint64_t>(held.int64(i, 1))});
+      }
+      return leases;
+    });
+  }
+
+  void release(std::string_view owner) {
+    const std::string name(owner);
+    retrying([&] {
+      Pipeline p(connection);
+      p.execute(sql::begin.name, {});
+      p.execute(sql::heartbeat_lock.name, {});
+      p.execute(sql::release_leases.name, Params().add(name));
+      p.execute(sql::release_owner.name, Params().add(name));
+      p.execute(sql::commit.name, {});
+      p.run(deadline_in(options.io_timeout));
+      if (p.first_error()) {
+        rollback();
+        p.throw_if_failed("release");
+      }
+    });
+  }
+
+  // ---- the admin list
+
+  std::vector<SagaRow> list(const SagaFilter& filter) {
+    const unsigned shape = list_shape(filter);
+    const Params params = list_params(filter);
+    return retrying([&] {
+      const std::string name = "sf_list_" + std::to_string(shape);
+      Pipeline p(connection);
+      const bool prepare = !prepared_lists.contains(shape);
+      if (prepare) p.prepare(name, list_sql(shape));
+      p.execute(name, params);
+      p.run(deadline_in(options.io_timeout));
+      p.throw_if_failed("list");
+      if (prepare) prepared_lists.insert(shape);
+      return read_sagas(p.result(prepare ? 1 : 0));
+    });
+  }
+
+  std::string explain_list(const SagaFilter& filter) {
+    const unsigned shape = list_shape(filter);
+    const Params params = list_params(filter);
+    return retrying([&] {
+      connection.send_query_params("EXPLAIN " + list_sql(shape), params);
+      const Deadline deadline = deadline_in(options.io_timeout);
+      std::string plan;
+      std::optional<Result> failed;
+      while (Result r = connection.get_result(deadline)) {
+        if (r.status() == Result::Status::error) {
+          if (!failed) failed = std::move(r);
+          continue;
+        }
+        for (int i = 0; i < r.rows(); ++i) plan += r.text(i, 0) + "\n";
+      }
+      if (failed) throw_error(*failed, "explain");
+      return plan;
+    });
+  }
+
+  PostgresOptions options;
+  std::vector<std::pair<std::string, std::string>> keywords;
+  std::mutex mutex;  // one connection: every use is serialised
+  Connection connection;
+  bool migrated = false;              // the schema is up to date (checked at the first connect)
+  bool ready = false;                 // connected, search_path set, statements prepared
+  std::set<unsigned> prepared_lists;  // list shapes prepared on this connection
+  milliseconds backoff = kBackoffMin;
+  SteadyClock::time_point last_prune{};
+};
+
+// ---------------------------------------------------------------------------------------------
+
+PostgresStore::PostgresStore(const PostgresOptions& options)
+    : impl_(std::make_unique<Impl>(options)) {}
+
+PostgresStore::~PostgresStore() = default;
+
+std::vector<OutboxRow> PostgresStore::commit(const CommitBatch& batch) {
+  std::lock_guard lock(impl_->mutex);
+  return impl_->commit(batch);
+}
+
+std::optional<SagaRow> PostgresStore::load(std::string_view saga_id) {
+  std::lock_guard lock(impl_->mutex);
+  Result r = impl_->query(sql::load, Params().add(saga_id));
+  if (r.rows() == 0) return std::nullopt;
+  return read_saga(r, 0);
+}
+
+std::vector<SagaRow> PostgresStore::load_unfinished() {
+  std::lock_guard lock(impl_->mutex);
+  return read_sagas(impl_->query(sql::load_unfinished, {}));
+}
+
+std::optional<std::string> PostgresStore::find_by_idempotency_key(std::string_view flow,
+                                                                  std::string_view key) {
+  std::lock_guard lock(impl_->mutex);
+  Result r = impl_->query(sql::find_by_key, Params().add(flow).add(key));
+  if (r.rows() == 0) return std::nullopt;
+  return r.text(0, 0);
+}
+
+std::optional<std::string> PostgresStore::find_subscriber(std::string_view event,
+                                                          std::string_view key) {
+  std::lock_guard lock(impl_->mutex);
+  Result r = impl_->query(sql::find_subscriber, Params().add(event).add(key));
+  if (r.rows() == 0) return std::nullopt;
+  return r.text(0, 0);
+}
+
+std::vector<TimerRow> PostgresStore::due_timers(Timestamp now, std::size_t limit) {
+  std::lock_guard lock(impl_->mutex);
+  return read_timers(
+      impl_->query(sql::due_timers, Params().add(to_millis(now)).add(sql_limit(limit))));
+}
+
+std::vector<OutboxRow> PostgresStore::unpublished_outbox(std::size_t limit) {
+  std::lock_guard lock(impl_->mutex);
+  return read_outbox(impl_->query(sql::unpublished, Params().add(sql_limit(limit))));
+}
+
+std::vector<HistoryRow> PostgresStore::history(std::string_view saga_id) {
+  std::lock_guard lock(impl_->mutex);
+  Result r = impl_->query(sql::history, Params().add(saga_id));
+  std::vector<HistoryRow> out;
+  for (int i = 0; i < r.rows(); ++i) {
+    out.push_back(HistoryRow{r.text(i, 0), static_cast<std::uint64_t>(r.int64(i, 1)),
+                             from_millis(r.int64(i, 2)), r.text(i, 3), r.text(i, 4), r.text(i, 5)});
+  }
+  return out;
+}
+
+std::vector<SagaRow> PostgresStore::list(const SagaFilter& filter) {
+  std::lock_guard lock(impl_->mutex);
+  return impl_->list(filter);
+}
+
+std::vector<SagaCount> PostgresStore::count_by_flow_and_status() {
+  std::lock_guard lock(impl_->mutex);
+  Result r = impl_->query(sql::counts, {});
+  std::vector<SagaCount> out;
+  for (int i = 0; i < r.rows(); ++i) {
+    out.push_back({r.text(i, 0), r.text(i, 1), static_cast<std::uint64_t>(r.int64(i, 2))});
+  }
+  return out;
+}
+
+void PostgresStore::save_flow_definition(const FlowDefinitionRow& definition) {
+  std::lock_guard lock(impl_->mutex);
+  // Insert-if-absent and read back in one round trip (one implicit transaction).
+  const std::string stored = impl_->retrying([&] {
+    Pipeline p(impl_->connection);
+    p.execute(sql::insert_flow_definition.name, Params()
+                                                    .add(definition.name)
+                                                    .add(definition.version)
+                                                    .add(definition.source)
+                                                    .add(to_millis(definition.deployed_at)));
+    p.execute(sql::flow_definition_source.name,
+              Params().add(definition.name).add(definition.version));
+    p.run(deadline_in(impl_->options.io_timeout));
+    p.throw_if_failed("save_flow_definition");
+    return p.result(1).text(0, 0);
+  });
+  if (stored != definition.source) throw FlowVersionExists(definition.name, definition.version);
+}
+
+std::vector<FlowDefinitionRow> PostgresStore::flow_definitions() {
+  std::lock_guard lock(impl_->mutex);
+  Result r = impl_->query(sql::flow_definitions, {});
+  std::vector<FlowDefinitionRow> out;
+  for (int i = 0; i < r.rows(); ++i) {
+    out.push_back(
+        {r.text(i, 0), static_cast<int>(r.int64(i, 1)), r.text(i, 2), from_millis(r.int64(i, 3))});
+  }
+  return out;
+}
+
+std::vector<Lease> PostgresStore::heartbeat(std::string_view owner, int partition_count,
+                                            Duration ttl) {
+  std::lock_guard lock(impl_->mutex);
+  return impl_->heartbeat(owner, partition_count, ttl);
+}
+
+void PostgresStore::release(std::string_view owner) {
+  std::lock_guard lock(impl_->mutex);
+  impl_->release(owner);
+}
+
+std::vector<SagaRow> PostgresStore::load_unfinished_in(std::span<const int> partitions) {
+  std::lock_guard lock(impl_->mutex);
+  return read_sagas(
+      impl_->query(sql::load_unfinished_in, Params().add_array(partition_list(partitions))));
+}
+
+std::vector<TimerRow> PostgresStore::due_timers_in(Timestamp now, std::size_t limit,
+                                                   std::span<const int> partitions) {
+  std::lock_guard lock(impl_->mutex);
+  return read_timers(impl_->query(
+      sql::due_timers_in,
+      Params().add(to_millis(now)).add(sql_limit(limit)).add_array(partition_list(partitions))));
+}
+
+std::vector<OutboxRow> PostgresStore::unpublished_outbox_in(std::size_t limit,
+                                                            std::span<const int> partitions) {
+  std::lock_guard lock(impl_->mutex);
+  return read_outbox(impl_->query(
+      sql::unpublished_in, Params().add(sql_limit(limit)).add_array(partition_list(partitions))));
+}
+
+std::string PostgresStore::explain_list(const SagaFilter& filter) {
+  std::lock_guard lock(impl_->mutex);
+  return impl_->explain_list(filter);
+}
+
+}  // namespace sagaflow::postgres

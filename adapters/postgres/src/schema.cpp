@@ -1,0 +1,230 @@
+#include "schema.hpp"
+
+#include <array>
+#include <string>
+
+#include "connection.hpp"
+#include "errors.hpp"
+#include "sagaflow/postgres/errors.hpp"
+
+namespace sagaflow::postgres {
+
+namespace {
+
+// Taken for the migrating transaction: "sagaflow" in ASCII, the key of no other lock.
+constexpr const char* kMigrationLock = "7453447745086574";
+
+// Append only: a released migration is never edited, a change is a new entry.
+constexpr std::array<const char*, 1> kMigrations = {
+    // 1: the initial schema. Times are milliseconds since the epoch (bigint), as the Store port
+    // has them: they round-trip exactly. Text keys use the "C" collation, so that ids, flows and
+    // statuses order by bytes as in every other store, and the keyset cursor of the admin list
+    // compares as its index sorts.
+    R"sql(
+CREATE TABLE sagas (
+  id              text COLLATE "C" PRIMARY KEY,
+  flow            text COLLATE "C" NOT NULL,
+  flow_version    integer NOT NULL,
+  status          text COLLATE "C" NOT NULL,
+  version         bigint NOT NULL,
+  idempotency_key text COLLATE "C" NOT NULL,
+  partition       integer NOT NULL,
+  lease_epoch     bigint NOT NULL,
+  state           jsonb NOT NULL,
+  created_at      bigint NOT NULL,
+  updated_at      bigint NOT NULL
+);
+-- Partial: sagas started without a key never conflict with each other.
+CREATE UNIQUE INDEX sagas_idempotency ON sagas (flow, idempotency_key)
+  WHERE idempotency_key <> '';
+-- The admin list: newest first by (created_at, id), narrowed by flow, status, flow and status,
+-- or business key, each read backwards from the first row of its range (no sort, stops at the
+-- page's limit); the cursor is a row comparison on the same columns.
+CREATE INDEX sagas_created ON sagas (created_at, id);
+CREATE INDEX sagas_flow_created ON sagas (flow, created_at, id);
+CREATE INDEX sagas_status_created ON sagas (status, created_at, id);
+CREATE INDEX sagas_flow_status_created ON sagas (flow, status, created_at, id);
+CREATE INDEX sagas_key_created ON sagas (idempotency_key, created_at, id)
+  WHERE idempotency_key <> '';
+-- Recovery reads the unfinished sagas only, oldest first: a partial index of those, which stays
+-- small however many finished sagas the table keeps.
+CREATE INDEX sagas_unfinished ON sagas (created_at, id)
+  WHERE status NOT IN ('completed', 'compensated', 'cancelled');
+CREATE INDEX sagas_unfinished_partition ON sagas (partition, created_at, id)
+  WHERE status NOT IN ('completed', 'compensated', 'cancelled');
+
+-- History is never deleted; the bigserial orders the records of one saga.
+CREATE TABLE history (
+  id           bigserial PRIMARY KEY,
+  saga_id      text COLLATE "C" NOT NULL,
+  saga_version bigint NOT NULL,
+  at           bigint NOT NULL,
+  kind         text NOT NULL,
+  step         text NOT NULL,
+  detail       text NOT NULL
+);
+CREATE INDEX history_saga ON history (saga_id, id);
+
+-- One row per committed transaction, written by the transaction itself: after a connection
+-- lost during COMMIT, its presence says that the commit happened (the commit's fate). Rows
+-- older than an hour are pruned by later commits.
+CREATE TABLE commits (
+  id uuid PRIMARY KEY,
+  at bigint NOT NULL
+);
+CREATE INDEX commits_at ON commits (at);
+
+-- Published rows are deleted; the bigserial keeps seqs increasing even when the table empties.
+-- commit_id finds the rows of one commit again (its fate, above): only after a lost
+-- connection, on a table that publishing keeps short, so without an index.
+CREATE TABLE outbox (
+  seq             bigserial PRIMARY KEY,
+  saga_id         text NOT NULL,
+  partition       integer NOT NULL,
+  commit_id       uuid NOT NULL,
+  message_id      text NOT NULL,
+  kind            text NOT NULL,
+  type            text NOT NULL,
+  destination     text NOT NULL,
+  correlation_id  text NOT NULL,
+  reply_to        text NOT NULL,
+  causation_id    text NOT NULL,
+  idempotency_key text NOT NULL,
+  outcome         text NOT NULL,
+  error_code      text NOT NULL,
+  flow            text NOT NULL,
+  step            text NOT NULL,
+  attempt         bigint NOT NULL,
+  traceparent     text NOT NULL,
+  body            text NOT NULL
+);
+CREATE INDEX outbox_partition ON outbox (partition, seq);
+
+CREATE TABLE timers (
+  saga_id   text COLLATE "C" NOT NULL,
+  key       text COLLATE "C" NOT NULL,
+  due       bigint NOT NULL,
+  partition integer NOT NULL,
+  PRIMARY KEY (saga_id, key)
+);
+-- "ORDER BY due, saga_id, key" without a sort, for all partitions and for some.
+CREATE INDEX timers_due ON timers (due, saga_id, key);
+CREATE INDEX timers_partition_due ON timers (partition, due);
+
+CREATE TABLE subscriptions (
+  event   text COLLATE "C" NOT NULL,
+  key     text COLLATE "C" NOT NULL,
+  saga_id text COLLATE "C" NOT NULL,
+  PRIMARY KEY (event, key)
+);
+
+CREATE TABLE flow_definitions (
+  name        text COLLATE "C" NOT NULL,
+  version     integer NOT NULL,
+  source      text NOT NULL,
+  deployed_at bigint NOT NULL,
+  PRIMARY KEY (name, version)
+);
+
+-- Several orchestrators: who is alive, and who holds which partition under which epoch. Times
+-- are the database server's clock (milliseconds), so that skewed machines agree on expiry. A
+-- lease row is never deleted: its epoch only grows, over every change of owner.
+CREATE TABLE orchestrators (
+  owner       text COLLATE "C" PRIMARY KEY,
+  alive_until bigint NOT NULL
+);
+CREATE TABLE partition_leases (
+  partition  integer PRIMARY KEY,
+  owner      text COLLATE "C" NOT NULL,  -- '' = free
+  epoch      bigint NOT NULL,
+  expires_at bigint NOT NULL
+);
+CREATE INDEX partition_leases_owner ON partition_leases (owner, partition);
+
+-- The refusals the store maps to its port's exceptions, raised with SQLSTATEs of their own.
+CREATE FUNCTION sagaflow_version_conflict(saga_id text) RETURNS void
+LANGUAGE plpgsql AS $$
+BEGIN
+  RAISE EXCEPTION USING ERRCODE = 'SF001', MESSAGE = format('version conflict on saga %s', saga_id);
+END
+$$;
+
+-- Fencing by the database itself: a saga write carrying a lease epoch is refused unless that
+-- epoch is the partition's current one. The lease row is read FOR SHARE, so a takeover (which
+-- updates the row to bump the epoch) waits for the writes that passed this check, and the writes
+-- after it see the new epoch. Epoch 0 (a single orchestrator, no leases) is accepted only on a
+-- partition that no orchestrator has ever leased.
+CREATE FUNCTION sagaflow_check_lease() RETURNS trigger
+LANGUAGE plpgsql AS $$
+DECLARE
+  held bigint;
+BEGIN
+  SELECT epoch INTO held FROM partition_leases WHERE partition = NEW.partition FOR SHARE;
+  IF (NEW.lease_epoch = 0 AND FOUND) OR (NEW.lease_epoch <> 0 AND (NOT FOUND OR held <> NEW.lease_epoch)) THEN
+    RAISE EXCEPTION USING ERRCODE = 'SF002',
+      MESSAGE = format('lease on partition %s epoch %s is no longer held', NEW.partition, NEW.lease_epoch);
+  END IF;
+  RETURN NEW;
+END
+$$;
+CREATE TRIGGER sagas_fencing BEFORE INSERT OR UPDATE ON sagas
+  FOR EACH ROW EXECUTE FUNCTION sagaflow_check_lease();
+)sql",
+};
+
+// Runs one statement or several (simple protocol) and reads every result; throws on an error.
+Result exec(Connection& connection, const std::string& sql, Deadline deadline) {
+  connection.send_query(sql);
+  Result last;
+  while (Result result = connection.get_result(deadline)) {
+    if (result.status() == Result::Status::error) {
+      // Drain to the end, so that the connection can run the ROLLBACK.
+      while (connection.get_result(deadline)) {
+      }
+      throw_error(result, "migrating the schema");
+    }
+    last = std::move(result);
+  }
+  return last;
+}
+
+}  // namespace
+
+void migrate(Connection& connection) {
+  // Migrations may rewrite big tables: no I/O timeout short enough to cut one off.
+  const Deadline deadline = deadline_in(std::chrono::hours(24));
+  exec(connection, "BEGIN", deadline);
+  try {
+    exec(connection, std::string("SELECT pg_advisory_xact_lock(") + kMigrationLock + ")", deadline);
+    exec(connection,
+         "CREATE TABLE IF NOT EXISTS schema_migrations ("
+         "version integer PRIMARY KEY, applied_at timestamptz NOT NULL DEFAULT now())",
+         deadline);
+    Result current_result =
+        exec(connection, "SELECT coalesce(max(version), 0) FROM schema_migrations", deadline);
+    const auto current = static_cast<std::size_t>(current_result.int64(0, 0));
+    if (current > kMigrations.size()) {
+      throw Error("postgres: the database has schema version " + std::to_string(current) +
+                  ", newer than this Sagaflow knows (" + std::to_string(kMigrations.size()) + ")");
+    }
+    for (std::size_t i = current; i < kMigrations.size(); ++i) {
+      exec(connection, kMigrations[i], deadline);
+      // The version is our own constant, never outside input.
+      exec(connection,
+           "INSERT INTO schema_migrations (version) VALUES (" + std::to_string(i + 1) + ")",
+           deadline);
+    }
+    exec(connection, "COMMIT", deadline);
+  } catch (...) {
+    if (connection.ok() && connection.transaction_status() != Connection::Transaction::idle) {
+      try {
+        exec(connection, "ROLLBACK", deadline);
+      } catch (const Error&) {
+        // The error being rethrown is the one worth reporting.
+      }
+    }
+    throw;
+  }
+}
+
+}  // namespace sagaflow::postgres

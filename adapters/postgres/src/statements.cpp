@@ -1,0 +1,250 @@
+#include "statements.hpp"
+
+#include <array>
+#include <string_view>
+
+namespace sagaflow::postgres::sql {
+
+// The database server's clock in milliseconds, as lease times are kept; now() is the
+// transaction's start, the same for every statement of a heartbeat.
+#define SF_NOW_MS "(extract(epoch FROM now()) * 1000)::bigint"
+#define SF_UNFINISHED "status NOT IN ('completed', 'compensated', 'cancelled')"
+#define SF_SAGA_COLUMNS                                                                       \
+  "id, flow, flow_version, status, version, idempotency_key, state, created_at, updated_at, " \
+  "partition"
+#define SF_OUTBOX_COLUMNS                                                              \
+  "seq, message_id, kind, type, destination, correlation_id, reply_to, causation_id, " \
+  "idempotency_key, outcome, error_code, flow, step, attempt, traceparent, body"
+// Serialises heartbeats and releases: "sflease" in ASCII, the key of no other lock.
+#define SF_LEASE_LOCK "32480038349873509"
+
+static_assert(std::string_view(kSagaColumns) == SF_SAGA_COLUMNS);
+static_assert(std::string_view(kOutboxColumns) == SF_OUTBOX_COLUMNS);
+
+const Statement begin{"sf_begin", "BEGIN"};
+const Statement commit{"sf_commit", "COMMIT"};
+const Statement rollback{"sf_rollback", "ROLLBACK"};
+
+// The commit's own advisory lock (its key is the first half of the commit id): whoever finds
+// the connection lost can find, and end, the server process still running the transaction.
+const Statement commit_lock{"sf_commit_lock", "SELECT pg_advisory_xact_lock($1)"};
+const Statement commit_mark{"sf_commit_mark",
+                            "INSERT INTO commits (id, at) VALUES ($1, " SF_NOW_MS ")"};
+const Statement prune_commits{"sf_prune_commits",
+                              "DELETE FROM commits WHERE at < " SF_NOW_MS " - 3600000"};
+// The leases a batch writes under, locked in partition order before the trigger locks them one
+// by one in the order of the writes: a takeover that locks several cannot deadlock with it.
+const Statement lock_leases{"sf_lock_leases",
+                            "SELECT partition FROM partition_leases "
+                            "WHERE partition = ANY($1::integer[]) ORDER BY partition FOR SHARE"};
+
+const Statement insert_saga{
+    "sf_insert_saga",
+    "INSERT INTO sagas (id, flow, flow_version, status, version, idempotency_key, partition, "
+    "lease_epoch, state, created_at, updated_at) "
+    "VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9::jsonb, $10, $11)"};
+// A stale version changes no row, and must abort the transaction like any other refusal: the
+// statement raises SF001 then.
+const Statement update_saga{
+    "sf_update_saga",
+    "WITH moved AS (UPDATE sagas SET flow_version = $3, status = $4, version = $5, "
+    "state = $6::jsonb, updated_at = $7, lease_epoch = $8 "
+    "WHERE id = $1 AND version = $2 RETURNING 1) "
+    "SELECT sagaflow_version_conflict($1) WHERE NOT EXISTS (SELECT FROM moved)"};
+const Statement insert_history{
+    "sf_insert_history",
+    "INSERT INTO history (saga_id, saga_version, at, kind, step, detail) "
+    "VALUES ($1, $2, $3, $4, $5, $6)"};
+const Statement insert_outbox{
+    "sf_insert_outbox",
+    "INSERT INTO outbox (saga_id, partition, commit_id, message_id, kind, type, destination, "
+    "correlation_id, reply_to, causation_id, idempotency_key, outcome, error_code, flow, step, "
+    "attempt, traceparent, body) "
+    "VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18) "
+    "RETURNING seq"};
+const Statement delete_outbox{"sf_delete_outbox",
+                              "DELETE FROM outbox WHERE seq = ANY($1::bigint[])"};
+const Statement clear_timer{"sf_clear_timer", "DELETE FROM timers WHERE saga_id = $1 AND key = $2"};
+const Statement set_timer{"sf_set_timer",
+                          "INSERT INTO timers (saga_id, key, due, partition) "
+                          "VALUES ($1, $2, $3, $4) ON CONFLICT (saga_id, key) "
+                          "DO UPDATE SET due = excluded.due, partition = excluded.partition"};
+const Statement subscribe{"sf_subscribe",
+                          "INSERT INTO subscriptions (event, key, saga_id) VALUES ($1, $2, $3) "
+                          "ON CONFLICT (event, key) DO UPDATE SET saga_id = excluded.saga_id"};
+const Statement unsubscribe{"sf_unsubscribe",
+                            "DELETE FROM subscriptions "
+                            "WHERE event = $1 AND key = $2 AND saga_id = $3"};
+
+// A server process that still holds the lost commit's advisory lock (a half-open connection,
+// or one blocked on a lock) is ended, and waited for up to 5 s, so that its transaction is over
+// (committed or rolled back) before the commit table is read.
+const Statement end_zombie{
+    "sf_end_zombie",
+    "SELECT pg_terminate_backend(pid, 5000) FROM pg_locks "
+    "WHERE locktype = 'advisory' AND objsubid = 1 AND granted AND pid <> pg_backend_pid() "
+    "AND database = (SELECT oid FROM pg_database WHERE datname = current_database()) "
+    "AND classid = $1::bigint::oid AND objid = $2::bigint::oid"};
+const Statement lock_timeout{"sf_lock_timeout", "SELECT set_config('lock_timeout', $1, true)"};
+const Statement commit_found{"sf_commit_found", "SELECT 1 FROM commits WHERE id = $1"};
+const Statement commit_outbox{"sf_commit_outbox", "SELECT " SF_OUTBOX_COLUMNS
+                                                  " FROM outbox WHERE commit_id = $1 ORDER BY seq"};
+
+const Statement load{"sf_load", "SELECT " SF_SAGA_COLUMNS " FROM sagas WHERE id = $1"};
+const Statement load_unfinished{"sf_load_unfinished",
+                                "SELECT " SF_SAGA_COLUMNS " FROM sagas WHERE " SF_UNFINISHED
+                                " ORDER BY created_at, id"};
+const Statement load_unfinished_in{"sf_load_unfinished_in",
+                                   "SELECT " SF_SAGA_COLUMNS " FROM sagas WHERE " SF_UNFINISHED
+                                   " AND partition = ANY($1::integer[]) ORDER BY created_at, id"};
+const Statement find_by_key{"sf_find_by_key",
+                            "SELECT id FROM sagas WHERE flow = $1 AND idempotency_key = $2 "
+                            "AND idempotency_key <> ''"};
+const Statement find_subscriber{"sf_find_subscriber",
+                                "SELECT saga_id FROM subscriptions WHERE event = $1 AND key = $2"};
+const Statement due_timers{"sf_due_timers",
+                           "SELECT saga_id, key, due FROM timers WHERE due <= $1 "
+                           "ORDER BY due, saga_id, key LIMIT $2"};
+const Statement due_timers_in{"sf_due_timers_in",
+                              "SELECT saga_id, key, due FROM timers WHERE due <= $1 "
+                              "AND partition = ANY($3::integer[]) "
+                              "ORDER BY due, saga_id, key LIMIT $2"};
+const Statement unpublished{"sf_unpublished",
+                            "SELECT " SF_OUTBOX_COLUMNS " FROM outbox ORDER BY seq LIMIT $1"};
+const Statement unpublished_in{"sf_unpublished_in",
+                               "SELECT " SF_OUTBOX_COLUMNS
+                               " FROM outbox WHERE partition = ANY($2::integer[]) "
+                               "ORDER BY seq LIMIT $1"};
+const Statement history{"sf_history",
+                        "SELECT saga_id, saga_version, at, kind, step, detail FROM history "
+                        "WHERE saga_id = $1 ORDER BY id"};
+const Statement counts{"sf_counts",
+                       "SELECT flow, status, count(*) FROM sagas GROUP BY flow, status "
+                       "ORDER BY flow, status"};
+const Statement insert_flow_definition{
+    "sf_insert_flow_definition",
+    "INSERT INTO flow_definitions (name, version, source, deployed_at) VALUES ($1, $2, $3, $4) "
+    "ON CONFLICT (name, version) DO NOTHING"};
+const Statement flow_definition_source{
+    "sf_flow_definition_source",
+    "SELECT source FROM flow_definitions WHERE name = $1 AND version = $2"};
+const Statement flow_definitions{"sf_flow_definitions",
+                                 "SELECT name, version, source, deployed_at FROM flow_definitions "
+                                 "ORDER BY name, version"};
+
+// One heartbeat is one transaction of these, in this order, serialised with every other
+// heartbeat by an advisory lock: the fair share is computed from a stable set of owners.
+const Statement heartbeat_lock{"sf_heartbeat_lock",
+                               "SELECT pg_advisory_xact_lock(" SF_LEASE_LOCK ")"};
+// $1 owner, $2 ttl (ms).
+const Statement heartbeat_alive{"sf_heartbeat_alive",
+                                "INSERT INTO orchestrators (owner, alive_until) "
+                                "VALUES ($1, " SF_NOW_MS
+                                " + $2) ON CONFLICT (owner) "
+                                "DO UPDATE SET alive_until = excluded.alive_until"};
+const Statement heartbeat_prune{
+    "sf_heartbeat_prune", "DELETE FROM orchestrators WHERE alive_until < " SF_NOW_MS " - 3600000"};
+// $1 partition count: every partition gets its lease row, free, at the first heartbeat.
+const Statement heartbeat_rows{"sf_heartbeat_rows",
+                               "INSERT INTO partition_leases (partition, owner, epoch, expires_at) "
+                               "SELECT p, '', 0, 0 FROM generate_series(0, $1::integer - 1) AS p "
+                               "ON CONFLICT (partition) DO NOTHING"};
+// $1 owner, $2 ttl (ms), $3 partition count.
+const Statement heartbeat_renew{"sf_heartbeat_renew",
+                                "UPDATE partition_leases SET expires_at = " SF_NOW_MS
+                                " + $2 "
+                                "WHERE owner = $1 AND partition < $3"};
+// $1 owner, $2 partition count: partitions beyond the count (it shrank) are given up.
+const Statement heartbeat_out_of_range{"sf_heartbeat_out_of_range",
+                                       "UPDATE partition_leases "
+                                       "SET owner = '', epoch = epoch + 1, expires_at = 0 "
+                                       "WHERE owner = $1 AND partition >= $2"};
+// $1 owner, $2 partition count. The fair share is the partitions over the owners alive (this
+// one always counts), rounded up; the owner's partitions above it (its highest) go free.
+const Statement heartbeat_give_up{
+    "sf_heartbeat_give_up",
+    "WITH share AS (SELECT ($2::integer + count(*) - 1) / count(*) AS n FROM orchestrators "
+    "WHERE alive_until > " SF_NOW_MS
+    " OR owner = $1), "
+    "extra AS (SELECT partition FROM (SELECT partition, row_number() OVER (ORDER BY partition) AS "
+    "i "
+    "FROM partition_leases WHERE owner = $1) AS mine WHERE i > (SELECT n FROM share)) "
+    "UPDATE partition_leases SET owner = '', epoch = epoch + 1, expires_at = 0 "
+    "WHERE partition IN (SELECT partition FROM extra)"};
+// $1 owner, $2 partition count, $3 ttl (ms). Free and expired partitions, lowest first, up to
+// the fair share; every change of owner bumps the epoch.
+const Statement heartbeat_take{
+    "sf_heartbeat_take",
+    "WITH share AS (SELECT ($2::integer + count(*) - 1) / count(*) AS n FROM orchestrators "
+    "WHERE alive_until > " SF_NOW_MS
+    " OR owner = $1), "
+    "held AS (SELECT count(*) AS n FROM partition_leases WHERE owner = $1), "
+    "wanted AS (SELECT partition FROM partition_leases WHERE partition < $2 AND owner <> $1 "
+    "AND (owner = '' OR expires_at <= " SF_NOW_MS
+    ") ORDER BY partition "
+    "LIMIT (SELECT greatest(share.n - held.n, 0) FROM share, held) FOR UPDATE) "
+    "UPDATE partition_leases AS l SET owner = $1, epoch = l.epoch + 1, "
+    "expires_at = " SF_NOW_MS " + $3 FROM wanted WHERE l.partition = wanted.partition"};
+const Statement heartbeat_held{"sf_heartbeat_held",
+                               "SELECT partition, epoch FROM partition_leases WHERE owner = $1 "
+                               "ORDER BY partition"};
+// $1 owner. Released partitions go free with a bumped epoch: the owner's late writes are
+// refused.
+const Statement release_leases{
+    "sf_release_leases",
+    "UPDATE partition_leases "
+    "SET owner = '', epoch = epoch + 1, expires_at = 0 WHERE owner = $1"};
+const Statement release_owner{"sf_release_owner", "DELETE FROM orchestrators WHERE owner = $1"};
+
+std::span<const Statement* const> all() {
+  static const std::array statements = {
+      &begin,
+      &commit,
+      &rollback,
+      &commit_lock,
+      &commit_mark,
+      &prune_commits,
+      &lock_leases,
+      &insert_saga,
+      &update_saga,
+      &insert_history,
+      &insert_outbox,
+      &delete_outbox,
+      &clear_timer,
+      &set_timer,
+      &subscribe,
+      &unsubscribe,
+      &end_zombie,
+      &lock_timeout,
+      &commit_found,
+      &commit_outbox,
+      &load,
+      &load_unfinished,
+      &load_unfinished_in,
+      &find_by_key,
+      &find_subscriber,
+      &due_timers,
+      &due_timers_in,
+      &unpublished,
+      &unpublished_in,
+      &history,
+      &counts,
+      &insert_flow_definition,
+      &flow_definition_source,
+      &flow_definitions,
+      &heartbeat_lock,
+      &heartbeat_alive,
+      &heartbeat_prune,
+      &heartbeat_rows,
+      &heartbeat_renew,
+      &heartbeat_out_of_range,
+      &heartbeat_give_up,
+      &heartbeat_take,
+      &heartbeat_held,
+      &release_leases,
+      &release_owner,
+  };
+  return statements;
+}
+
+}  // namespace sagaflow::postgres::sql
