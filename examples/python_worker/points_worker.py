@@ -63,7 +63,9 @@ class Points:
             user: {"initial": n, "balance": n, "reserved": 0, "spent": 0, "refunded": 0}
             for user, n in accounts.items()
         }
-        self.reservations = {}  # id -> {user_id, amount, state}
+        self.reservations = {}  # id -> {order_id, user_id, amount, state}
+        self.holds = {}  # order id -> reservation id: one hold per order
+        self.released_unheld = set()  # orders released before any hold was made for them
         self.ledger = []
         self.next_id = 1
 
@@ -89,11 +91,28 @@ class Points:
             }
         )
 
+    # One hold per order: the order id is the hold's reference, known to the saga before it sends
+    # the reserve, so that release finds the hold even when the reserve's reply was lost.
     def reserve(self, payload, key):
         user = field(payload, "user_id", str)
         amount = field(payload, "amount", int)
+        order = field(payload, "order_id", str)
         if amount <= 0:
             raise BusinessFailure("InvalidAmount")
+        if not order:
+            raise BusinessFailure("MissingReference")
+        # Released before it arrived (its saga gave up on it): it must not hold points.
+        if order in self.released_unheld:
+            raise BusinessFailure("HoldReleased")
+        # The same order reserved again (a resend under another key) is the same hold.
+        known = self.holds.get(order)
+        if known is not None:
+            hold = self.reservations[known]
+            if hold["user_id"] != user or hold["amount"] != amount:
+                raise BusinessFailure("ReferenceReused")
+            if hold["state"] == "released":
+                raise BusinessFailure("HoldReleased")
+            return {"reservation_id": known}
         account = self.accounts.get(user)
         if account is None:
             raise BusinessFailure("UnknownUser")
@@ -103,7 +122,13 @@ class Points:
         account["reserved"] += amount
         reservation_id = f"res-{self.next_id}"
         self.next_id += 1
-        self.reservations[reservation_id] = {"user_id": user, "amount": amount, "state": "reserved"}
+        self.reservations[reservation_id] = {
+            "order_id": order,
+            "user_id": user,
+            "amount": amount,
+            "state": "reserved",
+        }
+        self.holds[order] = reservation_id
         self.record(key, "reserve", reservation_id, amount)
         return {"reservation_id": reservation_id}
 
@@ -116,10 +141,19 @@ class Points:
             raise Malformed("'reservation_id' must be a string")
         return value, self.reservations.get(value)
 
-    # Releasing what was never reserved is a success: nothing is held, as the compensation wants.
+    # Releasing when no hold was made for the order (the reserve failed, was lost, or is still on
+    # its way) or when the hold is no longer reserved is a success: nothing is held, as the
+    # compensation wants. The first case also closes the order, so that a reserve arriving later
+    # holds nothing.
     def release(self, payload, key):
-        reservation_id, found = self._reservation(payload, allow_null=True)
-        if found is None or found["state"] != "reserved":
+        order = field(payload, "order_id", str)
+        reservation_id = self.holds.get(order)
+        if reservation_id is None:
+            if order:
+                self.released_unheld.add(order)
+            return {"done": False}
+        found = self.reservations[reservation_id]
+        if found["state"] != "reserved":
             return {"done": False}
         account = self.accounts[found["user_id"]]
         account["reserved"] -= found["amount"]

@@ -23,9 +23,9 @@ void OffersService::register_handlers(worker::Dispatcher& dispatcher) {
   worker::on<CreateOrder, OrderState>(
       dispatcher, "offers.create_order",
       [this](const CreateOrder& c, const Message& m) { return create_order(c, m); });
-  worker::on<OrderRef, OrderState>(
+  worker::on<CancelByReference, Cancelled>(
       dispatcher, "offers.cancel_order",
-      [this](const OrderRef& r, const Message& m) { return cancel_order(r, m); });
+      [this](const CancelByReference& c, const Message& m) { return cancel_order(c, m); });
   worker::on<OrderRef, OrderState>(
       dispatcher, "offers.fulfil",
       [this](const OrderRef& r, const Message& m) { return fulfil(r, m); });
@@ -34,26 +34,47 @@ void OffersService::register_handlers(worker::Dispatcher& dispatcher) {
 worker::Outcome<offers::OrderState> OffersService::create_order(const offers::CreateOrder& c,
                                                                 const Message& m) {
   using Outcome = worker::Outcome<offers::OrderState>;
+  if (c.reference.empty()) return Outcome::business_failure("MissingReference");
   if (c.price <= 0) return Outcome::business_failure("InvalidPrice");
   std::lock_guard lock(mutex_);
+  // Cancelled before it arrived (its saga gave up on it): it must not leave a pending order.
+  if (cancelled_unmade_.contains(c.reference)) return Outcome::business_failure("OrderCancelled");
+  // The same reference ordered again (a resend under another key) is the same order.
+  if (auto known = references_.find(c.reference); known != references_.end()) {
+    const auto& order = orders_.at(known->second);
+    if (order.user != c.user_id || order.offer != c.offer_id || order.price != c.price) {
+      return Outcome::business_failure("ReferenceReused");
+    }
+    if (order.status == OrderStatus::cancelled) return Outcome::business_failure("OrderCancelled");
+    return offers::OrderState{known->second, to_string(order.status)};
+  }
   auto id = "ord-" + std::to_string(next_id_++);
-  orders_[id] = Order{.user = c.user_id, .offer = c.offer_id, .price = c.price};
+  orders_[id] =
+      Order{.reference = c.reference, .user = c.user_id, .offer = c.offer_id, .price = c.price};
+  references_[c.reference] = id;
   ledger_.push_back(Effect{m.idempotency_key, "create", id});
   return offers::OrderState{id, to_string(OrderStatus::pending)};
 }
 
-// Cancelling an order that does not exist or is no longer pending changes nothing: the
-// compensation's goal, no pending order, is reached.
-worker::Outcome<offers::OrderState> OffersService::cancel_order(const offers::OrderRef& r,
-                                                                const Message& m) {
+// Cancelling when no order was made under the reference (create_order failed, was lost, or is
+// still on its way) or when the order is no longer pending changes nothing and succeeds with
+// done=false: the compensation's goal, no pending order, is reached. The first case also closes
+// the reference, so that a create_order arriving later makes no order.
+worker::Outcome<offers::Cancelled> OffersService::cancel_order(const offers::CancelByReference& c,
+                                                               const Message& m) {
   std::lock_guard lock(mutex_);
-  auto order = orders_.find(r.order_id);
-  if (order == orders_.end()) return offers::OrderState{r.order_id, "unknown"};
-  if (order->second.status == OrderStatus::pending) {
-    order->second.status = OrderStatus::cancelled;
-    ledger_.push_back(Effect{m.idempotency_key, "cancel", r.order_id});
+  auto known = references_.find(c.reference);
+  if (known == references_.end()) {
+    if (!c.reference.empty()) cancelled_unmade_.insert(c.reference);
+    return offers::Cancelled{"", "unknown", false};
   }
-  return offers::OrderState{r.order_id, to_string(order->second.status)};
+  auto& order = orders_.at(known->second);
+  if (order.status != OrderStatus::pending) {
+    return offers::Cancelled{known->second, to_string(order.status), false};
+  }
+  order.status = OrderStatus::cancelled;
+  ledger_.push_back(Effect{m.idempotency_key, "cancel", known->second});
+  return offers::Cancelled{known->second, to_string(order.status), true};
 }
 
 worker::Outcome<offers::OrderState> OffersService::fulfil(const offers::OrderRef& r,
@@ -79,6 +100,12 @@ void OffersService::sell_out(const std::string& offer) {
 std::map<std::string, OffersService::Order> OffersService::orders() const {
   std::lock_guard lock(mutex_);
   return orders_;
+}
+
+std::string OffersService::order_id_by_reference(const std::string& reference) const {
+  std::lock_guard lock(mutex_);
+  auto known = references_.find(reference);
+  return known == references_.end() ? std::string{} : known->second;
 }
 
 std::vector<OffersService::Effect> OffersService::ledger() const {

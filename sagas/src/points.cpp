@@ -19,9 +19,9 @@ void PointsService::register_handlers(worker::Dispatcher& dispatcher) {
   worker::on<Reserve, Reserved>(
       dispatcher, "points.reserve",
       [this](const Reserve& r, const Message& m) { return reserve(r, m); });
-  worker::on<ReservationRef, Undone>(
+  worker::on<ReleaseByOrder, Undone>(
       dispatcher, "points.release",
-      [this](const ReservationRef& r, const Message& m) { return release(r, m); });
+      [this](const ReleaseByOrder& r, const Message& m) { return release(r, m); });
   worker::on<ReservationRef, Debited>(
       dispatcher, "points.debit",
       [this](const ReservationRef& r, const Message& m) { return debit(r, m); });
@@ -80,7 +80,19 @@ worker::Outcome<points::Reserved> PointsService::reserve(const points::Reserve& 
                                                          const Message& m) {
   using Outcome = worker::Outcome<points::Reserved>;
   if (r.amount <= 0) return Outcome::business_failure("InvalidAmount");
+  if (r.order_id.empty()) return Outcome::business_failure("MissingReference");
   std::lock_guard lock(mutex_);
+  // Released before it arrived (its saga gave up on it): it must not hold points.
+  if (released_unheld_.contains(r.order_id)) return Outcome::business_failure("HoldReleased");
+  // The same order reserved again (a resend under another key) is the same hold.
+  if (auto known = holds_.find(r.order_id); known != holds_.end()) {
+    const auto& hold = reservations_.at(known->second);
+    if (hold.user != r.user_id || hold.amount != r.amount) {
+      return Outcome::business_failure("ReferenceReused");
+    }
+    if (hold.state == Hold::released) return Outcome::business_failure("HoldReleased");
+    return points::Reserved{known->second};
+  }
   auto account = accounts_.find(r.user_id);
   if (account == accounts_.end()) return Outcome::business_failure("UnknownUser");
   if (account->second.balance < r.amount) return Outcome::business_failure("InsufficientPoints");
@@ -88,24 +100,30 @@ worker::Outcome<points::Reserved> PointsService::reserve(const points::Reserve& 
   account->second.reserved += r.amount;
   auto id = "res-" + std::to_string(next_id_++);
   reservations_[id] = Reservation{r.user_id, r.amount};
+  holds_[r.order_id] = id;
   record(m, "reserve", id, r.amount);
   return points::Reserved{id};
 }
 
-// Releasing what was never reserved (the reserve failed or never arrived) is a success: the
-// compensation's goal, nothing held, is reached.
-worker::Outcome<points::Undone> PointsService::release(const points::ReservationRef& r,
+// Releasing when no hold was made for the order (the reserve failed, was lost, or is still on
+// its way) or when the hold is no longer reserved (released, or debited: refund undoes a debit)
+// succeeds with done=false: the compensation's goal, nothing held, is reached. The first case
+// also closes the order, so that a reserve arriving later holds nothing.
+worker::Outcome<points::Undone> PointsService::release(const points::ReleaseByOrder& r,
                                                        const Message& m) {
   std::lock_guard lock(mutex_);
-  auto found = reservations_.find(r.reservation_id);
-  if (found == reservations_.end() || found->second.state != Hold::reserved) {
+  auto known = holds_.find(r.order_id);
+  if (known == holds_.end()) {
+    if (!r.order_id.empty()) released_unheld_.insert(r.order_id);
     return points::Undone{false};
   }
-  auto& account = accounts_[found->second.user];
-  account.reserved -= found->second.amount;
-  account.balance += found->second.amount;
-  found->second.state = Hold::released;
-  record(m, "release", found->first, found->second.amount);
+  auto& hold = reservations_.at(known->second);
+  if (hold.state != Hold::reserved) return points::Undone{false};
+  auto& account = accounts_[hold.user];
+  account.reserved -= hold.amount;
+  account.balance += hold.amount;
+  hold.state = Hold::released;
+  record(m, "release", known->second, hold.amount);
   return points::Undone{true};
 }
 

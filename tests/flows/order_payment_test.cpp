@@ -2,7 +2,8 @@
 // coupons, inventory, billing, platform and notifications participants: with and without a
 // coupon, every step's failure with its compensations in order, the pivot (orders.mark_paid)
 // after which the saga only goes forward, and the FLOWS.md invariants (money conserved,
-// stock + reserved == initial, each coupon used at most once).
+// stock + reserved == initial, each coupon used at most once). An order created but never
+// answered (its replies lost) is rejected by the saga's reference.
 #include <doctest/doctest.h>
 
 #include "commerce_world.hpp"
@@ -33,6 +34,25 @@ struct OrderPayment : sagaflow::testing::CommerceWorld {
   }
   std::string order_of(const std::string& saga) {
     return std::string(world.result(saga, "create_order").at("order_id").as_string());
+  }
+  // The body of the first message of this type the saga sent.
+  json::value body_sent(const std::string& id, const std::string& type) const {
+    for (const auto& m : world.sent()) {
+      if (m.correlation_id == id && m.type == type) return json::parse(m.body);
+    }
+    FAIL("saga " << id << " sent no " << type);
+    return nullptr;
+  }
+  Strings order_effects() const {
+    Strings out;
+    for (const auto& e : orders.ledger()) out.push_back(e.kind + " " + e.command_id);
+    return out;
+  }
+  bool no_order_waiting() const {
+    for (const auto& [id, order] : orders.orders()) {
+      if (order.status == OrderStatus::created) return false;
+    }
+    return true;
   }
 };
 
@@ -91,6 +111,9 @@ TEST_CASE("order_payment: a coupon used by two sagas pays the first and compensa
   CHECK(f.orders.order(f.order_of(second)).status == OrderStatus::not_paid);
   CHECK(f.billing.account("bob").balance == 100);
   CHECK(f.notifications.templates_sent_for(f.order_of(second)) == Strings{"not_paid"});
+  // The order is rejected by the saga's reference, not by what orders.create answered.
+  CHECK(f.body_sent(second, "orders.create").at("reference") == json::value(second));
+  CHECK(f.body_sent(second, "orders.reject") == json::value(json::object{{"reference", second}}));
   CHECK(f.invariants_hold());
 }
 
@@ -269,5 +292,49 @@ TEST_CASE("order_payment: a 'not paid' email that cannot be sent parks the compe
   CHECK(f.orders.order(f.order_of(id)).status == OrderStatus::not_paid);
   CHECK(f.inventory.product("mug").stock == 5);
   CHECK(f.billing.account("cat").balance == 10);
+  CHECK(f.invariants_hold());
+}
+
+TEST_CASE(
+    "order_payment: an order created but never answered is rejected by the saga's reference") {
+  OrderPayment f;
+  for (int i = 0; i < 3; ++i) f.world.lose_reply_of_next("orders.create");
+  auto id = f.pay(2, "TEN");
+  f.world.advance(30s);  // every attempt times out: the step fails, maybe applied
+  CHECK(f.world.status(id) == "compensated");
+  // No order id was ever learnt: no "not paid" email (it needs one), OrderNotPaid still goes out.
+  CHECK(f.world.commands(id) == Strings{"orders.create", "orders.create", "orders.create"});
+  CHECK(f.world.result(id, "create_order").is_null());
+  CHECK(f.world.compensations(id) == Strings{"orders.reject"});
+  CHECK(f.body_sent(id, "orders.reject") == json::value(json::object{{"reference", id}}));
+  CHECK(f.world.events(id) == Strings{"OrderNotPaid"});
+  // The order the participant made (once, however often asked) is rejected, once.
+  REQUIRE(f.orders.orders().size() == 1);
+  auto order = f.orders.order_id_by_reference(id);
+  CHECK(f.orders.order(order).status == OrderStatus::not_paid);
+  CHECK(f.order_effects() ==
+        Strings{"create " + id + "/create_order/do", "reject " + id + "/create_order/undo"});
+  CHECK(f.no_order_waiting());
+  CHECK(f.inventory.product("mug").stock == 5);
+  CHECK(f.inventory.product("mug").reserved == 0);
+  CHECK(f.coupons.coupon("TEN").status == sagas::CouponsService::Status::active);
+  CHECK(f.billing.account("ann").balance == 100);
+  CHECK(f.billing.ledger().empty());
+  CHECK(f.invariants_hold());
+}
+
+TEST_CASE("order_payment: an order command lost every time is compensated with nothing undone") {
+  OrderPayment f;
+  f.world.drop_next("orders.create", 3);
+  auto id = f.pay();
+  f.world.advance(30s);
+  CHECK(f.world.status(id) == "compensated");
+  CHECK(f.world.compensations(id) == Strings{"orders.reject"});
+  CHECK(f.world.events(id) == Strings{"OrderNotPaid"});
+  CHECK(f.orders.orders().empty());
+  CHECK(f.orders.ledger().empty());  // no create, and no reject effect
+  CHECK(f.inventory.product("mug").stock == 5);
+  CHECK(f.billing.account("ann").balance == 100);
+  CHECK(f.notifications.outbox().empty());
   CHECK(f.invariants_hold());
 }

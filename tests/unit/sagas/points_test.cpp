@@ -18,11 +18,17 @@ struct Points {
   Message send(const std::string& type, json::value payload, const std::string& key) {
     return testing::send_command(dispatcher, type, std::move(payload), key);
   }
-  std::string reserve(std::int64_t amount, const std::string& key) {
-    auto reply = send("points.reserve",
-                      json::object{{"user_id", "ann"}, {"amount", amount}, {"order_id", "o"}}, key);
+  Message reserve_for(const std::string& order, std::int64_t amount, const std::string& key) {
+    return send("points.reserve",
+                json::object{{"user_id", "ann"}, {"amount", amount}, {"order_id", order}}, key);
+  }
+  std::string reserve(std::int64_t amount, const std::string& key, const std::string& order = "o") {
+    auto reply = reserve_for(order, amount, key);
     REQUIRE(reply.outcome == ReplyOutcome::success);
     return std::string(json::parse(reply.body).at("reservation_id").as_string());
+  }
+  Message release(const std::string& order, const std::string& key) {
+    return send("points.release", json::object{{"order_id", order}}, key);
   }
   sagas::PointsService service;
   worker::Dispatcher dispatcher;
@@ -56,14 +62,79 @@ TEST_CASE("points: reserve, debit and refund move the points and keep them conse
 
 TEST_CASE("points: undoing what never happened succeeds and changes nothing") {
   Points p;
-  auto release = p.send("points.release", json::object{{"reservation_id", "res-404"}}, "k1");
+  auto release = p.release("o-404", "k1");
   CHECK(release.outcome == ReplyOutcome::success);
   CHECK(json::parse(release.body).at("done") == false);
+  auto refund = p.send("points.refund", json::object{{"reservation_id", "res-404"}}, "k2");
+  CHECK(json::parse(refund.body).at("done") == false);
   CHECK(p.service.ledger().empty());
-  auto id = p.reserve(10, "k2");
-  p.send("points.release", json::object{{"reservation_id", id}}, "k3");
-  auto debit = p.send("points.debit", json::object{{"reservation_id", id}}, "k4");
+  auto id = p.reserve(10, "k3");
+  p.release("o", "k4");
+  auto debit = p.send("points.debit", json::object{{"reservation_id", id}}, "k5");
   CHECK(debit.error_code == "NotReserved");  // a released hold cannot be debited
+}
+
+TEST_CASE("points: release finds the hold by its order and releases it once") {
+  Points p;
+  auto id = p.reserve(40, "s1/reserve_points/do", "ord-1");
+  p.reserve(25, "s2/reserve_points/do", "ord-2");
+  auto first = p.release("ord-1", "s1/reserve_points/undo");
+  REQUIRE(first.outcome == ReplyOutcome::success);
+  CHECK(json::parse(first.body).at("done") == true);
+  // Repeated with the same key: answered from the record. Under another key: nothing to undo.
+  CHECK(p.release("ord-1", "s1/reserve_points/undo").body == first.body);
+  CHECK(json::parse(p.release("ord-1", "k9").body).at("done") == false);
+  auto a = p.service.account("ann");
+  CHECK(a.reserved == 25);  // ord-2's hold stays
+  CHECK(a.balance == 75);
+  CHECK(p.service.conserved());
+  REQUIRE(p.service.ledger().size() == 3);  // two reserves, one release
+  CHECK(p.service.ledger()[2].kind == "release");
+  CHECK(p.service.ledger()[2].command_id == "s1/reserve_points/undo");
+  CHECK(p.service.ledger()[2].reservation_id == id);
+  CHECK(p.service.ledger()[2].amount == 40);
+}
+
+TEST_CASE("points: releasing an order never held succeeds, changes nothing, and closes it") {
+  Points p;
+  auto release = p.release("ord-1", "s1/reserve_points/undo");
+  REQUIRE(release.outcome == ReplyOutcome::success);
+  CHECK(json::parse(release.body).at("done") == false);
+  // The reserve held up in the broker arrives after its saga gave up: it holds nothing.
+  auto late = p.reserve_for("ord-1", 30, "s1/reserve_points/do");
+  CHECK(late.outcome == ReplyOutcome::business_failure);
+  CHECK(late.error_code == "HoldReleased");
+  CHECK(p.service.account("ann").balance == 100);
+  CHECK(p.service.account("ann").reserved == 0);
+  CHECK(p.service.ledger().empty());
+  CHECK(p.service.conserved());
+}
+
+TEST_CASE("points: a debited hold is not released; refund undoes the debit") {
+  Points p;
+  auto id = p.reserve(60, "k1", "ord-1");
+  p.send("points.debit", json::object{{"reservation_id", id}}, "k2");
+  CHECK(json::parse(p.release("ord-1", "k3").body).at("done") == false);
+  CHECK(p.service.account("ann").spent == 60);
+  CHECK(json::parse(p.send("points.refund", json::object{{"reservation_id", id}}, "k4").body)
+            .at("done") == true);
+  CHECK(json::parse(p.release("ord-1", "k5").body).at("done") == false);
+  CHECK(p.service.account("ann").balance == 100);
+  CHECK(p.service.conserved());
+}
+
+TEST_CASE("points: one hold per order, whatever the idempotency key") {
+  Points p;
+  auto first = p.reserve(30, "k1", "ord-1");
+  CHECK(p.reserve(30, "k2", "ord-1") == first);
+  CHECK(p.reserve_for("ord-1", 31, "k3").error_code == "ReferenceReused");
+  CHECK(p.service.account("ann").reserved == 30);
+  CHECK(p.service.ledger().size() == 1);
+  p.release("ord-1", "k4");
+  CHECK(p.reserve_for("ord-1", 30, "k5").error_code == "HoldReleased");
+  CHECK(p.reserve_for("", 30, "k6").error_code == "MissingReference");
+  CHECK(p.service.account("ann").balance == 100);
+  CHECK(p.service.conserved());
 }
 
 TEST_CASE("points: a command repeated with the same idempotency key is applied once") {

@@ -3,9 +3,15 @@
 //   created -> paid -> cancelling -> cancelled      (cancelling -> paid when a cancel is undone)
 //   created -> not_paid                             (the payment saga compensated)
 // Every applied transition is written to a ledger keyed by the command's idempotency key.
+//
+// An order is made under a reference the saga knows before sending (its id): create is unique
+// per reference, and reject finds the order by it, so that the compensation works even when
+// create's reply was lost. A reference rejected before any order was made under it stays
+// rejected: a create arriving late for it (held up in the broker) makes nothing.
 #include <cstdint>
 #include <map>
 #include <mutex>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -19,6 +25,7 @@ class OrdersService {
  public:
   enum class Status { created, not_paid, paid, cancelling, cancelled };
   struct Order {
+    std::string reference;
     std::string user;
     std::string product;
     std::int64_t quantity = 0;
@@ -36,18 +43,22 @@ class OrdersService {
 
   std::map<std::string, Order> orders() const;
   Order order(const std::string& order_id) const;  // a default Order when unknown
+  // The id of the order made under `reference`; empty when none was.
+  std::string order_id_by_reference(const std::string& reference) const;
   std::vector<Effect> ledger() const;
 
  private:
   worker::Outcome<orders::Created> create(const orders::Create& c, const Message& m);
-  worker::Outcome<orders::OrderState> reject(const orders::OrderRef& r, const Message& m);
+  worker::Outcome<orders::Rejected> reject(const orders::RejectByReference& r, const Message& m);
   worker::Outcome<orders::OrderState> mark_paid(const orders::MarkPaid& p, const Message& m);
   worker::Outcome<orders::Cancelling> begin_cancel(const orders::OrderRef& r, const Message& m);
   worker::Outcome<orders::OrderState> abort_cancel(const orders::OrderRef& r, const Message& m);
   worker::Outcome<orders::OrderState> mark_cancelled(const orders::OrderRef& r, const Message& m);
 
   mutable std::mutex mutex_;
-  std::map<std::string, Order> orders_;
+  std::map<std::string, Order> orders_;            // by order id
+  std::map<std::string, std::string> references_;  // reference -> order id
+  std::set<std::string> rejected_unmade_;          // references rejected before any order
   std::vector<Effect> ledger_;
   std::uint64_t next_id_ = 1;
 };

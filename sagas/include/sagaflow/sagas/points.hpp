@@ -2,9 +2,15 @@
 // The bonus-points module of seed 000: balances, reservations, debits and refunds. Every
 // command is applied at most once (the worker's dispatcher answers repeats from its record) and
 // every applied effect is written to a ledger that tests and the demo check.
+//
+// A hold is made for an order (the order's id, known to the saga before it sends the reserve):
+// reserve is unique per order, and release finds the hold by it, so that the compensation works
+// even when reserve's reply was lost. An order released before any hold was made for it stays
+// released: a reserve arriving late for it (held up in the broker) holds nothing.
 #include <cstdint>
 #include <map>
 #include <mutex>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -52,7 +58,7 @@ class PointsService {
     Hold state = Hold::reserved;
   };
   worker::Outcome<points::Reserved> reserve(const points::Reserve& r, const Message& m);
-  worker::Outcome<points::Undone> release(const points::ReservationRef& r, const Message& m);
+  worker::Outcome<points::Undone> release(const points::ReleaseByOrder& r, const Message& m);
   worker::Outcome<points::Debited> debit(const points::ReservationRef& r, const Message& m);
   worker::Outcome<points::Undone> refund(const points::ReservationRef& r, const Message& m);
   worker::Outcome<points::Added> add(const points::Add& a, const Message& m);
@@ -62,7 +68,9 @@ class PointsService {
 
   mutable std::mutex mutex_;
   std::map<std::string, Account> accounts_;
-  std::map<std::string, Reservation> reservations_;
+  std::map<std::string, Reservation> reservations_;  // by reservation id
+  std::map<std::string, std::string> holds_;         // order id -> reservation id
+  std::set<std::string> released_unheld_;            // orders released before any hold
   struct Credit {
     std::string credit_id;
     std::string user;

@@ -7,7 +7,8 @@
 
 namespace sagaflow::sagas::points {
 
-// points.reserve: hold `amount` of the user's balance for an order.
+// points.reserve: hold `amount` of the user's balance for an order. One hold per `order_id` (the
+// order's reference), so that release finds it even when reserve's reply was lost.
 struct Reserve {
   std::string user_id;
   std::int64_t amount = 0;
@@ -25,7 +26,7 @@ struct Reserved {
   }
 };
 
-// points.release, points.debit, points.refund: act on one reservation.
+// points.debit, points.refund: act on one reservation.
 struct ReservationRef {
   std::string reservation_id;
   template <class Archive>
@@ -33,7 +34,16 @@ struct ReservationRef {
     a(CEREAL_NVP(reservation_id));
   }
 };
-// The reply of release and refund: whether anything was undone (false: nothing to undo).
+// points.release: the compensation of reserve; releases the hold made for `order_id`
+// (reply: Undone).
+struct ReleaseByOrder {
+  std::string order_id;
+  template <class Archive>
+  void serialize(Archive& a) {
+    a(CEREAL_NVP(order_id));
+  }
+};
+// The reply of release, refund and revoke: whether anything was undone (false: nothing to undo).
 struct Undone {
   bool done = false;
   template <class Archive>
