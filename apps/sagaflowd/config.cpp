@@ -3,6 +3,7 @@
 #include <cstdlib>
 #include <fstream>
 #include <map>
+#include <set>
 #include <sstream>
 
 #include <boost/asio/ip/address.hpp>
@@ -77,6 +78,10 @@ void apply(Config& c, const std::string& key, const std::string& value, const st
     c.flows = value;
   } else if (key == "db") {
     c.db = value;
+  } else if (key == "pg_dsn") {
+    c.pg_dsn = value;
+  } else if (key == "pg_schema") {
+    c.pg_schema = value;
   } else if (key == "amqp_url") {
     c.amqp_url = value;
   } else if (key == "amqp_prefix") {
@@ -127,6 +132,8 @@ const std::map<std::string, std::string>& environment_names() {
   static const std::map<std::string, std::string> names = {
       {"SAGAFLOW_FLOWS", "flows"},
       {"SAGAFLOW_DB", "db"},
+      {"SAGAFLOW_PG_DSN", "pg_dsn"},
+      {"SAGAFLOW_PG_SCHEMA", "pg_schema"},
       {"SAGAFLOW_AMQP_URL", "amqp_url"},
       {"SAGAFLOW_AMQP_PREFIX", "amqp_prefix"},
       {"SAGAFLOW_TLS_CA_FILE", "tls_ca_file"},
@@ -162,6 +169,25 @@ Config load_config(const std::vector<std::string>& args, const Environment& env)
   for (const auto& [variable, key] : environment_names()) {
     const auto value = env(variable.c_str());
     if (!value.empty()) apply(c, key, value, variable);
+  }
+  if (auto fault = env("SAGAFLOW_FAULT_AT"); !fault.empty()) {
+    static const std::set<std::string> points = {"before_commit", "after_commit",
+                                                 "mid_compensation", "after_publish"};
+    const auto colon = fault.find(':');
+    c.fault_point = fault.substr(0, colon);
+    c.fault_hits = 1;
+    if (colon != std::string::npos) {
+      try {
+        c.fault_hits = std::stoi(fault.substr(colon + 1));
+      } catch (const std::exception&) {
+        c.fault_hits = 0;
+      }
+    }
+    if (!points.contains(c.fault_point) || c.fault_hits < 1) {
+      throw ConfigError(
+          "SAGAFLOW_FAULT_AT: expected POINT[:N] with POINT one of before_commit, "
+          "after_commit, mid_compensation, after_publish and N >= 1");
+    }
   }
   if (auto token = env("SAGAFLOW_ADMIN_TOKEN"); !token.empty()) {
     check_token(token, "SAGAFLOW_ADMIN_TOKEN");
@@ -209,6 +235,9 @@ std::string usage() {
          "[--exit]]\n"
          "  --flows DIR       load every *.yaml flow in DIR (default: definitions)\n"
          "  --db FILE         the SQLite file (default: sagaflow.db; :memory: for none)\n"
+         "  --pg-dsn DSN      PostgreSQL instead of SQLite (libpq string or URI; better in\n"
+         "                    SAGAFLOW_PG_DSN or the config file: ps shows arguments)\n"
+         "  --pg-schema S     the schema of Sagaflow's tables (default: the search_path)\n"
          "  --amqp URL        run over RabbitMQ (amqp:// or amqps://) instead of in-process\n"
          "  --amqp-prefix P   the topology's name prefix (default: sagaflow)\n"
          "  --tls-ca-file F, --tls-cert-file F, --tls-key-file F, --tls-verify-peer B,\n"
@@ -221,7 +250,9 @@ std::string usage() {
          "  --demo            serve the example participants in-process and run the scenarios\n"
          "  --exit            with --demo: stop after the scenarios; fail if one went wrong\n"
          "Environment: SAGAFLOW_CONFIG, SAGAFLOW_FLOWS, SAGAFLOW_DB, SAGAFLOW_AMQP_URL,\n"
-         "SAGAFLOW_AMQP_PREFIX, SAGAFLOW_TLS_*, SAGAFLOW_ADMIN_LISTEN, SAGAFLOW_ADMIN_TOKEN;\n"
+         "SAGAFLOW_PG_DSN, SAGAFLOW_PG_SCHEMA, SAGAFLOW_AMQP_PREFIX, SAGAFLOW_TLS_*,\n"
+         "SAGAFLOW_ADMIN_LISTEN, SAGAFLOW_ADMIN_TOKEN; SAGAFLOW_FAULT_AT=POINT[:N] (recovery\n"
+         "drills: SIGKILL at the Nth pass of a fault point);\n"
          "the command line overrides them, and they override the config file.\n";
 }
 

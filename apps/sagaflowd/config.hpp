@@ -14,6 +14,10 @@ namespace sagaflowd {
 struct Config {
   std::filesystem::path flows = "definitions";
   std::string db = "sagaflow.db";
+  // PostgreSQL instead of the SQLite file when set: a libpq connection string or URI. It may
+  // hold a password, so it is never printed (postgres::redacted_dsn).
+  std::string pg_dsn;
+  std::string pg_schema;  // the schema of Sagaflow's tables; empty = the role's search_path
   bool demo = false;
   bool exit_after_demo = false;
   bool help = false;
@@ -36,6 +40,12 @@ struct Config {
   // never printed. Empty = no token.
   std::string admin_token_file;
   std::string admin_token;
+
+  // Recovery drills only (SAGAFLOW_FAULT_AT=POINT[:N], never from a file): the process kills
+  // itself with SIGKILL the Nth time (default 1) the orchestrator passes that fault point
+  // (OrchestratorOptions::fault_point), so that tests restart it there.
+  std::string fault_point;
+  int fault_hits = 0;
 };
 
 // A bad setting: its text says where it came from (file:line, variable or argument).

@@ -32,6 +32,7 @@
 #include "sagaflow/http/prometheus.hpp"
 #include "sagaflow/http/server.hpp"
 #include "sagaflow/inproc/bus.hpp"
+#include "sagaflow/postgres/postgres_store.hpp"
 #include "sagaflow/rabbitmq/orchestrator_transport.hpp"
 #include "sagaflow/sagas/demo_data.hpp"
 #include "sagaflow/sqlite/sqlite_store.hpp"
@@ -144,6 +145,34 @@ void check_declared(const Declared& declared, const sagaflow::Plan& plan) {
   }
 }
 
+// PostgreSQL when a DSN is configured, else the SQLite file.
+std::unique_ptr<sagaflow::Store> open_store(const sagaflowd::Config& config) {
+  if (!config.pg_dsn.empty()) {
+    return std::make_unique<sagaflow::postgres::PostgresStore>(
+        sagaflow::postgres::PostgresOptions{.dsn = config.pg_dsn, .schema = config.pg_schema});
+  }
+  return std::make_unique<sagaflow::sqlite::SqliteStore>(
+      sagaflow::sqlite::SqliteOptions{.path = config.db});
+}
+
+// What the logs call the store: never a password.
+std::string store_name(const sagaflowd::Config& config) {
+  if (config.pg_dsn.empty()) return "sqlite:" + config.db;
+  return "postgresql:" + sagaflow::postgres::redacted_dsn(config.pg_dsn);
+}
+
+// SAGAFLOW_FAULT_AT: dies like kill -9 at the Nth pass of the fault point, for recovery drills.
+std::function<void(std::string_view)> fault_hook(const sagaflowd::Config& config) {
+  if (config.fault_point.empty()) return {};
+  log::info("fault drill armed", {{"point", config.fault_point}, {"hits", config.fault_hits}});
+  return [point = config.fault_point, left = config.fault_hits](std::string_view at) mutable {
+    if (at != point || --left > 0) return;
+    log::info("fault drill: killing this process", {{"point", point}});
+    std::fflush(nullptr);
+    ::raise(SIGKILL);
+  };
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -160,7 +189,14 @@ int main(int argc, char** argv) {
     std::fputs(sagaflowd::usage().c_str(), stdout);
     return 0;
   }
-  sagaflow::sqlite::SqliteStore store(sagaflow::sqlite::SqliteOptions{.path = config.db});
+  std::unique_ptr<sagaflow::Store> store_owner;
+  try {
+    store_owner = open_store(config);
+  } catch (const std::exception& error) {
+    log::error("cannot open the store", {{"store", store_name(config)}, {"error", error.what()}});
+    return 1;
+  }
+  sagaflow::Store& store = *store_owner;
   sagaflow::demo::DemoClock clock;  // real time; only the demo makes it jump
   sagaflow::FlowRegistry flows;
   if (!load_flows(config.flows, store, flows, clock)) return 2;
@@ -184,6 +220,7 @@ int main(int argc, char** argv) {
     }
     options.engine.reply_to = sagaflow::rabbitmq::Topology{config.amqp_prefix}.reply_queue();
   }
+  options.fault_point = fault_hook(config);
 
   boost::asio::io_context workers;
   auto guard = boost::asio::make_work_guard(workers);
@@ -219,7 +256,7 @@ int main(int argc, char** argv) {
   orchestrator.recover(!broker);
   std::jthread orchestrator_thread([&](std::stop_token stop) { orchestrator.run(stop); });
   log::info("sagaflowd running",
-            {{"transport", broker ? "rabbitmq" : "embedded"}, {"store", config.db}});
+            {{"transport", broker ? "rabbitmq" : "embedded"}, {"store", store_name(config)}});
 
   // The admin endpoint, on its own thread. A deployed flow's events reach the orchestrator on
   // the bus at once; over RabbitMQ, only what was declared at start can be deployed.

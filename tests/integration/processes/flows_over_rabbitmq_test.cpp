@@ -4,8 +4,7 @@
 #include <doctest/doctest.h>
 
 #include <signal.h>
-#include <spawn.h>
-#include <sys/wait.h>
+#include <unistd.h>
 
 #include <chrono>
 #include <cstdlib>
@@ -24,40 +23,14 @@
 #include "sagaflow/engine/system_clock.hpp"
 #include "sagaflow/flow/loader.hpp"
 #include "sagaflow/testing/memory_store.hpp"
-
-extern char** environ;
+#include "support/process.hpp"
 
 using namespace sagaflow;
 using namespace std::chrono_literals;
 using json::object;
+using sagaflow::testing::Process;
 
 namespace {
-
-// A child process, killed (SIGTERM, then waited for) when this goes away.
-class Process {
- public:
-  explicit Process(std::vector<std::string> argv) {
-    std::vector<char*> args;
-    for (auto& a : argv) args.push_back(a.data());
-    args.push_back(nullptr);
-    REQUIRE_MESSAGE(posix_spawn(&pid_, args[0], nullptr, nullptr, args.data(), environ) == 0,
-                    "cannot start " << argv[0]);
-  }
-  ~Process() { stop(SIGTERM); }
-  Process(const Process&) = delete;
-  Process& operator=(const Process&) = delete;
-
-  void stop(int signal) {
-    if (pid_ <= 0) return;
-    kill(pid_, signal);
-    int status = 0;
-    waitpid(pid_, &status, 0);
-    pid_ = -1;
-  }
-
- private:
-  pid_t pid_ = -1;
-};
 
 // A RabbitMQ of this test's own (tools/test-broker on other ports and another data folder), so
 // that restarting it disturbs no other test.
