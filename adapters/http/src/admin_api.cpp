@@ -12,6 +12,7 @@
 #include "sagaflow/engine/lifecycle.hpp"
 #include "sagaflow/engine/saga.hpp"
 #include "sagaflow/flow/loader.hpp"
+#include "sagaflow/http/dashboard.hpp"
 #include "sagaflow/http/log.hpp"
 #include "sagaflow/http/prometheus.hpp"
 #include "sagaflow/http/wire.hpp"
@@ -282,6 +283,8 @@ Outcome AdminApi::route(Context& c) {
     if (method != verb::get) return allow("GET");
     return readyz(c);
   }
+  // The dashboard's pages and files hold no data: no token; their scripts send it to /api.
+  if (auto page = dashboard_response(c.request, path)) return std::move(*page);
 
   if (!options_.token.empty()) {
     std::string_view auth = c.request[beast_http::field::authorization];

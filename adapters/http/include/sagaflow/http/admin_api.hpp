@@ -116,7 +116,8 @@ using Outcome = std::variant<Response, Pending>;
 // ---------------------------------------------------------------------------------------------
 
 struct AdminOptions {
-  // When not empty, every route but /healthz and /readyz needs `Authorization: Bearer <token>`.
+  // When not empty, every route but /healthz, /readyz and the dashboard's pages and files
+  // (dashboard.hpp: they hold no data) needs `Authorization: Bearer <token>`.
   std::string token;
   // How long a start, cancel or retry may wait for the orchestrator's commit.
   std::chrono::milliseconds commit_timeout{10'000};

@@ -1,0 +1,234 @@
+// The saga list (GET /): filters kept in the page's URL, pages through the API's `next`
+// cursor, and the counts per flow and status refreshed every few seconds.
+"use strict";
+
+(() => {
+  const {h, fill, api, statusBadge, time, showError, STATUSES} = Sagaflow;
+  const COUNTS_EVERY_MS = 3000;
+  const FILTERS = ["flow", "status", "key", "from", "to", "limit"];
+
+  const form = document.getElementById("filters");
+  const table = document.getElementById("sagas");
+  const tbody = table.querySelector("tbody");
+  const listError = document.getElementById("list-error");
+  const buttons = {
+    first: document.getElementById("first"),
+    previous: document.getElementById("previous"),
+    next: document.getElementById("next"),
+  };
+  const pageInfo = document.getElementById("page-info");
+
+  // Where the list is: the cursors of the pages before this one (empty: the first page), this
+  // page's cursor, and the next page's.
+  let before = [];
+  let after = "";
+  let next = null;
+  let knownFlows = new Set();
+
+  // ---------------------------------------------------------------------------------------
+  // Filters <-> URL <-> form. Times: the form's datetime-local in UTC, the URL and the API's
+  // RFC 3339.
+  function toRfc3339(local) {
+    if (!local) return "";
+    return (local.length === 16 ? local + ":00" : local) + "Z";
+  }
+  function toLocalInput(rfc3339) {
+    const m = /^(\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2})?)/.exec(rfc3339 || "");
+    return m ? m[1] : "";
+  }
+
+  function filtersFromUrl() {
+    const params = new URLSearchParams(location.search);
+    const f = {};
+    for (const name of FILTERS) f[name] = params.get(name) || "";
+    return f;
+  }
+
+  function filtersFromForm() {
+    const data = new FormData(form);
+    return {
+      flow: data.get("flow") || "",
+      status: data.get("status") || "",
+      key: (data.get("key") || "").trim(),
+      from: toRfc3339(data.get("from")),
+      to: toRfc3339(data.get("to")),
+      limit: data.get("limit") === "50" ? "" : data.get("limit") || "",
+    };
+  }
+
+  function ensureOption(select, value) {
+    if (value && ![...select.options].some((o) => o.value === value)) {
+      select.append(h("option", {value}, value));
+    }
+  }
+
+  function showFilters(f) {
+    ensureOption(form.elements.flow, f.flow);
+    form.elements.flow.value = f.flow;
+    form.elements.status.value = f.status;
+    form.elements.key.value = f.key;
+    form.elements.from.value = toLocalInput(f.from);
+    form.elements.to.value = toLocalInput(f.to);
+    form.elements.limit.value = f.limit || "50";
+  }
+
+  function query(f, cursor) {
+    const params = new URLSearchParams();
+    for (const name of FILTERS) if (f[name]) params.set(name, f[name]);
+    if (cursor) params.set("after", cursor);
+    return params.toString();
+  }
+
+  // ---------------------------------------------------------------------------------------
+  // The list
+  let loads = 0;  // only the latest load shows its answer
+  async function loadPage() {
+    const mine = ++loads;
+    const f = filtersFromUrl();
+    const q = query(f, after);
+    table.dataset.state = "loading";
+    listError.hidden = true;
+    try {
+      const page = await api("/api/sagas" + (q ? "?" + q : ""));
+      if (mine !== loads) return;
+      next = page.next;
+      fill(tbody, page.sagas.map(row));
+      if (page.sagas.length === 0) {
+        fill(tbody, h("tr", {class: "empty"}, h("td", {colspan: 6}, "No saga matches.")));
+      }
+      const number = before.length + 1;
+      fill(pageInfo, `page ${number}, ${page.sagas.length} saga${page.sagas.length === 1 ? "" : "s"}`);
+      table.dataset.state = "ready";
+    } catch (error) {
+      if (mine !== loads) return;
+      next = null;
+      fill(tbody);
+      showError(listError, error);
+      table.dataset.state = "error";
+    }
+    table.dataset.query = query(f, "");
+    table.dataset.page = String(before.length + 1);
+    buttons.first.disabled = before.length === 0;
+    buttons.previous.disabled = before.length === 0;
+    buttons.next.disabled = !next;
+  }
+
+  function row(saga) {
+    const link = h("a", {href: "/sagas/" + encodeURIComponent(saga.id)}, saga.id);
+    return h("tr", {"data-saga-id": saga.id, "data-flow": saga.flow, "data-status": saga.status},
+             h("td", {class: "id"}, link),
+             h("td", {}, saga.flow, h("span", {class: "muted"}, " v" + saga.flow_version)),
+             h("td", {}, statusBadge(saga.status)),
+             h("td", {}, saga.key === null ? h("span", {class: "muted"}, "—") : saga.key),
+             h("td", {class: "time"}, time(saga.created_at)),
+             h("td", {class: "time"}, time(saga.updated_at)));
+  }
+
+  function applyFilters(f, push) {
+    const q = query(f, "");
+    const url = location.pathname + (q ? "?" + q : "");
+    if (push) history.pushState(null, "", url);
+    before = [];
+    after = "";
+    showFilters(f);
+    loadPage();
+    refreshCounts();  // the counts highlight the filtered cells
+  }
+
+  form.addEventListener("submit", (event) => {
+    event.preventDefault();
+    applyFilters(filtersFromForm(), true);
+  });
+  document.getElementById("reset").addEventListener("click", () => {
+    applyFilters({flow: "", status: "", key: "", from: "", to: "", limit: ""}, true);
+  });
+  window.addEventListener("popstate", () => applyFilters(filtersFromUrl(), false));
+
+  buttons.next.addEventListener("click", () => {
+    if (!next) return;
+    before.push(after);
+    after = next;
+    loadPage();
+  });
+  buttons.previous.addEventListener("click", () => {
+    if (before.length === 0) return;
+    after = before.pop();
+    loadPage();
+  });
+  buttons.first.addEventListener("click", () => {
+    before = [];
+    after = "";
+    loadPage();
+  });
+
+  // ---------------------------------------------------------------------------------------
+  // Counts: a flow per row, a status per column, each cell a link to that filter.
+  const countsBox = document.getElementById("counts");
+  const countsUpdated = document.getElementById("counts-updated");
+  let countsTimer = null;
+  let countsRound = 0;  // a refresh asked while one is out supersedes it
+
+  function filterLink(flow, status, text) {
+    const q = query({flow, status}, "");
+    return h("a", {href: "/" + (q ? "?" + q : ""), class: "filter-link"}, text);
+  }
+
+  function renderCounts(counts) {
+    const flows = [...new Set([...knownFlows, ...counts.map((c) => c.flow)])].sort();
+    const byCell = new Map(counts.map((c) => [c.flow + "\u0000" + c.status, c.count]));
+    const current = filtersFromUrl();
+    const head = h("tr", {}, h("th", {}, "Flow"), STATUSES.map((s) => h("th", {}, statusBadge(s))),
+                   h("th", {}, "all"));
+    const body = flows.map((flow) => {
+      let total = 0;
+      const cells = STATUSES.map((status) => {
+        const count = byCell.get(flow + "\u0000" + status) || 0;
+        total += count;
+        const selected = current.flow === flow && current.status === status;
+        return h("td", {class: "count" + (count ? "" : " zero") + (selected ? " selected" : ""),
+                        "data-flow": flow, "data-status": status, "data-count": count},
+                 count ? filterLink(flow, status, String(count)) : "0");
+      });
+      return h("tr", {"data-flow": flow}, h("th", {}, filterLink(flow, "", flow)), cells,
+               h("td", {class: "count total", "data-flow": flow, "data-count": total}, String(total)));
+    });
+    fill(countsBox, h("table", {class: "counts"}, h("thead", {}, head), h("tbody", {}, body)));
+    if (flows.length === 0) fill(countsBox, "No saga yet.");
+    for (const flow of flows) ensureOption(form.elements.flow, flow);
+  }
+
+  async function refreshCounts() {
+    clearTimeout(countsTimer);
+    const mine = ++countsRound;
+    try {
+      const {counts} = await api("/api/counts");
+      if (mine !== countsRound) return;
+      renderCounts(counts);
+      countsBox.dataset.state = "ready";
+      fill(countsUpdated, "updated " + new Date().toISOString().slice(11, 19) + " UTC");
+    } catch (error) {
+      if (mine !== countsRound) return;
+      countsBox.dataset.state = "error";
+      fill(countsUpdated, "not updated: " + error.message);
+    }
+    countsTimer = setTimeout(refreshCounts, COUNTS_EVERY_MS);
+  }
+
+  // ---------------------------------------------------------------------------------------
+  async function start() {
+    const statusSelect = form.elements.status;
+    for (const s of STATUSES) statusSelect.append(h("option", {value: s}, s));
+    try {
+      const {flows} = await api("/api/flows");
+      knownFlows = new Set(flows.map((f) => f.name));
+      for (const f of flows) ensureOption(form.elements.flow, f.name);
+    } catch (error) {
+      showError(listError, error);
+    }
+    const f = filtersFromUrl();
+    showFilters(f);
+    loadPage();
+    refreshCounts();
+  }
+  start();
+})();
