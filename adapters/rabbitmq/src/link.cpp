@@ -82,7 +82,8 @@ Link::Link(LinkSettings settings, DeliveryHandler on_delivery, StateHandler on_s
     : settings_(std::move(settings)),
       on_delivery_(std::move(on_delivery)),
       on_state_(std::move(on_state)),
-      wake_fd_(::eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC)) {
+      wake_fd_(::eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC)),
+      consume_(settings_.consume) {
   if (wake_fd_ < 0) throw Error(settings_.name + ": cannot create an eventfd");
   thread_ = std::thread([this] { run(); });
 }
@@ -147,6 +148,18 @@ void Link::interrupt() {
   });
 }
 
+bool Link::reconsume(std::vector<std::string> queues, Duration timeout) {
+  const auto before = generation_.load();
+  post([this, queues = std::move(queues)]() mutable {
+    consume_ = std::move(queues);
+    settle_confirms();
+    close();  // the loop opens the next connection at once, consuming consume_
+  });
+  std::unique_lock lock(mutex_);
+  return changed_.wait_for(lock, timeout,
+                           [&] { return connected_.load() && generation_.load() > before; });
+}
+
 // ---------------------------------------------------------------------------------------------
 // The I/O thread's loop
 
@@ -203,13 +216,17 @@ void Link::run() {
   // Work handed over before the stop (acks, dead letters) still goes out, and confirms in
   // flight get a moment to arrive, so that a clean shutdown leaves few duplicates behind.
   run_tasks();
+  settle_confirms();
+  close();
+  run_tasks();  // anything posted meanwhile finds no connection and fails at once
+}
+
+void Link::settle_confirms() {
   const auto deadline = Clock::now() + kShutdownGrace;
   while (conn_ != nullptr && !unconfirmed_.empty() && Clock::now() < deadline) {
     wait_io(std::chrono::milliseconds(10));
     drain();
   }
-  close();
-  run_tasks();  // anything posted meanwhile finds no connection and fails at once
 }
 
 std::string Link::open() {
@@ -307,7 +324,7 @@ std::string Link::open() {
   amqp_basic_qos(conn_, kConsumeChannel, 0, settings_.prefetch, 0);
   if (!(error = check("setting the prefetch")).empty()) return error;
   consumers_.clear();
-  for (const auto& queue : settings_.consume) {
+  for (const auto& queue : consume_) {
     auto* consume_ok = amqp_basic_consume(conn_, kConsumeChannel, bytes(queue), amqp_empty_bytes, 0,
                                           0, 0, amqp_empty_table);
     if (!(error = check("consuming from '" + queue + "'")).empty()) return error;

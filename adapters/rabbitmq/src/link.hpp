@@ -93,6 +93,12 @@ class Link {
   // Publishes and waits for every confirm; throws Error. Not from the I/O thread.
   void publish_and_wait(std::vector<Outgoing> batch, Duration timeout);
   void interrupt();
+  // Consumes from `queues` instead of the queues consumed so far, on a new connection: the
+  // current one closes cleanly (after the confirms in flight, as at shutdown), so the broker
+  // puts its unacknowledged deliveries back into their queues at once, and their tags, of the
+  // old generation, are ignored from then on. Waits up to `timeout` for the new connection;
+  // returns whether it is up. Not from the I/O thread.
+  bool reconsume(std::vector<std::string> queues, Duration timeout);
   const LinkSettings& settings() const { return settings_; }
 
   // I/O thread only.
@@ -122,6 +128,8 @@ class Link {
   std::string open();
   void fail(const std::string& error);
   void close();
+  // Waits a moment (kShutdownGrace at most) for the confirms in flight.
+  void settle_confirms();
   void run_tasks();
   void wait_io(std::chrono::milliseconds timeout);
   void drain();
@@ -153,6 +161,7 @@ class Link {
   std::atomic<std::uint64_t> generation_{0};
 
   // I/O thread only.
+  std::vector<std::string> consume_;  // the queues consumed (settings_.consume, then reconsume())
   amqp_connection_state_t conn_ = nullptr;
   std::uint64_t next_seq_ = 1;
   std::map<std::uint64_t, Pending> unconfirmed_;

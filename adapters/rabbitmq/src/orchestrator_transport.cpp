@@ -1,5 +1,6 @@
 #include "sagaflow/rabbitmq/orchestrator_transport.hpp"
 
+#include <algorithm>
 #include <condition_variable>
 #include <deque>
 #include <mutex>
@@ -13,6 +14,10 @@ struct OrchestratorTransport::Impl {
   std::mutex mutex;
   std::condition_variable arrived;
   std::deque<Delivery> inbox;  // decoded, unacknowledged, not yet received by the engine
+  // With partitions: the queues consumed, and the first connection generation whose deliveries
+  // are taken (those of earlier connections go back to their queues when the connection closes).
+  std::vector<std::string> consuming;
+  std::uint64_t accept_from = 0;
   std::unique_ptr<detail::Link> link;
 
   detail::LinkSettings link_settings() const {
@@ -24,6 +29,7 @@ struct OrchestratorTransport::Impl {
     s.prefetch = settings.prefetch;
     s.max_message_bytes = settings.max_message_bytes;
     s.queues.push_back({t.reply_queue(), true, {}});
+    for (int p = 0; p < settings.partitions; ++p) s.queues.push_back({t.reply_queue(p), true, {}});
     detail::QueueSpec events{t.orchestrator_events_queue(), true, {}};
     for (const auto& type : settings.event_types) {
       events.bindings.emplace_back(t.events_exchange(), type);
@@ -33,17 +39,41 @@ struct OrchestratorTransport::Impl {
       s.queues.push_back({t.command_queue(service), true, {{t.commands_exchange(), service}}});
     }
     s.queues.push_back({t.dead_letter_queue(), false, {{t.dead_exchange(), ""}}});
-    s.consume = {t.reply_queue(), t.orchestrator_events_queue()};
+    if (settings.partitions <= 0) {
+      s.consume = {t.reply_queue(), t.orchestrator_events_queue()};
+    }  // else nothing until consume_partitions()
     return s;
+  }
+
+  // The queues that serve the partitions.
+  std::vector<std::string> queues_of(std::span<const int> partitions) const {
+    const auto& t = settings.topology;
+    std::vector<std::string> queues;
+    for (int p : partitions) {
+      if (p < 0 || p >= settings.partitions) {
+        throw Error("orchestrator: partition " + std::to_string(p) + " is not one of the " +
+                    std::to_string(settings.partitions));
+      }
+      queues.push_back(t.reply_queue(p));
+    }
+    std::sort(queues.begin(), queues.end());
+    queues.erase(std::unique(queues.begin(), queues.end()), queues.end());
+    if (!queues.empty()) queues.push_back(t.orchestrator_events_queue());
+    return queues;
   }
 
   // I/O thread.
   void on_delivery(detail::Incoming&& in) {
     {
       std::lock_guard lock(mutex);
+      if (settings.partitions > 0 && !taken(in)) return;  // unacknowledged: it goes back
       inbox.push_back(Delivery{std::move(in.message), in.tag});
     }
     arrived.notify_one();
+  }
+  bool taken(const detail::Incoming& in) const {
+    return (in.tag >> detail::kGenerationShift) >= accept_from &&
+           std::find(consuming.begin(), consuming.end(), in.queue) != consuming.end();
   }
   void on_state(bool up) {
     if (up) return;
@@ -85,7 +115,11 @@ void OrchestratorTransport::publish(std::span<const Message> messages) {
         break;
       }
       case MessageKind::event:
-        o = {t.events_exchange(), m.type, false, m, {}};
+        if (m.destination.empty()) {
+          o = {t.events_exchange(), m.type, false, m, {}};
+        } else {
+          o = {"", m.destination, true, m, {}};  // forwarded to the queue of its saga's partition
+        }
         break;
     }
     batch.push_back(std::move(o));
@@ -125,6 +159,19 @@ void OrchestratorTransport::dead_letter(const Delivery& delivery, std::string_vi
   link->post([link, tag = delivery.tag, message = delivery.message, reason = std::string(reason)] {
     link->dead_letter(tag, message, reason);
   });
+}
+
+void OrchestratorTransport::consume_partitions(std::span<const int> partitions) {
+  if (impl_->settings.partitions <= 0) return;
+  auto queues = impl_->queues_of(partitions);
+  {
+    std::lock_guard lock(impl_->mutex);
+    if (queues == impl_->consuming) return;
+    impl_->consuming = queues;
+    impl_->accept_from = impl_->link->generation() + 1;
+    impl_->inbox.clear();
+  }
+  impl_->link->reconsume(std::move(queues), impl_->settings.connection.connect_timeout);
 }
 
 void OrchestratorTransport::wait_connected(Duration timeout) const {

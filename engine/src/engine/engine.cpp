@@ -447,7 +447,9 @@ class Transition {
     m.type = spec->type();
     m.destination = spec->service;
     m.correlation_id = s_.id;
-    m.reply_to = options_.reply_to;
+    m.reply_to = options_.partitions > 0
+                     ? options_.partition_reply_to(partition_of(s_.id, options_.partitions))
+                     : options_.reply_to;
     m.flow = s_.flow().name;
     m.step = key;
     m.attempt = attempt;

@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <atomic>
+#include <map>
 #include <mutex>
 #include <random>
 #include <unordered_map>
@@ -53,6 +54,20 @@ void count(Metrics& metrics, const SagaWrite& w) {
   }
 }
 
+// With several orchestrators, the options must agree on the partition count everywhere.
+OrchestratorOptions checked(OrchestratorOptions options) {
+  if (options.leases == nullptr) return options;
+  if (options.owner.empty()) throw std::invalid_argument("orchestrator: leases need an owner");
+  if (options.partition_count < 1) {
+    throw std::invalid_argument("orchestrator: partition_count must be at least 1");
+  }
+  if (options.engine.partitions == 0) options.engine.partitions = options.partition_count;
+  if (options.engine.partitions != options.partition_count) {
+    throw std::invalid_argument("orchestrator: engine.partitions differs from partition_count");
+  }
+  return options;
+}
+
 }  // namespace
 
 // ---------------------------------------------------------------------------------------------
@@ -72,6 +87,9 @@ struct Round {
   // Inputs that change no saga but are done with (an event that started a saga already
   // started): acknowledged with the commit.
   std::vector<Delivery> consumed;
+  // Inputs for sagas of partitions another orchestrator owns, with that partition: sent on to
+  // its reply queue, then acknowledged.
+  std::vector<std::pair<Delivery, int>> forwards;
 
   // Adds one input's write for a saga; `version_before` is the saga's version before it.
   Entry& add(const std::string& saga_id, std::uint64_t version_before, SagaWrite&& write) {
@@ -100,7 +118,7 @@ struct Orchestrator::Impl {
         store(store),
         transport(transport),
         clock(clock),
-        options(std::move(options)),
+        options(checked(std::move(options))),
         engine(this->options.engine),
         random(std::random_device{}()),
         metrics(this->options.metrics) {}
@@ -128,6 +146,14 @@ struct Orchestrator::Impl {
   CommandTiming timing;
   std::atomic<std::size_t> cached{0};       // cache.size() as of the last round
   std::atomic<std::size_t> unpublished{0};  // outbox rows whose publish failed
+  // Partitions (options.leases set): what this orchestrator owns, renewed by heartbeat.
+  std::map<int, std::uint64_t> owned;  // partition -> lease epoch
+  std::vector<int> owned_list;         // the same partitions, for the store's *_in queries
+  Timestamp last_heartbeat{};          // the last attempt
+  Timestamp last_renewed{};            // the last heartbeat the store answered
+  bool heartbeat_due = true;           // at once, whatever the time (start, stale lease)
+  mutable std::mutex leases_mutex;
+  std::vector<Lease> leases_held;  // a copy of `owned` for other threads (Orchestrator::leases)
 
   // --- loading ------------------------------------------------------------------------------
   SagaState* saga(const std::string& id) {
@@ -147,6 +173,7 @@ struct Orchestrator::Impl {
       std::lock_guard lock(controls_mutex);
       taken.swap(controls);
     }
+    if (partitioned()) maintain_leases(clock.now());
     deliveries.clear();
     deliveries.swap(redo);
     bool busy = !taken.empty() || !deliveries.empty();
@@ -155,7 +182,7 @@ struct Orchestrator::Impl {
     const auto now = clock.now();
     std::vector<TimerRow> timers;
     if (now - last_timer_poll >= options.timer_poll) {
-      timers = store.due_timers(now, options.max_batch);
+      timers = due_timers(now);
       last_timer_poll = now;
     }
     if (outbox_behind) republish();
@@ -166,6 +193,7 @@ struct Orchestrator::Impl {
     for (const auto& t : timers) handle(t, round, now);
     if (!round.entries.empty() || !round.consumed.empty() || !published.empty()) commit(round);
     cached = cache.size();
+    if (!round.forwards.empty()) forward(round.forwards);
     return taken.size() + deliveries.size() + timers.size();
   }
 
@@ -175,6 +203,7 @@ struct Orchestrator::Impl {
     for (auto& e : round.entries) {
       if (e.poisoned) continue;
       e.write.saga = to_row(*cache.at(e.write.saga.id));
+      stamp_partition(e.write);
       batch.writes.push_back(std::move(e.write));
     }
     batch.published = std::move(published);
@@ -194,6 +223,7 @@ struct Orchestrator::Impl {
         for (auto& f : e.on_failure) f(error);
       }
       for (auto& d : round.consumed) redo.push_back(std::move(d));
+      if (partitioned()) lose_stale_lease(error);
       return;
     }
     fault("after_commit");
@@ -246,13 +276,25 @@ struct Orchestrator::Impl {
   }
 
   void republish() {
-    auto rows = store.unpublished_outbox(options.max_batch);
+    auto rows = partitioned() ? options.leases->unpublished_outbox_in(options.max_batch, owned_list)
+                              : store.unpublished_outbox(options.max_batch);
+    outbox_behind = rows.size() >= options.max_batch;  // more than one batch: the rest next round
+    publish_again(std::move(rows));
+  }
+
+  // Publishes committed rows again, except those published since the last commit.
+  void publish_again(std::vector<OutboxRow> rows) {
     std::erase_if(rows, [&](const OutboxRow& r) {
       return std::find(published.begin(), published.end(), r.seq) != published.end();
     });
-    outbox_behind = false;
     unpublished = 0;  // counted again by publish() when it fails
     publish(std::move(rows));
+  }
+
+  std::vector<TimerRow> due_timers(Timestamp now) {
+    if (!partitioned()) return store.due_timers(now, options.max_batch);
+    if (owned_list.empty()) return {};
+    return options.leases->due_timers_in(now, options.max_batch, owned_list);
   }
 
   // --- inputs -------------------------------------------------------------------------------
@@ -285,10 +327,12 @@ struct Orchestrator::Impl {
     e.on_failure.push_back([promise](std::exception_ptr e) { promise->set_exception(e); });
   }
 
-  // The engine's first transition of a new saga, added to the round. Throws InvalidInput.
+  // The engine's first transition of a new saga, added to the round. Throws InvalidInput, or
+  // NotOwner when the saga's partition is another orchestrator's.
   Round::Entry& begin_saga(const std::shared_ptr<const Plan>& plan, StartRequest& request,
                            Round& round, Timestamp now) {
-    if (request.saga_id.empty()) request.saga_id = new_saga_id(random);
+    if (request.saga_id.empty()) request.saga_id = new_id();
+    if (!owns(request.saga_id)) throw not_owner(request.saga_id);
     SagaWrite write;
     auto state = engine.start(plan, request, now, write);
     cache[request.saga_id] = std::move(state);
@@ -309,10 +353,14 @@ struct Orchestrator::Impl {
 
   template <class Control, class Apply>
   void operator_request(Control& c, Round& round, Apply apply) {
+    if (!owns(c.saga_id)) {
+      c.done.set_exception(store.load(c.saga_id) ? std::make_exception_ptr(not_owner(c.saga_id))
+                                                 : unknown_saga(c.saga_id));
+      return;
+    }
     auto* s = saga(c.saga_id);
     if (s == nullptr) {
-      c.done.set_exception(
-          std::make_exception_ptr(std::invalid_argument("unknown saga " + c.saga_id)));
+      c.done.set_exception(unknown_saga(c.saga_id));
       return;
     }
     auto version_before = s->version;
@@ -327,6 +375,10 @@ struct Orchestrator::Impl {
     auto promise = std::make_shared<std::promise<void>>(std::move(c.done));
     e.on_commit.push_back([promise] { promise->set_value(); });
     e.on_failure.push_back([promise](std::exception_ptr e) { promise->set_exception(e); });
+  }
+
+  static std::exception_ptr unknown_saga(const std::string& id) {
+    return std::make_exception_ptr(std::invalid_argument("unknown saga " + id));
   }
 
   void handle(CancelControl& c, Round& round, Timestamp now) {
@@ -344,6 +396,10 @@ struct Orchestrator::Impl {
       return dead_letter(d, "the orchestrator takes replies and events, not commands");
     }
     std::string saga_id = m.kind == MessageKind::reply ? m.correlation_id : route_event(round, m);
+    if (!saga_id.empty() && !owns(saga_id)) {
+      round.forwards.emplace_back(std::move(d), partition(saga_id));  // never processed here
+      return;
+    }
     if (saga_id.empty() && m.kind == MessageKind::event && trigger(d, round, now)) return;
     if (auto* e = round.find(saga_id); e && e->poisoned) {
       redo.push_back(std::move(d));  // its saga's round is dropped; try again next round
@@ -392,6 +448,7 @@ struct Orchestrator::Impl {
   }
 
   void handle(const TimerRow& t, Round& round, Timestamp now) {
+    if (!owns(t.saga_id)) return;  // a row filed under another partition count: not ours
     if (auto* e = round.find(t.saga_id)) {
       if (e->poisoned) return;  // due again next round
       // An input earlier in this round already set or cleared this timer (e.g. a reply that
@@ -412,6 +469,9 @@ struct Orchestrator::Impl {
   bool trigger(Delivery& d, Round& round, Timestamp now) {
     const auto plans = flows.triggered_by(d.message.type);
     if (plans.empty()) return false;
+    // Owning no partition, it can start no saga: the event stays unacknowledged and goes to
+    // another orchestrator when the transport gives it back.
+    if (partitioned() && owned.empty()) return true;
     boost::system::error_code ec;
     auto payload = json::parse(d.message.body, ec);
     if (ec) {
@@ -475,6 +535,149 @@ struct Orchestrator::Impl {
     transport.dead_letter(d, reason);
     if (metrics) metrics->input_dead_lettered();
   }
+
+  // --- partitions (options.leases set) -------------------------------------------------------
+  bool partitioned() const { return options.leases != nullptr; }
+  int partition(std::string_view saga_id) const {
+    return partition_of(saga_id, options.partition_count);
+  }
+  // Whether this orchestrator may write the saga (always, when it is the only one).
+  bool owns(std::string_view saga_id) const {
+    return !partitioned() || owned.contains(partition(saga_id));
+  }
+  NotOwner not_owner(const std::string& saga_id) const {
+    const int p = partition(saga_id);
+    return NotOwner("saga " + saga_id + " is in partition " + std::to_string(p) +
+                        ", which orchestrator " + options.owner + " does not own",
+                    p);
+  }
+
+  // A new saga's id, in a partition this orchestrator owns. Throws NotOwner when it owns none.
+  std::string new_id() {
+    if (!partitioned()) return new_saga_id(random);
+    if (owned.empty()) {
+      throw NotOwner("orchestrator " + options.owner + " owns no partition yet", -1);
+    }
+    while (true) {
+      auto id = new_saga_id(random);
+      if (owned.contains(partition(id))) return id;
+    }
+  }
+
+  // The row names its partition (as SagaRow documents, also for a single orchestrator), and
+  // with leases the write goes to the store under this orchestrator's lease of it.
+  void stamp_partition(SagaWrite& write) const {
+    write.saga.partition = partition(write.saga.id);
+    if (partitioned()) write.lease_epoch = owned.at(write.saga.partition);
+  }
+
+  void maintain_leases(Timestamp now) {
+    if (heartbeat_due || now - last_heartbeat >= options.heartbeat_every) heartbeat(now);
+  }
+
+  void heartbeat(Timestamp now) {
+    last_heartbeat = now;
+    heartbeat_due = false;
+    std::vector<Lease> leases;
+    try {
+      leases = options.leases->heartbeat(options.owner, options.partition_count, options.lease_ttl);
+    } catch (const std::exception&) {
+      // The store cannot be reached: carry on until the leases may have expired (the store
+      // refuses a stale owner's writes anyway), then let go of everything; the next heartbeat
+      // tries again.
+      if (now - last_renewed >= options.lease_ttl) change_ownership({});
+      return;
+    }
+    last_renewed = now;
+    std::map<int, std::uint64_t> next;
+    for (const auto& l : leases) next.emplace(l.partition, l.epoch);
+    change_ownership(std::move(next));
+  }
+
+  // Moves to a new set of leases. A partition held under another epoch than before counts as
+  // lost and gained: someone else may have written its sagas in between.
+  void change_ownership(std::map<int, std::uint64_t> next) {
+    if (next == owned) return;
+    std::vector<int> lost;
+    std::vector<int> gained;
+    for (const auto& [p, epoch] : owned) {
+      if (auto it = next.find(p); it == next.end() || it->second != epoch) lost.push_back(p);
+    }
+    for (const auto& [p, epoch] : next) {
+      if (auto it = owned.find(p); it == owned.end() || it->second != epoch) gained.push_back(p);
+    }
+    owned = std::move(next);
+    owned_list.clear();
+    for (const auto& [p, epoch] : owned) owned_list.push_back(p);
+    {
+      std::lock_guard lock(leases_mutex);
+      leases_held.clear();
+      for (const auto& [p, epoch] : owned) leases_held.push_back(Lease{p, epoch});
+    }
+    if (!lost.empty()) forget(lost);
+    if (!gained.empty()) take_over(gained);
+    transport.consume_partitions(owned_list);
+  }
+
+  // Drops what this orchestrator holds of partitions it lost: their cached sagas, and the inputs
+  // it took but did not acknowledge (never acknowledged now: they go to the new owner).
+  void forget(const std::vector<int>& lost) {
+    auto is_lost = [&](int p) { return std::find(lost.begin(), lost.end(), p) != lost.end(); };
+    std::erase_if(cache, [&](const auto& entry) { return is_lost(partition(entry.first)); });
+    std::erase_if(redo, [&](const Delivery& d) {
+      auto saga_id = d.message.kind == MessageKind::reply ? d.message.correlation_id
+                                                          : route_event(Round{}, d.message);
+      return !saga_id.empty() && is_lost(partition(saga_id));
+    });
+  }
+
+  // What the previous owner of the partitions committed but may not have published goes out
+  // again (at least once: a duplicate has the same id), and their timers are read at once.
+  void take_over(const std::vector<int>& gained) {
+    last_timer_poll = Timestamp{};
+    std::vector<OutboxRow> rows;
+    try {
+      rows = options.leases->unpublished_outbox_in(options.max_batch, gained);
+    } catch (const std::exception&) {
+      outbox_behind = true;  // the next round reads the outbox of every owned partition
+      return;
+    }
+    if (rows.size() >= options.max_batch) outbox_behind = true;  // the rest next round
+    publish_again(std::move(rows));
+  }
+
+  // A commit refused because another orchestrator took a partition over: stop writing it now,
+  // and ask the store what is still owned at the start of the next round.
+  void lose_stale_lease(const std::exception_ptr& error) {
+    try {
+      std::rethrow_exception(error);
+    } catch (const StaleLease& stale) {
+      auto next = owned;
+      next.erase(stale.partition);
+      change_ownership(std::move(next));
+      heartbeat_due = true;
+    } catch (...) {
+    }
+  }
+
+  // Sends inputs on to the reply queue of their saga's partition, whose owner processes them
+  // like any input, then acknowledges them. If that fails they are tried again next round.
+  void forward(std::vector<std::pair<Delivery, int>>& forwards) {
+    std::vector<Message> copies;
+    std::vector<std::uint64_t> tags;
+    for (const auto& [d, p] : forwards) {
+      copies.push_back(d.message);
+      copies.back().destination = options.engine.partition_reply_to(p);
+      tags.push_back(d.tag);
+    }
+    try {
+      transport.publish(copies);
+    } catch (const std::exception&) {
+      for (auto& f : forwards) redo.push_back(std::move(f.first));
+      return;
+    }
+    transport.ack(tags);
+  }
 };
 
 // ---------------------------------------------------------------------------------------------
@@ -510,11 +713,19 @@ std::future<void> Orchestrator::retry(std::string saga_id) {
 
 void Orchestrator::recover(bool resend_in_flight) {
   auto& impl = *impl_;
-  impl.republish();
+  if (impl.partitioned()) {
+    impl.heartbeat(impl.clock.now());  // takes partitions, republishes their outbox
+  } else {
+    impl.republish();
+  }
   if (!resend_in_flight) return;
   Round round;
   const auto now = impl.clock.now();
-  for (const auto& row : impl.store.load_unfinished()) {
+  const auto unfinished = impl.partitioned()
+                              ? impl.options.leases->load_unfinished_in(impl.owned_list)
+                              : impl.store.load_unfinished();
+  for (const auto& row : unfinished) {
+    if (!impl.owns(row.id)) continue;
     auto* s = impl.saga(row.id);
     if (s == nullptr || !has_pending_commands(*s)) continue;
     auto version_before = s->version;
@@ -532,6 +743,19 @@ std::size_t Orchestrator::run_once(Duration wait) {
 
 void Orchestrator::run(std::stop_token stop) {
   while (!stop.stop_requested()) impl_->run_once(impl_->options.idle_wait);
+  if (!impl_->partitioned()) return;
+  try {
+    release();
+  } catch (const std::exception&) {
+    // The store cannot be reached: the leases expire after their ttl instead.
+  }
+}
+
+void Orchestrator::release() {
+  auto& impl = *impl_;
+  if (!impl.partitioned()) return;
+  impl.options.leases->release(impl.options.owner);
+  impl.change_ownership({});
 }
 
 std::size_t Orchestrator::cached_sagas() const {
@@ -540,6 +764,11 @@ std::size_t Orchestrator::cached_sagas() const {
 
 std::size_t Orchestrator::outbox_lag() const {
   return impl_->unpublished.load();
+}
+
+std::vector<Lease> Orchestrator::leases() const {
+  std::lock_guard lock(impl_->leases_mutex);
+  return impl_->leases_held;
 }
 
 }  // namespace sagaflow

@@ -4,6 +4,8 @@
 #include <set>
 #include <unordered_set>
 
+#include "sagaflow/engine/system_clock.hpp"
+
 namespace sagaflow::testing {
 
 namespace {
@@ -12,7 +14,32 @@ bool is_finished(std::string_view status) {
   return status == "completed" || status == "compensated" || status == "cancelled";
 }
 
+bool among(std::span<const int> partitions, int partition) {
+  return std::find(partitions.begin(), partitions.end(), partition) != partitions.end();
+}
+
+const SystemClock kSystemClock;
+
 }  // namespace
+
+MemoryStore::MemoryStore() : clock_(&kSystemClock) {}
+
+MemoryStore::MemoryStore(const Clock& clock) : clock_(&clock) {}
+
+void MemoryStore::set_clock(const Clock& clock) {
+  std::lock_guard lock(mutex_);
+  clock_ = &clock;
+}
+
+int MemoryStore::partition_of_write(const SagaWrite& write) const {
+  auto it = sagas_.find(write.saga.id);
+  return it == sagas_.end() ? write.saga.partition : it->second.partition;
+}
+
+int MemoryStore::partition_of_saga(const std::string& saga_id) const {
+  auto it = sagas_.find(saga_id);
+  return it == sagas_.end() ? 0 : it->second.partition;
+}
 
 std::vector<OutboxRow> MemoryStore::commit(const CommitBatch& batch) {
   std::lock_guard lock(mutex_);
@@ -29,6 +56,14 @@ std::vector<OutboxRow> MemoryStore::commit(const CommitBatch& batch) {
     std::set<std::pair<std::string_view, std::string_view>> staged_keys;
     for (const SagaWrite& w : batch.writes) {
       const SagaRow& s = w.saga;
+      // Fencing: the writer's lease on the partition must still be the current one.
+      if (w.lease_epoch != 0) {
+        const int partition = partition_of_write(w);
+        auto lease = leases_.find(partition);
+        if (lease == leases_.end() || lease->second.epoch != w.lease_epoch) {
+          throw StaleLease(partition, w.lease_epoch);
+        }
+      }
       std::optional<std::uint64_t> current;
       if (auto it = staged_versions.find(s.id); it != staged_versions.end()) {
         current = it->second;
@@ -54,6 +89,7 @@ std::vector<OutboxRow> MemoryStore::commit(const CommitBatch& batch) {
   std::vector<OutboxRow> written;
   for (const SagaWrite& w : batch.writes) {
     const SagaRow& s = w.saga;
+    const int partition = partition_of_write(w);
     if (w.expected_version == 0) {
       sagas_.emplace(s.id, s);
       if (!s.idempotency_key.empty()) idempotency_.emplace(Key{s.flow, s.idempotency_key}, s.id);
@@ -73,7 +109,7 @@ std::vector<OutboxRow> MemoryStore::commit(const CommitBatch& batch) {
     }
     for (const Message& m : w.outbox) {
       OutboxRow row{next_seq_++, m};
-      outbox_.emplace(row.seq, row);
+      outbox_.emplace(row.seq, StoredOutboxRow{row, partition});
       written.push_back(std::move(row));
     }
     // Cleared before set: a transition that re-arms a timer may list its key in both.
@@ -154,9 +190,9 @@ std::vector<TimerRow> MemoryStore::due_timers(Timestamp now, std::size_t limit) 
 std::vector<OutboxRow> MemoryStore::unpublished_outbox(std::size_t limit) {
   std::lock_guard lock(mutex_);
   std::vector<OutboxRow> out;
-  for (const auto& [seq, row] : outbox_) {
+  for (const auto& [seq, stored] : outbox_) {
     if (out.size() >= limit) break;
-    out.push_back(row);
+    out.push_back(stored.row);
   }
   return out;
 }
@@ -226,6 +262,85 @@ void MemoryStore::fail_next_commit(std::size_t count) {
 std::size_t MemoryStore::commits() const {
   std::lock_guard lock(mutex_);
   return commits_;
+}
+
+// ---------------------------------------------------------------------------------------------
+// PartitionedStore
+
+std::vector<Lease> MemoryStore::heartbeat(std::string_view owner, int partition_count,
+                                          Duration ttl) {
+  std::lock_guard lock(mutex_);
+  const auto now = clock_->now();
+  owners_alive_until_.insert_or_assign(std::string(owner), now + ttl);
+  std::erase_if(owners_alive_until_, [&](const auto& entry) { return entry.second <= now; });
+  const int live = static_cast<int>(owners_alive_until_.size());
+  const int fair_share = (partition_count + live - 1) / live;
+
+  // Held: every lease still in this owner's name (one no one took stays its own, even past its
+  // expiry). Above the fair share, the highest partitions are given up.
+  std::vector<int> held;
+  for (int p = 0; p < partition_count; ++p) {
+    if (leases_[p].owner == owner) held.push_back(p);
+  }
+  while (static_cast<int>(held.size()) > fair_share) {
+    leases_[held.back()].owner.clear();
+    held.pop_back();
+  }
+  // Taken, lowest first up to the fair share: free leases and expired ones, each under a new
+  // epoch, so that the previous owner's writes are refused from now on.
+  for (int p = 0; p < partition_count && static_cast<int>(held.size()) < fair_share; ++p) {
+    auto& lease = leases_[p];
+    if (lease.owner == owner) continue;
+    if (!lease.owner.empty() && lease.expires > now) continue;
+    lease.owner = std::string(owner);
+    ++lease.epoch;
+    held.push_back(p);
+  }
+  std::sort(held.begin(), held.end());
+  std::vector<Lease> out;
+  for (int p : held) {
+    leases_[p].expires = now + ttl;
+    out.push_back(Lease{p, leases_[p].epoch});
+  }
+  return out;
+}
+
+void MemoryStore::release(std::string_view owner) {
+  std::lock_guard lock(mutex_);
+  for (auto& [partition, lease] : leases_) {
+    if (lease.owner == owner) lease.owner.clear();  // the epoch stays: the next owner's is + 1
+  }
+  if (auto it = owners_alive_until_.find(owner); it != owners_alive_until_.end()) {
+    owners_alive_until_.erase(it);
+  }
+}
+
+std::vector<SagaRow> MemoryStore::load_unfinished_in(std::span<const int> partitions) {
+  auto out = load_unfinished();
+  std::erase_if(out, [&](const SagaRow& s) { return !among(partitions, s.partition); });
+  return out;
+}
+
+std::vector<TimerRow> MemoryStore::due_timers_in(Timestamp now, std::size_t limit,
+                                                 std::span<const int> partitions) {
+  std::lock_guard lock(mutex_);
+  std::vector<TimerRow> out;
+  for (const auto& [due, saga_id, key] : timers_by_due_) {
+    if (due > now || out.size() >= limit) break;
+    if (among(partitions, partition_of_saga(saga_id))) out.push_back(TimerRow{saga_id, key, due});
+  }
+  return out;
+}
+
+std::vector<OutboxRow> MemoryStore::unpublished_outbox_in(std::size_t limit,
+                                                          std::span<const int> partitions) {
+  std::lock_guard lock(mutex_);
+  std::vector<OutboxRow> out;
+  for (const auto& [seq, stored] : outbox_) {
+    if (out.size() >= limit) break;
+    if (among(partitions, stored.partition)) out.push_back(stored.row);
+  }
+  return out;
 }
 
 }  // namespace sagaflow::testing

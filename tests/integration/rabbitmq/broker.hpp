@@ -101,10 +101,12 @@ class Probe {
   Probe& operator=(const Probe&) = delete;
 
   // Removes everything a test's topology may have left from an earlier run.
-  void delete_topology(const Topology& t, const std::vector<std::string>& services) {
+  void delete_topology(const Topology& t, const std::vector<std::string>& services,
+                       int partitions = 0) {
     std::vector<std::string> queues = {t.reply_queue(), t.orchestrator_events_queue(),
                                        t.dead_letter_queue()};
     for (const auto& s : services) queues.push_back(t.command_queue(s));
+    for (int p = 0; p < partitions; ++p) queues.push_back(t.reply_queue(p));
     for (const auto& q : queues) {
       with_channel([&](amqp_channel_t ch) { amqp_queue_delete(conn_, ch, raw(q), 0, 0); });
     }
@@ -274,11 +276,13 @@ class Probe {
 // Removes the test's topology before and after the test.
 class Scratch {
  public:
-  Scratch(const std::string& test, std::vector<std::string> services)
-      : topology_(testing::topology(test)), services_(std::move(services)) {
-    probe_.delete_topology(topology_, services_);
+  Scratch(const std::string& test, std::vector<std::string> services, int partitions = 0)
+      : topology_(testing::topology(test)),
+        services_(std::move(services)),
+        partitions_(partitions) {
+    probe_.delete_topology(topology_, services_, partitions_);
   }
-  ~Scratch() { probe_.delete_topology(topology_, services_); }
+  ~Scratch() { probe_.delete_topology(topology_, services_, partitions_); }
   const Topology& topology() const { return topology_; }
   Probe& probe() { return probe_; }
 
@@ -286,6 +290,7 @@ class Scratch {
   Probe probe_;
   Topology topology_;
   std::vector<std::string> services_;
+  int partitions_ = 0;  // reply queues of partitions 0 .. partitions_ - 1
 };
 
 // Polls `condition` until true or `timeout`.

@@ -40,6 +40,15 @@ class Refused : public std::logic_error {
 struct EngineOptions {
   std::string reply_to = "sagaflow.replies";  // where participants send replies
   std::size_t remembered_events = 64;         // per wait, to recognise duplicates
+  // With several orchestrators: the partition count (partition_of). Each command's reply_to
+  // then names its saga's partition, reply_to + "." + partition, so that the reply reaches the
+  // orchestrator that owns the saga. 0: every reply goes to reply_to itself.
+  int partitions = 0;
+
+  // Where the replies of the partition's sagas go: reply_to + "." + partition.
+  std::string partition_reply_to(int partition) const {
+    return reply_to + "." + std::to_string(partition);
+  }
 };
 
 class Engine {

@@ -7,15 +7,26 @@
 // transport, due timers from the store); let the engine compute each saga's transition; commit
 // all of them in one transaction (group commit); publish the outbox; acknowledge the inputs.
 //
-// Threading: run_once/run/recover on one thread only (the orchestrator is the single writer of
-// its sagas and caches them). start/cancel/retry may be called from any thread.
+// Threading: run_once/run/recover/release on one thread only (the orchestrator is the single
+// writer of its sagas and caches them). start/cancel/retry/leases may be called from any
+// thread.
+//
+// Several orchestrators (OrchestratorOptions::leases): each leases some of the partitions
+// through the PartitionedStore, renews them by heartbeat, and handles only the sagas of the
+// partitions it owns: their replies, timers, outbox and operator requests. Every write carries
+// its partition's lease epoch, so a write of an owner that lost the partition is refused
+// (StaleLease) and the round is done again under the new ownership. A start gets an id in a
+// partition it owns; a reply or event for a saga of another partition is forwarded to that
+// partition's reply queue.
 #include <cstddef>
 #include <functional>
 #include <future>
 #include <memory>
+#include <stdexcept>
 #include <stop_token>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "sagaflow/engine/engine.hpp"
 #include "sagaflow/engine/metrics.hpp"
@@ -36,6 +47,26 @@ struct OrchestratorOptions {
   // (SAGAFLOW_FAULT_AT, see apps/sagaflowd/config.hpp).
   std::function<void(std::string_view point)> fault_point;
   Metrics* metrics = nullptr;  // not owned; must outlive the orchestrator; nullptr = none
+
+  // Several orchestrators on one store. Null: a single orchestrator owns every saga (its rows
+  // still name their partition of partition_count, ready for more orchestrators later).
+  PartitionedStore* leases = nullptr;  // usually the Store itself; must outlive the orchestrator
+  std::string owner;                   // this process's name in the leases, unique and stable
+  int partition_count = 16;            // the same in every orchestrator, never changed
+  Duration lease_ttl{5000};            // an owner silent this long loses its partitions
+  Duration heartbeat_every{1000};      // how often the leases are renewed (well under the ttl)
+  // engine.partitions is set to partition_count when left 0 (commands' reply_to name their
+  // saga's partition); any other value is refused.
+};
+
+// The saga asked for lives in a partition this orchestrator does not own, or a start came while
+// it owns none: another orchestrator serves it. Nothing was changed; ask again, here or
+// elsewhere (the admin API answers 503 Service Unavailable).
+class NotOwner : public std::runtime_error {
+ public:
+  NotOwner(const std::string& what, int partition)
+      : std::runtime_error(what), partition(partition) {}
+  int partition;  // -1 when no partition is owned at all
 };
 
 struct StartResult {
@@ -52,19 +83,28 @@ class Orchestrator {
   Orchestrator& operator=(const Orchestrator&) = delete;
 
   // Requests, fulfilled once their effect is committed. Failures arrive as exceptions:
-  // InvalidInput, Refused, std::invalid_argument for an unknown flow or saga.
+  // InvalidInput, Refused, std::invalid_argument for an unknown flow or saga, NotOwner with
+  // several orchestrators, or the store's error when the commit failed.
   std::future<StartResult> start(StartRequest request);
   std::future<void> cancel(std::string saga_id, std::string reason);
   std::future<void> retry(std::string saga_id);
 
   // After a (re)start, before running: publishes what was committed but not confirmed as
   // published, and, with a transport that lost what was in flight (the embedded bus),
-  // sends every awaited command again with its same id.
+  // sends every awaited command again with its same id. With several orchestrators it first
+  // takes its partitions (a heartbeat), and all of this is done for them only.
   void recover(bool resend_in_flight);
 
-  // One round; returns how many inputs it processed.
+  // One round; returns how many inputs it processed. With several orchestrators a round starts
+  // with a heartbeat when one is due.
   std::size_t run_once(Duration wait);
+  // Rounds until `stop` is requested; then, with several orchestrators, release().
   void run(std::stop_token stop);
+
+  // With several orchestrators: gives every lease up at once (a clean shutdown), so that the
+  // others take the partitions over without waiting for the ttl. A later round takes
+  // partitions again.
+  void release();
 
   // Sagas held in memory (in flight); finished ones are dropped after their commit. As of the
   // last round; safe to read from any thread (a metrics scrape).
@@ -72,6 +112,8 @@ class Orchestrator {
   // Outbox rows committed whose publishing failed and is not yet done again (at most one
   // round's worth is counted). Safe to read from any thread.
   std::size_t outbox_lag() const;
+  // The leases held, by partition (empty for a single orchestrator). Any thread.
+  std::vector<Lease> leases() const;
 
  private:
   struct Impl;

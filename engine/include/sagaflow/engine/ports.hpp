@@ -287,6 +287,14 @@ class Transport {
   // Gives up on an input that cannot be processed: it goes to the dead-letter queue with the
   // reason, and never blocks the queue.
   virtual void dead_letter(const Delivery& delivery, std::string_view reason) = 0;
+
+  // With several orchestrators (PartitionedStore): the partitions this orchestrator owns now,
+  // called whenever the set changes (the empty set once it owns none). From then on the
+  // transport delivers only the replies of these partitions, plus the shared outside events
+  // while the set is not empty; inputs it delivered before and that are not acknowledged yet go
+  // back to their queues for the partition's new owner (their tags may then be ignored). The
+  // default does nothing: a transport with a single consumer delivers everything.
+  virtual void consume_partitions([[maybe_unused]] std::span<const int> partitions) {}
 };
 
 }  // namespace sagaflow

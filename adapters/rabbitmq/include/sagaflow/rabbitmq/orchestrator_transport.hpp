@@ -3,6 +3,10 @@
 // events exchange; replies (from the reply queue) and the events the orchestrator listens to
 // (from its events queue) come back unacknowledged until the orchestrator commits.
 //
+// With several orchestrators (OrchestratorSettings::partitions > 0) each partition has a reply
+// queue of its own, and a transport consumes only those of the partitions its orchestrator owns
+// (consume_partitions), plus the shared events queue while it owns any.
+//
 // Threading: one I/O thread per transport owns the AMQP connection (rabbitmq-c is not
 // thread-safe); every public member may be called from any thread and hands its work over.
 // See adapters/rabbitmq/README.md.
@@ -32,6 +36,11 @@ struct OrchestratorSettings {
   std::size_t max_message_bytes = kDefaultMaxMessageBytes;
   // How long publish() waits for the broker's confirms before it throws.
   Duration confirm_timeout{30000};
+  // Several orchestrators: the partition count (the orchestrators' partition_count). Every
+  // partition's reply queue is declared at connect, so that a reply is always routable, and
+  // nothing is consumed until consume_partitions(). 0: one orchestrator consumes the reply queue
+  // and the events queue from the start.
+  int partitions = 0;
 };
 
 class OrchestratorTransport final : public Transport {
@@ -46,13 +55,22 @@ class OrchestratorTransport final : public Transport {
   // Persistent, mandatory (commands, replies), confirmed; all messages in flight at once.
   // Throws Error when not connected, when any message is unroutable or refused, or when the
   // confirms do not arrive within confirm_timeout. Events are not mandatory: an event nobody
-  // is bound to goes nowhere, as on the in-process bus.
+  // is bound to goes nowhere, as on the in-process bus. An event with a destination (one
+  // forwarded to its partition's owner) goes to that queue through the default exchange,
+  // mandatory.
   void publish(std::span<const Message> messages) override;
   std::size_t receive(std::vector<Delivery>& out, std::size_t max, Duration wait) override;
   // Tags from a previous connection are ignored: the broker redelivers those inputs.
   void ack(std::span<const std::uint64_t> tags) override;
   // Publishes the input to the dead-letter exchange with the reason, then acks it.
   void dead_letter(const Delivery& delivery, std::string_view reason) override;
+  // With partitions: consumes the reply queues of these partitions, and the events queue unless
+  // the set is empty. A change reconnects (the old connection closes cleanly, so its
+  // unacknowledged deliveries go back to their queues for the new owners) and waits up to
+  // connect_timeout for the new connection. Deliveries taken before are dropped from the inbox;
+  // those the engine holds have stale tags, whose acks are ignored (they come again). Without
+  // partitions it does nothing.
+  void consume_partitions(std::span<const int> partitions) override;
 
   // Gives inputs back to their queue for redelivery (basic.nack with requeue); each return
   // counts towards the topology's delivery limit.

@@ -65,6 +65,11 @@ struct Topology {
     return prefix + ".commands." + std::string(service);
   }
   std::string reply_queue() const { return prefix + ".replies"; }
+  // With several orchestrators: the replies of one partition's sagas (EngineOptions::partitions
+  // makes each command's reply_to name it).
+  std::string reply_queue(int partition) const {
+    return prefix + ".replies." + std::to_string(partition);
+  }
   std::string orchestrator_events_queue() const { return prefix + ".orchestrator.events"; }
   std::string dead_letter_queue() const { return prefix + ".dead-letters"; }
 };

@@ -42,9 +42,18 @@ class FakeTransport final : public Transport {
     dead_letters.emplace_back(delivery.message, std::string(reason));
   }
 
-  void deliver(Message m) {
+  // Records the partitions asked for; which inputs arrive stays the test's choice.
+  void consume_partitions(std::span<const int> partitions) override {
+    std::lock_guard lock(mutex_);
+    consumed.assign(partitions.begin(), partitions.end());
+    ++consume_changes;
+  }
+
+  // Returns the delivery's tag.
+  std::uint64_t deliver(Message m) {
     std::lock_guard lock(mutex_);
     inbox_.push_back(Delivery{std::move(m), ++next_tag_});
+    return next_tag_;
   }
 
   bool fail_publish = false;
@@ -52,6 +61,8 @@ class FakeTransport final : public Transport {
   std::vector<std::uint64_t> acked;
   std::vector<std::pair<Message, std::string>> dead_letters;
   std::vector<std::string> log;
+  std::vector<int> consumed;  // the last consume_partitions()
+  std::size_t consume_changes = 0;
 
  private:
   std::mutex mutex_;

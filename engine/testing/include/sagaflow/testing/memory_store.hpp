@@ -1,6 +1,8 @@
 #pragma once
 // A fast in-memory Store with the semantics of the SQLite store (it passes the same contract
-// suite, tests/contract): the engine's tests and benchmarks run against it without I/O.
+// suite, tests/contract): the engine's tests and benchmarks run against it without I/O. It is
+// also a PartitionedStore (tests/contract/partitioned_store_contract.hpp), so that several
+// orchestrators can share it in a test; lease times come from the clock it is given.
 //
 // Threading: every member is safe to call from any thread (one mutex).
 #include <cstddef>
@@ -23,8 +25,16 @@ class StoreFailure : public std::runtime_error {
   using std::runtime_error::runtime_error;
 };
 
-class MemoryStore final : public Store {
+class MemoryStore final : public Store, public PartitionedStore {
  public:
+  // Lease times from the system clock.
+  MemoryStore();
+  // Lease times from `clock`, which must outlive the store (a ManualClock in tests).
+  explicit MemoryStore(const Clock& clock);
+  void set_clock(const Clock& clock);
+
+  // Throws StaleLease for a write whose lease_epoch is not 0 and not the current epoch of its
+  // saga's partition; the checks of Store::commit otherwise.
   std::vector<OutboxRow> commit(const CommitBatch& batch) override;
   std::optional<SagaRow> load(std::string_view saga_id) override;
   std::vector<SagaRow> load_unfinished() override;
@@ -39,6 +49,14 @@ class MemoryStore final : public Store {
   void save_flow_definition(const FlowDefinitionRow& definition) override;
   std::vector<FlowDefinitionRow> flow_definitions() override;
 
+  std::vector<Lease> heartbeat(std::string_view owner, int partition_count, Duration ttl) override;
+  void release(std::string_view owner) override;
+  std::vector<SagaRow> load_unfinished_in(std::span<const int> partitions) override;
+  std::vector<TimerRow> due_timers_in(Timestamp now, std::size_t limit,
+                                      std::span<const int> partitions) override;
+  std::vector<OutboxRow> unpublished_outbox_in(std::size_t limit,
+                                               std::span<const int> partitions) override;
+
   // The next `count` commits throw StoreFailure and write nothing.
   void fail_next_commit(std::size_t count = 1);
   // Transactions committed successfully (tests check that transitions share one: group commit).
@@ -47,16 +65,33 @@ class MemoryStore final : public Store {
  private:
   using Key = std::pair<std::string, std::string>;
 
+  struct PartitionLease {
+    std::string owner;  // empty: free (never taken, given up or released)
+    std::uint64_t epoch = 0;
+    Timestamp expires{};
+  };
+  struct StoredOutboxRow {
+    OutboxRow row;
+    int partition = 0;  // its saga's
+  };
+
+  // The partition of the saga a write is for: stored rows keep theirs.
+  int partition_of_write(const SagaWrite& write) const;
+  int partition_of_saga(const std::string& saga_id) const;
+
+  const Clock* clock_;
   mutable std::mutex mutex_;
   std::unordered_map<std::string, SagaRow> sagas_;
   std::map<Key, std::string> idempotency_;  // (flow, key) -> saga id
   std::unordered_map<std::string, std::vector<HistoryRow>> history_;
-  std::map<std::uint64_t, OutboxRow> outbox_;  // by seq: ordered
+  std::map<std::uint64_t, StoredOutboxRow> outbox_;  // by seq: ordered
   std::uint64_t next_seq_ = 1;
   std::map<Key, Timestamp> timers_;  // (saga id, key) -> due
   std::set<std::tuple<Timestamp, std::string, std::string>> timers_by_due_;
   std::map<std::pair<std::string, int>, FlowDefinitionRow> definitions_;
   std::map<Key, std::string> subscriptions_;  // (event, key) -> saga id
+  std::map<int, PartitionLease> leases_;
+  std::map<std::string, Timestamp, std::less<>> owners_alive_until_;
   std::size_t fail_commits_ = 0;
   std::size_t commits_ = 0;
 };
