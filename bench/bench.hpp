@@ -17,6 +17,9 @@ using Clock = std::chrono::steady_clock;
 
 // Prints the figure and keeps it for --json.
 void report(std::string name, double value, std::string unit);
+// Prints a setting a figure was measured under (e.g. the server's synchronous_commit) and keeps
+// it for --json, as {"name", "value": "<text>", "unit": "setting"}.
+void setting(std::string name, std::string value);
 double seconds_since(Clock::time_point t);
 std::shared_ptr<const flow::Flow> bench_flow();
 
@@ -52,8 +55,25 @@ struct AmqpOptions {
   std::string prefix;                      // serve mode: the topology the bench run chose
 };
 
+// The production pair's figures (postgres.cpp), with --pg DSN.
+struct PgOptions {
+  std::string dsn;                   // libpq connection string or URI
+  std::size_t sagas = 5000;          // the maximum rate: started at once, run to the end
+  std::size_t latency_sagas = 2000;  // the latency run: started on an open-loop schedule
+  double latency_rate = 0;           // sagas/s of that schedule; 0 = half the maximum rate
+  double latency_warmup = 1;         // seconds of that schedule run first and not counted
+  std::size_t batch = 0;             // OrchestratorOptions::max_batch; 0 = --amqp-batch
+  double raw_seconds = 3;            // each raw single-row commit run
+  int raw_connections = 64;          // the concurrent raw run's connections
+  std::string latency_csv;           // when set: each saga of the latency run, as CSV, here
+};
+
 // Sagas over RabbitMQ with participant processes, then the raw broker limit and the ratio.
 void bench_rabbitmq(const std::filesystem::path& dir, const AmqpOptions& options);
+// Sagas over RabbitMQ with participant processes and PostgreSQL as the store: the maximum rate,
+// the latency at a paced rate, the raw broker round trip and the raw single-row commits of the
+// same server, and the ratios.
+void bench_postgres(const AmqpOptions& amqp, const PgOptions& pg);
 // A participant process: serves `service` until SIGTERM (or until its parent dies).
 int serve(const std::string& service, const AmqpOptions& options);
 

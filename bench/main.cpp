@@ -2,7 +2,10 @@
 //
 //   sagaflow_bench [--dir DIR] [--json FILE] [--sagas N] [--amqp URL [--amqp-sagas N]
 //                  [--amqp-only] [--amqp-batch N] [--amqp-prefetch N] [--amqp-worker-prefetch N]
-//                  [--amqp-worker-threads N] [--amqp-idle-wait MS]]
+//                  [--amqp-worker-threads N] [--amqp-idle-wait MS]
+//                  [--pg DSN [--pg-only] [--pg-sagas N] [--pg-latency-sagas N] [--pg-rate R]
+//                  [--pg-batch N] [--pg-raw-seconds S] [--pg-raw-connections N]
+//                  [--pg-latency-warmup S] [--pg-latency-csv FILE]]]
 //   sagaflow_bench --serve SERVICE --amqp URL --prefix P [--amqp-worker-prefetch N]
 //                  [--amqp-worker-threads N]
 //
@@ -12,11 +15,15 @@
 //    file (WAL, durable commits), participants on their own thread;
 // 4. with --amqp (rabbitmq.cpp): four-step sagas through RabbitMQ with the participants as
 //    processes (this binary in --serve mode), the raw broker limit for as many messages, and
-//    their ratio.
+//    their ratio;
+// 5. with --amqp and --pg (postgres.cpp): the production pair, RabbitMQ and PostgreSQL: sagas
+//    per second, the saga latency at half that rate, the raw broker round trip and the raw
+//    single-row commits of the same servers, and the ratios. --pg-only skips 1-4.
 #include "bench.hpp"
 
 #include <malloc.h>
 
+#include <algorithm>
 #include <atomic>
 #include <new>
 
@@ -94,7 +101,7 @@ steps:
 
 struct Figure {
   std::string name;
-  double value;
+  json::value value;  // a number, or the text of a setting
   std::string unit;
 };
 std::vector<Figure> figures;
@@ -107,6 +114,12 @@ void report(std::string name, double value, std::string unit) {
               unit.c_str());
   std::fflush(stdout);
   figures.push_back({std::move(name), value, std::move(unit)});
+}
+
+void setting(std::string name, std::string value) {
+  std::printf("%-56s %14s\n", name.c_str(), value.c_str());
+  std::fflush(stdout);
+  figures.push_back({std::move(name), json::string(value), "setting"});
 }
 
 double seconds_since(Clock::time_point t) {
@@ -241,12 +254,18 @@ int main(int argc, char** argv) {
   std::size_t sagas = 20000;
   std::string serve_service;
   bool amqp_only = false;
+  bool pg_only = false;
   AmqpOptions amqp;
+  PgOptions pg;
   const char* usage =
       "usage: sagaflow_bench [--dir DIR] [--json FILE] [--sagas N] [--amqp URL [--amqp-sagas N]\n"
       "                      [--amqp-only] [--amqp-batch N] [--amqp-prefetch N]\n"
       "                      [--amqp-worker-prefetch N] [--amqp-worker-threads N]\n"
-      "                      [--amqp-idle-wait MS]]\n"
+      "                      [--amqp-idle-wait MS]\n"
+      "                      [--pg DSN [--pg-only] [--pg-sagas N] [--pg-latency-sagas N]\n"
+      "                      [--pg-rate R] [--pg-batch N] [--pg-raw-seconds S]\n"
+      "                      [--pg-raw-connections N] [--pg-latency-warmup S]\n"
+      "                      [--pg-latency-csv FILE]]]\n"
       "       sagaflow_bench --serve SERVICE --amqp URL --prefix P [--amqp-worker-prefetch N]\n"
       "                      [--amqp-worker-threads N]\n";
   try {
@@ -278,6 +297,26 @@ int main(int argc, char** argv) {
         amqp.worker_threads = std::stoi(value());
       } else if (arg == "--amqp-idle-wait") {
         amqp.idle_wait = std::chrono::milliseconds(std::stol(value()));
+      } else if (arg == "--pg") {
+        pg.dsn = value();
+      } else if (arg == "--pg-only") {
+        pg_only = true;
+      } else if (arg == "--pg-sagas") {
+        pg.sagas = std::stoul(value());
+      } else if (arg == "--pg-latency-sagas") {
+        pg.latency_sagas = std::stoul(value());
+      } else if (arg == "--pg-rate") {
+        pg.latency_rate = std::stod(value());
+      } else if (arg == "--pg-batch") {
+        pg.batch = std::stoul(value());
+      } else if (arg == "--pg-raw-seconds") {
+        pg.raw_seconds = std::stod(value());
+      } else if (arg == "--pg-latency-warmup") {
+        pg.latency_warmup = std::max(0.0, std::stod(value()));
+      } else if (arg == "--pg-latency-csv") {
+        pg.latency_csv = value();
+      } else if (arg == "--pg-raw-connections") {
+        pg.raw_connections = std::max(1, std::stoi(value()));
       } else if (arg == "--serve") {
         serve_service = value();
       } else if (arg == "--prefix") {
@@ -301,19 +340,40 @@ int main(int argc, char** argv) {
     std::fprintf(stderr, "sagaflow_bench: --amqp-only needs --amqp\n%s", usage);
     return 2;
   }
+  if (!pg.dsn.empty() && amqp.url.empty()) {
+    std::fprintf(stderr, "sagaflow_bench: --pg needs --amqp (the participants run over it)\n%s",
+                 usage);
+    return 2;
+  }
+  if (pg.sagas == 0) {
+    std::fprintf(stderr, "sagaflow_bench: --pg-sagas must be at least 1\n%s", usage);
+    return 2;
+  }
+  if (pg_only && pg.dsn.empty()) {
+    std::fprintf(stderr, "sagaflow_bench: --pg-only needs --pg\n%s", usage);
+    return 2;
+  }
 
   std::filesystem::create_directories(dir);
-  if (!amqp_only) {
+  if (!amqp_only && !pg_only) {
     bench_engine_alone(sagas * 5);
     bench_memory_per_saga(sagas);
     // The round size trades latency for throughput: each round is one durable commit.
     for (std::size_t batch : {1024, 8192}) bench_embedded(dir, sagas, batch);
   }
-  if (!amqp.url.empty()) {
+  if (!amqp.url.empty() && !pg_only) {
     try {
       bench_rabbitmq(dir, amqp);
     } catch (const std::exception& error) {
       std::fprintf(stderr, "sagaflow_bench: RabbitMQ: %s\n", error.what());
+      return 1;
+    }
+  }
+  if (!pg.dsn.empty()) {
+    try {
+      bench_postgres(amqp, pg);
+    } catch (const std::exception& error) {
+      std::fprintf(stderr, "sagaflow_bench: RabbitMQ+PostgreSQL: %s\n", error.what());
       return 1;
     }
   }

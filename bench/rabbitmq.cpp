@@ -1,4 +1,4 @@
-// The RabbitMQ figures of tools/bench (--amqp URL):
+// The RabbitMQ figures of tools/bench (--amqp URL), and what postgres.cpp shares (amqp.hpp):
 //
 // 1. four-step sagas per second with the orchestrator here (SQLite, durable) and alpha and beta
 //    as processes of their own (this binary in --serve mode), and the messages they carried
@@ -7,6 +7,7 @@
 //    persistent, published with confirms (a window of many in flight) to one durable quorum
 //    queue and consumed by a second connection with a bounded prefetch and multi-acks;
 // 3. their ratio: how much of what the broker can carry the sagas get.
+// The raw round trip of one saga step (raw_round_trips) is measured here too, for postgres.cpp.
 #include <amqp.h>
 #include <amqp_tcp_socket.h>
 #include <signal.h>
@@ -29,136 +30,89 @@
 #include <boost/asio/executor_work_guard.hpp>
 #include <boost/asio/io_context.hpp>
 
+#include "amqp.hpp"
 #include "bench.hpp"
-#include "sagaflow/engine/orchestrator.hpp"
-#include "sagaflow/engine/system_clock.hpp"
-#include "sagaflow/rabbitmq/orchestrator_transport.hpp"
 #include "sagaflow/rabbitmq/worker.hpp"
 #include "sagaflow/sqlite/sqlite_store.hpp"
 
 extern char** environ;
 
 namespace sagaflow::bench {
-namespace {
 
 using namespace std::chrono_literals;
 
-constexpr std::size_t kMessagesPerSaga = 8;  // 4 commands + 4 replies
-// The raw run keeps this many publishes unconfirmed at once: "many in flight", as the
-// orchestrator's publish of a whole round is.
-constexpr std::uint64_t kConfirmWindow = 1024;
-
-// ---------------------------------------------------------------------------------------------
-// What the orchestrator sends and receives: the body sizes for the raw run, and how well the
-// rounds batch.
-class CountingTransport final : public Transport {
- public:
-  explicit CountingTransport(Transport& inner) : inner_(inner) {}
-
-  void publish(std::span<const Message> messages) override {
-    inner_.publish(messages);  // a failed publish is retried by the orchestrator: count once
-    ++publishes;
-    for (const auto& m : messages) {
-      ++published;
-      body_bytes += m.body.size();
-    }
-  }
-  std::size_t receive(std::vector<Delivery>& out, std::size_t max, Duration wait) override {
-    const auto first = out.size();
-    const auto n = inner_.receive(out, max, wait);
-    for (auto i = first; i < out.size(); ++i) {
-      ++received;
-      body_bytes += out[i].message.body.size();
-    }
-    return n;
-  }
-  void ack(std::span<const std::uint64_t> tags) override { inner_.ack(tags); }
-  void dead_letter(const Delivery& delivery, std::string_view reason) override {
-    ++dead_lettered;
-    std::fprintf(stderr, "sagaflow_bench: dead-lettered %s: %.*s\n", delivery.message.id.c_str(),
-                 static_cast<int>(reason.size()), reason.data());
-    inner_.dead_letter(delivery, reason);
-  }
-
-  void reset() { publishes = published = received = body_bytes = dead_lettered = 0; }
-
-  std::size_t publishes = 0, published = 0, received = 0, body_bytes = 0, dead_lettered = 0;
-
- private:
-  Transport& inner_;
-};
-
-// A participant process, stopped (SIGTERM, then waited for) when this goes away.
-class Process {
- public:
-  explicit Process(std::vector<std::string> argv) {
-    std::vector<char*> args;
-    for (auto& a : argv) args.push_back(a.data());
-    args.push_back(nullptr);
-    if (int e = posix_spawn(&pid_, args[0], nullptr, nullptr, args.data(), environ); e != 0) {
-      throw std::runtime_error("cannot start " + argv[0] + ": " + std::strerror(e));
-    }
-  }
-  ~Process() {
-    if (pid_ <= 0) return;
-    kill(pid_, SIGTERM);
-    waitpid(pid_, nullptr, 0);
-  }
-  Process(const Process&) = delete;
-  Process& operator=(const Process&) = delete;
-
-  bool running() {
-    if (pid_ <= 0) return false;
-    int status = 0;
-    if (waitpid(pid_, &status, WNOHANG) == pid_) pid_ = -1;
-    return pid_ > 0;
-  }
-
- private:
-  pid_t pid_ = -1;
-};
-
-struct Round {
-  std::size_t rounds = 0;
-  std::size_t inputs = 0;
-};
-
-// Starts `count` sagas and runs the orchestrator until every one has finished.
-Round drive(Orchestrator& orchestrator, std::size_t count, std::size_t first, Duration wait,
-            std::vector<std::unique_ptr<Process>>& participants, Duration limit) {
-  std::vector<std::future<StartResult>> starts;
-  starts.reserve(count);
-  for (std::size_t i = 0; i < count; ++i) {
-    starts.push_back(orchestrator.start(StartRequest{
-        .flow = "bench",
-        .input = json::object{{"user", "u" + std::to_string(first + i)}, {"amount", 5}}}));
-  }
-  const auto deadline = Clock::now() + limit;
-  Round r;
-  std::size_t answered = 0;
-  while (true) {
-    r.inputs += orchestrator.run_once(wait);
-    ++r.rounds;
-    while (answered < starts.size() && starts[answered].wait_for(0s) == std::future_status::ready) {
-      starts[answered++].get();  // rethrows a refused start
-    }
-    // A saga leaves the cache once its last transition is committed.
-    if (answered == starts.size() && orchestrator.cached_sagas() == 0) return r;
-    if (r.rounds % 256 == 0) {
-      for (auto& p : participants) {
-        if (!p->running()) throw std::runtime_error("a participant process exited");
-      }
-    }
-    if (Clock::now() > deadline) {
-      throw std::runtime_error(std::to_string(orchestrator.cached_sagas()) +
-                               " sagas still running after " +
-                               std::to_string(limit.count() / 1000) + " s");
-    }
-  }
+std::string run_id() {
+  static const std::string id =
+      std::to_string(getpid()) + "-" +
+      std::to_string(std::chrono::system_clock::now().time_since_epoch().count());
+  return id;
 }
 
 // ---------------------------------------------------------------------------------------------
-// rabbitmq-c directly, channel 1, for the raw run and the clean-up. One thread per connection.
+void CountingTransport::publish(std::span<const Message> messages) {
+  const auto started = Clock::now();
+  inner_.publish(messages);  // a failed publish is retried by the orchestrator: count once
+  publish_seconds += seconds_since(started);
+  ++publishes;
+  for (const auto& m : messages) {
+    ++published;
+    body_bytes += m.body.size();
+  }
+}
+
+std::size_t CountingTransport::receive(std::vector<Delivery>& out, std::size_t max, Duration wait) {
+  const auto started = Clock::now();
+  const auto first = out.size();
+  const auto n = inner_.receive(out, max, wait);
+  receive_seconds += seconds_since(started);
+  for (auto i = first; i < out.size(); ++i) {
+    ++received;
+    body_bytes += out[i].message.body.size();
+  }
+  return n;
+}
+
+void CountingTransport::ack(std::span<const std::uint64_t> tags) {
+  const auto started = Clock::now();
+  inner_.ack(tags);
+  ack_seconds += seconds_since(started);
+}
+
+void CountingTransport::dead_letter(const Delivery& delivery, std::string_view reason) {
+  ++dead_lettered;
+  std::fprintf(stderr, "sagaflow_bench: dead-lettered %s: %.*s\n", delivery.message.id.c_str(),
+               static_cast<int>(reason.size()), reason.data());
+  inner_.dead_letter(delivery, reason);
+}
+
+// ---------------------------------------------------------------------------------------------
+Process::Process(std::vector<std::string> argv) {
+  std::vector<char*> args;
+  for (auto& a : argv) args.push_back(a.data());
+  args.push_back(nullptr);
+  if (int e = posix_spawn(&pid_, args[0], nullptr, nullptr, args.data(), environ); e != 0) {
+    throw std::runtime_error("cannot start " + argv[0] + ": " + std::strerror(e));
+  }
+}
+
+Process::~Process() {
+  if (pid_ <= 0) return;
+  kill(pid_, SIGTERM);
+  waitpid(pid_, nullptr, 0);
+}
+
+bool Process::running() {
+  if (pid_ <= 0) return false;
+  int status = 0;
+  if (waitpid(pid_, &status, WNOHANG) == pid_) pid_ = -1;
+  return pid_ > 0;
+}
+
+namespace {
+
+// ---------------------------------------------------------------------------------------------
+// rabbitmq-c directly, channel 1 open, for the raw runs and the clean-up. One thread per
+// connection.
 class RawConnection {
  public:
   explicit RawConnection(const std::string& url) {
@@ -179,18 +133,21 @@ class RawConnection {
     const char* vhost = (info.vhost == nullptr || *info.vhost == '\0') ? "/" : info.vhost;
     check(amqp_login(conn_, vhost, 0, 131072, 0, AMQP_SASL_METHOD_PLAIN, info.user, info.password),
           "login");
-    amqp_channel_open(conn_, 1);
-    check(amqp_get_rpc_reply(conn_), "channel.open");
+    open_channel(1);
   }
   ~RawConnection() {
-    amqp_channel_close(conn_, 1, AMQP_REPLY_SUCCESS);
-    amqp_connection_close(conn_, AMQP_REPLY_SUCCESS);
+    amqp_connection_close(conn_, AMQP_REPLY_SUCCESS);  // closes its channels too
     amqp_destroy_connection(conn_);
   }
   RawConnection(const RawConnection&) = delete;
   RawConnection& operator=(const RawConnection&) = delete;
 
   amqp_connection_state_t get() const { return conn_; }
+
+  void open_channel(amqp_channel_t channel) {
+    amqp_channel_open(conn_, channel);
+    check("channel.open");
+  }
 
   static void check(const amqp_rpc_reply_t& r, const char* what) {
     switch (r.reply_type) {
@@ -223,6 +180,115 @@ amqp_bytes_t bytes(const std::string& s) {
   return amqp_bytes_t{s.size(), const_cast<char*>(s.data())};
 }
 
+void declare_quorum_queue(RawConnection& c, const std::string& name) {
+  static const std::string key = "x-queue-type", quorum = "quorum";
+  amqp_table_entry_t entry{};
+  entry.key = bytes(key);
+  entry.value.kind = AMQP_FIELD_KIND_UTF8;
+  entry.value.value.bytes = bytes(quorum);
+  amqp_table_t arguments{1, &entry};
+  amqp_queue_declare(c.get(), 1, bytes(name), 0, 1, 0, 0, arguments);
+  c.check("queue.declare");
+}
+
+void delete_queues(const std::string& url, const std::vector<std::string>& queues) {
+  try {
+    RawConnection c(url);
+    for (const auto& q : queues) {
+      amqp_queue_delete(c.get(), 1, bytes(q), 0, 0);
+      c.check("queue.delete");
+    }
+  } catch (const std::exception& error) {
+    std::fprintf(stderr, "sagaflow_bench: raw queues left on the broker: %s\n", error.what());
+  }
+}
+
+// Publisher confirms, single or multiple, possibly out of order: `low` is the low-water mark,
+// every publish up to it is confirmed.
+struct Confirms {
+  std::vector<char> confirmed{0};  // by publish sequence number, from 1
+  std::uint64_t sent = 0, low = 0;
+
+  void published() {
+    ++sent;
+    if (confirmed.size() <= sent) confirmed.resize(std::max<std::size_t>(sent + 1, 2 * sent), 0);
+  }
+  void ack(const amqp_basic_ack_t& ack) {
+    const auto from = ack.multiple ? low + 1 : ack.delivery_tag;
+    for (auto t = from; t <= ack.delivery_tag && t <= sent; ++t) confirmed[t] = 1;
+    while (low < sent && confirmed[low + 1]) ++low;
+  }
+};
+
+// Handles a frame that is not a delivery on a connection that publishes with confirms on
+// `channel`: confirms are counted, a refusal or a closed channel throws.
+void on_frame(const amqp_frame_t& frame, amqp_channel_t channel, Confirms& confirms,
+              const char* who) {
+  if (frame.frame_type != AMQP_FRAME_METHOD) return;
+  switch (frame.payload.method.id) {
+    case AMQP_BASIC_ACK_METHOD:
+      if (frame.channel == channel) {
+        confirms.ack(*static_cast<const amqp_basic_ack_t*>(frame.payload.method.decoded));
+      }
+      return;
+    case AMQP_BASIC_NACK_METHOD:
+      throw std::runtime_error(std::string(who) + ": the broker refused a message");
+    case AMQP_BASIC_RETURN_METHOD:
+      throw std::runtime_error(std::string(who) + ": a message was unroutable");
+    case AMQP_CHANNEL_CLOSE_METHOD:
+    case AMQP_CONNECTION_CLOSE_METHOD:
+      throw std::runtime_error(std::string(who) + ": the broker closed the channel");
+    default:
+      return;
+  }
+}
+
+// One step of a loop that consumes and publishes with confirms on one connection: waits up to
+// `timeout` for a frame; returns true with `envelope` filled for a delivery (to be destroyed by
+// the caller), false after any other frame (handled by on_frame) or a timeout.
+bool next_delivery(amqp_connection_state_t c, amqp_envelope_t& envelope, timeval timeout,
+                   amqp_channel_t confirm_channel, Confirms& confirms, const char* who) {
+  amqp_maybe_release_buffers(c);
+  auto r = amqp_consume_message(c, &envelope, &timeout, 0);
+  if (r.reply_type == AMQP_RESPONSE_NORMAL) return true;
+  if (r.reply_type == AMQP_RESPONSE_LIBRARY_EXCEPTION) {
+    if (r.library_error == AMQP_STATUS_TIMEOUT) return false;
+    if (r.library_error == AMQP_STATUS_UNEXPECTED_STATE) {
+      amqp_frame_t frame;
+      if (int s = amqp_simple_wait_frame(c, &frame); s != AMQP_STATUS_OK) {
+        throw std::runtime_error(std::string(who) + ": " + amqp_error_string2(s));
+      }
+      on_frame(frame, confirm_channel, confirms, who);
+      return false;
+    }
+  }
+  RawConnection::check(r, who);
+  return false;
+}
+
+amqp_basic_properties_t persistent_json() {
+  amqp_basic_properties_t properties{};
+  properties._flags = AMQP_BASIC_CONTENT_TYPE_FLAG | AMQP_BASIC_DELIVERY_MODE_FLAG;
+  properties.content_type = amqp_cstring_bytes("application/json");
+  properties.delivery_mode = AMQP_DELIVERY_PERSISTENT;
+  return properties;
+}
+
+void publish(amqp_connection_state_t c, amqp_channel_t channel, const std::string& queue,
+             const amqp_basic_properties_t& properties, const std::string& body) {
+  if (int s = amqp_basic_publish(c, channel, amqp_empty_bytes, bytes(queue), 1, 0, &properties,
+                                 bytes(body));
+      s != AMQP_STATUS_OK) {
+    throw std::runtime_error(std::string("raw publish: ") + amqp_error_string2(s));
+  }
+}
+
+void ack(amqp_connection_state_t c, amqp_channel_t channel, std::uint64_t tag) {
+  if (int s = amqp_basic_ack(c, channel, tag, 1); s != AMQP_STATUS_OK) {
+    throw std::runtime_error(std::string("raw ack: ") + amqp_error_string2(s));
+  }
+}
+
 // Leaves the broker as it was: a run's quorum queues would otherwise accumulate (each is a Raft
 // group with its own log).
 void delete_topology(const std::string& url, const rabbitmq::Topology& t,
@@ -246,36 +312,103 @@ void delete_topology(const std::string& url, const rabbitmq::Topology& t,
   }
 }
 
-// A JSON body of exactly `size` bytes (when size allows one), like the sagas' bodies.
+}  // namespace
+
 std::string body_of(std::size_t size) {
   const std::string open = "{\"pad\":\"", close = "\"}";
   if (size < open.size() + close.size()) return std::string(size, ' ');
   return open + std::string(size - open.size() - close.size(), 'x') + close;
 }
 
-struct RawOptions {
-  std::string url;
-  std::string queue;
-  std::size_t messages = 0;
-  std::size_t body_size = 0;
-  std::uint16_t prefetch = 512;
-};
+// ---------------------------------------------------------------------------------------------
+SagaRig::TopologyGuard::~TopologyGuard() {
+  if (!url.empty()) delete_topology(url, topology, services);
+}
 
-// Messages per second from the first publish to the last ack.
+SagaRig::SagaRig(const AmqpOptions& o, Store& store, std::string prefix) : options_(o) {
+  auto plan = flows_.add(bench_flow());
+  rabbitmq::OrchestratorSettings settings{
+      .connection = rabbitmq::ConnectionSettings::from_url(o.url),
+      .topology = rabbitmq::Topology{.prefix = std::move(prefix)},
+      .event_types = plan->listened_events(),
+      .services = plan->services(),
+      .prefetch = o.prefetch};
+  guard_.topology = settings.topology;
+  guard_.services = settings.services;
+  guard_.url = o.url;  // from here on, the topology may exist
+  transport_ = std::make_unique<rabbitmq::OrchestratorTransport>(settings);
+  transport_->wait_connected(20s);
+  counting_ = std::make_unique<CountingTransport>(*transport_);
+  OrchestratorOptions options{.max_batch = o.batch, .idle_wait = o.idle_wait};
+  options.engine.reply_to = settings.topology.reply_queue();
+  orchestrator_ = std::make_unique<Orchestrator>(flows_, store, *counting_, clock_, options);
+
+  const auto self = std::filesystem::read_symlink("/proc/self/exe").string();
+  for (const auto& service : settings.services) {
+    participants_.push_back(std::make_unique<Process>(std::vector<std::string>{
+        self, "--serve", service, "--amqp", o.url, "--prefix", settings.topology.prefix,
+        "--amqp-worker-prefetch", std::to_string(o.worker_prefetch), "--amqp-worker-threads",
+        std::to_string(o.worker_threads)}));
+  }
+  // One saga through before timing: the participants are connected and consuming, the broker's
+  // queues are warm.
+  burst(1, 60s);
+  counting_->reset();
+}
+
+SagaRig::~SagaRig() {
+  participants_.clear();
+  orchestrator_.reset();
+  counting_.reset();
+  transport_.reset();
+}
+
+void SagaRig::check_participants() {
+  for (auto& p : participants_) {
+    if (!p->running()) throw std::runtime_error("a participant process exited");
+  }
+}
+
+std::vector<pid_t> SagaRig::participant_pids() const {
+  std::vector<pid_t> pids;
+  for (const auto& p : participants_) pids.push_back(p->pid());
+  return pids;
+}
+
+Round SagaRig::burst(std::size_t count, Duration limit) {
+  std::vector<std::future<StartResult>> starts;
+  starts.reserve(count);
+  for (std::size_t i = 0; i < count; ++i, ++started_) {
+    starts.push_back(orchestrator_->start(StartRequest{
+        .flow = "bench",
+        .input = json::object{{"user", "u" + std::to_string(started_)}, {"amount", 5}}}));
+  }
+  const auto deadline = Clock::now() + limit;
+  Round r;
+  std::size_t answered = 0;
+  while (true) {
+    r.inputs += orchestrator_->run_once(options_.idle_wait);
+    ++r.rounds;
+    while (answered < starts.size() && starts[answered].wait_for(0s) == std::future_status::ready) {
+      starts[answered++].get();  // rethrows a refused start
+    }
+    // A saga leaves the cache once its last transition is committed.
+    if (answered == starts.size() && orchestrator_->cached_sagas() == 0) return r;
+    if (r.rounds % 256 == 0) check_participants();
+    if (Clock::now() > deadline) {
+      throw std::runtime_error(std::to_string(orchestrator_->cached_sagas()) +
+                               " sagas still running after " +
+                               std::to_string(limit.count() / 1000) + " s");
+    }
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
 double raw_broker_limit(const RawOptions& o) {
   RawConnection publisher(o.url);
   RawConnection consumer(o.url);
   const auto queue = bytes(o.queue);
-  {
-    static const std::string key = "x-queue-type", quorum = "quorum";
-    amqp_table_entry_t entry{};
-    entry.key = bytes(key);
-    entry.value.kind = AMQP_FIELD_KIND_UTF8;
-    entry.value.value.bytes = bytes(quorum);
-    amqp_table_t arguments{1, &entry};
-    amqp_queue_declare(publisher.get(), 1, queue, 0, 1, 0, 0, arguments);
-    publisher.check("queue.declare");
-  }
+  declare_quorum_queue(publisher, o.queue);
   amqp_confirm_select(publisher.get(), 1);
   publisher.check("confirm.select");
   amqp_basic_qos(consumer.get(), 1, 0, o.prefetch, 0);
@@ -313,9 +446,7 @@ double raw_broker_limit(const RawOptions& o) {
         ++received;
         last_progress = Clock::now();
         if (++unacked >= ack_every || received == total) {
-          if (int s = amqp_basic_ack(c, 1, tag, 1); s != AMQP_STATUS_OK) {
-            throw std::runtime_error(std::string("raw ack: ") + amqp_error_string2(s));
-          }
+          ack(c, 1, tag);
           unacked = 0;
         }
       }
@@ -333,13 +464,8 @@ double raw_broker_limit(const RawOptions& o) {
   const auto started = Clock::now();
   try {
     const std::string body = body_of(o.body_size);
-    amqp_basic_properties_t properties{};
-    properties._flags = AMQP_BASIC_CONTENT_TYPE_FLAG | AMQP_BASIC_DELIVERY_MODE_FLAG;
-    properties.content_type = amqp_cstring_bytes("application/json");
-    properties.delivery_mode = AMQP_DELIVERY_PERSISTENT;
-    // Confirms may come single or multiple; `confirmed_up_to` is the low-water mark.
-    std::vector<char> confirmed(total + 1, 0);
-    std::uint64_t sent = 0, confirmed_up_to = 0;
+    const auto properties = persistent_json();
+    Confirms confirms;
     auto next_frame = [&](bool block) {
       amqp_frame_t frame;
       timeval zero{0, 0};
@@ -349,39 +475,20 @@ double raw_broker_limit(const RawOptions& o) {
       if (s != AMQP_STATUS_OK) {
         throw std::runtime_error(std::string("raw publisher: ") + amqp_error_string2(s));
       }
-      if (frame.frame_type != AMQP_FRAME_METHOD) return true;
-      switch (frame.payload.method.id) {
-        case AMQP_BASIC_ACK_METHOD: {
-          const auto* ack = static_cast<const amqp_basic_ack_t*>(frame.payload.method.decoded);
-          const auto from = ack->multiple ? confirmed_up_to + 1 : ack->delivery_tag;
-          for (auto t = from; t <= ack->delivery_tag && t <= total; ++t) confirmed[t] = 1;
-          while (confirmed_up_to < sent && confirmed[confirmed_up_to + 1]) ++confirmed_up_to;
-          return true;
-        }
-        case AMQP_BASIC_NACK_METHOD:
-          throw std::runtime_error("raw publisher: the broker refused a message");
-        case AMQP_BASIC_RETURN_METHOD:
-          throw std::runtime_error("raw publisher: a message was unroutable");
-        case AMQP_CHANNEL_CLOSE_METHOD:
-        case AMQP_CONNECTION_CLOSE_METHOD:
-          throw std::runtime_error("raw publisher: the broker closed the channel");
-        default:
-          return true;
-      }
+      on_frame(frame, 1, confirms, "raw publisher");
+      return true;
     };
-    while (sent < total) {
-      while (sent - confirmed_up_to >= kConfirmWindow) next_frame(true);
-      if (int s = amqp_basic_publish(c, 1, amqp_empty_bytes, queue, 1, 0, &properties, bytes(body));
-          s != AMQP_STATUS_OK) {
-        throw std::runtime_error(std::string("raw publish: ") + amqp_error_string2(s));
-      }
-      if (++sent % 64 == 0) {
+    while (confirms.sent < total) {
+      while (confirms.sent - confirms.low >= kConfirmWindow) next_frame(true);
+      publish(c, 1, o.queue, properties, body);
+      confirms.published();
+      if (confirms.sent % 64 == 0) {
         while (next_frame(false)) {
         }
         amqp_maybe_release_buffers(c);
       }
     }
-    while (confirmed_up_to < total) next_frame(true);
+    while (confirms.low < total) next_frame(true);
   } catch (...) {
     give_up = true;
     consuming.join();
@@ -395,6 +502,149 @@ double raw_broker_limit(const RawOptions& o) {
   return double(total) / elapsed;
 }
 
+// ---------------------------------------------------------------------------------------------
+// The round trip. On every connection, channel 1 carries the commands and channel 2 the
+// replies: the requesting side (the orchestrator's part) publishes commands with confirms, round
+// robin over the command queues, and consumes the replies; each replying side (a participant's
+// part) consumes its command queue and publishes the replies with confirms. Each side is one
+// connection on one thread, as the adapter's transport and worker are.
+namespace {
+
+constexpr amqp_channel_t kCommands = 1, kReplies = 2;
+
+// The replying side: each command is answered by a reply of the same size, published with a
+// confirm; the command is acknowledged once its reply is confirmed (the worker's rule), by
+// multi-acks. Deliveries and replies are numbered alike on one connection (a delivery's tag
+// is the sequence number of its reply), so a confirm of reply n acknowledges command n.
+void reply_to_commands(const RawOptions& o, const std::string& commands, const std::string& replies,
+                       std::uint64_t expected, const std::atomic<bool>& give_up) {
+  RawConnection connection(o.url);
+  auto* c = connection.get();
+  connection.open_channel(kReplies);
+  amqp_confirm_select(c, kReplies);
+  connection.check("confirm.select");
+  amqp_basic_qos(c, kCommands, 0, o.worker_prefetch, 0);
+  connection.check("basic.qos");
+  amqp_basic_consume(c, kCommands, bytes(commands), amqp_empty_bytes, 0, 0, 0, amqp_empty_table);
+  connection.check("basic.consume");
+  const std::string body = body_of(o.body_size);
+  const auto properties = persistent_json();
+  Confirms confirms;
+  std::uint64_t acked = 0;
+  auto last_progress = Clock::now();
+  while (acked < expected) {
+    amqp_envelope_t envelope;
+    if (next_delivery(c, envelope, timeval{0, 200000}, kReplies, confirms, "raw replier")) {
+      amqp_destroy_envelope(&envelope);
+      publish(c, kReplies, replies, properties, body);
+      confirms.published();
+      last_progress = Clock::now();
+    } else if (confirms.low > acked) {
+      ack(c, kCommands, confirms.low);
+      acked = confirms.low;
+      last_progress = Clock::now();
+    } else if (give_up || Clock::now() - last_progress > 30s) {
+      throw std::runtime_error("raw replier: nothing arrived for 30 s");
+    }
+  }
+  // Every ack sent before a synchronous method on its channel is handled when it returns.
+  amqp_basic_qos(c, kCommands, 0, o.worker_prefetch, 0);
+  connection.check("basic.qos after the last ack");
+}
+
+}  // namespace
+
+double raw_round_trips(const RawOptions& o) {
+  const int services = std::max(1, o.services);
+  const std::string replies = o.queue + ".replies";
+  std::vector<std::string> queues{replies};
+  for (int i = 0; i < services; ++i) queues.push_back(o.queue + ".commands." + std::to_string(i));
+
+  const std::uint64_t total = o.messages;
+  std::atomic<bool> give_up{false};
+  std::vector<std::exception_ptr> errors(services);
+  std::vector<std::thread> repliers;
+  double elapsed = 0;
+  try {
+    RawConnection requester(o.url);
+    auto* c = requester.get();
+    for (const auto& q : queues) declare_quorum_queue(requester, q);
+    requester.open_channel(kReplies);
+    amqp_confirm_select(c, kCommands);
+    requester.check("confirm.select");
+    amqp_basic_qos(c, kReplies, 0, o.prefetch, 0);
+    requester.check("basic.qos");
+    amqp_basic_consume(c, kReplies, bytes(replies), amqp_empty_bytes, 0, 0, 0, amqp_empty_table);
+    requester.check("basic.consume");
+    for (int i = 0; i < services; ++i) {
+      const std::uint64_t expected = total / services + (std::uint64_t(i) < total % services);
+      repliers.emplace_back([&, i, expected] {
+        try {
+          reply_to_commands(o, queues[1 + i], replies, expected, give_up);
+        } catch (...) {
+          errors[i] = std::current_exception();
+          give_up = true;
+        }
+      });
+    }
+    // The repliers consume before the clock starts: what is timed is the broker's work only.
+    std::this_thread::sleep_for(500ms);
+
+    const std::string body = body_of(o.body_size);
+    const auto properties = persistent_json();
+    const std::size_t ack_every = std::max<std::size_t>(1, o.prefetch / 8);
+    Confirms confirms;  // of the commands
+    std::uint64_t answered = 0, unacked = 0;
+    auto last_progress = Clock::now();
+    const auto started = Clock::now();
+    while (answered < total || confirms.low < total) {
+      // Up to a window of round trips in flight, polling the socket every 64 publishes.
+      std::uint64_t burst = 0;
+      while (confirms.sent < total && confirms.sent - answered < kConfirmWindow && burst < 64) {
+        publish(c, kCommands, queues[1 + confirms.sent % services], properties, body);
+        confirms.published();
+        ++burst;
+      }
+      const bool more = confirms.sent < total && confirms.sent - answered < kConfirmWindow;
+      amqp_envelope_t envelope;
+      if (next_delivery(c, envelope, more ? timeval{0, 0} : timeval{0, 200000}, kCommands, confirms,
+                        "raw requester")) {
+        const auto tag = envelope.delivery_tag;
+        amqp_destroy_envelope(&envelope);
+        ++answered;
+        last_progress = Clock::now();
+        if (++unacked >= ack_every || answered == total) {
+          ack(c, kReplies, tag);
+          unacked = 0;
+        }
+      } else if (give_up || Clock::now() - last_progress > 30s) {
+        throw std::runtime_error("raw requester: no reply for 30 s");
+      }
+    }
+    amqp_basic_qos(c, kReplies, 0, o.prefetch, 0);
+    requester.check("basic.qos after the last ack");
+    elapsed = seconds_since(started);
+    for (auto& t : repliers) t.join();
+    repliers.clear();
+    for (auto& e : errors) {
+      if (e) std::rethrow_exception(e);
+    }
+  } catch (...) {
+    give_up = true;
+    for (auto& t : repliers) t.join();
+    delete_queues(o.url, queues);
+    for (auto& e : errors) {
+      if (e) std::rethrow_exception(e);  // the cause, rather than the requester's time-out
+    }
+    throw;
+  }
+  delete_queues(o.url, queues);
+  return double(total) / elapsed;
+}
+
+// ---------------------------------------------------------------------------------------------
+namespace {
+
 struct SagaRun {
   double seconds = 0;
   Round round;
@@ -402,47 +652,16 @@ struct SagaRun {
   double average_body = 0;
 };
 
-SagaRun sagas_over_rabbitmq(const std::filesystem::path& dir, const AmqpOptions& o,
-                            const rabbitmq::Topology& topology,
-                            std::vector<std::string>& services) {
+SagaRun sagas_over_rabbitmq(const std::filesystem::path& dir, const AmqpOptions& o) {
   auto db = dir / "bench-rabbitmq.db";
   for (auto suffix : {"", "-wal", "-shm"}) std::filesystem::remove(db.string() + suffix);
-
-  FlowRegistry flows;
-  auto plan = flows.add(bench_flow());
-  rabbitmq::OrchestratorSettings settings{
-      .connection = rabbitmq::ConnectionSettings::from_url(o.url),
-      .topology = topology,
-      .event_types = plan->listened_events(),
-      .services = plan->services(),
-      .prefetch = o.prefetch};
-  services = settings.services;
-  rabbitmq::OrchestratorTransport transport(settings);
-  transport.wait_connected(20s);
-  CountingTransport counting(transport);
   sqlite::SqliteStore store(sqlite::SqliteOptions{.path = db.string(), .durable = true});
-  SystemClock clock;
-  OrchestratorOptions options{.max_batch = o.batch, .idle_wait = o.idle_wait};
-  options.engine.reply_to = topology.reply_queue();
-  Orchestrator orchestrator(flows, store, counting, clock, options);
-
-  // Declared after the orchestrator's transport so that they stop first.
-  const auto self = std::filesystem::read_symlink("/proc/self/exe").string();
-  std::vector<std::unique_ptr<Process>> participants;
-  for (const auto& service : services) {
-    participants.push_back(std::make_unique<Process>(std::vector<std::string>{
-        self, "--serve", service, "--amqp", o.url, "--prefix", topology.prefix,
-        "--amqp-worker-prefetch", std::to_string(o.worker_prefetch), "--amqp-worker-threads",
-        std::to_string(o.worker_threads)}));
-  }
-  // One saga through before timing: the participants are connected and consuming, the broker's
-  // queues are warm.
-  drive(orchestrator, 1, o.sagas, o.idle_wait, participants, 60s);
-  counting.reset();
+  SagaRig rig(o, store, "bench-" + run_id());
+  auto& counting = rig.counting();
 
   SagaRun run;
   const auto started = Clock::now();
-  run.round = drive(orchestrator, o.sagas, 0, o.idle_wait, participants, 600s);
+  run.round = rig.burst(o.sagas, 600s);
   run.seconds = seconds_since(started);
 
   const auto completed = store.list(SagaFilter{.status = "completed", .limit = o.sagas + 1}).size();
@@ -463,18 +682,7 @@ SagaRun sagas_over_rabbitmq(const std::filesystem::path& dir, const AmqpOptions&
 }  // namespace
 
 void bench_rabbitmq(const std::filesystem::path& dir, const AmqpOptions& o) {
-  const auto run_id = std::to_string(getpid()) + "-" +
-                      std::to_string(std::chrono::system_clock::now().time_since_epoch().count());
-  rabbitmq::Topology topology{.prefix = "bench-" + run_id};
-  std::vector<std::string> services;
-  SagaRun sagas;
-  try {
-    sagas = sagas_over_rabbitmq(dir, o, topology, services);
-  } catch (...) {
-    delete_topology(o.url, topology, services);
-    throw;
-  }
-  delete_topology(o.url, topology, services);
+  const SagaRun sagas = sagas_over_rabbitmq(dir, o);
 
   const double saga_messages = kMessagesPerSaga * double(o.sagas) / sagas.seconds;
   report("RabbitMQ four-step sagas, SQLite durable, 2 processes", o.sagas / sagas.seconds,
@@ -488,7 +696,7 @@ void bench_rabbitmq(const std::filesystem::path& dir, const AmqpOptions& o) {
 
   const auto body_size = static_cast<std::size_t>(sagas.average_body + 0.5);
   const double raw = raw_broker_limit(RawOptions{.url = o.url,
-                                                 .queue = "bench-" + run_id + ".raw",
+                                                 .queue = "bench-" + run_id() + ".raw",
                                                  .messages = kMessagesPerSaga * o.sagas,
                                                  .body_size = body_size,
                                                  .prefetch = o.prefetch});

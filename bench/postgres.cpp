@@ -1,0 +1,690 @@
+// The production pair's figures of tools/bench (--amqp URL --pg DSN): RabbitMQ and PostgreSQL.
+//
+// 1. four-step sagas per second, durable: the orchestrator here with the PostgreSQL store, alpha
+//    and beta as processes of their own (SagaRig, shared with rabbitmq.cpp), persistent
+//    messages with confirms; the server's synchronous_commit and fsync are read and printed;
+// 2. the saga latency, start to completed (the completing transition committed), per saga,
+//    p50 and p99, at half that rate: an open-loop schedule of starts (each saga's latency counts
+//    from when it was due to start, so a round that runs late delays the sagas behind it too),
+//    after a 2 s pause and a warm-up second on the same schedule that is not counted;
+// 3. the raw limits of the same servers: broker round trips per second (what one saga step costs
+//    on the broker, rabbitmq-c alone: raw_round_trips) and single-row durable commits per second
+//    (libpq alone, one INSERT per transaction), serially on one connection and concurrently on
+//    several;
+// 4. the ratios: saga messages/s (8 per saga) against the round trips' messages/s (2 each), and
+//    saga transitions committed/s (5 per saga) against single-row commits/s.
+// Where the time went is printed too: the orchestrator thread's share in each port, what each
+// process costs per saga in CPU (those that run on this machine: the orchestrator's thread, the
+// PostgreSQL server, the broker, the participants), and how long the orchestrator's thread and
+// the store's server process waited for a free core (a loaded machine shows there).
+// Everything lives in a schema of its own, dropped at the end.
+#include <libpq-fe.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <atomic>
+#include <cctype>
+#include <cmath>
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <latch>
+#include <optional>
+#include <set>
+#include <sstream>
+#include <stdexcept>
+#include <string>
+#include <thread>
+#include <unordered_map>
+#include <vector>
+
+#include "amqp.hpp"
+#include "bench.hpp"
+#include "sagaflow/postgres/postgres_store.hpp"
+#include "sagaflow/postgres/session.hpp"
+
+namespace sagaflow::bench {
+namespace {
+
+using namespace std::chrono_literals;
+
+// ---------------------------------------------------------------------------------------------
+// The store as the orchestrator sees it, timed: how long its commits take and what they carry,
+// and when each saga's final transition was committed.
+class TimedStore final : public Store {
+ public:
+  explicit TimedStore(Store& inner) : inner_(inner) {}
+
+  std::vector<OutboxRow> commit(const CommitBatch& batch) override {
+    const auto started = Clock::now();
+    auto rows = inner_.commit(batch);
+    const auto done = Clock::now();
+    commit_seconds += std::chrono::duration<double>(done - started).count();
+    ++commits;
+    writes += batch.writes.size();
+    // The store's pipeline: BEGIN, the commit's lock and mark, COMMIT, the outbox deletion, and
+    // per write its saga row, history, outbox, timers and subscriptions.
+    statements += 4 + (batch.published.empty() ? 0 : 1);
+    for (const auto& w : batch.writes) {
+      statements += 1 + w.history.size() + w.outbox.size() + w.timers_cleared.size() +
+                    w.timers_set.size() + w.subscribe.size() + w.unsubscribe.size();
+      if (w.saga.status == "completed" || w.saga.status == "compensated" ||
+          w.saga.status == "cancelled" || w.saga.status == "failed") {
+        finished[w.saga.id] = Finished{done, w.saga.status};
+      }
+    }
+    return rows;
+  }
+  std::optional<SagaRow> load(std::string_view id) override { return inner_.load(id); }
+  std::vector<SagaRow> load_unfinished() override { return inner_.load_unfinished(); }
+  std::optional<std::string> find_by_idempotency_key(std::string_view flow,
+                                                     std::string_view key) override {
+    return inner_.find_by_idempotency_key(flow, key);
+  }
+  std::optional<std::string> find_subscriber(std::string_view event,
+                                             std::string_view key) override {
+    return inner_.find_subscriber(event, key);
+  }
+  std::vector<TimerRow> due_timers(Timestamp now, std::size_t limit) override {
+    const auto started = Clock::now();
+    auto rows = inner_.due_timers(now, limit);
+    timer_seconds += seconds_since(started);
+    return rows;
+  }
+  std::vector<OutboxRow> unpublished_outbox(std::size_t limit) override {
+    return inner_.unpublished_outbox(limit);
+  }
+  std::vector<HistoryRow> history(std::string_view id) override { return inner_.history(id); }
+  std::vector<SagaRow> list(const SagaFilter& filter) override { return inner_.list(filter); }
+  std::vector<SagaCount> count_by_flow_and_status() override {
+    return inner_.count_by_flow_and_status();
+  }
+  void save_flow_definition(const FlowDefinitionRow& d) override { inner_.save_flow_definition(d); }
+  std::vector<FlowDefinitionRow> flow_definitions() override { return inner_.flow_definitions(); }
+
+  void reset() {
+    commit_seconds = timer_seconds = 0;
+    commits = writes = statements = 0;
+  }
+
+  struct Finished {
+    Clock::time_point at;
+    std::string status;
+  };
+  std::unordered_map<std::string, Finished> finished;  // by saga id
+  double commit_seconds = 0, timer_seconds = 0;
+  std::size_t commits = 0, writes = 0, statements = 0;
+
+ private:
+  Store& inner_;
+};
+
+// ---------------------------------------------------------------------------------------------
+// CPU time, read from /proc, of what runs on this machine: the orchestrator's thread, the store's
+// server process and the whole PostgreSQL server, the broker, the participants, the machine.
+// Per saga, CPU time says what each part costs whatever else the machine runs; the run-queue
+// wait (schedstat) says how long a process was ready to run but found no free core.
+
+struct ProcessTimes {
+  double cpu = 0;  // user + system, seconds
+  pid_t parent = 0;
+};
+
+std::optional<ProcessTimes> process_times(pid_t pid) {
+  std::ifstream in("/proc/" + std::to_string(pid) + "/stat");
+  std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  const auto close = text.rfind(')');  // the command name may hold anything but this
+  if (close == std::string::npos) return std::nullopt;
+  std::istringstream fields(text.substr(close + 2));
+  std::string field;
+  ProcessTimes t;
+  long long ticks = 0;
+  for (int i = 3; i <= 15 && fields >> field; ++i) {  // field 3 is the state
+    if (i == 4) t.parent = std::stoi(field);
+    if (i == 14 || i == 15) ticks += std::stoll(field);
+  }
+  t.cpu = double(ticks) / double(sysconf(_SC_CLK_TCK));
+  return t;
+}
+
+double cpu_of(pid_t pid) {
+  auto t = pid > 0 ? process_times(pid) : std::nullopt;
+  return t ? t->cpu : 0;
+}
+
+// Seconds `pid` (or this thread, with "thread-self") was ready to run but waited for a core.
+double run_queue_wait(const std::string& pid) {
+  std::ifstream in("/proc/" + pid + "/schedstat");
+  long long running = 0, waiting = 0;
+  in >> running >> waiting;
+  return double(waiting) / 1e9;
+}
+
+double thread_cpu_seconds() {
+  timespec t{};
+  clock_gettime(CLOCK_THREAD_CPUTIME_ID, &t);
+  return double(t.tv_sec) + double(t.tv_nsec) / 1e9;
+}
+
+double machine_busy_seconds() {
+  std::ifstream in("/proc/stat");
+  std::string cpu;
+  long long user = 0, nice = 0, system = 0, idle = 0, iowait = 0, irq = 0, softirq = 0, steal = 0;
+  in >> cpu >> user >> nice >> system >> idle >> iowait >> irq >> softirq >> steal;
+  return double(user + nice + system + irq + softirq + steal) / double(sysconf(_SC_CLK_TCK));
+}
+
+std::vector<pid_t> all_pids() {
+  std::vector<pid_t> pids;
+  std::error_code ec;
+  for (std::filesystem::directory_iterator it("/proc", ec), end; !ec && it != end;
+       it.increment(ec)) {
+    const auto name = it->path().filename().string();
+    if (!name.empty() && std::all_of(name.begin(), name.end(), ::isdigit)) {
+      pids.push_back(std::stoi(name));
+    }
+  }
+  return pids;
+}
+
+// The server process of the connection with this application_name, when it runs on this
+// machine (a remote server's pid means nothing here): 0 otherwise.
+pid_t local_backend(postgres::Session& session, const std::string& application_name) {
+  auto pid = session.scalar("SELECT pid FROM pg_stat_activity WHERE application_name = $1",
+                            {application_name});
+  if (!pid) return 0;
+  const pid_t p = std::stoi(*pid);
+  std::ifstream comm("/proc/" + std::to_string(p) + "/comm");
+  std::string name;
+  comm >> name;
+  return name.rfind("postgres", 0) == 0 ? p : 0;
+}
+
+// The process listening on this TCP port of this machine (the broker), or 0.
+pid_t local_listener(int port) {
+  std::set<std::string> sockets;
+  for (const char* table : {"/proc/net/tcp", "/proc/net/tcp6"}) {
+    std::ifstream in(table);
+    std::string line;
+    std::getline(in, line);  // the header
+    while (std::getline(in, line)) {
+      std::istringstream f(line);
+      std::string slot, local, remote, state, queues, timer, retransmits, uid, timeout, inode;
+      f >> slot >> local >> remote >> state >> queues >> timer >> retransmits >> uid >> timeout >>
+          inode;
+      const auto colon = local.rfind(':');
+      if (state != "0A" || colon == std::string::npos) continue;  // 0A: listening
+      if (std::stoi(local.substr(colon + 1), nullptr, 16) == port) {
+        sockets.insert("socket:[" + inode + "]");
+      }
+    }
+  }
+  if (sockets.empty()) return 0;
+  for (pid_t pid : all_pids()) {
+    std::error_code ec;
+    const std::filesystem::path fds = "/proc/" + std::to_string(pid) + "/fd";
+    for (std::filesystem::directory_iterator it(fds, ec), end; !ec && it != end; it.increment(ec)) {
+      std::error_code link_error;
+      const auto target = std::filesystem::read_symlink(it->path(), link_error);
+      if (!link_error && sockets.count(target.string())) return pid;
+    }
+  }
+  return 0;
+}
+
+// What runs on this machine (0: not here, or not found).
+struct Watched {
+  pid_t backend = 0;     // the store's server process
+  pid_t postmaster = 0;  // its parent, whose children are every server process
+  pid_t broker = 0;      // the process listening on the broker's port
+  std::vector<pid_t> participants;
+};
+
+struct CpuSnapshot {
+  Clock::time_point at = Clock::now();
+  double machine = machine_busy_seconds();
+  double orchestrator = thread_cpu_seconds();  // taken on the orchestrator's thread
+  double orchestrator_wait = run_queue_wait("thread-self");
+  double backend = 0, backend_wait = 0;
+  double server = 0;  // every process of the PostgreSQL server (WAL writer, checkpointer, ...)
+  double broker = 0;
+  double participants = 0;
+
+  explicit CpuSnapshot(const Watched& w) {
+    if (w.backend > 0) {
+      backend = cpu_of(w.backend);
+      backend_wait = run_queue_wait(std::to_string(w.backend));
+    }
+    if (w.postmaster > 0) {
+      server = cpu_of(w.postmaster);
+      for (pid_t pid : all_pids()) {
+        auto t = process_times(pid);
+        if (t && t->parent == w.postmaster) server += t->cpu;
+      }
+    }
+    broker = cpu_of(w.broker);
+    for (auto p : w.participants) participants += cpu_of(p);
+  }
+};
+
+// ---------------------------------------------------------------------------------------------
+// The schema this run's tables live in: created at the start, dropped (with everything in it)
+// at the end.
+struct Schema {
+  Schema(const std::string& dsn, std::string name) : dsn(dsn), name(std::move(name)) {
+    postgres::Session session(postgres::PostgresOptions{.dsn = dsn});
+    session.execute("CREATE SCHEMA " + this->name);  // our own name: digits and underscores
+  }
+  ~Schema() {
+    try {
+      postgres::Session session(postgres::PostgresOptions{.dsn = dsn});
+      session.execute("DROP SCHEMA " + name + " CASCADE");
+    } catch (const std::exception& error) {
+      std::fprintf(stderr, "sagaflow_bench: schema %s left in the database: %s\n", name.c_str(),
+                   error.what());
+    }
+  }
+  Schema(const Schema&) = delete;
+  Schema& operator=(const Schema&) = delete;
+  std::string dsn, name;
+};
+
+// ---------------------------------------------------------------------------------------------
+struct Burst {
+  double seconds = 0;
+  Round round;
+  std::size_t publishes = 0;
+  double average_body = 0;
+  // Where the orchestrator thread's time went, in seconds.
+  double commit = 0, publish = 0, receive = 0, ack = 0, timers = 0;
+  std::size_t commits = 0, writes = 0, statements = 0;
+  // CPU seconds over the run, and seconds waiting for a core.
+  double machine = 0, orchestrator = 0, backend = 0, server = 0, broker = 0, participants = 0;
+  double orchestrator_wait = 0, backend_wait = 0;
+};
+
+// The maximum rate: every saga started at once, run to the end.
+Burst burst(SagaRig& rig, TimedStore& store, std::size_t count, const Watched& watched) {
+  auto& counting = rig.counting();
+  counting.reset();
+  store.reset();
+  const CpuSnapshot before(watched);
+  Burst b;
+  b.round = rig.burst(count, 600s);
+  const CpuSnapshot after(watched);
+  b.seconds = std::chrono::duration<double>(after.at - before.at).count();
+
+  const auto messages = counting.published + counting.received;
+  if (messages != kMessagesPerSaga * count || counting.dead_lettered != 0) {
+    throw std::runtime_error("the sagas carried " + std::to_string(messages) + " messages, not " +
+                             std::to_string(kMessagesPerSaga * count));
+  }
+  b.publishes = counting.publishes;
+  b.average_body = double(counting.body_bytes) / double(messages);
+  b.commit = store.commit_seconds;
+  b.timers = store.timer_seconds;
+  b.publish = counting.publish_seconds;
+  b.receive = counting.receive_seconds;
+  b.ack = counting.ack_seconds;
+  b.commits = store.commits;
+  b.writes = store.writes;
+  b.statements = store.statements;
+  b.machine = after.machine - before.machine;
+  b.orchestrator = after.orchestrator - before.orchestrator;
+  b.orchestrator_wait = after.orchestrator_wait - before.orchestrator_wait;
+  b.backend = after.backend - before.backend;
+  b.backend_wait = after.backend_wait - before.backend_wait;
+  b.server = after.server - before.server;
+  b.broker = after.broker - before.broker;
+  b.participants = after.participants - before.participants;
+  return b;
+}
+
+struct Latency {
+  std::vector<double> due_ms;    // by saga: when its start was due, from the first counted
+  std::vector<double> unsorted;  // by saga: its latency
+  std::vector<double> ms;        // sorted
+  double seconds = 0;            // first counted start due to last completion
+  double late_ms = 0;            // how late the latest start was submitted (the pacer's own lag)
+  Round round;
+  // What the rounds were like meanwhile: their commits and publishes, in ms, and their size.
+  double commit_ms = 0, publish_ms = 0, transitions_per_commit = 0;
+
+  double percentile(double p) const {
+    const auto rank = static_cast<std::size_t>(std::ceil(p * double(ms.size())));
+    return ms[std::clamp<std::size_t>(rank, 1, ms.size()) - 1];
+  }
+};
+
+// The latency: `warmup + count` sagas started on an open-loop schedule of `rate` per second, by
+// a thread of their own, whatever the orchestrator's progress; each saga's latency runs from
+// when its start was due to when its final transition was committed. The first `warmup` sagas
+// run on the same schedule but are not counted: the first round trips after an idle spell are
+// slow (a backlog of ~100 ms forms and drains over the first half second).
+Latency paced(SagaRig& rig, TimedStore& store, const AmqpOptions& o, std::size_t warmup,
+              std::size_t count, double rate, const std::string& prefix) {
+  auto& orchestrator = rig.orchestrator();
+  const std::size_t total = warmup + count;
+  std::vector<Clock::time_point> due(total);
+  std::vector<std::future<StartResult>> starts(total);
+  std::vector<std::string> ids(total);
+  for (std::size_t i = 0; i < total; ++i) ids[i] = prefix + std::to_string(i);
+  std::atomic<double> late_ms{0};
+  const auto first = Clock::now() + 20ms;
+  for (std::size_t i = 0; i < total; ++i) {
+    due[i] = first + std::chrono::duration_cast<Clock::duration>(
+                         std::chrono::duration<double>(double(i) / rate));
+  }
+  auto finished = [&] {
+    std::size_t n = 0;
+    for (const auto& id : ids) n += store.finished.count(id);
+    return n;
+  };
+
+  Latency l;
+  {
+    std::jthread pacer([&](std::stop_token stop) {
+      double late = 0;
+      for (std::size_t i = 0; i < total && !stop.stop_requested(); ++i) {
+        std::this_thread::sleep_until(due[i]);
+        late = std::max(late,
+                        std::chrono::duration<double, std::milli>(Clock::now() - due[i]).count());
+        starts[i] =
+            orchestrator.start(StartRequest{.flow = "bench",
+                                            .input = json::object{{"user", ids[i]}, {"amount", 5}},
+                                            .saga_id = ids[i]});
+      }
+      late_ms = late;
+    });
+    const auto deadline = due.back() + 120s;
+    bool counting = false;  // the rounds' figures from the first counted saga on
+    // Counting the finished sagas costs a pass over the ids: only once every start is due.
+    while (Clock::now() < due.back() || finished() < total) {
+      if (!counting && Clock::now() >= due[warmup]) {
+        rig.counting().reset();
+        store.reset();
+        l.round = {};
+        counting = true;
+      }
+      l.round.inputs += orchestrator.run_once(o.idle_wait);
+      if (++l.round.rounds % 256 == 0) rig.check_participants();
+      if (Clock::now() > deadline) {
+        throw std::runtime_error("latency run: " + std::to_string(total - finished()) +
+                                 " sagas still running 120 s after the last start was due");
+      }
+    }
+  }
+  for (auto& s : starts) s.get();  // rethrows a refused start
+  Clock::time_point last = due[warmup];
+  for (std::size_t i = warmup; i < total; ++i) {
+    const auto& f = store.finished.at(ids[i]);
+    if (f.status != "completed") {
+      throw std::runtime_error("latency run: saga " + ids[i] + " ended " + f.status);
+    }
+    l.due_ms.push_back(std::chrono::duration<double, std::milli>(due[i] - due[warmup]).count());
+    l.unsorted.push_back(std::chrono::duration<double, std::milli>(f.at - due[i]).count());
+    last = std::max(last, f.at);
+  }
+  l.ms = l.unsorted;
+  std::sort(l.ms.begin(), l.ms.end());
+  l.seconds = std::chrono::duration<double>(last - due[warmup]).count();
+  l.late_ms = late_ms;
+  const auto& counted = rig.counting();
+  l.commit_ms = 1000 * store.commit_seconds / double(std::max<std::size_t>(1, store.commits));
+  l.publish_ms =
+      1000 * counted.publish_seconds / double(std::max<std::size_t>(1, counted.publishes));
+  l.transitions_per_commit = double(store.writes) / double(std::max<std::size_t>(1, store.commits));
+  return l;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Single-row durable commits: libpq alone, blocking calls, one connection per thread, each
+// INSERT its own transaction (autocommit), for `seconds`. Commits per second.
+double raw_commits(const std::string& dsn, const std::string& table, int connections,
+                   double seconds, std::size_t body_size) {
+  const std::string insert = "INSERT INTO " + table + " (id, body) VALUES ($1, $2)";
+  const std::string body = body_of(body_size);
+  std::latch ready(connections + 1);
+  std::atomic<bool> go{false};
+  std::atomic<bool> stop{false};
+  std::vector<std::uint64_t> done(connections, 0);
+  std::vector<std::string> errors(connections);
+  // Ids never used before in this table, by any run.
+  static std::atomic<std::uint64_t> next_id{0};
+  std::vector<std::thread> threads;
+  for (int t = 0; t < connections; ++t) {
+    threads.emplace_back([&, t] {
+      PGconn* c = PQconnectdb(dsn.c_str());
+      try {
+        if (PQstatus(c) != CONNECTION_OK) throw std::runtime_error(PQerrorMessage(c));
+        PGresult* r = PQprepare(c, "raw_insert", insert.c_str(), 2, nullptr);
+        const bool prepared = PQresultStatus(r) == PGRES_COMMAND_OK;
+        PQclear(r);
+        if (!prepared) throw std::runtime_error(PQerrorMessage(c));
+      } catch (const std::exception& error) {
+        errors[t] = error.what();
+        stop = true;
+      }
+      ready.count_down();
+      while (!go && !stop) std::this_thread::yield();
+      for (std::uint64_t n = 0; !stop; ++n) {
+        const std::string id = std::to_string(next_id++);
+        const char* values[2] = {id.c_str(), body.c_str()};
+        PGresult* r = PQexecPrepared(c, "raw_insert", 2, values, nullptr, nullptr, 0);
+        const bool ok = PQresultStatus(r) == PGRES_COMMAND_OK;
+        PQclear(r);
+        if (!ok) {
+          errors[t] = PQerrorMessage(c);
+          stop = true;
+          break;
+        }
+        done[t] = n + 1;
+      }
+      PQfinish(c);
+    });
+  }
+  ready.arrive_and_wait();
+  const auto started = Clock::now();
+  go = true;
+  std::this_thread::sleep_for(std::chrono::duration<double>(seconds));
+  stop = true;
+  for (auto& t : threads) t.join();
+  const double elapsed = seconds_since(started);
+  for (const auto& e : errors) {
+    if (!e.empty()) throw std::runtime_error("raw commits: " + e);
+  }
+  std::uint64_t total = 0;
+  for (auto n : done) total += n;
+  return double(total) / elapsed;
+}
+
+std::string show(postgres::Session& session, const std::string& name) {
+  // SHOW takes no parameters; current_setting does.
+  return session.scalar("SELECT current_setting($1)", {name}).value_or("");
+}
+
+}  // namespace
+
+void bench_postgres(const AmqpOptions& amqp, const PgOptions& pg) {
+  const std::string id = run_id();
+  std::string schema_name = "bench_" + id;
+  std::replace(schema_name.begin(), schema_name.end(), '-', '_');
+  Schema schema(pg.dsn, schema_name);
+  postgres::Session session(postgres::PostgresOptions{.dsn = pg.dsn});
+
+  // What durability means on this server, for the store's connection (same DSN, same role).
+  const auto synchronous_commit = show(session, "synchronous_commit");
+  const auto fsync = show(session, "fsync");
+  const bool durable = synchronous_commit != "off" && fsync == "on";
+  setting("PostgreSQL server_version", show(session, "server_version"));
+  setting("PostgreSQL synchronous_commit", synchronous_commit);
+  setting("PostgreSQL fsync", fsync);
+  for (auto name : {"wal_sync_method", "full_page_writes", "commit_delay", "commit_siblings",
+                    "wal_buffers", "shared_buffers", "max_wal_size"}) {
+    setting(std::string("PostgreSQL ") + name, show(session, name));
+  }
+  if (!durable) {
+    std::fprintf(stderr,
+                 "sagaflow_bench: PostgreSQL commits are NOT durable here (synchronous_commit=%s, "
+                 "fsync=%s): the figures below are not the durable ones\n",
+                 synchronous_commit.c_str(), fsync.c_str());
+  }
+  const std::string durability = durable ? "durable" : "NOT durable";
+
+  AmqpOptions o = amqp;
+  if (pg.batch != 0) o.batch = pg.batch;
+  const std::string application_name = "sagaflow-bench-" + id;
+  Burst max;
+  Watched local;
+  Latency latency;
+  std::size_t warmup = 0;
+  double rate = 0;
+  {
+    postgres::PostgresStore store(postgres::PostgresOptions{
+        .dsn = pg.dsn, .schema = schema.name, .application_name = application_name});
+    TimedStore timed(store);
+    SagaRig rig(o, timed, "bench-pg-" + id);
+    Watched watched{.participants = rig.participant_pids()};
+    watched.backend = local_backend(session, application_name);
+    if (auto t = watched.backend > 0 ? process_times(watched.backend) : std::nullopt) {
+      watched.postmaster = t->parent;
+    }
+    const auto broker = rabbitmq::ConnectionSettings::from_url(o.url);
+    if (broker.host == "127.0.0.1" || broker.host == "localhost" || broker.host == "::1") {
+      watched.broker = local_listener(broker.port);
+    }
+
+    max = burst(rig, timed, pg.sagas, watched);
+    local = watched;
+    rate = pg.latency_rate > 0 ? pg.latency_rate : double(pg.sagas) / max.seconds / 2;
+    if (pg.latency_sagas > 0) {
+      // What the burst leaves behind (autovacuum of the rows it wrote, the broker compacting its
+      // queues' logs) is not the latency at half the rate: let it settle first.
+      std::this_thread::sleep_for(2s);
+      warmup = static_cast<std::size_t>(std::ceil(rate * pg.latency_warmup));
+      latency = paced(rig, timed, o, warmup, pg.latency_sagas, rate, "lat-");
+    }
+
+    std::size_t completed = 0, other = 0;
+    for (const auto& c : store.count_by_flow_and_status()) {
+      (c.status == "completed" ? completed : other) += c.count;
+    }
+    // With the rig's first saga and the latency run's warm-up.
+    const auto expected = 1 + pg.sagas + warmup + pg.latency_sagas;
+    if (completed != expected || other != 0) {
+      throw std::runtime_error("PostgreSQL holds " + std::to_string(completed) +
+                               " completed sagas and " + std::to_string(other) + " others, not " +
+                               std::to_string(expected) + " completed");
+    }
+  }
+
+  const double sagas_per_s = double(pg.sagas) / max.seconds;
+  const double saga_messages = kMessagesPerSaga * sagas_per_s;
+  const double transitions = kTransitionsPerSaga * sagas_per_s;
+  const std::string what = "RabbitMQ+PostgreSQL";
+  report(what + " four-step sagas, " + durability + ", 2 processes", sagas_per_s, "sagas/s");
+  report(what + " saga transitions committed (5 per saga)", transitions, "transitions/s");
+  report(what + " orchestrator inputs per round", double(max.round.inputs) / max.round.rounds,
+         "inputs/round");
+  report(what + " transitions per commit", double(max.writes) / double(max.commits),
+         "transitions/commit");
+  report(what + " statements per commit", double(max.statements) / double(max.commits),
+         "statements/commit");
+  report(what + " commit time (mean)", 1000 * max.commit / double(max.commits), "ms");
+  // Where the orchestrator thread's time went during the maximum-rate run.
+  report(what + " orchestrator share: PostgreSQL commit", max.commit / max.seconds, "share");
+  report(what + " orchestrator share: publish (confirmed)", max.publish / max.seconds, "share");
+  report(what + " orchestrator share: receive (incl. idle wait)", max.receive / max.seconds,
+         "share");
+  report(what + " orchestrator share: ack", max.ack / max.seconds, "share");
+  report(what + " orchestrator share: timer poll", max.timers / max.seconds, "share");
+  // What each part costs per saga in CPU, whatever else the machine runs, and the rate those
+  // costs allow on this machine's cores were nothing else running.
+  const double per_saga = 1000.0 / double(pg.sagas);
+  double sum = max.orchestrator + max.participants;
+  report(what + " CPU per saga: orchestrator thread", max.orchestrator * per_saga, "ms");
+  if (local.backend > 0) {
+    report(what + " CPU per saga: the store's PostgreSQL process", max.backend * per_saga, "ms");
+    report(what + " CPU per saga: PostgreSQL, every server process", max.server * per_saga, "ms");
+    sum += max.server;
+  }
+  if (local.broker > 0) {
+    report(what + " CPU per saga: RabbitMQ", max.broker * per_saga, "ms");
+    sum += max.broker;
+  }
+  report(what + " CPU per saga: participant processes", max.participants * per_saga, "ms");
+  if (local.backend > 0 && local.broker > 0) {
+    const double cores = double(std::max(1u, std::thread::hardware_concurrency()));
+    report(what + " CPU per saga: all of them", sum * per_saga, "ms");
+    report(what + " CPU-bound ceiling on " + std::to_string(int(cores)) + " cores (nothing else)",
+           cores * double(pg.sagas) / sum, "sagas/s");
+  }
+  report(what + " machine busy (every process, others' too)", max.machine / max.seconds, "cores");
+  report(what + " orchestrator thread waiting for a core", max.orchestrator_wait / max.seconds,
+         "share");
+  if (local.backend > 0) {
+    report(what + " store's PostgreSQL process busy", max.backend / max.seconds, "share");
+    report(what + " store's PostgreSQL process waiting for a core", max.backend_wait / max.seconds,
+           "share");
+  }
+
+  if (pg.latency_sagas > 0) {
+    // Named alike in every run, so that runs compare: the rate and the count are figures of
+    // their own.
+    report(what + " latency run: paced start rate" +
+               (pg.latency_rate > 0 ? " (--pg-rate)" : " (half the maximum)"),
+           rate, "sagas/s");
+    report(what + " latency run: sagas", double(pg.latency_sagas), "sagas");
+    report(what + " latency run: warm-up sagas before them, not counted", double(warmup), "sagas");
+    report(what + " latency run: achieved rate", double(pg.latency_sagas) / latency.seconds,
+           "sagas/s");
+    report(what + " saga latency p50, start to completed", latency.percentile(0.50), "ms");
+    report(what + " saga latency p99, start to completed", latency.percentile(0.99), "ms");
+    report(what + " saga latency max, start to completed", latency.ms.back(), "ms");
+    report(what + " latency run: latest start submitted late by", latency.late_ms, "ms");
+    report(what + " latency run: transitions per commit", latency.transitions_per_commit,
+           "transitions/commit");
+    report(what + " latency run: commit time (mean)", latency.commit_ms, "ms");
+    report(what + " latency run: publish time, confirmed (mean)", latency.publish_ms, "ms");
+    if (!pg.latency_csv.empty()) {
+      std::ofstream csv(pg.latency_csv);
+      csv << "saga,due_ms,latency_ms\n";
+      for (std::size_t i = 0; i < latency.unsorted.size(); ++i) {
+        csv << i << ',' << latency.due_ms[i] << ',' << latency.unsorted[i] << '\n';
+      }
+    }
+  }
+
+  // The raw limits, the participants stopped.
+  const auto body_size = static_cast<std::size_t>(max.average_body + 0.5);
+  const double round_trips = raw_round_trips(RawOptions{.url = o.url,
+                                                        .queue = "bench-pg-" + id + ".raw",
+                                                        .messages = 4 * pg.sagas,
+                                                        .body_size = body_size,
+                                                        .prefetch = o.prefetch,
+                                                        .worker_prefetch = o.worker_prefetch,
+                                                        .services = 2});
+  report("RabbitMQ raw round trips: command + reply, quorum, confirmed, acked", round_trips,
+         "round trips/s");
+  report("RabbitMQ raw round trips as messages (2 per round trip)", 2 * round_trips, "messages/s");
+  report(what + " ratio: saga messages/s / raw round-trip messages/s",
+         saga_messages / (2 * round_trips), "ratio");
+
+  const std::string table = schema.name + ".raw_commits";
+  session.execute("CREATE TABLE " + table + " (id bigint PRIMARY KEY, body text NOT NULL)");
+  const double serial = raw_commits(pg.dsn, table, 1, pg.raw_seconds, body_size);
+  report("PostgreSQL raw single-row commits, serial (1 connection), " + durability, serial,
+         "commits/s");
+  const double concurrent =
+      raw_commits(pg.dsn, table, pg.raw_connections, pg.raw_seconds, body_size);
+  report("PostgreSQL raw single-row commits, " + std::to_string(pg.raw_connections) +
+             " connections, " + durability,
+         concurrent, "commits/s");
+  report(what + " ratio: transitions/s / serial single-row commits/s", transitions / serial,
+         "ratio");
+  report(what + " ratio: transitions/s / concurrent single-row commits/s", transitions / concurrent,
+         "ratio");
+}
+
+}  // namespace sagaflow::bench
