@@ -72,6 +72,21 @@ void check_token(const std::string& token, const std::string& where) {
   if (token.size() < 16) throw ConfigError(where + ": the admin token needs 16 characters or more");
 }
 
+int parse_int(const std::string& value, int low, int high, const std::string& where) {
+  std::size_t used = 0;
+  int number = 0;
+  try {
+    number = std::stoi(value, &used);
+  } catch (const std::exception&) {
+    used = 0;
+  }
+  if (used == 0 || used != value.size() || number < low || number > high) {
+    throw ConfigError(where + ": expected a whole number from " + std::to_string(low) + " to " +
+                      std::to_string(high) + ", not '" + value + "'");
+  }
+  return number;
+}
+
 // One setting, by the name it has in a config file; `where` names its source for errors.
 void apply(Config& c, const std::string& key, const std::string& value, const std::string& where) {
   if (key == "flows") {
@@ -82,6 +97,12 @@ void apply(Config& c, const std::string& key, const std::string& value, const st
     c.pg_dsn = value;
   } else if (key == "pg_schema") {
     c.pg_schema = value;
+  } else if (key == "partitions") {
+    c.partitions = parse_int(value, 0, 4096, where);
+  } else if (key == "owner") {
+    c.owner = value;
+  } else if (key == "lease_ttl_ms") {
+    c.lease_ttl_ms = parse_int(value, 500, 600000, where);
   } else if (key == "amqp_url") {
     c.amqp_url = value;
   } else if (key == "amqp_prefix") {
@@ -134,6 +155,9 @@ const std::map<std::string, std::string>& environment_names() {
       {"SAGAFLOW_DB", "db"},
       {"SAGAFLOW_PG_DSN", "pg_dsn"},
       {"SAGAFLOW_PG_SCHEMA", "pg_schema"},
+      {"SAGAFLOW_PARTITIONS", "partitions"},
+      {"SAGAFLOW_OWNER", "owner"},
+      {"SAGAFLOW_LEASE_TTL_MS", "lease_ttl_ms"},
       {"SAGAFLOW_AMQP_URL", "amqp_url"},
       {"SAGAFLOW_AMQP_PREFIX", "amqp_prefix"},
       {"SAGAFLOW_TLS_CA_FILE", "tls_ca_file"},
@@ -223,6 +247,10 @@ Config load_config(const std::vector<std::string>& args, const Environment& env)
                       " is not a loopback address: the admin endpoint listens there only with "
                       "a token (--admin-token-file or SAGAFLOW_ADMIN_TOKEN)");
   }
+  if (c.partitions > 0 && (c.pg_dsn.empty() || c.amqp_url.empty())) {
+    throw ConfigError(
+        "partitions (several orchestrators) need PostgreSQL (pg_dsn) and RabbitMQ (amqp_url)");
+  }
   if (c.exit_after_demo && !c.demo) throw ConfigError("--exit only goes with --demo");
   if (c.demo && !c.amqp_url.empty()) {
     throw ConfigError("--demo serves the participants in-process; it does not run over RabbitMQ");
@@ -238,6 +266,10 @@ std::string usage() {
          "  --pg-dsn DSN      PostgreSQL instead of SQLite (libpq string or URI; better in\n"
          "                    SAGAFLOW_PG_DSN or the config file: ps shows arguments)\n"
          "  --pg-schema S     the schema of Sagaflow's tables (default: the search_path)\n"
+         "  --partitions N    several orchestrators share the sagas in N partitions (needs\n"
+         "                    PostgreSQL and RabbitMQ; the same N everywhere; default 0: one)\n"
+         "  --owner NAME      this process in the partition leases (default: host:pid)\n"
+         "  --lease-ttl-ms MS how long a silent orchestrator keeps its partitions (5000)\n"
          "  --amqp URL        run over RabbitMQ (amqp:// or amqps://) instead of in-process\n"
          "  --amqp-prefix P   the topology's name prefix (default: sagaflow)\n"
          "  --tls-ca-file F, --tls-cert-file F, --tls-key-file F, --tls-verify-peer B,\n"
@@ -250,7 +282,8 @@ std::string usage() {
          "  --demo            serve the example participants in-process and run the scenarios\n"
          "  --exit            with --demo: stop after the scenarios; fail if one went wrong\n"
          "Environment: SAGAFLOW_CONFIG, SAGAFLOW_FLOWS, SAGAFLOW_DB, SAGAFLOW_AMQP_URL,\n"
-         "SAGAFLOW_PG_DSN, SAGAFLOW_PG_SCHEMA, SAGAFLOW_AMQP_PREFIX, SAGAFLOW_TLS_*,\n"
+         "SAGAFLOW_PG_DSN, SAGAFLOW_PG_SCHEMA, SAGAFLOW_PARTITIONS, SAGAFLOW_OWNER,\n"
+         "SAGAFLOW_LEASE_TTL_MS, SAGAFLOW_AMQP_PREFIX, SAGAFLOW_TLS_*,\n"
          "SAGAFLOW_ADMIN_LISTEN, SAGAFLOW_ADMIN_TOKEN; SAGAFLOW_FAULT_AT=POINT[:N] (recovery\n"
          "drills: SIGKILL at the Nth pass of a fault point);\n"
          "the command line overrides them, and they override the config file.\n";

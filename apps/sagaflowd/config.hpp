@@ -41,6 +41,15 @@ struct Config {
   std::string admin_token_file;
   std::string admin_token;
 
+  // Several orchestrators on one PostgreSQL and one RabbitMQ: the sagas hash into `partitions`
+  // (the same number in every process, never changed once sagas exist), each process leases a
+  // fair share. 0 = this process is the only orchestrator. `owner` names this process in the
+  // leases (default: host name and process id); `lease_ttl_ms` is how long a silent owner keeps
+  // its partitions.
+  int partitions = 0;
+  std::string owner;
+  int lease_ttl_ms = 5000;
+
   // Recovery drills only (SAGAFLOW_FAULT_AT=POINT[:N], never from a file): the process kills
   // itself with SIGKILL the Nth time (default 1) the orchestrator passes that fault point
   // (OrchestratorOptions::fault_point), so that tests restart it there.

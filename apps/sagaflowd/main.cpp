@@ -9,7 +9,9 @@
 // The admin endpoint (docs/admin-api.md) runs on a thread of its own. The daemon's own log
 // lines are JSON, one per line on stderr (sagaflow/http/log.hpp); the demo's report is text on
 // stdout.
+#include <unistd.h>
 #include <algorithm>
+
 #include <csignal>
 #include <cstdio>
 #include <filesystem>
@@ -116,6 +118,7 @@ std::unique_ptr<sagaflow::rabbitmq::OrchestratorTransport> connect_broker(
   tls.verify_peer = config.tls_verify_peer;
   tls.verify_hostname = config.tls_verify_hostname;
   settings.topology.prefix = config.amqp_prefix;
+  settings.partitions = config.partitions;
   settings.services.assign(declared.services.begin(), declared.services.end());
   settings.event_types.assign(declared.events.begin(), declared.events.end());
   log::info("connecting to the broker", {{"url", settings.connection.redacted_url()}});
@@ -159,6 +162,13 @@ std::unique_ptr<sagaflow::Store> open_store(const sagaflowd::Config& config) {
 std::string store_name(const sagaflowd::Config& config) {
   if (config.pg_dsn.empty()) return "sqlite:" + config.db;
   return "postgresql:" + sagaflow::postgres::redacted_dsn(config.pg_dsn);
+}
+
+// The name of this process in the partition leases: unique while it lives.
+std::string default_owner() {
+  char host[256] = {};
+  ::gethostname(host, sizeof host - 1);
+  return std::string(host) + ":" + std::to_string(::getpid());
 }
 
 // SAGAFLOW_FAULT_AT: dies like kill -9 at the Nth pass of the fault point, for recovery drills.
@@ -221,6 +231,16 @@ int main(int argc, char** argv) {
     options.engine.reply_to = sagaflow::rabbitmq::Topology{config.amqp_prefix}.reply_queue();
   }
   options.fault_point = fault_hook(config);
+  if (config.partitions > 0) {
+    // open_store gave PostgreSQL: the config refuses partitions without it.
+    options.leases = dynamic_cast<sagaflow::PartitionedStore*>(&store);
+    options.owner = config.owner.empty() ? default_owner() : config.owner;
+    options.partition_count = config.partitions;
+    options.lease_ttl = sagaflow::Duration(config.lease_ttl_ms);
+    options.heartbeat_every = sagaflow::Duration(std::max(100, config.lease_ttl_ms / 5));
+    log::info("sharing the sagas with other orchestrators",
+              {{"owner", options.owner}, {"partitions", config.partitions}});
+  }
 
   boost::asio::io_context workers;
   auto guard = boost::asio::make_work_guard(workers);
@@ -311,6 +331,7 @@ int main(int argc, char** argv) {
   admin_thread.join();
   orchestrator_thread.request_stop();
   orchestrator_thread.join();
+  orchestrator.release();  // the others take this process's partitions at once
   guard.reset();
   workers.stop();
   worker_thread.join();

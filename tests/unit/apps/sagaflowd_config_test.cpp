@@ -192,3 +192,32 @@ TEST_CASE("sagaflowd config: a weak or unreadable admin token is refused without
   CHECK(spaced ==
         "SAGAFLOW_ADMIN_TOKEN: the admin token may only hold printable characters, no spaces");
 }
+
+TEST_CASE("sagaflowd config: PostgreSQL and several orchestrators, checked together") {
+  auto c = load_config({"--partitions", "16", "--owner", "node-a"},
+                       environment({{"SAGAFLOW_PG_DSN", "host=db user=s password=secret"},
+                                    {"SAGAFLOW_PG_SCHEMA", "flows"},
+                                    {"SAGAFLOW_AMQP_URL", "amqp://h/"},
+                                    {"SAGAFLOW_LEASE_TTL_MS", "3000"}}));
+  CHECK(c.pg_dsn == "host=db user=s password=secret");
+  CHECK(c.pg_schema == "flows");
+  CHECK(c.partitions == 16);
+  CHECK(c.owner == "node-a");
+  CHECK(c.lease_ttl_ms == 3000);
+  // Partitions need both servers; a bad number says where it came from and never echoes more.
+  CHECK(error_of({"--partitions", "4"}, {{"SAGAFLOW_AMQP_URL", "amqp://h/"}})
+            .find("need PostgreSQL (pg_dsn) and RabbitMQ") != std::string::npos);
+  CHECK(error_of({"--partitions", "many"}).find("--partitions: expected a whole number") == 0);
+  CHECK(error_of({}, {{"SAGAFLOW_LEASE_TTL_MS", "10"}}).find("SAGAFLOW_LEASE_TTL_MS") == 0);
+}
+
+TEST_CASE("sagaflowd config: a recovery drill names its fault point and pass") {
+  auto c = load_config({}, environment({{"SAGAFLOW_FAULT_AT", "after_commit:3"}}));
+  CHECK(c.fault_point == "after_commit");
+  CHECK(c.fault_hits == 3);
+  CHECK(load_config({}, environment({{"SAGAFLOW_FAULT_AT", "mid_compensation"}})).fault_hits == 1);
+  CHECK(error_of({}, {{"SAGAFLOW_FAULT_AT", "after_lunch"}}).find("SAGAFLOW_FAULT_AT") == 0);
+  CHECK(error_of({}, {{"SAGAFLOW_FAULT_AT", "after_commit:0"}}).find("SAGAFLOW_FAULT_AT") == 0);
+  // Never from the file or the command line: a drill is not a setting.
+  CHECK(error_of({"--fault-at", "after_commit"}).find("unknown setting") != std::string::npos);
+}
