@@ -15,7 +15,7 @@ namespace {
 constexpr const char* kMigrationLock = "7453447745086574";
 
 // Append only: a released migration is never edited, a change is a new entry.
-constexpr std::array<const char*, 1> kMigrations = {
+constexpr std::array<const char*, 2> kMigrations = {
     // 1: the initial schema. Times are milliseconds since the epoch (bigint), as the Store port
     // has them: they round-trip exactly. Text keys use the "C" collation, so that ids, flows and
     // statuses order by bytes as in every other store, and the keyset cursor of the admin list
@@ -169,6 +169,15 @@ END
 $$;
 CREATE TRIGGER sagas_fencing BEFORE INSERT OR UPDATE ON sagas
   FOR EACH ROW EXECUTE FUNCTION sagaflow_check_lease();
+)sql",
+    // 2: room on each page for a saga's next versions. Most transitions change only version,
+    // state and updated_at, none of them indexed: with free space on the page PostgreSQL writes
+    // the new version there and touches no index (a HOT update). Full pages (the default
+    // fillfactor of 100) made every transition rewrite all nine of the saga's index entries.
+    // Timers are set and cleared at every step: the same holds for them.
+    R"sql(
+ALTER TABLE sagas SET (fillfactor = 50);
+ALTER TABLE timers SET (fillfactor = 70);
 )sql",
 };
 
