@@ -35,6 +35,7 @@
 #include <sstream>
 #include <stdexcept>
 #include <string>
+#include <string_view>
 #include <thread>
 #include <unordered_map>
 #include <vector>
@@ -58,23 +59,42 @@ class TimedStore final : public Store {
 
   std::vector<OutboxRow> commit(const CommitBatch& batch) override {
     const auto started = Clock::now();
-    auto rows = inner_.commit(batch);
+    auto written = inner_.commit(batch);
     const auto done = Clock::now();
     commit_seconds += std::chrono::duration<double>(done - started).count();
     ++commits;
     writes += batch.writes.size();
-    // The store's pipeline: BEGIN, the commit's lock and mark, COMMIT, the outbox deletion, and
-    // per write its saga row, history, outbox, timers and subscriptions.
+    // The store's pipeline, set-based (adapters/postgres): BEGIN, the commit's lock and mark,
+    // COMMIT, the outbox deletion, the leases' lock, and one statement per kind of change: the
+    // saga rows created and moved (per round: a saga written k times in a batch takes k rounds),
+    // history, outbox, timers cleared and set, routes removed and set. Rows: what the statements
+    // write, one per saga row, history record, message, timer and route change.
     statements += 4 + (batch.published.empty() ? 0 : 1);
+    std::unordered_map<std::string_view, std::size_t> times;
+    std::vector<std::pair<bool, bool>> rounds;  // created, moved
+    bool leased = false, history = false, outbox = false, cleared = false, set = false,
+         unsubscribed = false, subscribed = false;
     for (const auto& w : batch.writes) {
-      statements += 1 + w.history.size() + w.outbox.size() + w.timers_cleared.size() +
-                    w.timers_set.size() + w.subscribe.size() + w.unsubscribe.size();
+      const std::size_t r = times[w.saga.id]++;
+      if (r == rounds.size()) rounds.emplace_back(false, false);
+      (w.expected_version == 0 ? rounds[r].first : rounds[r].second) = true;
+      leased |= w.lease_epoch != 0;
+      history |= !w.history.empty();
+      outbox |= !w.outbox.empty();
+      cleared |= !w.timers_cleared.empty();
+      set |= !w.timers_set.empty();
+      unsubscribed |= !w.unsubscribe.empty();
+      subscribed |= !w.subscribe.empty();
+      rows += 1 + w.history.size() + w.outbox.size() + w.timers_cleared.size() +
+              w.timers_set.size() + w.subscribe.size() + w.unsubscribe.size();
       if (w.saga.status == "completed" || w.saga.status == "compensated" ||
           w.saga.status == "cancelled" || w.saga.status == "failed") {
         finished[w.saga.id] = Finished{done, w.saga.status};
       }
     }
-    return rows;
+    for (const auto& [created, moved] : rounds) statements += created + moved;
+    statements += leased + history + outbox + cleared + set + unsubscribed + subscribed;
+    return written;
   }
   std::optional<SagaRow> load(std::string_view id) override { return inner_.load(id); }
   std::vector<SagaRow> load_unfinished() override { return inner_.load_unfinished(); }
@@ -105,7 +125,7 @@ class TimedStore final : public Store {
 
   void reset() {
     commit_seconds = timer_seconds = 0;
-    commits = writes = statements = 0;
+    commits = writes = statements = rows = 0;
   }
 
   struct Finished {
@@ -114,7 +134,7 @@ class TimedStore final : public Store {
   };
   std::unordered_map<std::string, Finished> finished;  // by saga id
   double commit_seconds = 0, timer_seconds = 0;
-  std::size_t commits = 0, writes = 0, statements = 0;
+  std::size_t commits = 0, writes = 0, statements = 0, rows = 0;
 
  private:
   Store& inner_;
@@ -298,7 +318,7 @@ struct Burst {
   double average_body = 0;
   // Where the orchestrator thread's time went, in seconds.
   double commit = 0, publish = 0, receive = 0, ack = 0, timers = 0;
-  std::size_t commits = 0, writes = 0, statements = 0;
+  std::size_t commits = 0, writes = 0, statements = 0, rows = 0;
   // CPU seconds over the run, and seconds waiting for a core.
   double machine = 0, orchestrator = 0, backend = 0, server = 0, broker = 0, participants = 0;
   double orchestrator_wait = 0, backend_wait = 0;
@@ -330,6 +350,7 @@ Burst burst(SagaRig& rig, TimedStore& store, std::size_t count, const Watched& w
   b.commits = store.commits;
   b.writes = store.writes;
   b.statements = store.statements;
+  b.rows = store.rows;
   b.machine = after.machine - before.machine;
   b.orchestrator = after.orchestrator - before.orchestrator;
   b.orchestrator_wait = after.orchestrator_wait - before.orchestrator_wait;
@@ -591,6 +612,7 @@ void bench_postgres(const AmqpOptions& amqp, const PgOptions& pg) {
          "transitions/commit");
   report(what + " statements per commit", double(max.statements) / double(max.commits),
          "statements/commit");
+  report(what + " rows per transition", double(max.rows) / double(max.writes), "rows/transition");
   report(what + " commit time (mean)", 1000 * max.commit / double(max.commits), "ms");
   // Where the orchestrator thread's time went during the maximum-rate run.
   report(what + " orchestrator share: PostgreSQL commit", max.commit / max.seconds, "share");

@@ -16,6 +16,7 @@
 #include <utility>
 #include <vector>
 
+#include "array_literal.hpp"
 #include "result.hpp"
 
 struct pg_conn;
@@ -52,6 +53,11 @@ class Params {
   }
   Params& add(const std::optional<std::string>& value) {
     values_.push_back(value);
+    return *this;
+  }
+  // An array in its text form (array_literal.hpp), for a "$n::type[]" parameter.
+  Params& add(const ArrayLiteral& value) {
+    values_.emplace_back(value.str());
     return *this;
   }
   // An int[] or bigint[] in its text form, e.g. {1,2,3}.

@@ -3,10 +3,12 @@
 #include <algorithm>
 #include <cstdio>
 #include <limits>
+#include <map>
 #include <mutex>
 #include <random>
 #include <set>
 #include <thread>
+#include <unordered_map>
 
 #include "connection.hpp"
 #include "errors.hpp"
@@ -190,13 +192,96 @@ struct CommitId {
   std::int64_t lock_objid() const { return static_cast<std::int64_t>(high & 0xFFFFFFFFull); }
 };
 
-// What each statement of a commit's pipeline was, to tell which write a refusal belongs to.
+// What each statement of a commit's pipeline was, to tell which writes a refusal belongs to.
 struct Step {
-  enum Kind : std::uint8_t { other, mark, saga, outbox };
+  enum Kind : std::uint8_t { other, mark, created, moved, outbox };
   Kind kind = other;
-  std::size_t write = 0;
-  std::size_t message = 0;
+  std::size_t round = 0;  // created, moved: the writes of that round (SagaRounds)
 };
+
+// The writes of a batch in rounds: round k holds the k-th write of each saga in the batch, in
+// the batch's order (one round unless a saga moves more than once), each round its new sagas
+// then its moved ones. One statement per kind per round: an UPDATE ... FROM moves a row once.
+struct SagaRounds {
+  struct Round {
+    std::vector<std::size_t> created;
+    std::vector<std::size_t> moved;
+  };
+  std::vector<Round> rounds;
+
+  explicit SagaRounds(const CommitBatch& batch) {
+    std::unordered_map<std::string_view, std::size_t> seen;
+    seen.reserve(batch.writes.size());
+    for (std::size_t wi = 0; wi < batch.writes.size(); ++wi) {
+      const SagaWrite& w = batch.writes[wi];
+      const std::size_t round = seen[w.saga.id]++;
+      if (round == rounds.size()) rounds.emplace_back();
+      (w.expected_version == 0 ? rounds[round].created : rounds[round].moved).push_back(wi);
+    }
+  }
+};
+
+// The net change of a batch to each timer (saga, key) and route (event, key), one per key, as
+// the writes in order would leave it: per write timers cleared before set, routes unsubscribed
+// before subscribed; of several changes to one key the last decides.
+struct NetChanges {
+  using Key = std::pair<std::string_view, std::string_view>;
+  struct Timer {
+    std::optional<std::int64_t> due;  // nullopt: cleared
+    int partition = 0;
+  };
+  struct Route {
+    bool known = false;                     // the batch set the route: owner is its final state
+    std::optional<std::string_view> owner;  // known: the saga subscribed, nullopt = removed
+    std::vector<std::string_view> unless;   // not known: removed if its owner is one of these
+  };
+  std::map<Key, Timer> timers;
+  std::map<Key, Route> routes;
+
+  explicit NetChanges(const CommitBatch& batch) {
+    for (const SagaWrite& w : batch.writes) {
+      const std::string_view id = w.saga.id;
+      for (const std::string& key : w.timers_cleared) timers[{id, key}] = Timer{};
+      for (const TimerRow& t : w.timers_set) {
+        timers[{id, t.key}] = Timer{to_millis(t.due), w.saga.partition};
+      }
+      for (const Subscription& sub : w.unsubscribe) {
+        Route& r = routes[{sub.event, sub.key}];
+        if (!r.known) {
+          r.unless.push_back(id);
+        } else if (r.owner == id) {
+          r.owner.reset();
+        }
+      }
+      for (const Subscription& sub : w.subscribe) {
+        Route& r = routes[{sub.event, sub.key}];
+        r.known = true;
+        r.owner = id;
+        r.unless.clear();
+      }
+    }
+  }
+};
+
+// The fixed texts of the refusals raised in the schema (schema.cpp), read back for the saga or
+// lease they name.
+constexpr std::string_view kVersionConflictText = "version conflict on saga ";
+
+std::optional<std::string> conflicting_saga(const Result& r) {
+  const std::string message = r.message();
+  if (!message.starts_with(kVersionConflictText)) return std::nullopt;
+  return message.substr(kVersionConflictText.size());
+}
+
+std::optional<std::pair<int, std::uint64_t>> stale_lease(const Result& r) {
+  int partition = 0;
+  unsigned long long epoch = 0;
+  if (std::sscanf(r.message().c_str(), "lease on partition %d epoch %llu", &partition, &epoch) !=
+      2) {
+    return std::nullopt;
+  }
+  return std::pair{partition, static_cast<std::uint64_t>(epoch)};
+}
 
 // A rerun of a commit found its id already in `commits`: an earlier attempt did commit.
 struct AlreadyCommitted {};
@@ -331,8 +416,9 @@ struct PostgresStore::Impl {
     }
   }
 
-  // One round trip: BEGIN, the commit's lock and mark, every statement of every write, the
-  // published outbox rows' deletion and COMMIT, then a sync.
+  // One round trip: BEGIN, the commit's lock and mark, the batch's changes as one statement per
+  // kind (arrays for parameters, statements.cpp), the published outbox rows' deletion and
+  // COMMIT, then a sync.
   std::vector<OutboxRow> run_commit(const CommitBatch& batch, const CommitId& id) {
     const std::string uuid = id.uuid();
     std::vector<Step> steps;
@@ -353,87 +439,183 @@ struct PostgresStore::Impl {
       leased.erase(std::unique(leased.begin(), leased.end()), leased.end());
       run(sql::lock_leases, Params().add_array(leased));
     }
-    for (std::size_t wi = 0; wi < batch.writes.size(); ++wi) {
-      const SagaWrite& w = batch.writes[wi];
-      const SagaRow& s = w.saga;
-      if (w.expected_version == 0) {
-        run(sql::insert_saga,
+
+    const SagaRounds rounds(batch);
+    for (std::size_t r = 0; r < rounds.rounds.size(); ++r) {
+      const SagaRounds::Round& round = rounds.rounds[r];
+      if (!round.created.empty()) {
+        ArrayLiteral id_, flow, flow_version, status, version, key, partition, epoch, state,
+            created_at, updated_at;
+        for (const std::size_t wi : round.created) {
+          const SagaWrite& w = batch.writes[wi];
+          const SagaRow& s = w.saga;
+          id_.add(s.id);
+          flow.add(s.flow);
+          flow_version.add(s.flow_version);
+          status.add(s.status);
+          version.add(s.version);
+          key.add(s.idempotency_key);
+          partition.add(s.partition);
+          epoch.add(w.lease_epoch);
+          state.add(s.state);
+          created_at.add(to_millis(s.created_at));
+          updated_at.add(to_millis(s.updated_at));
+        }
+        run(sql::insert_sagas,
             Params()
-                .add(s.id)
-                .add(s.flow)
-                .add(s.flow_version)
-                .add(s.status)
-                .add(s.version)
-                .add(s.idempotency_key)
-                .add(s.partition)
-                .add(w.lease_epoch)
-                .add(s.state)
-                .add(to_millis(s.created_at))
-                .add(to_millis(s.updated_at)),
-            {Step::saga, wi});
-      } else {
+                .add(id_)
+                .add(flow)
+                .add(flow_version)
+                .add(status)
+                .add(version)
+                .add(key)
+                .add(partition)
+                .add(epoch)
+                .add(state)
+                .add(created_at)
+                .add(updated_at),
+            {Step::created, r});
+      }
+      if (!round.moved.empty()) {
         // Identity columns (flow, idempotency key, partition, created_at) are fixed at insert.
-        run(sql::update_saga,
+        ArrayLiteral id_, expected, flow_version, status, version, state, updated_at, epoch;
+        for (const std::size_t wi : round.moved) {
+          const SagaWrite& w = batch.writes[wi];
+          const SagaRow& s = w.saga;
+          id_.add(s.id);
+          expected.add(w.expected_version);
+          flow_version.add(s.flow_version);
+          status.add(s.status);
+          version.add(s.version);
+          state.add(s.state);
+          updated_at.add(to_millis(s.updated_at));
+          epoch.add(w.lease_epoch);
+        }
+        run(sql::update_sagas,
             Params()
-                .add(s.id)
-                .add(w.expected_version)
-                .add(s.flow_version)
-                .add(s.status)
-                .add(s.version)
-                .add(s.state)
-                .add(to_millis(s.updated_at))
-                .add(w.lease_epoch),
-            {Step::saga, wi});
-      }
-      for (const HistoryRow& h : w.history) {
-        run(sql::insert_history, Params()
-                                     .add(s.id)
-                                     .add(h.saga_version)
-                                     .add(to_millis(h.at))
-                                     .add(h.kind)
-                                     .add(h.step)
-                                     .add(h.detail));
-      }
-      for (std::size_t mi = 0; mi < w.outbox.size(); ++mi) {
-        const Message& m = w.outbox[mi];
-        run(sql::insert_outbox,
-            Params()
-                .add(s.id)
-                .add(s.partition)
-                .add(uuid)
-                .add(m.id)
-                .add(to_string(m.kind))
-                .add(m.type)
-                .add(m.destination)
-                .add(m.correlation_id)
-                .add(m.reply_to)
-                .add(m.causation_id)
-                .add(m.idempotency_key)
-                .add(to_string(m.outcome))
-                .add(m.error_code)
-                .add(m.flow)
-                .add(m.step)
-                .add(static_cast<std::int64_t>(m.attempt))
-                .add(m.traceparent)
-                .add(m.body),
-            {Step::outbox, wi, mi});
-      }
-      // Cleared before set: a transition that re-arms a timer may list its key in both.
-      for (const std::string& key : w.timers_cleared) {
-        run(sql::clear_timer, Params().add(s.id).add(key));
-      }
-      for (const TimerRow& t : w.timers_set) {
-        run(sql::set_timer, Params().add(s.id).add(t.key).add(to_millis(t.due)).add(s.partition));
-      }
-      // A saga removes only its own subscriptions: one that another saga has since taken over
-      // stays.
-      for (const Subscription& sub : w.unsubscribe) {
-        run(sql::unsubscribe, Params().add(sub.event).add(sub.key).add(s.id));
-      }
-      for (const Subscription& sub : w.subscribe) {
-        run(sql::subscribe, Params().add(sub.event).add(sub.key).add(s.id));
+                .add(id_)
+                .add(expected)
+                .add(flow_version)
+                .add(status)
+                .add(version)
+                .add(state)
+                .add(updated_at)
+                .add(epoch),
+            {Step::moved, r});
       }
     }
+
+    {
+      ArrayLiteral saga_id, saga_version, at, kind, step, detail;
+      for (const SagaWrite& w : batch.writes) {
+        for (const HistoryRow& h : w.history) {
+          saga_id.add(w.saga.id);
+          saga_version.add(h.saga_version);
+          at.add(to_millis(h.at));
+          kind.add(h.kind);
+          step.add(h.step);
+          detail.add(h.detail);
+        }
+      }
+      if (!saga_id.empty()) {
+        run(sql::insert_history,
+            Params().add(saga_id).add(saga_version).add(at).add(kind).add(step).add(detail));
+      }
+    }
+
+    std::vector<const Message*> messages;
+    {
+      ArrayLiteral saga_id, partition, message_id, kind, type, destination, correlation_id,
+          reply_to, causation_id, key, outcome, error_code, flow, step, attempt, traceparent, body;
+      for (const SagaWrite& w : batch.writes) {
+        for (const Message& m : w.outbox) {
+          messages.push_back(&m);
+          saga_id.add(w.saga.id);
+          partition.add(w.saga.partition);
+          message_id.add(m.id);
+          kind.add(to_string(m.kind));
+          type.add(m.type);
+          destination.add(m.destination);
+          correlation_id.add(m.correlation_id);
+          reply_to.add(m.reply_to);
+          causation_id.add(m.causation_id);
+          key.add(m.idempotency_key);
+          outcome.add(to_string(m.outcome));
+          error_code.add(m.error_code);
+          flow.add(m.flow);
+          step.add(m.step);
+          attempt.add(static_cast<std::int64_t>(m.attempt));
+          traceparent.add(m.traceparent);
+          body.add(m.body);
+        }
+      }
+      if (!messages.empty()) {
+        run(sql::insert_outbox,
+            Params()
+                .add(uuid)
+                .add(saga_id)
+                .add(partition)
+                .add(message_id)
+                .add(kind)
+                .add(type)
+                .add(destination)
+                .add(correlation_id)
+                .add(reply_to)
+                .add(causation_id)
+                .add(key)
+                .add(outcome)
+                .add(error_code)
+                .add(flow)
+                .add(step)
+                .add(attempt)
+                .add(traceparent)
+                .add(body),
+            {Step::outbox});
+      }
+    }
+
+    {
+      const NetChanges net(batch);
+      ArrayLiteral clear_saga, clear_key, set_saga, set_key, set_due, set_partition;
+      for (const auto& [k, t] : net.timers) {
+        if (t.due) {
+          set_saga.add(k.first);
+          set_key.add(k.second);
+          set_due.add(*t.due);
+          set_partition.add(t.partition);
+        } else {
+          clear_saga.add(k.first);
+          clear_key.add(k.second);
+        }
+      }
+      if (!clear_saga.empty()) run(sql::clear_timers, Params().add(clear_saga).add(clear_key));
+      if (!set_saga.empty()) {
+        run(sql::set_timers, Params().add(set_saga).add(set_key).add(set_due).add(set_partition));
+      }
+      // A saga removes only its own routes: one that another saga has since taken over stays.
+      ArrayLiteral off_event, off_key, off_saga, on_event, on_key, on_saga;
+      for (const auto& [k, route] : net.routes) {
+        if (route.known && route.owner) {
+          on_event.add(k.first);
+          on_key.add(k.second);
+          on_saga.add(*route.owner);
+        } else if (route.known) {
+          off_event.add(k.first);
+          off_key.add(k.second);
+          off_saga.add_null();
+        } else {
+          for (const std::string_view saga : route.unless) {
+            off_event.add(k.first);
+            off_key.add(k.second);
+            off_saga.add(saga);
+          }
+        }
+      }
+      if (!off_event.empty())
+        run(sql::unsubscribe, Params().add(off_event).add(off_key).add(off_saga));
+      if (!on_event.empty()) run(sql::subscribe, Params().add(on_event).add(on_key).add(on_saga));
+    }
+
     if (!batch.published.empty()) run(sql::delete_outbox, Params().add_array(batch.published));
     const auto now = SteadyClock::now();
     const bool prune = now - last_prune >= kPruneEvery;
@@ -450,35 +632,90 @@ struct PostgresStore::Impl {
 
     if (const auto failed = p.first_error()) {
       rollback();
-      refuse(batch, steps[*failed], p.result(*failed));
+      refuse(batch, rounds, steps[*failed], p.result(*failed));
     }
     std::vector<OutboxRow> written;
     for (std::size_t i = 0; i < steps.size(); ++i) {
       if (steps[i].kind != Step::outbox) continue;
-      written.push_back(OutboxRow{static_cast<std::uint64_t>(p.result(i).int64(0, 0)),
-                                  batch.writes[steps[i].write].outbox[steps[i].message]});
+      // Inserted in the order of the writes from one sequence: sorted, the seqs are theirs.
+      const Result& r = p.result(i);
+      std::vector<std::uint64_t> seqs;
+      seqs.reserve(static_cast<std::size_t>(r.rows()));
+      for (int row = 0; row < r.rows(); ++row) {
+        seqs.push_back(static_cast<std::uint64_t>(r.int64(row, 0)));
+      }
+      if (seqs.size() != messages.size()) {
+        throw Error("postgres: commit: the outbox insert returned " + std::to_string(seqs.size()) +
+                    " seqs for " + std::to_string(messages.size()) + " messages");
+      }
+      std::sort(seqs.begin(), seqs.end());
+      written.reserve(seqs.size());
+      for (std::size_t m = 0; m < seqs.size(); ++m)
+        written.push_back(OutboxRow{seqs[m], *messages[m]});
     }
     return written;
   }
 
-  // Maps the refusal of one statement of a commit to the port's exception.
-  [[noreturn]] static void refuse(const CommitBatch& batch, const Step& step, const Result& r) {
+  // Maps the refusal of one statement of a commit to the port's exception. The transaction is
+  // rolled back already.
+  [[noreturn]] void refuse(const CommitBatch& batch, const SagaRounds& rounds, const Step& step,
+                           const Result& r) {
     const std::string sqlstate = r.sqlstate();
     if (step.kind == Step::mark && sqlstate == "23505") throw AlreadyCommitted{};
-    if (step.kind == Step::saga) {
-      const SagaWrite& w = batch.writes[step.write];
-      if (sqlstate == kVersionConflictState) throw VersionConflict(w.saga.id);
-      if (sqlstate == kStaleLeaseState) throw StaleLease(w.saga.partition, w.lease_epoch);
+    if (step.kind == Step::created || step.kind == Step::moved) {
+      const SagaRounds::Round& round = rounds.rounds[step.round];
+      const std::vector<std::size_t>& writes =
+          step.kind == Step::created ? round.created : round.moved;
+      const SagaWrite& first = batch.writes[writes.front()];
+      if (sqlstate == kVersionConflictState) {
+        // The statement names the first write whose row did not move (or existed already).
+        throw VersionConflict(conflicting_saga(r).value_or(first.saga.id));
+      }
+      if (sqlstate == kStaleLeaseState) {
+        // The fencing trigger names the partition and epoch of the row it refused.
+        if (const auto lease = stale_lease(r)) throw StaleLease(lease->first, lease->second);
+        throw StaleLease(first.saga.partition, first.lease_epoch);
+      }
       if (sqlstate == "23505") {
-        // Two unique indexes can refuse a new saga; the constraint's name tells which. A saga
-        // that exists already was created by another writer: the same answer as a stale update.
-        if (r.constraint() == "sagas_pkey") throw VersionConflict(w.saga.id);
-        if (r.constraint() == "sagas_idempotency") {
-          throw DuplicateIdempotencyKey(w.saga.flow, w.saga.idempotency_key);
-        }
+        if (r.constraint() == "sagas_pkey") throw VersionConflict(first.saga.id);
+        if (r.constraint() == "sagas_idempotency") duplicate_key(batch, rounds, step.round);
       }
     }
     throw_error(r, "commit");
+  }
+
+  // A new saga of `round` reused an idempotency key: of another saga of the batch (before it in
+  // the batch's order), or of one stored. The error does not say which write, so it is looked up,
+  // the batch being rolled back already: the stored keys of the round's new sagas, in one round
+  // trip.
+  [[noreturn]] void duplicate_key(const CommitBatch& batch, const SagaRounds& rounds,
+                                  std::size_t round) {
+    std::set<std::pair<std::string_view, std::string_view>> used;
+    for (const SagaWrite& w : batch.writes) {
+      if (w.expected_version != 0 || w.saga.idempotency_key.empty()) continue;
+      if (!used.insert({w.saga.flow, w.saga.idempotency_key}).second) {
+        throw DuplicateIdempotencyKey(w.saga.flow, w.saga.idempotency_key);
+      }
+    }
+    std::vector<const SagaRow*> keyed;
+    for (const std::size_t wi : rounds.rounds[round].created) {
+      if (!batch.writes[wi].saga.idempotency_key.empty()) keyed.push_back(&batch.writes[wi].saga);
+    }
+    if (keyed.empty()) throw Error("postgres: commit: an idempotency key conflict without a key");
+    if (keyed.size() > 1) {
+      Pipeline p(connection);
+      for (const SagaRow* s : keyed) {
+        p.execute(sql::find_by_key.name, Params().add(s->flow).add(s->idempotency_key));
+      }
+      p.run(deadline_in(options.io_timeout));
+      p.throw_if_failed("commit: finding the duplicate idempotency key");
+      for (std::size_t i = 0; i < keyed.size(); ++i) {
+        if (p.result(i).rows() > 0) {
+          throw DuplicateIdempotencyKey(keyed[i]->flow, keyed[i]->idempotency_key);
+        }
+      }
+    }
+    throw DuplicateIdempotencyKey(keyed.front()->flow, keyed.front()->idempotency_key);
   }
 
   // After a lost connection: did the commit with this id happen? Ends a server process that

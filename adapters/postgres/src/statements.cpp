@@ -38,43 +38,92 @@ const Statement lock_leases{"sf_lock_leases",
                             "SELECT partition FROM partition_leases "
                             "WHERE partition = ANY($1::integer[]) ORDER BY partition FOR SHARE"};
 
-const Statement insert_saga{
-    "sf_insert_saga",
-    "INSERT INTO sagas (id, flow, flow_version, status, version, idempotency_key, partition, "
-    "lease_epoch, state, created_at, updated_at) "
-    "VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9::jsonb, $10, $11)"};
-// A stale version changes no row, and must abort the transaction like any other refusal: the
-// statement raises SF001 then.
-const Statement update_saga{
-    "sf_update_saga",
-    "WITH moved AS (UPDATE sagas SET flow_version = $3, status = $4, version = $5, "
-    "state = $6::jsonb, updated_at = $7, lease_epoch = $8 "
-    "WHERE id = $1 AND version = $2 RETURNING 1) "
-    "SELECT sagaflow_version_conflict($1) WHERE NOT EXISTS (SELECT FROM moved)"};
+// commit() is set-based: one statement per kind of change, whatever the number of writes, each
+// column an array parameter (text form, array_literal.hpp) expanded by unnest; WITH ORDINALITY
+// keeps the order of the writes where it matters (serials, the first refusal named).
+//
+// New sagas. A saga that exists already is skipped by ON CONFLICT (id) and then refused by name
+// (SF001, as a stale update: VersionConflict); a used idempotency key is not an arbiter, so it
+// still fails on sagas_idempotency (DuplicateIdempotencyKey). The fencing trigger fires per row.
+// $1 id, $2 flow, $3 flow_version, $4 status, $5 version, $6 idempotency_key, $7 partition,
+// $8 lease_epoch, $9 state, $10 created_at, $11 updated_at.
+const Statement insert_sagas{
+    "sf_insert_sagas",
+    "WITH w AS (SELECT * FROM unnest($1::text[], $2::text[], $3::integer[], $4::text[], "
+    "$5::bigint[], $6::text[], $7::integer[], $8::bigint[], $9::text[], $10::bigint[], "
+    "$11::bigint[]) WITH ORDINALITY AS w(id, flow, flow_version, status, version, "
+    "idempotency_key, partition, lease_epoch, state, created_at, updated_at, ord)), "
+    "added AS (INSERT INTO sagas (id, flow, flow_version, status, version, idempotency_key, "
+    "partition, lease_epoch, state, created_at, updated_at) "
+    "SELECT id, flow, flow_version, status, version, idempotency_key, partition, lease_epoch, "
+    "state::jsonb, created_at, updated_at FROM w ORDER BY ord "
+    "ON CONFLICT (id) DO NOTHING RETURNING id) "
+    "SELECT sagaflow_version_conflict(w.id) FROM w "
+    "WHERE NOT EXISTS (SELECT FROM added WHERE added.id = w.id) ORDER BY w.ord LIMIT 1"};
+// Moved sagas (at most one write per saga per statement). The rows that moved are compared with
+// the writes: the first write (in the batch's order) whose row did not move, a stale or unknown
+// version, aborts the transaction with SF001 naming its saga.
+// $1 id, $2 expected_version, $3 flow_version, $4 status, $5 version, $6 state, $7 updated_at,
+// $8 lease_epoch.
+const Statement update_sagas{
+    "sf_update_sagas",
+    "WITH w AS (SELECT * FROM unnest($1::text[], $2::bigint[], $3::integer[], $4::text[], "
+    "$5::bigint[], $6::text[], $7::bigint[], $8::bigint[]) WITH ORDINALITY AS w(id, "
+    "expected_version, flow_version, status, version, state, updated_at, lease_epoch, ord)), "
+    "moved AS (UPDATE sagas s SET flow_version = w.flow_version, status = w.status, "
+    "version = w.version, state = w.state::jsonb, updated_at = w.updated_at, "
+    "lease_epoch = w.lease_epoch FROM w "
+    "WHERE s.id = w.id AND s.version = w.expected_version RETURNING s.id) "
+    "SELECT sagaflow_version_conflict(w.id) FROM w "
+    "WHERE NOT EXISTS (SELECT FROM moved WHERE moved.id = w.id) ORDER BY w.ord LIMIT 1"};
+// $1 saga_id, $2 saga_version, $3 at, $4 kind, $5 step, $6 detail: in the order of the writes
+// (the bigserial orders a saga's records).
 const Statement insert_history{
     "sf_insert_history",
     "INSERT INTO history (saga_id, saga_version, at, kind, step, detail) "
-    "VALUES ($1, $2, $3, $4, $5, $6)"};
+    "SELECT saga_id, saga_version, at, kind, step, detail FROM unnest($1::text[], $2::bigint[], "
+    "$3::bigint[], $4::text[], $5::text[], $6::text[]) WITH ORDINALITY "
+    "AS w(saga_id, saga_version, at, kind, step, detail, ord) ORDER BY ord"};
+// $1 commit id, then one array per column. Inserted in the order of the writes, so the seqs
+// returned, sorted, are the writes' seqs in their order.
 const Statement insert_outbox{
     "sf_insert_outbox",
     "INSERT INTO outbox (saga_id, partition, commit_id, message_id, kind, type, destination, "
     "correlation_id, reply_to, causation_id, idempotency_key, outcome, error_code, flow, step, "
     "attempt, traceparent, body) "
-    "VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18) "
-    "RETURNING seq"};
+    "SELECT saga_id, partition, $1::uuid, message_id, kind, type, destination, correlation_id, "
+    "reply_to, causation_id, idempotency_key, outcome, error_code, flow, step, attempt, "
+    "traceparent, body FROM unnest($2::text[], $3::integer[], $4::text[], $5::text[], "
+    "$6::text[], $7::text[], $8::text[], $9::text[], $10::text[], $11::text[], $12::text[], "
+    "$13::text[], $14::text[], $15::text[], $16::bigint[], $17::text[], $18::text[]) "
+    "WITH ORDINALITY AS w(saga_id, partition, message_id, kind, type, destination, "
+    "correlation_id, reply_to, causation_id, idempotency_key, outcome, error_code, flow, step, "
+    "attempt, traceparent, body, ord) ORDER BY ord RETURNING seq"};
 const Statement delete_outbox{"sf_delete_outbox",
                               "DELETE FROM outbox WHERE seq = ANY($1::bigint[])"};
-const Statement clear_timer{"sf_clear_timer", "DELETE FROM timers WHERE saga_id = $1 AND key = $2"};
-const Statement set_timer{"sf_set_timer",
-                          "INSERT INTO timers (saga_id, key, due, partition) "
-                          "VALUES ($1, $2, $3, $4) ON CONFLICT (saga_id, key) "
-                          "DO UPDATE SET due = excluded.due, partition = excluded.partition"};
+// Timers and subscriptions get each key's net change over the batch (computed by the store, one
+// row per key), so deletes and upserts touch disjoint keys. $1 saga_id, $2 key.
+const Statement clear_timers{"sf_clear_timers",
+                             "DELETE FROM timers t USING unnest($1::text[], $2::text[]) "
+                             "AS w(saga_id, key) WHERE t.saga_id = w.saga_id AND t.key = w.key"};
+// $1 saga_id, $2 key, $3 due, $4 partition.
+const Statement set_timers{"sf_set_timers",
+                           "INSERT INTO timers (saga_id, key, due, partition) "
+                           "SELECT * FROM unnest($1::text[], $2::text[], $3::bigint[], "
+                           "$4::integer[]) ON CONFLICT (saga_id, key) "
+                           "DO UPDATE SET due = excluded.due, partition = excluded.partition"};
+// $1 event, $2 key, $3 saga_id.
 const Statement subscribe{"sf_subscribe",
-                          "INSERT INTO subscriptions (event, key, saga_id) VALUES ($1, $2, $3) "
+                          "INSERT INTO subscriptions (event, key, saga_id) "
+                          "SELECT * FROM unnest($1::text[], $2::text[], $3::text[]) "
                           "ON CONFLICT (event, key) DO UPDATE SET saga_id = excluded.saga_id"};
+// $1 event, $2 key, $3 saga_id: the route goes only while that saga owns it; a NULL saga_id
+// (the batch itself subscribed the route and unsubscribed it again) removes it whoever owns it.
 const Statement unsubscribe{"sf_unsubscribe",
-                            "DELETE FROM subscriptions "
-                            "WHERE event = $1 AND key = $2 AND saga_id = $3"};
+                            "DELETE FROM subscriptions s "
+                            "USING unnest($1::text[], $2::text[], $3::text[]) "
+                            "AS w(event, key, saga_id) WHERE s.event = w.event AND s.key = w.key "
+                            "AND (w.saga_id IS NULL OR s.saga_id = w.saga_id)"};
 
 // A server process that still holds the lost commit's advisory lock (a half-open connection,
 // or one blocked on a lock) is ended, and waited for up to 5 s, so that its transaction is over
@@ -205,13 +254,13 @@ std::span<const Statement* const> all() {
       &commit_mark,
       &prune_commits,
       &lock_leases,
-      &insert_saga,
-      &update_saga,
+      &insert_sagas,
+      &update_sagas,
       &insert_history,
       &insert_outbox,
       &delete_outbox,
-      &clear_timer,
-      &set_timer,
+      &clear_timers,
+      &set_timers,
       &subscribe,
       &unsubscribe,
       &end_zombie,
