@@ -127,19 +127,26 @@ void Link::wait_connected(Duration timeout) const {
 }
 
 void Link::publish_and_wait(std::vector<Outgoing> batch, Duration timeout) {
-  if (batch.empty()) return;
+  if (auto wait = publish_started(std::move(batch), timeout)) wait();
+}
+
+std::function<void()> Link::publish_started(std::vector<Outgoing> batch, Duration timeout) {
+  if (batch.empty()) return {};
   const auto count = batch.size();
   auto promise = std::make_shared<std::promise<PublishResult>>();
-  auto future = promise->get_future();
+  auto future = promise->get_future().share();
+  const auto deadline = std::chrono::steady_clock::now() + timeout;
   post([this, batch = std::move(batch), promise]() mutable {
     publish(std::move(batch), [promise](const PublishResult& r) { promise->set_value(r); });
   });
-  if (future.wait_for(timeout) != std::future_status::ready) {
-    throw Error(settings_.name + ": the broker did not confirm " + std::to_string(count) +
-                " message(s) within " + std::to_string(timeout.count()) + " ms");
-  }
-  auto result = future.get();
-  if (!result.error.empty()) throw Error(result.error);
+  return [future, deadline, count, timeout, name = settings_.name] {
+    if (future.wait_until(deadline) != std::future_status::ready) {
+      throw Error(name + ": the broker did not confirm " + std::to_string(count) +
+                  " message(s) within " + std::to_string(timeout.count()) + " ms");
+    }
+    const auto& result = future.get();
+    if (!result.error.empty()) throw Error(result.error);
+  };
 }
 
 void Link::interrupt() {

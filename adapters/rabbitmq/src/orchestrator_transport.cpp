@@ -97,6 +97,10 @@ OrchestratorTransport::~OrchestratorTransport() {
 }
 
 void OrchestratorTransport::publish(std::span<const Message> messages) {
+  if (auto wait = publish_started(messages)) wait();
+}
+
+std::function<void()> OrchestratorTransport::publish_started(std::span<const Message> messages) {
   const auto& t = impl_->settings.topology;
   std::vector<detail::Outgoing> batch;
   batch.reserve(messages.size());
@@ -124,7 +128,7 @@ void OrchestratorTransport::publish(std::span<const Message> messages) {
     }
     batch.push_back(std::move(o));
   }
-  impl_->link->publish_and_wait(std::move(batch), impl_->settings.confirm_timeout);
+  return impl_->link->publish_started(std::move(batch), impl_->settings.confirm_timeout);
 }
 
 std::size_t OrchestratorTransport::receive(std::vector<Delivery>& out, std::size_t max,

@@ -136,7 +136,9 @@ struct Orchestrator::Impl {
 
   std::unordered_map<std::string, std::unique_ptr<SagaState>> cache;
   std::vector<std::uint64_t> published;  // outbox rows to delete with the next commit
-  bool outbox_behind = false;            // a publish failed: republish from the store
+  std::function<void()> in_flight;       // waits for the sending under way (publish)
+  std::vector<std::uint64_t> in_flight_seqs;
+  bool outbox_behind = false;  // a publish failed: republish from the store
   Timestamp last_timer_poll{};
   std::vector<Delivery> deliveries;
   std::vector<Delivery> redo;  // inputs whose round was dropped, processed again next round
@@ -191,7 +193,11 @@ struct Orchestrator::Impl {
     for (auto& c : taken) std::visit([&](auto& control) { handle(control, round, now); }, c);
     for (auto& d : deliveries) handle(d, round, now);
     for (const auto& t : timers) handle(t, round, now);
-    if (!round.entries.empty() || !round.consumed.empty() || !published.empty()) commit(round);
+    if (!round.entries.empty() || !round.consumed.empty() || !published.empty()) {
+      commit(round);
+    } else {
+      finish_publish();  // nothing to overlap it with
+    }
     cached = cache.size();
     if (!round.forwards.empty()) forward(round.forwards);
     return taken.size() + deliveries.size() + timers.size();
@@ -228,7 +234,7 @@ struct Orchestrator::Impl {
     }
     fault("after_commit");
     if (sends_compensation(batch)) fault("mid_compensation");
-    publish(std::move(rows));
+    publish(std::move(rows), /*overlap=*/true);
     fault("after_publish");
     std::vector<std::uint64_t> tags;
     for (const auto& d : round.consumed) tags.push_back(d.tag);
@@ -257,25 +263,57 @@ struct Orchestrator::Impl {
     return false;
   }
 
-  void publish(std::vector<OutboxRow> rows) {
+  // Sends committed rows. With `overlap`, a transport that confirms later (a broker) is waited
+  // for only after the next round's commit (finish_publish), so that the store and the broker
+  // work at the same time; the rule holds either way: rows are sent only once committed, and
+  // a row whose sending failed stays in the outbox and is sent again.
+  void publish(std::vector<OutboxRow> rows, bool overlap = false) {
+    finish_publish();
     if (rows.empty()) return;
     std::vector<Message> messages;
     messages.reserve(rows.size());
     for (auto& r : rows) messages.push_back(std::move(r.message));
+    std::vector<std::uint64_t> seqs;
+    seqs.reserve(rows.size());
+    for (const auto& r : rows) seqs.push_back(r.seq);
     try {
-      transport.publish(messages);
-      for (const auto& r : rows) published.push_back(r.seq);
+      auto wait = transport.publish_started(messages);
       if (metrics) {
         const auto at = clock.now();
         for (const auto& m : messages) timing.published(m, at);
       }
+      if (!wait) {  // held already (the in-process bus, fakes): nothing to overlap
+        published.insert(published.end(), seqs.begin(), seqs.end());
+        return;
+      }
+      in_flight_seqs = std::move(seqs);
+      in_flight = std::move(wait);
     } catch (const std::exception&) {
       outbox_behind = true;  // the rows stay in the outbox; the next round sends them again
       unpublished += messages.size();
+      return;
     }
+    if (!overlap) finish_publish();
+  }
+
+  // Waits for the sending under way, if any: its rows are then published (deleted from the
+  // outbox with the next commit), or stay there to be sent again.
+  void finish_publish() {
+    if (!in_flight) return;
+    auto wait = std::move(in_flight);
+    in_flight = nullptr;
+    try {
+      wait();
+      published.insert(published.end(), in_flight_seqs.begin(), in_flight_seqs.end());
+    } catch (const std::exception&) {
+      outbox_behind = true;
+      unpublished += in_flight_seqs.size();
+    }
+    in_flight_seqs.clear();
   }
 
   void republish() {
+    finish_publish();  // what is under way counts as published, not as behind
     auto rows = partitioned() ? options.leases->unpublished_outbox_in(options.max_batch, owned_list)
                               : store.unpublished_outbox(options.max_batch);
     outbox_behind = rows.size() >= options.max_batch;  // more than one batch: the rest next round
@@ -743,6 +781,7 @@ std::size_t Orchestrator::run_once(Duration wait) {
 
 void Orchestrator::run(std::stop_token stop) {
   while (!stop.stop_requested()) impl_->run_once(impl_->options.idle_wait);
+  impl_->finish_publish();
   if (!impl_->partitioned()) return;
   try {
     release();

@@ -4,6 +4,7 @@
 // engine/testing. See engine/README.md for the threading rules.
 #include <chrono>
 #include <cstdint>
+#include <functional>
 #include <optional>
 #include <span>
 #include <stdexcept>
@@ -276,6 +277,15 @@ class Transport {
   // Sends the messages and returns once the transport holds them durably (publisher confirms
   // for a broker). Throws when any could not be sent; the caller keeps them in the outbox.
   virtual void publish(std::span<const Message> messages) = 0;
+
+  // Starts sending and returns how to wait until the transport holds the messages durably (the
+  // wait throws as publish() does), or an empty function when it holds them already. The
+  // orchestrator computes and commits its next round while a broker confirms this one.
+  // Default: publish() at once.
+  virtual std::function<void()> publish_started(std::span<const Message> messages) {
+    publish(messages);
+    return {};
+  }
 
   // Waits up to `wait` for inputs addressed to the orchestrator (replies and events) and
   // appends at most `max` of them to `out`. Returns how many were appended.

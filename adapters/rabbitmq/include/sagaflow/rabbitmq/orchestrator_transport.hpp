@@ -11,6 +11,7 @@
 // thread-safe); every public member may be called from any thread and hands its work over.
 // See adapters/rabbitmq/README.md.
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <span>
 #include <string>
@@ -59,6 +60,8 @@ class OrchestratorTransport final : public Transport {
   // forwarded to its partition's owner) goes to that queue through the default exchange,
   // mandatory.
   void publish(std::span<const Message> messages) override;
+  // The same, waiting for the confirms only when the returned function is called.
+  std::function<void()> publish_started(std::span<const Message> messages) override;
   std::size_t receive(std::vector<Delivery>& out, std::size_t max, Duration wait) override;
   // Tags from a previous connection are ignored: the broker redelivers those inputs.
   void ack(std::span<const std::uint64_t> tags) override;
