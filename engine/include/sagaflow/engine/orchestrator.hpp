@@ -5,7 +5,10 @@
 //
 // One round (run_once): gather inputs (operator requests, replies and events from the
 // transport, due timers from the store); let the engine compute each saga's transition; commit
-// all of them in one transaction (group commit); publish the outbox; acknowledge the inputs.
+// all of them in one transaction (group commit); send the outbox; acknowledge the inputs. A
+// broker's confirms for a round's messages are awaited after the next round's commit, so that
+// the store and the broker work at the same time; a row whose sending failed stays in the
+// outbox and goes again.
 //
 // Threading: run_once/run/recover/release on one thread only (the orchestrator is the single
 // writer of its sagas and caches them). start/cancel/retry/leases may be called from any
@@ -42,7 +45,7 @@ struct OrchestratorOptions {
   EngineOptions engine;
   // Called at the named points of a round where a crash tests recovery hardest: "before_commit",
   // "after_commit" (committed, nothing published), "mid_compensation" (a committed round that
-  // sends compensations, before they are published) and "after_publish" (published, inputs not
+  // sends compensations, before they are published) and "after_publish" (sent, inputs not
   // acknowledged). Empty in production; sagaflowd's recovery drills kill the process here
   // (SAGAFLOW_FAULT_AT, see apps/sagaflowd/config.hpp).
   std::function<void(std::string_view point)> fault_point;
