@@ -60,3 +60,14 @@ write_basic_package_version_file(${CMAKE_CURRENT_BINARY_DIR}/sagaflowConfigVersi
 install(FILES ${CMAKE_CURRENT_BINARY_DIR}/sagaflowConfig.cmake
   ${CMAKE_CURRENT_BINARY_DIR}/sagaflowConfigVersion.cmake
   DESTINATION ${SAGAFLOW_INSTALL_CMAKEDIR} COMPONENT sagaflow_development)
+
+# The programs, for operators (`cmake --install build --component sagaflow_runtime`): the daemon,
+# the command line and the example participants as processes, with the flows they run.
+foreach(program sagaflowd sagactl sagaflow-participant)
+  if(TARGET ${program})
+    install(TARGETS ${program} RUNTIME DESTINATION ${CMAKE_INSTALL_BINDIR}
+      COMPONENT sagaflow_runtime)
+  endif()
+endforeach()
+install(DIRECTORY definitions/ DESTINATION ${CMAKE_INSTALL_DATADIR}/sagaflow/definitions
+  COMPONENT sagaflow_runtime FILES_MATCHING PATTERN "*.yaml")
