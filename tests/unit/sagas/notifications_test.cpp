@@ -1,8 +1,8 @@
 // The notifications participant's business rules, through its typed contracts on a dispatcher.
 #include <doctest/doctest.h>
 
-#include "support/send_command.hpp"
 #include "sagaflow/sagas/notifications.hpp"
+#include "support/send_command.hpp"
 
 using namespace sagaflow;
 using sagaflow::testing::body_of;

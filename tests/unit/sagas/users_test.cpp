@@ -1,8 +1,8 @@
 // The users participant's business rules, through its typed contracts on a dispatcher.
 #include <doctest/doctest.h>
 
-#include "support/send_command.hpp"
 #include "sagaflow/sagas/users.hpp"
+#include "support/send_command.hpp"
 
 using namespace sagaflow;
 using sagaflow::testing::body_of;
