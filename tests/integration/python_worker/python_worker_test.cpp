@@ -141,22 +141,6 @@ class PythonPoints {
   bool exited_ = false;
 };
 
-class HandlerThread {
- public:
-  HandlerThread() : guard_(io_.get_executor()), thread_([this] { io_.run(); }) {}
-  ~HandlerThread() {
-    guard_.reset();
-    io_.stop();
-    thread_.join();
-  }
-  boost::asio::io_context& io() { return io_; }
-
- private:
-  boost::asio::io_context io_;
-  boost::asio::executor_work_guard<boost::asio::io_context::executor_type> guard_;
-  std::thread thread_;
-};
-
 OrchestratorSettings orchestrator_settings(const Topology& t) {
   OrchestratorSettings s;
   s.connection = connection();

@@ -17,6 +17,9 @@
 
 #include <doctest/doctest.h>
 
+#include <boost/asio/executor_work_guard.hpp>
+#include <boost/asio/io_context.hpp>
+
 #include "sagaflow/rabbitmq/orchestrator_transport.hpp"
 #include "sagaflow/rabbitmq/settings.hpp"
 #include "sagaflow/rabbitmq/worker.hpp"
@@ -24,6 +27,23 @@
 namespace sagaflow::rabbitmq::testing {
 
 using namespace std::chrono_literals;
+
+// A worker's handlers need an io_context that someone runs.
+class HandlerThread {
+ public:
+  HandlerThread() : guard_(io_.get_executor()), thread_([this] { io_.run(); }) {}
+  ~HandlerThread() {
+    guard_.reset();
+    io_.stop();
+    thread_.join();
+  }
+  boost::asio::io_context& io() { return io_; }
+
+ private:
+  boost::asio::io_context io_;
+  boost::asio::executor_work_guard<boost::asio::io_context::executor_type> guard_;
+  std::thread thread_;
+};
 
 inline std::string broker_url() {
   const char* url = std::getenv("SAGAFLOW_TEST_AMQP_URL");

@@ -14,6 +14,7 @@
 #include "sagaflow/flow/loader.hpp"
 #include "sagaflow/testing/memory_store.hpp"
 #include "sagaflow/worker/dispatcher.hpp"
+#include "support/partition_flows.hpp"
 
 namespace sagaflow::rabbitmq {
 namespace {
@@ -21,37 +22,6 @@ namespace {
 using namespace testing;
 
 constexpr int kPartitions = 4;
-
-constexpr std::string_view kPay = R"(
-name: pay
-version: 1
-input:
-  n: integer
-steps:
-  - name: charge
-    command: { service: a, name: charge, input: { n: $input.n } }
-    compensation: { service: a, name: refund, input: {} }
-  - name: ship
-    irreversible: true
-    command: { service: a, name: ship, input: {} }
-)";
-
-constexpr std::string_view kParcel = R"(
-name: parcel
-version: 1
-input:
-  n: integer
-steps:
-  - name: send
-    command: { service: a, name: send, input: { n: $input.n } }
-    compensation: { service: a, name: recall, input: {} }
-  - name: await_delivery
-    wait:
-      events: [delivered]
-      correlate: $input.n
-      key: $event.n
-      timeout: 1h
-)";
 
 void add_flow(FlowRegistry& flows, std::string_view yaml) {
   auto result = flow::load_flow_text(yaml, "test.yaml");
@@ -138,8 +108,8 @@ TEST_CASE("two orchestrators over RabbitMQ share the sagas; one takes over when 
   Scratch scratch("partitioned-orchestrators", {"a"}, kPartitions);
   const auto& t = scratch.topology();
   FlowRegistry flows;
-  add_flow(flows, kPay);
-  add_flow(flows, kParcel);
+  add_flow(flows, sagaflow::testing::kPay);
+  add_flow(flows, sagaflow::testing::kParcel);
   SystemClock clock;
   sagaflow::testing::MemoryStore store(clock);
 

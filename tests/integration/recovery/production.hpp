@@ -5,9 +5,7 @@
 // when stopped, what they applied.
 #include <doctest/doctest.h>
 
-#include <netinet/in.h>
 #include <signal.h>
-#include <sys/socket.h>
 #include <unistd.h>
 
 #include <chrono>
@@ -23,6 +21,7 @@
 #include "../postgres/pg.hpp"
 #include "sagaflow/engine/engine.hpp"
 #include "sagaflow/json.hpp"
+#include "support/free_port.hpp"
 #include "support/process.hpp"
 #include "support/run_sagactl.hpp"
 
@@ -34,19 +33,6 @@ inline std::string broker_url() {
   const char* url = std::getenv("SAGAFLOW_TEST_AMQP_URL");
   if (url == nullptr || *url == '\0') FAIL("SAGAFLOW_TEST_AMQP_URL is not set: run tools/test");
   return url;
-}
-
-// A loopback port nobody listens on now.
-inline int free_port() {
-  const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
-  sockaddr_in address{};
-  address.sin_family = AF_INET;
-  address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  REQUIRE(::bind(fd, reinterpret_cast<sockaddr*>(&address), sizeof address) == 0);
-  socklen_t length = sizeof address;
-  ::getsockname(fd, reinterpret_cast<sockaddr*>(&address), &length);
-  ::close(fd);
-  return ntohs(address.sin_port);
 }
 
 // sagaflowd, its participants (offers and points, for offer_purchase) and a schema of its own.

@@ -2,8 +2,6 @@
 // in-process with their demo data): what an operator's script does, end to end.
 #include <doctest/doctest.h>
 
-#include <netinet/in.h>
-#include <sys/socket.h>
 #include <unistd.h>
 
 #include <chrono>
@@ -13,27 +11,17 @@
 #include <thread>
 
 #include "sagaflow/json.hpp"
+#include "support/free_port.hpp"
 #include "support/process.hpp"
 #include "support/run_sagactl.hpp"
 
 using namespace std::chrono_literals;
+using sagaflow::testing::free_port;
 using sagaflow::testing::Process;
 using sagaflow::testing::run_sagactl;
 namespace json = sagaflow::json;
 
 namespace {
-
-int free_port() {
-  const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
-  sockaddr_in address{};
-  address.sin_family = AF_INET;
-  address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  REQUIRE(::bind(fd, reinterpret_cast<sockaddr*>(&address), sizeof address) == 0);
-  socklen_t length = sizeof address;
-  ::getsockname(fd, reinterpret_cast<sockaddr*>(&address), &length);
-  ::close(fd);
-  return ntohs(address.sin_port);
-}
 
 // sagaflowd --demo without --exit: the scenarios run, then it serves until stopped.
 class Daemon {

@@ -14,6 +14,7 @@
 #include "sagaflow/testing/manual_clock.hpp"
 #include "sagaflow/testing/memory_store.hpp"
 #include "sagaflow/worker/dispatcher.hpp"
+#include "support/partition_flows.hpp"
 
 using namespace sagaflow;
 using namespace std::chrono_literals;
@@ -25,37 +26,6 @@ namespace {
 
 constexpr int kPartitions = 4;
 constexpr std::string_view kReplyPrefix = "sagaflow.replies.";
-
-constexpr std::string_view kPay = R"(
-name: pay
-version: 1
-input:
-  n: integer
-steps:
-  - name: charge
-    command: { service: a, name: charge, input: { n: $input.n } }
-    compensation: { service: a, name: refund, input: {} }
-  - name: ship
-    irreversible: true
-    command: { service: b, name: ship, input: {} }
-)";
-
-constexpr std::string_view kParcel = R"(
-name: parcel
-version: 1
-input:
-  n: integer
-steps:
-  - name: send
-    command: { service: a, name: send, input: { n: $input.n } }
-    compensation: { service: a, name: recall, input: {} }
-  - name: await_delivery
-    wait:
-      events: [delivered]
-      correlate: $input.n
-      key: $event.n
-      timeout: 1h
-)";
 
 StartRequest pay(int n) {
   return StartRequest{.flow = "pay", .input = json::object{{"n", n}}};
@@ -116,8 +86,8 @@ struct Node {
 class Cluster {
  public:
   Cluster() {
-    flows.add(sagaflow::testing::load_test_flow(kPay));
-    flows.add(sagaflow::testing::load_test_flow(kParcel));
+    flows.add(sagaflow::testing::load_test_flow(sagaflow::testing::kPay));
+    flows.add(sagaflow::testing::load_test_flow(sagaflow::testing::kParcel));
   }
 
   Node& add(const std::string& owner) {
