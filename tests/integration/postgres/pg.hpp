@@ -93,14 +93,14 @@ inline bool eventually(const std::function<bool()>& condition,
 
 // A PostgreSQL of the test's own (tools/test-pg with its own port and folder, whatever
 // SAGAFLOW_TEST_PG_DSN says), for the tests that restart a server: the shared one keeps serving
-// the other tests meanwhile. Port: SAGAFLOW_TEST_PG_PORT (default 35432) + 1; folder:
+// the other tests meanwhile. Port: SAGAFLOW_TEST_PG_PORT (default 25432) + 1; folder:
 // SAGAFLOW_TEST_PG_DIR (default <build>/test-servers/postgres) + "-restart". Stopped at the end.
 class PrivateServer {
  public:
   PrivateServer() {
     const char* port = std::getenv("SAGAFLOW_TEST_PG_PORT");
     const char* dir = std::getenv("SAGAFLOW_TEST_PG_DIR");
-    port_ = (port != nullptr && *port != '\0' ? std::atoi(port) : 35432) + 1;
+    port_ = (port != nullptr && *port != '\0' ? std::atoi(port) : 25432) + 1;
     dir_ = (dir != nullptr && *dir != '\0'
                 ? std::string(dir)
                 : std::string(SAGAFLOW_BINARY_DIR) + "/test-servers/postgres") +
