@@ -59,8 +59,7 @@ Request posted(std::string target) {
 
 }  // namespace
 
-TEST_CASE(
-    "a flow whose parser never returns is answered 422 at the budget's end; /healthz is not held") {
+TEST_CASE("a flow whose parser never returns is answered 422 at the budget's end") {
   for (const char* route : {"/api/flows", "/api/flows/lint"}) {
     CAPTURE(route);
     auto gate = std::make_shared<Gate>();
@@ -108,7 +107,7 @@ TEST_CASE("once every check thread is stuck, posted flows are refused at once wi
   CHECK(body_of(again).at("ok") == true);
 }
 
-TEST_CASE("checks beyond the queue get 503 with Retry-After; one never started, too") {
+TEST_CASE("checks beyond the queue get 503 with Retry-After, and so does one that never started") {
   auto gate = std::make_shared<Gate>();
   Opener opener{gate};
   ApiWorld w({.flow_checks = held_by(gate, 1, 1, 400ms)});
