@@ -10,9 +10,10 @@
 // A parser that never returns keeps its thread for good: C++ cannot stop a thread from the
 // outside, so a stuck thread is given up for lost (logged, counted in stuck()) and never
 // joined, not even by the destructor; it holds only its own copy of the text and the shared
-// state below. Once every thread is stuck, checks are refused at once (503) until the daemon
-// restarts. The memory such a thread may take is bounded only by the loader's own limits and
-// the endpoint's body limit (1 MiB): the parser behind the loader must not grow without bound.
+// state below. Once every thread is stuck, checks are refused at once (503) until a parser
+// returns after all or the daemon restarts; the endpoint's other routes and the sagas go on.
+// The memory such a thread may take is bounded only by the loader's own limits and the
+// endpoint's body limit (1 MiB): the parser behind the loader must not grow without bound.
 //
 // Threading: every member may be called from any thread.
 #include <atomic>
