@@ -7,6 +7,8 @@
 #include <boost/json/parse.hpp>
 #include <boost/json/serialize.hpp>
 
+#include "sagaflow/text/printable.hpp"
+
 namespace sagactl {
 namespace {
 
@@ -45,7 +47,9 @@ int exit_status_for_http(int status) {
 std::string error_text(const boost::json::value& body) {
   const auto* object = body.if_object();
   const auto* error = object ? object->if_contains("error") : nullptr;
-  if (error == nullptr || !error->is_object()) return boost::json::serialize(body);
+  if (error == nullptr || !error->is_object()) {
+    return sagaflow::text::printable(boost::json::serialize(body));
+  }
   const auto& e = error->get_object();
   std::string out;
   if (const auto* code = e.if_contains("code"); code && code->is_string()) {
@@ -54,7 +58,7 @@ std::string error_text(const boost::json::value& body) {
   if (const auto* message = e.if_contains("message"); message && message->is_string()) {
     out += (out.empty() ? "" : ": ") + std::string(message->get_string());
   }
-  return out.empty() ? boost::json::serialize(*error) : out;
+  return sagaflow::text::printable(out.empty() ? boost::json::serialize(*error) : out);
 }
 
 std::optional<AdminClient> AdminClient::open(const AdminOptions& options, const ArgParser& parser,
@@ -132,10 +136,7 @@ std::optional<AdminReply> AdminClient::call(const std::string& method, const std
   boost::system::error_code ec;
   reply.json = boost::json::parse(reply.body, ec);
   if (ec) {
-    std::string excerpt = reply.body.substr(0, 120);
-    for (char& c : excerpt) {
-      if (c == '\n' || c == '\r') c = ' ';
-    }
+    const std::string excerpt = sagaflow::text::printable(reply.body.substr(0, 120));
     ctx_.err << prefix() << "bad answer from the admin endpoint at " << endpoint_.url << ": HTTP "
              << reply.status << " with a body that is not JSON"
              << (excerpt.empty() ? std::string(" (empty)") : ": " + excerpt) << '\n';
@@ -172,12 +173,12 @@ int AdminClient::fail(const AdminReply& reply) const {
     if (details->is_array()) {
       for (const auto& detail : details->get_array()) {
         ctx_.err << "  "
-                 << (detail.is_string() ? std::string(detail.get_string())
-                                        : boost::json::serialize(detail))
+                 << sagaflow::text::printable(detail.is_string() ? std::string(detail.get_string())
+                                                                 : boost::json::serialize(detail))
                  << '\n';
       }
     } else {
-      ctx_.err << "  " << boost::json::serialize(*details) << '\n';
+      ctx_.err << "  " << sagaflow::text::printable(boost::json::serialize(*details)) << '\n';
     }
   }
   return exit_status_for_http(reply.status);

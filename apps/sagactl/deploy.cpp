@@ -7,6 +7,7 @@
 
 #include "admin.hpp"
 #include "output.hpp"
+#include "sagaflow/text/printable.hpp"
 
 namespace sagactl {
 namespace {
@@ -67,11 +68,12 @@ int run_deploy(std::span<const std::string_view> args, Context& ctx) {
     if (admin->json()) admin->print_body(*reply);
     const auto* diagnostics = diagnostics_of(reply->json);
     if (diagnostics == nullptr || diagnostics->empty()) return admin->fail(*reply);
+    const auto shown_file = sagaflow::text::printable(file);
     for (const auto& d : *diagnostics) {
-      ctx.err << file << ':' << field_text(d, "line") << ':' << field_text(d, "column")
+      ctx.err << shown_file << ':' << field_text(d, "line") << ':' << field_text(d, "column")
               << ": error: " << field_text(d, "message") << '\n';
     }
-    ctx.err << admin->prefix() << file << ": refused, " << diagnostics->size()
+    ctx.err << admin->prefix() << shown_file << ": refused, " << diagnostics->size()
             << (diagnostics->size() == 1 ? " error" : " errors") << '\n';
     return kExitFailure;
   }

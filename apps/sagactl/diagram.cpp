@@ -11,6 +11,7 @@
 #include "flow_diagram.hpp"
 #include "sagaflow/engine/plan.hpp"
 #include "sagaflow/flow/loader.hpp"
+#include "sagaflow/text/printable.hpp"
 
 namespace sagactl {
 namespace {
@@ -45,7 +46,9 @@ int run_diagram(std::span<const std::string_view> args, Context& ctx) {
   const auto& file = parser.positional().front();
   const auto loaded = sagaflow::flow::load_flow_file(file);
   if (!loaded.ok()) {
-    for (const auto& diagnostic : loaded.diagnostics) ctx.err << diagnostic.to_string() << '\n';
+    for (const auto& diagnostic : loaded.diagnostics) {
+      ctx.err << sagaflow::text::printable(diagnostic.to_string()) << '\n';
+    }
     return kExitFailure;
   }
   const sagaflow::Plan plan(loaded.flow);

@@ -4,6 +4,7 @@
 
 #include "command.hpp"
 #include "sagaflow/flow/loader.hpp"
+#include "sagaflow/text/printable.hpp"
 
 namespace sagactl {
 namespace {
@@ -37,7 +38,9 @@ int run_lint(std::span<const std::string_view> args, Context& ctx) {
   std::size_t errors = 0;
   for (std::string_view file : args) {
     const auto result = sagaflow::flow::load_flow_file(std::string(file));
-    for (const auto& diagnostic : result.diagnostics) ctx.err << diagnostic.to_string() << '\n';
+    for (const auto& diagnostic : result.diagnostics) {
+      ctx.err << sagaflow::text::printable(diagnostic.to_string()) << '\n';
+    }
     errors += result.diagnostics.size();
     if (!result.ok()) ++files_with_errors;
   }

@@ -6,6 +6,7 @@
 
 #include "admin.hpp"
 #include "output.hpp"
+#include "sagaflow/text/printable.hpp"
 
 namespace sagactl {
 namespace {
@@ -127,7 +128,10 @@ int run_list(std::span<const std::string_view> args, Context& ctx) {
     }
     ctx.out << format_table({"ID", "FLOW", "STATUS", "KEY", "CREATED", "UPDATED"}, rows);
   }
-  if (next) ctx.err << "more sagas: repeat with --after " << *next << " (or --all)\n";
+  if (next) {
+    ctx.err << "more sagas: repeat with --after " << sagaflow::text::printable(*next)
+            << " (or --all)\n";
+  }
   return kExitOk;
 }
 

@@ -5,10 +5,20 @@
 
 #include <boost/json/serialize.hpp>
 
+#include "sagaflow/text/printable.hpp"
+
 namespace sagactl {
 
-std::string format_table(const std::vector<std::string>& header,
-                         const std::vector<std::vector<std::string>>& rows) {
+std::string format_table(const std::vector<std::string>& raw_header,
+                         const std::vector<std::vector<std::string>>& raw_rows) {
+  auto escape = [](std::vector<std::string> row) {
+    for (auto& cell : row) cell = sagaflow::text::printable(cell);
+    return row;
+  };
+  const auto header = escape(raw_header);
+  std::vector<std::vector<std::string>> rows;
+  rows.reserve(raw_rows.size());
+  for (const auto& row : raw_rows) rows.push_back(escape(row));
   std::vector<std::size_t> widths(header.size(), 0);
   auto measure = [&](const std::vector<std::string>& row) {
     for (std::size_t i = 0; i < row.size() && i < widths.size(); ++i) {
@@ -33,7 +43,11 @@ std::string format_table(const std::vector<std::string>& header,
   return out;
 }
 
-std::string format_fields(const std::vector<std::pair<std::string, std::string>>& fields) {
+std::string format_fields(const std::vector<std::pair<std::string, std::string>>& raw_fields) {
+  std::vector<std::pair<std::string, std::string>> fields;
+  for (const auto& [name, value] : raw_fields) {
+    fields.emplace_back(sagaflow::text::printable(name), sagaflow::text::printable(value));
+  }
   std::size_t width = 0;
   for (const auto& [name, value] : fields) width = std::max(width, name.size());
   std::string out;
@@ -55,6 +69,7 @@ std::string json_text(const boost::json::value& value, std::size_t max_chars) {
   for (char& c : text) {
     if (c == '\n' || c == '\r' || c == '\t') c = ' ';
   }
+  text = sagaflow::text::printable(text);
   if (max_chars > 3 && text.size() > max_chars) text = text.substr(0, max_chars - 3) + "...";
   return text;
 }

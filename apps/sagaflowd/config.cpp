@@ -120,6 +120,8 @@ void apply(Config& c, const std::string& key, const std::string& value, const st
     c.tls_verify_hostname = parse_bool(value, where);
   } else if (key == "admin_listen") {
     apply_listen(c, value, where);
+  } else if (key == "admin_flow_check_ms") {
+    c.admin_flow_check_ms = parse_int(value, 100, 60000, where);
   } else if (key == "admin_token_file") {
     if (value.empty()) throw ConfigError(where + ": admin_token_file needs a file");
     c.admin_token_file = value;  // overrides a token from a source read before
@@ -166,6 +168,7 @@ const std::map<std::string, std::string>& environment_names() {
       {"SAGAFLOW_TLS_VERIFY_PEER", "tls_verify_peer"},
       {"SAGAFLOW_TLS_VERIFY_HOSTNAME", "tls_verify_hostname"},
       {"SAGAFLOW_ADMIN_LISTEN", "admin_listen"},
+      {"SAGAFLOW_ADMIN_FLOW_CHECK_MS", "admin_flow_check_ms"},
   };
   return names;
 }
@@ -278,13 +281,16 @@ std::string usage() {
          "                    than loopback only with a token\n"
          "  --admin-token-file F   the bearer token every admin route but /healthz and\n"
          "                    /readyz then needs (or SAGAFLOW_ADMIN_TOKEN)\n"
+         "  --admin-flow-check-ms MS   how long a posted flow may take to be parsed and\n"
+         "                    verified (2000; 100 to 60000): longer is refused with 422\n"
          "  --config FILE     'key = value' lines with the same names (amqp_url, db, ...)\n"
          "  --demo            serve the example participants in-process and run the scenarios\n"
          "  --exit            with --demo: stop after the scenarios; fail if one went wrong\n"
          "Environment: SAGAFLOW_CONFIG, SAGAFLOW_FLOWS, SAGAFLOW_DB, SAGAFLOW_AMQP_URL,\n"
          "SAGAFLOW_PG_DSN, SAGAFLOW_PG_SCHEMA, SAGAFLOW_PARTITIONS, SAGAFLOW_OWNER,\n"
          "SAGAFLOW_LEASE_TTL_MS, SAGAFLOW_AMQP_PREFIX, SAGAFLOW_TLS_*,\n"
-         "SAGAFLOW_ADMIN_LISTEN, SAGAFLOW_ADMIN_TOKEN; SAGAFLOW_FAULT_AT=POINT[:N] (recovery\n"
+         "SAGAFLOW_ADMIN_LISTEN, SAGAFLOW_ADMIN_FLOW_CHECK_MS, SAGAFLOW_ADMIN_TOKEN; "
+         "SAGAFLOW_FAULT_AT=POINT[:N] (recovery\n"
          "drills: SIGKILL at the Nth pass of a fault point);\n"
          "the command line overrides them, and they override the config file.\n";
 }

@@ -40,6 +40,9 @@ struct Config {
   // never printed. Empty = no token.
   std::string admin_token_file;
   std::string admin_token;
+  // How long a flow posted to the admin endpoint may take to be parsed and verified
+  // (`admin_flow_check_ms`, 100 to 60000): longer is refused with 422.
+  int admin_flow_check_ms = 2000;
 
   // Several orchestrators on one PostgreSQL and one RabbitMQ: the sagas hash into `partitions`
   // (the same number in every process, never changed once sagas exist), each process leases a

@@ -290,7 +290,11 @@ int main(int argc, char** argv) {
     };
   }
   sagaflow::http::AdminBackendImpl backend(orchestrator, store, flows, clock, std::move(hooks));
-  sagaflow::http::AdminApi api(backend, {.token = config.admin_token}, &metrics);
+  sagaflow::http::AdminApi api(
+      backend,
+      {.token = config.admin_token,
+       .flow_checks = {.budget = std::chrono::milliseconds(config.admin_flow_check_ms)}},
+      &metrics);
   boost::asio::io_context admin_io;
   std::unique_ptr<sagaflow::http::AdminServer> admin;
   try {

@@ -16,6 +16,8 @@
 #include "sagaflow/http/log.hpp"
 #include "sagaflow/http/prometheus.hpp"
 #include "sagaflow/http/wire.hpp"
+#include "sagaflow/text/printable.hpp"
+#include "sagaflow/text/utf8.hpp"
 
 namespace sagaflow::http {
 namespace {
@@ -65,12 +67,19 @@ struct Reply {
     res.set(beast_http::field::cache_control, "no-store");
     res.keep_alive(keep_alive);
     res.body() = json::serialize(body);
+    if (text::first_invalid_utf8(res.body())) {
+      // Text stored before UTF-8 was checked, say: sent escaped rather than as broken JSON.
+      auto safe = body;
+      make_printable(safe, Strings::malformed);
+      res.body() = json::serialize(safe);
+    }
     res.prepare_payload();
     return res;
   }
 
+  // `message` may quote the request: escaped for the terminal that prints it.
   Response error(status s, std::string_view message, json::value details = nullptr) const {
-    json::object e{{"code", error_code_of(s)}, {"message", message}};
+    json::object e{{"code", error_code_of(s)}, {"message", text::printable(message)}};
     if (!details.is_null()) e["details"] = std::move(details);
     return json(s, json::object{{"error", std::move(e)}});
   }
@@ -80,6 +89,7 @@ struct Reply {
 struct BadRequest {
   status code;
   std::string message;
+  json::value details = nullptr;
 };
 
 [[noreturn]] void bad(std::string message) {
@@ -91,6 +101,12 @@ struct BadRequest {
 
 json::object parse_object(std::string_view body, bool empty_is_object) {
   if (body.empty() && empty_is_object) return {};
+  if (const auto at = text::first_invalid_utf8(body)) {
+    throw BadRequest{status::bad_request,
+                     "the body is not valid UTF-8: the byte at offset " + std::to_string(*at) +
+                         " does not start a well-formed sequence",
+                     json::object{{"offset", *at}}};
+  }
   boost::system::error_code ec;
   auto value = json::parse(body, ec);
   if (ec) bad("the body is not JSON: " + ec.message());
@@ -187,7 +203,7 @@ Response request_failed(const Reply& reply, std::exception_ptr error, std::strin
     std::rethrow_exception(error);
   } catch (const InvalidInput& e) {
     return reply.error(status::unprocessable_entity, e.what(),
-                       json::array{json::object{{"message", e.what()}}});
+                       json::array{json::object{{"message", text::printable(e.what())}}});
   } catch (const Refused& e) {
     return reply.error(status::conflict, e.what());
   } catch (const std::invalid_argument& e) {
@@ -236,13 +252,16 @@ struct AdminApi::Context {
 Response error_response(beast_http::status s, std::string_view code, std::string_view message,
                         unsigned version, bool keep_alive) {
   Reply reply{version, keep_alive};
-  return reply.json(s, json::object{{"error", json::object{{"code", code}, {"message", message}}}});
+  return reply.json(
+      s,
+      json::object{{"error", json::object{{"code", code}, {"message", text::printable(message)}}}});
 }
 
 AdminApi::AdminApi(AdminBackend& backend, AdminOptions options, PrometheusMetrics* metrics)
     : backend_(backend),
       options_(std::move(options)),
       metrics_(metrics),
+      checker_(options_.flow_checks),
       random_(std::random_device{}()) {}
 
 // ---------------------------------------------------------------------------------------------
@@ -256,7 +275,7 @@ Outcome AdminApi::handle_request(const Request& request) {
   try {
     return route(c);
   } catch (const BadRequest& e) {
-    return c.reply.error(e.code, e.message);
+    return c.reply.error(e.code, e.message, e.details);
   } catch (const std::exception& e) {
     // The store (or something under it) failed: the request may be asked again.
     log::error("admin request failed", {{"path", c.path}, {"error", e.what()}});
@@ -607,7 +626,7 @@ Outcome AdminApi::bulk_retry(Context& c) {
         r.done.get();
         retried.push_back(json::value(r.id));
       } catch (const std::exception& e) {
-        refused.push_back(json::object{{"id", r.id}, {"error", e.what()}});
+        refused.push_back(json::object{{"id", r.id}, {"error", text::printable(e.what())}});
       }
     }
     return reply.json(
@@ -675,46 +694,101 @@ namespace {
 json::array diagnostics_json(const std::vector<flow::Diagnostic>& diagnostics) {
   json::array out;
   for (const auto& d : diagnostics) {
-    out.push_back(json::object{{"line", d.line}, {"column", d.column}, {"message", d.message}});
+    out.push_back(json::object{
+        {"line", d.line}, {"column", d.column}, {"message", text::printable(d.message)}});
   }
   return out;
 }
 
-constexpr std::string_view kPostedFlow = "posted flow";
+std::string seconds_text(std::chrono::milliseconds budget) {
+  return std::to_string(std::max<long long>(1, (budget.count() + 999) / 1000));
+}
 
 }  // namespace
 
-Response AdminApi::lint(Context& c) {
-  auto result = flow::load_flow_text(c.request.body(), std::string(kPostedFlow));
-  return c.reply.json(
-      status::ok,
-      json::object{{"ok", result.ok()}, {"diagnostics", diagnostics_json(result.diagnostics)}});
+// Parsing and verifying run on the checker's threads (flow_checker.hpp), never on the calling
+// thread: a flow that would take the parser forever is answered at the budget's end while the
+// thread it holds is given up. `answer` turns a finished check into the response.
+Outcome AdminApi::check_posted_flow(Context& c,
+                                    std::function<Response(const FlowCheck& check)> answer) {
+  const auto reply = c.reply;
+  const auto budget = checker_.options().budget;
+  const auto busy = [reply, budget](std::string message) {
+    auto res = reply.error(status::service_unavailable, message);
+    res.set(beast_http::field::retry_after, seconds_text(budget));
+    return res;
+  };
+  auto submitted = checker_.submit(std::string(c.request.body()));
+  if (!submitted.check) {
+    if (submitted.refusal == FlowChecker::Refusal::all_stuck) {
+      return reply.error(status::service_unavailable,
+                         "every flow check thread is held by an earlier flow that never finished "
+                         "parsing; restart sagaflowd to check flows again");
+    }
+    return busy("too many flows are waiting to be checked; try again");
+  }
+  auto check = std::move(submitted.check);
+  auto poll = [check, answer]() -> std::optional<Response> {
+    if (check->state() != FlowCheck::State::done) return std::nullopt;
+    return answer(*check);
+  };
+  auto& checker = checker_;
+  auto expire = [check, answer, reply, budget, busy, &checker]() -> Response {
+    switch (checker.abandon(check)) {
+      case FlowCheck::State::done:
+        return answer(*check);
+      case FlowCheck::State::queued:
+        return busy("the flow waited " + std::to_string(budget.count()) +
+                    " ms for a flow check thread without getting one; try again");
+      default: {
+        const auto message = "the flow was not parsed and verified within " +
+                             std::to_string(budget.count()) +
+                             " ms: refused (a flow that slow to read is hostile or far too large)";
+        return reply.error(
+            status::unprocessable_entity, message,
+            json::array{json::object{{"line", 0}, {"column", 0}, {"message", message}}});
+      }
+    }
+  };
+  return Pending(std::move(poll), std::move(expire), budget);
 }
 
-Response AdminApi::deploy(Context& c) {
-  const auto& source = c.request.body();
-  auto result = flow::load_flow_text(source, std::string(kPostedFlow));
-  if (!result.ok()) {
-    return c.reply.error(
-        status::unprocessable_entity,
-        "the flow does not pass lint: " + std::to_string(result.diagnostics.size()) + " problem(s)",
-        diagnostics_json(result.diagnostics));
-  }
-  const auto name = result.flow->name;
-  const auto version = result.flow->version;
-  Deployed deployed;
-  try {
-    deployed = backend_.deploy(result.flow, source);
-  } catch (const FlowVersionExists& e) {
-    return c.reply.error(status::conflict, e.what());
-  } catch (const DeployRefused& e) {
-    return c.reply.error(status::conflict, e.what());
-  }
-  if (deployed == Deployed::created) {
-    log::info("flow deployed", {{"flow", name}, {"version", version}});
-  }
-  return c.reply.json(deployed == Deployed::created ? status::created : status::ok,
+Outcome AdminApi::lint(Context& c) {
+  const auto reply = c.reply;
+  return check_posted_flow(c, [reply](const FlowCheck& check) {
+    const auto& result = check.result();
+    return reply.json(
+        status::ok,
+        json::object{{"ok", result.ok()}, {"diagnostics", diagnostics_json(result.diagnostics)}});
+  });
+}
+
+Outcome AdminApi::deploy(Context& c) {
+  const auto reply = c.reply;
+  return check_posted_flow(c, [this, reply](const FlowCheck& check) {
+    const auto& result = check.result();
+    if (!result.ok()) {
+      return reply.error(status::unprocessable_entity,
+                         "the flow does not pass lint: " +
+                             std::to_string(result.diagnostics.size()) + " problem(s)",
+                         diagnostics_json(result.diagnostics));
+    }
+    const auto name = result.flow->name;
+    const auto version = result.flow->version;
+    Deployed deployed;
+    try {
+      deployed = backend_.deploy(result.flow, check.text());
+    } catch (const FlowVersionExists& e) {
+      return reply.error(status::conflict, e.what());
+    } catch (const DeployRefused& e) {
+      return reply.error(status::conflict, e.what());
+    }
+    if (deployed == Deployed::created) {
+      log::info("flow deployed", {{"flow", name}, {"version", version}});
+    }
+    return reply.json(deployed == Deployed::created ? status::created : status::ok,
                       json::object{{"name", name}, {"version", version}});
+  });
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -6,6 +6,7 @@
 #include <mutex>
 
 #include "sagaflow/http/wire.hpp"
+#include "sagaflow/text/printable.hpp"
 
 namespace sagaflow::log {
 namespace {
@@ -36,10 +37,12 @@ std::string format(Level level, std::string_view msg, std::initializer_list<Fiel
   line.reserve(3 + fields.size());
   line["ts"] = ts;
   line["level"] = name(level);
-  line["msg"] = msg;
+  line["msg"] = text::printable(msg);
   for (const auto& f : fields) {
     if (f.key == "ts" || f.key == "level" || f.key == "msg") continue;
-    line[f.key] = f.value;
+    // Any field may quote input (a path, a flow's name, an error about either).
+    auto& value = line[f.key] = f.value;
+    http::make_printable(value, http::Strings::all);
   }
   return json::serialize(line);
 }

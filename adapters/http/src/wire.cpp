@@ -4,6 +4,8 @@
 #include <chrono>
 #include <cstdio>
 
+#include "sagaflow/text/printable.hpp"
+
 namespace sagaflow::http {
 namespace {
 
@@ -223,6 +225,16 @@ bool constant_time_equals(std::string_view presented, std::string_view expected)
     diff = diff | static_cast<unsigned char>(p ^ static_cast<unsigned char>(expected[i]));
   }
   return diff == 0 && !expected.empty();
+}
+
+void make_printable(json::value& value, Strings which) {
+  if (auto* s = value.if_string()) {
+    if (which == Strings::all || text::first_invalid_utf8(*s)) *s = text::printable(*s);
+  } else if (auto* a = value.if_array()) {
+    for (auto& item : *a) make_printable(item, which);
+  } else if (auto* o = value.if_object()) {
+    for (auto& member : *o) make_printable(member.value(), which);
+  }
 }
 
 }  // namespace sagaflow::http

@@ -10,15 +10,6 @@ using namespace sagaflow;
 using namespace sagaflow::http;
 using namespace sagaflow::http::testing;
 
-namespace {
-
-std::string registration(const std::string& user, std::string_view extra = {}) {
-  return R"({"flow": "user_registration", "input": {"user_id": ")" + user + R"(", "username": ")" +
-         user + R"(", "email": ")" + user + R"(@example.test"})" + std::string(extra) + "}";
-}
-
-}  // namespace
-
 TEST_CASE("a start waiting for a step answers 201 with the step's result, over HTTP") {
   AdminWorld world;
   Client client(world.endpoint());

@@ -170,6 +170,13 @@ class Client {
   boost::beast::flat_buffer buffer_;
 };
 
+// The body of a start of user_registration (which the example participants complete) for a new
+// user; `extra` adds fields (", \"wait\": ...").
+inline std::string registration(const std::string& user, std::string_view extra = {}) {
+  return R"({"flow": "user_registration", "input": {"user_id": ")" + user + R"(", "username": ")" +
+         user + R"(", "email": ")" + user + R"(@example.test"})" + std::string(extra) + "}";
+}
+
 inline json::value body_of(const Response& res) {
   boost::system::error_code ec;
   auto v = json::parse(res.body(), ec);

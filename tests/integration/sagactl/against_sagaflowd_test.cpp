@@ -145,4 +145,17 @@ TEST_CASE("sagactl drives a real sagaflowd: start and wait, list, show, cancel, 
   const auto broken = daemon.dir() / "broken.yaml";
   std::ofstream(broken) << "name: broken\nversion: 1\nsteps: 7\n";
   CHECK(run_sagactl({"deploy", broken.string(), "--url", url}).status == 1);
+
+  // Bytes that are not UTF-8 and an escape sequence in its keys: the diagnostics still come
+  // back as JSON and are printed as lint prints them, escaped, with exit 1.
+  const auto hostile = daemon.dir() / "hostile.yaml";
+  std::ofstream(hostile, std::ios::binary)
+      << "name: hostile\nversion: 1\n\xff\xfe: 1\n\x1b[2K: erased\nsteps:\n  - name: a\n"
+         "    command: { service: s, name: c, input: {} }\n";
+  auto refused = run_sagactl({"deploy", hostile.string(), "--url", url});
+  CHECK_MESSAGE(refused.status == 1, refused.err);
+  CHECK(refused.err.find(hostile.string() + ":") != std::string::npos);
+  CHECK(refused.err.find("refused") != std::string::npos);
+  CHECK(refused.err.find('\x1b') == std::string::npos);
+  CHECK(refused.err.find("\\x1b[2K") != std::string::npos);
 }

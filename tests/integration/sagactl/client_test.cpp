@@ -453,6 +453,41 @@ TEST_CASE("deploy prints the server's lint diagnostics as lint does and exits 1"
                      ": refused, 2 errors\n");
 }
 
+TEST_CASE("control characters a server or a file sent are printed escaped, never raw") {
+  Client c;
+  TempFile flow("bad\x1b[2K.yaml", "name: f\n");
+  c.admin.on("POST", "/api/flows",
+             {422, R"({"error": {"code": "invalid", "message": "lint failed", "details":
+               [{"line": 3, "column": 1, "message": "unknown key '\u001b[2K\u009b'"}]}})"});
+  auto deploy = c.run({"deploy", flow.path.string()});
+  CHECK(deploy.status == sagactl::kExitFailure);
+  CHECK(deploy.err.find('\x1b') == std::string::npos);
+  CHECK(deploy.err.find(":3:1: error: unknown key '\\x1b[2K\\xc2\\x9b'\n") != std::string::npos);
+  CHECK(deploy.err.find("bad\\x1b[2K.yaml") != std::string::npos);
+
+  c.admin.on("GET", "/api/sagas/x",
+             {404, error_body("not_found", "no saga x\x1b]0;title\x07"), "application/json"});
+  auto show = c.run({"show", "x"});
+  CHECK(show.status == sagactl::kExitNotFound);
+  CHECK(show.err.find("no saga x\\x1b]0;title\\x07 (HTTP 404)") != std::string::npos);
+
+  c.admin.on("GET", "/api/sagas",
+             {200, R"({"sagas": [{"id": "s\u001b[2K", "flow": "f", "flow_version": 1,
+               "status": "completed", "version": 1, "key": "k\u0007",
+               "created_at": "2026-11-23T10:00:00.000Z", "updated_at": "2026-11-23T10:00:00.000Z"}],
+               "next": null})"});
+  auto list = c.run({"list"});
+  CHECK(list.status == 0);
+  CHECK(list.out.find('\x1b') == std::string::npos);
+  CHECK(list.out.find("s\\x1b[2K") != std::string::npos);
+  CHECK(list.out.find("k\\x07") != std::string::npos);
+
+  c.admin.on("GET", "/api/flows", {200, "\x1b[2Knot json", "text/plain"});
+  auto flows = c.run({"flows"});
+  CHECK(flows.status == sagactl::kExitUnavailable);
+  CHECK(flows.err.find("\\x1b[2Knot json") != std::string::npos);
+}
+
 TEST_CASE("deploy of a version that exists with another text exits 1") {
   Client c;
   TempFile flow("flow.yaml", "name: f\n");

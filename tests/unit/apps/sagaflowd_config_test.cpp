@@ -107,6 +107,16 @@ TEST_CASE("sagaflowd config: the admin endpoint listens on 127.0.0.1:7070 withou
   CHECK(c.admin_token.empty());
 }
 
+TEST_CASE(
+    "sagaflowd config: a posted flow's check budget is 2 s unless set, within 100 ms to 60 s") {
+  CHECK(load_config({}, environment({})).admin_flow_check_ms == 2000);
+  CHECK(load_config({"--admin-flow-check-ms", "500"}, environment({})).admin_flow_check_ms == 500);
+  CHECK(load_config({}, environment({{"SAGAFLOW_ADMIN_FLOW_CHECK_MS", "60000"}}))
+            .admin_flow_check_ms == 60000);
+  CHECK_THROWS_AS(load_config({"--admin-flow-check-ms", "99"}, environment({})), ConfigError);
+  CHECK_THROWS_AS(load_config({"--admin-flow-check-ms", "soon"}, environment({})), ConfigError);
+}
+
 TEST_CASE("sagaflowd config: admin_listen comes from the file, the environment or the command") {
   auto file = write_file("sagaflowd-admin.conf", "admin_listen = 127.0.0.2:7001\n");
   CHECK(load_config({"--config", file.string()}, environment({})).admin_port == 7001);

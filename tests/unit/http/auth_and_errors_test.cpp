@@ -159,3 +159,31 @@ TEST_CASE("/readyz answers 200 with the store and the broker when both answer") 
   CHECK(res.result() == status::ok);
   CHECK(body_of(res) == json::parse(R"({"store": "ok", "broker": "ok", "status": "ready"})"));
 }
+
+TEST_CASE("a JSON body that is not UTF-8 is a 400 giving the offset of the first bad byte") {
+  ApiWorld w;
+  const std::string body = "{\"flow\": \"order\", \"input\": {\"n\": \"caf\xc3\xa9 \xff\"}}";
+  for (const char* target : {"/api/sagas", "/api/sagas/retry"}) {
+    CAPTURE(target);
+    auto res = w.call(verb::post, target, body);
+    CHECK(res.result() == status::bad_request);
+    CHECK(error_code(res) == "bad_request");
+    const auto error = body_of(res).at("error");
+    CHECK(error.at("details").at("offset") == body.find('\xff'));
+    CHECK(std::string(error.at("message").as_string()).find(std::to_string(body.find('\xff'))) !=
+          std::string::npos);
+  }
+  CHECK(w.store.list({}).empty());
+}
+
+TEST_CASE("error messages quoting the request escape its control characters") {
+  ApiWorld w;
+  auto unknown = w.call(verb::post, "/api/sagas", "{\"flow\": \"order\", \"\\u001b[2K\": 1}");
+  CHECK(unknown.result() == status::bad_request);
+  CHECK(unknown.body().find('\x1b') == std::string::npos);
+  CHECK(body_of(unknown).at("error").at("message") == "unknown field '\\x1b[2K'");
+
+  auto missing = w.call(verb::get, "/api/sagas/%1B%5B2K%C2%9B");
+  CHECK(missing.result() == status::not_found);
+  CHECK(body_of(missing).at("error").at("message") == "no saga \\x1b[2K\\xc2\\x9b");
+}

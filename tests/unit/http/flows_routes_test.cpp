@@ -45,14 +45,14 @@ TEST_CASE("GET /api/flows lists every flow with its versions; /api/flows/{name} 
 
 TEST_CASE("POST /api/flows/lint reports every problem with its line and column") {
   ApiWorld w;
-  auto clean = w.settle(w.begin(yaml(verb::post, "/api/flows/lint", kOrderV2)));
+  auto clean = w.posted(yaml(verb::post, "/api/flows/lint", kOrderV2));
   CHECK(clean.result() == status::ok);
   CHECK(body_of(clean) == json::parse(R"({"ok": true, "diagnostics": []})"));
 
-  auto broken = w.settle(w.begin(yaml(verb::post, "/api/flows/lint",
-                                      "name: broken\nversion: 1\nsteps:\n  - name: a\n"
-                                      "    command: { service: s, name: c, input: {} }\n"
-                                      "    colour: blue\n")));
+  auto broken = w.posted(yaml(verb::post, "/api/flows/lint",
+                              "name: broken\nversion: 1\nsteps:\n  - name: a\n"
+                              "    command: { service: s, name: c, input: {} }\n"
+                              "    colour: blue\n"));
   CHECK(broken.result() == status::ok);
   auto body = body_of(broken).as_object();
   CHECK(body.at("ok") == false);
@@ -68,24 +68,24 @@ TEST_CASE("POST /api/flows/lint reports every problem with its line and column")
 
 TEST_CASE("POST /api/flows deploys: 201, 200 again with the same text, 409 with another") {
   ApiWorld w;
-  auto res = w.settle(w.begin(yaml(verb::post, "/api/flows", kOrderV2)));
+  auto res = w.posted(yaml(verb::post, "/api/flows", kOrderV2));
   CHECK(res.result() == status::created);
   CHECK(body_of(res) == json::parse(R"({"name": "order", "version": 2})"));
   REQUIRE(w.flows.find("order", 2));
   CHECK(w.store.flow_definitions().size() == 2);
 
-  CHECK(w.settle(w.begin(yaml(verb::post, "/api/flows", kOrderV2))).result() == status::ok);
+  CHECK(w.posted(yaml(verb::post, "/api/flows", kOrderV2)).result() == status::ok);
 
   std::string changed(kOrderV2);
   changed.replace(changed.find("mail"), 4, "post");
-  auto conflict = w.settle(w.begin(yaml(verb::post, "/api/flows", changed)));
+  auto conflict = w.posted(yaml(verb::post, "/api/flows", changed));
   CHECK(conflict.result() == status::conflict);
   CHECK(error_code(conflict) == "conflict");
 }
 
 TEST_CASE("POST /api/flows refuses a flow that fails lint with 422 and its diagnostics") {
   ApiWorld w;
-  auto res = w.settle(w.begin(yaml(verb::post, "/api/flows", "name: x\nversion: 1\nsteps: []\n")));
+  auto res = w.posted(yaml(verb::post, "/api/flows", "name: x\nversion: 1\nsteps: []\n"));
   CHECK(res.result() == status::unprocessable_entity);
   CHECK(error_code(res) == "invalid");
   CHECK_FALSE(body_of(res).at("error").at("details").as_array().empty());
@@ -95,7 +95,7 @@ TEST_CASE("POST /api/flows refuses a flow that fails lint with 422 and its diagn
 TEST_CASE("a deployed version starts the new sagas while a running saga keeps its version") {
   ApiWorld w;
   auto old_saga = w.start(1);  // on version 1, waiting for stock.reserve
-  REQUIRE(w.settle(w.begin(yaml(verb::post, "/api/flows", kOrderV2))).result() == status::created);
+  REQUIRE(w.posted(yaml(verb::post, "/api/flows", kOrderV2)).result() == status::created);
   auto new_saga = w.start(2);
   CHECK(w.store.load(new_saga)->flow_version == 2);
   CHECK(w.command("mail.send").correlation_id == new_saga);  // version 2's first step
@@ -124,7 +124,7 @@ TEST_CASE("a deploy the daemon refuses (say, a broker without the queues) answer
                              throw DeployRefused("no queue for " + plan.services().front());
                            }});
   AdminApi api(backend, {});
-  auto res = std::get<Response>(api.handle_request(yaml(verb::post, "/api/flows", kOrderV1)));
+  auto res = posted_flow_answer(api.handle_request(yaml(verb::post, "/api/flows", kOrderV1)));
   CHECK(res.result() == status::conflict);
   CHECK(body_of(res).at("error").at("message") == "no queue for stock");
   CHECK(store.flow_definitions().empty());

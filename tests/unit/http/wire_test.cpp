@@ -79,3 +79,26 @@ TEST_CASE("a log line is one JSON object with ts, level and msg first") {
   CHECK(parsed.at("flow") == "order");
   CHECK(parse_time(parsed.at("ts").as_string()));
 }
+
+TEST_CASE("a log line escapes control characters and bytes that are not UTF-8 in every field") {
+  const auto line = log::format(
+      log::Level::info, "admin request",
+      {{"path", "/api/\x1b[2K"}, {"error", json::array{"bad \xff byte", 1}}, {"status", 400}},
+      "2026-11-23T10:00:00.000Z");
+  CHECK(line.find('\x1b') == std::string::npos);
+  auto parsed = json::parse(line);  // valid UTF-8, or the parse fails
+  CHECK(parsed.at("path") == "/api/\\x1b[2K");
+  CHECK(parsed.at("error") == json::array{"bad \\xff byte", 1});
+  CHECK(parsed.at("status") == 400);
+}
+
+TEST_CASE("make_printable escapes every string, or only those that are not UTF-8") {
+  json::value value = {{"ok", "caf\xc3\xa9\n"}, {"bad", json::array{"\xfe"}}};
+  auto malformed = value;
+  make_printable(malformed, Strings::malformed);
+  CHECK(malformed.at("ok") == "caf\xc3\xa9\n");
+  CHECK(malformed.at("bad").at(0) == "\\xfe");
+  make_printable(value, Strings::all);
+  CHECK(value.at("ok") == "caf\xc3\xa9\\n");
+  CHECK(value.at("bad").at(0) == "\\xfe");
+}

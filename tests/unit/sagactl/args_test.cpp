@@ -218,3 +218,18 @@ TEST_CASE("an empty token file is a usage error, and the token is never echoed")
   CHECK(r.status == sagactl::kExitUsage);
   CHECK(r.err.find("is empty") != std::string::npos);
 }
+
+TEST_CASE(
+    "lint prints what a flow file holds escaped: an erase-line escape in a key erases nothing") {
+  const auto path = std::filesystem::temp_directory_path() /
+                    ("sagactl-lint-escape-" + std::to_string(::getpid()) + ".yaml");
+  std::ofstream(path, std::ios::binary)
+      << "name: f\nversion: 1\nsteps:\n  - name: a\n    command: { service: s, name: c, input: {} "
+         "}\n\x1b[2K: erased\n";
+  auto r = run_sagactl({"lint", path.string()});
+  std::filesystem::remove(path);
+  CHECK(r.status == sagactl::kExitFailure);
+  CHECK(r.err.find('\x1b') == std::string::npos);
+  CHECK(r.err.find(":6:1: error: ") != std::string::npos);  // the key's line and column
+  CHECK(r.err.find("\\x1b[2K") != std::string::npos);
+}

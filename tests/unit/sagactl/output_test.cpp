@@ -60,3 +60,11 @@ TEST_CASE("durations are written the way flow files write them") {
   CHECK(format_duration(milliseconds(3 * 86'400'000LL)) == "3d");
   CHECK(format_duration(milliseconds(3'600'000 + 1'250)) == "1h1s250ms");
 }
+
+TEST_CASE("tables, fields and JSON text escape control characters and bytes that are not UTF-8") {
+  CHECK(format_table({"ID", "KEY"}, {{"a\x1b[2K", "k\xff"}}) ==
+        "ID        KEY\na\\x1b[2K  k\\xff\n");
+  CHECK(format_fields({{"step\x07", "v\x1b"}}) == "step\\x07  v\\x1b\n");
+  CHECK(json_text(json::value("caf\xc3\xa9\x1b[2K\xc2\x9b")) == "caf\xc3\xa9\\x1b[2K\\xc2\\x9b");
+  CHECK(json_text(json::value("two\nlines")) == "two lines");
+}

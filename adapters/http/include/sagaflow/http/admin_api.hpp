@@ -29,6 +29,7 @@
 #include "sagaflow/engine/plan.hpp"
 #include "sagaflow/engine/ports.hpp"
 #include "sagaflow/flow/flow.hpp"
+#include "sagaflow/http/flow_checker.hpp"
 
 namespace sagaflow::http {
 
@@ -124,6 +125,8 @@ struct AdminOptions {
   // A start's `wait`: when the request names no timeout_ms, and the cap of one it names.
   std::chrono::milliseconds default_wait{10'000};
   std::chrono::milliseconds max_wait{30'000};
+  // Where and how long a posted flow is parsed and verified (flow_checker.hpp).
+  FlowCheckOptions flow_checks;
 };
 
 class PrometheusMetrics;
@@ -148,8 +151,9 @@ class AdminApi {
   Response counts(Context& c);
   Response flows(Context& c);
   Response flow(Context& c, std::string_view name);
-  Response lint(Context& c);
-  Response deploy(Context& c);
+  Outcome lint(Context& c);
+  Outcome deploy(Context& c);
+  Outcome check_posted_flow(Context& c, std::function<Response(const FlowCheck& check)> answer);
   Response readyz(Context& c);
   Response metrics(Context& c);
   std::string new_traceparent();
@@ -157,6 +161,7 @@ class AdminApi {
   AdminBackend& backend_;
   AdminOptions options_;
   PrometheusMetrics* metrics_;
+  FlowChecker checker_;
   std::mutex random_mutex_;
   std::mt19937_64 random_;
 };

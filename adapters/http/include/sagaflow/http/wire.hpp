@@ -1,13 +1,14 @@
 #pragma once
 // The small codecs of the admin endpoint's wire format (docs/admin-api.md), apart from the
 // routes so that each is tested on its own: RFC 3339 times, the list's cursor, query strings,
-// W3C traceparent, and the token compare.
+// W3C traceparent, the token compare, and strings from input made safe to write out.
 #include <map>
 #include <optional>
 #include <string>
 #include <string_view>
 
 #include "sagaflow/engine/ports.hpp"
+#include "sagaflow/json.hpp"
 
 namespace sagaflow::http {
 
@@ -36,5 +37,12 @@ bool valid_traceparent(std::string_view header);
 // Compares a presented secret with the expected one in a time that depends only on the
 // expected one's length, never on where they differ.
 bool constant_time_equals(std::string_view presented, std::string_view expected);
+
+// Replaces strings in `value`, at any depth (object keys aside), with their
+// text::printable form: all of them (the daemon's log: no control character from input reaches
+// a terminal through it), or only those that are not well-formed UTF-8 (an answer: JSON must
+// be UTF-8, or no client can parse it).
+enum class Strings { all, malformed };
+void make_printable(json::value& value, Strings which);
 
 }  // namespace sagaflow::http
