@@ -21,8 +21,8 @@ constexpr std::array<RootName, 6> kRoots{{{"input", PathRoot::input},
                                           {"item", PathRoot::item},
                                           {"saga", PathRoot::saga}}};
 
-// JSON deeper than this is refused when it is parsed (Boost.JSON's default depth), so no
-// longer path can find anything.
+// The data a path reads is parsed at most 32 levels deep (Boost.JSON's default), so a longer
+// path is a mistake or hostile.
 constexpr std::size_t kMaxSegments = 32;
 
 bool is_segment_char(char c) {
