@@ -44,11 +44,18 @@ std::optional<Duration> parse_duration(std::string_view text, DurationError& err
   std::int64_t total = 0;
   int previous_rank = -1;
   std::size_t pos = 0;
+  const std::string too_long = "duration '" + std::string(text) +
+                               "' is longer than the maximum of " + format_duration(kMaxDuration);
   while (pos < text.size()) {
     std::int64_t amount = 0;
     const char* begin = text.data() + pos;
     auto [stop, status] = std::from_chars(begin, text.data() + text.size(), amount);
-    if (status != std::errc{} || stop == begin || amount < 0) {
+    if (status == std::errc::result_out_of_range) {
+      error = {0, too_long};  // more digits than any integer holds
+      return std::nullopt;
+    }
+    // from_chars also takes a sign: "-0s" is malformed too.
+    if (status != std::errc{} || stop == begin || *begin == '-') {
       error = {pos, "malformed duration '" + std::string(text) + "'; write it " +
                         std::string(kExamples)};
       return std::nullopt;
@@ -66,9 +73,9 @@ std::optional<Duration> parse_duration(std::string_view text, DurationError& err
     }
     previous_rank = rank(*unit);
     pos += unit->suffix.size();
-    if (amount > kMaxDuration.count() / unit->milliseconds ||
-        total + amount * unit->milliseconds > kMaxDuration.count()) {
-      error = {0, "duration '" + std::string(text) + "' is longer than the maximum of 365d"};
+    // Divided before multiplying, so that no product can overflow.
+    if (amount > (kMaxDuration.count() - total) / unit->milliseconds) {
+      error = {0, too_long};
       return std::nullopt;
     }
     total += amount * unit->milliseconds;

@@ -33,8 +33,11 @@ namespace {
 
 using Op = Expression::Node::Op;
 
-// Deep enough for any real condition, shallow enough that evaluation recursion is harmless.
+// Deep enough for any real condition, shallow enough that the parser's and the evaluator's
+// recursion stays a few kilobytes of stack whatever the text.
 constexpr int kMaxNesting = 32;
+// A condition, not a program; also bounds the parsed program's size.
+constexpr std::size_t kMaxLength = 4096;
 
 enum class TokenKind {
   end,
@@ -352,7 +355,11 @@ class Parser {
   }
 
   void check_depth(int depth) const {
-    if (depth >= kMaxNesting) throw ParseError(current_.offset, "expression nested too deeply");
+    if (depth >= kMaxNesting) {
+      throw ParseError(current_.offset, "expression nested deeper than " +
+                                            std::to_string(kMaxNesting) +
+                                            " levels of parentheses and '!'");
+    }
   }
 
   std::uint32_t add_path(const Token& token) {
@@ -469,6 +476,10 @@ std::vector<const Path*> Expression::paths() const {
 }
 
 Expression parse_expression(std::string_view text) {
+  if (text.size() > kMaxLength) {
+    throw ParseError(kMaxLength,
+                     "expression longer than " + std::to_string(kMaxLength) + " characters");
+  }
   auto program = std::make_shared<Expression::Node>();
   Parser(text, *program).parse();
   Expression expression;

@@ -98,7 +98,9 @@ class FlowReader {
   // value_readers.cpp
   std::optional<Expression> read_expression(const Field& field, const PathRules& rules,
                                             const StepScope& scope);
-  Mapping read_mapping(const YAML::Node& node, const PathRules& rules, const StepScope& scope);
+  // `level` 1 is the mapping's own value; a map or list deeper than Mapping::kMaxDepth is refused.
+  Mapping read_mapping(const YAML::Node& node, const PathRules& rules, const StepScope& scope,
+                       int level = 1);
   std::optional<Path> read_path(const Field& field, const PathRules& rules, const StepScope& scope);
   void check_path(const Path& path, const PathRules& rules, const StepScope& scope, SourcePos pos);
 

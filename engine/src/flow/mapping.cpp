@@ -1,5 +1,8 @@
 // Mappings: JSON templates whose leaves may be paths. Subtrees without paths are folded into
 // one literal when built, so rendering them is a single copy.
+#include <algorithm>
+#include <limits>
+#include <ranges>
 #include <string>
 #include <utility>
 #include <vector>
@@ -36,6 +39,40 @@ NodePtr make_literal(json::value value) {
   auto node = std::make_shared<Node>();
   node->literal = std::move(value);
   return node;
+}
+
+constexpr std::size_t kMostValues = std::numeric_limits<std::size_t>::max();
+
+std::size_t saturating_add(std::size_t a, std::size_t b) {
+  return b > kMostValues - a ? kMostValues : a + b;
+}
+
+// Walked with an explicit stack: a literal built in code may be nested arbitrarily deep.
+std::size_t values_of(const json::value& literal) {
+  std::size_t values = 0;
+  std::vector<const json::value*> pending{&literal};
+  while (!pending.empty()) {
+    const json::value* value = pending.back();
+    pending.pop_back();
+    ++values;
+    if (const auto* object = value->if_object()) {
+      for (const auto& member : *object) pending.push_back(&member.value());
+    } else if (const auto* array = value->if_array()) {
+      for (const auto& element : *array) pending.push_back(&element);
+    }
+  }
+  return values;
+}
+
+// A collection and its children. Saturates: copies share their tree, so code can build a
+// mapping whose expanded count exceeds any integer.
+template <typename Mappings>
+std::size_t values_with(const Mappings& children) {
+  std::size_t values = 1;
+  for (const Mapping& child : children) {
+    values = saturating_add(values, std::max<std::size_t>(child.values(), 1));  // empty is null
+  }
+  return values;
 }
 
 json::value render_node(const NodePtr& node, const Scope& scope) {
@@ -91,6 +128,7 @@ Mapping& Mapping::operator=(Mapping&&) noexcept = default;
 
 Mapping Mapping::literal(json::value value) {
   Mapping mapping;
+  mapping.values_ = values_of(value);
   mapping.root_ = make_literal(std::move(value));
   return mapping;
 }
@@ -101,6 +139,7 @@ Mapping Mapping::path(Path path) {
   node->path = std::move(path);
   Mapping mapping;
   mapping.root_ = std::move(node);
+  mapping.values_ = 1;
   return mapping;
 }
 
@@ -108,6 +147,7 @@ Mapping Mapping::object(std::vector<std::pair<std::string, Mapping>> fields) {
   bool all_literal = true;
   for (const auto& field : fields) all_literal = all_literal && is_literal(field.second.root_);
   Mapping mapping;
+  mapping.values_ = values_with(fields | std::views::values);
   if (all_literal) {
     json::object object;
     for (const auto& [key, child] : fields) object[key] = literal_of(child.root_);
@@ -125,6 +165,7 @@ Mapping Mapping::array(std::vector<Mapping> elements) {
   bool all_literal = true;
   for (const auto& element : elements) all_literal = all_literal && is_literal(element.root_);
   Mapping mapping;
+  mapping.values_ = values_with(elements);
   if (all_literal) {
     json::array array;
     for (const auto& element : elements) array.push_back(literal_of(element.root_));

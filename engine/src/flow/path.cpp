@@ -21,6 +21,10 @@ constexpr std::array<RootName, 6> kRoots{{{"input", PathRoot::input},
                                           {"item", PathRoot::item},
                                           {"saga", PathRoot::saga}}};
 
+// The data a path reads is parsed at most 32 levels deep (Boost.JSON's default), so a longer
+// path is a mistake or hostile.
+constexpr std::size_t kMaxSegments = 32;
+
 bool is_segment_char(char c) {
   return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_' ||
          c == '-';
@@ -105,6 +109,9 @@ Path parse_path(std::string_view text) {
     if (text[pos] != '.') {
       throw ParseError(pos, "unexpected character '" + std::string(1, text[pos]) +
                                 "' in path; segments are letters, digits, '_' and '-'");
+    }
+    if (path.segments.size() == kMaxSegments) {
+      throw ParseError(pos, "path longer than " + std::to_string(kMaxSegments) + " segments");
     }
     const std::size_t start = ++pos;
     while (pos < text.size() && is_segment_char(text[pos])) ++pos;

@@ -244,10 +244,8 @@ RetryPolicy FlowReader::read_retry(const Field& field, RetryPolicy policy) {
 void FlowReader::check_retry_budget(const std::optional<Field>& retry, const RetryPolicy& policy,
                                     Duration timeout, const std::string& what) {
   if (!retry || policy.max_attempts <= 1) return;
-  Duration total = timeout * policy.max_attempts;
-  for (std::uint32_t attempt = 2; attempt <= policy.max_attempts; ++attempt) {
-    total += policy.delay_before(attempt);
-  }
+  // The engine's own arithmetic (delay_before), summed without overflow.
+  const Duration total = policy.longest_run(timeout);
   if (total > kMaxRetryBudget) {
     reporter_.error(retry->value_pos(), what + " may retry for up to " + format_duration(total) +
                                             " (max_attempts x timeout + backoff), more than the " +
@@ -263,6 +261,7 @@ Compensation FlowReader::read_compensation(const Field& field, const StepScope& 
   rules.any_step = true;
   const std::string what = "the compensation of step '" + scope.self + "'";
   std::optional<Field> retry;
+  std::optional<Field> timeout;
   if (field.value.IsSequence()) {
     read_variants(field, compensation, rules, scope);
   } else {
@@ -278,14 +277,16 @@ Compensation FlowReader::read_compensation(const Field& field, const StepScope& 
     } else if (auto variants = map.require("variants")) {
       read_variants(*variants, compensation, rules, scope);
     }
-    if (auto timeout = map.get("timeout")) {
+    timeout = map.get("timeout");
+    if (timeout) {
       compensation.timeout =
           read_duration(*timeout, true, reporter_).value_or(compensation.timeout);
     }
     retry = map.get("retry");
   }
   if (retry) compensation.retry = read_retry(*retry, compensation.retry);
-  check_retry_budget(retry, compensation.retry, compensation.timeout, what);
+  // A compensation retries by default, so a long timeout alone may break the budget.
+  check_retry_budget(retry ? retry : timeout, compensation.retry, compensation.timeout, what);
   return compensation;
 }
 

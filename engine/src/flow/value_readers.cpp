@@ -23,6 +23,15 @@ std::string root_restriction(PathRoot root) {
   }
 }
 
+// A map or list with too many values is refused at its own position, once: what encloses it
+// sees a null in its place.
+Mapping within_size(Mapping mapping, const YAML::Node& node, Reporter& reporter) {
+  if (mapping.values() <= Mapping::kMaxValues) return mapping;
+  reporter.error(node.Mark(),
+                 "mapping with more than " + std::to_string(Mapping::kMaxValues) + " values");
+  return Mapping::literal(nullptr);
+}
+
 }  // namespace
 
 std::optional<Expression> FlowReader::read_expression(const Field& field, const PathRules& rules,
@@ -48,18 +57,27 @@ std::optional<Expression> FlowReader::read_expression(const Field& field, const 
 // Leaves starting with `$` are paths (quoted or not: quoting is YAML syntax, not meaning);
 // `$$` escapes a literal dollar. Other scalars keep their YAML type.
 Mapping FlowReader::read_mapping(const YAML::Node& node, const PathRules& rules,
-                                 const StepScope& scope) {
+                                 const StepScope& scope, int level) {
+  if ((node.IsMap() || node.IsSequence()) && level > Mapping::kMaxDepth) {
+    reporter_.error(node.Mark(), "mapping nested deeper than " +
+                                     std::to_string(Mapping::kMaxDepth) +
+                                     " levels of maps and lists");
+    return Mapping::literal(nullptr);
+  }
   if (node.IsMap()) {
     std::vector<std::pair<std::string, Mapping>> fields;
     for (const auto& entry : node) {
-      fields.emplace_back(entry.first.Scalar(), read_mapping(entry.second, rules, scope));
+      fields.emplace_back(entry.first.Scalar(),
+                          read_mapping(entry.second, rules, scope, level + 1));
     }
-    return Mapping::object(std::move(fields));
+    return within_size(Mapping::object(std::move(fields)), node, reporter_);
   }
   if (node.IsSequence()) {
     std::vector<Mapping> elements;
-    for (const auto& element : node) elements.push_back(read_mapping(element, rules, scope));
-    return Mapping::array(std::move(elements));
+    for (const auto& element : node) {
+      elements.push_back(read_mapping(element, rules, scope, level + 1));
+    }
+    return within_size(Mapping::array(std::move(elements)), node, reporter_);
   }
   if (!node.IsScalar()) return Mapping::literal(nullptr);
   const std::string& text = node.Scalar();

@@ -234,7 +234,7 @@ TEST_CASE("copies share the parsed program and evaluate alike") {
 TEST_CASE("long && chains do not nest") {
   const Fixture f;
   std::string text = "true";
-  for (int i = 0; i < 500; ++i) text += " && $input.vip";
+  for (int i = 0; i < 250; ++i) text += " && $input.vip";  // far deeper than the nesting limit
   CHECK(f.test(text));
   CHECK_FALSE(f.test(text + " && false"));
 }
@@ -261,4 +261,66 @@ TEST_CASE("malformed expressions throw ParseError at the offending offset") {
   CHECK(error_message("a == 1").find("unknown word 'a'") != std::string::npos);
   CHECK(error_message("$x.y").find("unknown path root '$x'") != std::string::npos);
   CHECK(error_message("1 == 2 == 3").find("cannot be chained") != std::string::npos);
+}
+
+TEST_CASE("an expression may be 4096 characters long; a longer one is refused where it overflows") {
+  const Fixture f;
+  std::string text = "$input.vip";
+  while (text.size() + 14 <= 4096) text += " && $input.vip";
+  text += std::string(4096 - text.size(), ' ');
+  REQUIRE(text.size() == 4096);
+  CHECK(f.test(text));
+  CHECK(error_offset(text + "x") == 4096);
+  CHECK(error_message(text + "x") == "expression longer than 4096 characters");
+  // Refused before it is read: a megabyte of parentheses costs nothing.
+  CHECK(error_offset(std::string(1 << 20, '(')) == 4096);
+}
+
+TEST_CASE("parentheses and '!' nest 32 levels; the 33rd is refused at its offset") {
+  const Fixture f;
+  auto nested = [](const std::string& open, int levels) {
+    std::string text;
+    for (int i = 0; i < levels; ++i) text += open;
+    text += "$input.vip";
+    if (open.back() == '(') text += std::string(static_cast<std::size_t>(levels), ')');
+    return text;
+  };
+  CHECK(f.test(nested("(", 32)));
+  CHECK(f.test(nested("!!", 16)));
+  CHECK(f.test(nested("!(", 16)));  // 32 levels, 16 of them '!'
+  CHECK(error_offset(nested("(", 33)) == 32);
+  CHECK(error_offset(nested("!", 33)) == 32);
+  CHECK(error_offset(nested("!(", 17)) == 32);
+  CHECK(error_message(nested("!", 33)) ==
+        "expression nested deeper than 32 levels of parentheses and '!'");
+  // No recursion follows the text: 4000 levels are refused as quickly as 33.
+  CHECK(error_offset(std::string(4000, '!') + "true") == 32);
+  CHECK(error_offset(std::string(4000, '(')) == 32);
+}
+
+TEST_CASE("a path has at most 32 segments; the 33rd is refused at its dot") {
+  std::string path = "$input";
+  for (int i = 0; i < 32; ++i) path += ".a";
+  CHECK(flow::parse_path(path).segments.size() == 32);
+  CHECK(flow::parse_expression(path + " == null").paths().size() == 1);
+  try {
+    (void)flow::parse_path(path + ".a");
+    FAIL("a 33-segment path was accepted");
+  } catch (const flow::ParseError& error) {
+    CHECK(error.offset == path.size());
+    CHECK(std::string(error.what()) == "path longer than 32 segments");
+  }
+  CHECK(error_offset("true && " + path + ".a") == 8 + path.size());
+}
+
+TEST_CASE("number literals out of a double's range are refused, never rounded to infinity") {
+  CHECK(error_message("$input.amount < 1e999") == "number out of range");
+  CHECK(error_offset("$input.amount < 1e999") == 16);
+  CHECK(error_offset("$input.amount > -1e999") == 16);
+  // Integers beyond 64 bits become doubles, which compare by value.
+  const Fixture f;
+  CHECK(f.test("$input.big < 99999999999999999999999"));
+  CHECK(f.test("$input.neg > -99999999999999999999999"));
+  CHECK(f.test("$input.big == 18446744073709551615"));
+  CHECK(f.test("-9223372036854775808 < $input.neg"));
 }

@@ -1,12 +1,14 @@
-// Mappings (JSON templates with paths) and retry backoff.
+// Mappings: JSON templates with paths, and their extent (depth and values).
 #include <doctest/doctest.h>
 
+#include <cstdint>
+#include <limits>
+#include <vector>
+
 #include "sagaflow/flow/expression.hpp"
-#include "sagaflow/flow/flow.hpp"
 
 namespace flow = sagaflow::flow;
 namespace json = boost::json;
-using std::chrono::milliseconds;
 
 TEST_CASE("a template renders paths, keeps literals and escapes $$") {
   const json::value input = json::parse(R"({"user": "ann", "lines": [{"id": 7}]})");
@@ -80,27 +82,38 @@ TEST_CASE("rendering is independent per call and copies share the template") {
   CHECK(copy.render(scope) == json::parse(R"({"n": 2})"));
 }
 
-TEST_CASE("retry backoff grows by the multiplier and is capped") {
-  flow::RetryPolicy policy;
-  policy.max_attempts = 10;
-  policy.initial_delay = milliseconds(100);
-  policy.multiplier = 2.0;
-  policy.max_delay = milliseconds(1000);
-  CHECK(policy.delay_before(1) == milliseconds(0));
-  CHECK(policy.delay_before(2) == milliseconds(100));
-  CHECK(policy.delay_before(3) == milliseconds(200));
-  CHECK(policy.delay_before(4) == milliseconds(400));
-  CHECK(policy.delay_before(5) == milliseconds(800));
-  CHECK(policy.delay_before(6) == milliseconds(1000));
-  CHECK(policy.delay_before(4'000'000'000U) == milliseconds(1000));  // saturates, no overflow
-  policy.multiplier = 1.0;
-  CHECK(policy.delay_before(9) == milliseconds(100));
+TEST_CASE("values count every node of the template, folded into a literal or not") {
+  CHECK(flow::Mapping().values() == 0);
+  CHECK(flow::Mapping::literal(5).values() == 1);
+  CHECK(flow::Mapping::path(flow::parse_path("$input.x")).values() == 1);
+  const auto literal = flow::Mapping::from_template(json::parse(R"({"a": [1, {"b": 2}], "c": 3})"));
+  const auto with_path =
+      flow::Mapping::from_template(json::parse(R"({"a": [1, {"b": "$input.x"}], "c": 3})"));
+  CHECK(literal.values() == 6);
+  CHECK(with_path.values() == 6);
+  // An empty child stands for null: one value.
+  CHECK(flow::Mapping::array({flow::Mapping(), flow::Mapping()}).values() == 3);
 }
 
-TEST_CASE("non-retryable error codes are not retried") {
-  flow::RetryPolicy policy;
-  policy.non_retryable = {"OfferUnavailable", "CodeAlreadySold"};
-  CHECK_FALSE(policy.retryable("CodeAlreadySold"));
-  CHECK(policy.retryable("Timeout"));
-  CHECK(policy.retryable(""));
+TEST_CASE("the values of a literal built in code are counted without recursion") {
+  // 10,000 levels deep, built from the inside out.
+  json::value deep = json::array();
+  for (int i = 0; i < 9'999; ++i) {
+    json::array outer;
+    outer.push_back(std::move(deep));
+    deep = std::move(outer);
+  }
+  CHECK(flow::Mapping::literal(std::move(deep)).values() == 10'000);
+}
+
+TEST_CASE("shared subtrees count once per use, and the count saturates instead of wrapping") {
+  auto mapping = flow::Mapping::from_template(json::parse(R"(["$input.x", 1])"));
+  std::uint64_t expected = 3;
+  for (int level = 0; level < 8; ++level) {
+    std::vector<flow::Mapping> copies(1000, mapping);
+    mapping = flow::Mapping::array(std::move(copies));
+    expected = expected * 1000 + 1;
+    if (level < 5) CHECK(mapping.values() == expected);
+  }
+  CHECK(mapping.values() == std::numeric_limits<std::size_t>::max());
 }

@@ -105,8 +105,17 @@ class Mapping {
   bool empty() const { return root_ == nullptr; }
   std::vector<const Path*> paths() const;
 
+  // What a flow file's mapping may hold; the loader refuses a bigger one at its position. The
+  // depth (levels of maps and lists) leaves room for the data that paths bring under the 32
+  // levels JSON parsers accept by default.
+  static constexpr int kMaxDepth = 16;
+  static constexpr std::size_t kMaxValues = 10'000;
+  // Every object, array, scalar and path of the template counts one (0 for an empty mapping).
+  std::size_t values() const { return values_; }
+
  private:
   std::shared_ptr<const Node> root_;
+  std::size_t values_ = 0;
 };
 
 }  // namespace sagaflow::flow

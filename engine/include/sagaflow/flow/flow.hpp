@@ -34,8 +34,13 @@ struct RetryPolicy {
   Duration max_delay{30'000};
   std::vector<std::string> non_retryable;  // business error codes that never retry
 
-  // Backoff before attempt `next_attempt` (2, 3, ...): initial * multiplier^(n-2), capped.
+  // Backoff before attempt `next_attempt` (2, 3, ...): initial * multiplier^(n-2), capped at
+  // max_delay. Defined for any values: never negative, never above max_delay, never NaN; a
+  // multiplier that is not above 1 keeps the delay constant.
   Duration delay_before(std::uint32_t next_attempt) const;
+  // The longest the attempts may take in all: max_attempts x attempt_timeout plus every delay
+  // between them, saturating at Duration::max() instead of overflowing.
+  Duration longest_run(Duration attempt_timeout) const;
   bool retryable(const std::string& error_code) const;
 };
 
