@@ -1,0 +1,130 @@
+'use strict';
+// The envelope of docs/protocol.md section 3: reading a command, addressing its reply, and the
+// copy that goes to the dead letters (section 9).
+
+const MAX_MESSAGE_BYTES = 1024 * 1024; // section 10
+const OUTCOMES = ['success', 'business_failure', 'technical_error'];
+const STRING_HEADERS = ['sagaflow-kind', 'flow', 'step', 'idempotency-key', 'causation-id',
+  'outcome', 'error-code', 'traceparent'];
+
+/** The message breaks the envelope; its message is the dead letter's reason (section 9). */
+class Undecodable extends Error {}
+
+function header(headers, name) {
+  const value = (headers || {})[name];
+  if (value === undefined || value === null) return '';
+  if (Buffer.isBuffer(value)) return value.toString('utf8');
+  if (typeof value !== 'string') throw new Undecodable(`header '${name}' is not a string`);
+  return value;
+}
+
+/**
+ * Reads a delivery as the C++ adapter does. Returns {kind, command}; command only for commands.
+ * Throws Undecodable with the section 9 reason.
+ */
+function decode(message, maxBytes = MAX_MESSAGE_BYTES) {
+  const p = message.properties;
+  const body = message.content;
+  if (body.length > maxBytes) {
+    throw new Undecodable(`message of ${body.length} bytes is over the limit of ${maxBytes} bytes`);
+  }
+  if (!p.messageId) throw new Undecodable('no message_id');
+  if (p.contentType && p.contentType !== 'application/json') {
+    throw new Undecodable(`content_type is '${p.contentType}', not application/json`);
+  }
+  const headers = p.headers || {};
+  for (const name of STRING_HEADERS) header(headers, name);
+  const kind = header(headers, 'sagaflow-kind');
+  if (!kind) throw new Undecodable('no sagaflow-kind header');
+  if (!['command', 'reply', 'event'].includes(kind)) {
+    throw new Undecodable(`unknown sagaflow-kind '${kind}'`);
+  }
+  if (!p.type) throw new Undecodable('no type');
+  const attempt = headers.attempt === undefined ? 0 : headers.attempt;
+  if (typeof attempt !== 'number' || !Number.isInteger(attempt) || attempt < 0 ||
+      attempt > 0xffffffff) {
+    throw new Undecodable("header 'attempt' is not an integer from 0 to 2^32-1");
+  }
+  const outcome = header(headers, 'outcome');
+  if (outcome && !OUTCOMES.includes(outcome)) throw new Undecodable(`unknown outcome '${outcome}'`);
+  let payload;
+  try {
+    payload = JSON.parse(new TextDecoder('utf-8', { fatal: true }).decode(body));
+  } catch (error) {
+    throw new Undecodable(`body is not JSON: ${error.message}`);
+  }
+  if (kind !== 'command') return { kind, command: null };
+  const idempotencyKey = header(headers, 'idempotency-key');
+  return {
+    kind,
+    command: {
+      messageId: p.messageId,
+      type: p.type,
+      sagaId: p.correlationId || '',
+      replyTo: p.replyTo || '',
+      idempotencyKey,
+      key: idempotencyKey || p.messageId, // what the command is applied once per (section 6)
+      attempt,
+      flow: header(headers, 'flow'),
+      step: header(headers, 'step'),
+      traceparent: header(headers, 'traceparent'),
+      payload,
+      headers,
+    },
+  };
+}
+
+/** Section 5: the reply addressed to *this* command, whatever attempt was remembered. */
+function replyOptions(command, reply) {
+  const headers = {
+    'sagaflow-kind': 'reply',
+    'causation-id': command.messageId,
+    outcome: reply.outcome,
+    attempt: command.attempt,
+  };
+  if (reply.errorCode) headers['error-code'] = reply.errorCode;
+  for (const [name, value] of [['flow', command.flow], ['step', command.step],
+    ['idempotency-key', command.idempotencyKey], ['traceparent', command.traceparent]]) {
+    if (value) headers[name] = value;
+  }
+  const options = {
+    messageId: `${command.messageId}/reply`,
+    type: command.type,
+    contentType: 'application/json',
+    deliveryMode: 2,
+    headers,
+    mandatory: true,
+  };
+  if (command.sagaId) options.correlationId = command.sagaId;
+  return options;
+}
+
+/** Section 9: the original envelope kept whole, plus the reason and the source queue. */
+function deadLetterOptions(properties, reason, queue) {
+  const options = {};
+  for (const name of ['contentType', 'contentEncoding', 'priority', 'correlationId', 'replyTo',
+    'messageId', 'timestamp', 'type', 'userId', 'appId']) {
+    if (properties[name] !== undefined) options[name] = properties[name];
+  }
+  options.headers = { ...(properties.headers || {}), 'x-sagaflow-reason': reason,
+    'x-sagaflow-queue': queue };
+  options.deliveryMode = 2;
+  return options;
+}
+
+/** Section 8, outside events. */
+function eventOptions(eventType, messageId, traceparent = '') {
+  const headers = { 'sagaflow-kind': 'event' };
+  if (traceparent) headers.traceparent = traceparent;
+  return { messageId, type: eventType, contentType: 'application/json', deliveryMode: 2, headers,
+    mandatory: true };
+}
+
+/** Section 2: exactly what the orchestrator declares, or the broker refuses the queue. */
+function workQueueArguments(prefix) {
+  return { 'x-queue-type': 'quorum', 'x-dead-letter-exchange': `${prefix}.dead`,
+    'x-delivery-limit': 3 };
+}
+
+module.exports = { MAX_MESSAGE_BYTES, Undecodable, decode, replyOptions, deadLetterOptions,
+  eventOptions, workQueueArguments };
