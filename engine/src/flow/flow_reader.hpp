@@ -11,11 +11,10 @@
 #include <string>
 #include <vector>
 
-#include <yaml-cpp/yaml.h>
-
 #include "reporter.hpp"
 #include "sagaflow/flow/flow.hpp"
 #include "yaml_fields.hpp"
+#include "yaml_tree.hpp"
 
 namespace sagaflow::flow::detail {
 
@@ -47,7 +46,7 @@ struct StepScope {
 class FlowReader {
  public:
   explicit FlowReader(Reporter& reporter) : reporter_(reporter) {}
-  Flow read(const YAML::Node& root);
+  Flow read(const YamlNode& root);
 
  private:
   // A `$steps.X` to a step not known to be complete at that point; resolved at the end, when
@@ -65,9 +64,9 @@ class FlowReader {
   void read_on_compensated(const Field& field, Flow& flow);
   void read_trigger(const Field& field, Flow& flow);
   std::optional<FieldType> read_field_type(const Field& field);
-  std::vector<Step> read_sequence(const YAML::Node& list, std::set<std::string>& completed,
+  std::vector<Step> read_sequence(const YamlNode& list, std::set<std::string>& completed,
                                   bool in_branch);
-  Step read_step(const YAML::Node& node, const std::set<std::string>& completed, bool in_branch);
+  Step read_step(const YamlNode& node, const std::set<std::string>& completed, bool in_branch);
   void read_step_name(const MapReader& map, Step& step);
   std::optional<std::pair<StepKind, Field>> read_kind(const MapReader& map, const Step& step);
   void check_kind_keys(const MapReader& map, const Step& step);
@@ -98,7 +97,7 @@ class FlowReader {
   // value_readers.cpp
   std::optional<Expression> read_expression(const Field& field, const PathRules& rules,
                                             const StepScope& scope);
-  Mapping read_mapping(const YAML::Node& node, const PathRules& rules, const StepScope& scope);
+  Mapping read_mapping(const YamlNode& node, const PathRules& rules, const StepScope& scope);
   std::optional<Path> read_path(const Field& field, const PathRules& rules, const StepScope& scope);
   void check_path(const Path& path, const PathRules& rules, const StepScope& scope, SourcePos pos);
 

@@ -33,36 +33,38 @@ std::optional<Expression> FlowReader::read_expression(const Field& field, const 
   try {
     expression = parse_expression(*text);
   } catch (const ParseError& error) {
-    reporter_.error(reporter_.position_in_scalar(field.value, error.offset),
+    reporter_.error(reporter_.position_in_scalar(*field.value, error.offset),
                     "invalid expression in '" + field.name() + "': " + error.what());
     return std::nullopt;
   }
   const std::vector<std::size_t> offsets = path_offsets(*text);
   const std::vector<const Path*> paths = expression.paths();
   for (std::size_t i = 0; i < paths.size() && i < offsets.size(); ++i) {
-    check_path(*paths[i], rules, scope, reporter_.position_in_scalar(field.value, offsets[i]));
+    check_path(*paths[i], rules, scope, reporter_.position_in_scalar(*field.value, offsets[i]));
   }
   return expression;
 }
 
 // Leaves starting with `$` are paths (quoted or not: quoting is YAML syntax, not meaning);
 // `$$` escapes a literal dollar. Other scalars keep their YAML type.
-Mapping FlowReader::read_mapping(const YAML::Node& node, const PathRules& rules,
+Mapping FlowReader::read_mapping(const YamlNode& node, const PathRules& rules,
                                  const StepScope& scope) {
-  if (node.IsMap()) {
+  if (node.is_map()) {
     std::vector<std::pair<std::string, Mapping>> fields;
-    for (const auto& entry : node) {
-      fields.emplace_back(entry.first.Scalar(), read_mapping(entry.second, rules, scope));
+    for (const auto& [key, value] : node.entries()) {
+      fields.emplace_back(key->scalar(), read_mapping(*value, rules, scope));
     }
     return Mapping::object(std::move(fields));
   }
-  if (node.IsSequence()) {
+  if (node.is_sequence()) {
     std::vector<Mapping> elements;
-    for (const auto& element : node) elements.push_back(read_mapping(element, rules, scope));
+    for (const YamlNode* element : node.elements()) {
+      elements.push_back(read_mapping(*element, rules, scope));
+    }
     return Mapping::array(std::move(elements));
   }
-  if (!node.IsScalar()) return Mapping::literal(nullptr);
-  const std::string& text = node.Scalar();
+  if (!node.is_scalar()) return Mapping::literal(nullptr);
+  const std::string& text = node.scalar();
   if (text.starts_with("$$")) return Mapping::literal(json::string(text.substr(1)));
   if (!text.starts_with("$")) return Mapping::literal(scalar_to_json(node));
   try {
@@ -82,10 +84,10 @@ std::optional<Path> FlowReader::read_path(const Field& field, const PathRules& r
   if (!text) return std::nullopt;
   try {
     Path path = parse_path(*text);
-    check_path(path, rules, scope, reporter_.position_in_scalar(field.value, 0));
+    check_path(path, rules, scope, reporter_.position_in_scalar(*field.value, 0));
     return path;
   } catch (const ParseError& error) {
-    reporter_.error(reporter_.position_in_scalar(field.value, error.offset),
+    reporter_.error(reporter_.position_in_scalar(*field.value, error.offset),
                     "invalid path in '" + field.name() + "': " + error.what());
     return std::nullopt;
   }
