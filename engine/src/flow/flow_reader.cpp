@@ -53,7 +53,7 @@ std::string label_of(const YamlNode& node) {
   return "step";
 }
 
-void collect_names(const Step& step, std::set<std::string>& names) {
+void collect_names(const Step& step, CompletedSteps& names) {
   if (!step.name.empty()) names.insert(step.name);
   for (const auto& branch : step.branches) {
     for (const auto& inner : branch) collect_names(inner, names);
@@ -101,7 +101,7 @@ Flow FlowReader::read(const YamlNode& root) {
       reporter_.error(field->value_pos(), "'steps' must be a list of at least one step, found " +
                                               describe(*field->value));
     } else {
-      std::set<std::string> completed;
+      CompletedSteps completed;
       flow.steps = read_sequence(*field->value, completed, false);
     }
   }
@@ -119,7 +119,7 @@ void FlowReader::read_on_compensated(const Field& field, Flow& flow) {
         "'on_compensated' must be a list of at least one step, found " + describe(*field.value));
     return;
   }
-  std::set<std::string> completed;
+  CompletedSteps completed;
   for (const auto& step : flow.steps) collect_names(step, completed);
   reading_on_compensated_ = true;
   flow.on_compensated = read_sequence(*field.value, completed, false);
@@ -184,7 +184,7 @@ std::optional<FieldType> FlowReader::read_field_type(const Field& field) {
 }
 
 // Steps of a list run one after the other: each sees the ones before it as completed.
-std::vector<Step> FlowReader::read_sequence(const YamlNode& list, std::set<std::string>& completed,
+std::vector<Step> FlowReader::read_sequence(const YamlNode& list, CompletedSteps& completed,
                                             bool in_branch) {
   std::vector<Step> steps;
   for (const YamlNode* node : list.elements()) {
@@ -195,8 +195,7 @@ std::vector<Step> FlowReader::read_sequence(const YamlNode& list, std::set<std::
   return steps;
 }
 
-Step FlowReader::read_step(const YamlNode& node, const std::set<std::string>& completed,
-                           bool in_branch) {
+Step FlowReader::read_step(const YamlNode& node, const CompletedSteps& completed, bool in_branch) {
   Step step;
   step.pos = node.pos();
   MapReader map(node, label_of(node),

@@ -1,6 +1,7 @@
 #include <algorithm>
 #include <chrono>
 #include <cstdint>
+#include <set>
 #include <string_view>
 
 #include "duration.hpp"
@@ -84,10 +85,10 @@ void FlowReader::read_wait_step(const MapReader& step_map, const Field& wait, St
   if (auto failures = map.get("failure_events")) {
     spec.failure_events =
         read_name_list(*failures, true, reporter_).value_or(std::vector<std::string>{});
+    // A set, not a scan of the list per element: both lists may be tens of thousands long.
+    const std::set<std::string_view> success(spec.events.begin(), spec.events.end());
     for (const YamlNode* element : failures->value->elements()) {
-      const bool also_success =
-          element->is_scalar() &&
-          std::find(spec.events.begin(), spec.events.end(), element->scalar()) != spec.events.end();
+      const bool also_success = element->is_scalar() && success.contains(element->scalar());
       if (also_success) {
         reporter_.error(element->pos(), "event '" + element->scalar() +
                                             "' is in both 'events' and 'failure_events'");
@@ -136,7 +137,7 @@ void FlowReader::read_each_event(const Field& field, Step& step, const StepScope
 }
 
 void FlowReader::read_parallel_step(const Field& parallel, Step& step,
-                                    const std::set<std::string>& completed) {
+                                    const CompletedSteps& completed) {
   if (!parallel.value->is_sequence() || parallel.value->size() == 0) {
     reporter_.error(
         parallel.value_pos(),
@@ -157,7 +158,7 @@ void FlowReader::read_parallel_step(const Field& parallel, Step& step,
     }
     // A branch starts from what was complete before the parallel step: its siblings' steps
     // are never "earlier".
-    std::set<std::string> branch_completed = completed;
+    CompletedSteps branch_completed(&completed);
     step.branches.push_back(read_sequence(*branch, branch_completed, true));
   }
 }

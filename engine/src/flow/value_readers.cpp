@@ -109,7 +109,7 @@ void FlowReader::check_path(const Path& path, const PathRules& rules, const Step
     }
     return;
   }
-  if (scope.completed != nullptr && scope.completed->contains(std::string(target))) return;
+  if (scope.completed != nullptr && scope.completed->contains(target)) return;
   pending_.push_back({std::string(target), scope.self, path.text, pos, rules.any_step});
 }
 

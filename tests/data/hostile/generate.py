@@ -44,3 +44,16 @@ write("huge_scalar.yaml", HEADER + "  - name: a\n    publish: { event: x.y }\nde
 
 # Only line breaks, CR LF.
 write("crlf_only.yaml", b"\r\n" * 1000)
+
+# Wide shapes that a verifier could make quadratic: a parallel of 5,500 branches after 5,500
+# steps (each branch must see the steps before it), and a wait whose 45,000 failure events are
+# each checked against its 45,000 events. Each ends with one mistake so that it is refused.
+steps = "".join(f"  - name: s{i}\n    publish: {{ event: x.y }}\n" for i in range(5_500))
+branches = "".join(f"      - - name: b{i}\n          publish: {{ event: x.y }}\n"
+                   for i in range(5_500))
+write("parallel_wide.yaml", HEADER + steps + "  - name: p\n    parallel:\n" + branches
+      + "  - name: end\n")
+write("wait_wide.yaml", HEADER + "  - name: a\n    wait:\n      events: ["
+      + ",".join(f"e{i}" for i in range(45_000)) + "]\n      failure_events: ["
+      + ",".join(f"f{i}" for i in range(45_000)) + ",e0]\n"
+      + "      correlate: $input.x\n      key: $event.x\n      timeout: 1m\n")
