@@ -60,10 +60,6 @@ void collect_names(const Step& step, CompletedSteps& names) {
   }
 }
 
-std::string format_pos(SourcePos pos) {
-  return std::to_string(pos.line) + ":" + std::to_string(pos.column);
-}
-
 }  // namespace
 
 std::string step_label(const Step& step) {

@@ -5,6 +5,7 @@
 // error, a character inside a scalar) and a parser position meet.
 #include <cstddef>
 #include <optional>
+#include <string>
 #include <string_view>
 #include <vector>
 
@@ -26,6 +27,11 @@ class SourceLines {
   std::string_view text_;
   std::vector<std::size_t> line_starts_;  // byte offset of each line's first character
 };
+
+// "LINE:COL", as messages name another place in the file.
+inline std::string format_pos(SourcePos pos) {
+  return std::to_string(pos.line) + ":" + std::to_string(pos.column);
+}
 
 // Characters (UTF-8 code points) in `text`: what a column counts.
 std::size_t count_characters(std::string_view text);

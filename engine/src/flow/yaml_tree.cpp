@@ -27,10 +27,6 @@ SourcePos pos_of(const yaml_mark_t& mark) {
   return {static_cast<int>(mark.line) + 1, static_cast<int>(mark.column) + 1};
 }
 
-std::string format_pos(SourcePos pos) {
-  return std::to_string(pos.line) + ":" + std::to_string(pos.column);
-}
-
 bool is_null_word(std::string_view text) {
   return text.empty() || text == "~" || text == "null" || text == "Null" || text == "NULL";
 }
