@@ -4,6 +4,7 @@
 #include <array>
 #include <limits>
 #include <string_view>
+#include <tuple>
 #include <utility>
 
 namespace sagaflow::flow::detail {
@@ -45,26 +46,18 @@ bool is_undoable(StepKind kind) {
 }
 
 // The step's own name (taken early, for the unknown-key messages of its map).
-std::string label_of(const YAML::Node& node) {
-  if (node.IsMap()) {
-    for (const auto& entry : node) {
-      if (entry.first.Scalar() == "name" && entry.second.IsScalar()) {
-        return "step '" + entry.second.Scalar() + "'";
-      }
-    }
+std::string label_of(const YamlNode& node) {
+  for (const auto& [key, value] : node.entries()) {
+    if (key->scalar() == "name" && value->is_scalar()) return "step '" + value->scalar() + "'";
   }
   return "step";
 }
 
-void collect_names(const Step& step, std::set<std::string>& names) {
+void collect_names(const Step& step, CompletedSteps& names) {
   if (!step.name.empty()) names.insert(step.name);
   for (const auto& branch : step.branches) {
     for (const auto& inner : branch) collect_names(inner, names);
   }
-}
-
-std::string format_pos(SourcePos pos) {
-  return std::to_string(pos.line) + ":" + std::to_string(pos.column);
 }
 
 }  // namespace
@@ -73,7 +66,7 @@ std::string step_label(const Step& step) {
   return step.name.empty() ? std::string("step") : "step '" + step.name + "'";
 }
 
-Flow FlowReader::read(const YAML::Node& root) {
+Flow FlowReader::read(const YamlNode& root) {
   Flow flow;
   MapReader map(
       root, "the flow",
@@ -100,12 +93,12 @@ Flow FlowReader::read(const YAML::Node& root) {
   if (auto field = map.get("input")) read_input(*field, flow);
   if (auto field = map.get("trigger")) read_trigger(*field, flow);
   if (auto field = map.require("steps")) {
-    if (!field->value.IsSequence() || field->value.size() == 0) {
+    if (!field->value->is_sequence() || field->value->size() == 0) {
       reporter_.error(field->value_pos(), "'steps' must be a list of at least one step, found " +
-                                              describe(field->value));
+                                              describe(*field->value));
     } else {
-      std::set<std::string> completed;
-      flow.steps = read_sequence(field->value, completed, false);
+      CompletedSteps completed;
+      flow.steps = read_sequence(*field->value, completed, false);
     }
   }
   if (auto field = map.get("on_compensated")) read_on_compensated(*field, flow);
@@ -116,22 +109,22 @@ Flow FlowReader::read(const YAML::Node& root) {
 // The failure path's forward steps run after every compensation, when any step of the flow may
 // have run (or not: then it reads as null), so they may read every step.
 void FlowReader::read_on_compensated(const Field& field, Flow& flow) {
-  if (!field.value.IsSequence() || field.value.size() == 0) {
+  if (!field.value->is_sequence() || field.value->size() == 0) {
     reporter_.error(
         field.value_pos(),
-        "'on_compensated' must be a list of at least one step, found " + describe(field.value));
+        "'on_compensated' must be a list of at least one step, found " + describe(*field.value));
     return;
   }
-  std::set<std::string> completed;
+  CompletedSteps completed;
   for (const auto& step : flow.steps) collect_names(step, completed);
   reading_on_compensated_ = true;
-  flow.on_compensated = read_sequence(field.value, completed, false);
+  flow.on_compensated = read_sequence(*field.value, completed, false);
   reading_on_compensated_ = false;
 }
 
 // `trigger: { event, when, key }`: they read only the event, which becomes the saga's input.
 void FlowReader::read_trigger(const Field& field, Flow& flow) {
-  MapReader map(field.value, "trigger", {"event", "when", "key"}, reporter_);
+  MapReader map(*field.value, "trigger", {"event", "when", "key"}, reporter_);
   if (!map.is_map()) return;
   Trigger trigger;
   const PathRules event_only{root_bit(PathRoot::event), false};
@@ -146,23 +139,21 @@ void FlowReader::read_trigger(const Field& field, Flow& flow) {
 
 // `input:` maps field names to a type (`user_id: string`) or to `{type, required}`.
 void FlowReader::read_input(const Field& field, Flow& flow) {
-  if (!field.value.IsMap()) {
+  if (!field.value->is_map()) {
     reporter_.error(field.value_pos(), "'input' must be a map of field names to types, found " +
-                                           describe(field.value));
+                                           describe(*field.value));
     return;
   }
-  for (const auto& entry : field.value) {
-    const Field input_field{entry.first, entry.second};
+  for (const auto& [key, value] : field.value->entries()) {
+    const Field input_field{key, value};
     InputField result;
     result.name = input_field.name();
     if (!is_valid_name(result.name, false)) {
-      reporter_.error(
-          Reporter::position(entry.first.Mark()),
-          "input field '" + result.name + "' must be named with letters, digits, '_' or '-'");
+      reporter_.error(key->pos(), "input field '" + result.name +
+                                      "' must be named with letters, digits, '_' or '-'");
     }
-    if (entry.second.IsMap()) {
-      MapReader spec(entry.second, "input field '" + result.name + "'", {"type", "required"},
-                     reporter_);
+    if (value->is_map()) {
+      MapReader spec(*value, "input field '" + result.name + "'", {"type", "required"}, reporter_);
       if (auto type = spec.require("type")) {
         result.type = read_field_type(*type).value_or(FieldType::any);
       }
@@ -189,21 +180,20 @@ std::optional<FieldType> FlowReader::read_field_type(const Field& field) {
 }
 
 // Steps of a list run one after the other: each sees the ones before it as completed.
-std::vector<Step> FlowReader::read_sequence(const YAML::Node& list,
-                                            std::set<std::string>& completed, bool in_branch) {
+std::vector<Step> FlowReader::read_sequence(const YamlNode& list, CompletedSteps& completed,
+                                            bool in_branch) {
   std::vector<Step> steps;
-  for (const auto& node : list) {
-    Step step = read_step(node, completed, in_branch);
+  for (const YamlNode* node : list.elements()) {
+    Step step = read_step(*node, completed, in_branch);
     collect_names(step, completed);
     steps.push_back(std::move(step));
   }
   return steps;
 }
 
-Step FlowReader::read_step(const YAML::Node& node, const std::set<std::string>& completed,
-                           bool in_branch) {
+Step FlowReader::read_step(const YamlNode& node, const CompletedSteps& completed, bool in_branch) {
   Step step;
-  step.pos = Reporter::position(node.Mark());
+  step.pos = node.pos();
   MapReader map(node, label_of(node),
                 {"name", "when", "irreversible", "pivot", "command", "publish", "wait", "parallel",
                  "foreach", "output", "retry", "timeout", "compensation"},
@@ -220,7 +210,7 @@ Step FlowReader::read_step(const YAML::Node& node, const std::set<std::string>& 
   if (auto field = map.get("pivot")) {
     step.pivot = read_bool(*field, reporter_).value_or(false);
     if (step.pivot && in_branch) {
-      reporter_.error(Reporter::position(field->key.Mark()),
+      reporter_.error(field->key->pos(),
                       "a pivot must be a top-level step, not inside a parallel branch");
     }
   }
@@ -229,7 +219,7 @@ Step FlowReader::read_step(const YAML::Node& node, const std::set<std::string>& 
   step.kind = kind->first;
   if (reading_on_compensated_) {
     if (step.kind != StepKind::command && step.kind != StepKind::publish) {
-      reporter_.error(Reporter::position(kind->second.key.Mark()),
+      reporter_.error(kind->second.key->pos(),
                       step_label(step) +
                           " is in 'on_compensated', which runs after the compensation: only "
                           "command and publish steps may be there");
@@ -289,12 +279,14 @@ std::optional<std::pair<StepKind, Field>> FlowReader::read_kind(const MapReader&
     return std::nullopt;
   }
   std::sort(found.begin(), found.end(), [](const auto& a, const auto& b) {
-    return a.second.key.Mark().pos < b.second.key.Mark().pos;
+    const SourcePos left = a.second.key->pos();
+    const SourcePos right = b.second.key->pos();
+    return std::tie(left.line, left.column) < std::tie(right.line, right.column);
   });
   for (std::size_t i = 1; i < found.size(); ++i) {
-    reporter_.error(Reporter::position(found[i].second.key.Mark()),
-                    step_label(step) + " has one kind, but both '" + found[0].second.name() +
-                        "' and '" + found[i].second.name() + "' are given");
+    reporter_.error(found[i].second.key->pos(), step_label(step) + " has one kind, but both '" +
+                                                    found[0].second.name() + "' and '" +
+                                                    found[i].second.name() + "' are given");
   }
   return found.front();
 }
@@ -313,7 +305,7 @@ void FlowReader::check_kind_keys(const MapReader& map, const Step& step) {
     } else if (key == "irreversible" || key == "compensation") {
       message += "; only command and foreach steps change state that needs undoing";
     }
-    reporter_.error(Reporter::position(field->key.Mark()), message);
+    reporter_.error(field->key->pos(), message);
   }
 }
 
@@ -322,10 +314,10 @@ void FlowReader::check_undo(const MapReader& map, const Step& step) {
   if (!is_undoable(step.kind)) return;
   auto compensation = map.get("compensation");
   if (reading_on_compensated_ && compensation) {
-    reporter_.error(Reporter::position(compensation->key.Mark()),
+    reporter_.error(compensation->key->pos(),
                     step_label(step) + " runs after the compensation and cannot have one");
   } else if (step.irreversible && compensation) {
-    reporter_.error(Reporter::position(compensation->key.Mark()),
+    reporter_.error(compensation->key->pos(),
                     step_label(step) + " is irreversible and cannot have a compensation");
   } else if (!step.irreversible && !compensation) {
     reporter_.error(step.pos, step_label(step) +

@@ -9,13 +9,13 @@
 #include <optional>
 #include <set>
 #include <string>
+#include <string_view>
 #include <vector>
-
-#include <yaml-cpp/yaml.h>
 
 #include "reporter.hpp"
 #include "sagaflow/flow/flow.hpp"
 #include "yaml_fields.hpp"
+#include "yaml_tree.hpp"
 
 namespace sagaflow::flow::detail {
 
@@ -37,17 +37,35 @@ struct PathRules {
   bool any_step = false;
 };
 
+// The steps certainly finished at some point of the flow: those finished before the enclosing
+// list began (shared, not copied: every branch of a parallel starts from the same ones, and a
+// wide parallel after many steps would otherwise copy them once per branch) plus the list's own.
+class CompletedSteps {
+ public:
+  CompletedSteps() = default;
+  explicit CompletedSteps(const CompletedSteps* before) : before_(before) {}
+
+  bool contains(std::string_view name) const {
+    return own_.contains(name) || (before_ != nullptr && before_->contains(name));
+  }
+  void insert(const std::string& name) { own_.insert(name); }
+
+ private:
+  const CompletedSteps* before_ = nullptr;
+  std::set<std::string, std::less<>> own_;
+};
+
 // Where a value is read: in which step, after which steps, inside a foreach or not.
 struct StepScope {
-  std::string self;                                  // empty when the step's name is invalid
-  const std::set<std::string>* completed = nullptr;  // steps finished before this one starts
+  std::string self;                           // empty when the step's name is invalid
+  const CompletedSteps* completed = nullptr;  // steps finished before this one starts
   bool foreach = false;
 };
 
 class FlowReader {
  public:
   explicit FlowReader(Reporter& reporter) : reporter_(reporter) {}
-  Flow read(const YAML::Node& root);
+  Flow read(const YamlNode& root);
 
  private:
   // A `$steps.X` to a step not known to be complete at that point; resolved at the end, when
@@ -65,9 +83,8 @@ class FlowReader {
   void read_on_compensated(const Field& field, Flow& flow);
   void read_trigger(const Field& field, Flow& flow);
   std::optional<FieldType> read_field_type(const Field& field);
-  std::vector<Step> read_sequence(const YAML::Node& list, std::set<std::string>& completed,
-                                  bool in_branch);
-  Step read_step(const YAML::Node& node, const std::set<std::string>& completed, bool in_branch);
+  std::vector<Step> read_sequence(const YamlNode& list, CompletedSteps& completed, bool in_branch);
+  Step read_step(const YamlNode& node, const CompletedSteps& completed, bool in_branch);
   void read_step_name(const MapReader& map, Step& step);
   std::optional<std::pair<StepKind, Field>> read_kind(const MapReader& map, const Step& step);
   void check_kind_keys(const MapReader& map, const Step& step);
@@ -81,8 +98,7 @@ class FlowReader {
   void read_publish_step(const Field& publish, Step& step, const StepScope& scope);
   void read_wait_step(const MapReader& map, const Field& wait, Step& step, const StepScope& scope);
   void read_each_event(const Field& field, Step& step, const StepScope& scope);
-  void read_parallel_step(const Field& parallel, Step& step,
-                          const std::set<std::string>& completed);
+  void read_parallel_step(const Field& parallel, Step& step, const CompletedSteps& completed);
   CommandSpec read_command_fields(const MapReader& map, const PathRules& rules,
                                   const StepScope& scope);
   void read_attempt_settings(const MapReader& map, Step& step, const StepScope& scope);
@@ -99,7 +115,7 @@ class FlowReader {
   std::optional<Expression> read_expression(const Field& field, const PathRules& rules,
                                             const StepScope& scope);
   // `level` 1 is the mapping's own value; a map or list deeper than Mapping::kMaxDepth is refused.
-  Mapping read_mapping(const YAML::Node& node, const PathRules& rules, const StepScope& scope,
+  Mapping read_mapping(const YamlNode& node, const PathRules& rules, const StepScope& scope,
                        int level = 1);
   std::optional<Path> read_path(const Field& field, const PathRules& rules, const StepScope& scope);
   void check_path(const Path& path, const PathRules& rules, const StepScope& scope, SourcePos pos);

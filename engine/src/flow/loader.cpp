@@ -22,8 +22,8 @@ LoadResult load_flow_text(std::string_view text, const std::string& file_name,
                           const LoadLimits& limits) {
   detail::Reporter reporter(file_name, text);
   LoadResult result;
-  if (auto document = detail::parse_document(text, limits, reporter)) {
-    auto flow = std::make_shared<Flow>(detail::FlowReader(reporter).read(*document));
+  if (auto stream = detail::parse_document(text, limits, reporter)) {
+    auto flow = std::make_shared<Flow>(detail::FlowReader(reporter).read(*stream->documents[0]));
     flow->file = file_name;
     if (!reporter.has_errors()) result.flow = std::move(flow);
   }

@@ -3,30 +3,27 @@
 #include <algorithm>
 #include <tuple>
 
+#include "sagaflow/text/printable.hpp"
+
 namespace sagaflow::flow::detail {
 
-SourcePos Reporter::position(const YAML::Mark& mark) {
-  if (mark.is_null() || mark.line < 0) return {};
-  return {mark.line + 1, mark.column + 1};
-}
-
-SourcePos Reporter::position_in_scalar(const YAML::Node& scalar, std::size_t offset) const {
-  const YAML::Mark mark = scalar.Mark();
-  const SourcePos start = position(mark);
-  if (!scalar.IsScalar() || mark.pos < 0) return start;
-  const std::string& value = scalar.Scalar();
-  auto begin = static_cast<std::size_t>(mark.pos);
-  // A quoted scalar's mark is at its opening quote.
-  if (begin < source_.size() && (source_[begin] == '\'' || source_[begin] == '"')) ++begin;
-  const bool verbatim =
-      source_.substr(begin, value.size()) == value && value.find('\n') == std::string::npos;
+SourcePos Reporter::position_in_scalar(const YamlNode& scalar, std::size_t offset) const {
+  const SourcePos start = scalar.pos();
+  const auto at = source_.offset_of(start);
+  if (!scalar.is_scalar() || !at) return start;
+  const std::string& value = scalar.scalar();
+  const std::string_view text = source_.text();
+  // A quoted scalar's position is its opening quote.
+  const std::size_t quote = text[*at] == '\'' || text[*at] == '"' ? 1 : 0;
+  const bool verbatim = text.substr(*at + quote, value.size()) == value &&
+                        value.find_first_of("\r\n") == std::string::npos;
   if (!verbatim || offset > value.size()) return start;
-  const auto shift = static_cast<int>(begin - static_cast<std::size_t>(mark.pos) + offset);
-  return {start.line, start.column + shift};
+  const auto shift = quote + count_characters(std::string_view(value).substr(0, offset));
+  return {start.line, start.column + static_cast<int>(shift)};
 }
 
-void Reporter::error(SourcePos pos, std::string message) {
-  diagnostics_.push_back({file_, pos.line, pos.column, std::move(message)});
+void Reporter::error(SourcePos pos, std::string_view message) {
+  diagnostics_.push_back({file_, pos.line, pos.column, text::printable(message)});
 }
 
 std::vector<Diagnostic> Reporter::take() {

@@ -5,9 +5,9 @@
 #include <string_view>
 #include <vector>
 
-#include <yaml-cpp/yaml.h>
-
 #include "sagaflow/flow/loader.hpp"
+#include "source_lines.hpp"
+#include "yaml_tree.hpp"
 
 namespace sagaflow::flow::detail {
 
@@ -15,18 +15,16 @@ class Reporter {
  public:
   Reporter(std::string file, std::string_view source) : file_(std::move(file)), source_(source) {}
 
-  // 1-based position of a yaml-cpp mark (which is 0-based); line 0 when the mark is null.
-  static SourcePos position(const YAML::Mark& mark);
+  const SourceLines& source() const { return source_; }
   // The position of the character at `offset` inside a scalar's value. Exact when the scalar
   // is written on one line without escapes (the usual case for expressions and paths); else
   // the scalar's own position.
-  SourcePos position_in_scalar(const YAML::Node& scalar, std::size_t offset) const;
+  SourcePos position_in_scalar(const YamlNode& scalar, std::size_t offset) const;
 
-  void error(SourcePos pos, std::string message);
-  void error(const YAML::Mark& mark, std::string message) {
-    error(position(mark), std::move(message));
-  }
-  void file_error(std::string message) { error(SourcePos{}, std::move(message)); }
+  // Every message is made printable here, once: it quotes keys and values from the file, and
+  // those may hold control characters (written as escapes in a quoted scalar).
+  void error(SourcePos pos, std::string_view message);
+  void file_error(std::string_view message) { error(SourcePos{}, message); }
 
   bool has_errors() const { return !diagnostics_.empty(); }
   // Sorted by position; duplicates (an aliased node reported twice) are dropped.
@@ -34,7 +32,7 @@ class Reporter {
 
  private:
   std::string file_;
-  std::string_view source_;
+  SourceLines source_;
   std::vector<Diagnostic> diagnostics_;
 };
 

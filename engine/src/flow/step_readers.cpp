@@ -1,6 +1,7 @@
 #include <algorithm>
 #include <chrono>
 #include <cstdint>
+#include <set>
 #include <string_view>
 
 #include "duration.hpp"
@@ -19,10 +20,9 @@ PathRules command_input_rules(const StepScope& scope, bool self) {
   return {kDataRoots | item, self};
 }
 
-bool has_key(const YAML::Node& map, std::string_view key) {
-  if (!map.IsMap()) return false;
-  for (const auto& entry : map) {
-    if (entry.first.Scalar() == key) return true;
+bool has_key(const YamlNode& map, std::string_view key) {
+  for (const auto& entry : map.entries()) {
+    if (entry.key->scalar() == key) return true;
   }
   return false;
 }
@@ -31,38 +31,38 @@ bool has_key(const YAML::Node& map, std::string_view key) {
 
 void FlowReader::read_command_step(const MapReader& map, const Field& command, Step& step,
                                    const StepScope& scope) {
-  MapReader command_map(command.value, "command", {"service", "name", "input"}, reporter_);
+  MapReader command_map(*command.value, "command", {"service", "name", "input"}, reporter_);
   step.command = read_command_fields(command_map, command_input_rules(scope, false), scope);
   read_attempt_settings(map, step, scope);
 }
 
 void FlowReader::read_foreach_step(const MapReader& map, const Field& foreach, Step& step,
                                    StepScope scope) {
-  MapReader foreach_map(foreach.value, "foreach", {"items", "command"}, reporter_);
+  MapReader foreach_map(*foreach.value, "foreach", {"items", "command"}, reporter_);
   if (auto items = foreach_map.require("items")) {
     step.items = read_path(*items, {kDataRoots, false}, scope).value_or(Path{});
   }
   scope.foreach = true;  // from here on, `$item` is the current element
   if (auto command = foreach_map.require("command")) {
-    MapReader command_map(command->value, "command", {"service", "name", "input"}, reporter_);
+    MapReader command_map(*command->value, "command", {"service", "name", "input"}, reporter_);
     step.command = read_command_fields(command_map, command_input_rules(scope, false), scope);
   }
   read_attempt_settings(map, step, scope);
 }
 
 void FlowReader::read_publish_step(const Field& publish, Step& step, const StepScope& scope) {
-  MapReader map(publish.value, "publish", {"event", "payload"}, reporter_);
+  MapReader map(*publish.value, "publish", {"event", "payload"}, reporter_);
   if (auto event = map.require("event")) {
     step.event = read_name(*event, true, reporter_).value_or("");
   }
   if (auto payload = map.get("payload")) {
-    step.payload = read_mapping(payload->value, {kDataRoots, false}, scope);
+    step.payload = read_mapping(*payload->value, {kDataRoots, false}, scope);
   }
 }
 
 void FlowReader::read_wait_step(const MapReader& step_map, const Field& wait, Step& step,
                                 const StepScope& scope) {
-  MapReader map(wait.value, "wait",
+  MapReader map(*wait.value, "wait",
                 {"events", "correlate", "key", "until", "stale", "failure_events",
                  "on_failure_event", "timeout", "each_event"},
                 reporter_);
@@ -70,7 +70,7 @@ void FlowReader::read_wait_step(const MapReader& step_map, const Field& wait, St
   const PathRules event_rules{kDataRoots | root_bit(PathRoot::event), true};
   if (auto events = map.require("events")) {
     spec.events = read_name_list(*events, true, reporter_).value_or(std::vector<std::string>{});
-    if (events->value.IsSequence() && events->value.size() == 0) {
+    if (events->value->is_sequence() && events->value->size() == 0) {
       reporter_.error(events->value_pos(), "'events' must name at least one event");
     }
   }
@@ -85,14 +85,13 @@ void FlowReader::read_wait_step(const MapReader& step_map, const Field& wait, St
   if (auto failures = map.get("failure_events")) {
     spec.failure_events =
         read_name_list(*failures, true, reporter_).value_or(std::vector<std::string>{});
-    for (const auto& element : failures->value) {
-      const bool also_success =
-          element.IsScalar() &&
-          std::find(spec.events.begin(), spec.events.end(), element.Scalar()) != spec.events.end();
+    // A set, not a scan of the list per element: both lists may be tens of thousands long.
+    const std::set<std::string_view> success(spec.events.begin(), spec.events.end());
+    for (const YamlNode* element : failures->value->elements()) {
+      const bool also_success = element->is_scalar() && success.contains(element->scalar());
       if (also_success) {
-        reporter_.error(
-            Reporter::position(element.Mark()),
-            "event '" + element.Scalar() + "' is in both 'events' and 'failure_events'");
+        reporter_.error(element->pos(), "event '" + element->scalar() +
+                                            "' is in both 'events' and 'failure_events'");
       }
     }
   }
@@ -107,15 +106,14 @@ void FlowReader::read_wait_step(const MapReader& step_map, const Field& wait, St
           "'on_failure_event' must be compensate or keep_waiting, found '" + *text + "'");
     }
     if (!map.has("failure_events")) {
-      reporter_.error(Reporter::position(action->key.Mark()),
-                      "'on_failure_event' needs 'failure_events' to act on");
+      reporter_.error(action->key->pos(), "'on_failure_event' needs 'failure_events' to act on");
     }
   }
   if (auto timeout = map.require("timeout")) {
     spec.timeout = read_duration(*timeout, true, reporter_).value_or(Duration{0});
   }
   if (auto output = step_map.get("output")) {
-    step.output = read_mapping(output->value, event_rules, scope);
+    step.output = read_mapping(*output->value, event_rules, scope);
   }
   if (auto each = map.get("each_event")) read_each_event(*each, step, scope);
 }
@@ -123,7 +121,7 @@ void FlowReader::read_wait_step(const MapReader& step_map, const Field& wait, St
 // Its input reads the wait's result (own step) rather than `$event`, so that a retry sends what
 // the saga recorded, not an event it no longer holds.
 void FlowReader::read_each_event(const Field& field, Step& step, const StepScope& scope) {
-  MapReader map(field.value, "each_event", {"service", "name", "input", "retry", "timeout"},
+  MapReader map(*field.value, "each_event", {"service", "name", "input", "retry", "timeout"},
                 reporter_);
   if (!map.is_map()) return;
   EventCommand each;
@@ -139,30 +137,29 @@ void FlowReader::read_each_event(const Field& field, Step& step, const StepScope
 }
 
 void FlowReader::read_parallel_step(const Field& parallel, Step& step,
-                                    const std::set<std::string>& completed) {
-  if (!parallel.value.IsSequence() || parallel.value.size() == 0) {
+                                    const CompletedSteps& completed) {
+  if (!parallel.value->is_sequence() || parallel.value->size() == 0) {
     reporter_.error(
         parallel.value_pos(),
         "'parallel' must be a list of at least one branch, each a list of steps; found " +
-            describe(parallel.value));
+            describe(*parallel.value));
     return;
   }
-  for (const auto& branch : parallel.value) {
-    if (!branch.IsSequence()) {
-      reporter_.error(Reporter::position(branch.Mark()),
-                      "a parallel branch is a list of steps, found " + describe(branch) +
-                          " (write each branch as '- - name: ...')");
+  for (const YamlNode* branch : parallel.value->elements()) {
+    if (!branch->is_sequence()) {
+      reporter_.error(branch->pos(), "a parallel branch is a list of steps, found " +
+                                         describe(*branch) +
+                                         " (write each branch as '- - name: ...')");
       continue;
     }
-    if (branch.size() == 0) {
-      reporter_.error(Reporter::position(branch.Mark()),
-                      "a parallel branch needs at least one step");
+    if (branch->size() == 0) {
+      reporter_.error(branch->pos(), "a parallel branch needs at least one step");
       continue;
     }
     // A branch starts from what was complete before the parallel step: its siblings' steps
     // are never "earlier".
-    std::set<std::string> branch_completed = completed;
-    step.branches.push_back(read_sequence(branch, branch_completed, true));
+    CompletedSteps branch_completed(&completed);
+    step.branches.push_back(read_sequence(*branch, branch_completed, true));
   }
 }
 
@@ -176,7 +173,7 @@ CommandSpec FlowReader::read_command_fields(const MapReader& map, const PathRule
   if (auto name = map.require("name")) {
     command.name = read_name(*name, false, reporter_).value_or("");
   }
-  if (auto input = map.get("input")) command.input = read_mapping(input->value, rules, scope);
+  if (auto input = map.get("input")) command.input = read_mapping(*input->value, rules, scope);
   return command;
 }
 
@@ -185,7 +182,7 @@ void FlowReader::read_attempt_settings(const MapReader& map, Step& step, const S
   const unsigned item = scope.foreach ? root_bit(PathRoot::item) : 0U;
   if (auto output = map.get("output")) {
     step.output =
-        read_mapping(output->value, {kDataRoots | root_bit(PathRoot::reply) | item, true}, scope);
+        read_mapping(*output->value, {kDataRoots | root_bit(PathRoot::reply) | item, true}, scope);
   }
   if (auto timeout = map.get("timeout")) {
     step.timeout = read_duration(*timeout, true, reporter_).value_or(step.timeout);
@@ -199,7 +196,7 @@ void FlowReader::read_attempt_settings(const MapReader& map, Step& step, const S
 }
 
 RetryPolicy FlowReader::read_retry(const Field& field, RetryPolicy policy) {
-  MapReader map(field.value, "retry",
+  MapReader map(*field.value, "retry",
                 {"max_attempts", "initial_delay", "multiplier", "max_delay", "non_retryable"},
                 reporter_);
   if (auto attempts = map.get("max_attempts")) {
@@ -262,14 +259,14 @@ Compensation FlowReader::read_compensation(const Field& field, const StepScope& 
   const std::string what = "the compensation of step '" + scope.self + "'";
   std::optional<Field> retry;
   std::optional<Field> timeout;
-  if (field.value.IsSequence()) {
+  if (field.value->is_sequence()) {
     read_variants(field, compensation, rules, scope);
   } else {
-    const bool grouped = has_key(field.value, "variants");
+    const bool grouped = has_key(*field.value, "variants");
     const MapReader map =
         grouped
-            ? MapReader(field.value, "compensation", {"variants", "retry", "timeout"}, reporter_)
-            : MapReader(field.value, "compensation",
+            ? MapReader(*field.value, "compensation", {"variants", "retry", "timeout"}, reporter_)
+            : MapReader(*field.value, "compensation",
                         {"when", "service", "name", "input", "retry", "timeout"}, reporter_);
     if (!map.is_map()) return compensation;
     if (!grouped) {
@@ -293,16 +290,16 @@ Compensation FlowReader::read_compensation(const Field& field, const StepScope& 
 // The first variant whose `when` holds runs, so a variant after one without `when` is dead.
 void FlowReader::read_variants(const Field& field, Compensation& compensation,
                                const PathRules& rules, const StepScope& scope) {
-  if (!field.value.IsSequence() || field.value.size() == 0) {
+  if (!field.value->is_sequence() || field.value->size() == 0) {
     reporter_.error(field.value_pos(),
                     "compensation variants must be a list of at least one "
                     "command, found " +
-                        describe(field.value));
+                        describe(*field.value));
     return;
   }
   bool after_unconditional = false;
-  for (const auto& node : field.value) {
-    MapReader map(node, "compensation variant", {"when", "service", "name", "input"}, reporter_);
+  for (const YamlNode* node : field.value->elements()) {
+    MapReader map(*node, "compensation variant", {"when", "service", "name", "input"}, reporter_);
     if (!map.is_map()) continue;
     if (after_unconditional) {
       reporter_.error(map.pos(),

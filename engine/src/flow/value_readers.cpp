@@ -25,9 +25,9 @@ std::string root_restriction(PathRoot root) {
 
 // A map or list with too many values is refused at its own position, once: what encloses it
 // sees a null in its place.
-Mapping within_size(Mapping mapping, const YAML::Node& node, Reporter& reporter) {
+Mapping within_size(Mapping mapping, const YamlNode& node, Reporter& reporter) {
   if (mapping.values() <= Mapping::kMaxValues) return mapping;
-  reporter.error(node.Mark(),
+  reporter.error(node.pos(),
                  "mapping with more than " + std::to_string(Mapping::kMaxValues) + " values");
   return Mapping::literal(nullptr);
 }
@@ -42,45 +42,44 @@ std::optional<Expression> FlowReader::read_expression(const Field& field, const 
   try {
     expression = parse_expression(*text);
   } catch (const ParseError& error) {
-    reporter_.error(reporter_.position_in_scalar(field.value, error.offset),
+    reporter_.error(reporter_.position_in_scalar(*field.value, error.offset),
                     "invalid expression in '" + field.name() + "': " + error.what());
     return std::nullopt;
   }
   const std::vector<std::size_t> offsets = path_offsets(*text);
   const std::vector<const Path*> paths = expression.paths();
   for (std::size_t i = 0; i < paths.size() && i < offsets.size(); ++i) {
-    check_path(*paths[i], rules, scope, reporter_.position_in_scalar(field.value, offsets[i]));
+    check_path(*paths[i], rules, scope, reporter_.position_in_scalar(*field.value, offsets[i]));
   }
   return expression;
 }
 
 // Leaves starting with `$` are paths (quoted or not: quoting is YAML syntax, not meaning);
 // `$$` escapes a literal dollar. Other scalars keep their YAML type.
-Mapping FlowReader::read_mapping(const YAML::Node& node, const PathRules& rules,
+Mapping FlowReader::read_mapping(const YamlNode& node, const PathRules& rules,
                                  const StepScope& scope, int level) {
-  if ((node.IsMap() || node.IsSequence()) && level > Mapping::kMaxDepth) {
-    reporter_.error(node.Mark(), "mapping nested deeper than " +
-                                     std::to_string(Mapping::kMaxDepth) +
-                                     " levels of maps and lists");
+  if ((node.is_map() || node.is_sequence()) && level > Mapping::kMaxDepth) {
+    reporter_.error(node.pos(), "mapping nested deeper than " +
+                                    std::to_string(Mapping::kMaxDepth) +
+                                    " levels of maps and lists");
     return Mapping::literal(nullptr);
   }
-  if (node.IsMap()) {
+  if (node.is_map()) {
     std::vector<std::pair<std::string, Mapping>> fields;
-    for (const auto& entry : node) {
-      fields.emplace_back(entry.first.Scalar(),
-                          read_mapping(entry.second, rules, scope, level + 1));
+    for (const auto& [key, value] : node.entries()) {
+      fields.emplace_back(key->scalar(), read_mapping(*value, rules, scope, level + 1));
     }
     return within_size(Mapping::object(std::move(fields)), node, reporter_);
   }
-  if (node.IsSequence()) {
+  if (node.is_sequence()) {
     std::vector<Mapping> elements;
-    for (const auto& element : node) {
-      elements.push_back(read_mapping(element, rules, scope, level + 1));
+    for (const YamlNode* element : node.elements()) {
+      elements.push_back(read_mapping(*element, rules, scope, level + 1));
     }
     return within_size(Mapping::array(std::move(elements)), node, reporter_);
   }
-  if (!node.IsScalar()) return Mapping::literal(nullptr);
-  const std::string& text = node.Scalar();
+  if (!node.is_scalar()) return Mapping::literal(nullptr);
+  const std::string& text = node.scalar();
   if (text.starts_with("$$")) return Mapping::literal(json::string(text.substr(1)));
   if (!text.starts_with("$")) return Mapping::literal(scalar_to_json(node));
   try {
@@ -100,10 +99,10 @@ std::optional<Path> FlowReader::read_path(const Field& field, const PathRules& r
   if (!text) return std::nullopt;
   try {
     Path path = parse_path(*text);
-    check_path(path, rules, scope, reporter_.position_in_scalar(field.value, 0));
+    check_path(path, rules, scope, reporter_.position_in_scalar(*field.value, 0));
     return path;
   } catch (const ParseError& error) {
-    reporter_.error(reporter_.position_in_scalar(field.value, error.offset),
+    reporter_.error(reporter_.position_in_scalar(*field.value, error.offset),
                     "invalid path in '" + field.name() + "': " + error.what());
     return std::nullopt;
   }
@@ -125,7 +124,7 @@ void FlowReader::check_path(const Path& path, const PathRules& rules, const Step
     }
     return;
   }
-  if (scope.completed != nullptr && scope.completed->contains(std::string(target))) return;
+  if (scope.completed != nullptr && scope.completed->contains(target)) return;
   pending_.push_back({std::string(target), scope.self, path.text, pos, rules.any_step});
 }
 

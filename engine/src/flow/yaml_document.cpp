@@ -1,113 +1,102 @@
 #include "yaml_document.hpp"
 
+#include <cstdio>
 #include <set>
 #include <string>
-#include <vector>
 
-#include <yaml-cpp/depthguard.h>
+#include "sagaflow/text/utf8.hpp"
 
 namespace sagaflow::flow::detail {
 namespace {
 
-// Walks every node once per way it can be reached. yaml-cpp resolves an alias to the anchored
-// node itself, so a "billion laughs" file is small in memory but exponential to walk: counting
-// visits is what stops it, after at most `max_nodes` steps.
-class StructureCheck {
- public:
-  StructureCheck(const LoadLimits& limits, Reporter& reporter)
-      : limits_(limits), reporter_(reporter) {}
+constexpr std::string_view kFlowNeeds = "a flow needs at least name, version and steps";
 
-  // False when the document must be refused as a whole.
-  bool run(const YAML::Node& root) { return visit(root, 1); }
-
- private:
-  bool visit(const YAML::Node& node, int depth) {
-    if (++visited_ > limits_.max_nodes) {
-      reporter_.file_error("the document expands to more than " +
-                           std::to_string(limits_.max_nodes) +
-                           " YAML nodes (repeated aliases?); refusing it");
-      return false;
-    }
-    check_tag(node);
-    if (!node.IsMap() && !node.IsSequence()) return true;
-    // `depth` counts the collections enclosing this one, itself included.
-    if (depth > limits_.max_depth) {
-      reporter_.error(node.Mark(), "nesting deeper than " + std::to_string(limits_.max_depth) +
-                                       " levels; refusing the document");
-      return false;
-    }
-    if (node.IsMap()) return visit_map(node, depth);
-    for (const auto& element : node) {
-      if (!visit(element, depth + 1)) return false;
-    }
-    return true;
+// A flow file is UTF-8 text: the first byte that is not is refused where it is.
+bool check_encoding(std::string_view text, Reporter& reporter) {
+  if (const auto bad = text::first_invalid_utf8(text)) {
+    char byte[8];
+    std::snprintf(byte, sizeof byte, "0x%02x", static_cast<unsigned char>(text[*bad]));
+    reporter.error(reporter.source().pos_of(*bad),
+                   std::string("the file is not valid UTF-8: byte ") + byte +
+                       " here; a flow file must be UTF-8 text");
+    return false;
   }
+  if (const auto nul = text.find('\0'); nul != std::string_view::npos) {
+    reporter.error(reporter.source().pos_of(nul),
+                   "the file holds a NUL byte here; a flow file must be text");
+    return false;
+  }
+  return true;
+}
 
-  bool visit_map(const YAML::Node& map, int depth) {
-    std::set<std::string> keys;
-    for (const auto& entry : map) {
-      const YAML::Node& key = entry.first;
-      if (!key.IsScalar()) {
-        reporter_.error(key.Mark(), "map keys must be plain strings");
-      } else if (!keys.insert(key.Scalar()).second) {
-        reporter_.error(key.Mark(), "duplicate key '" + key.Scalar() + "'");
+// Checks what the parser accepts but a flow does not: tags, keys that are not strings,
+// duplicate keys. Each node is checked once, where it is written (not again through aliases).
+void check_nodes(const YamlStream& stream, Reporter& reporter) {
+  for (const auto& node : stream.nodes) {
+    if (!node->tag().empty()) {
+      reporter.error(node->pos(), "YAML tag '" + node->tag() +
+                                      "' is not supported; quote a value to make it a string");
+    }
+    if (!node->is_map()) continue;
+    std::set<std::string_view> keys;
+    for (const auto& [key, value] : node->entries()) {
+      if (!key->is_scalar()) {
+        reporter.error(key->pos(), "map keys must be plain strings");
+      } else if (!keys.insert(key->scalar()).second) {
+        reporter.error(key->pos(), "duplicate key '" + key->scalar() + "'");
       }
-      if (!visit(key, depth + 1) || !visit(entry.second, depth + 1)) return false;
     }
-    return true;
   }
+}
 
-  // "?" is an untagged node and "!" a quoted scalar; anything else was written explicitly.
-  void check_tag(const YAML::Node& node) {
-    const std::string& tag = node.Tag();
-    if (tag.empty() || tag == "?" || tag == "!") return;
-    reporter_.error(node.Mark(),
-                    "YAML tag '" + tag + "' is not supported; quote a value to make it a string");
+// Outside the byte order mark, only spaces and line breaks: nothing at all was written.
+bool is_blank(std::string_view text) {
+  if (text.starts_with("\xEF\xBB\xBF")) text.remove_prefix(3);
+  return text.find_first_not_of(" \t\r\n") == std::string_view::npos;
+}
+
+// False when there is no flow to read.
+bool check_documents(const YamlStream& stream, std::string_view text, Reporter& reporter) {
+  const auto& documents = stream.documents;
+  if (documents.empty()) {
+    reporter.file_error(is_blank(text)
+                            ? "the file is empty; " + std::string(kFlowNeeds)
+                            : "the file holds only comments; " + std::string(kFlowNeeds));
+    return false;
   }
-
-  const LoadLimits& limits_;
-  Reporter& reporter_;
-  std::size_t visited_ = 0;
-};
-
-std::optional<std::vector<YAML::Node>> load_documents(std::string_view text,
-                                                      const LoadLimits& limits,
-                                                      Reporter& reporter) {
-  try {
-    return YAML::LoadAll(std::string(text));
-  } catch (const YAML::DeepRecursion& error) {
-    // yaml-cpp's own guard, far past our limit; its message ("bad file") says nothing useful.
-    reporter.error(error.mark, "nesting deeper than " + std::to_string(limits.max_depth) +
-                                   " levels; refusing the document");
-  } catch (const YAML::Exception& error) {
-    // yaml-cpp's what() repeats the position; its msg is the bare message.
-    reporter.error(error.mark, "YAML syntax: " + error.msg);
-  } catch (const std::exception& error) {
-    reporter.file_error(std::string("cannot parse YAML: ") + error.what());
+  const bool first_empty = documents[0]->is_null();
+  if (documents.size() > 1) {
+    reporter.error(documents[1]->pos(),
+                   first_empty ? "a flow file holds one YAML document; the first is empty and "
+                                 "another starts here"
+                               : "a flow file holds one YAML document; found another");
+    return !first_empty;
   }
-  return std::nullopt;
+  if (first_empty) {
+    reporter.error(documents[0]->pos(), "the YAML document is empty; " + std::string(kFlowNeeds));
+    return false;
+  }
+  return true;
 }
 
 }  // namespace
 
-std::optional<YAML::Node> parse_document(std::string_view text, const LoadLimits& limits,
+std::optional<YamlStream> parse_document(std::string_view text, const LoadLimits& limits,
                                          Reporter& reporter) {
   if (text.size() > limits.max_bytes) {
     reporter.file_error("the file is " + std::to_string(text.size()) + " bytes, more than the " +
                         std::to_string(limits.max_bytes) + " a flow file may have");
     return std::nullopt;
   }
-  auto documents = load_documents(text, limits, reporter);
-  if (!documents) return std::nullopt;
-  if (documents->empty() || (*documents)[0].IsNull()) {
-    reporter.file_error("the file is empty; a flow needs at least name, version and steps");
+  if (!check_encoding(text, reporter)) return std::nullopt;
+  YamlStream stream = parse_yaml(reporter.source(), limits);
+  if (stream.error) {
+    reporter.error(stream.error->pos, stream.error->message);
     return std::nullopt;
   }
-  if (documents->size() > 1) {
-    reporter.error((*documents)[1].Mark(), "a flow file holds one YAML document; found another");
-  }
-  if (!StructureCheck(limits, reporter).run((*documents)[0])) return std::nullopt;
-  return (*documents)[0];
+  if (!check_documents(stream, text, reporter)) return std::nullopt;
+  check_nodes(stream, reporter);
+  return stream;
 }
 
 }  // namespace sagaflow::flow::detail

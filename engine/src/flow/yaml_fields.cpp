@@ -8,14 +8,6 @@
 namespace sagaflow::flow::detail {
 namespace {
 
-bool is_quoted(const YAML::Node& scalar) {
-  return scalar.Tag() == "!";
-}
-
-bool is_null_word(std::string_view text) {
-  return text.empty() || text == "~" || text == "null" || text == "Null" || text == "NULL";
-}
-
 std::optional<bool> bool_word(std::string_view text) {
   if (text == "true" || text == "True" || text == "TRUE") return true;
   if (text == "false" || text == "False" || text == "FALSE") return false;
@@ -52,54 +44,48 @@ std::optional<json::value> number_from(std::string_view text) {
 }
 
 // A value of a scalar type: reports non-scalars (and empty values) and returns nullptr.
-const YAML::Node* scalar_or_report(const Field& field, std::string_view expected,
-                                   Reporter& reporter) {
-  if (field.value.IsScalar()) return &field.value;
+const YamlNode* scalar_or_report(const Field& field, std::string_view expected,
+                                 Reporter& reporter) {
+  if (field.value->is_scalar()) return field.value;
   reporter.error(field.value_pos(), "'" + field.name() + "' must be " + std::string(expected) +
-                                        ", found " + describe(field.value));
+                                        ", found " + describe(*field.value));
   return nullptr;
 }
 
 }  // namespace
 
-SourcePos Field::value_pos() const {
-  return Reporter::position(value.IsNull() ? key.Mark() : value.Mark());
-}
-
-std::string describe(const YAML::Node& node) {
-  if (node.IsMap()) return node.size() == 0 ? "an empty map" : "a map";
-  if (node.IsSequence()) return node.size() == 0 ? "an empty list" : "a list";
-  if (node.IsScalar()) return (is_quoted(node) ? "the quoted string '" : "'") + node.Scalar() + "'";
+std::string describe(const YamlNode& node) {
+  if (node.is_map()) return node.size() == 0 ? "an empty map" : "a map";
+  if (node.is_sequence()) return node.size() == 0 ? "an empty list" : "a list";
+  if (node.is_scalar()) return (node.quoted() ? "the quoted string '" : "'") + node.scalar() + "'";
   return "nothing";
 }
 
-MapReader::MapReader(const YAML::Node& node, std::string what,
+MapReader::MapReader(const YamlNode& node, std::string what,
                      std::initializer_list<std::string_view> allowed, Reporter& reporter)
-    : node_(node), what_(std::move(what)), reporter_(reporter), is_map_(node.IsMap()) {
+    : node_(node), what_(std::move(what)), reporter_(reporter), is_map_(node.is_map()) {
   if (!is_map_) {
-    reporter_.error(node.Mark(), what_ + " must be a map, found " + describe(node));
+    reporter_.error(node.pos(), what_ + " must be a map, found " + describe(node));
     return;
   }
   std::string expected;
   for (std::string_view key : allowed)
     expected += (expected.empty() ? "" : ", ") + std::string(key);
-  for (const auto& entry : node_) {
-    const std::string& key = entry.first.Scalar();
+  for (const auto& [key, value] : node_.entries()) {
+    const std::string& name = key->scalar();
     bool known = false;
-    for (std::string_view candidate : allowed) known = known || candidate == key;
+    for (std::string_view candidate : allowed) known = known || candidate == name;
     if (!known) {
-      reporter_.error(entry.first.Mark(),
-                      "unknown key '" + key + "' in " + what_ + "; expected one of: " + expected);
+      reporter_.error(key->pos(),
+                      "unknown key '" + name + "' in " + what_ + "; expected one of: " + expected);
     }
   }
 }
 
 std::optional<Field> MapReader::get(std::string_view key) const {
   if (!is_map_) return std::nullopt;
-  for (const auto& entry : node_) {
-    if (entry.first.IsScalar() && entry.first.Scalar() == key) {
-      return Field{entry.first, entry.second};
-    }
+  for (const auto& entry : node_.entries()) {
+    if (entry.key->is_scalar() && entry.key->scalar() == key) return Field{entry.key, entry.value};
   }
   return std::nullopt;
 }
@@ -113,9 +99,9 @@ std::optional<Field> MapReader::require(std::string_view key) const {
 }
 
 std::optional<std::string> read_string(const Field& field, Reporter& reporter) {
-  const YAML::Node* scalar = scalar_or_report(field, "a string", reporter);
+  const YamlNode* scalar = scalar_or_report(field, "a string", reporter);
   if (scalar == nullptr) return std::nullopt;
-  return scalar->Scalar();
+  return scalar->scalar();
 }
 
 bool is_valid_name(std::string_view name, bool dots) {
@@ -141,29 +127,29 @@ std::optional<std::string> read_name(const Field& field, bool dots, Reporter& re
 }
 
 std::optional<bool> read_bool(const Field& field, Reporter& reporter) {
-  const YAML::Node* scalar = scalar_or_report(field, "true or false", reporter);
+  const YamlNode* scalar = scalar_or_report(field, "true or false", reporter);
   if (scalar == nullptr) return std::nullopt;
-  if (auto value = bool_word(scalar->Scalar()); value && !is_quoted(*scalar)) return value;
+  if (auto value = bool_word(scalar->scalar()); value && !scalar->quoted()) return value;
   reporter.error(field.value_pos(),
                  "'" + field.name() + "' must be true or false, found " + describe(*scalar));
   return std::nullopt;
 }
 
 std::optional<std::int64_t> read_integer(const Field& field, Reporter& reporter) {
-  const YAML::Node* scalar = scalar_or_report(field, "an integer", reporter);
+  const YamlNode* scalar = scalar_or_report(field, "an integer", reporter);
   if (scalar == nullptr) return std::nullopt;
-  auto text = std::string_view(scalar->Scalar());
+  auto text = std::string_view(scalar->scalar());
   if (!text.empty() && text.front() == '+') text.remove_prefix(1);
-  if (auto value = parse_exact<std::int64_t>(text); value && !is_quoted(*scalar)) return value;
+  if (auto value = parse_exact<std::int64_t>(text); value && !scalar->quoted()) return value;
   reporter.error(field.value_pos(),
                  "'" + field.name() + "' must be an integer, found " + describe(*scalar));
   return std::nullopt;
 }
 
 std::optional<double> read_number(const Field& field, Reporter& reporter) {
-  const YAML::Node* scalar = scalar_or_report(field, "a number", reporter);
+  const YamlNode* scalar = scalar_or_report(field, "a number", reporter);
   if (scalar == nullptr) return std::nullopt;
-  if (auto value = number_from(scalar->Scalar()); value && !is_quoted(*scalar)) {
+  if (auto value = number_from(scalar->scalar()); value && !scalar->quoted()) {
     return value->to_number<double>();
   }
   reporter.error(field.value_pos(),
@@ -172,10 +158,10 @@ std::optional<double> read_number(const Field& field, Reporter& reporter) {
 }
 
 std::optional<Duration> read_duration(const Field& field, bool positive, Reporter& reporter) {
-  const YAML::Node* scalar = scalar_or_report(field, "a duration", reporter);
+  const YamlNode* scalar = scalar_or_report(field, "a duration", reporter);
   if (scalar == nullptr) return std::nullopt;
   DurationError error;
-  auto duration = parse_duration(scalar->Scalar(), error);
+  auto duration = parse_duration(scalar->scalar(), error);
   if (!duration) {
     reporter.error(reporter.position_in_scalar(*scalar, error.offset),
                    "'" + field.name() + "': " + error.message);
@@ -190,14 +176,14 @@ std::optional<Duration> read_duration(const Field& field, bool positive, Reporte
 
 std::optional<std::vector<std::string>> read_name_list(const Field& field, bool dots,
                                                        Reporter& reporter) {
-  if (!field.value.IsSequence()) {
+  if (!field.value->is_sequence()) {
     reporter.error(field.value_pos(),
-                   "'" + field.name() + "' must be a list, found " + describe(field.value));
+                   "'" + field.name() + "' must be a list, found " + describe(*field.value));
     return std::nullopt;
   }
   std::vector<std::string> names;
   bool ok = true;
-  for (const auto& element : field.value) {
+  for (const YamlNode* element : field.value->elements()) {
     auto name = read_name(Field{field.key, element}, dots, reporter);
     ok = ok && name.has_value();
     if (name) names.push_back(std::move(*name));
@@ -206,10 +192,10 @@ std::optional<std::vector<std::string>> read_name_list(const Field& field, bool 
   return names;
 }
 
-json::value scalar_to_json(const YAML::Node& scalar) {
-  const std::string& text = scalar.Scalar();
-  if (is_quoted(scalar)) return json::string(text);
-  if (is_null_word(text)) return nullptr;
+json::value scalar_to_json(const YamlNode& scalar) {
+  const std::string& text = scalar.scalar();
+  if (scalar.is_null()) return nullptr;
+  if (scalar.quoted()) return json::string(text);
   if (auto boolean = bool_word(text)) return *boolean;
   if (auto number = number_from(text)) return *number;
   return json::string(text);

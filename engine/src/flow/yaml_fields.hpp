@@ -8,36 +8,35 @@
 #include <string_view>
 #include <vector>
 
-#include <yaml-cpp/yaml.h>
-
 #include "reporter.hpp"
 #include "sagaflow/flow/flow.hpp"
+#include "yaml_tree.hpp"
 
 namespace sagaflow::flow::detail {
 
 // A key and its value inside a map.
 struct Field {
-  YAML::Node key;
-  YAML::Node value;
+  const YamlNode* key;
+  const YamlNode* value;
 
-  const std::string& name() const { return key.Scalar(); }
+  const std::string& name() const { return key->scalar(); }
   // Where to report a problem with the value: an empty value (`key:`) has no position of its
-  // own (yaml-cpp gives the next token's), so its key stands for it.
-  SourcePos value_pos() const;
+  // own (the parser gives the next token's), so its key stands for a null value.
+  SourcePos value_pos() const { return value->is_null() ? key->pos() : value->pos(); }
 };
 
 // "a map", "a list", "nothing", "the string 'abc'": what was found, for messages.
-std::string describe(const YAML::Node& node);
+std::string describe(const YamlNode& node);
 
 // The keys of a map node. Reports a node that is not a map, and every key not in `allowed`.
 // `what` names the map in messages ("step 'reserve'", "retry").
 class MapReader {
  public:
-  MapReader(const YAML::Node& node, std::string what,
-            std::initializer_list<std::string_view> allowed, Reporter& reporter);
+  MapReader(const YamlNode& node, std::string what, std::initializer_list<std::string_view> allowed,
+            Reporter& reporter);
 
   bool is_map() const { return is_map_; }
-  SourcePos pos() const { return Reporter::position(node_.Mark()); }
+  SourcePos pos() const { return node_.pos(); }
   std::optional<Field> get(std::string_view key) const;
   bool has(std::string_view key) const { return get(key).has_value(); }
   // Reports "missing required key" at the map's position when absent.
@@ -45,7 +44,7 @@ class MapReader {
   const std::string& what() const { return what_; }
 
  private:
-  YAML::Node node_;
+  const YamlNode& node_;
   std::string what_;
   Reporter& reporter_;
   bool is_map_ = false;
@@ -64,9 +63,9 @@ std::optional<Duration> read_duration(const Field& field, bool positive, Reporte
 std::optional<std::vector<std::string>> read_name_list(const Field& field, bool dots,
                                                        Reporter& reporter);
 
-// A plain (unquoted) scalar as JSON, with YAML 1.2 core rules: null/~/empty, true/false,
-// integers and floats; anything else is a string. Quoted scalars are always strings.
-json::value scalar_to_json(const YAML::Node& scalar);
+// A scalar as JSON, with YAML 1.2 core rules for plain (unquoted) ones: true/false, integers
+// and floats; anything else is a string. Quoted scalars are always strings; a null node is null.
+json::value scalar_to_json(const YamlNode& scalar);
 
 bool is_valid_name(std::string_view name, bool dots);
 

@@ -1,6 +1,7 @@
 #pragma once
 // Loads and verifies flow files. Every problem is reported, not just the first, each as
-// `file:line:col: message` with the position yaml-cpp gives for the offending node.
+// `file:line:col: message` at the offending key, value or character. Lines and columns are
+// 1-based; a column counts characters (UTF-8 code points), as the YAML parser does.
 #include <cstddef>
 #include <filesystem>
 #include <memory>
@@ -23,8 +24,8 @@ struct Diagnostic {
 
 struct LoadLimits {
   std::size_t max_bytes = 1 << 20;  // a flow file is small; bigger is hostile or a mistake
-  int max_depth = 64;               // nesting of YAML collections
-  std::size_t max_nodes = 100'000;  // after alias expansion: refuses "billion laughs"
+  int max_depth = 64;               // nesting of YAML collections, through aliases too
+  std::size_t max_nodes = 100'000;  // counting what aliases repeat: refuses "billion laughs"
 };
 
 struct LoadResult {
