@@ -1,0 +1,54 @@
+// The transactional inbox contract (tests/contract/inbox_contract.hpp) on an SQLite file, and
+// what only SQLite shows: parameters are written $1, $2 ... and bound by name, in any order.
+#include <doctest/doctest.h>
+
+#include <cstdlib>
+#include <filesystem>
+#include <memory>
+#include <string>
+
+#include "contract/inbox_contract.hpp"
+#include "sagaflow/sqlite/inbox_database.hpp"
+
+namespace {
+
+namespace fs = std::filesystem;
+using namespace sagaflow;
+
+// A folder of its own (mkdtemp) holding the database file and its WAL, removed at the end.
+struct SqliteInboxFactory {
+  SqliteInboxFactory() {
+    std::string pattern = (fs::temp_directory_path() / "sagaflow-inbox-XXXXXX").string();
+    REQUIRE(::mkdtemp(pattern.data()) != nullptr);
+    folder = pattern;
+  }
+  ~SqliteInboxFactory() {
+    std::error_code ignored;
+    fs::remove_all(folder, ignored);
+  }
+  std::shared_ptr<worker::Database> make() {
+    return std::make_shared<sqlite::InboxDatabase>((folder / "service.db").string());
+  }
+  fs::path folder;
+};
+
+}  // namespace
+
+TYPE_TO_STRING(SqliteInboxFactory);
+SAGAFLOW_INBOX_CONTRACT(SqliteInboxFactory);
+
+TEST_CASE("sqlite inbox: $n parameters bind by name, values stay data") {
+  SqliteInboxFactory factory;
+  auto db = factory.make();
+  worker::Sql& sql = db->begin();
+  sql.query("CREATE TABLE t (a TEXT, b INTEGER)");
+  sql.query("INSERT INTO t (b, a) VALUES ($2, $1)", {"'); DROP TABLE t; --", "7"});
+  const auto rows = sql.query("SELECT a, b, NULL FROM t WHERE b = $1", {"7"});
+  REQUIRE(rows.size() == 1);
+  CHECK(rows[0][0] == "'); DROP TABLE t; --");
+  CHECK(rows[0][1] == "7");
+  CHECK_FALSE(rows[0][2].has_value());
+  CHECK_THROWS_WITH(sql.query("SELECT ?", {"1"}), doctest::Contains("$1, $2"));
+  CHECK_THROWS_WITH(sql.query("SELECT $1, $2", {"1"}), doctest::Contains("2 parameters, 1 given"));
+  db->rollback();
+}
