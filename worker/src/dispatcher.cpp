@@ -1,5 +1,6 @@
 #include "sagaflow/worker/dispatcher.hpp"
 
+#include <algorithm>
 #include <exception>
 #include <stdexcept>
 #include <utility>
@@ -59,6 +60,13 @@ void Dispatcher::on(std::string command_type, Handler handler) {
 
 bool Dispatcher::handles(std::string_view command_type) const {
   return handlers_.find(std::string(command_type)) != handlers_.end();
+}
+
+std::vector<std::string> Dispatcher::command_types() const {
+  std::vector<std::string> types;
+  for (const auto& [type, handler] : handlers_) types.push_back(type);
+  std::sort(types.begin(), types.end());
+  return types;
 }
 
 std::vector<Message> Dispatcher::handle_batch(std::span<const Message> commands) {

@@ -126,7 +126,7 @@ void Inbox::migrate(Sql& sql) {
 
 std::vector<Message> Inbox::apply(std::span<const Message> commands, const Apply& apply,
                                   const Reanswer& reanswer) {
-  std::lock_guard lock(mutex_);
+  std::lock_guard lock(database_->mutex());
   ensure_schema();
   std::vector<Message> replies;
   replies.reserve(commands.size());
@@ -162,7 +162,7 @@ std::vector<Message> Inbox::apply(std::span<const Message> commands, const Apply
 }
 
 std::optional<RememberedReply> Inbox::find(std::string_view idempotency_key) {
-  std::lock_guard lock(mutex_);
+  std::lock_guard lock(database_->mutex());
   ensure_schema();
   OpenTransaction tx(*database_);
   auto remembered = read_remembered(tx.sql(), options_.scope, std::string(idempotency_key));

@@ -2,34 +2,22 @@
 // what only SQLite shows: parameters are written $1, $2 ... and bound by name, in any order.
 #include <doctest/doctest.h>
 
-#include <cstdlib>
-#include <filesystem>
 #include <memory>
 #include <string>
 
 #include "contract/inbox_contract.hpp"
 #include "sagaflow/sqlite/inbox_database.hpp"
+#include "support/temp_folder.hpp"
 
 namespace {
 
-namespace fs = std::filesystem;
 using namespace sagaflow;
 
-// A folder of its own (mkdtemp) holding the database file and its WAL, removed at the end.
 struct SqliteInboxFactory {
-  SqliteInboxFactory() {
-    std::string pattern = (fs::temp_directory_path() / "sagaflow-inbox-XXXXXX").string();
-    REQUIRE(::mkdtemp(pattern.data()) != nullptr);
-    folder = pattern;
-  }
-  ~SqliteInboxFactory() {
-    std::error_code ignored;
-    fs::remove_all(folder, ignored);
-  }
   std::shared_ptr<worker::Database> make() {
-    return std::make_shared<sqlite::InboxDatabase>((folder / "service.db").string());
+    return std::make_shared<sqlite::InboxDatabase>(folder.file("service.db"));
   }
-  fs::path folder;
+  testing::TempFolder folder;
 };
 
 }  // namespace

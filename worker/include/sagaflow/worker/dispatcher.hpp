@@ -85,6 +85,8 @@ class Dispatcher {
 
   void on(std::string command_type, Handler handler);
   bool handles(std::string_view command_type) const;
+  // The command types handled, sorted.
+  std::vector<std::string> command_types() const;
 
   // The reply to `command`. An unknown command type or a body that is not JSON is answered with
   // a business failure ("UnknownCommand", "MalformedPayload"); a handler that throws is a

@@ -15,7 +15,7 @@
 //                  applied_at)   PRIMARY KEY (scope, idempotency_key)
 // `scope` separates the keys of several dispatchers (services) sharing one database.
 //
-// Threading: one group at a time per Inbox (a mutex); several Inboxes may share a Database.
+// Threading: one group at a time per Database (its mutex); several Inboxes may share one.
 #include <cstdint>
 #include <functional>
 #include <memory>
@@ -87,14 +87,13 @@ class Inbox {
   const InboxOptions& options() const { return options_; }
 
  private:
-  void ensure_schema();    // under mutex_: creates or migrates the tables on first use
+  void ensure_schema();  // under the database's mutex: creates or migrates the tables on first use
   void migrate(Sql& sql);  // in the transaction ensure_schema() opens
   void fault(std::string_view point) const;
 
   std::shared_ptr<Database> database_;
   InboxOptions options_;
-  std::mutex mutex_;
-  bool migrated_ = false;
+  bool migrated_ = false;  // under the database's mutex
 };
 
 // The idempotency key a command is remembered under: its own, or for a command sent without

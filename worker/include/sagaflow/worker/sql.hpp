@@ -2,6 +2,7 @@
 // A parameterised SQL handle on an open connection of a service's own database: what a handler
 // writes its effect through when the Dispatcher runs on a transactional inbox (inbox.hpp). The
 // adapters implement it (adapters/sqlite, adapters/postgres); no vendor type appears here.
+#include <mutex>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -31,11 +32,13 @@ class Sql {
 };
 
 // One connection to a service's database, as the inbox drives it. Implementations:
-// sqlite::InboxDatabase, postgres::InboxDatabase. Used by one thread at a time (the inbox
-// holds its own mutex around every use).
+// sqlite::InboxDatabase, postgres::InboxDatabase. Used by one thread at a time: every Inbox on
+// it holds mutex() around each use, so several inboxes (scopes) may share one connection.
 class Database {
  public:
   virtual ~Database() = default;
+
+  std::mutex& mutex() { return mutex_; }
 
   // Opens a write transaction (reconnecting first when the last connection was lost) and
   // returns the handle its statements go through, valid until commit() or rollback().
@@ -50,6 +53,9 @@ class Database {
   // In the migrating transaction, before the schema version is read: keeps other processes
   // from migrating the same database at the same time.
   virtual void lock_schema() = 0;
+
+ private:
+  std::mutex mutex_;
 };
 
 }  // namespace sagaflow::worker
