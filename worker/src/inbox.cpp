@@ -1,5 +1,7 @@
 #include "sagaflow/worker/inbox.hpp"
 
+#include "sagaflow/json.hpp"
+
 #include <array>
 #include <chrono>
 #include <initializer_list>
@@ -141,7 +143,23 @@ std::vector<Message> Inbox::apply(std::span<const Message> commands, const Apply
     sql.query("SAVEPOINT sagaflow_command");
     Applied applied = apply(command, sql);
     fault(inbox_point::handled);
-    if (applied.remember && !insert_remembered(sql, options_.scope, key, command, applied.reply)) {
+    bool inserted = true;
+    if (applied.remember) {
+      try {
+        inserted = insert_remembered(sql, options_.scope, key, command, applied.reply);
+      } catch (const std::exception& e) {
+        // The handler left its transaction unusable (on PostgreSQL: it caught an error of its
+        // own SQL and answered anyway). Its savepoint goes, and it is answered a technical error,
+        // so that the rest of the group still commits; a lost connection throws again here.
+        sql.query("ROLLBACK TO SAVEPOINT sagaflow_command");
+        sql.query("RELEASE SAVEPOINT sagaflow_command");
+        replies.push_back(
+            reanswer(command, RememberedReply{ReplyOutcome::technical_error, "HandlerException",
+                                              json::serialize(json::object{{"error", e.what()}})}));
+        continue;
+      }
+    }
+    if (!inserted) {
       // Another process applied the key meanwhile and committed: its effect stands, this one is
       // undone, and its answer is the one given.
       sql.query("ROLLBACK TO SAVEPOINT sagaflow_command");

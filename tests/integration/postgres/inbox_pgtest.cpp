@@ -81,3 +81,31 @@ TEST_CASE("postgres inbox: a lost connection fails its group; the next group rec
   CHECK(reply.outcome == ReplyOutcome::success);
   CHECK(contract::effect_counts(*factory.make()).at("lost") == 1);
 }
+
+TEST_CASE("postgres inbox: a handler that swallows its own SQL error fails alone, not its group") {
+  PostgresInboxFactory factory;
+  contract::prepare_effects(*factory.make());
+  auto dispatcher = contract::drill_dispatcher(factory.make());
+  dispatcher.on("drill.swallow", [](const worker::Command& c) {
+    try {
+      c.transaction->query("INSERT INTO no_such_table VALUES (1)");
+    } catch (const std::exception&) {
+      // Answering anyway: PostgreSQL has aborted the transaction up to this savepoint.
+    }
+    return worker::Result::ok();
+  });
+  auto swallow = contract::drill_command("w/2", "swallowed");
+  swallow.type = "drill.swallow";
+  const std::vector<Message> group = {contract::drill_command("w/1", "before"), swallow,
+                                      contract::drill_command("w/3", "after")};
+  const auto replies = dispatcher.handle_batch(group);
+  REQUIRE(replies.size() == 3);
+  CHECK(replies[0].outcome == ReplyOutcome::success);
+  CHECK(replies[1].outcome == ReplyOutcome::technical_error);
+  CHECK(replies[1].error_code == "HandlerException");
+  CHECK(replies[2].outcome == ReplyOutcome::success);
+  const auto counts = contract::effect_counts(*factory.make());
+  CHECK(counts.at("before") == 1);
+  CHECK(counts.at("after") == 1);
+  CHECK_FALSE(worker::Inbox(factory.make(), {"drill"}).find("swallowed").has_value());
+}
