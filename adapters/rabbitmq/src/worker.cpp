@@ -30,6 +30,7 @@ struct Worker::Impl : std::enable_shared_from_this<Worker::Impl> {
     s.topology = t;
     s.prefetch = settings.prefetch;
     s.max_message_bytes = settings.max_message_bytes;
+    s.dead_letters = settings.dead_letters;
     const auto queue = t.command_queue(settings.service);
     s.queues.push_back({queue, true, {{t.commands_exchange(), settings.service}}});
     // Declared here too, so that replies are routable before the orchestrator first runs.
@@ -57,7 +58,7 @@ struct Worker::Impl : std::enable_shared_from_this<Worker::Impl> {
     auto* l = link.get();
     if (in.message.kind != MessageKind::command) {
       l->post([l, tag = in.tag, message = std::move(in.message)] {
-        l->dead_letter(tag, message,
+        l->dead_letter(tag, message, DeadLetterCode::wrong_kind,
                        "a command queue takes only commands, this is a " +
                            std::string(to_string(message.kind)));
       });
@@ -69,7 +70,8 @@ struct Worker::Impl : std::enable_shared_from_this<Worker::Impl> {
     l->post([l, tag = in.tag, command = std::move(in.message), reply = std::move(reply)] {
       if (!l->is_current(tag)) return;  // the connection changed: the command comes again
       if (command.reply_to.empty()) {
-        return l->dead_letter(tag, command, "command has no reply_to: nowhere to send the reply");
+        return l->dead_letter(tag, command, DeadLetterCode::no_reply_to,
+                              "command has no reply_to: nowhere to send the reply");
       }
       std::vector<detail::Outgoing> out;
       out.push_back({"", command.reply_to, true, reply, {}});
@@ -78,7 +80,8 @@ struct Worker::Impl : std::enable_shared_from_this<Worker::Impl> {
         if (r.error.empty()) {
           l->ack(std::span(&tag, 1));
         } else if (r.unroutable) {
-          l->dead_letter(tag, command, "the reply cannot be delivered: " + r.error);
+          l->dead_letter(tag, command, DeadLetterCode::unroutable,
+                         "the reply cannot be delivered: " + r.error);
         }
         // Lost: the broker redelivers the command; the dispatcher's dedup answers it again.
       });

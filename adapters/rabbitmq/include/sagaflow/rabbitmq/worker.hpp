@@ -26,6 +26,9 @@ struct WorkerSettings {
   std::uint16_t prefetch = 32;
   std::size_t max_message_bytes = kDefaultMaxMessageBytes;
   Duration confirm_timeout{30000};
+  // Told of every command the worker dead-letters (malformed, no reply_to, reply unroutable),
+  // on its I/O thread. Must outlive the Worker. None: nobody is told.
+  DeadLetterObserver* dead_letters = nullptr;
 };
 
 class Worker {
