@@ -44,7 +44,7 @@ class CountingTransport final : public Transport {
   std::function<void()> publish_started(std::span<const Message> messages) override;
   std::size_t receive(std::vector<Delivery>& out, std::size_t max, Duration wait) override;
   void ack(std::span<const std::uint64_t> tags) override;
-  void dead_letter(const Delivery& delivery, std::string_view reason) override;
+  void dead_letter(const Delivery& delivery, DeadLetterCode code, std::string_view detail) override;
 
   void reset() {
     publishes = published = received = body_bytes = dead_lettered = 0;

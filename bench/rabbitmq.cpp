@@ -34,6 +34,7 @@
 #include "bench.hpp"
 #include "sagaflow/rabbitmq/worker.hpp"
 #include "sagaflow/sqlite/sqlite_store.hpp"
+#include "sagaflow/text/printable.hpp"
 
 extern char** environ;
 
@@ -95,11 +96,13 @@ void CountingTransport::ack(std::span<const std::uint64_t> tags) {
   ack_seconds += seconds_since(started);
 }
 
-void CountingTransport::dead_letter(const Delivery& delivery, std::string_view reason) {
+void CountingTransport::dead_letter(const Delivery& delivery, DeadLetterCode code,
+                                    std::string_view detail) {
   ++dead_lettered;
-  std::fprintf(stderr, "sagaflow_bench: dead-lettered %s: %.*s\n", delivery.message.id.c_str(),
-               static_cast<int>(reason.size()), reason.data());
-  inner_.dead_letter(delivery, reason);
+  std::fprintf(stderr, "sagaflow_bench: dead-lettered %s (%s): %s\n",
+               text::printable(delivery.message.id).c_str(), to_string(code),
+               text::printable(detail).c_str());
+  inner_.dead_letter(delivery, code, detail);
 }
 
 // ---------------------------------------------------------------------------------------------

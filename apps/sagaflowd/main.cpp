@@ -30,6 +30,7 @@
 #include "sagaflow/engine/system_clock.hpp"
 #include "sagaflow/http/admin_api.hpp"
 #include "sagaflow/http/admin_backend_impl.hpp"
+#include "sagaflow/http/dead_letter_log.hpp"
 #include "sagaflow/http/log.hpp"
 #include "sagaflow/http/prometheus.hpp"
 #include "sagaflow/http/server.hpp"
@@ -108,7 +109,8 @@ Declared declared_for(const sagaflow::FlowRegistry& flows) {
 // The broker side when configured: every flow's services get their command queue, every event
 // a flow listens to is bound to the orchestrator's queue.
 std::unique_ptr<sagaflow::rabbitmq::OrchestratorTransport> connect_broker(
-    const sagaflowd::Config& config, const Declared& declared) {
+    const sagaflowd::Config& config, const Declared& declared,
+    sagaflow::DeadLetterObserver& dead_letters) {
   sagaflow::rabbitmq::OrchestratorSettings settings;
   settings.connection = sagaflow::rabbitmq::ConnectionSettings::from_url(config.amqp_url);
   auto& tls = settings.connection.tls;
@@ -121,6 +123,7 @@ std::unique_ptr<sagaflow::rabbitmq::OrchestratorTransport> connect_broker(
   settings.partitions = config.partitions;
   settings.services.assign(declared.services.begin(), declared.services.end());
   settings.event_types.assign(declared.events.begin(), declared.events.end());
+  settings.dead_letters = &dead_letters;
   log::info("connecting to the broker", {{"url", settings.connection.redacted_url()}});
   auto transport = std::make_unique<sagaflow::rabbitmq::OrchestratorTransport>(settings);
   transport->wait_connected(std::chrono::seconds(30));
@@ -219,11 +222,16 @@ int main(int argc, char** argv) {
   sigaddset(&signals, SIGTERM);
   pthread_sigmask(SIG_BLOCK, &signals, nullptr);
 
+  // Every dead letter, whichever transport makes it, is counted by reason and logged.
+  sagaflow::http::PrometheusMetrics metrics;
+  sagaflow::http::DeadLetterLog dead_letter_log;
+  sagaflow::DeadLetterObservers dead_letters{&metrics, &dead_letter_log};
+
   std::unique_ptr<sagaflow::rabbitmq::OrchestratorTransport> broker;
   sagaflow::OrchestratorOptions options;
   if (!config.amqp_url.empty()) {
     try {
-      broker = connect_broker(config, declared);
+      broker = connect_broker(config, declared, dead_letters);
     } catch (const std::exception& error) {
       log::error("cannot connect to the broker", {{"error", error.what()}});  // no password
       return 1;
@@ -245,7 +253,7 @@ int main(int argc, char** argv) {
   boost::asio::io_context workers;
   auto guard = boost::asio::make_work_guard(workers);
   std::thread worker_thread([&] { workers.run(); });
-  sagaflow::inproc::Bus bus(workers);
+  sagaflow::inproc::Bus bus(workers, &dead_letters);
   if (!broker) {
     for (const auto& plan : flows.all()) {
       for (const auto& event : plan->listened_events()) bus.route_events_to_orchestrator(event);
@@ -253,7 +261,6 @@ int main(int argc, char** argv) {
   }
   sagaflow::Transport& transport =
       broker ? static_cast<sagaflow::Transport&>(*broker) : bus.orchestrator();
-  sagaflow::http::PrometheusMetrics metrics;
   options.metrics = &metrics;
   sagaflow::Orchestrator orchestrator(flows, store, transport, clock, options);
 

@@ -97,8 +97,8 @@ void PrometheusMetrics::step_replied(std::string_view flow_name, std::string_vie
   h.count.fetch_add(1, std::memory_order_relaxed);
 }
 
-void PrometheusMetrics::input_dead_lettered() {
-  dead_lettered_.fetch_add(1, std::memory_order_relaxed);
+void PrometheusMetrics::dead_lettered(const DeadLetterNotice& notice) {
+  dead_lettered_.at(static_cast<std::size_t>(notice.code)).fetch_add(1, std::memory_order_relaxed);
 }
 
 std::string PrometheusMetrics::render(const Gauges& gauges) const {
@@ -156,10 +156,13 @@ std::string PrometheusMetrics::render(const Gauges& gauges) const {
          "Outbox messages committed and not yet published (their publish failed).");
   out.append("sagaflow_outbox_lag ").append(std::to_string(gauges.outbox_lag)).push_back('\n');
   header(out, "sagaflow_dead_lettered_total", "counter",
-         "Inputs the orchestrator could not process, sent to the dead letters.");
-  out.append("sagaflow_dead_lettered_total ")
-      .append(std::to_string(dead_lettered_.load(std::memory_order_relaxed)))
-      .push_back('\n');
+         "Messages sent to the dead letters, by reason code, whoever gave up on them.");
+  for (const auto code : kDeadLetterCodes) {
+    out.append("sagaflow_dead_lettered_total{reason=\"").append(to_string(code)).append("\"} ");
+    out.append(std::to_string(
+        dead_lettered_[static_cast<std::size_t>(code)].load(std::memory_order_relaxed)));
+    out.push_back('\n');
+  }
   return out;
 }
 

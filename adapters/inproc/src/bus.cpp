@@ -18,17 +18,27 @@ namespace {
 
 using Callback = std::function<void(const Message&)>;
 
+// A dead letter to report once the bus's lock is released (the observer never runs under it).
+struct Notice {
+  DeadLetterCode code;
+  std::string detail;
+  std::string queue;
+  std::string message_id;
+};
+using Notices = std::vector<Notice>;
+
 // The bus's state. Handlers posted to the workers' io_context hold it by shared_ptr, so a
 // handler that runs after the Bus is gone finds it alive, sees the generation moved on, and
 // does nothing (the dispatchers it would call only outlive the Bus, not the io_context).
 class Core final : public Transport, public std::enable_shared_from_this<Core> {
  public:
-  explicit Core(boost::asio::io_context& workers) : workers_(workers) {}
+  Core(boost::asio::io_context& workers, DeadLetterObserver* observer)
+      : workers_(workers), observer_(observer) {}
 
   void publish(std::span<const Message> messages) override;
   std::size_t receive(std::vector<Delivery>& out, std::size_t max, Duration wait) override;
   void ack(std::span<const std::uint64_t> tags) override;
-  void dead_letter(const Delivery& delivery, std::string_view reason) override;
+  void dead_letter(const Delivery& delivery, DeadLetterCode code, std::string_view detail) override;
 
   void serve(const std::string& service, worker::Dispatcher& dispatcher) {
     std::lock_guard lock(mutex_);
@@ -54,8 +64,12 @@ class Core final : public Transport, public std::enable_shared_from_this<Core> {
   void publish_event(Message event) {
     event.kind = MessageKind::event;
     std::shared_ptr<Core> keep = shared_from_this();
-    std::lock_guard lock(mutex_);
-    route_locked(keep, event, generation_.load());
+    Notices notices;
+    {
+      std::lock_guard lock(mutex_);
+      route_locked(keep, event, generation_.load(), notices);
+    }
+    tell(notices);
   }
   // Everything in flight is forgotten: queued inputs, unacknowledged deliveries, and handlers
   // posted but not yet run (they compare their generation with the current one).
@@ -67,13 +81,21 @@ class Core final : public Transport, public std::enable_shared_from_this<Core> {
   }
 
  private:
-  // Routes one message; called with the mutex held. `message` may be moved from.
-  void route_locked(const std::shared_ptr<Core>& keep, Message& message, std::uint64_t generation);
+  // Routes one message; called with the mutex held. `message` may be moved from; a dead letter
+  // it makes is added to `notices`.
+  void route_locked(const std::shared_ptr<Core>& keep, Message& message, std::uint64_t generation,
+                    Notices& notices);
+  // Keeps the message whole in dead_; called with the mutex held.
+  void give_up_locked(Message&& message, DeadLetterCode code, std::string detail, std::string queue,
+                      Notices& notices);
+  // Tells the observer; called without the mutex.
+  void tell(const Notices& notices) const;
   // Puts an input in the orchestrator's inbox unless the bus lost it meanwhile.
   void deliver(Message message, std::uint64_t generation);
   void push_inbox_locked(Message message);
 
   boost::asio::io_context& workers_;
+  DeadLetterObserver* const observer_;
   mutable std::mutex mutex_;
   std::condition_variable arrived_;
   std::deque<Message> inbox_;
@@ -90,23 +112,29 @@ class Core final : public Transport, public std::enable_shared_from_this<Core> {
 
 void Core::publish(std::span<const Message> messages) {
   std::shared_ptr<Core> keep = shared_from_this();
-  // One lock for the whole batch: routing is a few map lookups per message.
-  std::lock_guard lock(mutex_);
-  const std::uint64_t generation = generation_.load();
-  for (const Message& m : messages) {
-    Message copy = m;  // the span is const: the bus needs its own message to hand on
-    route_locked(keep, copy, generation);
+  Notices notices;
+  {
+    // One lock for the whole batch: routing is a few map lookups per message.
+    std::lock_guard lock(mutex_);
+    const std::uint64_t generation = generation_.load();
+    for (const Message& m : messages) {
+      Message copy = m;  // the span is const: the bus needs its own message to hand on
+      route_locked(keep, copy, generation, notices);
+    }
   }
+  tell(notices);
 }
 
 void Core::route_locked(const std::shared_ptr<Core>& keep, Message& message,
-                        std::uint64_t generation) {
+                        std::uint64_t generation, Notices& notices) {
   switch (message.kind) {
     case MessageKind::command: {
       auto it = services_.find(message.destination);
       if (it == services_.end()) {
-        std::string reason = "no participant serves " + message.destination;
-        dead_.push_back({std::move(message), std::move(reason)});
+        std::string detail = "no participant serves " + message.destination;
+        std::string queue = "commands." + message.destination;
+        give_up_locked(std::move(message), DeadLetterCode::unroutable, std::move(detail),
+                       std::move(queue), notices);
         return;
       }
       worker::Dispatcher* dispatcher = it->second;
@@ -118,7 +146,9 @@ void Core::route_locked(const std::shared_ptr<Core>& keep, Message& message,
     }
     case MessageKind::reply:
       // Replies come from participants to the orchestrator, never the other way round.
-      dead_.push_back({std::move(message), "the orchestrator does not publish replies"});
+      give_up_locked(std::move(message), DeadLetterCode::wrong_kind,
+                     "the orchestrator does not publish replies", std::string(kOrchestratorQueue),
+                     notices);
       return;
     case MessageKind::event: {
       // An event nobody listens to is not an error: publishing is fire-and-forget, like a
@@ -179,10 +209,25 @@ void Core::ack(std::span<const std::uint64_t> tags) {
   for (std::uint64_t tag : tags) unacked_.erase(tag);
 }
 
-void Core::dead_letter(const Delivery& delivery, std::string_view reason) {
-  std::lock_guard lock(mutex_);
-  unacked_.erase(delivery.tag);
-  dead_.push_back({delivery.message, std::string(reason)});
+void Core::dead_letter(const Delivery& delivery, DeadLetterCode code, std::string_view detail) {
+  Notices notices;
+  {
+    std::lock_guard lock(mutex_);
+    unacked_.erase(delivery.tag);
+    give_up_locked(Message(delivery.message), code, std::string(detail),
+                   std::string(kOrchestratorQueue), notices);
+  }
+  tell(notices);
+}
+
+void Core::give_up_locked(Message&& message, DeadLetterCode code, std::string detail,
+                          std::string queue, Notices& notices) {
+  if (observer_ != nullptr) notices.push_back({code, detail, queue, message.id});
+  dead_.push_back({std::move(message), code, std::move(detail), std::move(queue)});
+}
+
+void Core::tell(const Notices& notices) const {
+  for (const auto& n : notices) observer_->dead_lettered({n.code, n.detail, n.queue, n.message_id});
 }
 
 }  // namespace
@@ -191,8 +236,9 @@ struct Bus::Impl {
   std::shared_ptr<Core> core;
 };
 
-Bus::Bus(boost::asio::io_context& workers) : impl_(std::make_unique<Impl>()) {
-  impl_->core = std::make_shared<Core>(workers);
+Bus::Bus(boost::asio::io_context& workers, DeadLetterObserver* dead_letters)
+    : impl_(std::make_unique<Impl>()) {
+  impl_->core = std::make_shared<Core>(workers, dead_letters);
 }
 
 Bus::~Bus() {

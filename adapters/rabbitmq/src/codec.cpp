@@ -43,13 +43,17 @@ const amqp_field_value_t* find(const amqp_basic_properties_t& p, std::string_vie
   return nullptr;
 }
 
+std::optional<Undecodable> malformed(std::string detail) {
+  return Undecodable{DeadLetterCode::malformed_envelope, std::move(detail)};
+}
+
 // Absent is empty; a present header must be a string (long string or byte array).
-std::optional<std::string> string_header(const amqp_basic_properties_t& p, std::string_view key,
+std::optional<Undecodable> string_header(const amqp_basic_properties_t& p, std::string_view key,
                                          std::string& out) {
   const auto* v = find(p, key);
   if (v == nullptr) return std::nullopt;
   if (v->kind != AMQP_FIELD_KIND_UTF8 && v->kind != AMQP_FIELD_KIND_BYTES) {
-    return "header '" + std::string(key) + "' is not a string";
+    return malformed("header '" + std::string(key) + "' is not a string");
   }
   out = to_string(v->value.bytes);
   return std::nullopt;
@@ -130,14 +134,14 @@ void encode(const Message& m, const ExtraHeaders& extra, EncodedProperties& out)
   p.headers.entries = h.data();
 }
 
-std::optional<std::string> decode(const amqp_basic_properties_t& p, amqp_bytes_t body,
+std::optional<Undecodable> decode(const amqp_basic_properties_t& p, amqp_bytes_t body,
                                   std::string_view routing_key, Message& m) {
   auto id = property(p, AMQP_BASIC_MESSAGE_ID_FLAG, p.message_id);
-  if (!id || id->empty()) return "no message_id";
+  if (!id || id->empty()) return malformed("no message_id");
   m.id = std::move(*id);
   if (auto type = property(p, AMQP_BASIC_CONTENT_TYPE_FLAG, p.content_type);
       type && *type != kJson) {
-    return "content_type is '" + *type + "', not application/json";
+    return malformed("content_type is '" + *type + "', not application/json");
   }
 
   std::string kind;
@@ -149,13 +153,13 @@ std::optional<std::string> decode(const amqp_basic_properties_t& p, amqp_bytes_t
   } else if (kind == "event") {
     m.kind = MessageKind::event;
   } else if (kind.empty()) {
-    return "no sagaflow-kind header";
+    return malformed("no sagaflow-kind header");
   } else {
-    return "unknown sagaflow-kind '" + kind + "'";
+    return malformed("unknown sagaflow-kind '" + kind + "'");
   }
 
   m.type = property(p, AMQP_BASIC_TYPE_FLAG, p.type).value_or("");
-  if (m.type.empty()) return "no type";
+  if (m.type.empty()) return malformed("no type");
   m.correlation_id = property(p, AMQP_BASIC_CORRELATION_ID_FLAG, p.correlation_id).value_or("");
   m.reply_to = property(p, AMQP_BASIC_REPLY_TO_FLAG, p.reply_to).value_or("");
   // Events are routed by type; their destination does not travel.
@@ -172,7 +176,7 @@ std::optional<std::string> decode(const amqp_basic_properties_t& p, amqp_bytes_t
   if (const auto* v = find(p, kAttempt)) {
     auto n = integer(*v);
     if (!n || *n < 0 || *n > std::numeric_limits<std::uint32_t>::max()) {
-      return "header 'attempt' is not an integer from 0 to 2^32-1";
+      return malformed("header 'attempt' is not an integer from 0 to 2^32-1");
     }
     m.attempt = static_cast<std::uint32_t>(*n);
   }
@@ -186,18 +190,18 @@ std::optional<std::string> decode(const amqp_basic_properties_t& p, amqp_bytes_t
   } else if (outcome == "technical_error") {
     m.outcome = ReplyOutcome::technical_error;
   } else {
-    return "unknown outcome '" + outcome + "'";
+    return malformed("unknown outcome '" + outcome + "'");
   }
 
   m.body = to_string(body);
   boost::system::error_code ec;
   json::parse(m.body, ec);
-  if (ec) return "body is not JSON: " + ec.message();
+  if (ec) return Undecodable{DeadLetterCode::not_json, "body is not JSON: " + ec.message()};
   return std::nullopt;
 }
 
-void with_extra_headers(const amqp_basic_properties_t& original, const ExtraHeaders& extra,
-                        EncodedProperties& out) {
+void dead_letter_properties(const amqp_basic_properties_t& original, const ExtraHeaders& extra,
+                            EncodedProperties& out) {
   out.properties = original;
   auto& h = out.headers;
   h.clear();
@@ -211,9 +215,42 @@ void with_extra_headers(const amqp_basic_properties_t& original, const ExtraHead
   }
   for (const auto& [key, value] : extra) h.push_back(string_entry(key, value));
   out.properties._flags |= AMQP_BASIC_HEADERS_FLAG | AMQP_BASIC_DELIVERY_MODE_FLAG;
+  out.properties._flags &= ~AMQP_BASIC_EXPIRATION_FLAG;
   out.properties.delivery_mode = AMQP_DELIVERY_PERSISTENT;
   out.properties.headers.num_entries = static_cast<int>(h.size());
   out.properties.headers.entries = h.data();
+}
+
+ReceivedProperties::ReceivedProperties(amqp_message_t& message)
+    : properties_(message.properties), pool_(message.pool), owned_(true) {
+  message.properties = amqp_basic_properties_t{};
+  message.pool = amqp_pool_t{};
+}
+
+ReceivedProperties::~ReceivedProperties() {
+  release();
+}
+
+ReceivedProperties::ReceivedProperties(ReceivedProperties&& other) noexcept
+    : properties_(other.properties_), pool_(other.pool_), owned_(other.owned_) {
+  other.owned_ = false;
+}
+
+ReceivedProperties& ReceivedProperties::operator=(ReceivedProperties&& other) noexcept {
+  if (this != &other) {
+    release();
+    properties_ = other.properties_;
+    pool_ = other.pool_;
+    owned_ = other.owned_;
+    other.owned_ = false;
+  }
+  return *this;
+}
+
+void ReceivedProperties::release() {
+  if (owned_) empty_amqp_pool(&pool_);
+  owned_ = false;
+  properties_ = amqp_basic_properties_t{};
 }
 
 }  // namespace sagaflow::rabbitmq::detail

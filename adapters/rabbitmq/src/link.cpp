@@ -460,31 +460,30 @@ void Link::on_deliver(const amqp_frame_t& frame) {
   Incoming in;
   in.tag = (generation_.load() << kGenerationShift) | raw;
   in.queue = queue_it == consumers_.end() ? std::string() : queue_it->second;
-  outstanding_[raw] = in.queue;
+  // The properties stay until the delivery is settled: a dead letter, whoever asks for it,
+  // carries them as received.
+  auto& kept = outstanding_[raw] = Outstanding{in.queue, ReceivedProperties(message)};
+  const auto& received = kept.properties.get();
 
-  std::optional<std::string> error;
+  std::optional<Undecodable> error;
   if (message.body.len > settings_.max_message_bytes) {
-    error = "message of " + std::to_string(message.body.len) + " bytes is over the limit of " +
-            std::to_string(settings_.max_message_bytes) + " bytes";
+    error = Undecodable{DeadLetterCode::oversized,
+                        "message of " + std::to_string(message.body.len) +
+                            " bytes is over the limit of " +
+                            std::to_string(settings_.max_message_bytes) + " bytes"};
   } else {
-    error = decode(message.properties, message.body, routing_key, in.message);
+    error = decode(received, message.body, routing_key, in.message);
   }
   if (error) {
-    // Never reaches the engine: dead-lettered here with its reason, so the queue flows on.
-    // The headers point into `extra`: it lives until the publish call returns.
-    const ExtraHeaders extra{{std::string(kReasonHeader), *error},
-                             {std::string(kQueueHeader), in.queue}};
-    EncodedProperties copy;
-    with_extra_headers(message.properties, extra, copy);
-    auto id = message.properties._flags & AMQP_BASIC_MESSAGE_ID_FLAG
-                  ? to_string(message.properties.message_id)
-                  : std::string();
-    dead_letter_publish(raw, copy.properties, message.body, id,
+    // Never reaches the engine: dead-lettered here, so the queue flows on.
+    auto id = received._flags & AMQP_BASIC_MESSAGE_ID_FLAG ? to_string(received.message_id)
+                                                           : std::string();
+    dead_letter_publish(raw, error->code, std::move(error->detail), message.body,
                         "undecodable message '" + id + "' from '" + in.queue + "'");
-    amqp_destroy_message(&message);
+    amqp_bytes_free(message.body);
     return;
   }
-  amqp_destroy_message(&message);
+  amqp_bytes_free(message.body);
   on_delivery_(std::move(in));
 }
 
@@ -535,23 +534,30 @@ void Link::requeue(std::span<const std::uint64_t> tags) {
   }
 }
 
-void Link::dead_letter(std::uint64_t tag, const Message& message, std::string_view reason) {
+void Link::dead_letter(std::uint64_t tag, const Message& message, DeadLetterCode code,
+                       std::string_view detail) {
   if (!is_current(tag)) return;  // from an earlier connection: the broker redelivers it
-  const auto raw = tag & kRawTagMask;
-  const ExtraHeaders extra{{std::string(kReasonHeader), std::string(reason)},
-                           {std::string(kQueueHeader), outstanding_[raw]}};
-  EncodedProperties properties;
-  encode(message, extra, properties);
-  dead_letter_publish(raw, properties.properties, bytes(message.body), message.id,
+  dead_letter_publish(tag & kRawTagMask, code, std::string(detail), bytes(message.body),
                       "dead letter of " + describe(message));
 }
 
-void Link::dead_letter_publish(std::uint64_t raw, const amqp_basic_properties_t& properties,
-                               amqp_bytes_t body, const std::string& message_id, std::string what) {
+void Link::dead_letter_publish(std::uint64_t raw, DeadLetterCode code, std::string detail,
+                               amqp_bytes_t body, std::string what) {
+  const auto& original = outstanding_.at(raw);
+  const auto& received = original.properties.get();
+  // The headers point into `extra`: it lives until the publish call returns.
+  const ExtraHeaders extra{{std::string(kReasonHeader), detail},
+                           {std::string(kReasonCodeHeader), to_string(code)},
+                           {std::string(kQueueHeader), original.queue}};
+  EncodedProperties copy;
+  dead_letter_properties(received, extra, copy);
+  auto message_id =
+      received._flags & AMQP_BASIC_MESSAGE_ID_FLAG ? to_string(received.message_id) : std::string();
   const auto generation = generation_.load();
   auto batch = std::make_shared<Batch>();
   batch->remaining = 1;
-  batch->done = [this, generation, raw](const PublishResult& r) {
+  batch->done = [this, generation, raw, code, detail = std::move(detail), queue = original.queue,
+                 message_id](const PublishResult& r) {
     if (conn_ == nullptr || generation_.load() != generation || !outstanding_.count(raw)) return;
     if (r.error.empty()) {
       const std::uint64_t tag = (generation << kGenerationShift) | raw;
@@ -560,11 +566,16 @@ void Link::dead_letter_publish(std::uint64_t raw, const amqp_basic_properties_t&
       // The copy was refused: reject the original, and the queue's own dead-lettering takes it.
       outstanding_.erase(raw);
       if (int rc = amqp_basic_reject(conn_, kConsumeChannel, raw, 0); rc != AMQP_STATUS_OK) {
-        fail(std::string("rejecting: ") + amqp_error_string2(rc));
+        return fail(std::string("rejecting: ") + amqp_error_string2(rc));
       }
+    } else {
+      return;  // the connection dropped: the broker redelivers the original
+    }
+    if (settings_.dead_letters != nullptr) {
+      settings_.dead_letters->dead_lettered({code, detail, queue, message_id});
     }
   };
-  publish_one(settings_.topology.dead_exchange(), outstanding_[raw], true, properties, body,
+  publish_one(settings_.topology.dead_exchange(), original.queue, true, copy.properties, body,
               message_id, std::move(what), batch);
 }
 

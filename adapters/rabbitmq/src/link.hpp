@@ -47,6 +47,7 @@ struct LinkSettings {
   std::vector<std::string> consume;
   std::uint16_t prefetch = 1;
   std::size_t max_message_bytes = kDefaultMaxMessageBytes;
+  DeadLetterObserver* dead_letters = nullptr;  // told of every dead letter the link makes
 };
 
 struct Incoming {
@@ -109,9 +110,11 @@ class Link {
   void publish(std::vector<Outgoing> batch, Completion done);
   void ack(std::span<const std::uint64_t> tags);
   void requeue(std::span<const std::uint64_t> tags);
-  // Publishes a copy with the reason to the dead exchange, then acks the original; if the
-  // copy is refused, rejects the original so that the queue's own dead-lettering takes it.
-  void dead_letter(std::uint64_t tag, const Message& message, std::string_view reason);
+  // Publishes a copy to the dead exchange - the delivery's own properties and headers as
+  // received, `message`'s body, and the reason headers - then acks the original; if the copy is
+  // refused, rejects the original so that the queue's own dead-lettering takes it.
+  void dead_letter(std::uint64_t tag, const Message& message, DeadLetterCode code,
+                   std::string_view detail);
 
  private:
   struct Batch {
@@ -125,6 +128,11 @@ class Link {
     std::string message_id;
     std::string what;  // the message, for errors
     std::string returned;
+  };
+  // An unacknowledged delivery: the queue it came from and its properties as received.
+  struct Outstanding {
+    std::string queue;
+    ReceivedProperties properties;
   };
 
   void run();
@@ -143,8 +151,8 @@ class Link {
   bool publish_one(const std::string& exchange, const std::string& routing_key, bool mandatory,
                    const amqp_basic_properties_t& properties, amqp_bytes_t body,
                    std::string message_id, std::string what, const std::shared_ptr<Batch>& batch);
-  void dead_letter_publish(std::uint64_t raw, const amqp_basic_properties_t& properties,
-                           amqp_bytes_t body, const std::string& message_id, std::string what);
+  void dead_letter_publish(std::uint64_t raw, DeadLetterCode code, std::string detail,
+                           amqp_bytes_t body, std::string what);
   static void settle(const std::shared_ptr<Batch>& batch, const std::string& error, bool unroutable,
                      bool lost);
   void set_error(std::string error);
@@ -168,7 +176,7 @@ class Link {
   amqp_connection_state_t conn_ = nullptr;
   std::uint64_t next_seq_ = 1;
   std::map<std::uint64_t, Pending> unconfirmed_;
-  std::map<std::uint64_t, std::string> outstanding_;        // raw delivery tag -> queue
+  std::map<std::uint64_t, Outstanding> outstanding_;        // by raw delivery tag
   std::unordered_map<std::string, std::string> consumers_;  // consumer tag -> queue
   std::chrono::steady_clock::time_point last_heard_{};
   std::chrono::steady_clock::time_point last_heartbeat_sent_{};

@@ -28,6 +28,7 @@ struct OrchestratorTransport::Impl {
     s.topology = t;
     s.prefetch = settings.prefetch;
     s.max_message_bytes = settings.max_message_bytes;
+    s.dead_letters = settings.dead_letters;
     s.queues.push_back({t.reply_queue(), true, {}});
     for (int p = 0; p < settings.partitions; ++p) s.queues.push_back({t.reply_queue(p), true, {}});
     detail::QueueSpec events{t.orchestrator_events_queue(), true, {}};
@@ -158,11 +159,11 @@ void OrchestratorTransport::requeue(std::span<const std::uint64_t> tags) {
       [link, tags = std::vector<std::uint64_t>(tags.begin(), tags.end())] { link->requeue(tags); });
 }
 
-void OrchestratorTransport::dead_letter(const Delivery& delivery, std::string_view reason) {
+void OrchestratorTransport::dead_letter(const Delivery& delivery, DeadLetterCode code,
+                                        std::string_view detail) {
   auto* link = impl_->link.get();
-  link->post([link, tag = delivery.tag, message = delivery.message, reason = std::string(reason)] {
-    link->dead_letter(tag, message, reason);
-  });
+  link->post([link, tag = delivery.tag, message = delivery.message, code,
+              detail = std::string(detail)] { link->dead_letter(tag, message, code, detail); });
 }
 
 void OrchestratorTransport::consume_partitions(std::span<const int> partitions) {

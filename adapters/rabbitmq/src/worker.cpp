@@ -38,6 +38,7 @@ struct Worker::Impl : std::enable_shared_from_this<Worker::Impl> {
     s.topology = t;
     s.prefetch = settings.prefetch;
     s.max_message_bytes = settings.max_message_bytes;
+    s.dead_letters = settings.dead_letters;
     const auto queue = t.command_queue(settings.service);
     s.queues.push_back({queue, true, {{t.commands_exchange(), settings.service}}});
     // Declared here too, so that replies are routable before the orchestrator first runs.
@@ -101,7 +102,7 @@ struct Worker::Impl : std::enable_shared_from_this<Worker::Impl> {
     for (auto& in : group) {
       if (in.message.kind != MessageKind::command) {
         l->post([l, tag = in.tag, message = std::move(in.message)] {
-          l->dead_letter(tag, message,
+          l->dead_letter(tag, message, DeadLetterCode::wrong_kind,
                          "a command queue takes only commands, this is a " +
                              std::string(to_string(message.kind)));
         });
@@ -132,7 +133,8 @@ struct Worker::Impl : std::enable_shared_from_this<Worker::Impl> {
     for (std::size_t i = 0; i < tags.size(); ++i) {
       if (!l.is_current(tags[i])) continue;  // the connection changed: the command comes again
       if (commands[i].reply_to.empty()) {
-        l.dead_letter(tags[i], commands[i], "command has no reply_to: nowhere to send the reply");
+        l.dead_letter(tags[i], commands[i], DeadLetterCode::no_reply_to,
+                      "command has no reply_to: nowhere to send the reply");
         continue;
       }
       out.push_back({"", commands[i].reply_to, true, std::move(replies[i]), {}});
@@ -152,7 +154,7 @@ struct Worker::Impl : std::enable_shared_from_this<Worker::Impl> {
         l.ack(answered);
         self->fault(worker::inbox_point::acknowledged);
       } else if (r.unroutable && single) {
-        l.dead_letter(answered.front(), answered_commands.front(),
+        l.dead_letter(answered.front(), answered_commands.front(), DeadLetterCode::unroutable,
                       "the reply cannot be delivered: " + r.error);
       } else if (r.unroutable) {
         // Which reply came back is not known: each again on its own, so that only its command
@@ -167,7 +169,8 @@ struct Worker::Impl : std::enable_shared_from_this<Worker::Impl> {
                       if (r1.error.empty()) {
                         l.ack(std::span(&tag, 1));
                       } else if (r1.unroutable) {
-                        l.dead_letter(tag, command, "the reply cannot be delivered: " + r1.error);
+                        l.dead_letter(tag, command, DeadLetterCode::unroutable,
+                                      "the reply cannot be delivered: " + r1.error);
                       }
                     });
         }

@@ -432,7 +432,8 @@ struct Orchestrator::Impl {
   void handle(Delivery& d, Round& round, Timestamp now) {
     const auto& m = d.message;
     if (m.kind == MessageKind::command) {
-      return dead_letter(d, "the orchestrator takes replies and events, not commands");
+      return dead_letter(d, DeadLetterCode::wrong_kind,
+                         "the orchestrator takes replies and events, not commands");
     }
     std::string saga_id = m.kind == MessageKind::reply ? m.correlation_id : route_event(round, m);
     if (!saga_id.empty() && !owns(saga_id)) {
@@ -448,12 +449,15 @@ struct Orchestrator::Impl {
     try {
       s = saga_id.empty() ? nullptr : saga(saga_id);
     } catch (const std::exception& error) {
-      return dead_letter(d, std::string("saga cannot be loaded: ") + error.what());
+      return dead_letter(d, DeadLetterCode::load_failed,
+                         std::string("saga cannot be loaded: ") + error.what());
     }
     if (s == nullptr) {
-      return dead_letter(d, m.kind == MessageKind::reply
-                                ? "reply for unknown saga '" + m.correlation_id + "'"
-                                : "no saga waits for event " + m.type);
+      if (m.kind == MessageKind::reply) {
+        return dead_letter(d, DeadLetterCode::unknown_saga,
+                           "reply for unknown saga '" + m.correlation_id + "'");
+      }
+      return dead_letter(d, DeadLetterCode::unmatched_event, "no saga waits for event " + m.type);
     }
     auto version_before = s->version;
     SagaWrite write;
@@ -477,7 +481,8 @@ struct Orchestrator::Impl {
       e.on_commit.clear();
       e.on_failure.clear();
       cache.erase(saga_id);  // last: `s` points into it
-      return dead_letter(d, std::string("processing failed: ") + error.what());
+      return dead_letter(d, DeadLetterCode::processing_failed,
+                         std::string("processing failed: ") + error.what());
     }
     if (metrics && m.kind == MessageKind::reply) {
       if (auto t = timing.replied(m, now)) metrics->step_replied(t->flow, t->step, t->latency);
@@ -514,7 +519,8 @@ struct Orchestrator::Impl {
     boost::system::error_code ec;
     auto payload = json::parse(d.message.body, ec);
     if (ec) {
-      dead_letter(d, "event " + d.message.type + " starts a saga but its body is not JSON");
+      dead_letter(d, DeadLetterCode::not_json,
+                  "event " + d.message.type + " starts a saga but its body is not JSON");
       return true;
     }
     const flow::Scope scope{.event = &payload};
@@ -540,7 +546,8 @@ struct Orchestrator::Impl {
       }
     }
     if (!refused.empty() && acknowledged_with.empty()) {
-      dead_letter(d, "event " + d.message.type + " cannot start a saga: " + refused);
+      dead_letter(d, DeadLetterCode::start_refused,
+                  "event " + d.message.type + " cannot start a saga: " + refused);
     } else if (!acknowledged_with.empty()) {
       round.find(acknowledged_with)->deliveries.push_back(std::move(d));
     } else {
@@ -570,9 +577,9 @@ struct Orchestrator::Impl {
     return {};
   }
 
-  void dead_letter(const Delivery& d, const std::string& reason) {
-    transport.dead_letter(d, reason);
-    if (metrics) metrics->input_dead_lettered();
+  // The transport reports it (counted and logged by whoever observes its dead letters).
+  void dead_letter(const Delivery& d, DeadLetterCode code, const std::string& detail) {
+    transport.dead_letter(d, code, detail);
   }
 
   // --- partitions (options.leases set) -------------------------------------------------------

@@ -73,6 +73,56 @@ inline amqp_bytes_t raw(const std::string& s) {
   return amqp_bytes_t{s.size(), const_cast<char*>(s.data())};
 }
 
+// Every property set, by name, and every header, as "header <name>", with its AMQP field type:
+// `S:text`, `l:42`, `t:1`... (what "unchanged" means for a dead letter).
+using Envelope = std::map<std::string, std::string>;
+
+inline Envelope envelope_of(const amqp_basic_properties_t& p) {
+  Envelope e;
+  const auto text = [&](const char* name, amqp_flags_t flag, amqp_bytes_t value) {
+    if (p._flags & flag) e[name] = str(value);
+  };
+  text("content_type", AMQP_BASIC_CONTENT_TYPE_FLAG, p.content_type);
+  text("content_encoding", AMQP_BASIC_CONTENT_ENCODING_FLAG, p.content_encoding);
+  text("correlation_id", AMQP_BASIC_CORRELATION_ID_FLAG, p.correlation_id);
+  text("reply_to", AMQP_BASIC_REPLY_TO_FLAG, p.reply_to);
+  text("expiration", AMQP_BASIC_EXPIRATION_FLAG, p.expiration);
+  text("message_id", AMQP_BASIC_MESSAGE_ID_FLAG, p.message_id);
+  text("type", AMQP_BASIC_TYPE_FLAG, p.type);
+  text("user_id", AMQP_BASIC_USER_ID_FLAG, p.user_id);
+  text("app_id", AMQP_BASIC_APP_ID_FLAG, p.app_id);
+  text("cluster_id", AMQP_BASIC_CLUSTER_ID_FLAG, p.cluster_id);
+  if (p._flags & AMQP_BASIC_DELIVERY_MODE_FLAG)
+    e["delivery_mode"] = std::to_string(p.delivery_mode);
+  if (p._flags & AMQP_BASIC_PRIORITY_FLAG) e["priority"] = std::to_string(p.priority);
+  if (p._flags & AMQP_BASIC_TIMESTAMP_FLAG) e["timestamp"] = std::to_string(p.timestamp);
+  if (p._flags & AMQP_BASIC_HEADERS_FLAG) {
+    for (int i = 0; i < p.headers.num_entries; ++i) {
+      const auto& h = p.headers.entries[i];
+      std::string value = std::string(1, static_cast<char>(h.value.kind)) + ":";
+      switch (h.value.kind) {
+        case AMQP_FIELD_KIND_UTF8:
+        case AMQP_FIELD_KIND_BYTES:
+          value += str(h.value.value.bytes);
+          break;
+        case AMQP_FIELD_KIND_I64:
+          value += std::to_string(h.value.value.i64);
+          break;
+        case AMQP_FIELD_KIND_I32:
+          value += std::to_string(h.value.value.i32);
+          break;
+        case AMQP_FIELD_KIND_BOOLEAN:
+          value += std::to_string(h.value.value.boolean);
+          break;
+        default:
+          break;  // the kind alone
+      }
+      e["header " + str(h.key)] = value;
+    }
+  }
+  return e;
+}
+
 // A message as the probe saw it.
 struct Got {
   std::string routing_key;
@@ -81,6 +131,7 @@ struct Got {
   std::string content_type;
   int delivery_mode = 0;
   std::map<std::string, std::string> headers;  // strings, and integers printed
+  Envelope envelope;                           // every property and header
   std::string body;
 };
 
@@ -91,7 +142,78 @@ struct RawMessage {
   std::string content_type = "application/json";
   std::vector<std::pair<std::string, std::string>> headers;
   std::string body;
+  // Headers of other field types, and properties the protocol does not use (empty: unset).
+  std::vector<std::pair<std::string, std::int64_t>> integer_headers;
+  std::vector<std::pair<std::string, bool>> boolean_headers;
+  std::string correlation_id;
+  std::string reply_to;
+  std::string app_id;
+  std::string user_id;  // the broker refuses any but the connection's user
+  std::string content_encoding;
+  std::string expiration;
+  std::optional<std::uint8_t> priority;
+  std::optional<std::uint64_t> timestamp;
 };
+
+// The properties of `m`, pointing into it and into `headers`: keep both until published.
+inline amqp_basic_properties_t properties_of(const RawMessage& m,
+                                             std::vector<amqp_table_entry_t>& headers) {
+  headers.clear();
+  for (const auto& [k, v] : m.headers) {
+    amqp_table_entry_t e{};
+    e.key = raw(k);
+    e.value.kind = AMQP_FIELD_KIND_UTF8;
+    e.value.value.bytes = raw(v);
+    headers.push_back(e);
+  }
+  for (const auto& [k, v] : m.integer_headers) {
+    amqp_table_entry_t e{};
+    e.key = raw(k);
+    e.value.kind = AMQP_FIELD_KIND_I64;
+    e.value.value.i64 = v;
+    headers.push_back(e);
+  }
+  for (const auto& [k, v] : m.boolean_headers) {
+    amqp_table_entry_t e{};
+    e.key = raw(k);
+    e.value.kind = AMQP_FIELD_KIND_BOOLEAN;
+    e.value.value.boolean = v ? 1 : 0;
+    headers.push_back(e);
+  }
+  amqp_basic_properties_t p{};
+  p._flags = AMQP_BASIC_DELIVERY_MODE_FLAG | AMQP_BASIC_HEADERS_FLAG;
+  p.delivery_mode = 2;
+  p.headers = amqp_table_t{static_cast<int>(headers.size()), headers.data()};
+  const auto text = [&](const std::string& value, amqp_flags_t flag, amqp_bytes_t& field) {
+    if (value.empty()) return;
+    p._flags |= flag;
+    field = raw(value);
+  };
+  text(m.message_id, AMQP_BASIC_MESSAGE_ID_FLAG, p.message_id);
+  text(m.type, AMQP_BASIC_TYPE_FLAG, p.type);
+  text(m.content_type, AMQP_BASIC_CONTENT_TYPE_FLAG, p.content_type);
+  text(m.correlation_id, AMQP_BASIC_CORRELATION_ID_FLAG, p.correlation_id);
+  text(m.reply_to, AMQP_BASIC_REPLY_TO_FLAG, p.reply_to);
+  text(m.app_id, AMQP_BASIC_APP_ID_FLAG, p.app_id);
+  text(m.user_id, AMQP_BASIC_USER_ID_FLAG, p.user_id);
+  text(m.content_encoding, AMQP_BASIC_CONTENT_ENCODING_FLAG, p.content_encoding);
+  text(m.expiration, AMQP_BASIC_EXPIRATION_FLAG, p.expiration);
+  if (m.priority) {
+    p._flags |= AMQP_BASIC_PRIORITY_FLAG;
+    p.priority = *m.priority;
+  }
+  if (m.timestamp) {
+    p._flags |= AMQP_BASIC_TIMESTAMP_FLAG;
+    p.timestamp = *m.timestamp;
+  }
+  return p;
+}
+
+// The envelope `m` is published with.
+inline Envelope envelope_of(const RawMessage& m) {
+  std::vector<amqp_table_entry_t> headers;
+  return envelope_of(properties_of(m, headers));
+}
 
 class Probe {
  public:
@@ -205,6 +327,7 @@ class Probe {
         got.headers[str(e.key)] = value;
       }
     }
+    got.envelope = envelope_of(p);
     got.body = str(m.body);
     amqp_destroy_message(&m);
     amqp_maybe_release_buffers(conn_);
@@ -224,29 +347,7 @@ class Probe {
   // Publishes and waits for the broker's confirm.
   void publish(const std::string& exchange, const std::string& routing_key, const RawMessage& m) {
     std::vector<amqp_table_entry_t> headers;
-    for (const auto& [k, v] : m.headers) {
-      amqp_table_entry_t e{};
-      e.key = raw(k);
-      e.value.kind = AMQP_FIELD_KIND_UTF8;
-      e.value.value.bytes = raw(v);
-      headers.push_back(e);
-    }
-    amqp_basic_properties_t p{};
-    p._flags = AMQP_BASIC_DELIVERY_MODE_FLAG | AMQP_BASIC_HEADERS_FLAG;
-    p.delivery_mode = 2;
-    p.headers = amqp_table_t{static_cast<int>(headers.size()), headers.data()};
-    if (!m.message_id.empty()) {
-      p._flags |= AMQP_BASIC_MESSAGE_ID_FLAG;
-      p.message_id = raw(m.message_id);
-    }
-    if (!m.type.empty()) {
-      p._flags |= AMQP_BASIC_TYPE_FLAG;
-      p.type = raw(m.type);
-    }
-    if (!m.content_type.empty()) {
-      p._flags |= AMQP_BASIC_CONTENT_TYPE_FLAG;
-      p.content_type = raw(m.content_type);
-    }
+    const auto p = properties_of(m, headers);
     REQUIRE(amqp_basic_publish(conn_, 1, raw(exchange), raw(routing_key), 1, 0, &p, raw(m.body)) ==
             AMQP_STATUS_OK);
     while (true) {

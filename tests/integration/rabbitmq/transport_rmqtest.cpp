@@ -357,6 +357,9 @@ TEST_CASE("malformed and oversize inputs are dead-lettered with their reason; th
   CHECK(dead["no-kind"].headers["x-sagaflow-reason"].find("sagaflow-kind") != std::string::npos);
   CHECK(dead["too-big"].headers["x-sagaflow-reason"].find("over the limit of 1024 bytes") !=
         std::string::npos);
+  CHECK(dead["bad-json"].headers["x-sagaflow-reason-code"] == "not_json");
+  CHECK(dead["no-kind"].headers["x-sagaflow-reason-code"] == "malformed_envelope");
+  CHECK(dead["too-big"].headers["x-sagaflow-reason-code"] == "oversized");
   for (auto& [id, d] : dead) {
     CAPTURE(id);
     CHECK(d.headers["x-sagaflow-queue"] == t.reply_queue());
@@ -375,11 +378,12 @@ TEST_CASE("the orchestrator's dead_letter sends the input with its reason and ac
   orchestrator.publish(std::span(&r, 1));
   auto got = receive_n(orchestrator, 1);
   REQUIRE(got.size() == 1);
-  orchestrator.dead_letter(got[0], "reply for unknown saga 'saga-1'");
+  orchestrator.dead_letter(got[0], DeadLetterCode::unknown_saga, "reply for unknown saga 'saga-1'");
   auto d = scratch.probe().get_within(t.dead_letter_queue(), 5000ms);
   REQUIRE(d);
   CHECK(d->message_id == "r-unknown");
   CHECK(d->headers["x-sagaflow-reason"] == "reply for unknown saga 'saga-1'");
+  CHECK(d->headers["x-sagaflow-reason-code"] == "unknown_saga");
   CHECK(d->headers["x-sagaflow-queue"] == t.reply_queue());
   CHECK(d->headers["sagaflow-kind"] == "reply");
   // Acked: it does not come back, not even after a reconnect.

@@ -140,33 +140,98 @@ TEST_CASE("bus: a blocked receive wakes when a reply arrives") {
   CHECK(std::chrono::steady_clock::now() - start < 4s);
 }
 
-TEST_CASE("bus: dead letters keep the message and the reason") {
+namespace {
+
+// Every field of the envelope and the body: what "whole" means for a dead letter.
+void check_whole(const Message& got, const Message& sent) {
+  CHECK(got.id == sent.id);
+  CHECK(got.kind == sent.kind);
+  CHECK(got.type == sent.type);
+  CHECK(got.destination == sent.destination);
+  CHECK(got.correlation_id == sent.correlation_id);
+  CHECK(got.reply_to == sent.reply_to);
+  CHECK(got.causation_id == sent.causation_id);
+  CHECK(got.idempotency_key == sent.idempotency_key);
+  CHECK(got.outcome == sent.outcome);
+  CHECK(got.error_code == sent.error_code);
+  CHECK(got.flow == sent.flow);
+  CHECK(got.step == sent.step);
+  CHECK(got.attempt == sent.attempt);
+  CHECK(got.traceparent == sent.traceparent);
+  CHECK(got.body == sent.body);
+}
+
+// What the bus told its observer, copied (the notice's views live only during the call).
+struct RecordedNotice {
+  DeadLetterCode code;
+  std::string detail, queue, message_id;
+};
+struct RecordingObserver final : DeadLetterObserver {
+  void dead_lettered(const DeadLetterNotice& n) override {
+    notices.push_back(
+        {n.code, std::string(n.detail), std::string(n.queue), std::string(n.message_id)});
+  }
+  std::vector<RecordedNotice> notices;
+};
+
+}  // namespace
+
+TEST_CASE("bus: dead letters keep the message whole, with the reason, its code and the queue") {
   boost::asio::io_context io;
-  inproc::Bus bus(io);
+  RecordingObserver observer;
+  inproc::Bus bus(io, &observer);
   bus.route_events_to_orchestrator("payment.succeeded");
 
   // A command for a service nobody serves, and a reply the orchestrator should never send.
+  Message unserved = command("c/1", "inventory");
+  unserved.flow = "order";
+  unserved.step = "reserve";
+  unserved.attempt = 2;
+  unserved.traceparent = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01";
   Message stray_reply = command("r/1");
   stray_reply.kind = MessageKind::reply;
-  const std::vector<Message> out{command("c/1", "inventory"), stray_reply};
+  stray_reply.causation_id = "c/0";
+  stray_reply.outcome = ReplyOutcome::business_failure;
+  stray_reply.error_code = "OutOfStock";
+  const std::vector<Message> out{unserved, stray_reply};
   bus.orchestrator().publish(out);
   CHECK(io.poll() == 0);  // nothing was handed to a worker
 
-  bus.publish_event(event("payment.succeeded", "e/1"));
+  Message waited_for = event("payment.succeeded", "e/1");
+  waited_for.traceparent = "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01";
+  bus.publish_event(waited_for);
   std::vector<Delivery> got;
   REQUIRE(bus.orchestrator().receive(got, 10, 0ms) == 1);
   CHECK(bus.unacknowledged() == 1);
-  bus.orchestrator().dead_letter(got[0], "no saga waits for payment p-1");
+  bus.orchestrator().dead_letter(got[0], DeadLetterCode::unmatched_event,
+                                 "no saga waits for payment p-1");
   CHECK(bus.unacknowledged() == 0);
 
   auto dead = bus.dead_letters();
   REQUIRE(dead.size() == 3);
-  CHECK(dead[0].message.id == "c/1");
+  check_whole(dead[0].message, unserved);
+  CHECK(dead[0].code == DeadLetterCode::unroutable);
   CHECK(dead[0].reason == "no participant serves inventory");
-  CHECK(dead[1].message.id == "r/1");
-  CHECK_FALSE(dead[1].reason.empty());
-  CHECK(dead[2].message.id == "e/1");
+  CHECK(dead[0].queue == "commands.inventory");
+  check_whole(dead[1].message, stray_reply);
+  CHECK(dead[1].code == DeadLetterCode::wrong_kind);
+  CHECK(dead[1].reason == "the orchestrator does not publish replies");
+  CHECK(dead[1].queue == inproc::kOrchestratorQueue);
+  waited_for.kind = MessageKind::event;
+  check_whole(dead[2].message, waited_for);
+  CHECK(dead[2].code == DeadLetterCode::unmatched_event);
   CHECK(dead[2].reason == "no saga waits for payment p-1");
+  CHECK(dead[2].queue == inproc::kOrchestratorQueue);
+
+  // The observer was told of each, once, as kept.
+  REQUIRE(observer.notices.size() == dead.size());
+  for (std::size_t i = 0; i < dead.size(); ++i) {
+    CAPTURE(i);
+    CHECK(observer.notices[i].code == dead[i].code);
+    CHECK(observer.notices[i].detail == dead[i].reason);
+    CHECK(observer.notices[i].queue == dead[i].queue);
+    CHECK(observer.notices[i].message_id == dead[i].message.id);
+  }
 }
 
 TEST_CASE("bus: events reach subscribers and, when routed, the orchestrator") {

@@ -143,11 +143,23 @@ TEST_CASE("what cannot be processed is dead-lettered with its reason") {
   unmatched.type = "confirmed";
   unmatched.body = R"({"n": 99})";
   f.transport.deliver(unmatched);
+  Message command;
+  command.kind = MessageKind::command;
+  command.id = "c1";
+  command.type = "points.reserve";
+  f.transport.deliver(command);
   f.orchestrator.run_once(0ms);
-  REQUIRE(f.transport.dead_letters.size() == 2);
-  CHECK(f.transport.dead_letters[0].second.find("unknown saga") != std::string::npos);
-  CHECK(f.transport.dead_letters[1].second.find("no saga waits for event confirmed") !=
-        std::string::npos);
+  REQUIRE(f.transport.dead_letters.size() == 3);
+  CHECK(f.transport.dead_letters[0].second == "reply for unknown saga 'nobody'");
+  CHECK(f.transport.dead_letter_codes[0] == DeadLetterCode::unknown_saga);
+  CHECK(f.transport.dead_letters[1].second == "no saga waits for event confirmed");
+  CHECK(f.transport.dead_letter_codes[1] == DeadLetterCode::unmatched_event);
+  CHECK(f.transport.dead_letters[2].second ==
+        "the orchestrator takes replies and events, not commands");
+  CHECK(f.transport.dead_letter_codes[2] == DeadLetterCode::wrong_kind);
+  // The message itself, as it came.
+  CHECK(f.transport.dead_letters[1].first.body == unmatched.body);
+  CHECK(f.transport.dead_letters[2].first.type == "points.reserve");
 }
 
 TEST_CASE("an outside event reaches the saga waiting for its correlation value") {
@@ -302,7 +314,9 @@ TEST_CASE("a trigger event that breaks the flow's input contract is dead-lettere
   CHECK(f.store.list(SagaFilter{.flow = "activation"}).empty());
   REQUIRE(f.transport.dead_letters.size() == 2);
   CHECK(f.transport.dead_letters[0].second.find("input.orderId: wrong type") != std::string::npos);
+  CHECK(f.transport.dead_letter_codes[0] == DeadLetterCode::start_refused);
   CHECK(f.transport.dead_letters[1].second.find("not JSON") != std::string::npos);
+  CHECK(f.transport.dead_letter_codes[1] == DeadLetterCode::not_json);
 }
 
 TEST_CASE("fault points mark commit, compensation, publish and acknowledgement in order") {

@@ -115,6 +115,7 @@ class ApiWorld {
       : orchestrator(flows, store, transport, clock, OrchestratorOptions{.metrics = &metrics}),
         backend(orchestrator, store, flows, clock),
         api(backend, std::move(options), &metrics) {
+    transport.observer = &metrics;  // as sagaflowd gives the metrics to its transport
     if (with_flow) {
       flows.add(load(kOrderV1));
       store.save_flow_definition({"order", 1, std::string(kOrderV1), clock.now()});

@@ -70,7 +70,14 @@ TEST_CASE("/metrics parses as Prometheus text and counts a completed saga") {
   CHECK(samples[R"(sagaflow_sagas_failed_total{flow="order"})"] == 0);
   CHECK(samples["sagaflow_sagas_in_flight"] == 1);
   CHECK(samples["sagaflow_outbox_lag"] == 0);
-  CHECK(samples["sagaflow_dead_lettered_total"] == 0);
+  for (auto code : kDeadLetterCodes) {
+    CAPTURE(to_string(code));
+    // Every code is there from the start, at 0, so that a rate over it is defined.
+    const auto series =
+        std::string(R"(sagaflow_dead_lettered_total{reason=")") + to_string(code) + R"("})";
+    REQUIRE(samples.contains(series));
+    CHECK(samples[series] == 0);
+  }
 
   // reserve was answered 20 ms after it was sent: in the 0.025 bucket, not the 0.01 one.
   const std::string reserve = R"(flow="order",step="reserve")";
@@ -102,7 +109,8 @@ TEST_CASE("/metrics counts compensated and parked sagas, and dead-lettered input
   auto samples = parse_samples(w.call(verb::get, "/metrics").body());
   CHECK(samples[R"(sagaflow_sagas_compensated_total{flow="order"})"] == 1);
   CHECK(samples[R"(sagaflow_sagas_failed_total{flow="order"})"] == 1);
-  CHECK(samples["sagaflow_dead_lettered_total"] == 1);
+  CHECK(samples[R"(sagaflow_dead_lettered_total{reason="unknown_saga"})"] == 1);
+  CHECK(samples[R"(sagaflow_dead_lettered_total{reason="unmatched_event"})"] == 0);
   CHECK(samples["sagaflow_sagas_in_flight"] == 0);
 }
 
@@ -125,4 +133,32 @@ TEST_CASE("label values are escaped as the text format asks") {
   const auto text = metrics.render({});
   CHECK(text.find(R"(sagaflow_sagas_started_total{flow="we\"ird\\flow\n"} 1)") !=
         std::string::npos);
+}
+
+TEST_CASE("sagaflow_dead_lettered_total counts each dead letter under its reason code") {
+  PrometheusMetrics metrics;
+  const std::pair<DeadLetterCode, int> told[] = {{DeadLetterCode::malformed_envelope, 3},
+                                                 {DeadLetterCode::oversized, 1},
+                                                 {DeadLetterCode::no_reply_to, 2}};
+  for (const auto& [code, times] : told) {
+    for (int i = 0; i < times; ++i) {
+      // Free text stays out of the label: only the code is counted.
+      metrics.dead_lettered({code, "header 'x\"y' is not a string", "q", "id-1"});
+    }
+  }
+  auto samples = parse_samples(metrics.render({}));
+  std::set<std::string> by_code;
+  for (auto code : kDeadLetterCodes) {
+    by_code.insert(std::string(R"(sagaflow_dead_lettered_total{reason=")") + to_string(code) +
+                   R"("})");
+  }
+  std::set<std::string> rendered;
+  for (const auto& [name, value] : samples) {
+    if (name.starts_with("sagaflow_dead_lettered_total")) rendered.insert(name);
+  }
+  CHECK(rendered == by_code);
+  CHECK(samples[R"(sagaflow_dead_lettered_total{reason="malformed_envelope"})"] == 3);
+  CHECK(samples[R"(sagaflow_dead_lettered_total{reason="oversized"})"] == 1);
+  CHECK(samples[R"(sagaflow_dead_lettered_total{reason="no_reply_to"})"] == 2);
+  CHECK(samples[R"(sagaflow_dead_lettered_total{reason="not_json"})"] == 0);
 }

@@ -3,7 +3,8 @@
 // orchestrator's thread, after the commit it describes (a saga counted as started is stored);
 // an implementation that is read from elsewhere (a Prometheus scrape) must be thread-safe.
 // Gauges (sagas in flight, outbox lag) are not pushed: readers ask the Orchestrator when they
-// need them (Orchestrator::cached_sagas, Orchestrator::outbox_lag).
+// need them (Orchestrator::cached_sagas, Orchestrator::outbox_lag). Dead letters are reported by
+// the transport that makes them, the orchestrator's and its own (DeadLetterObserver).
 //
 // This base class is the no-op default: every call does nothing, so an implementation overrides
 // only what it records.
@@ -28,8 +29,6 @@ class Metrics {
   // not timed.
   virtual void step_replied(std::string_view /*flow*/, std::string_view /*step*/,
                             Duration /*latency*/) {}
-  // An input (reply or event) the orchestrator could not process went to the dead letters.
-  virtual void input_dead_lettered() {}
 };
 
 }  // namespace sagaflow

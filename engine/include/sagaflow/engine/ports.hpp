@@ -12,6 +12,7 @@
 #include <string_view>
 #include <vector>
 
+#include "sagaflow/engine/dead_letter.hpp"
 #include "sagaflow/engine/message.hpp"
 
 namespace sagaflow {
@@ -294,9 +295,12 @@ class Transport {
   // Acknowledges inputs whose effects are committed.
   virtual void ack(std::span<const std::uint64_t> tags) = 0;
 
-  // Gives up on an input that cannot be processed: it goes to the dead-letter queue with the
-  // reason, and never blocks the queue.
-  virtual void dead_letter(const Delivery& delivery, std::string_view reason) = 0;
+  // Gives up on an input that cannot be processed: it goes to the dead-letter queue whole (as
+  // it arrived) with the reason's code and its human-readable detail, and never blocks the
+  // queue. A transport reports every dead letter it makes (these, and those it makes on its own)
+  // to the DeadLetterObserver it was given, if any.
+  virtual void dead_letter(const Delivery& delivery, DeadLetterCode code,
+                           std::string_view detail) = 0;
 
   // With several orchestrators (PartitionedStore): the partitions this orchestrator owns now,
   // called whenever the set changes (the empty set once it owns none). From then on the

@@ -1,7 +1,7 @@
 #pragma once
 // The engine's Metrics port kept for Prometheus: counters per flow, a histogram of step
-// latency per flow and step, rendered in the text exposition format (version 0.0.4) with the
-// gauges read at scrape time.
+// latency per flow and step, dead letters by reason (as the transports' DeadLetterObserver),
+// rendered in the text exposition format (version 0.0.4) with the gauges read at scrape time.
 //
 // Threading: the orchestrator records on its thread while a scrape renders on another. Every
 // count is an atomic; the maps of series take a lock only to add a series (a new flow or step),
@@ -15,12 +15,13 @@
 #include <string>
 #include <string_view>
 
+#include "sagaflow/engine/dead_letter.hpp"
 #include "sagaflow/engine/metrics.hpp"
 #include "sagaflow/http/admin_api.hpp"
 
 namespace sagaflow::http {
 
-class PrometheusMetrics final : public Metrics {
+class PrometheusMetrics final : public Metrics, public DeadLetterObserver {
  public:
   // Upper bounds of the step duration buckets, in seconds (then +Inf).
   static constexpr std::array<double, 14> kBuckets = {0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25,
@@ -29,7 +30,8 @@ class PrometheusMetrics final : public Metrics {
   void saga_started(std::string_view flow) override;
   void saga_finished(std::string_view flow, Status status) override;
   void step_replied(std::string_view flow, std::string_view step, Duration latency) override;
-  void input_dead_lettered() override;
+  // Counts under the notice's code; told by the transports, for every dead letter they make.
+  void dead_lettered(const DeadLetterNotice& notice) override;
 
   // Every metric in the text format, the gauges included.
   std::string render(const Gauges& gauges) const;
@@ -55,7 +57,8 @@ class PrometheusMetrics final : public Metrics {
   mutable std::shared_mutex mutex_;  // guards the maps' shape, not the counts
   std::map<std::string, std::unique_ptr<FlowCounters>, std::less<>> flows_;
   std::map<std::string, StepHistograms, std::less<>> steps_;
-  std::atomic<std::uint64_t> dead_lettered_{0};
+  // By DeadLetterCode, every code always rendered (0 until one happens).
+  std::array<std::atomic<std::uint64_t>, kDeadLetterCodes.size()> dead_lettered_{};
 };
 
 }  // namespace sagaflow::http

@@ -20,14 +20,21 @@
 
 namespace sagaflow::inproc {
 
+// A message given up on, whole, as RabbitMQ's dead letters are (docs/protocol.md §9).
 struct DeadLetter {
   Message message;
-  std::string reason;
+  DeadLetterCode code = DeadLetterCode::malformed_envelope;
+  std::string reason;  // the human-readable detail
+  std::string queue;   // where it was: kOrchestratorQueue, or "commands.<service>"
 };
+
+// The queue name the bus gives the orchestrator's inbox in dead letters and notices.
+inline constexpr std::string_view kOrchestratorQueue = "orchestrator";
 
 class Bus {
  public:
-  explicit Bus(boost::asio::io_context& workers);
+  // `dead_letters`, when given, is told of every dead letter (it must outlive the bus).
+  explicit Bus(boost::asio::io_context& workers, DeadLetterObserver* dead_letters = nullptr);
   ~Bus();
   Bus(const Bus&) = delete;
   Bus& operator=(const Bus&) = delete;
@@ -49,8 +56,9 @@ class Bus {
   // An outside event (e.g. a webhook turned into payment.succeeded) entering the bus.
   void publish_event(Message event);
 
-  // Messages given up on: dead-lettered by the orchestrator, or commands for a service no one
-  // serves. Kept for inspection; nothing is dropped silently.
+  // Messages given up on: dead-lettered by the orchestrator, commands for a service no one
+  // serves (`unroutable`), replies the orchestrator published (`wrong_kind`). Kept for
+  // inspection; nothing is dropped silently.
   std::vector<DeadLetter> dead_letters() const;
   // Inputs delivered to the orchestrator and not yet acknowledged.
   std::size_t unacknowledged() const;

@@ -42,6 +42,10 @@ struct OrchestratorSettings {
   // nothing is consumed until consume_partitions(). 0: one orchestrator consumes the reply queue
   // and the events queue from the start.
   int partitions = 0;
+  // Told of every dead letter the transport makes, on the orchestrator's request or on its own
+  // (malformed, oversized), once the broker has it; called on the I/O thread. Must outlive the
+  // transport. None: nobody is told.
+  DeadLetterObserver* dead_letters = nullptr;
 };
 
 class OrchestratorTransport final : public Transport {
@@ -65,8 +69,9 @@ class OrchestratorTransport final : public Transport {
   std::size_t receive(std::vector<Delivery>& out, std::size_t max, Duration wait) override;
   // Tags from a previous connection are ignored: the broker redelivers those inputs.
   void ack(std::span<const std::uint64_t> tags) override;
-  // Publishes the input to the dead-letter exchange with the reason, then acks it.
-  void dead_letter(const Delivery& delivery, std::string_view reason) override;
+  // Publishes the input to the dead-letter exchange as it arrived (every property and header)
+  // with the reason headers, then acks it (docs/protocol.md §9).
+  void dead_letter(const Delivery& delivery, DeadLetterCode code, std::string_view detail) override;
   // With partitions: consumes the reply queues of these partitions, and the events queue unless
   // the set is empty. A change reconnects (the old connection closes cleanly, so its
   // unacknowledged deliveries go back to their queues for the new owners) and waits up to

@@ -74,8 +74,10 @@ struct Topology {
   std::string dead_letter_queue() const { return prefix + ".dead-letters"; }
 };
 
-// Headers of a message the adapter dead-letters itself or on request.
+// Headers added to a message the adapter dead-letters, itself or on request
+// (docs/protocol.md §9): the human-readable reason, its code, the queue it came from.
 inline constexpr std::string_view kReasonHeader = "x-sagaflow-reason";
+inline constexpr std::string_view kReasonCodeHeader = "x-sagaflow-reason-code";
 inline constexpr std::string_view kQueueHeader = "x-sagaflow-queue";
 
 inline constexpr std::size_t kDefaultMaxMessageBytes = 1024 * 1024;

@@ -35,6 +35,9 @@ struct WorkerSettings {
   // Testing and drills only: called at worker::inbox_point::published, confirmed and
   // acknowledged of each group (the inbox's own points are in worker::InboxOptions).
   worker::FaultPoint fault_point;
+  // Told of every command the worker dead-letters (malformed, no reply_to, reply unroutable),
+  // on its I/O thread. Must outlive the Worker. None: nobody is told.
+  DeadLetterObserver* dead_letters = nullptr;
 };
 
 class Worker {

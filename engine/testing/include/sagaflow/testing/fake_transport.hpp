@@ -37,9 +37,14 @@ class FakeTransport final : public Transport {
     log.push_back("ack");
   }
 
-  void dead_letter(const Delivery& delivery, std::string_view reason) override {
-    std::lock_guard lock(mutex_);
-    dead_letters.emplace_back(delivery.message, std::string(reason));
+  void dead_letter(const Delivery& delivery, DeadLetterCode code,
+                   std::string_view detail) override {
+    {
+      std::lock_guard lock(mutex_);
+      dead_letters.emplace_back(delivery.message, std::string(detail));
+      dead_letter_codes.push_back(code);
+    }
+    if (observer) observer->dead_lettered({code, detail, "fake", delivery.message.id});
   }
 
   // Records the partitions asked for; which inputs arrive stays the test's choice.
@@ -59,7 +64,9 @@ class FakeTransport final : public Transport {
   bool fail_publish = false;
   std::vector<Message> published;
   std::vector<std::uint64_t> acked;
-  std::vector<std::pair<Message, std::string>> dead_letters;
+  std::vector<std::pair<Message, std::string>> dead_letters;  // the message and the detail
+  std::vector<DeadLetterCode> dead_letter_codes;              // the code of each, in order
+  DeadLetterObserver* observer = nullptr;                     // told of each dead letter
   std::vector<std::string> log;
   std::vector<int> consumed;  // the last consume_partitions()
   std::size_t consume_changes = 0;
