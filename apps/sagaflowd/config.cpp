@@ -8,6 +8,8 @@
 
 #include <boost/asio/ip/address.hpp>
 
+#include "sagaflow/text/printable.hpp"
+
 namespace sagaflowd {
 namespace {
 
@@ -103,6 +105,13 @@ void apply(Config& c, const std::string& key, const std::string& value, const st
     c.owner = value;
   } else if (key == "lease_ttl_ms") {
     c.lease_ttl_ms = parse_int(value, 500, 600000, where);
+  } else if (key == "log_level") {
+    auto level = sagaflow::log::parse_level(value);
+    if (!level) {
+      throw ConfigError(where + ": expected debug, info, warn or error, found '" +
+                        sagaflow::text::printable(value) + "'");
+    }
+    c.log_level = *level;
   } else if (key == "amqp_url") {
     c.amqp_url = value;
   } else if (key == "amqp_prefix") {
@@ -166,6 +175,7 @@ const std::map<std::string, std::string>& environment_names() {
       {"SAGAFLOW_TLS_VERIFY_PEER", "tls_verify_peer"},
       {"SAGAFLOW_TLS_VERIFY_HOSTNAME", "tls_verify_hostname"},
       {"SAGAFLOW_ADMIN_LISTEN", "admin_listen"},
+      {"SAGAFLOW_LOG_LEVEL", "log_level"},
   };
   return names;
 }
@@ -278,14 +288,17 @@ std::string usage() {
          "                    than loopback only with a token\n"
          "  --admin-token-file F   the bearer token every admin route but /healthz and\n"
          "                    /readyz then needs (or SAGAFLOW_ADMIN_TOKEN)\n"
+         "  --log-level L     debug, info, warn or error (default: info); debug adds a line\n"
+         "                    per admin request\n"
          "  --config FILE     'key = value' lines with the same names (amqp_url, db, ...)\n"
          "  --demo            serve the example participants in-process and run the scenarios\n"
          "  --exit            with --demo: stop after the scenarios; fail if one went wrong\n"
          "Environment: SAGAFLOW_CONFIG, SAGAFLOW_FLOWS, SAGAFLOW_DB, SAGAFLOW_AMQP_URL,\n"
          "SAGAFLOW_PG_DSN, SAGAFLOW_PG_SCHEMA, SAGAFLOW_PARTITIONS, SAGAFLOW_OWNER,\n"
          "SAGAFLOW_LEASE_TTL_MS, SAGAFLOW_AMQP_PREFIX, SAGAFLOW_TLS_*,\n"
-         "SAGAFLOW_ADMIN_LISTEN, SAGAFLOW_ADMIN_TOKEN; SAGAFLOW_FAULT_AT=POINT[:N] (recovery\n"
-         "drills: SIGKILL at the Nth pass of a fault point);\n"
+         "SAGAFLOW_ADMIN_LISTEN, SAGAFLOW_ADMIN_TOKEN, SAGAFLOW_LOG_LEVEL;\n"
+         "SAGAFLOW_FAULT_AT=POINT[:N] (recovery drills: SIGKILL at the Nth pass of a fault "
+         "point);\n"
          "the command line overrides them, and they override the config file.\n";
 }
 
