@@ -297,8 +297,10 @@ void log_leases(const std::vector<int>& lost, const std::vector<sagaflow::Lease>
 }
 
 // Rounds until stopped. A round that fails (the store gone for longer than its reconnect
-// timeout) is logged and tried again after a backoff: the daemon outlives its servers.
-void run_orchestrator(sagaflow::Orchestrator& orchestrator, std::stop_token stop) {
+// timeout) is tried again after a backoff: the daemon outlives its servers. The failure is an
+// error line unless it is the outage already logged.
+void run_orchestrator(sagaflow::Orchestrator& orchestrator, const sagaflowd::Dependencies& servers,
+                      std::stop_token stop) {
   auto backoff = start_up_backoff();
   std::mutex mutex;
   std::condition_variable_any woken;
@@ -307,7 +309,8 @@ void run_orchestrator(sagaflow::Orchestrator& orchestrator, std::stop_token stop
       orchestrator.run(stop);
       return;
     } catch (const std::exception& error) {
-      log::error("orchestrator round failed; retrying",
+      log::write(servers.all_up() ? log::Level::error : log::Level::debug,
+                 "orchestrator round failed; retrying",
                  {{"error", sagaflow::text::printable(error.what())}});
     }
     std::unique_lock lock(mutex);
@@ -448,7 +451,7 @@ int main(int argc, char** argv) {
     return 0;
   }
   std::jthread orchestrator_thread(
-      [&](std::stop_token stop) { run_orchestrator(orchestrator, stop); });
+      [&](std::stop_token stop) { run_orchestrator(orchestrator, dependencies, stop); });
   log::info("sagaflowd running",
             {{"transport", broker ? "rabbitmq" : "embedded"}, {"store", store_name(config)}});
 
