@@ -157,6 +157,8 @@ int main(int argc, char** argv) {
     }
   }
 
+  std::signal(SIGINT, SIG_DFL);  // a shell's background job has it ignored: sigwait wants it
+  std::signal(SIGTERM, SIG_DFL);
   sigset_t signals;
   sigemptyset(&signals);
   sigaddset(&signals, SIGINT);

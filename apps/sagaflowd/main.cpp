@@ -188,7 +188,11 @@ std::function<void(std::string_view)> fault_hook(const sagaflowd::Config& config
 }
 
 // Taken synchronously by the main thread alone: blocked in every thread, before any starts.
+// A shell starting the daemon in the background sets SIGINT to ignored, which would discard it
+// even while waited for: the default disposition comes back first.
 sigset_t blocked_signals() {
+  std::signal(SIGINT, SIG_DFL);
+  std::signal(SIGTERM, SIG_DFL);
   sigset_t signals;
   sigemptyset(&signals);
   sigaddset(&signals, SIGINT);
