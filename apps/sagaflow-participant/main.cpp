@@ -7,19 +7,24 @@
 // own threads, and publishes what the services publish (payments' webhook results) to the
 // events exchange. Services named together share the process and may call each other in
 // memory: the SMS gateway reads a certificate's CVC from the certificates service, as in seed
-// 002, so those two run together. SIGINT or SIGTERM stops it; unacknowledged commands go back
-// to their queue.
+// 002, so those two run together. It starts without the broker and connects when the broker
+// comes, reconnecting with a jittered backoff; a line on stderr says when a service's connection
+// is lost or cannot be made (once per outage) and when it is back. SIGINT or SIGTERM stops it at
+// any moment (exit 0); unacknowledged commands go back to their queue.
 //
 // With --state FILE the participants keep their state, ledger and deduplication in that SQLite
 // file (sagas/participants.hpp: a transactional inbox and a journal of the commands applied), so
 // a process killed with kill -9 restarts where it was; without it they live in memory only.
 // `--state FILE --print-report` prints the report of what the file holds, at any time (also
 // while a participant serves it), and exits.
+#include <algorithm>
+#include <chrono>
 #include <csignal>
 #include <cstdio>
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
+#include <functional>
 #include <memory>
 #include <string>
 #include <thread>
@@ -28,9 +33,11 @@
 #include <boost/asio/executor_work_guard.hpp>
 #include <boost/asio/io_context.hpp>
 
+#include "outage_watch.hpp"
 #include "sagaflow/rabbitmq/worker.hpp"
 #include "sagaflow/sagas/demo_data.hpp"
 #include "sagaflow/sagas/participants.hpp"
+#include "sagaflow/text/printable.hpp"
 
 namespace {
 
@@ -111,6 +118,38 @@ void write_report(const std::string& path, const sagaflow::sagas::Participants& 
   std::ofstream(path) << sagaflow::json::serialize(participants.report(services)) << "\n";
 }
 
+// Each service's connection to the broker, as its worker reports it: a line when it is lost or
+// cannot be made, once per outage, and one when it is back.
+class BrokerWatch {
+ public:
+  explicit BrokerWatch(const std::vector<std::string>& services) : watch_(services) {}
+
+  std::function<void(bool, const std::string&)> observer(const std::string& service) {
+    return [this, service](bool up, const std::string& error) { report(service, up, error); };
+  }
+
+ private:
+  void report(const std::string& service, bool up, const std::string& error) {
+    const auto now = std::chrono::steady_clock::now();
+    if (up) {
+      if (auto gone = watch_.answered(service, now)) {
+        std::fprintf(stderr, "sagaflow-participant: %s: broker back after %lld ms\n",
+                     service.c_str(), static_cast<long long>(gone->count()));
+      }
+      return;
+    }
+    const auto text = sagaflow::text::printable(error);
+    const auto wall =
+        std::chrono::time_point_cast<sagaflow::Duration>(std::chrono::system_clock::now());
+    if (watch_.failed(service, text, wall, now)) {
+      std::fprintf(stderr, "sagaflow-participant: %s: broker unreachable, retrying: %s\n",
+                   service.c_str(), text.c_str());
+    }
+  }
+
+  sagaflow::apps::OutageWatch watch_;
+};
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -149,6 +188,8 @@ int main(int argc, char** argv) {
     return 0;
   }
 
+  std::signal(SIGINT, SIG_DFL);  // a shell's background job has it ignored: sigwait wants it
+  std::signal(SIGTERM, SIG_DFL);
   sigset_t signals;
   sigemptyset(&signals);
   sigaddset(&signals, SIGINT);
@@ -164,15 +205,16 @@ int main(int argc, char** argv) {
   }
   settings.topology.prefix = options.prefix;
 
+  BrokerWatch broker(options.services);
   boost::asio::io_context handlers;
   auto guard = boost::asio::make_work_guard(handlers);
   std::vector<std::thread> threads;
   for (int i = 0; i < options.threads; ++i) threads.emplace_back([&] { handlers.run(); });
-  int exit_code = 0;
   {
     std::vector<std::unique_ptr<sagaflow::rabbitmq::Worker>> workers;
     for (const auto& service : options.services) {
       settings.service = service;
+      settings.connection.on_connection = broker.observer(service);
       workers.push_back(std::make_unique<sagaflow::rabbitmq::Worker>(
           handlers, *participants.dispatcher(service), settings));
     }
@@ -183,23 +225,18 @@ int main(int argc, char** argv) {
         std::fprintf(stderr, "sagaflow-participant: event not published: %s\n", error.what());
       }
     });
-    try {
-      std::string names;
-      for (const auto& worker : workers) worker->wait_connected(std::chrono::seconds(30));
-      for (const auto& service : options.services) names += (names.empty() ? "" : ", ") + service;
-      std::fprintf(stderr, "sagaflow-participant: serving %s at %s\n", names.c_str(),
-                   settings.connection.redacted_url().c_str());
-      int received = 0;
-      sigwait(&signals, &received);
-    } catch (const std::exception& error) {
-      std::fprintf(stderr, "sagaflow-participant: %s\n", error.what());
-      exit_code = 1;
-    }
+    std::string names;
+    for (const auto& service : options.services) names += (names.empty() ? "" : ", ") + service;
+    std::fprintf(stderr, "sagaflow-participant: serving %s at %s\n", names.c_str(),
+                 settings.connection.redacted_url().c_str());
+    int received = 0;
+    sigwait(&signals, &received);
+    std::fprintf(stderr, "sagaflow-participant: stopping (signal %d)\n", received);
     participants.set_event_sink({});
   }
   guard.reset();
   handlers.stop();
   for (auto& t : threads) t.join();
   if (!options.report.empty()) write_report(options.report, participants, options.services);
-  return exit_code;
+  return 0;
 }

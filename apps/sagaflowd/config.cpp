@@ -8,6 +8,8 @@
 
 #include <boost/asio/ip/address.hpp>
 
+#include "sagaflow/text/printable.hpp"
+
 namespace sagaflowd {
 namespace {
 
@@ -103,6 +105,13 @@ void apply(Config& c, const std::string& key, const std::string& value, const st
     c.owner = value;
   } else if (key == "lease_ttl_ms") {
     c.lease_ttl_ms = parse_int(value, 500, 600000, where);
+  } else if (key == "log_level") {
+    auto level = sagaflow::log::parse_level(value);
+    if (!level) {
+      throw ConfigError(where + ": expected debug, info, warn or error, found '" +
+                        sagaflow::text::printable(value) + "'");
+    }
+    c.log_level = *level;
   } else if (key == "amqp_url") {
     c.amqp_url = value;
   } else if (key == "amqp_prefix") {
@@ -169,6 +178,7 @@ const std::map<std::string, std::string>& environment_names() {
       {"SAGAFLOW_TLS_VERIFY_HOSTNAME", "tls_verify_hostname"},
       {"SAGAFLOW_ADMIN_LISTEN", "admin_listen"},
       {"SAGAFLOW_ADMIN_FLOW_CHECK_MS", "admin_flow_check_ms"},
+      {"SAGAFLOW_LOG_LEVEL", "log_level"},
   };
   return names;
 }
@@ -283,15 +293,17 @@ std::string usage() {
          "                    /readyz then needs (or SAGAFLOW_ADMIN_TOKEN)\n"
          "  --admin-flow-check-ms MS   how long a posted flow may take to be parsed and\n"
          "                    verified (2000; 100 to 60000): longer is refused with 422\n"
+         "  --log-level L     debug, info, warn or error (default: info); debug adds a line\n"
+         "                    per admin request\n"
          "  --config FILE     'key = value' lines with the same names (amqp_url, db, ...)\n"
          "  --demo            serve the example participants in-process and run the scenarios\n"
          "  --exit            with --demo: stop after the scenarios; fail if one went wrong\n"
          "Environment: SAGAFLOW_CONFIG, SAGAFLOW_FLOWS, SAGAFLOW_DB, SAGAFLOW_AMQP_URL,\n"
          "SAGAFLOW_PG_DSN, SAGAFLOW_PG_SCHEMA, SAGAFLOW_PARTITIONS, SAGAFLOW_OWNER,\n"
          "SAGAFLOW_LEASE_TTL_MS, SAGAFLOW_AMQP_PREFIX, SAGAFLOW_TLS_*,\n"
-         "SAGAFLOW_ADMIN_LISTEN, SAGAFLOW_ADMIN_FLOW_CHECK_MS, SAGAFLOW_ADMIN_TOKEN; "
-         "SAGAFLOW_FAULT_AT=POINT[:N] (recovery\n"
-         "drills: SIGKILL at the Nth pass of a fault point);\n"
+         "SAGAFLOW_ADMIN_LISTEN, SAGAFLOW_ADMIN_FLOW_CHECK_MS, SAGAFLOW_ADMIN_TOKEN,\n"
+         "SAGAFLOW_LOG_LEVEL; SAGAFLOW_FAULT_AT=POINT[:N] (recovery drills: SIGKILL at the Nth\n"
+         "pass of a fault point);\n"
          "the command line overrides them, and they override the config file.\n";
 }
 

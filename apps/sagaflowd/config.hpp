@@ -9,6 +9,8 @@
 #include <string>
 #include <vector>
 
+#include "sagaflow/http/log.hpp"
+
 namespace sagaflowd {
 
 struct Config {
@@ -21,6 +23,9 @@ struct Config {
   bool demo = false;
   bool exit_after_demo = false;
   bool help = false;
+  // Log lines below this level are dropped: debug (adds a line per admin request), info, warn,
+  // error.
+  sagaflow::log::Level log_level = sagaflow::log::Level::info;
 
   // RabbitMQ; empty = the embedded in-process bus.
   std::string amqp_url;

@@ -6,17 +6,24 @@
 // --demo serves the example participants in-process and drives the demo scenarios, printing
 // one line per saga; --exit then stops, failing when a saga ended unexpectedly.
 //
-// The admin endpoint (docs/admin-api.md) runs on a thread of its own. The daemon's own log
-// lines are JSON, one per line on stderr (sagaflow/http/log.hpp); the demo's report is text on
-// stdout.
+// The admin endpoint (docs/admin-api.md) runs on a thread of its own, from the start: while
+// PostgreSQL or the broker cannot be reached, /healthz answers and /readyz says why, the daemon
+// retries with a jittered backoff, and SIGINT or SIGTERM stop it at any moment (exit 0). The
+// daemon's own log lines are JSON, one per line on stderr (sagaflow/http/log.hpp), filtered by
+// --log-level; the demo's report is text on stdout.
 #include <unistd.h>
 #include <algorithm>
 
+#include <condition_variable>
 #include <csignal>
 #include <cstdio>
 #include <filesystem>
+#include <functional>
+#include <map>
 #include <memory>
+#include <mutex>
 #include <set>
+#include <stop_token>
 #include <string>
 #include <thread>
 #include <vector>
@@ -26,6 +33,8 @@
 
 #include "config.hpp"
 #include "demo/demo.hpp"
+#include "dependencies.hpp"
+#include "sagaflow/engine/backoff.hpp"
 #include "sagaflow/engine/orchestrator.hpp"
 #include "sagaflow/engine/system_clock.hpp"
 #include "sagaflow/http/admin_api.hpp"
@@ -39,6 +48,8 @@
 #include "sagaflow/rabbitmq/orchestrator_transport.hpp"
 #include "sagaflow/sagas/demo_data.hpp"
 #include "sagaflow/sqlite/sqlite_store.hpp"
+#include "sagaflow/text/printable.hpp"
+#include "serving_backend.hpp"
 
 namespace {
 
@@ -107,10 +118,11 @@ Declared declared_for(const sagaflow::FlowRegistry& flows) {
 }
 
 // The broker side when configured: every flow's services get their command queue, every event
-// a flow listens to is bound to the orchestrator's queue.
-std::unique_ptr<sagaflow::rabbitmq::OrchestratorTransport> connect_broker(
+// a flow listens to is bound to the orchestrator's queue. The transport connects in the
+// background, reconnecting with backoff, and tells `dependencies` how it goes.
+std::unique_ptr<sagaflow::rabbitmq::OrchestratorTransport> open_broker(
     const sagaflowd::Config& config, const Declared& declared,
-    sagaflow::DeadLetterObserver& dead_letters) {
+    sagaflowd::Dependencies& dependencies, sagaflow::DeadLetterObserver& dead_letters) {
   sagaflow::rabbitmq::OrchestratorSettings settings;
   settings.connection = sagaflow::rabbitmq::ConnectionSettings::from_url(config.amqp_url);
   auto& tls = settings.connection.tls;
@@ -119,15 +131,16 @@ std::unique_ptr<sagaflow::rabbitmq::OrchestratorTransport> connect_broker(
   tls.key_file = config.tls_key_file;
   tls.verify_peer = config.tls_verify_peer;
   tls.verify_hostname = config.tls_verify_hostname;
+  settings.connection.on_connection = [&dependencies](bool up, const std::string& error) {
+    dependencies.report("broker", up, error);
+  };
   settings.topology.prefix = config.amqp_prefix;
   settings.partitions = config.partitions;
   settings.services.assign(declared.services.begin(), declared.services.end());
   settings.event_types.assign(declared.events.begin(), declared.events.end());
   settings.dead_letters = &dead_letters;
   log::info("connecting to the broker", {{"url", settings.connection.redacted_url()}});
-  auto transport = std::make_unique<sagaflow::rabbitmq::OrchestratorTransport>(settings);
-  transport->wait_connected(std::chrono::seconds(30));
-  return transport;
+  return std::make_unique<sagaflow::rabbitmq::OrchestratorTransport>(settings);
 }
 
 // A deployed flow over RabbitMQ: its queues and bindings were declared at start, so a flow
@@ -149,16 +162,6 @@ void check_declared(const Declared& declared, const sagaflow::Plan& plan) {
           "folder and restart sagaflowd");
     }
   }
-}
-
-// PostgreSQL when a DSN is configured, else the SQLite file.
-std::unique_ptr<sagaflow::Store> open_store(const sagaflowd::Config& config) {
-  if (!config.pg_dsn.empty()) {
-    return std::make_unique<sagaflow::postgres::PostgresStore>(
-        sagaflow::postgres::PostgresOptions{.dsn = config.pg_dsn, .schema = config.pg_schema});
-  }
-  return std::make_unique<sagaflow::sqlite::SqliteStore>(
-      sagaflow::sqlite::SqliteOptions{.path = config.db});
 }
 
 // What the logs call the store: never a password.
@@ -186,6 +189,141 @@ std::function<void(std::string_view)> fault_hook(const sagaflowd::Config& config
   };
 }
 
+// Taken synchronously by the main thread alone: blocked in every thread, before any starts.
+// A shell starting the daemon in the background sets SIGINT to ignored, which would discard it
+// even while waited for: the default disposition comes back first.
+sigset_t blocked_signals() {
+  std::signal(SIGINT, SIG_DFL);
+  std::signal(SIGTERM, SIG_DFL);
+  sigset_t signals;
+  sigemptyset(&signals);
+  sigaddset(&signals, SIGINT);
+  sigaddset(&signals, SIGTERM);
+  pthread_sigmask(SIG_BLOCK, &signals, nullptr);
+  return signals;
+}
+
+// Waits up to `timeout` (a monotonic interval) for SIGINT or SIGTERM; true when one came.
+bool signalled(const sigset_t& signals, std::chrono::milliseconds timeout) {
+  const timespec wait{static_cast<time_t>(timeout.count() / 1000),
+                      static_cast<long>((timeout.count() % 1000) * 1'000'000)};
+  const int received = sigtimedwait(&signals, nullptr, &wait);
+  if (received <= 0) return false;  // the time passed (or another signal interrupted)
+  log::info("stopping", {{"signal", received}});
+  return true;
+}
+
+sagaflow::Backoff start_up_backoff() {
+  return sagaflow::Backoff({std::chrono::milliseconds(100), std::chrono::milliseconds(5000)},
+                           sagaflow::system_random());
+}
+
+// Runs a start-up step until it returns; one that throws `Retryable` is tried again after a
+// jittered backoff, any other error is final. False when a signal stopped the daemon first.
+template <class Retryable>
+bool until_done(const sigset_t& signals, const std::function<void()>& step) {
+  auto backoff = start_up_backoff();
+  while (true) {
+    try {
+      step();
+      return true;
+    } catch (const Retryable&) {
+      // Said by the step or the adapter that failed (logged once per outage, on /readyz).
+    }
+    if (signalled(signals, backoff.next())) return false;
+  }
+}
+
+// PostgreSQL when a DSN is configured (nullptr when a signal came while waiting for it), else
+// the SQLite file.
+std::unique_ptr<sagaflow::Store> open_store(const sagaflowd::Config& config,
+                                            sagaflowd::Dependencies& dependencies,
+                                            const sigset_t& signals) {
+  if (config.pg_dsn.empty()) {
+    return std::make_unique<sagaflow::sqlite::SqliteStore>(
+        sagaflow::sqlite::SqliteOptions{.path = config.db});
+  }
+  sagaflow::postgres::PostgresOptions options{.dsn = config.pg_dsn, .schema = config.pg_schema};
+  options.start_timeout = std::chrono::milliseconds(0);  // retried here, between signals
+  options.on_connection = [&dependencies](bool up, const std::string& error) {
+    dependencies.report("store", up, error);
+  };
+  std::unique_ptr<sagaflow::Store> store;
+  until_done<sagaflow::postgres::ConnectionError>(
+      signals, [&] { store = std::make_unique<sagaflow::postgres::PostgresStore>(options); });
+  return store;
+}
+
+// The admin endpoint on a thread of its own, from start to stop.
+class AdminEndpoint {
+ public:
+  AdminEndpoint(sagaflow::http::AdminApi& api, const sagaflowd::Config& config)
+      : server_(io_, api,
+                sagaflow::http::ServerOptions{.address = config.admin_address,
+                                              .port = config.admin_port}) {
+    server_.start();
+    thread_ = std::thread([this] { io_.run(); });
+  }
+  ~AdminEndpoint() {
+    server_.stop();
+    io_.stop();
+    thread_.join();
+  }
+  AdminEndpoint(const AdminEndpoint&) = delete;
+  AdminEndpoint& operator=(const AdminEndpoint&) = delete;
+  std::string url() const { return server_.url(); }
+
+ private:
+  boost::asio::io_context io_;
+  sagaflow::http::AdminServer server_;
+  std::thread thread_;
+};
+
+// The dependencies watched: PostgreSQL and RabbitMQ when configured, by the names /readyz uses.
+std::map<std::string, std::string> watched(const sagaflowd::Config& config) {
+  std::map<std::string, std::string> where;
+  if (!config.pg_dsn.empty()) where["store"] = store_name(config);
+  if (!config.amqp_url.empty()) {
+    try {
+      where["broker"] =
+          sagaflow::rabbitmq::ConnectionSettings::from_url(config.amqp_url).redacted_url();
+    } catch (const std::exception&) {
+      where["broker"] = sagaflow::rabbitmq::mask_password(config.amqp_url);
+    }
+  }
+  return where;
+}
+
+// A line per partition lease gained or lost (several orchestrators).
+void log_leases(const std::vector<int>& lost, const std::vector<sagaflow::Lease>& gained) {
+  for (int partition : lost) log::info("lease lost", {{"partition", partition}});
+  for (const auto& lease : gained) {
+    log::info("lease gained", {{"partition", lease.partition}, {"epoch", lease.epoch}});
+  }
+}
+
+// Rounds until stopped. A round that fails (the store gone for longer than its reconnect
+// timeout) is tried again after a backoff: the daemon outlives its servers. The failure is an
+// error line unless it is the outage already logged.
+void run_orchestrator(sagaflow::Orchestrator& orchestrator, const sagaflowd::Dependencies& servers,
+                      std::stop_token stop) {
+  auto backoff = start_up_backoff();
+  std::mutex mutex;
+  std::condition_variable_any woken;
+  while (!stop.stop_requested()) {
+    try {
+      orchestrator.run(stop);
+      return;
+    } catch (const std::exception& error) {
+      log::write(servers.all_up() ? log::Level::error : log::Level::debug,
+                 "orchestrator round failed; retrying",
+                 {{"error", sagaflow::text::printable(error.what())}});
+    }
+    std::unique_lock lock(mutex);
+    woken.wait_for(lock, stop, backoff.next(), [] { return false; });
+  }
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -202,28 +340,52 @@ int main(int argc, char** argv) {
     std::fputs(sagaflowd::usage().c_str(), stdout);
     return 0;
   }
-  std::unique_ptr<sagaflow::Store> store_owner;
-  try {
-    store_owner = open_store(config);
-  } catch (const std::exception& error) {
-    log::error("cannot open the store", {{"store", store_name(config)}, {"error", error.what()}});
-    return 1;
-  }
-  sagaflow::Store& store = *store_owner;
+  log::set_level(config.log_level);
+  const sigset_t signals = blocked_signals();
+
+  // The admin endpoint first, so that /healthz and /readyz answer while the servers are awaited.
+  sagaflowd::Dependencies dependencies(watched(config));
   sagaflow::demo::DemoClock clock;  // real time; only the demo makes it jump
   sagaflow::FlowRegistry flows;
-  if (!load_flows(config.flows, store, flows, clock)) return 2;
+  sagaflowd::ServingBackend serving(dependencies);
+  sagaflow::http::PrometheusMetrics metrics;
+  sagaflow::http::AdminApi api(
+      serving,
+      {.token = config.admin_token,
+       .flow_checks = {.budget = std::chrono::milliseconds(config.admin_flow_check_ms)}},
+      &metrics);
+  std::unique_ptr<AdminEndpoint> admin;
+  try {
+    admin = std::make_unique<AdminEndpoint>(api, config);
+  } catch (const std::exception& error) {
+    log::error(
+        "the admin endpoint cannot listen",
+        {{"address", config.admin_address}, {"port", config.admin_port}, {"error", error.what()}});
+    return 2;
+  }
+  log::info("admin endpoint listening",
+            {{"url", admin->url()}, {"token_required", !config.admin_token.empty()}});
+
+  std::unique_ptr<sagaflow::Store> store_owner;
+  try {
+    store_owner = open_store(config, dependencies, signals);
+  } catch (const std::exception& error) {
+    log::error("cannot open the store",
+               {{"store", store_name(config)}, {"error", sagaflow::text::printable(error.what())}});
+    return 1;
+  }
+  if (!store_owner) return 0;  // stopped while waiting for PostgreSQL
+  auto* postgres = dynamic_cast<sagaflow::postgres::PostgresStore*>(store_owner.get());
+  sagaflow::Store& store = *store_owner;
+  try {
+    if (!load_flows(config.flows, store, flows, clock)) return 2;
+  } catch (const std::exception& error) {
+    log::error("cannot load the flows", {{"error", sagaflow::text::printable(error.what())}});
+    return 1;
+  }
   const auto declared = declared_for(flows);
 
-  // Signals are taken synchronously by this thread; the others never see them.
-  sigset_t signals;
-  sigemptyset(&signals);
-  sigaddset(&signals, SIGINT);
-  sigaddset(&signals, SIGTERM);
-  pthread_sigmask(SIG_BLOCK, &signals, nullptr);
-
   // Every dead letter, whichever transport makes it, is counted by reason and logged.
-  sagaflow::http::PrometheusMetrics metrics;
   sagaflow::http::DeadLetterLog dead_letter_log;
   sagaflow::DeadLetterObservers dead_letters{&metrics, &dead_letter_log};
 
@@ -231,10 +393,14 @@ int main(int argc, char** argv) {
   sagaflow::OrchestratorOptions options;
   if (!config.amqp_url.empty()) {
     try {
-      broker = connect_broker(config, declared, dead_letters);
+      broker = open_broker(config, declared, dependencies, dead_letters);
     } catch (const std::exception& error) {
-      log::error("cannot connect to the broker", {{"error", error.what()}});  // no password
+      log::error("cannot use the broker", {{"error", error.what()}});  // no password
       return 1;
+    }
+    // Its topology is declared on connect: nothing runs before (and no lease is taken).
+    while (!broker->connected()) {
+      if (signalled(signals, std::chrono::milliseconds(100))) return 0;
     }
     options.engine.reply_to = sagaflow::rabbitmq::Topology{config.amqp_prefix}.reply_queue();
   }
@@ -246,6 +412,7 @@ int main(int argc, char** argv) {
     options.partition_count = config.partitions;
     options.lease_ttl = sagaflow::Duration(config.lease_ttl_ms);
     options.heartbeat_every = sagaflow::Duration(std::max(100, config.lease_ttl_ms / 5));
+    options.on_leases_changed = log_leases;
     log::info("sharing the sagas with other orchestrators",
               {{"owner", options.owner}, {"partitions", config.partitions}});
   }
@@ -263,6 +430,11 @@ int main(int argc, char** argv) {
       broker ? static_cast<sagaflow::Transport&>(*broker) : bus.orchestrator();
   options.metrics = &metrics;
   sagaflow::Orchestrator orchestrator(flows, store, transport, clock, options);
+  const auto stop_workers = [&] {
+    guard.reset();
+    workers.stop();
+    worker_thread.join();
+  };
 
   // Every example participant, in-process: commands by service name, events they subscribe to,
   // and the events they publish (payments after a webhook) entering the same bus.
@@ -280,16 +452,27 @@ int main(int argc, char** argv) {
 
   // The in-process bus lost whatever was in flight when the last process stopped: send it
   // again. A broker kept it, so only the unpublished outbox goes out.
-  orchestrator.recover(!broker);
-  std::jthread orchestrator_thread([&](std::stop_token stop) { orchestrator.run(stop); });
+  const bool recovered = until_done<std::exception>(signals, [&] {
+    try {
+      orchestrator.recover(!broker);
+    } catch (const std::exception& error) {
+      log::warn("recovery failed; retrying", {{"error", sagaflow::text::printable(error.what())}});
+      throw;
+    }
+  });
+  if (!recovered) {
+    stop_workers();
+    return 0;
+  }
+  std::jthread orchestrator_thread(
+      [&](std::stop_token stop) { run_orchestrator(orchestrator, dependencies, stop); });
   log::info("sagaflowd running",
             {{"transport", broker ? "rabbitmq" : "embedded"}, {"store", store_name(config)}});
 
-  // The admin endpoint, on its own thread. A deployed flow's events reach the orchestrator on
-  // the bus at once; over RabbitMQ, only what was declared at start can be deployed.
+  // The admin requests now reach the orchestrator. A deployed flow's events reach it on the bus
+  // at once; over RabbitMQ, only what was declared at start can be deployed.
   sagaflow::http::BackendHooks hooks;
   if (broker) {
-    hooks.broker_connected = [&] { return broker->connected(); };
     hooks.prepare_deploy = [&](const sagaflow::Plan& plan) { check_declared(declared, plan); };
   } else {
     hooks.prepare_deploy = [&](const sagaflow::Plan& plan) {
@@ -297,32 +480,7 @@ int main(int argc, char** argv) {
     };
   }
   sagaflow::http::AdminBackendImpl backend(orchestrator, store, flows, clock, std::move(hooks));
-  sagaflow::http::AdminApi api(
-      backend,
-      {.token = config.admin_token,
-       .flow_checks = {.budget = std::chrono::milliseconds(config.admin_flow_check_ms)}},
-      &metrics);
-  boost::asio::io_context admin_io;
-  std::unique_ptr<sagaflow::http::AdminServer> admin;
-  try {
-    admin = std::make_unique<sagaflow::http::AdminServer>(
-        admin_io, api,
-        sagaflow::http::ServerOptions{.address = config.admin_address, .port = config.admin_port});
-  } catch (const std::exception& error) {
-    log::error(
-        "the admin endpoint cannot listen",
-        {{"address", config.admin_address}, {"port", config.admin_port}, {"error", error.what()}});
-    orchestrator_thread.request_stop();
-    orchestrator_thread.join();
-    guard.reset();
-    workers.stop();
-    worker_thread.join();
-    return 2;
-  }
-  admin->start();
-  std::thread admin_thread([&] { admin_io.run(); });
-  log::info("admin endpoint listening",
-            {{"url", admin->url()}, {"token_required", !config.admin_token.empty()}});
+  serving.serve(backend);
 
   int exit_code = 0;
   if (config.demo) {
@@ -331,20 +489,21 @@ int main(int argc, char** argv) {
   }
   if (!config.demo || !config.exit_after_demo) {
     log::info("serving; Ctrl-C stops", {{"admin", admin->url()}});
-    int received = 0;
-    sigwait(&signals, &received);
-    log::info("stopping", {{"signal", received}});
+    while (!signalled(signals, std::chrono::seconds(1))) {
+    }
   }
 
-  // The endpoint first: its requests wait on the orchestrator, never the other way round.
-  admin->stop();
-  admin_io.stop();
-  admin_thread.join();
+  // The endpoint first: its requests wait on the orchestrator, never the other way round. A
+  // store that is down fails the last calls at once instead of retrying them.
+  admin.reset();
+  if (postgres != nullptr) postgres->stop_retrying();
   orchestrator_thread.request_stop();
   orchestrator_thread.join();
-  orchestrator.release();  // the others take this process's partitions at once
-  guard.reset();
-  workers.stop();
-  worker_thread.join();
+  try {
+    orchestrator.release();  // the others take this process's partitions at once
+  } catch (const std::exception&) {
+    // The store cannot be reached: the leases expire after their ttl instead.
+  }
+  stop_workers();
   return exit_code;
 }

@@ -60,7 +60,12 @@ class Process {
     kill(pid_, signal);
     int status = 0;
     waitpid(pid_, &status, 0);
-    pid_ = -1;
+    record(status);
+  }
+
+  // Sends the signal without waiting: wait_for_end() tells how it ended.
+  void signal(int signal) const {
+    if (pid_ > 0) kill(pid_, signal);
   }
 
   // Waits up to `patience` for the process to end by itself; returns the signal that ended it
@@ -70,7 +75,7 @@ class Process {
     while (pid_ > 0 && std::chrono::steady_clock::now() < deadline) {
       int status = 0;
       if (waitpid(pid_, &status, WNOHANG) == pid_) {
-        pid_ = -1;
+        record(status);
         return WIFSIGNALED(status) ? WTERMSIG(status) : 0;
       }
       std::this_thread::sleep_for(std::chrono::milliseconds(20));
@@ -79,9 +84,18 @@ class Process {
   }
 
   bool running() const { return pid_ > 0; }
+  // The exit status of a process that ended by itself (exit or return from main); -1 while it
+  // runs or when a signal ended it.
+  int exit_code() const { return exit_code_; }
 
  private:
+  void record(int status) {
+    pid_ = -1;
+    exit_code_ = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+  }
+
   pid_t pid_ = -1;
+  int exit_code_ = -1;
 };
 
 }  // namespace sagaflow::testing

@@ -276,6 +276,8 @@ Outcome AdminApi::handle_request(const Request& request) {
     return route(c);
   } catch (const BadRequest& e) {
     return c.reply.error(e.code, e.message, e.details);
+  } catch (const NotServing& e) {
+    return c.reply.error(status::service_unavailable, e.what());
   } catch (const std::exception& e) {
     // The store (or something under it) failed: the request may be asked again.
     log::error("admin request failed", {{"path", c.path}, {"error", e.what()}});
@@ -802,6 +804,12 @@ Response AdminApi::readyz(Context& c) {
     parts["status"] = "ready";
     return c.reply.json(status::ok, parts);
   }
+  json::object since;
+  if (!r.store.empty() && r.store_down_since) since["store"] = format_time(*r.store_down_since);
+  if (!r.broker.empty() && r.broker_down_since) {
+    since["broker"] = format_time(*r.broker_down_since);
+  }
+  if (!since.empty()) parts["since"] = std::move(since);
   std::string message = "not ready:";
   if (!r.store.empty()) message += " store: " + r.store + ";";
   if (!r.broker.empty()) message += " broker: " + r.broker + ";";

@@ -15,7 +15,9 @@ std::atomic<Level> g_level{Level::info};
 std::mutex g_mutex;
 std::function<void(std::string_view)> g_sink;  // guarded by g_mutex
 
-const char* name(Level level) {
+}  // namespace
+
+const char* level_name(Level level) {
   switch (level) {
     case Level::debug:
       return "debug";
@@ -29,14 +31,19 @@ const char* name(Level level) {
   return "info";
 }
 
-}  // namespace
+std::optional<Level> parse_level(std::string_view name) {
+  for (auto level : {Level::debug, Level::info, Level::warn, Level::error}) {
+    if (name == level_name(level)) return level;
+  }
+  return std::nullopt;
+}
 
 std::string format(Level level, std::string_view msg, std::initializer_list<Field> fields,
                    std::string_view ts) {
   json::object line;
   line.reserve(3 + fields.size());
   line["ts"] = ts;
-  line["level"] = name(level);
+  line["level"] = level_name(level);
   line["msg"] = text::printable(msg);
   for (const auto& f : fields) {
     if (f.key == "ts" || f.key == "level" || f.key == "msg") continue;
@@ -47,8 +54,12 @@ std::string format(Level level, std::string_view msg, std::initializer_list<Fiel
   return json::serialize(line);
 }
 
+bool enabled(Level level) {
+  return level >= g_level.load(std::memory_order_relaxed);
+}
+
 void write(Level level, std::string_view msg, std::initializer_list<Field> fields) {
-  if (level < g_level.load(std::memory_order_relaxed)) return;
+  if (!enabled(level)) return;
   const auto now =
       std::chrono::time_point_cast<std::chrono::milliseconds>(std::chrono::system_clock::now());
   auto text = format(level, msg, fields, http::format_time(now));

@@ -22,6 +22,7 @@
 #include <boost/beast/http/write.hpp>
 
 #include "sagaflow/http/log.hpp"
+#include "sagaflow/text/printable.hpp"
 
 namespace sagaflow::http {
 namespace {
@@ -184,9 +185,11 @@ class Session : public std::enable_shared_from_this<Session> {
 
   void access_log(unsigned status) {
     const auto ms = std::chrono::duration_cast<milliseconds>(SteadyClock::now() - started_);
-    const bool quiet = !path_.starts_with("/api/");  // probes and scrapes
-    log::write(quiet ? log::Level::debug : log::Level::info, "admin request",
-               {{"method", method_}, {"path", path_}, {"status", status}, {"ms", ms.count()}});
+    // One line per request is noise in production: shown with --log-level debug.
+    log::debug("admin request", {{"method", text::printable(method_)},
+                                 {"path", text::printable(path_)},
+                                 {"status", status},
+                                 {"ms", ms.count()}});
   }
 
   // --- closing ------------------------------------------------------------------------------

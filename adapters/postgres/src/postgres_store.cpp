@@ -1,6 +1,8 @@
 #include "sagaflow/postgres/postgres_store.hpp"
 
 #include <algorithm>
+#include <atomic>
+#include <condition_variable>
 #include <cstdio>
 #include <limits>
 #include <map>
@@ -14,6 +16,7 @@
 #include "errors.hpp"
 #include "pipeline.hpp"
 #include "result.hpp"
+#include "sagaflow/engine/backoff.hpp"
 #include "schema.hpp"
 #include "setup.hpp"
 #include "statements.hpp"
@@ -294,6 +297,7 @@ struct PostgresStore::Impl {
   explicit Impl(const PostgresOptions& options)
       : options(options), keywords(connect_keywords(options)) {
     std::optional<Deadline> budget;
+    if (options.start_timeout) budget = deadline_in(*options.start_timeout);
     ensure_connected(budget);
   }
 
@@ -318,7 +322,8 @@ struct PostgresStore::Impl {
         p.run(deadline);
         p.throw_if_failed("preparing statements");
         ready = true;
-        backoff = kBackoffMin;
+        backoff.reset();
+        if (options.on_connection) options.on_connection(true, {});
       } catch (const ConnectionError&) {
         lost(budget);
       }
@@ -329,11 +334,20 @@ struct PostgresStore::Impl {
   // budget is spent, else waits before the next attempt.
   void lost(std::optional<Deadline>& budget) {
     drop();
+    if (options.on_connection) {
+      try {
+        throw;
+      } catch (const std::exception& e) {
+        options.on_connection(false, e.what());
+      }
+    }
     if (!budget) budget = deadline_in(options.reconnect_timeout);
-    if (SteadyClock::now() >= *budget) throw;
-    std::this_thread::sleep_for(
-        std::min<SteadyClock::duration>(backoff, *budget - SteadyClock::now()));
-    backoff = std::min(backoff * 2, kBackoffMax);
+    if (SteadyClock::now() >= *budget || stopped) throw;
+    // stop_retrying() cuts the wait short.
+    std::unique_lock lock(stop_mutex);
+    stop_changed.wait_for(
+        lock, std::min<SteadyClock::duration>(backoff.next(), *budget - SteadyClock::now()),
+        [&] { return stopped.load(); });
   }
 
   void drop() noexcept {
@@ -838,8 +852,12 @@ struct PostgresStore::Impl {
   bool migrated = false;              // the schema is up to date (checked at the first connect)
   bool ready = false;                 // connected, search_path set, statements prepared
   std::set<unsigned> prepared_lists;  // list shapes prepared on this connection
-  milliseconds backoff = kBackoffMin;
+  Backoff backoff{{kBackoffMin, kBackoffMax}, system_random()};
   SteadyClock::time_point last_prune{};
+  // stop_retrying(): taken without the connection's mutex, which a retrying call holds.
+  std::atomic<bool> stopped{false};
+  std::mutex stop_mutex;
+  std::condition_variable stop_changed;
 };
 
 // ---------------------------------------------------------------------------------------------
@@ -848,6 +866,14 @@ PostgresStore::PostgresStore(const PostgresOptions& options)
     : impl_(std::make_unique<Impl>(options)) {}
 
 PostgresStore::~PostgresStore() = default;
+
+void PostgresStore::stop_retrying() {
+  {
+    std::lock_guard lock(impl_->stop_mutex);
+    impl_->stopped = true;
+  }
+  impl_->stop_changed.notify_all();
+}
 
 std::vector<OutboxRow> PostgresStore::commit(const CommitBatch& batch) {
   std::lock_guard lock(impl_->mutex);

@@ -10,6 +10,8 @@
 #include <algorithm>
 #include <future>
 
+#include "sagaflow/engine/backoff.hpp"
+
 namespace sagaflow::rabbitmq::detail {
 
 namespace {
@@ -171,21 +173,27 @@ bool Link::reconsume(std::vector<std::string> queues, Duration timeout) {
 // The I/O thread's loop
 
 void Link::run() {
-  auto backoff = settings_.connection.reconnect_min;
+  Backoff backoff({settings_.connection.reconnect_min, settings_.connection.reconnect_max},
+                  system_random());
   while (!stopping_) {
     if (conn_ == nullptr) {
       auto error = open();
       if (!error.empty()) {
         if (conn_ != nullptr) amqp_destroy_connection(conn_);
         conn_ = nullptr;
-        set_error(settings_.name + ": cannot connect to " + settings_.connection.redacted_url() +
-                  ": " + error);
-        wait_io(backoff);
-        run_tasks();
-        backoff = std::min(backoff * 2, settings_.connection.reconnect_max);
+        error = settings_.name + ": cannot connect to " + settings_.connection.redacted_url() +
+                ": " + error;
+        set_error(error);
+        notify(false, error);
+        // The eventfd cuts the wait short for the destructor and for posted tasks.
+        const auto until = Clock::now() + backoff.next();
+        while (!stopping_ && Clock::now() < until) {
+          wait_io(std::chrono::duration_cast<std::chrono::milliseconds>(until - Clock::now()));
+          run_tasks();
+        }
         continue;
       }
-      backoff = settings_.connection.reconnect_min;
+      backoff.reset();
       last_heard_ = last_heartbeat_sent_ = Clock::now();
       auto generation = generation_.load() + 1;
       {
@@ -195,6 +203,7 @@ void Link::run() {
         last_error_.clear();
       }
       changed_.notify_all();
+      notify(true, {});
       if (on_state_) on_state_(generation, true);
     }
     wait_io(kIdleWait);
@@ -343,8 +352,13 @@ std::string Link::open() {
   return {};
 }
 
-void Link::fail(const std::string& error) {
+void Link::notify(bool up, const std::string& error) {
+  if (settings_.connection.on_connection) settings_.connection.on_connection(up, error);
+}
+
+void Link::fail(const std::string& error, bool deliberate) {
   if (conn_ == nullptr) return;
+  if (!deliberate) notify(false, settings_.name + ": " + error);
   amqp_destroy_connection(conn_);
   conn_ = nullptr;
   connected_ = false;
@@ -365,7 +379,7 @@ void Link::close() {
   if (conn_ == nullptr) return;
   // A clean close: the broker puts unacknowledged deliveries back into their queues at once.
   amqp_connection_close(conn_, AMQP_REPLY_SUCCESS);
-  fail("closed");
+  fail("closed", /*deliberate=*/true);
 }
 
 void Link::run_tasks() {

@@ -137,7 +137,10 @@ class Link {
 
   void run();
   std::string open();
-  void fail(const std::string& error);
+  // Drops the connection; unless `deliberate` (a clean close), tells the observer it was lost.
+  void fail(const std::string& error, bool deliberate = false);
+  // Tells ConnectionSettings::on_connection, if any.
+  void notify(bool up, const std::string& error);
   void close();
   // Waits a moment (kShutdownGrace at most) for the confirms in flight.
   void settle_confirms();

@@ -660,6 +660,11 @@ struct Orchestrator::Impl {
       leases_held.clear();
       for (const auto& [p, epoch] : owned) leases_held.push_back(Lease{p, epoch});
     }
+    if (options.on_leases_changed) {
+      std::vector<Lease> leases;
+      for (int p : gained) leases.push_back(Lease{p, owned.at(p)});
+      options.on_leases_changed(lost, leases);
+    }
     if (!lost.empty()) forget(lost);
     if (!gained.empty()) take_over(gained);
     transport.consume_partitions(owned_list);

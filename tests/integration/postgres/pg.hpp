@@ -92,19 +92,20 @@ inline bool eventually(const std::function<bool()>& condition,
 }
 
 // A PostgreSQL of the test's own (tools/test-pg with its own port and folder, whatever
-// SAGAFLOW_TEST_PG_DSN says), for the tests that restart a server: the shared one keeps serving
-// the other tests meanwhile. Port: SAGAFLOW_TEST_PG_PORT (default 25432) + 1; folder:
-// SAGAFLOW_TEST_PG_DIR (default <build>/test-servers/postgres) + "-restart". Stopped at the end.
+// SAGAFLOW_TEST_PG_DSN says), for the tests that restart or stop a server: the shared one keeps
+// serving the other tests meanwhile. Port: SAGAFLOW_TEST_PG_PORT (default 25432) + `offset`;
+// folder: SAGAFLOW_TEST_PG_DIR (default <build>/test-servers/postgres) + "-" + `name`. Test
+// programs that run side by side use different offsets and names. Stopped at the end.
 class PrivateServer {
  public:
-  PrivateServer() {
+  explicit PrivateServer(int offset = 1, const std::string& name = "restart") {
     const char* port = std::getenv("SAGAFLOW_TEST_PG_PORT");
     const char* dir = std::getenv("SAGAFLOW_TEST_PG_DIR");
-    port_ = (port != nullptr && *port != '\0' ? std::atoi(port) : 25432) + 1;
+    port_ = (port != nullptr && *port != '\0' ? std::atoi(port) : 25432) + offset;
     dir_ = (dir != nullptr && *dir != '\0'
                 ? std::string(dir)
                 : std::string(SAGAFLOW_BINARY_DIR) + "/test-servers/postgres") +
-           "-restart";
+           "-" + name;
     REQUIRE_MESSAGE(tool("start") == 0, "tools/test-pg start failed for " << dir_);
   }
   ~PrivateServer() { tool("stop"); }
@@ -116,6 +117,8 @@ class PrivateServer {
   }
   // tools/test-pg restart: a clean (fast) shutdown, every session ended, then a start.
   void restart() { REQUIRE_MESSAGE(tool("restart") == 0, "tools/test-pg restart failed"); }
+  void stop() { REQUIRE_MESSAGE(tool("stop") == 0, "tools/test-pg stop failed"); }
+  void start() { REQUIRE_MESSAGE(tool("start") == 0, "tools/test-pg start failed"); }
 
  private:
   int tool(const std::string& command) const {

@@ -25,42 +25,16 @@
 #include "sagaflow/engine/system_clock.hpp"
 #include "sagaflow/flow/loader.hpp"
 #include "sagaflow/testing/memory_store.hpp"
+#include "support/own_broker.hpp"
 #include "support/process.hpp"
 
 using namespace sagaflow;
 using namespace std::chrono_literals;
 using json::object;
+using sagaflow::testing::OwnBroker;
 using sagaflow::testing::Process;
 
 namespace {
-
-// A RabbitMQ of this test's own (tools/test-broker on other ports and another data folder), so
-// that restarting it disturbs no other test.
-class OwnBroker {
- public:
-  OwnBroker() {
-    const auto shared = rabbitmq::ConnectionSettings::from_url(rabbitmq::testing::broker_url());
-    port_ = shared.port + 5;  // the shared broker uses its port and the two after it
-    REQUIRE_MESSAGE(script("start") == 0, "cannot start the test's own broker on port " << port_);
-  }
-  ~OwnBroker() { script("stop"); }
-  OwnBroker(const OwnBroker&) = delete;
-  OwnBroker& operator=(const OwnBroker&) = delete;
-
-  std::string url() const { return "amqp://guest:guest@127.0.0.1:" + std::to_string(port_) + "/"; }
-  void stop() { REQUIRE(script("stop") == 0); }
-  void start() { REQUIRE(script("start") == 0); }
-
- private:
-  int script(const char* command) const {
-    const std::string line =
-        "env -u SAGAFLOW_TEST_AMQP_URL SAGAFLOW_TEST_AMQP_PORT=" + std::to_string(port_) +
-        " SAGAFLOW_TEST_BROKER_DIR=" + SAGAFLOW_BINARY_DIR + "/test-servers/rabbitmq-" +
-        std::to_string(port_) + " " + SAGAFLOW_SOURCE_DIR + "/tools/test-broker " + command;
-    return std::system(line.c_str());
-  }
-  int port_ = 0;
-};
 
 // What one participant process applied (its --report file, written when it stops, or its state
 // file's report, read while it runs).
@@ -361,7 +335,7 @@ TEST_CASE("over RabbitMQ, a participant killed mid-step finishes the saga once i
 }
 
 TEST_CASE("over RabbitMQ, a broker restart mid-run loses no saga and applies no effect twice") {
-  OwnBroker broker;
+  OwnBroker broker(5);
   Deployment d("broker-restart", broker.url());
   std::vector<std::string> sagas;
   std::jthread restart;

@@ -35,11 +35,15 @@ inline std::string broker_url() {
   return url;
 }
 
-// sagaflowd, its participants (offers and points, for offer_purchase) and a schema of its own.
+// sagaflowd, its participants (offers and points, for offer_purchase) and a schema of its own,
+// on the shared test servers unless a broker URL or a PostgreSQL DSN of the test's own is given.
 class Deployment {
  public:
-  explicit Deployment(const std::string& name, int daemons = 1)
-      : prefix_("t.crash-" + name + "-" + std::to_string(::getpid())),
+  explicit Deployment(const std::string& name, int daemons = 1, std::string broker = {},
+                      std::string dsn = {})
+      : scratch_(dsn.empty() ? sagaflow::postgres::testing::test_dsn() : dsn),
+        broker_(broker.empty() ? broker_url() : broker),
+        prefix_("t.crash-" + name + "-" + std::to_string(::getpid())),
         dir_(std::filesystem::temp_directory_path() / prefix_),
         daemons_(daemons) {
     for (int i = 0; i < daemons; ++i)
@@ -49,7 +53,7 @@ class Deployment {
     for (const char* service : {"offers", "points"}) {
       participants_.push_back(std::make_unique<Process>(
           std::vector<std::string>{std::string(SAGAFLOW_BINARY_DIR) + "/apps/sagaflow-participant",
-                                   service, "--amqp", broker_url(), "--amqp-prefix", prefix_,
+                                   service, "--amqp", broker_, "--amqp-prefix", prefix_,
                                    "--demo-data", "--report",
                                    (dir_ / (std::string(service) + ".json")).string()},
           std::map<std::string, std::string>{}, (dir_ / "participants.log").string()));
@@ -62,13 +66,20 @@ class Deployment {
   }
 
   // Starts sagaflowd number `index`, armed with a fault point or not, with the extra settings,
-  // and waits until its endpoint answers.
+  // and waits until it serves (its endpoint lists the flows).
   void start_daemon(const std::string& fault = {}, int index = 0,
                     const std::map<std::string, std::string>& extra = {}) {
+    launch_daemon(fault, index, extra);
+    wait_until_serving(index, 60s);
+  }
+
+  // Starts sagaflowd number `index` without waiting for anything.
+  void launch_daemon(const std::string& fault = {}, int index = 0,
+                     const std::map<std::string, std::string>& extra = {}) {
     std::map<std::string, std::string> env{
         {"SAGAFLOW_PG_DSN", scratch_.dsn()},
         {"SAGAFLOW_PG_SCHEMA", scratch_.schema()},
-        {"SAGAFLOW_AMQP_URL", broker_url()},
+        {"SAGAFLOW_AMQP_URL", broker_},
         {"SAGAFLOW_AMQP_PREFIX", prefix_},
         {"SAGAFLOW_FLOWS", std::string(SAGAFLOW_SOURCE_DIR) + "/definitions"},
         {"SAGAFLOW_ADMIN_LISTEN", urls_.at(index).substr(7)},
@@ -78,14 +89,48 @@ class Deployment {
     daemon.reset();
     daemon = std::make_unique<Process>(
         std::vector<std::string>{std::string(SAGAFLOW_BINARY_DIR) + "/apps/sagaflowd"}, env,
-        (dir_ / ("sagaflowd-" + std::to_string(index) + ".log")).string());
-    const auto deadline = std::chrono::steady_clock::now() + 60s;
+        log_path(index).string());
+  }
+
+  // Waits until sagaflowd number `index` serves: its endpoint lists the flows.
+  void wait_until_serving(int index, std::chrono::seconds patience) {
+    const auto deadline = std::chrono::steady_clock::now() + patience;
     while (run_sagactl({"flows", "--url", urls_.at(index)}).status != 0) {
       REQUIRE_MESSAGE(std::chrono::steady_clock::now() < deadline,
-                      "sagaflowd did not answer within 60 s; see " << dir_);
-      REQUIRE_MESSAGE(daemon->wait_for_end(0s) == -1, "sagaflowd exited at start; see " << dir_);
+                      "sagaflowd did not serve within " << patience.count() << " s; see " << dir_);
+      REQUIRE_MESSAGE(daemons_.at(index)->wait_for_end(0s) == -1,
+                      "sagaflowd exited at start; see " << dir_);
       std::this_thread::sleep_for(100ms);
     }
+  }
+
+  const std::string& url(int index) const { return urls_.at(index); }
+  Process& daemon(int index) { return *daemons_.at(index); }
+  std::filesystem::path log_path(int index) const {
+    return dir_ / ("sagaflowd-" + std::to_string(index) + ".log");
+  }
+  // What sagaflowd number `index` logged so far, one JSON object per line.
+  std::vector<sagaflow::json::object> log_lines(int index) const {
+    std::vector<sagaflow::json::object> lines;
+    std::ifstream in(log_path(index));
+    std::string line;
+    while (std::getline(in, line)) {
+      boost::system::error_code ec;
+      auto value = sagaflow::json::parse(line, ec);
+      if (!ec && value.is_object()) lines.push_back(value.as_object());
+    }
+    return lines;
+  }
+  // How many lines sagaflowd number `index` logged with this message.
+  int count_logged(int index, std::string_view msg) const {
+    int n = 0;
+    for (const auto& line : log_lines(index)) {
+      if (const auto* m = line.if_contains("msg");
+          m != nullptr && m->is_string() && std::string_view(m->as_string()) == msg) {
+        ++n;
+      }
+    }
+    return n;
   }
 
   void kill_daemon(int index) { daemons_.at(index)->stop(SIGKILL); }
@@ -178,6 +223,7 @@ class Deployment {
 
  private:
   sagaflow::postgres::testing::Scratch scratch_;
+  std::string broker_;
   std::string prefix_;
   std::filesystem::path dir_;
   std::vector<std::string> urls_;

@@ -231,3 +231,21 @@ TEST_CASE("sagaflowd config: a recovery drill names its fault point and pass") {
   // Never from the file or the command line: a drill is not a setting.
   CHECK(error_of({"--fault-at", "after_commit"}).find("unknown setting") != std::string::npos);
 }
+
+TEST_CASE("sagaflowd config: the log level comes from the file, the environment or the command") {
+  CHECK(load_config({}, environment({})).log_level == sagaflow::log::Level::info);
+  auto file = write_file("sagaflowd-log-level.conf", "log_level = error\n");
+  CHECK(load_config({"--config", file.string()}, environment({})).log_level ==
+        sagaflow::log::Level::error);
+  CHECK(load_config({"--config", file.string()}, environment({{"SAGAFLOW_LOG_LEVEL", "warn"}}))
+            .log_level == sagaflow::log::Level::warn);
+  CHECK(load_config({"--config", file.string(), "--log-level", "debug"},
+                    environment({{"SAGAFLOW_LOG_LEVEL", "warn"}}))
+            .log_level == sagaflow::log::Level::debug);
+  CHECK(error_of({"--log-level", "loud"}) ==
+        "--log-level: expected debug, info, warn or error, found 'loud'");
+  CHECK(error_of({}, {{"SAGAFLOW_LOG_LEVEL", "trace\x1b[2J"}}) ==
+        "SAGAFLOW_LOG_LEVEL: expected debug, info, warn or error, found 'trace\\x1b[2J'");
+  CHECK(sagaflowd::usage().find("--log-level") != std::string::npos);
+  CHECK(sagaflowd::usage().find("SAGAFLOW_LOG_LEVEL") != std::string::npos);
+}

@@ -49,11 +49,16 @@ int partition(const std::string& saga_id) {
 struct Node {
   Node(const FlowRegistry& flows, MemoryStore& store, const std::string& owner, Timestamp now)
       : clock(now),
-        orchestrator(flows, store, transport, clock,
-                     OrchestratorOptions{.timer_poll = 0ms,
-                                         .leases = &store,
-                                         .owner = owner,
-                                         .partition_count = kPartitions}) {}
+        orchestrator(
+            flows, store, transport, clock,
+            OrchestratorOptions{.timer_poll = 0ms,
+                                .leases = &store,
+                                .owner = owner,
+                                .partition_count = kPartitions,
+                                .on_leases_changed = [this](const std::vector<int>& lost,
+                                                            const std::vector<Lease>& gained) {
+                                  lease_changes.push_back({lost, gained});
+                                }}) {}
 
   std::set<int> owned() const {
     std::set<int> out;
@@ -72,6 +77,12 @@ struct Node {
     return started.get().saga_id;
   }
 
+  // What the orchestrator told its observer, change by change.
+  struct LeaseChange {
+    std::vector<int> lost;
+    std::vector<Lease> gained;
+  };
+  std::vector<LeaseChange> lease_changes;
   FakeTransport transport;
   ManualClock clock;
   Orchestrator orchestrator;
@@ -283,6 +294,29 @@ TEST_CASE("a second orchestrator gets half the partitions, and each runs only it
     CHECK(n->transport.acked.size() == 40);  // 20 sagas x 2 replies
     CHECK(n->transport.dead_letters.empty());
   }
+}
+
+TEST_CASE("each change of the leases is told to the observer: what was lost, what was gained") {
+  TwoNodes t;
+  auto& [cluster, a, b] = t;
+  REQUIRE(a.lease_changes.size() == 2);
+  CHECK(a.lease_changes[0].lost.empty());
+  CHECK(a.lease_changes[0].gained ==
+        std::vector<Lease>{{0, 1}, {1, 1}, {2, 1}, {3, 1}});  // alone: every partition
+  CHECK(a.lease_changes[1].gained.empty());
+  CHECK(std::set<int>(a.lease_changes[1].lost.begin(), a.lease_changes[1].lost.end()) == b.owned());
+  REQUIRE(b.lease_changes.size() == 1);
+  CHECK(b.lease_changes[0].lost.empty());
+  for (const auto& lease : b.lease_changes[0].gained) {
+    CHECK(b.owned().contains(lease.partition));
+    CHECK(lease.epoch == 2);
+  }
+  CHECK(b.lease_changes[0].gained.size() == 2);
+
+  b.orchestrator.release();  // a clean stop: everything lost at once
+  REQUIRE(b.lease_changes.size() == 2);
+  CHECK(b.lease_changes[1].lost.size() == 2);
+  CHECK(b.lease_changes[1].gained.empty());
 }
 
 TEST_CASE("a dead orchestrator's partitions are taken over and every one of its sagas completes") {

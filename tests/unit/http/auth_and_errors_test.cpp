@@ -111,7 +111,7 @@ TEST_CASE("answers keep the request's HTTP version and keep-alive") {
 namespace {
 
 // A backend whose store and broker are down: readiness says which.
-class DownBackend final : public AdminBackend {
+class DownBackend : public AdminBackend {
  public:
   std::future<StartResult> start(StartRequest) override { return {}; }
   std::future<void> cancel(std::string, std::string) override { return {}; }
@@ -125,7 +125,8 @@ class DownBackend final : public AdminBackend {
   Deployed deploy(std::shared_ptr<const flow::Flow>, const std::string&) override {
     return Deployed::created;
   }
-  Readiness readiness() override { return {.store = "disk I/O", .broker = "not connected"}; }
+  Readiness readiness() override { return ready; }
+  Readiness ready{.store = "disk I/O", .broker = "not connected"};
   Gauges gauges() override { return {}; }
 
  private:
@@ -151,6 +152,33 @@ TEST_CASE("/readyz is 503 naming what failed; a store that fails a read gives 50
 
   CHECK(std::get<Response>(api.handle_request(ApiWorld::request(verb::get, "/healthz"))).result() ==
         status::ok);
+}
+
+TEST_CASE("/readyz says since when each server that does not answer is gone") {
+  DownBackend backend;
+  backend.ready.store = {};
+  backend.ready.store_down_since = from_millis(1'700'000'000'000);  // up again: not shown
+  backend.ready.broker_down_since = from_millis(1'800'000'000'000);
+  AdminApi api(backend, {});
+  auto ready = std::get<Response>(api.handle_request(ApiWorld::request(verb::get, "/readyz")));
+  CHECK(ready.result() == status::service_unavailable);
+  CHECK(body_of(ready).at("error").at("details") ==
+        json::parse(R"({"store": "ok", "broker": "not connected",
+                        "since": {"broker": "2027-01-15T08:00:00.000Z"}})"));
+}
+
+TEST_CASE("a backend that cannot serve yet gets 503 with its reason") {
+  struct Starting final : DownBackend {
+    std::vector<SagaRow> list(const SagaFilter&) override {
+      throw NotServing("sagaflowd is starting; the broker is not ready: refused");
+    }
+  } backend;
+  AdminApi api(backend, {});
+  auto list = std::get<Response>(api.handle_request(ApiWorld::request(verb::get, "/api/sagas")));
+  CHECK(list.result() == status::service_unavailable);
+  CHECK(error_code(list) == "unavailable");
+  CHECK(body_of(list).at("error").at("message") ==
+        "sagaflowd is starting; the broker is not ready: refused");
 }
 
 TEST_CASE("/readyz answers 200 with the store and the broker when both answer") {

@@ -58,6 +58,11 @@ struct OrchestratorOptions {
   int partition_count = 16;            // the same in every orchestrator, never changed
   Duration lease_ttl{5000};            // an owner silent this long loses its partitions
   Duration heartbeat_every{1000};      // how often the leases are renewed (well under the ttl)
+  // Told, on the run thread, after each change of the partitions owned: those lost (by number)
+  // and those gained (with their new epoch). A partition held again under a new epoch is in
+  // both. It must return quickly (it runs inside a round): sagaflowd logs a line per lease.
+  std::function<void(const std::vector<int>& lost, const std::vector<Lease>& gained)>
+      on_leases_changed;
   // engine.partitions is set to partition_count when left 0 (commands' reply_to name their
   // saga's partition); any other value is refused.
 };

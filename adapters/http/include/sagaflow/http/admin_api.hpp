@@ -44,6 +44,9 @@ using Response = beast_http::response<beast_http::string_body>;
 struct Readiness {
   std::string store;   // empty when the store answers, else why not
   std::string broker;  // empty when the broker is connected (or there is none), else why not
+  // Since when each has not answered, when known (the first failure of the current outage).
+  std::optional<Timestamp> store_down_since;
+  std::optional<Timestamp> broker_down_since;
   bool ready() const { return store.empty() && broker.empty(); }
 };
 
@@ -56,6 +59,13 @@ enum class Deployed { created, unchanged };
 
 // A deploy the running daemon cannot take (e.g. its broker has no queue for a new service).
 class DeployRefused : public std::runtime_error {
+ public:
+  using std::runtime_error::runtime_error;
+};
+
+// The backend cannot serve yet (sagaflowd still waits for its servers): the API answers 503
+// `unavailable` with this text, and logs nothing (/readyz says why).
+class NotServing : public std::runtime_error {
  public:
   using std::runtime_error::runtime_error;
 };

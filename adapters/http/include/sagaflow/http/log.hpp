@@ -9,6 +9,7 @@
 // Threading: every function is safe from any thread; a line is written whole.
 #include <functional>
 #include <initializer_list>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -47,6 +48,11 @@ inline void error(std::string_view msg, std::initializer_list<Field> fields = {}
 
 // Lines below `level` are dropped (default: info).
 void set_level(Level level);
+// Whether a line of `level` is written now.
+bool enabled(Level level);
+// "debug", "info", "warn" or "error"; nullopt for anything else.
+std::optional<Level> parse_level(std::string_view name);
+const char* level_name(Level level);
 // Where lines go (default: stderr); each call gets one line without its newline. An empty
 // function restores stderr. For tests.
 void set_sink(std::function<void(std::string_view line)> sink);

@@ -9,6 +9,7 @@
 #include <chrono>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 
@@ -32,9 +33,17 @@ struct PostgresOptions {
   // How long a call waits for the server before it takes the connection for dead (a broken
   // network is otherwise only noticed by TCP keepalive) and reconnects. Default 30 s.
   std::chrono::milliseconds io_timeout{30000};
-  // After a lost connection: how long a call keeps reconnecting (backoff 50 ms doubling to 1 s)
-  // before it throws ConnectionError (CommitOutcomeUnknown from commit()). Default 30 s.
+  // After a lost connection: how long a call keeps reconnecting (backoff with jitter, steps of
+  // 50 ms doubling to 1 s) before it throws ConnectionError (CommitOutcomeUnknown from commit()).
+  // Default 30 s.
   std::chrono::milliseconds reconnect_timeout{30000};
+  // How long the constructor keeps trying to connect. Default (none): reconnect_timeout. 0 makes
+  // one attempt, for a caller that retries on its own (sagaflowd, which must stay stoppable).
+  std::optional<std::chrono::milliseconds> start_timeout;
+  // Told of every connection made (`up`, error empty) and of every failed attempt or lost
+  // connection (error says why; never the password), on the thread of the call that met it,
+  // under the store's lock: it must return quickly and never call the store. Default: nobody.
+  std::function<void(bool up, const std::string& error)> on_connection;
   // Testing only. Called by commit() once the whole transaction (up to COMMIT and the sync) is
   // sent and before any of its results is read; returning true drops the connection there, as a
   // failing network would, so that the commit's fate must be looked up. Default: none.
@@ -53,6 +62,11 @@ class PostgresStore final : public Store, public PartitionedStore {
   ~PostgresStore() override;
   PostgresStore(const PostgresStore&) = delete;
   PostgresStore& operator=(const PostgresStore&) = delete;
+
+  // From now on a lost connection fails the call at once (ConnectionError) instead of being
+  // retried for reconnect_timeout, and a call waiting to retry stops waiting: for a process that
+  // is shutting down. Any thread.
+  void stop_retrying();
 
   // Store
   std::vector<OutboxRow> commit(const CommitBatch& batch) override;

@@ -4,6 +4,7 @@
 #include <chrono>
 #include <cstddef>
 #include <cstdint>
+#include <functional>
 #include <stdexcept>
 #include <string>
 #include <string_view>
@@ -37,9 +38,15 @@ struct ConnectionSettings {
   // even while the caller is busy.
   std::chrono::seconds heartbeat{10};
   std::chrono::milliseconds connect_timeout{5000};
-  // Reconnect backoff: first retry after `reconnect_min`, doubling up to `reconnect_max`.
+  // Reconnect backoff (sagaflow/engine/backoff.hpp): steps from `reconnect_min` doubling up to
+  // `reconnect_max`, each wait drawn at random from the upper half of its step.
   std::chrono::milliseconds reconnect_min{100};
   std::chrono::milliseconds reconnect_max{5000};
+  // Told, on the connection's I/O thread, of every connection made (`up`, error empty) and of
+  // every attempt that failed or connection lost (error says why, with the password masked).
+  // A deliberate close (the destructor, a change of the queues consumed) is not reported. It
+  // must return quickly and never call back into the transport or worker. Empty: nobody.
+  std::function<void(bool up, const std::string& error)> on_connection;
 
   // amqp://user:password@host:port/vhost or amqps://... (rabbitmq-c's amqp_parse_url; an empty
   // vhost means "/"). Throws Error, with the password masked, when the URL is not one.

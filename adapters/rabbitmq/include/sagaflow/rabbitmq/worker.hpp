@@ -42,9 +42,12 @@ struct WorkerSettings {
 
 class Worker {
  public:
-  // Starts the I/O thread, which connects (and keeps reconnecting) in the background. The
+  // Starts the I/O thread, which connects (and keeps reconnecting, with jittered backoff) in
+  // the background: a Worker made while the broker is down starts anyway and consumes once the
+  // broker comes (settings.connection.on_connection tells of each connection made or lost). The
   // dispatcher must outlive the Worker; the io_context may outlive it (handlers queued then
-  // do nothing).
+  // do nothing). Destroying it stops a reconnect wait at once (an attempt under way takes up to
+  // connect_timeout).
   Worker(boost::asio::io_context& handlers, worker::Dispatcher& dispatcher,
          WorkerSettings settings);
   // Stops consuming, waits for handlers already running, closes the connection; commands not
@@ -59,6 +62,8 @@ class Worker {
   // publish does.
   void publish_event(Message event, bool mandatory = true);
 
+  // Only for a caller that wants to wait: throws Error with the last connection error when
+  // `timeout` passes first.
   void wait_connected(Duration timeout) const;
   bool connected() const;
   std::uint64_t connections() const;

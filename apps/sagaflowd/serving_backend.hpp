@@ -1,0 +1,49 @@
+#pragma once
+// The admin endpoint's backend from the moment sagaflowd starts: /healthz and /readyz answer
+// while it still waits for PostgreSQL or the broker (readiness says which, since when, and the
+// last error); every other request is refused with 503 until the orchestrator runs, and is then
+// handed to the real backend (AdminBackendImpl).
+//
+// Threading: any thread; serve() once, before the real backend is used, and the real backend
+// must outlive every request (stop the endpoint first).
+#include <atomic>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "dependencies.hpp"
+#include "sagaflow/http/admin_api.hpp"
+
+namespace sagaflowd {
+
+class ServingBackend final : public sagaflow::http::AdminBackend {
+ public:
+  explicit ServingBackend(const Dependencies& dependencies) : dependencies_(dependencies) {}
+
+  // From now on requests go to `backend`.
+  void serve(sagaflow::http::AdminBackend& backend) { real_.store(&backend); }
+
+  std::future<sagaflow::StartResult> start(sagaflow::StartRequest request) override;
+  std::future<void> cancel(std::string saga_id, std::string reason) override;
+  std::future<void> retry(std::string saga_id) override;
+  std::optional<sagaflow::SagaRow> saga(std::string_view id) override;
+  std::vector<sagaflow::HistoryRow> history(std::string_view id) override;
+  std::vector<sagaflow::SagaRow> list(const sagaflow::SagaFilter& filter) override;
+  std::vector<sagaflow::SagaCount> counts() override;
+  const sagaflow::FlowRegistry& flows() override;
+  std::optional<std::string> flow_source(std::string_view name, int version) override;
+  sagaflow::http::Deployed deploy(std::shared_ptr<const sagaflow::flow::Flow> flow,
+                                  const std::string& source) override;
+  sagaflow::http::Readiness readiness() override;
+  sagaflow::http::Gauges gauges() override;
+
+ private:
+  // The real backend; throws (the API answers 503) while there is none.
+  sagaflow::http::AdminBackend& real() const;
+
+  const Dependencies& dependencies_;
+  std::atomic<sagaflow::http::AdminBackend*> real_{nullptr};
+};
+
+}  // namespace sagaflowd
