@@ -432,6 +432,125 @@ TEST_CASE_TEMPLATE_DEFINE("store contract: timers", F, store_contract_timers) {
   CHECK(store->due_timers(at(1000), 10)[2].due == at(50));
 }
 
+TEST_CASE_TEMPLATE_DEFINE("store contract: an attempt's timer starts when its command is confirmed",
+                          F, store_contract_attempt_timers) {
+  using namespace sagaflow;
+  using namespace sagaflow::contract;
+  using namespace std::chrono_literals;
+  F factory;
+  auto store = factory.make();
+  auto not_started = [](std::string saga_id, std::string key, std::string command) {
+    return TimerRow{.saga_id = std::move(saga_id),
+                    .key = std::move(key),
+                    .due = kNotStarted,
+                    .started_by = std::move(command),
+                    .runs_for = 30s};
+  };
+  auto sent = [](std::string saga_id, std::string command, Timestamp when) {
+    return CommandSent{std::move(saga_id), std::move(command), when};
+  };
+  auto batch_of = [](std::vector<SagaWrite> writes, std::vector<CommandSent> confirmed,
+                     std::vector<std::uint64_t> published = {}) {
+    CommitBatch batch;
+    batch.writes = std::move(writes);
+    batch.sent = std::move(confirmed);
+    batch.published = std::move(published);
+    return batch;
+  };
+
+  SagaWrite a = create(saga("a"));
+  a.outbox = {command("a/step/do/1", "a")};
+  a.timers_set = {not_started("a", "step:step", "a/step/do/1"), {"a", "saga", at(100)}};
+  SagaWrite b = create(saga("b"));
+  // Not started, whatever due it was given: the command decides.
+  TimerRow b_timer = not_started("b", "step:step", "b/step/do/1");
+  b_timer.due = at(1);
+  b.timers_set = {b_timer};
+  auto rows = commit(*store, {a, b});
+  REQUIRE(rows.size() == 1);
+
+  // Not started: never due.
+  CHECK(timer_keys(store->due_timers(at(10'000'000), 10)) == std::vector<std::string>{"a/saga"});
+  CHECK(store->due_timers(kNotStarted - 1ms, 10).size() == 1);
+
+  // The confirm's commit deletes the published row and starts the timer: due 30 s after it.
+  store->commit(batch_of({}, {sent("a", "a/step/do/1", at(10))}, {rows[0].seq}));
+  CHECK(store->unpublished_outbox(10).empty());
+  CHECK(store->due_timers(at(39), 10).empty());
+  auto due = store->due_timers(at(40), 10);
+  REQUIRE(due.size() == 1);
+  CHECK(due[0].key == "step:step");
+  CHECK(due[0].due == at(40));
+
+  // Confirmed again (published again after a crash): it has started already, nothing moves.
+  store->commit(batch_of({}, {sent("a", "a/step/do/1", at(20))}));
+  CHECK(store->due_timers(at(40), 10).size() == 1);
+
+  // A confirm of another command (an earlier attempt), or of a saga or command without a timer,
+  // starts nothing; the first of two confirms of one command in a batch counts.
+  SagaWrite b2 = advance(saga("b", "order", "running", 2), 1);
+  b2.timers_set = {not_started("b", "step:step", "b/step/do/2")};
+  store->commit(
+      batch_of({b2}, {sent("b", "b/step/do/1", at(5)), sent("ghost", "ghost/x/do/1", at(5)),
+                      sent("a", "a/other/do/1", at(5))}));
+  CHECK(timer_keys(store->due_timers(at(10'000'000), 10)) ==
+        std::vector<std::string>{"a/step:step", "a/saga"});
+  store->commit(batch_of({}, {sent("b", "b/step/do/2", at(50)), sent("b", "b/step/do/2", at(60))}));
+  due = store->due_timers(at(80), 10);
+  REQUIRE(due.size() == 2);
+  CHECK(due[1].saga_id == "b");
+  CHECK(due[1].due == at(80));
+
+  // In one batch, the writes come first: a timer the batch clears is not started by a confirm in
+  // it, and one the batch sets is.
+  SagaWrite c = create(saga("c"));
+  c.timers_set = {not_started("c", "step:one", "c/one/do/1"),
+                  not_started("c", "step:two", "c/two/do/1")};
+  store->commit(batch_of({c}, {}));
+  SagaWrite c2 = advance(saga("c", "order", "running", 2), 1);
+  c2.timers_cleared = {"step:one"};
+  SagaWrite d = create(saga("d"));
+  d.timers_set = {not_started("d", "step:step", "d/step/do/1")};
+  store->commit(batch_of({c2, d}, {sent("c", "c/one/do/1", at(1)), sent("c", "c/two/do/1", at(1)),
+                                   sent("d", "d/step/do/1", at(2))}));
+  CHECK(timer_keys(store->due_timers(at(32), 10)) ==
+        std::vector<std::string>{"c/step:two", "d/step:step"});
+}
+
+TEST_CASE_TEMPLATE_DEFINE(
+    "store contract: a refused batch neither deletes published rows nor "
+    "starts their timers",
+    F, store_contract_attempt_timers_atomic) {
+  using namespace sagaflow;
+  using namespace sagaflow::contract;
+  using namespace std::chrono_literals;
+  F factory;
+  auto store = factory.make();
+  SagaWrite a = create(saga("a"));
+  a.outbox = {command("a/step/do/1", "a")};
+  a.timers_set = {{.saga_id = "a",
+                   .key = "step:step",
+                   .due = kNotStarted,
+                   .started_by = "a/step/do/1",
+                   .runs_for = 30s}};
+  auto rows = commit(*store, {a});
+  REQUIRE(rows.size() == 1);
+
+  CommitBatch batch;
+  batch.writes = {advance(saga("a", "order", "running", 3), 2)};  // stale
+  batch.published = {rows[0].seq};
+  batch.sent = {CommandSent{"a", "a/step/do/1", at(1)}};
+  CHECK_THROWS_AS(store->commit(batch), VersionConflict);
+  // Both or neither: the row is still to be published, and the timer still waits for it.
+  CHECK(store->unpublished_outbox(10).size() == 1);
+  CHECK(store->due_timers(at(10'000), 10).empty());
+
+  batch.writes.clear();
+  store->commit(batch);
+  CHECK(store->unpublished_outbox(10).empty());
+  CHECK(timer_keys(store->due_timers(at(31), 10)) == std::vector<std::string>{"a/step:step"});
+}
+
 TEST_CASE_TEMPLATE_DEFINE("store contract: subscriptions route events", F,
                           store_contract_subscriptions) {
   using namespace sagaflow;
@@ -591,17 +710,19 @@ TEST_CASE_TEMPLATE_DEFINE("store contract: a deployed flow version never changes
 
 // Instantiates every contract case above for the given factory types (each also needs a
 // TYPE_TO_STRING, for readable test names).
-#define SAGAFLOW_STORE_CONTRACT(...)                                    \
-  TEST_CASE_TEMPLATE_INVOKE(store_contract_roundtrip, __VA_ARGS__);     \
-  TEST_CASE_TEMPLATE_INVOKE(store_contract_version, __VA_ARGS__);       \
-  TEST_CASE_TEMPLATE_INVOKE(store_contract_atomic, __VA_ARGS__);        \
-  TEST_CASE_TEMPLATE_INVOKE(store_contract_same_batch, __VA_ARGS__);    \
-  TEST_CASE_TEMPLATE_INVOKE(store_contract_idempotency, __VA_ARGS__);   \
-  TEST_CASE_TEMPLATE_INVOKE(store_contract_history, __VA_ARGS__);       \
-  TEST_CASE_TEMPLATE_INVOKE(store_contract_outbox, __VA_ARGS__);        \
-  TEST_CASE_TEMPLATE_INVOKE(store_contract_timers, __VA_ARGS__);        \
-  TEST_CASE_TEMPLATE_INVOKE(store_contract_subscriptions, __VA_ARGS__); \
-  TEST_CASE_TEMPLATE_INVOKE(store_contract_queries, __VA_ARGS__);       \
-  TEST_CASE_TEMPLATE_INVOKE(store_contract_pages, __VA_ARGS__);         \
-  TEST_CASE_TEMPLATE_INVOKE(store_contract_counts, __VA_ARGS__);        \
+#define SAGAFLOW_STORE_CONTRACT(...)                                            \
+  TEST_CASE_TEMPLATE_INVOKE(store_contract_roundtrip, __VA_ARGS__);             \
+  TEST_CASE_TEMPLATE_INVOKE(store_contract_version, __VA_ARGS__);               \
+  TEST_CASE_TEMPLATE_INVOKE(store_contract_atomic, __VA_ARGS__);                \
+  TEST_CASE_TEMPLATE_INVOKE(store_contract_same_batch, __VA_ARGS__);            \
+  TEST_CASE_TEMPLATE_INVOKE(store_contract_idempotency, __VA_ARGS__);           \
+  TEST_CASE_TEMPLATE_INVOKE(store_contract_history, __VA_ARGS__);               \
+  TEST_CASE_TEMPLATE_INVOKE(store_contract_outbox, __VA_ARGS__);                \
+  TEST_CASE_TEMPLATE_INVOKE(store_contract_timers, __VA_ARGS__);                \
+  TEST_CASE_TEMPLATE_INVOKE(store_contract_attempt_timers, __VA_ARGS__);        \
+  TEST_CASE_TEMPLATE_INVOKE(store_contract_attempt_timers_atomic, __VA_ARGS__); \
+  TEST_CASE_TEMPLATE_INVOKE(store_contract_subscriptions, __VA_ARGS__);         \
+  TEST_CASE_TEMPLATE_INVOKE(store_contract_queries, __VA_ARGS__);               \
+  TEST_CASE_TEMPLATE_INVOKE(store_contract_pages, __VA_ARGS__);                 \
+  TEST_CASE_TEMPLATE_INVOKE(store_contract_counts, __VA_ARGS__);                \
   TEST_CASE_TEMPLATE_INVOKE(store_contract_flow_definitions, __VA_ARGS__)

@@ -5,6 +5,7 @@
 #include <condition_variable>
 #include <deque>
 #include <functional>
+#include <iterator>
 #include <mutex>
 #include <unordered_map>
 #include <unordered_set>
@@ -39,6 +40,10 @@ class Core final : public Transport, public std::enable_shared_from_this<Core> {
   std::size_t receive(std::vector<Delivery>& out, std::size_t max, Duration wait) override;
   void ack(std::span<const std::uint64_t> tags) override;
   void dead_letter(const Delivery& delivery, DeadLetterCode code, std::string_view detail) override;
+  // A command counts as sent when a worker takes it from the bus, not when it is queued: a
+  // backlog on the workers' io_context spends no attempt time.
+  bool reports_hand_over() const override { return true; }
+  void take_handed_over(std::vector<CommandSent>& out) override;
 
   void serve(const std::string& service, worker::Dispatcher& dispatcher) {
     std::lock_guard lock(mutex_);
@@ -92,6 +97,11 @@ class Core final : public Transport, public std::enable_shared_from_this<Core> {
   void tell(const Notices& notices) const;
   // Puts an input in the orchestrator's inbox unless the bus lost it meanwhile.
   void deliver(Message message, std::uint64_t generation);
+  // A worker took the command (its thread), just before handling it.
+  void handed_over(const Message& command) {
+    std::lock_guard lock(mutex_);
+    handed_over_.push_back({command.correlation_id, command.id, {}});
+  }
   void push_inbox_locked(Message message);
 
   boost::asio::io_context& workers_;
@@ -102,6 +112,7 @@ class Core final : public Transport, public std::enable_shared_from_this<Core> {
   std::unordered_set<std::uint64_t> unacked_;
   std::uint64_t next_tag_ = 1;
   std::vector<DeadLetter> dead_;
+  std::vector<CommandSent> handed_over_;  // since the orchestrator last took them
   std::unordered_map<std::string, worker::Dispatcher*> services_;
   std::unordered_set<std::string> routed_;
   // Callbacks are shared so that a posted call survives a later subscribe() growing the vector.
@@ -131,6 +142,9 @@ void Core::route_locked(const std::shared_ptr<Core>& keep, Message& message,
     case MessageKind::command: {
       auto it = services_.find(message.destination);
       if (it == services_.end()) {
+        // Given up on for good, unlike a broker's outage: its attempt's time runs, so that the
+        // step times out and the saga goes on (retries, compensation) instead of waiting forever.
+        handed_over_.push_back({message.correlation_id, message.id, {}});
         std::string detail = "no participant serves " + message.destination;
         std::string queue = "commands." + message.destination;
         give_up_locked(std::move(message), DeadLetterCode::unroutable, std::move(detail),
@@ -140,6 +154,7 @@ void Core::route_locked(const std::shared_ptr<Core>& keep, Message& message,
       worker::Dispatcher* dispatcher = it->second;
       boost::asio::post(workers_, [keep, dispatcher, generation, command = std::move(message)] {
         if (keep->generation_.load() != generation) return;  // lost in a simulated crash
+        keep->handed_over(command);
         keep->deliver(dispatcher->handle(command), generation);
       });
       return;
@@ -207,6 +222,13 @@ void Core::ack(std::span<const std::uint64_t> tags) {
   // Unknown tags (e.g. delivered before lose_in_flight()) are ignored, as a broker ignores acks
   // on a closed channel.
   for (std::uint64_t tag : tags) unacked_.erase(tag);
+}
+
+void Core::take_handed_over(std::vector<CommandSent>& out) {
+  std::lock_guard lock(mutex_);
+  out.insert(out.end(), std::make_move_iterator(handed_over_.begin()),
+             std::make_move_iterator(handed_over_.end()));
+  handed_over_.clear();
 }
 
 void Core::dead_letter(const Delivery& delivery, DeadLetterCode code, std::string_view detail) {

@@ -232,6 +232,8 @@ struct NetChanges {
   struct Timer {
     std::optional<std::int64_t> due;  // nullopt: cleared
     int partition = 0;
+    std::string_view started_by;
+    std::int64_t runs_for = 0;
   };
   struct Route {
     bool known = false;                     // the batch set the route: owner is its final state
@@ -246,7 +248,8 @@ struct NetChanges {
       const std::string_view id = w.saga.id;
       for (const std::string& key : w.timers_cleared) timers[{id, key}] = Timer{};
       for (const TimerRow& t : w.timers_set) {
-        timers[{id, t.key}] = Timer{to_millis(t.due), w.saga.partition};
+        timers[{id, t.key}] =
+            Timer{to_millis(stored_due(t)), w.saga.partition, t.started_by, t.runs_for.count()};
       }
       for (const Subscription& sub : w.unsubscribe) {
         Route& r = routes[{sub.event, sub.key}];
@@ -590,13 +593,16 @@ struct PostgresStore::Impl {
 
     {
       const NetChanges net(batch);
-      ArrayLiteral clear_saga, clear_key, set_saga, set_key, set_due, set_partition;
+      ArrayLiteral clear_saga, clear_key, set_saga, set_key, set_due, set_partition, set_started_by,
+          set_runs_for;
       for (const auto& [k, t] : net.timers) {
         if (t.due) {
           set_saga.add(k.first);
           set_key.add(k.second);
           set_due.add(*t.due);
           set_partition.add(t.partition);
+          set_started_by.add(t.started_by);
+          set_runs_for.add(t.runs_for);
         } else {
           clear_saga.add(k.first);
           clear_key.add(k.second);
@@ -604,7 +610,26 @@ struct PostgresStore::Impl {
       }
       if (!clear_saga.empty()) run(sql::clear_timers, Params().add(clear_saga).add(clear_key));
       if (!set_saga.empty()) {
-        run(sql::set_timers, Params().add(set_saga).add(set_key).add(set_due).add(set_partition));
+        run(sql::set_timers, Params()
+                                 .add(set_saga)
+                                 .add(set_key)
+                                 .add(set_due)
+                                 .add(set_partition)
+                                 .add(set_started_by)
+                                 .add(set_runs_for));
+      }
+      // One row per command (an UPDATE ... FROM takes one source row per target row): the
+      // first confirm of a command republished within the batch's span is the one that counts.
+      ArrayLiteral sent_saga, sent_command, sent_at;
+      std::set<std::pair<std::string_view, std::string_view>> sent_once;
+      for (const CommandSent& c : batch.sent) {
+        if (!sent_once.insert({c.saga_id, c.command_id}).second) continue;
+        sent_saga.add(c.saga_id);
+        sent_command.add(c.command_id);
+        sent_at.add(to_millis(c.at));
+      }
+      if (!sent_saga.empty()) {
+        run(sql::start_timers, Params().add(sent_saga).add(sent_command).add(sent_at));
       }
       // A saga removes only its own routes: one that another saga has since taken over stays.
       ArrayLiteral off_event, off_key, off_saga, on_event, on_key, on_saga;

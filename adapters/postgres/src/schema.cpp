@@ -15,7 +15,7 @@ namespace {
 constexpr const char* kMigrationLock = "7453447745086574";
 
 // Append only: a released migration is never edited, a change is a new entry.
-constexpr std::array<const char*, 2> kMigrations = {
+constexpr std::array<const char*, 3> kMigrations = {
     // 1: the initial schema. Times are milliseconds since the epoch (bigint), as the Store port
     // has them: they round-trip exactly. Text keys use the "C" collation, so that ids, flows and
     // statuses order by bytes as in every other store, and the keyset cursor of the admin list
@@ -178,6 +178,13 @@ CREATE TRIGGER sagas_fencing BEFORE INSERT OR UPDATE ON sagas
     R"sql(
 ALTER TABLE sagas SET (fillfactor = 50);
 ALTER TABLE timers SET (fillfactor = 70);
+)sql",
+    // 3: an attempt's timer starts when the transport confirms its command: until then its due
+    // is the far future (never due) and it remembers the command and how long it will run. With
+    // a constant default, adding the columns rewrites nothing.
+    R"sql(
+ALTER TABLE timers ADD COLUMN started_by text COLLATE "C" NOT NULL DEFAULT '',
+                   ADD COLUMN runs_for bigint NOT NULL DEFAULT 0;
 )sql",
 };
 

@@ -106,12 +106,22 @@ const Statement delete_outbox{"sf_delete_outbox",
 const Statement clear_timers{"sf_clear_timers",
                              "DELETE FROM timers t USING unnest($1::text[], $2::text[]) "
                              "AS w(saga_id, key) WHERE t.saga_id = w.saga_id AND t.key = w.key"};
-// $1 saga_id, $2 key, $3 due, $4 partition.
+// $1 saga_id, $2 key, $3 due, $4 partition, $5 started_by, $6 runs_for.
 const Statement set_timers{"sf_set_timers",
-                           "INSERT INTO timers (saga_id, key, due, partition) "
+                           "INSERT INTO timers (saga_id, key, due, partition, started_by, "
+                           "runs_for) "
                            "SELECT * FROM unnest($1::text[], $2::text[], $3::bigint[], "
-                           "$4::integer[]) ON CONFLICT (saga_id, key) "
-                           "DO UPDATE SET due = excluded.due, partition = excluded.partition"};
+                           "$4::integer[], $5::text[], $6::bigint[]) ON CONFLICT (saga_id, key) "
+                           "DO UPDATE SET due = excluded.due, partition = excluded.partition, "
+                           "started_by = excluded.started_by, runs_for = excluded.runs_for"};
+// The attempt timers of the commands confirmed, each once (the store keeps a command's first
+// confirm), after the batch's own timer changes: only a timer that still waits for that command
+// starts. $1 saga_id, $2 command id, $3 confirmed at.
+const Statement start_timers{"sf_start_timers",
+                             "UPDATE timers t SET due = w.at + t.runs_for, started_by = '' "
+                             "FROM unnest($1::text[], $2::text[], $3::bigint[]) "
+                             "AS w(saga_id, command_id, at) "
+                             "WHERE t.saga_id = w.saga_id AND t.started_by = w.command_id"};
 // $1 event, $2 key, $3 saga_id.
 const Statement subscribe{"sf_subscribe",
                           "INSERT INTO subscriptions (event, key, saga_id) "
@@ -261,6 +271,7 @@ std::span<const Statement* const> all() {
       &delete_outbox,
       &clear_timers,
       &set_timers,
+      &start_timers,
       &subscribe,
       &unsubscribe,
       &end_zombie,

@@ -26,7 +26,7 @@ extern const Statement begin, commit, rollback;
 // commit()
 extern const Statement commit_lock, commit_mark, prune_commits, lock_leases;
 extern const Statement insert_sagas, update_sagas, insert_history, insert_outbox, delete_outbox;
-extern const Statement clear_timers, set_timers, subscribe, unsubscribe;
+extern const Statement clear_timers, set_timers, start_timers, subscribe, unsubscribe;
 // The fate of a commit whose connection was lost.
 extern const Statement end_zombie, lock_timeout, commit_found, commit_outbox;
 // Reads.

@@ -11,7 +11,7 @@ namespace sagaflow::sqlite {
 namespace {
 
 // Append only: a released migration is never edited, a change is a new entry.
-constexpr std::array<const char*, 2> kMigrations = {
+constexpr std::array<const char*, 3> kMigrations = {
     // 1: the initial schema. Times are milliseconds since the epoch (INTEGER).
     R"sql(
 CREATE TABLE sagas (
@@ -104,6 +104,12 @@ CREATE TABLE flow_definitions (
   deployed_at INTEGER NOT NULL,
   PRIMARY KEY (name, version)
 ) WITHOUT ROWID;
+)sql",
+    // 3: an attempt's timer starts when the transport confirms its command: until then its due
+    // is the far future (never due) and it remembers the command and how long it will run.
+    R"sql(
+ALTER TABLE timers ADD COLUMN started_by TEXT NOT NULL DEFAULT '';
+ALTER TABLE timers ADD COLUMN runs_for INTEGER NOT NULL DEFAULT 0;
 )sql",
 };
 

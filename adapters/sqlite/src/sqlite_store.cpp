@@ -106,8 +106,13 @@ struct Statements {
                       "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"),
         delete_outbox(db, "DELETE FROM outbox WHERE seq = ?"),
         set_timer(db,
-                  "INSERT INTO timers (saga_id, key, due) VALUES (?, ?, ?) "
-                  "ON CONFLICT (saga_id, key) DO UPDATE SET due = excluded.due"),
+                  "INSERT INTO timers (saga_id, key, due, started_by, runs_for) "
+                  "VALUES (?, ?, ?, ?, ?) ON CONFLICT (saga_id, key) DO UPDATE SET "
+                  "due = excluded.due, started_by = excluded.started_by, "
+                  "runs_for = excluded.runs_for"),
+        start_timer(db,
+                    "UPDATE timers SET due = ?1 + runs_for, started_by = '' "
+                    "WHERE saga_id = ?2 AND started_by = ?3"),
         clear_timer(db, "DELETE FROM timers WHERE saga_id = ? AND key = ?"),
         subscribe(db,
                   "INSERT OR REPLACE INTO subscriptions (event, key, saga_id) VALUES (?, ?, ?)"),
@@ -142,7 +147,7 @@ struct Statements {
 
   Statement begin, commit, rollback;
   Statement insert_saga, update_saga, saga_exists, insert_history, insert_outbox, delete_outbox;
-  Statement set_timer, clear_timer, subscribe, unsubscribe;
+  Statement set_timer, start_timer, clear_timer, subscribe, unsubscribe;
   Statement load, load_unfinished, find_by_key, find_subscriber, due_timers, unpublished, history;
   Statement count_by_flow_and_status, insert_flow_definition, flow_definition_source;
   Statement flow_definitions;
@@ -231,7 +236,8 @@ struct SqliteStore::Impl {
       }
       for (const TimerRow& t : w.timers_set) {
         Use use(st.set_timer);
-        use->bind_all(s.id, t.key, to_millis(t.due));
+        use->bind_all(s.id, t.key, to_millis(stored_due(t)), t.started_by,
+                      static_cast<std::int64_t>(t.runs_for.count()));
         use->step();
       }
       // A saga removes only its own subscriptions: one that another saga has since taken over
@@ -250,6 +256,12 @@ struct SqliteStore::Impl {
     for (std::uint64_t seq : batch.published) {
       Use use(st.delete_outbox);
       use->bind_all(static_cast<std::int64_t>(seq));
+      use->step();
+    }
+    // After the writes: only a timer that still waits for the command starts.
+    for (const CommandSent& c : batch.sent) {
+      Use use(st.start_timer);
+      use->bind_all(to_millis(c.at), c.saga_id, c.command_id);
       use->step();
     }
     return written;

@@ -1,5 +1,6 @@
 #include "sagaflow/engine/engine.hpp"
 
+#include "sagaflow/engine/backoff_jitter.hpp"
 #include "sagaflow/engine/saga_write.hpp"
 
 #include <algorithm>
@@ -442,8 +443,8 @@ class Transition {
     const auto key = activity_key(s_, a);
     Message m;
     m.kind = MessageKind::command;
-    m.idempotency_key = s_.id + "/" + key + (undo ? "/undo" : "/do");
-    m.id = m.idempotency_key + "/" + std::to_string(attempt);
+    m.idempotency_key = idempotency_key(a, undo);
+    m.id = command_id(a, undo, attempt);
     m.type = spec->type();
     m.destination = spec->service;
     m.correlation_id = s_.id;
@@ -455,7 +456,12 @@ class Transition {
     m.attempt = attempt;
     m.traceparent = s_.traceparent;
     m.body = json::serialize(spec->input.render(make_scope(nullptr, nullptr, item)));
-    set_timer(std::string(kStepTimerPrefix) + key, now_ + timeout);
+    // The attempt's time is the participant's: it starts when the transport confirms the command.
+    sagaflow::set_timer(out_, TimerRow{.saga_id = s_.id,
+                                       .key = std::string(kStepTimerPrefix) + key,
+                                       .due = kNotStarted,
+                                       .started_by = m.id,
+                                       .runs_for = timeout});
     record(undo ? "compensation_sent" : "command_sent", key,
            {{"type", m.type}, {"attempt", attempt}, {"message_id", m.id}, {"resent", again}});
     out_.outbox.push_back(std::move(m));
@@ -498,7 +504,8 @@ class Transition {
                          s_.plan->node(a.node).on_compensated;
     if (going_forward && used < policy.max_attempts && policy.retryable(code)) {
       a.phase = ActivityPhase::backoff;
-      auto delay = policy.delay_before(used + 1);
+      auto delay =
+          jittered_backoff(policy.delay_before(used + 1), command_id(a, false, a.attempt + 1u));
       set_timer(step_timer(a), now_ + delay);
       record("retry_scheduled", activity_key(s_, a),
              {{"code", code}, {"next_attempt", a.attempt + 1}, {"delay_ms", delay.count()}});
@@ -601,7 +608,8 @@ class Transition {
     std::uint32_t used = a.undo_attempt - a.undo_attempt_base;
     a.phase = ActivityPhase::compensation_backoff;
     if (!business_failure && used < policy.max_attempts) {
-      auto delay = policy.delay_before(used + 1);
+      auto delay =
+          jittered_backoff(policy.delay_before(used + 1), command_id(a, true, a.undo_attempt + 1u));
       set_timer(step_timer(a), now_ + delay);
       record("compensation_retry_scheduled", activity_key(s_, a),
              {{"code", code}, {"delay_ms", delay.count()}});
@@ -694,6 +702,14 @@ class Transition {
 
   std::string step_timer(const Activity& a) const {
     return std::string(kStepTimerPrefix) + activity_key(s_, a);
+  }
+
+  // A participant applies a step (or its compensation) once, however often it is retried.
+  std::string idempotency_key(const Activity& a, bool undo) const {
+    return s_.id + "/" + activity_key(s_, a) + (undo ? "/undo" : "/do");
+  }
+  std::string command_id(const Activity& a, bool undo, std::uint32_t attempt) const {
+    return idempotency_key(a, undo) + "/" + std::to_string(attempt);
   }
 
   void ignore_reply(const Message& m, std::string_view reason) {

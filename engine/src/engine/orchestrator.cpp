@@ -136,9 +136,11 @@ struct Orchestrator::Impl {
 
   std::unordered_map<std::string, std::unique_ptr<SagaState>> cache;
   std::vector<std::uint64_t> published;  // outbox rows to delete with the next commit
+  std::vector<CommandSent> sent;         // commands confirmed: their timers start in that commit
   std::function<void()> in_flight;       // waits for the sending under way (publish)
   std::vector<std::uint64_t> in_flight_seqs;
-  bool outbox_behind = false;  // a publish failed: republish from the store
+  std::vector<CommandSent> in_flight_commands;  // the commands of the sending under way
+  bool outbox_behind = false;                   // a publish failed: republish from the store
   Timestamp last_timer_poll{};
   std::vector<Delivery> deliveries;
   std::vector<Delivery> redo;  // inputs whose round was dropped, processed again next round
@@ -188,12 +190,13 @@ struct Orchestrator::Impl {
       last_timer_poll = now;
     }
     if (outbox_behind) republish();
+    take_handed_over(now);
 
     Round round;
     for (auto& c : taken) std::visit([&](auto& control) { handle(control, round, now); }, c);
     for (auto& d : deliveries) handle(d, round, now);
     for (const auto& t : timers) handle(t, round, now);
-    if (!round.entries.empty() || !round.consumed.empty() || !published.empty()) {
+    if (!round.entries.empty() || !round.consumed.empty() || !published.empty() || !sent.empty()) {
       commit(round);
     } else {
       finish_publish();  // nothing to overlap it with
@@ -214,6 +217,8 @@ struct Orchestrator::Impl {
     }
     batch.published = std::move(published);
     published.clear();
+    batch.sent = std::move(sent);
+    sent.clear();
     std::vector<OutboxRow> rows;
     fault("before_commit");
     try {
@@ -224,6 +229,7 @@ struct Orchestrator::Impl {
       auto error = std::current_exception();
       for (const auto& w : batch.writes) cache.erase(w.saga.id);
       published = std::move(batch.published);
+      sent = std::move(batch.sent);
       for (auto& e : round.entries) {
         for (auto& d : e.deliveries) redo.push_back(std::move(d));
         for (auto& f : e.on_failure) f(error);
@@ -277,6 +283,12 @@ struct Orchestrator::Impl {
     std::vector<std::uint64_t> seqs;
     seqs.reserve(rows.size());
     for (const auto& r : rows) seqs.push_back(r.seq);
+    std::vector<CommandSent> commands;
+    if (!transport.reports_hand_over()) {
+      for (const auto& m : messages) {
+        if (m.kind == MessageKind::command) commands.push_back({m.correlation_id, m.id, {}});
+      }
+    }
     try {
       auto wait = transport.publish_started(messages);
       if (metrics) {
@@ -284,10 +296,11 @@ struct Orchestrator::Impl {
         for (const auto& m : messages) timing.published(m, at);
       }
       if (!wait) {  // held already (the in-process bus, fakes): nothing to overlap
-        published.insert(published.end(), seqs.begin(), seqs.end());
+        confirmed(seqs, commands);
         return;
       }
       in_flight_seqs = std::move(seqs);
+      in_flight_commands = std::move(commands);
       in_flight = std::move(wait);
     } catch (const std::exception&) {
       outbox_behind = true;  // the rows stay in the outbox; the next round sends them again
@@ -305,12 +318,35 @@ struct Orchestrator::Impl {
     in_flight = nullptr;
     try {
       wait();
-      published.insert(published.end(), in_flight_seqs.begin(), in_flight_seqs.end());
+      confirmed(in_flight_seqs, in_flight_commands);
     } catch (const std::exception&) {
       outbox_behind = true;
       unpublished += in_flight_seqs.size();
     }
     in_flight_seqs.clear();
+    in_flight_commands.clear();
+  }
+
+  // The transport holds these rows: the next commit deletes them from the outbox and, in the
+  // same transaction, starts their commands' attempt timers from now (the confirm). A crash
+  // before that commit loses both together: the rows are published again, confirmed again, and
+  // start the timers then, which only gives the participant more time.
+  void confirmed(const std::vector<std::uint64_t>& seqs, std::vector<CommandSent>& commands) {
+    published.insert(published.end(), seqs.begin(), seqs.end());
+    const auto now = clock.now();
+    for (auto& c : commands) {
+      c.at = now;
+      sent.push_back(std::move(c));
+    }
+  }
+
+  // A transport that hands commands on later (the in-process bus) says when it did: their
+  // attempt timers start from the round that learns it.
+  void take_handed_over(Timestamp now) {
+    if (!transport.reports_hand_over()) return;
+    const auto before = sent.size();
+    transport.take_handed_over(sent);
+    for (auto i = before; i < sent.size(); ++i) sent[i].at = now;
   }
 
   void republish() {

@@ -115,17 +115,18 @@ std::vector<OutboxRow> MemoryStore::commit(const CommitBatch& batch) {
     // Cleared before set: a transition that re-arms a timer may list its key in both.
     for (const std::string& key : w.timers_cleared) {
       if (auto it = timers_.find(Key{s.id, key}); it != timers_.end()) {
-        timers_by_due_.erase({it->second, s.id, key});
+        index_timer(it->first, it->second, false);
         timers_.erase(it);
       }
     }
     for (const TimerRow& t : w.timers_set) {
-      auto [it, inserted] = timers_.try_emplace(Key{s.id, t.key}, t.due);
+      StoredTimer timer{stored_due(t), t.started_by, t.runs_for};
+      auto [it, inserted] = timers_.try_emplace(Key{s.id, t.key}, timer);
       if (!inserted) {
-        timers_by_due_.erase({it->second, s.id, t.key});
-        it->second = t.due;
+        index_timer(it->first, it->second, false);
+        it->second = std::move(timer);
       }
-      timers_by_due_.emplace(t.due, s.id, t.key);
+      index_timer(it->first, it->second, true);
     }
     // A saga removes only its own subscriptions: one another saga has since taken over stays.
     for (const Subscription& sub : w.unsubscribe) {
@@ -137,8 +138,28 @@ std::vector<OutboxRow> MemoryStore::commit(const CommitBatch& batch) {
     }
   }
   for (std::uint64_t seq : batch.published) outbox_.erase(seq);
+  // After the writes: only a timer that still waits for the command starts.
+  for (const CommandSent& c : batch.sent) {
+    for (auto it = timers_.lower_bound(Key{c.saga_id, {}});
+         it != timers_.end() && it->first.first == c.saga_id; ++it) {
+      StoredTimer& timer = it->second;
+      if (timer.started_by != c.command_id) continue;
+      timer.started_by.clear();
+      timer.due = c.at + timer.runs_for;
+      index_timer(it->first, timer, true);
+    }
+  }
   ++commits_;
   return written;
+}
+
+void MemoryStore::index_timer(const Key& key, const StoredTimer& timer, bool add) {
+  if (!timer.started_by.empty()) return;
+  if (add) {
+    timers_by_due_.emplace(timer.due, key.first, key.second);
+  } else {
+    timers_by_due_.erase({timer.due, key.first, key.second});
+  }
 }
 
 std::optional<SagaRow> MemoryStore::load(std::string_view saga_id) {
@@ -262,6 +283,16 @@ void MemoryStore::fail_next_commit(std::size_t count) {
 std::size_t MemoryStore::commits() const {
   std::lock_guard lock(mutex_);
   return commits_;
+}
+
+std::vector<TimerRow> MemoryStore::timers_not_started() const {
+  std::lock_guard lock(mutex_);
+  std::vector<TimerRow> out;
+  for (const auto& [key, timer] : timers_) {
+    if (timer.started_by.empty()) continue;
+    out.push_back(TimerRow{key.first, key.second, timer.due, timer.started_by, timer.runs_for});
+  }
+  return out;
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -98,6 +98,59 @@ TEST_CASE("bus: a command reaches its participant and the reply the orchestrator
   CHECK(bus.unacknowledged() == 0);
 }
 
+TEST_CASE("bus: a command counts as sent when a worker takes it, not when it is queued") {
+  boost::asio::io_context io;  // not running: posted commands wait, as behind a busy worker
+  worker::Dispatcher points;
+  std::vector<std::string> taken_before_handling;
+  inproc::Bus bus(io);
+  points.on("points.reserve", [&](const worker::Command&) {
+    std::vector<CommandSent> sent;
+    bus.orchestrator().take_handed_over(sent);
+    for (const auto& c : sent) taken_before_handling.push_back(c.command_id);
+    return Result::ok();
+  });
+  bus.serve("points", points);
+  CHECK(bus.orchestrator().reports_hand_over());
+
+  Message other_saga = command("c/2");
+  other_saga.correlation_id = "saga-2";
+  const std::vector<Message> out{command("c/1"), other_saga};
+  bus.orchestrator().publish(out);
+  std::vector<CommandSent> sent;
+  bus.orchestrator().take_handed_over(sent);
+  CHECK(sent.empty());  // queued, not taken
+
+  // Reported as the worker takes each, before its handler runs; each report is given once.
+  CHECK(io.run_one() == 1);
+  CHECK(taken_before_handling == std::vector<std::string>{"c/1"});
+  CHECK(io.run_one() == 1);
+  CHECK(taken_before_handling == std::vector<std::string>{"c/1", "c/2"});
+  bus.orchestrator().take_handed_over(sent);
+  CHECK(sent.empty());
+
+  // Work lost before a worker took it is never reported.
+  bus.orchestrator().publish(out);
+  bus.lose_in_flight();
+  io.restart();
+  io.poll();
+  bus.orchestrator().take_handed_over(sent);
+  CHECK(sent.empty());
+  CHECK(taken_before_handling.size() == 2);
+}
+
+TEST_CASE("bus: a command for a service no one serves counts as sent when dead-lettered") {
+  boost::asio::io_context io;
+  inproc::Bus bus(io);
+  const std::vector<Message> out{command("c/1", "inventory")};
+  bus.orchestrator().publish(out);
+  std::vector<CommandSent> sent;
+  bus.orchestrator().take_handed_over(sent);
+  REQUIRE(sent.size() == 1);
+  CHECK(sent[0].saga_id == "saga-1");
+  CHECK(sent[0].command_id == "c/1");
+  CHECK(bus.dead_letters().size() == 1);
+}
+
 TEST_CASE("bus: receive waits at most `wait` and respects `max`") {
   boost::asio::io_context io;
   inproc::Bus bus(io);

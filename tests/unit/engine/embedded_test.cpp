@@ -182,7 +182,7 @@ TEST_CASE("embedded: sagas succeed, fail with compensation, retry and cancel") {
     for (int i = 0; i < 50 && p.fail_reserve_technically > 0; ++i) e.orchestrator->run_once(2ms);
     e.orchestrator->run_once(2ms);
     CHECK(e.status(flaky) == "running");
-    e.clock.advance(150ms);  // the backoff is 100 ms
+    e.clock.advance(150ms);  // the backoff is at most 100 ms
     e.run_until_final({flaky});
     CHECK(e.status(flaky) == "completed");
     CHECK(p.balance["flaky"] == 900);
@@ -231,13 +231,19 @@ TEST_CASE("embedded: sagas succeed, fail with compensation, retry and cancel") {
   }
 }
 
-TEST_CASE("embedded: a lost command times out on the manual clock and is compensated") {
+TEST_CASE("embedded: a lost reply times out on the manual clock and is compensated") {
   auto db = temp_db("timeout");
   Participants p;
   p.balance = {{"u", 1000}};
   Embedded e(db, p);
-  auto id = e.start("u", 100);  // create_order is out (30 s timeout, one attempt)
-  e.bus.lose_in_flight();       // the command, or its reply, vanishes
+  std::unique_lock held(p.mutex);  // the participant is busy: it takes create_order, then waits
+  auto id = e.start("u", 100);     // create_order is out (30 s timeout, one attempt)
+  // Once the participant took the command, its attempt's timeout runs.
+  auto timer_started = [&] { return !e.store.due_timers(e.clock.now() + 30s, 10).empty(); };
+  for (int i = 0; i < 500 && !timer_started(); ++i) e.orchestrator->run_once(1ms);
+  REQUIRE(timer_started());
+  e.bus.lose_in_flight();  // its reply vanishes
+  held.unlock();
   for (int i = 0; i < 5; ++i) e.orchestrator->run_once(1ms);
   CHECK(e.status(id) == "running");
   e.clock.advance(31s);
@@ -248,6 +254,37 @@ TEST_CASE("embedded: a lost command times out on the manual clock and is compens
   auto history = e.store.history(id);
   CHECK(std::any_of(history.begin(), history.end(),
                     [](const HistoryRow& h) { return h.kind == "step_timed_out"; }));
+}
+
+TEST_CASE("embedded: a command queued behind a busy participant spends no attempt time") {
+  auto db = temp_db("queued");
+  Participants p;
+  p.balance = {{"first", 1000}, {"second", 1000}};
+  Embedded e(db, p);
+  std::unique_lock held(p.mutex);  // the only worker takes first's create_order and hangs
+  auto first = e.start("first", 100);
+  auto timer_started = [&] { return !e.store.due_timers(e.clock.now() + 30s, 10).empty(); };
+  for (int i = 0; i < 500 && !timer_started(); ++i) e.orchestrator->run_once(1ms);
+  REQUIRE(timer_started());
+  auto second = e.start("second", 100);  // its create_order waits in the bus, behind first's
+  for (int i = 0; i < 20; ++i) e.orchestrator->run_once(1ms);
+  e.clock.advance(10min);
+  for (int i = 0; i < 20; ++i) e.orchestrator->run_once(1ms);
+
+  auto timed_out = [&](const std::string& id) {
+    auto history = e.store.history(id);
+    return std::any_of(history.begin(), history.end(),
+                       [](const HistoryRow& h) { return h.kind == "step_timed_out"; });
+  };
+  // The participant had first's command for 10 minutes: timed out. Second's never reached it.
+  CHECK(timed_out(first));
+  CHECK_FALSE(timed_out(second));
+  held.unlock();
+  e.run_until_final({first, second});
+  CHECK(e.status(first) == "compensated");
+  CHECK(e.status(second) == "completed");
+  CHECK_FALSE(timed_out(second));
+  CHECK(p.balance["second"] == 900);
 }
 
 TEST_CASE("embedded: a new engine reopens the SQLite file mid-saga and finishes every saga") {

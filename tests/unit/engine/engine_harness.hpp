@@ -128,13 +128,16 @@ class EngineHarness {
   ManualClock clock;
   std::unique_ptr<SagaState> saga;
   SagaWrite last;
-  // The due time of every timer currently set, maintained from the transitions' effects.
+  // The due time of every timer currently set, maintained from the transitions' effects. An
+  // attempt's timer starts at once, as if the transport confirmed its command instantly.
   std::map<std::string, Timestamp> timers;
 
  private:
   void book_timers() {
     for (const auto& key : last.timers_cleared) timers.erase(key);
-    for (const auto& t : last.timers_set) timers[t.key] = t.due;
+    for (const auto& t : last.timers_set) {
+      timers[t.key] = t.started_by.empty() ? t.due : clock.now() + t.runs_for;
+    }
   }
 };
 

@@ -2,6 +2,7 @@
 #include <doctest/doctest.h>
 
 #include "engine_harness.hpp"
+#include "sagaflow/engine/backoff_jitter.hpp"
 
 using namespace sagaflow;
 using sagaflow::testing::EngineHarness;
@@ -132,14 +133,17 @@ TEST_CASE("technical errors are retried with exponential backoff, each attempt a
   auto t0 = h.clock.now();
   h.technical_error(attempt1);
   CHECK(h.last.outbox.empty());
-  CHECK(h.timers.at("step:reserve") - t0 == std::chrono::milliseconds(100));
+  // The policy's 100 ms, then 200 ms, each jittered by the id of the attempt it precedes.
+  CHECK(h.timers.at("step:reserve") - t0 ==
+        jittered_backoff(std::chrono::milliseconds(100), "s1/reserve/do/2"));
   h.fire("step:reserve");
   auto attempt2 = h.sent("points.reserve");
   CHECK(attempt2.id == "s1/reserve/do/2");
   CHECK(attempt2.idempotency_key == attempt1.idempotency_key);
   auto t1 = h.clock.now();
   h.technical_error(attempt2);
-  CHECK(h.timers.at("step:reserve") - t1 == std::chrono::milliseconds(200));
+  CHECK(h.timers.at("step:reserve") - t1 ==
+        jittered_backoff(std::chrono::milliseconds(200), "s1/reserve/do/3"));
   h.fire("step:reserve");
   auto attempt3 = h.sent("points.reserve");
   CHECK(attempt3.attempt == 3);

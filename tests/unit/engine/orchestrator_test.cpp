@@ -3,6 +3,7 @@
 #include <doctest/doctest.h>
 
 #include "engine_harness.hpp"
+#include "sagaflow/engine/backoff_jitter.hpp"
 #include "sagaflow/engine/orchestrator.hpp"
 #include "sagaflow/testing/fake_transport.hpp"
 #include "sagaflow/testing/memory_store.hpp"
@@ -220,21 +221,25 @@ steps:
   FakeTransport transport;
   sagaflow::testing::ManualClock clock;
   Orchestrator orchestrator(flows, store, transport, clock, OrchestratorOptions{.timer_poll = 0ms});
-  orchestrator.start(StartRequest{.flow = "flaky", .input = json::object{}});
+  auto started = orchestrator.start(StartRequest{.flow = "flaky", .input = json::object{}});
   orchestrator.run_once(0ms);
   REQUIRE(transport.published.size() == 1);
+  orchestrator.run_once(0ms);  // the confirm's commit starts the attempt's timeout
+  const auto backoff = jittered_backoff(10s, started.get().saga_id + "/call/do/2");
 
   // The attempt's timeout is due just as its technical error arrives: the reply schedules the
-  // retry 10 s later under the same timer key, and the stale timeout must not cut that short.
+  // retry after the backoff under the same timer key, and the stale timeout must not cut that
+  // short.
   clock.advance(5s);
+  REQUIRE(store.due_timers(clock.now(), 10).size() == 1);
   transport.deliver(
       worker::make_reply(transport.published[0], worker::Result::technical_error("Busy")));
   orchestrator.run_once(0ms);
   CHECK(transport.published.size() == 1);
-  clock.advance(9s);
+  clock.advance(backoff - 1ms);
   orchestrator.run_once(0ms);
   CHECK(transport.published.size() == 1);
-  clock.advance(1s);
+  clock.advance(1ms);
   orchestrator.run_once(0ms);
   REQUIRE(transport.published.size() == 2);
   CHECK(transport.published[1].attempt == 2);

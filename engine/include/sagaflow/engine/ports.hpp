@@ -63,11 +63,34 @@ struct HistoryRow {
   std::string detail;  // JSON text
 };
 
-// A persisted timer: one per (saga, key); setting it again replaces the due time.
+// The due time of a timer that has not started: later than any `now`, so it never comes due.
+inline constexpr Timestamp kNotStarted = Timestamp::max();
+
+// A persisted timer: one per (saga, key); setting it again replaces it.
+//
+// Most timers run on the clock from when they are set. An attempt's timer measures the
+// participant's time instead: it is set not started (`due` is kNotStarted, `started_by` names its
+// command) and starts when the transport confirms that command (CommitBatch::sent), running for
+// `runs_for` from then. A command that was never sent runs no attempt timer.
 struct TimerRow {
   std::string saga_id;
-  std::string key;  // e.g. "retry:reserve_points", "timeout:reserve_points", "saga"
+  std::string key;  // e.g. "step:reserve_points", "wait:await_payment", "saga"
   Timestamp due{};
+  std::string started_by;  // not started: the command whose confirm starts it; empty otherwise
+  Duration runs_for{0};    // not started: how long it runs once started
+};
+
+// The due time a store keeps for the timer: kNotStarted while it waits for its command.
+inline Timestamp stored_due(const TimerRow& timer) {
+  return timer.started_by.empty() ? timer.due : kNotStarted;
+}
+
+// A command the transport confirmed (a broker's publisher confirm; the in-process bus: handed
+// to its worker) at `at`: the timer of `saga_id` that waits for `command_id` starts then.
+struct CommandSent {
+  std::string saga_id;
+  std::string command_id;
+  Timestamp at{};
 };
 
 // Routes an outside event to the saga waiting for it: (event name, correlation key) -> saga.
@@ -101,10 +124,14 @@ struct SagaWrite {
 };
 
 // One transaction: the transitions of many sagas (group commit), plus the outbox rows that were
-// published since the last commit, deleted in the same transaction.
+// published since the last commit, deleted in the same transaction, and the commands confirmed
+// since then, whose attempt timers start in it. Applied after the writes: a timer starts only
+// while it still waits for that very command (not answered, retried or cleared meanwhile, and
+// not started already), so a late or repeated confirm changes nothing.
 struct CommitBatch {
   std::vector<SagaWrite> writes;
   std::vector<std::uint64_t> published;
+  std::vector<CommandSent> sent;
 };
 
 // The optimistic check failed: another writer moved a saga on. Nothing of the batch was written.
@@ -202,7 +229,7 @@ class Store {
                                                              std::string_view key) = 0;
   virtual std::optional<std::string> find_subscriber(std::string_view event,
                                                      std::string_view key) = 0;
-  // Timers due at `now`, earliest first.
+  // Timers due at `now`, earliest first; a timer not started is never due.
   virtual std::vector<TimerRow> due_timers(Timestamp now, std::size_t limit) = 0;
   // Outbox rows committed but not yet marked published (republished after a crash).
   virtual std::vector<OutboxRow> unpublished_outbox(std::size_t limit) = 0;
@@ -287,6 +314,16 @@ class Transport {
     publish(messages);
     return {};
   }
+
+  // When a command counts as sent, so that its attempt's time starts (TimerRow::started_by): by
+  // default once the transport holds it (publish() returned, or the wait publish_started() gave
+  // did: a broker's confirm). A transport that keeps commands in a queue of its own before its
+  // participant takes them (the in-process bus) returns true here, and reports each hand-over
+  // through take_handed_over() instead.
+  virtual bool reports_hand_over() const { return false; }
+  // Appends the commands handed to their participant since the last call (their `at` is left
+  // for the caller, who stamps it from its clock).
+  virtual void take_handed_over([[maybe_unused]] std::vector<CommandSent>& out) {}
 
   // Waits up to `wait` for inputs addressed to the orchestrator (replies and events) and
   // appends at most `max` of them to `out`. Returns how many were appended.

@@ -1,6 +1,6 @@
 #pragma once
 // Editing a SagaWrite so that it stays normalised: within one write a timer key is either set
-// (once, with its latest due time) or cleared, never both. The engine builds writes with these,
+// (once, as last set) or cleared, never both. The engine builds writes with these,
 // and the orchestrator merges several inputs' writes for one saga with them.
 #include <algorithm>
 #include <iterator>
@@ -15,7 +15,7 @@ inline void set_timer(SagaWrite& write, TimerRow timer) {
   auto it = std::find_if(write.timers_set.begin(), write.timers_set.end(),
                          [&](const TimerRow& t) { return t.key == timer.key; });
   if (it != write.timers_set.end()) {
-    it->due = timer.due;
+    *it = std::move(timer);
   } else {
     write.timers_set.push_back(std::move(timer));
   }

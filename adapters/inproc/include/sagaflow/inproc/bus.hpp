@@ -2,6 +2,9 @@
 // The embedded transport: an in-process message bus. Commands are handed to the participant's
 // Dispatcher on the workers' io_context; replies and the events the orchestrator listens to
 // come back to its inbox, where they wait, unacknowledged, until the orchestrator commits.
+// A command counts as sent (its attempt's timeout starts) when a worker takes it, which the bus
+// reports through Transport::take_handed_over(); one for a service no one serves counts as sent
+// when it is dead-lettered.
 //
 // Threading: every public member is safe to call from any thread. The orchestrator side
 // (`orchestrator()`) is meant for one orchestrator thread; handlers run on the workers'

@@ -1,7 +1,16 @@
 #pragma once
 // A transport that records what the orchestrator does with it: what it published, acknowledged
 // and dead-lettered, in order, so tests can check the commit rule's ordering.
+//
+// By default it holds what it is given at once, as if the broker confirmed it instantly. The
+// broker's failures are switches: `fail_publish` (down: every publish throws, nothing is sent)
+// and `hold_confirms` (up but not confirming: publish_started() accepts the messages and its
+// wait throws, as a confirm timeout does, while the switch is on; turned off before the wait
+// is called, the confirm arrives then).
 #include <deque>
+#include <functional>
+#include <map>
+#include <memory>
 #include <mutex>
 #include <stdexcept>
 #include <string>
@@ -20,10 +29,27 @@ class FakeTransport final : public Transport {
     log.push_back("publish");
   }
 
+  std::function<void()> publish_started(std::span<const Message> messages) override {
+    if (!hold_confirms) {
+      publish(messages);
+      return {};
+    }
+    {
+      std::lock_guard lock(mutex_);
+      if (fail_publish) throw std::runtime_error("broker unavailable");
+    }
+    auto held = std::make_shared<std::vector<Message>>(messages.begin(), messages.end());
+    return [this, held] {
+      if (hold_confirms) throw std::runtime_error("the broker did not confirm in time");
+      publish(*held);
+    };
+  }
+
   std::size_t receive(std::vector<Delivery>& out, std::size_t max, Duration) override {
     std::lock_guard lock(mutex_);
     std::size_t n = 0;
     while (n < max && !inbox_.empty()) {
+      unacked_.insert_or_assign(inbox_.front().tag, inbox_.front());
       out.push_back(std::move(inbox_.front()));
       inbox_.pop_front();
       ++n;
@@ -34,6 +60,7 @@ class FakeTransport final : public Transport {
   void ack(std::span<const std::uint64_t> tags) override {
     std::lock_guard lock(mutex_);
     acked.insert(acked.end(), tags.begin(), tags.end());
+    for (auto tag : tags) unacked_.erase(tag);
     log.push_back("ack");
   }
 
@@ -41,10 +68,21 @@ class FakeTransport final : public Transport {
                    std::string_view detail) override {
     {
       std::lock_guard lock(mutex_);
+      unacked_.erase(delivery.tag);
       dead_letters.emplace_back(delivery.message, std::string(detail));
       dead_letter_codes.push_back(code);
     }
     if (observer) observer->dead_lettered({code, detail, "fake", delivery.message.id});
+  }
+
+  // The orchestrator's connection closed (it crashed): what it received and did not acknowledge
+  // is delivered again, under new tags, as a broker does.
+  void redeliver_unacknowledged() {
+    std::lock_guard lock(mutex_);
+    for (auto& [tag, delivery] : unacked_) {
+      inbox_.push_back(Delivery{std::move(delivery.message), ++next_tag_});
+    }
+    unacked_.clear();
   }
 
   // Records the partitions asked for; which inputs arrive stays the test's choice.
@@ -62,6 +100,7 @@ class FakeTransport final : public Transport {
   }
 
   bool fail_publish = false;
+  bool hold_confirms = false;
   std::vector<Message> published;
   std::vector<std::uint64_t> acked;
   std::vector<std::pair<Message, std::string>> dead_letters;  // the message and the detail
@@ -74,6 +113,7 @@ class FakeTransport final : public Transport {
  private:
   std::mutex mutex_;
   std::deque<Delivery> inbox_;
+  std::map<std::uint64_t, Delivery> unacked_;  // received, neither acknowledged nor dead-lettered
   std::uint64_t next_tag_ = 0;
 };
 

@@ -61,6 +61,8 @@ class MemoryStore final : public Store, public PartitionedStore {
   void fail_next_commit(std::size_t count = 1);
   // Transactions committed successfully (tests check that transitions share one: group commit).
   std::size_t commits() const;
+  // The timers waiting for their command's confirm (TimerRow::started_by set), by saga and key.
+  std::vector<TimerRow> timers_not_started() const;
 
  private:
   using Key = std::pair<std::string, std::string>;
@@ -86,8 +88,16 @@ class MemoryStore final : public Store, public PartitionedStore {
   std::unordered_map<std::string, std::vector<HistoryRow>> history_;
   std::map<std::uint64_t, StoredOutboxRow> outbox_;  // by seq: ordered
   std::uint64_t next_seq_ = 1;
-  std::map<Key, Timestamp> timers_;  // (saga id, key) -> due
-  std::set<std::tuple<Timestamp, std::string, std::string>> timers_by_due_;
+  struct StoredTimer {
+    Timestamp due{};
+    std::string started_by;  // not started: the command whose confirm starts it
+    Duration runs_for{0};
+  };
+  // Moves a started timer's entry in timers_by_due_ (not started ones have none).
+  void index_timer(const Key& key, const StoredTimer& timer, bool add);
+
+  std::map<Key, StoredTimer> timers_;  // (saga id, key) -> timer
+  std::set<std::tuple<Timestamp, std::string, std::string>> timers_by_due_;  // started only
   std::map<std::pair<std::string, int>, FlowDefinitionRow> definitions_;
   std::map<Key, std::string> subscriptions_;  // (event, key) -> saga id
   std::map<int, PartitionLease> leases_;
