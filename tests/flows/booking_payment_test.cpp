@@ -282,7 +282,7 @@ TEST_CASE("booking_payment: a confirmation that keeps failing parks the paid sag
   CHECK(f.invariants());
 }
 
-TEST_CASE("booking_payment: the client cancels while paying; after paying it is too late") {
+TEST_CASE("booking_payment: the client cancels while paying, after paying it is too late") {
   BookingPayment f;
   f.booking.add_slot("wed-10", 1);
   auto id = f.book();

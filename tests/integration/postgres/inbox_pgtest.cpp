@@ -65,7 +65,7 @@ TEST_CASE("postgres inbox: two workers applying one key at once apply it once, a
   }
 }
 
-TEST_CASE("postgres inbox: a lost connection fails its group; the next group reconnects") {
+TEST_CASE("postgres inbox: a lost connection fails its group, the next group reconnects") {
   PostgresInboxFactory factory;
   contract::prepare_effects(*factory.make());
   auto dispatcher = contract::drill_dispatcher(factory.make());

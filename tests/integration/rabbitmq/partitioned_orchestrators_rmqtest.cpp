@@ -104,7 +104,7 @@ std::string start(Orchestrator& o, StartRequest request) {
 
 }  // namespace
 
-TEST_CASE("two orchestrators over RabbitMQ share the sagas; one takes over when the other stops") {
+TEST_CASE("two orchestrators over RabbitMQ share the sagas, one takes over when the other stops") {
   Scratch scratch("partitioned-orchestrators", {"a"}, kPartitions);
   const auto& t = scratch.topology();
   FlowRegistry flows;

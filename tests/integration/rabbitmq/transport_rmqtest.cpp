@@ -320,7 +320,7 @@ TEST_CASE("publishing an unroutable command throws, naming the message") {
   CHECK(orchestrator.connections() == 1);
 }
 
-TEST_CASE("malformed and oversize inputs are dead-lettered with their reason; the queue flows on") {
+TEST_CASE("malformed and oversize inputs are dead-lettered with their reason, the queue flows on") {
   Scratch scratch("malformed", {});
   const auto& t = scratch.topology();
   auto settings = orchestrator_settings(t, {});

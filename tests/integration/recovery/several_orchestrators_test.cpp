@@ -8,7 +8,7 @@
 using namespace std::chrono_literals;
 using sagaflow::testing::recovery::Deployment;
 
-TEST_CASE("three orchestrators share the sagas; when one is killed the others finish its sagas") {
+TEST_CASE("three orchestrators share the sagas, when one is killed the others finish its sagas") {
   Deployment d("three", 3);
   const std::map<std::string, std::string> shared{{"SAGAFLOW_PARTITIONS", "8"},
                                                   {"SAGAFLOW_LEASE_TTL_MS", "2000"}};

@@ -38,7 +38,7 @@ TEST_CASE("lines below the level are dropped, the others written") {
   CHECK(logging::enabled(logging::Level::error));
 }
 
-TEST_CASE("at debug every line is written; at error only errors") {
+TEST_CASE("at debug every line is written, at error only errors") {
   Captured captured;
   logging::set_level(logging::Level::debug);
   logging::debug("d");

@@ -36,7 +36,7 @@ TEST_CASE("a server that cannot be reached at start is one outage until it answe
   CHECK_FALSE(watch.answered("store", kStart + 3s).has_value());  // up already: nothing to say
 }
 
-TEST_CASE("a server that answers at once has no outage; a later loss is one") {
+TEST_CASE("a server that answers at once has no outage, a later loss is one") {
   OutageWatch watch({"broker"});
   CHECK_FALSE(watch.answered("broker", kStart).has_value());
   CHECK(watch.all_up());

@@ -65,7 +65,7 @@ TEST_CASE("sagaflowd config: the command line beats the environment, which beats
   std::filesystem::remove(file);
 }
 
-TEST_CASE("sagaflowd config: SAGAFLOW_CONFIG names the file; --amqp and TLS options are read") {
+TEST_CASE("sagaflowd config: SAGAFLOW_CONFIG names the file, --amqp and TLS options are read") {
   auto file = write_file("sagaflowd-env.conf", "amqp_prefix = staging\n");
   auto c = load_config({"--amqp", "amqps://u:p@broker/", "--tls-ca-file", "/etc/ca.pem"},
                        environment({{"SAGAFLOW_CONFIG", file.string()}}));

@@ -91,7 +91,7 @@ struct World {
 
 }  // namespace
 
-TEST_CASE("a command the broker refuses for 10 minutes is not timed out; the saga completes") {
+TEST_CASE("a command the broker refuses for 10 minutes is not timed out, the saga completes") {
   World w(kPayment);
   w.transport.fail_publish = true;  // the broker is down
   auto id = w.start();

@@ -117,7 +117,7 @@ TEST_CASE("a business failure compensates completed steps in reverse order of co
   CHECK(h.timers.empty());
 }
 
-TEST_CASE("a non-retryable business code fails at once; nothing before it needs undoing twice") {
+TEST_CASE("a non-retryable business code fails at once, nothing before it needs undoing twice") {
   EngineHarness h(kPurchase);
   run_to_reserve(h);
   h.business_failure(h.sent("points.reserve"), "InsufficientPoints");
@@ -204,7 +204,7 @@ TEST_CASE("duplicate and stale replies are recorded and change nothing") {
   CHECK(h.saga->activities[1].phase == ActivityPhase::awaiting_reply);
 }
 
-TEST_CASE("cancel compensates what was done and ends cancelled; finished sagas refuse it") {
+TEST_CASE("cancel compensates what was done and ends cancelled, finished sagas refuse it") {
   EngineHarness h(kPurchase);
   run_to_reserve(h);
   h.ok(h.sent("points.reserve"));
@@ -221,7 +221,7 @@ TEST_CASE("cancel compensates what was done and ends cancelled; finished sagas r
   CHECK(h.saga->version == version);
 }
 
-TEST_CASE("a compensation that keeps failing parks the saga; an operator retry finishes it") {
+TEST_CASE("a compensation that keeps failing parks the saga, an operator retry finishes it") {
   EngineHarness h(kPurchase);
   run_to_reserve(h);
   h.business_failure(h.sent("points.reserve"), "InsufficientPoints");
@@ -272,7 +272,7 @@ steps:
   CHECK(h.status() == Status::completed);
 }
 
-TEST_CASE("parallel branches run together and join; a failure drains, then undoes both") {
+TEST_CASE("parallel branches run together and join, a failure drains, then undoes both") {
   EngineHarness h(R"(
 name: register
 version: 1

@@ -42,7 +42,7 @@ TEST_CASE("compensation ends compensated, or cancelled when a cancel asked for i
   CHECK(stuck.status() == Status::failed);
 }
 
-TEST_CASE("cancel: before the pivot it compensates; a pending saga is cancelled at once") {
+TEST_CASE("cancel: before the pivot it compensates, a pending saga is cancelled at once") {
   Lifecycle running(Status::running);
   CHECK(running.cancel(false));
   CHECK(running.status() == Status::compensating);

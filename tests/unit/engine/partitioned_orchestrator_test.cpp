@@ -400,7 +400,7 @@ TEST_CASE("an owner that wakes up after its partitions were taken writes nothing
   CHECK(cluster.store.load(id)->status != "waiting");
 }
 
-TEST_CASE("starts get ids in owned partitions; operator requests go to the owner") {
+TEST_CASE("starts get ids in owned partitions, operator requests go to the owner") {
   TwoNodes t;
   auto& [cluster, a, b] = t;
   for (int i = 0; i < 40; ++i) CHECK(a.owned().contains(partition(a.start(pay(i)))));

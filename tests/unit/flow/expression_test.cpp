@@ -91,7 +91,7 @@ TEST_CASE("parse_path reports malformed paths with their offset") {
   CHECK(offset_of("$steps") == 6);
 }
 
-TEST_CASE("paths resolve into objects and arrays; missing data is null") {
+TEST_CASE("paths resolve into objects and arrays, missing data is null") {
   const Fixture f;
   const auto scope = f.scope();
   CHECK(*flow::parse_path("$input.address.city").resolve(scope) == "Oslo");
@@ -193,7 +193,7 @@ TEST_CASE("&&, || and ! use truthiness and bind with the documented precedence")
   CHECK(f.eval("$input.vip && $input.user") == true);  // && yields a boolean
 }
 
-TEST_CASE("test() follows the truthiness rules; an empty expression is false") {
+TEST_CASE("test() follows the truthiness rules, an empty expression is false") {
   const Fixture f;
   CHECK_FALSE(f.test("null"));
   CHECK_FALSE(f.test("0"));
@@ -263,7 +263,7 @@ TEST_CASE("malformed expressions throw ParseError at the offending offset") {
   CHECK(error_message("1 == 2 == 3").find("cannot be chained") != std::string::npos);
 }
 
-TEST_CASE("an expression may be 4096 characters long; a longer one is refused where it overflows") {
+TEST_CASE("an expression may be 4096 characters long, a longer one is refused where it overflows") {
   const Fixture f;
   std::string text = "$input.vip";
   while (text.size() + 14 <= 4096) text += " && $input.vip";
@@ -276,7 +276,7 @@ TEST_CASE("an expression may be 4096 characters long; a longer one is refused wh
   CHECK(error_offset(std::string(1 << 20, '(')) == 4096);
 }
 
-TEST_CASE("parentheses and '!' nest 32 levels; the 33rd is refused at its offset") {
+TEST_CASE("parentheses and '!' nest 32 levels, the 33rd is refused at its offset") {
   const Fixture f;
   auto nested = [](const std::string& open, int levels) {
     std::string text;
@@ -298,7 +298,7 @@ TEST_CASE("parentheses and '!' nest 32 levels; the 33rd is refused at its offset
   CHECK(error_offset(std::string(4000, '(')) == 32);
 }
 
-TEST_CASE("a path has at most 32 segments; the 33rd is refused at its dot") {
+TEST_CASE("a path has at most 32 segments, the 33rd is refused at its dot") {
   std::string path = "$input";
   for (int i = 0; i < 32; ++i) path += ".a";
   CHECK(flow::parse_path(path).segments.size() == 32);

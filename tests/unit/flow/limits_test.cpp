@@ -41,7 +41,7 @@ void loads_clean(const std::string& text) {
 
 }  // namespace
 
-TEST_CASE("every duration spelling of 365d loads; one millisecond more is refused at its start") {
+TEST_CASE("every duration spelling of 365d loads, one millisecond more is refused at its start") {
   for (const std::string at_limit : {"365d", "8760h", "525600m", "31536000s", "31536000000ms",
                                      "364d24h", "364d23h60m", "364d23h59m59s1000ms"}) {
     CAPTURE(at_limit);
@@ -56,7 +56,7 @@ TEST_CASE("every duration spelling of 365d loads; one millisecond more is refuse
   }
 }
 
-TEST_CASE("a retry budget of exactly 7d loads; one millisecond more is refused at the retry") {
+TEST_CASE("a retry budget of exactly 7d loads, one millisecond more is refused at the retry") {
   loads_clean(command_step(
       "    timeout: 3d12h\n    retry: { max_attempts: 2, initial_delay: 0ms, multiplier: 100 }\n"));
   CHECK(only_diagnostic(command_step("    timeout: 3d12h\n    retry: { max_attempts: 2, "
@@ -102,7 +102,7 @@ TEST_CASE("an expression over 4096 characters is refused at the first character 
         "5:4107: invalid expression in 'when': expression longer than 4096 characters");
 }
 
-TEST_CASE("expressions nest 32 levels; the 33rd '(' or '!' is refused at its column") {
+TEST_CASE("expressions nest 32 levels, the 33rd '(' or '!' is refused at its column") {
   auto step = [](const std::string& condition) {
     return flow_with("  - name: a\n    when: \"" + condition + "\"\n    publish: { event: e }\n");
   };
@@ -154,7 +154,7 @@ std::string nested_payload(int levels) {
   return text + indent + "leaf: 1\n";
 }
 
-TEST_CASE("a mapping nests 16 levels of maps and lists; the 17th is refused where it begins") {
+TEST_CASE("a mapping nests 16 levels of maps and lists, the 17th is refused where it begins") {
   loads_clean(nested_payload(16));
   // Level 1 (the payload's own map) begins at 8:9, each level a line lower and two columns in.
   CHECK(only_diagnostic(nested_payload(17)) ==
@@ -167,7 +167,7 @@ TEST_CASE("a mapping nests 16 levels of maps and lists; the 17th is refused wher
         "5:51: mapping nested deeper than 16 levels of maps and lists");
 }
 
-TEST_CASE("a mapping holds 10,000 values; a bigger one is refused at its smallest part over") {
+TEST_CASE("a mapping holds 10,000 values, a bigger one is refused at its smallest part over") {
   auto list_of = [](int elements) {
     std::string list = "[";
     for (int i = 0; i < elements; ++i) list += i == 0 ? "1" : ",1";

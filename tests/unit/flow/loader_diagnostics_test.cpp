@@ -194,7 +194,7 @@ TEST_CASE("a custom depth limit applies") {
   CHECK(result.diagnostics[0].column == 14);
 }
 
-TEST_CASE("steps after a parallel see its inner steps; a step sees itself where allowed") {
+TEST_CASE("steps after a parallel see its inner steps, a step sees itself where allowed") {
   const auto result = flow::load_flow_text(flow_with(R"(  - name: first
     publish: { event: f.done }
   - name: both

@@ -192,7 +192,7 @@ TEST_CASE("wait step: events, correlation, until, stale, failure events, timeout
   CHECK(s.output->render(scope) == json::parse(R"({"paymentVersion": 5, "captured": 90})"));
 }
 
-TEST_CASE("parallel branches hold their steps; foreach reads items and renders per item") {
+TEST_CASE("parallel branches hold their steps, foreach reads items and renders per item") {
   const auto& s = step(every_construct().steps, "setup");
   CHECK(s.kind == flow::StepKind::parallel);
   REQUIRE(s.branches.size() == 2);
@@ -221,7 +221,7 @@ TEST_CASE("parallel branches hold their steps; foreach reads items and renders p
   CHECK(each.compensation->timeout == seconds(20));
 }
 
-TEST_CASE("pivot and irreversible steps; a whole-value input mapping") {
+TEST_CASE("pivot and irreversible steps, a whole-value input mapping") {
   const auto& steps = every_construct().steps;
   const auto& confirm = step(steps, "confirm");
   CHECK(confirm.pivot);

@@ -120,7 +120,7 @@ TEST_CASE("messages quote the file's text with control characters escaped") {
                      [](char c) { return static_cast<unsigned char>(c) < 0x20; }));
 }
 
-TEST_CASE("explicit tags are named as written; quoted and plain keys are the same key") {
+TEST_CASE("explicit tags are named as written, quoted and plain keys are the same key") {
   const auto result = flow::load_flow_text(
       "name: f\nversion: !!int 1\n\"name\": g\nsteps:\n  - name: a\n    publish: { event: x.y }\n",
       "f.yaml");

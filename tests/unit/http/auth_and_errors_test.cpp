@@ -135,7 +135,7 @@ class DownBackend : public AdminBackend {
 
 }  // namespace
 
-TEST_CASE("/readyz is 503 naming what failed; a store that fails a read gives 503") {
+TEST_CASE("/readyz is 503 naming what failed, a store that fails a read gives 503") {
   DownBackend backend;
   AdminApi api(backend, {});
   auto ready = std::get<Response>(api.handle_request(ApiWorld::request(verb::get, "/readyz")));

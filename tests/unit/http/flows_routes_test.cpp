@@ -21,7 +21,7 @@ Request yaml(verb method, std::string target, std::string_view body) {
 
 }  // namespace
 
-TEST_CASE("GET /api/flows lists every flow with its versions; /api/flows/{name} gives its text") {
+TEST_CASE("GET /api/flows lists every flow with its versions, /api/flows/{name} gives its text") {
   ApiWorld w;
   w.flows.add(load(kOrderV2));
   w.store.save_flow_definition({"order", 2, std::string(kOrderV2), w.clock.now()});

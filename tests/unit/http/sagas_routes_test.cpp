@@ -124,7 +124,7 @@ TEST_CASE("an idempotency key already used answers 200 with the first saga, neve
   CHECK(w.store.list(SagaFilter{}).size() == 1);
 }
 
-TEST_CASE("a start's traceparent is carried into its commands; without one a trace begins") {
+TEST_CASE("a start's traceparent is carried into its commands, without one a trace begins") {
   ApiWorld w;
   const std::string trace = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01";
   auto req = ApiWorld::request(verb::post, "/api/sagas", start_body(1));

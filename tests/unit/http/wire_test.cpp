@@ -25,7 +25,7 @@ TEST_CASE("times are written as RFC 3339 UTC with milliseconds and read back") {
   }
 }
 
-TEST_CASE("a cursor reads back as the saga it was made from; anything else is refused") {
+TEST_CASE("a cursor reads back as the saga it was made from, anything else is refused") {
   const SagaCursor cursor{from_millis(1'795'428'000'123), "0123abcd/x y"};
   const auto text = encode_cursor(cursor);
   CHECK(
@@ -38,7 +38,7 @@ TEST_CASE("a cursor reads back as the saga it was made from; anything else is re
   }
 }
 
-TEST_CASE("query strings are split and unescaped; a repeated or broken one is refused") {
+TEST_CASE("query strings are split and unescaped, a repeated or broken one is refused") {
   auto q = parse_query("flow=order&key=a%20b+c&empty=&flag");
   REQUIRE(q);
   CHECK(q->at("flow") == "order");

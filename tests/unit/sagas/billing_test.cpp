@@ -35,7 +35,7 @@ struct Billing {
 
 }  // namespace
 
-TEST_CASE("billing: charge takes total minus discount; a null discount counts as none") {
+TEST_CASE("billing: charge takes total minus discount, a null discount counts as none") {
   Billing b;
   auto with = b.charge("o1", 50, 20, "k1");
   REQUIRE(with.outcome == ReplyOutcome::success);
@@ -62,7 +62,7 @@ TEST_CASE("billing: a charge above the balance is InsufficientFunds and moves no
   CHECK(b.service.conserved());
 }
 
-TEST_CASE("billing: an order is charged once; the same key is answered from the record") {
+TEST_CASE("billing: an order is charged once, the same key is answered from the record") {
   Billing b;
   CHECK(b.charge("o1", 40, 0, "s1/charge/do").outcome == ReplyOutcome::success);
   CHECK(b.charge("o1", 40, 0, "s1/charge/do").outcome == ReplyOutcome::success);
@@ -71,7 +71,7 @@ TEST_CASE("billing: an order is charged once; the same key is answered from the 
   CHECK(b.service.ledger().size() == 1);
 }
 
-TEST_CASE("billing: refund gives the charge back once; refunding nothing changes nothing") {
+TEST_CASE("billing: refund gives the charge back once, refunding nothing changes nothing") {
   Billing b;
   auto never = b.refund("o404", "k0");
   CHECK(never.outcome == ReplyOutcome::success);
@@ -88,7 +88,7 @@ TEST_CASE("billing: refund gives the charge back once; refunding nothing changes
   CHECK(b.service.ledger().size() == 2);
 }
 
-TEST_CASE("billing: create_account opens with the opening balance; blocked users are refused") {
+TEST_CASE("billing: create_account opens with the opening balance, blocked users are refused") {
   Billing b;
   b.service.block("eve");
   auto blocked = b.send("billing.create_account", json::object{{"user_id", "eve"}}, "k1");
@@ -104,7 +104,7 @@ TEST_CASE("billing: create_account opens with the opening balance; blocked users
   CHECK(b.service.conserved());
 }
 
-TEST_CASE("billing: delete_account closes it once; a closed account takes no charge") {
+TEST_CASE("billing: delete_account closes it once, a closed account takes no charge") {
   Billing b;
   auto nobody = b.send("billing.delete_account", json::object{{"user_id", "zed"}}, "k0");
   CHECK(body_of(nobody).at("done") == false);

@@ -66,7 +66,7 @@ TEST_CASE("booking: availability lists every slot with its free places") {
   CHECK(b.service.invariant_holds());
 }
 
-TEST_CASE("booking: create holds a place pending payment; a full or unknown slot is unavailable") {
+TEST_CASE("booking: create holds a place pending payment, a full or unknown slot is unavailable") {
   Booking b;
   auto id = b.create_ok("s1", "tue-10", "k1");
   CHECK(b.service.bookings().at(id).status == Status::pending_payment);
@@ -80,7 +80,7 @@ TEST_CASE("booking: create holds a place pending payment; a full or unknown slot
   CHECK(b.service.invariant_holds());
 }
 
-TEST_CASE("booking: cancel frees the place once; cancelling nothing succeeds with done=false") {
+TEST_CASE("booking: cancel frees the place once, cancelling nothing succeeds with done=false") {
   Booking b;
   auto nothing = b.cancel("never", "k0");
   CHECK(nothing.outcome == ReplyOutcome::success);

@@ -238,7 +238,7 @@ TEST_CASE("certificates: authorize_hold refuses too much, an unknown or an inact
   CHECK(c.service.invariants_hold());
 }
 
-TEST_CASE("certificates: release_hold frees an open hold once; nothing to release is done=false") {
+TEST_CASE("certificates: release_hold frees an open hold once, nothing to release is done=false") {
   Certificates c;
   CHECK(json::parse(c.on_hold("certificates.release_hold", "pay-1", "k0").body).at("done") ==
         false);
@@ -281,7 +281,7 @@ TEST_CASE("certificates: a captured hold is not released: it must be voided") {
   CHECK(c.service.certificate("GC-SOLD").balance == 3'500);
 }
 
-TEST_CASE("certificates: void restores a capture's balance once; a second void is done=false") {
+TEST_CASE("certificates: void restores a capture's balance once, a second void is done=false") {
   Certificates c;
   c.hold("GC-SOLD", 2'000, "pay-1", "k1");
   c.on_hold("certificates.capture", "pay-1", "k2");

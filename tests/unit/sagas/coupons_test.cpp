@@ -46,7 +46,7 @@ TEST_CASE("coupons: apply returns the discount, never more than the total") {
   CHECK(c.service.used_at_most_once());
 }
 
-TEST_CASE("coupons: a coupon used twice is CouponAlreadyUsed; the same key is answered again") {
+TEST_CASE("coupons: a coupon used twice is CouponAlreadyUsed, the same key is answered again") {
   Coupons c;
   CHECK(c.apply("TEN", "o1", 30, "s1/apply_coupon/do").outcome == ReplyOutcome::success);
   CHECK(c.apply("TEN", "o1", 30, "s1/apply_coupon/do").outcome == ReplyOutcome::success);
@@ -80,7 +80,7 @@ TEST_CASE("coupons: release makes the coupon usable again, only for the order ho
   CHECK(c.service.used_at_most_once());
 }
 
-TEST_CASE("coupons: create refuses a taken id or no discount; delete of nothing is a no-op") {
+TEST_CASE("coupons: create refuses a taken id or no discount, delete of nothing is a no-op") {
   Coupons c;
   auto created = c.send("coupons.create",
                         json::object{{"coupon_id", "NEW"}, {"discount", 5}, {"percent", 0}}, "k1");

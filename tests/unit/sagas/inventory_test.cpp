@@ -57,7 +57,7 @@ TEST_CASE("inventory: more than the stock is OutOfStock and takes nothing") {
   CHECK(i.service.balanced());
 }
 
-TEST_CASE("inventory: restore gives the order's units back once; restoring nothing is a no-op") {
+TEST_CASE("inventory: restore gives the order's units back once, restoring nothing is a no-op") {
   Inventory i;
   auto never = i.restore("o404", "k0");
   CHECK(never.outcome == ReplyOutcome::success);

@@ -51,7 +51,7 @@ TEST_CASE("notifications: an unknown template or a user without address is refus
   CHECK(n.service.outbox().empty());
 }
 
-TEST_CASE("notifications: save_user keeps the contact; forget_user undoes it once") {
+TEST_CASE("notifications: save_user keeps the contact, forget_user undoes it once") {
   Notifications n;
   auto bad = n.send("notifications.save_user",
                     json::object{{"user_id", "bob"}, {"email", "bob"}, {"name", "Bob"}}, "k0");

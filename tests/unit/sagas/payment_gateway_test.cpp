@@ -64,7 +64,7 @@ TEST_CASE(
   CHECK(g.service.conserved());
 }
 
-TEST_CASE("payment_gateway: a refund gives the money back once; a second refund does nothing") {
+TEST_CASE("payment_gateway: a refund gives the money back once, a second refund does nothing") {
   Gateway g;
   g.charge(4'000, "card-ann", "r1", "k1");
   auto first = g.refund("r1", "k2");

@@ -144,7 +144,7 @@ TEST_CASE("payments: a failed payment may be paid again and then succeeds") {
   CHECK(p.service.invariant_holds());
 }
 
-TEST_CASE("payments: a webhook it cannot process is logged; the payment stays pending") {
+TEST_CASE("payments: a webhook it cannot process is logged, the payment stays pending") {
   Payments p;
   auto id = p.create_ok("s1", 1500, "k1");
   CHECK(p.service.handle_webhook("{not json").error == "MalformedWebhook");
@@ -187,7 +187,7 @@ TEST_CASE("payments: with a secret, only webhooks signed by the gateway are acce
         PaymentsService::sign("s3cret", id, "failed", 1500));
 }
 
-TEST_CASE("payments: cancel closes a pending or failed payment; later webhooks are ignored") {
+TEST_CASE("payments: cancel closes a pending or failed payment, later webhooks are ignored") {
   Payments p;
   auto nothing = p.cancel("never", "k0");
   CHECK(nothing.outcome == ReplyOutcome::success);
@@ -329,7 +329,7 @@ TEST_CASE("payments: apply_certificate repeated by key or by reference covers on
   CHECK(p.service.invariant_holds());
 }
 
-TEST_CASE("payments: remove_certificate undoes a tender once; removing nothing is done=false") {
+TEST_CASE("payments: remove_certificate undoes a tender once, removing nothing is done=false") {
   Payments p;
   p.service.open_payment("pay-1", 2'000);
   // Nothing to remove: an unknown payment, a tender never applied.

@@ -110,7 +110,7 @@ TEST_CASE("points: releasing an order never held succeeds, changes nothing, and 
   CHECK(p.service.conserved());
 }
 
-TEST_CASE("points: a debited hold is not released; refund undoes the debit") {
+TEST_CASE("points: a debited hold is not released, refund undoes the debit") {
   Points p;
   auto id = p.reserve(60, "k1", "ord-1");
   p.send("points.debit", json::object{{"reservation_id", id}}, "k2");
@@ -203,7 +203,7 @@ TEST_CASE("points: add repeated by key or by reference credits once") {
   CHECK(add(p, 41, "s1", "k9").error_code == "ReferenceReused");
 }
 
-TEST_CASE("points: revoke takes a credit back once; revoking nothing succeeds with done=false") {
+TEST_CASE("points: revoke takes a credit back once, revoking nothing succeeds with done=false") {
   Points p;
   auto nothing = p.send("points.revoke", json::object{{"reference", "never"}}, "k0");
   CHECK(nothing.outcome == ReplyOutcome::success);

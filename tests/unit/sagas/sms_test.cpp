@@ -47,7 +47,7 @@ TEST_CASE("sms: send_cvc sends the certificate's CVC to the recipient's phone") 
   CHECK(json::parse(reply.body).at("message_id").as_string() == messages[0].message_id);
 }
 
-TEST_CASE("sms: send_cvc fetches the CVC by code at send time; the command carries none") {
+TEST_CASE("sms: send_cvc fetches the CVC by code at send time, the command carries none") {
   Sms s;
   s.cvcs["GC-l1"] = "789";  // whatever the certificates service holds when the SMS goes
   auto reply = s.send_cvc("l1", "+79161234567", "k1");

@@ -55,7 +55,7 @@ TEST_CASE("users: a taken user id, email or username is refused as a business fa
   CHECK(u.service.consistent());
 }
 
-TEST_CASE("users: delete frees the email and username; deleting nobody changes nothing") {
+TEST_CASE("users: delete frees the email and username, deleting nobody changes nothing") {
   Users u;
   auto nobody = u.send("users.delete", json::object{{"user_id", "zed"}}, "k1");
   CHECK(nobody.outcome == ReplyOutcome::success);
@@ -70,7 +70,7 @@ TEST_CASE("users: delete frees the email and username; deleting nobody changes n
   CHECK(u.service.consistent());
 }
 
-TEST_CASE("users: assign_coupon to an unknown user is UnknownUser; twice is AlreadyAssigned") {
+TEST_CASE("users: assign_coupon to an unknown user is UnknownUser, twice is AlreadyAssigned") {
   Users u;
   auto unknown = u.assign("zed", "c1", "k1");
   CHECK(unknown.outcome == ReplyOutcome::business_failure);
