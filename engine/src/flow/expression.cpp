@@ -1,6 +1,7 @@
 // Conditions: parsed once into a flat instruction array, evaluated by walking it. Evaluation
 // returns references to values that already exist (scope data, literals, the constants
 // below), so it never allocates until the caller asks for a copy of the result.
+#include <array>
 #include <charconv>
 #include <cstdint>
 #include <string>
@@ -10,6 +11,7 @@
 #include "expression_internal.hpp"
 #include "json_compare.hpp"
 #include "sagaflow/flow/expression.hpp"
+#include "sagaflow/flow/suggest.hpp"
 
 namespace sagaflow::flow {
 
@@ -147,11 +149,38 @@ class Lexer {
     if (token.text == "true") token.kind = TokenKind::true_;
     if (token.text == "false") token.kind = TokenKind::false_;
     if (token.text == "null") token.kind = TokenKind::null;
-    if (token.kind == TokenKind::end) {
-      throw ParseError(token.offset, "unknown word '" + std::string(token.text) +
-                                         "'; paths start with '$' and strings are quoted");
-    }
+    if (token.kind == TokenKind::end) throw unknown_word(token);
     return token;
+  }
+
+  // Python's, SQL's and YAML's spellings of the operators and constants are the likely mistakes.
+  static ParseError unknown_word(const Token& token) {
+    struct Foreign {
+      std::string_view word;
+      std::string_view meant;
+      bool is_operator;
+    };
+    static constexpr std::array<Foreign, 7> kForeign{{{"and", "&&", true},
+                                                      {"or", "||", true},
+                                                      {"not", "!", true},
+                                                      {"true", "true", false},
+                                                      {"false", "false", false},
+                                                      {"null", "null", false},
+                                                      {"none", "null", false}}};
+    static constexpr std::array<std::string_view, 3> kConstants{"true", "false", "null"};
+    const std::string word(token.text);
+    for (const auto& foreign : kForeign) {
+      // Distance 0 is equality without case: `AND`, `True`, `NULL`.
+      if (edit_distance(token.text, foreign.word, 0) != 0) continue;
+      return ParseError(token.offset, "'" + word + "' is not " +
+                                          (foreign.is_operator ? "an operator" : "a value") +
+                                          " here; write '" + std::string(foreign.meant) + "'");
+    }
+    const std::string meant = did_you_mean(token.text, kConstants);
+    return ParseError(
+        token.offset,
+        "unknown word '" + word + "'" +
+            (meant.empty() ? "; paths start with '$' and strings are quoted" : meant));
   }
 
   Token symbol(char c) {
@@ -169,6 +198,7 @@ class Lexer {
       case '!':
         return following == '=' ? make(TokenKind::ne, 2) : make(TokenKind::not_, 1);
       case '<':
+        if (following == '>') throw ParseError(start, "'<>' is not an operator here; write '!='");
         return following == '=' ? make(TokenKind::le, 2) : make(TokenKind::lt, 1);
       case '>':
         return following == '=' ? make(TokenKind::ge, 2) : make(TokenKind::gt, 1);

@@ -6,9 +6,14 @@
 #include <string_view>
 #include <tuple>
 #include <utility>
+#include <vector>
+
+#include "sagaflow/flow/suggest.hpp"
 
 namespace sagaflow::flow::detail {
 namespace {
+
+constexpr std::size_t kMaxStepSuggestions = 20;
 
 struct KindKey {
   std::string_view key;
@@ -327,6 +332,10 @@ void FlowReader::check_undo(const MapReader& map, const Step& step) {
 }
 
 void FlowReader::resolve_pending_references() {
+  std::vector<std::string_view> names;
+  names.reserve(step_names_.size());
+  for (const auto& entry : step_names_) names.emplace_back(entry.first);
+  std::size_t suggested = 0;
   for (const auto& reference : pending_) {
     const bool exists = step_names_.contains(reference.target);
     if (exists && reference.any_step) continue;
@@ -337,8 +346,11 @@ void FlowReader::resolve_pending_references() {
                           (reference.from.empty() ? "this step" : "step '" + reference.from + "'") +
                           " runs (it comes later, or in a parallel sibling branch)");
     } else {
-      reporter_.error(reference.pos,
-                      reference.path_text + " refers to unknown step '" + reference.target + "'");
+      // Each suggestion scans every step name; a few are all a person reads anyway.
+      const std::string meant =
+          suggested++ < kMaxStepSuggestions ? did_you_mean(reference.target, names) : "";
+      reporter_.error(reference.pos, reference.path_text + " refers to unknown step '" +
+                                         reference.target + "'" + meant);
     }
   }
   pending_.clear();

@@ -5,6 +5,7 @@
 #include <string_view>
 
 #include "sagaflow/flow/expression.hpp"
+#include "sagaflow/flow/suggest.hpp"
 
 namespace sagaflow::flow {
 namespace {
@@ -102,8 +103,12 @@ Path parse_path(std::string_view text) {
     }
   }
   if (!known_root) {
-    throw ParseError(1, "unknown path root '$" + std::string(root_name) +
-                            "'; expected $input, $steps, $reply, $event, $item or $saga");
+    std::array<std::string_view, kRoots.size()> names;
+    for (std::size_t i = 0; i < kRoots.size(); ++i) names[i] = kRoots[i].name;
+    const auto meant = closest_word(root_name, names);
+    throw ParseError(1, "unknown path root '$" + std::string(root_name) + "'; " +
+                            (meant ? "did you mean '$" + *meant + "'?"
+                                   : "expected $input, $steps, $reply, $event, $item or $saga"));
   }
   while (pos < text.size()) {
     if (text[pos] != '.') {

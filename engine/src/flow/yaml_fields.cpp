@@ -2,8 +2,10 @@
 
 #include <charconv>
 #include <cmath>
+#include <span>
 
 #include "duration.hpp"
+#include "sagaflow/flow/suggest.hpp"
 
 namespace sagaflow::flow::detail {
 namespace {
@@ -75,10 +77,11 @@ MapReader::MapReader(const YamlNode& node, std::string what,
     const std::string& name = key->scalar();
     bool known = false;
     for (std::string_view candidate : allowed) known = known || candidate == name;
-    if (!known) {
-      reporter_.error(key->pos(),
-                      "unknown key '" + name + "' in " + what_ + "; expected one of: " + expected);
-    }
+    if (known) continue;
+    // A near miss names the one key meant; anything else lists them all.
+    const std::string meant = did_you_mean(name, std::span(allowed.begin(), allowed.size()));
+    reporter_.error(key->pos(), "unknown key '" + name + "' in " + what_ +
+                                    (meant.empty() ? "; expected one of: " + expected : meant));
   }
 }
 

@@ -258,13 +258,38 @@ class YamlTreeBuilder {
     }
     std::string message = "YAML syntax: " + problem;
     if (parser.context != nullptr) {
-      message += " " + std::string(parser.context);
+      const std::string_view context_name(parser.context);
+      message += " " + std::string(context_name);
       const SourcePos context = within_text(pos_of(parser.context_mark));
       if (context.line != pos.line || context.column != pos.column) {
         message += " that starts at " + format_pos(context);
       }
+      if (context_name.find("block") != std::string_view::npos && context.line != pos.line &&
+          context.column != pos.column) {
+        message += "; check the indentation: this line starts at column " +
+                   std::to_string(pos.column) + ", the block at column " +
+                   std::to_string(context.column);
+      }
+    } else if (problem == "mapping values are not allowed in this context" &&
+               continues_a_value(pos)) {
+      message +=
+          "; check the indentation: this key is indented deeper than the line before "
+          "it, so it reads as more of that line's value";
     }
     return {pos, message};
+  }
+
+  // A `key:` alone at the start of its line that libyaml refuses was read as the continuation
+  // of a plain value on the line before: the line is indented too deep.
+  bool continues_a_value(SourcePos pos) const {
+    const auto at = source_.offset_of(pos);
+    const auto line_start = source_.offset_of({pos.line, 1});
+    if (!at || !line_start || pos.line < 2) return false;
+    const std::string_view before = source_.text().substr(*line_start, *at - *line_start);
+    const std::size_t first = before.find_first_not_of(' ');
+    if (first == std::string_view::npos || first == 0) return false;
+    const std::string_view key = before.substr(first);
+    return key.find_first_of(" :-{[\"'#") == std::string_view::npos;
   }
 
   // At the end of a text without a final line break, libyaml counts one line more.

@@ -132,3 +132,36 @@ TEST_CASE("explicit tags are named as written, quoted and plain keys are the sam
   CHECK(result.diagnostics[1].line == 3);
   CHECK(result.diagnostics[1].message.find("duplicate key 'name'") != std::string::npos);
 }
+
+TEST_CASE("a tab in the indentation is named at the tab, after spaces too") {
+  const auto diagnostic = only_diagnostic("name: f\nversion: 1\nsteps:\n  \t- name: a\n");
+  CHECK(diagnostic.line == 4);
+  CHECK(diagnostic.column == 3);
+  CHECK(diagnostic.message ==
+        "YAML syntax: a tab indents this line; YAML indents with spaces only");
+}
+
+TEST_CASE("a line indented off its block is named with both columns") {
+  const auto diagnostic =
+      only_diagnostic(flow_with("  - name: a\n    publish:\n      event: x\n     payload: {}\n"));
+  CHECK(diagnostic.line == 7);
+  CHECK(diagnostic.column == 6);
+  CHECK(diagnostic.message ==
+        "YAML syntax: did not find expected key while parsing a block mapping that starts at "
+        "4:5; check the indentation: this line starts at column 6, the block at column 5");
+}
+
+TEST_CASE("a key indented deeper than the line before it is named as a continued value") {
+  const auto diagnostic = only_diagnostic(flow_with("  - name: a\n     publish: { event: x.y }\n"));
+  CHECK(diagnostic.line == 5);
+  CHECK(diagnostic.column == 13);
+  CHECK(diagnostic.message ==
+        "YAML syntax: mapping values are not allowed in this context; check the indentation: "
+        "this key is indented deeper than the line before it, so it reads as more of that "
+        "line's value");
+}
+
+TEST_CASE("a colon inside a value on one line is not blamed on the indentation") {
+  const auto diagnostic = only_diagnostic(flow_with("  - name: a: b\n"));
+  CHECK(diagnostic.message == "YAML syntax: mapping values are not allowed in this context");
+}
