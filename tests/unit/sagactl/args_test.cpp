@@ -225,7 +225,7 @@ TEST_CASE(
                     ("sagactl-lint-escape-" + std::to_string(::getpid()) + ".yaml");
   std::ofstream(path, std::ios::binary)
       << "name: f\nversion: 1\nsteps:\n  - name: a\n    command: { service: s, name: c, input: {} "
-         "}\n\x1b[2K: erased\n";
+         "}\n\"\\e[2K\": erased\n";  // a raw ESC is refused; a quoted \e is one
   auto r = run_sagactl({"lint", path.string()});
   std::filesystem::remove(path);
   CHECK(r.status == sagactl::kExitFailure);
