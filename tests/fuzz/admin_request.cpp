@@ -2,9 +2,10 @@
 // The input is what a client sends on one connection: Beast's parser reads requests from it
 // with the server's limits, and each request whole goes to AdminApi::handle_request, over the
 // real orchestrator with the fakes of engine/testing (flow `shipment` v1 deployed, a token
-// configured); an answer that waits for the orchestrator is polled between its rounds, then
-// expired, as the server's timer would. Every answer must be an HTTP status below 500 (the fakes
-// never fail), every JSON body and every log line valid JSON.
+// configured); an answer that waits (the orchestrator's commit, a start's `wait`, a posted
+// flow's check) is polled until its deadline, then expired, as the server does. Every answer must
+// be an HTTP status below 500 (the fakes never fail), every JSON body and every log line valid
+// JSON.
 #include <chrono>
 #include <cstddef>
 #include <cstdint>
@@ -12,6 +13,7 @@
 #include <memory>
 #include <string>
 #include <string_view>
+#include <thread>
 #include <variant>
 
 #include <boost/asio/buffer.hpp>
@@ -43,7 +45,11 @@ using namespace std::chrono_literals;
 // The seeds in corpus/admin_request/ carry this token.
 constexpr std::string_view kToken = "fuzz-token";
 constexpr std::size_t kMaxRequests = 8;  // per connection: enough for start, then cancel...
-constexpr int kRounds = 4;               // orchestrator rounds before a pending answer expires
+// Waits short enough for libFuzzer's 2 s timeout: a start's `wait` ends in 20 ms.
+const http::AdminOptions kOptions{.token = std::string(kToken),
+                                  .commit_timeout = 1'000ms,
+                                  .default_wait = 20ms,
+                                  .max_wait = 20ms};
 
 // Every kind of step, so that starts reach each of the engine's paths.
 constexpr std::string_view kFlow = R"(name: shipment
@@ -100,17 +106,21 @@ struct World {
   World()
       : orchestrator(flows, store, transport, clock),
         backend(orchestrator, store, flows, clock),
-        api(backend, http::AdminOptions{.token = std::string(kToken)}, &metrics) {
+        api(backend, kOptions, &metrics) {
     flows.add(shipment_flow());
     store.save_flow_definition({"shipment", 1, std::string(kFlow), clock.now()});
   }
 
+  // As the server: polled until the answer's own deadline, then expired. The orchestrator runs
+  // a round between polls; its clock stands still, so a start's `wait` is answered by expiry.
   http::Response settle(http::Outcome outcome) {
     if (auto* response = std::get_if<http::Response>(&outcome)) return std::move(*response);
     auto& pending = std::get<http::Pending>(outcome);
-    for (int round = 0; round < kRounds; ++round) {
+    const auto deadline = std::chrono::steady_clock::now() + pending.timeout();
+    while (std::chrono::steady_clock::now() < deadline) {
       orchestrator.run_once(0ms);
       if (auto response = pending.poll()) return std::move(*response);
+      std::this_thread::sleep_for(100us);
     }
     return pending.expire();
   }
