@@ -9,10 +9,16 @@
 // memory: the SMS gateway reads a certificate's CVC from the certificates service, as in seed
 // 002, so those two run together. SIGINT or SIGTERM stops it; unacknowledged commands go back
 // to their queue.
-#include <algorithm>
+//
+// With --state FILE the participants keep their state, ledger and deduplication in that SQLite
+// file (sagas/participants.hpp: a transactional inbox and a journal of the commands applied), so
+// a process killed with kill -9 restarts where it was; without it they live in memory only.
+// `--state FILE --print-report` prints the report of what the file holds, at any time (also
+// while a participant serves it), and exits.
 #include <csignal>
 #include <cstdio>
 #include <cstdlib>
+#include <filesystem>
 #include <fstream>
 #include <memory>
 #include <string>
@@ -35,13 +41,16 @@ struct Options {
   int threads = 2;
   bool demo_data = false;
   std::string report;  // where to write, on exit, what each service applied
+  std::string state;   // the SQLite file the state is kept in; empty: in memory
+  bool print_report = false;
 };
 
 std::string usage(const sagaflow::sagas::Participants& participants) {
   std::string services;
   for (const auto& name : participants.service_names()) services += " " + name;
   return "usage: sagaflow-participant SERVICE... [--amqp URL] [--amqp-prefix P] [--threads N] "
-         "[--demo-data]\n"
+         "[--demo-data] [--state FILE] [--report FILE]\n"
+         "       sagaflow-participant --state FILE --print-report [--demo-data] [SERVICE...]\n"
          "  SERVICE one or more of:" +
          services +
          "\n"
@@ -50,7 +59,12 @@ std::string usage(const sagaflow::sagas::Participants& participants) {
          "  --threads N       handler threads (default: 2)\n"
          "  --demo-data       seed the accounts, stock and codes the demo scenarios use\n"
          "  --report FILE     on exit, write how many effects each service applied and how\n"
-         "                    many idempotency keys it applied more than once (JSON)\n";
+         "                    many idempotency keys it applied more than once (JSON)\n"
+         "  --state FILE      keep state, ledger and deduplication in this SQLite file (created\n"
+         "                    when missing), so that a restart continues where it stopped;\n"
+         "                    without it, in memory only. Give --demo-data the same way each time\n"
+         "  --print-report    with --state: print that report for what the file holds now (every\n"
+         "                    service unless named) and exit; no broker needed\n";
 }
 
 // Returns an error text, empty when the options are usable.
@@ -67,6 +81,11 @@ std::string parse(int argc, char** argv, Options& o) {
       o.threads = std::atoi(value().c_str());
     } else if (arg == "--report") {
       o.report = value();
+    } else if (arg == "--state") {
+      o.state = value();
+      if (o.state.empty()) return "--state needs a file";
+    } else if (arg == "--print-report") {
+      o.print_report = true;
     } else if (arg == "--demo-data") {
       o.demo_data = true;
     } else if (arg == "--help" || arg == "-h") {
@@ -77,6 +96,7 @@ std::string parse(int argc, char** argv, Options& o) {
       return "unknown argument '" + arg + "'";
     }
   }
+  if (o.print_report) return o.state.empty() ? "--print-report reads a --state FILE" : "";
   if (o.services.empty()) return "which service? name one or more";
   if (o.amqp_url.empty()) return "no broker: give --amqp URL or set SAGAFLOW_AMQP_URL";
   if (o.threads < 1 || o.threads > 64) return "--threads must be between 1 and 64";
@@ -84,19 +104,11 @@ std::string parse(int argc, char** argv, Options& o) {
   return {};
 }
 
-// {"points": {"applied": 12, "repeated": 0}, ...}: a key applied twice is a command applied
-// twice, which the tests of redelivery and broker restarts must never see.
+// A key applied twice is a command applied twice, which the tests of redelivery, kill -9 and
+// broker restarts must never see.
 void write_report(const std::string& path, const sagaflow::sagas::Participants& participants,
                   const std::vector<std::string>& services) {
-  sagaflow::json::object report;
-  for (const auto& service : services) {
-    auto keys = participants.applied_keys(service);
-    std::sort(keys.begin(), keys.end());
-    std::int64_t repeated = 0;
-    for (std::size_t i = 1; i < keys.size(); ++i) repeated += keys[i] == keys[i - 1];
-    report[service] = sagaflow::json::object{{"applied", keys.size()}, {"repeated", repeated}};
-  }
-  std::ofstream(path) << sagaflow::json::serialize(report) << "\n";
+  std::ofstream(path) << sagaflow::json::serialize(participants.report(services)) << "\n";
 }
 
 }  // namespace
@@ -111,12 +123,30 @@ int main(int argc, char** argv) {
     return help ? 0 : 2;
   }
   if (options.demo_data) sagaflow::sagas::seed_demo_data(participants);
+  if (options.print_report && !std::filesystem::exists(options.state)) {
+    std::fprintf(stderr, "sagaflow-participant: no state file %s\n", options.state.c_str());
+    return 1;
+  }
+  if (!options.state.empty()) {
+    try {
+      participants.open_state(options.state, options.demo_data ? "demo-data" : "empty");
+    } catch (const std::exception& error) {
+      std::fprintf(stderr, "sagaflow-participant: %s\n", error.what());
+      return 1;
+    }
+  }
   for (const auto& service : options.services) {
     if (participants.dispatcher(service) == nullptr) {
       std::fprintf(stderr, "sagaflow-participant: no participant serves '%s'\n%s", service.c_str(),
                    usage(participants).c_str());
       return 2;
     }
+  }
+  if (options.print_report) {
+    const auto services =
+        options.services.empty() ? participants.service_names() : options.services;
+    std::printf("%s\n", sagaflow::json::serialize(participants.report(services)).c_str());
+    return 0;
   }
 
   sigset_t signals;

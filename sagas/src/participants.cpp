@@ -1,5 +1,8 @@
 #include "sagaflow/sagas/participants.hpp"
 
+#include <algorithm>
+#include <cstdint>
+
 namespace sagaflow::sagas {
 
 Participants::Participants() {
@@ -22,6 +25,19 @@ Participants::Participants() {
   serve("booking", booking);
   // The SMS gateway reads each CVC from the certificates service (never from the saga).
   sms.set_cvc_source([this](const std::string& code) { return certificates.cvc(code); });
+}
+
+json::object Participants::report(const std::vector<std::string>& services) const {
+  json::object report;
+  for (const auto& service : services) {
+    auto keys = applied_keys(service);
+    std::sort(keys.begin(), keys.end());
+    std::int64_t repeated = 0;
+    for (std::size_t i = 1; i < keys.size(); ++i) repeated += keys[i] == keys[i - 1];
+    report[service] =
+        json::object{{"applied", static_cast<std::int64_t>(keys.size())}, {"repeated", repeated}};
+  }
+  return report;
 }
 
 void Participants::set_event_sink(EventSink sink) {

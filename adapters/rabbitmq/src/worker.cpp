@@ -1,7 +1,14 @@
 #include "sagaflow/rabbitmq/worker.hpp"
 
+#include <algorithm>
+#include <chrono>
 #include <condition_variable>
+#include <deque>
 #include <mutex>
+#include <optional>
+#include <span>
+#include <string_view>
+#include <vector>
 
 #include <boost/asio/post.hpp>
 
@@ -20,6 +27,7 @@ struct Worker::Impl : std::enable_shared_from_this<Worker::Impl> {
   std::condition_variable idle;
   std::size_t running = 0;
   bool stopped = false;
+  std::deque<detail::Incoming> waiting;  // delivered, not yet taken by a handler thread
   std::unique_ptr<detail::Link> link;
 
   detail::LinkSettings link_settings() const {
@@ -39,12 +47,22 @@ struct Worker::Impl : std::enable_shared_from_this<Worker::Impl> {
     return s;
   }
 
-  // On a handler thread (the io_context's).
+  // On a handler thread (the io_context's). Queues the delivery, then handles what waits: one
+  // delivery on an in-memory dispatcher, a group (up to the prefetch) on a transactional one,
+  // so that the deliveries arriving while a group commits make up the next group.
   void handle(detail::Incoming&& in) {
+    std::vector<detail::Incoming> group;
     {
       std::lock_guard lock(mutex);
       if (stopped) return;
       ++running;
+      waiting.push_back(std::move(in));
+      const std::size_t bound =
+          dispatcher.transactional() ? std::max<std::size_t>(settings.prefetch, 1) : 1;
+      while (!waiting.empty() && group.size() < bound) {
+        group.push_back(std::move(waiting.front()));
+        waiting.pop_front();
+      }
     }
     struct Done {
       Impl& impl;
@@ -53,36 +71,110 @@ struct Worker::Impl : std::enable_shared_from_this<Worker::Impl> {
         if (--impl.running == 0) impl.idle.notify_all();
       }
     } done{*this};
+    if (!group.empty()) handle_group(std::move(group));
+  }
 
-    auto* l = link.get();
-    if (in.message.kind != MessageKind::command) {
-      l->post([l, tag = in.tag, message = std::move(in.message)] {
-        l->dead_letter(tag, message,
-                       "a command queue takes only commands, this is a " +
-                           std::string(to_string(message.kind)));
-      });
-      return;
-    }
-    // The Dispatcher turns a throwing handler into a technical error; nothing else throws but
-    // memory exhaustion, which the redelivery (and its limit) deals with.
-    Message reply = dispatcher.handle(in.message);
-    l->post([l, tag = in.tag, command = std::move(in.message), reply = std::move(reply)] {
-      if (!l->is_current(tag)) return;  // the connection changed: the command comes again
-      if (command.reply_to.empty()) {
-        return l->dead_letter(tag, command, "command has no reply_to: nowhere to send the reply");
+  void fault(std::string_view point) const {
+    if (settings.fault_point) settings.fault_point(point);
+  }
+
+  // The replies to `commands`; on a transactional dispatcher whose database fails (down, a lost
+  // connection), tries again with backoff until it commits or the worker stops: the commands
+  // stay unacknowledged meanwhile, and requeueing them would only spend their delivery limit.
+  std::optional<std::vector<Message>> replies_to(const std::vector<Message>& commands) {
+    auto backoff = std::chrono::milliseconds(100);
+    for (;;) {
+      try {
+        return dispatcher.handle_batch(commands);
+      } catch (const std::exception&) {
+        std::unique_lock lock(mutex);
+        if (idle.wait_for(lock, backoff, [&] { return stopped; })) return std::nullopt;
+        backoff = std::min(backoff * 2, std::chrono::milliseconds(5000));
       }
-      std::vector<detail::Outgoing> out;
-      out.push_back({"", command.reply_to, true, reply, {}});
-      l->publish(std::move(out), [l, tag, command](const detail::PublishResult& r) {
-        // The commit rule of a worker: the command is acked only once its reply is confirmed.
-        if (r.error.empty()) {
-          l->ack(std::span(&tag, 1));
-        } else if (r.unroutable) {
-          l->dead_letter(tag, command, "the reply cannot be delivered: " + r.error);
-        }
-        // Lost: the broker redelivers the command; the dispatcher's dedup answers it again.
-      });
+    }
+  }
+
+  void handle_group(std::vector<detail::Incoming> group) {
+    auto* l = link.get();
+    std::vector<std::uint64_t> tags;
+    std::vector<Message> commands;
+    for (auto& in : group) {
+      if (in.message.kind != MessageKind::command) {
+        l->post([l, tag = in.tag, message = std::move(in.message)] {
+          l->dead_letter(tag, message,
+                         "a command queue takes only commands, this is a " +
+                             std::string(to_string(message.kind)));
+        });
+        continue;
+      }
+      tags.push_back(in.tag);
+      commands.push_back(std::move(in.message));
+    }
+    if (commands.empty()) return;
+    // The Dispatcher turns a throwing handler into a technical error; what else throws is the
+    // transactional inbox's database, which replies_to() waits out.
+    auto replies = replies_to(commands);
+    if (!replies) return;  // stopping: the commands go back to the queue
+    l->post([self = shared_from_this(), l, tags = std::move(tags), commands = std::move(commands),
+             replies = std::move(*replies)]() mutable {
+      self->publish_replies(*l, std::move(tags), std::move(commands), std::move(replies));
     });
+  }
+
+  // On the I/O thread: the replies of a group in one publish (one wait for their confirms),
+  // then one ack for its commands. The commit rule of a worker: a command is acked only once its
+  // reply is confirmed.
+  void publish_replies(detail::Link& l, std::vector<std::uint64_t> tags,
+                       std::vector<Message> commands, std::vector<Message> replies) {
+    std::vector<detail::Outgoing> out;
+    std::vector<std::uint64_t> answered;
+    std::vector<Message> answered_commands;
+    for (std::size_t i = 0; i < tags.size(); ++i) {
+      if (!l.is_current(tags[i])) continue;  // the connection changed: the command comes again
+      if (commands[i].reply_to.empty()) {
+        l.dead_letter(tags[i], commands[i], "command has no reply_to: nowhere to send the reply");
+        continue;
+      }
+      out.push_back({"", commands[i].reply_to, true, std::move(replies[i]), {}});
+      answered.push_back(tags[i]);
+      answered_commands.push_back(std::move(commands[i]));
+    }
+    if (out.empty()) return;
+    const bool single = out.size() == 1;
+    std::vector<detail::Outgoing> copies;
+    if (!single) copies = out;  // to publish one by one if one of them comes back
+    l.publish(std::move(out), [self = shared_from_this(), &l, answered = std::move(answered),
+                               answered_commands = std::move(answered_commands),
+                               copies = std::move(copies),
+                               single](const detail::PublishResult& r) mutable {
+      if (r.error.empty()) {
+        self->fault(worker::inbox_point::confirmed);
+        l.ack(answered);
+        self->fault(worker::inbox_point::acknowledged);
+      } else if (r.unroutable && single) {
+        l.dead_letter(answered.front(), answered_commands.front(),
+                      "the reply cannot be delivered: " + r.error);
+      } else if (r.unroutable) {
+        // Which reply came back is not known: each again on its own, so that only its command
+        // is dead-lettered (the broker saw the others already; the orchestrator drops the
+        // duplicate replies).
+        for (std::size_t i = 0; i < answered.size(); ++i) {
+          std::vector<detail::Outgoing> one;
+          one.push_back(std::move(copies[i]));
+          l.publish(std::move(one),
+                    [self, &l, tag = answered[i],
+                     command = std::move(answered_commands[i])](const detail::PublishResult& r1) {
+                      if (r1.error.empty()) {
+                        l.ack(std::span(&tag, 1));
+                      } else if (r1.unroutable) {
+                        l.dead_letter(tag, command, "the reply cannot be delivered: " + r1.error);
+                      }
+                    });
+        }
+      }
+      // Lost: the broker redelivers the commands; the dispatcher's dedup answers them again.
+    });
+    fault(worker::inbox_point::published);
   }
 };
 
@@ -105,6 +197,7 @@ Worker::~Worker() {
   {
     std::unique_lock lock(impl_->mutex);
     impl_->stopped = true;
+    impl_->idle.notify_all();  // wakes a group waiting out its database (replies_to)
     impl_->idle.wait(lock, [&] { return impl_->running == 0; });
   }
   impl_->link.reset();

@@ -6,6 +6,10 @@
 // for a business reason is remembered under the command's idempotency key (stable across the
 // saga's retries) and answered again without calling the handler. A technical error is not
 // remembered, so the retry runs the handler again.
+//
+// Where replies are remembered: an InMemoryDedupStore (the default; forgotten at exit), or a
+// transactional Inbox (inbox.hpp) in the service's own database, where the handler's writes, the
+// key and the reply commit together, in groups (handle_batch).
 #include <condition_variable>
 #include <functional>
 #include <memory>
@@ -16,14 +20,23 @@
 #include <unordered_map>
 #include <unordered_set>
 
+#include <span>
+#include <vector>
+
 #include "sagaflow/engine/message.hpp"
 #include "sagaflow/json.hpp"
+#include "sagaflow/worker/inbox.hpp"
+#include "sagaflow/worker/sql.hpp"
 
 namespace sagaflow::worker {
 
 struct Command {
   const Message& message;  // the envelope: saga id, step, attempt, idempotency key...
   json::value payload;     // the parsed body
+  // On a transactional inbox: the open transaction of the service's database, inside this
+  // command's savepoint. The handler writes its effect here, so that it commits with the
+  // remembered reply (or not at all). Null with an in-memory dedup store.
+  Sql* transaction = nullptr;
 };
 
 struct Result {
@@ -67,9 +80,13 @@ class Dispatcher {
  public:
   // Without a dedup store, an in-memory one is used.
   explicit Dispatcher(std::shared_ptr<DedupStore> dedup = nullptr);
+  // Replies remembered in the service's database, committed with the handlers' writes.
+  explicit Dispatcher(std::shared_ptr<Inbox> inbox);
 
   void on(std::string command_type, Handler handler);
   bool handles(std::string_view command_type) const;
+  // The command types handled, sorted.
+  std::vector<std::string> command_types() const;
 
   // The reply to `command`. An unknown command type or a body that is not JSON is answered with
   // a business failure ("UnknownCommand", "MalformedPayload"); a handler that throws is a
@@ -79,10 +96,21 @@ class Dispatcher {
   // the second waits for the first and answers with its remembered reply.
   Message handle(const Message& command);
 
+  // The replies to a group of commands, in order. On an Inbox: one transaction, each handler in
+  // its own savepoint, one commit (see inbox.hpp); throws when the transaction cannot commit,
+  // and then no reply may be sent (redelivery decides). Otherwise: handle() for each.
+  std::vector<Message> handle_batch(std::span<const Message> commands);
+
+  // Whether replies are committed in the service's database (handle_batch groups them).
+  bool transactional() const { return inbox_ != nullptr; }
+
  private:
   Message run(const Message& command, const std::string& key);
+  // Runs the command's handler (or refuses it: unknown type, malformed body).
+  Inbox::Applied apply(const Message& command, Sql* transaction) const;
 
   std::shared_ptr<DedupStore> dedup_;
+  std::shared_ptr<Inbox> inbox_;
   std::unordered_map<std::string, Handler> handlers_;
   // Idempotency keys whose handler runs now; shared so that a Dispatcher stays movable.
   struct Running {
@@ -96,5 +124,8 @@ class Dispatcher {
 // The reply envelope for `command` with the given result: message id "<command id>/reply", so
 // that a duplicated reply is recognised as one.
 Message make_reply(const Message& command, const Result& result);
+// The reply to a command answered before: the remembered outcome and payload, addressed to this
+// delivery (a retry has another command id and attempt, and the orchestrator matches on those).
+Message make_reply(const Message& command, RememberedReply remembered);
 
 }  // namespace sagaflow::worker

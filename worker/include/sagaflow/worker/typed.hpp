@@ -14,6 +14,7 @@
 #include <sstream>
 #include <string>
 #include <string_view>
+#include <type_traits>
 #include <utility>
 #include <variant>
 
@@ -82,7 +83,9 @@ std::string to_json_text(const T& value) {
 }
 
 // Registers a typed handler. A payload that does not fit `Command` is answered with the
-// business failure "MalformedPayload" (retrying cannot mend it) and the reason.
+// business failure "MalformedPayload" (retrying cannot mend it) and the reason. The handler
+// takes (const Command&, const Message&), or (const Command&, const worker::Command&) when it
+// writes through the inbox's open transaction (worker::Command::transaction).
 template <class Command, class Reply, class Handler>
 void on(Dispatcher& dispatcher, std::string command_type, Handler handler) {
   dispatcher.on(std::move(command_type), [handler = std::move(handler)](const worker::Command& c) {
@@ -92,7 +95,13 @@ void on(Dispatcher& dispatcher, std::string command_type, Handler handler) {
     } catch (const ContractError& e) {
       return Result::business_failure("MalformedPayload", json::object{{"error", e.what()}});
     }
-    Outcome<Reply> outcome = handler(command, c.message);
+    Outcome<Reply> outcome = [&] {
+      if constexpr (std::is_invocable_v<const Handler&, const Command&, const worker::Command&>) {
+        return handler(command, c);
+      } else {
+        return handler(command, c.message);
+      }
+    }();
     if (!outcome.ok()) {
       return Result{outcome.failure_kind(), outcome.error_code(), json::object{}};
     }

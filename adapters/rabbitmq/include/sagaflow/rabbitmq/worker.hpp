@@ -3,6 +3,12 @@
 // worker::Dispatcher on the caller's io_context, publishes the reply to the command's reply_to
 // with a confirm, and only then acks the command.
 //
+// On a transactional dispatcher (worker/inbox.hpp) the commands are taken in groups: the
+// deliveries waiting (up to `prefetch`) are applied in one transaction of the service's
+// database, their replies published together with one wait for the confirms, and the commands
+// acked together. With the in-memory dedup store each command is handled on its own, as many at
+// once as the io_context has threads.
+//
 // Threading: one I/O thread per Worker owns the AMQP connection; handlers run on the
 // io_context given (whoever owns it runs it, on as many threads as it likes). See
 // adapters/rabbitmq/README.md.
@@ -26,6 +32,9 @@ struct WorkerSettings {
   std::uint16_t prefetch = 32;
   std::size_t max_message_bytes = kDefaultMaxMessageBytes;
   Duration confirm_timeout{30000};
+  // Testing and drills only: called at worker::inbox_point::published, confirmed and
+  // acknowledged of each group (the inbox's own points are in worker::InboxOptions).
+  worker::FaultPoint fault_point;
 };
 
 class Worker {

@@ -1,0 +1,83 @@
+// The transactional inbox contract (tests/contract/inbox_contract.hpp) on PostgreSQL, each case
+// in an empty schema of its own; and what only a server shared by several processes shows: two
+// workers applying the same key at once apply it once and answer the same reply, and a lost
+// connection fails one group and the next reconnects.
+#include <doctest/doctest.h>
+
+#include <chrono>
+#include <memory>
+#include <string>
+#include <thread>
+
+#include "contract/inbox_contract.hpp"
+#include "integration/postgres/pg.hpp"
+#include "sagaflow/postgres/inbox_database.hpp"
+
+namespace {
+
+using namespace sagaflow;
+using namespace sagaflow::postgres::testing;
+
+struct PostgresInboxFactory {
+  Scratch scratch;
+  std::shared_ptr<worker::Database> make() {
+    return std::make_shared<postgres::InboxDatabase>(scratch.options("sagaflow-inbox-test"));
+  }
+};
+
+}  // namespace
+
+TYPE_TO_STRING(PostgresInboxFactory);
+SAGAFLOW_INBOX_CONTRACT(PostgresInboxFactory);
+
+TEST_CASE("postgres inbox: two workers applying one key at once apply it once, answer alike") {
+  PostgresInboxFactory factory;
+  contract::prepare_effects(*factory.make());
+  for (int round = 0; round < 5; ++round) {
+    const std::string key = "race-" + std::to_string(round);
+    // Each handler waits a moment after its write, so that both transactions hold their effect
+    // uncommitted when they insert the key: the second waits for the first, then finds the key.
+    auto slow = [](worker::Dispatcher dispatcher) {
+      dispatcher.on("drill.slow", [](const worker::Command& c) {
+        c.transaction->query("INSERT INTO drill_effects (idempotency_key, token) VALUES ($1, $2)",
+                             {c.message.idempotency_key, c.message.id});
+        std::this_thread::sleep_for(std::chrono::milliseconds(200));
+        return worker::Result::ok(json::object{{"by", c.message.id}});
+      });
+      return dispatcher;
+    };
+    auto one = slow(contract::drill_dispatcher(factory.make()));
+    auto two = slow(contract::drill_dispatcher(factory.make()));
+    auto command = [&](const std::string& id) {
+      auto m = contract::drill_command(id, key);
+      m.type = "drill.slow";
+      return m;
+    };
+    Message reply_one, reply_two;
+    std::thread a([&] { reply_one = one.handle(command("first")); });
+    std::thread b([&] { reply_two = two.handle(command("second")); });
+    a.join();
+    b.join();
+    CHECK(reply_one.outcome == ReplyOutcome::success);
+    CHECK(reply_two.outcome == ReplyOutcome::success);
+    CHECK(reply_one.body == reply_two.body);
+    CHECK(contract::effect_counts(*factory.make()).at(key) == 1);
+  }
+}
+
+TEST_CASE("postgres inbox: a lost connection fails its group; the next group reconnects") {
+  PostgresInboxFactory factory;
+  contract::prepare_effects(*factory.make());
+  auto dispatcher = contract::drill_dispatcher(factory.make());
+  CHECK(dispatcher.handle(contract::drill_command("l/1", "before")).outcome ==
+        ReplyOutcome::success);
+  // Ends every other session of the test's application name: the inbox's connection.
+  auto probe = factory.scratch.session();
+  probe.query(
+      "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+      "WHERE application_name = 'sagaflow-inbox-test' AND pid <> pg_backend_pid()");
+  CHECK_THROWS(dispatcher.handle(contract::drill_command("l/2", "lost")));
+  const auto reply = dispatcher.handle(contract::drill_command("l/3", "lost"));
+  CHECK(reply.outcome == ReplyOutcome::success);
+  CHECK(contract::effect_counts(*factory.make()).at("lost") == 1);
+}
