@@ -45,8 +45,12 @@ class Sagas(unittest.TestCase):
 
 class Schedule(unittest.TestCase):
     def test_every_kind_of_fault_once_at_least_in_time_order_without_overlap(self):
-        s = make_schedule(5, 2, ["points", "booking"], 60, 5, gap=10, warmup=20)
+        s = make_schedule(5, 2, ["points", "booking", "users", "sms"], 60, 5, gap=10, warmup=20)
         self.assertEqual({f.kind for f in s}, set(KINDS))
+        killed = [f.target for f in s if f.kind == "participant killed"]
+        self.assertEqual(len(killed), len(set(killed)))
+        self.assertEqual({f.target for f in s if f.kind == "orchestrator killed"},
+                         {"orchestrator 0", "orchestrator 1"})
         self.assertNotEqual(s[0].kind, "broker down")
         for before, after in zip(s, s[1:]):
             self.assertGreaterEqual(after.at, before.at + before.duration + 10 - 0.2)
@@ -66,10 +70,14 @@ class Checks(unittest.TestCase):
     def test_an_end_other_than_the_input_says_is_a_deviation_per_flow_and_shape(self):
         sagas = [plan._points_charge("a", "card declined"), plan._points_charge("b", "card declined"),
                  plan._points_charge("c", "card charged, points added")]
-        rows, wrong = checks.outcome_table(sagas, {"a": "compensated", "b": "completed", "c": "completed"})
+        rows, wrong = checks.outcome_table(sagas, {"a": "compensated", "b": "completed", "c": "completed"},
+                                           {"a": "charge: business failure CardDeclined"})
         self.assertIn(("points_charge", "compensated", 2, 1), rows)
         self.assertIn(("points_charge", "completed", 1, 2), rows)
-        self.assertEqual(wrong, {("points_charge", "card declined", "compensated", "completed"): 1})
+        self.assertEqual(wrong, {("points_charge", "card declined", "compensated", "completed", ""): 1})
+        _, wrong = checks.outcome_table(sagas, {"a": "failed", "c": "completed"}, {"a": "charge: Timeout"})
+        self.assertEqual(wrong, {("points_charge", "card declined", "compensated", "failed", "charge: Timeout"): 1,
+                                 ("points_charge", "card declined", "compensated", "not started", ""): 1})
 
     def test_resources_are_compared_with_the_participants_figures(self):
         sagas = [plan._points_charge("a", "card charged, points added")]

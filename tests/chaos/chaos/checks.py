@@ -8,10 +8,11 @@ from collections import Counter, defaultdict
 from .plan import FINAL, FLOWS, all_sagas, expected_holdings
 
 
-def outcome_table(sagas, ends):
+def outcome_table(sagas, ends, why=None):
     """Rows (flow, status, expected count, actual count) over every saga started (an order
     paid to be cancelled counts under order_payment) and the deviations: (flow, shape,
-    expected, actual) -> count."""
+    expected, actual, why) -> count, `why` being the saga's failure as the store says it
+    (`why`: key -> text)."""
     expected, actual = Counter(), Counter()
     deviations = Counter()
     for s in all_sagas(sagas):
@@ -19,7 +20,7 @@ def outcome_table(sagas, ends):
         expected[(s.flow, s.expected)] += 1
         actual[(s.flow, end)] += 1
         if end != s.expected:
-            deviations[(s.flow, s.shape, s.expected, end)] += 1
+            deviations[(s.flow, s.shape, s.expected, end, (why or {}).get(s.key) or "")] += 1
     rows = []
     for flow in FLOWS:
         statuses = sorted({st for (f, st) in list(expected) + list(actual) if f == flow})

@@ -439,9 +439,11 @@ def drive(args, cluster, sagas, schedule, strays):
 
 
 def judge(args, run, sagas, schedule, strays, clock_start, ended, queues, outbox, dead, reports):
-    rows = run.store.query("SELECT idempotency_key, status, created_at, updated_at FROM sagas")
+    rows = run.store.query(
+        "SELECT idempotency_key, status, updated_at, state->>'failure' FROM sagas")
     ends = {k: st for k, st, _, _ in rows}
-    ends_at = {k: u / 1000 for k, st, _, u in rows if checks.is_final(st)}
+    ends_at = {k: u / 1000 for k, st, u, _ in rows if checks.is_final(st)}
+    why = {k: (f or "")[:70] for k, _, _, f in rows}
     deviations = list(run.problems)
     if not ended:
         deviations.append("not every saga ended in time")
@@ -449,14 +451,15 @@ def judge(args, run, sagas, schedule, strays, clock_start, ended, queues, outbox
     print_table("Fault schedule (seconds after the load started)", ("at", "for", "fault", "target"),
                 [(f.at, f.duration, f.kind, f.target) for f in schedule])
 
-    table, wrong = checks.outcome_table(sagas, ends)
+    table, wrong = checks.outcome_table(sagas, ends, why)
     print_table("Sagas per end state", ("flow", "status", "expected", "actual"), table)
     if wrong:
         print_table("Sagas that ended otherwise than their input says",
-                    ("flow", "shape", "expected", "actual", "sagas"),
+                    ("flow", "shape", "expected", "actual", "why (the saga's failure)", "sagas"),
                     [(*k, n) for k, n in sorted(wrong.items())])
         deviations += [f"{n} {flow} sagas ({shape}) ended {actual}, not {exp}"
-                       for (flow, shape, exp, actual), n in sorted(wrong.items())]
+                       + (f": {reason}" if reason else "")
+                       for (flow, shape, exp, actual, reason), n in sorted(wrong.items())]
 
     print_table("Participants", ("process", "service", "applied", "repeated"),
                 [(name, s, r[s]["applied"], r[s]["repeated"])

@@ -29,12 +29,13 @@ class Fault:
 def make_schedule(seed, orchestrators, participants, outage, lease_seconds, gap, warmup):
     """The faults, in time order. `participants` names the participant processes."""
     rng = random.Random(seed)
+    # Two different orchestrators killed (when there are two), three different participants.
+    first = rng.randrange(orchestrators)
     faults = [
-        ("orchestrator killed", f"orchestrator {rng.randrange(orchestrators)}", rng.uniform(3, 8)),
-        ("orchestrator killed", f"orchestrator {rng.randrange(orchestrators)}", rng.uniform(3, 8)),
-        ("participant killed", rng.choice(participants), rng.uniform(3, 10)),
-        ("participant killed", rng.choice(participants), rng.uniform(3, 10)),
-        ("participant killed", rng.choice(participants), rng.uniform(3, 10)),
+        ("orchestrator killed", f"orchestrator {first}", rng.uniform(3, 8)),
+        ("orchestrator killed", f"orchestrator {(first + 1) % orchestrators}", rng.uniform(3, 8)),
+        *(("participant killed", p, rng.uniform(3, 10))
+          for p in rng.sample(participants, min(3, len(participants)))),
         ("postgres restarted", "postgres", 0.0),
         ("orchestrator stopped past its lease", f"orchestrator {rng.randrange(orchestrators)}",
          lease_seconds + rng.uniform(2, 5)),
