@@ -358,7 +358,11 @@ def main(argv=None):
     # SIGTERM stops the run like Ctrl-C: processes and servers are stopped on the way out.
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
     root = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", "..", ".."))
-    p = argparse.ArgumentParser(prog="tools/chaos", description=__doc__)
+    p = argparse.ArgumentParser(
+        prog="tools/chaos", description=__doc__,
+        epilog="Servers: SAGAFLOW_CHAOS_AMQP_PORT (24672; the admin endpoints on that + 10, "
+               "+ 11...) and SAGAFLOW_CHAOS_PG_PORT (24432); data, logs and state files in "
+               "$SAGAFLOW_BUILD_DIR/chaos-<amqp port>/. Exit status 1 on any deviation.")
     p.add_argument("--sagas", type=int, default=5000, help="sagas to run (default 5000)")
     p.add_argument("--seed", type=int, default=1, help="seed of the sagas and the schedule")
     p.add_argument("--outage", type=float, default=60, help="seconds the broker is down (60)")
