@@ -448,6 +448,8 @@ def judge(args, run, sagas, schedule, strays, clock_start, ended, queues, outbox
     ends = {k: st for k, st, _, _ in rows}
     ends_at = {k: u / 1000 for k, st, u, _ in rows if checks.is_final(st)}
     why = {k: (f or "")[:70] for k, _, _, f in rows}
+    why.update({k: "its order was not paid, so there was nothing to cancel"
+                for k in run.never_started})
     deviations = list(run.problems)
     if not ended:
         deviations.append("not every saga ended in time")
