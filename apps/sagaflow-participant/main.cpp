@@ -25,7 +25,9 @@
 #include <filesystem>
 #include <fstream>
 #include <functional>
+#include <iterator>
 #include <memory>
+#include <stdexcept>
 #include <string>
 #include <thread>
 #include <vector>
@@ -37,6 +39,7 @@
 #include "sagaflow/rabbitmq/worker.hpp"
 #include "sagaflow/sagas/demo_data.hpp"
 #include "sagaflow/sagas/participants.hpp"
+#include "sagaflow/sagas/seed_file.hpp"
 #include "sagaflow/text/printable.hpp"
 
 namespace {
@@ -47,6 +50,7 @@ struct Options {
   std::string prefix = "sagaflow";
   int threads = 2;
   bool demo_data = false;
+  std::string seed;    // a JSON file of set-up calls (sagas/seed_file.hpp)
   std::string report;  // where to write, on exit, what each service applied
   std::string state;   // the SQLite file the state is kept in; empty: in memory
   bool print_report = false;
@@ -56,8 +60,9 @@ std::string usage(const sagaflow::sagas::Participants& participants) {
   std::string services;
   for (const auto& name : participants.service_names()) services += " " + name;
   return "usage: sagaflow-participant SERVICE... [--amqp URL] [--amqp-prefix P] [--threads N] "
-         "[--demo-data] [--state FILE] [--report FILE]\n"
-         "       sagaflow-participant --state FILE --print-report [--demo-data] [SERVICE...]\n"
+         "[--demo-data] [--seed FILE] [--state FILE] [--report FILE]\n"
+         "       sagaflow-participant --state FILE --print-report [--demo-data] [--seed FILE] "
+         "[SERVICE...]\n"
          "  SERVICE one or more of:" +
          services +
          "\n"
@@ -65,11 +70,18 @@ std::string usage(const sagaflow::sagas::Participants& participants) {
          "  --amqp-prefix P   the topology's name prefix (default: sagaflow)\n"
          "  --threads N       handler threads (default: 2)\n"
          "  --demo-data       seed the accounts, stock and codes the demo scenarios use\n"
+         "  --seed FILE       seed them from FILE instead: a JSON list of set-up calls, e.g.\n"
+         "                    [[\"points.open_account\", \"alice\", 1000], [\"offers.sell_out\",\n"
+         "                    \"concert\"]] (the calls are listed in sagas/.../seed_file.hpp);\n"
+         "                    with --print-report, the report also holds \"seeded\": where each\n"
+         "                    seeded account, product, method, code and slot stands, and each\n"
+         "                    participant's invariants\n"
          "  --report FILE     on exit, write how many effects each service applied and how\n"
          "                    many idempotency keys it applied more than once (JSON)\n"
          "  --state FILE      keep state, ledger and deduplication in this SQLite file (created\n"
          "                    when missing), so that a restart continues where it stopped;\n"
-         "                    without it, in memory only. Give --demo-data the same way each time\n"
+         "                    without it, in memory only. Give --demo-data or --seed the same\n"
+         "                    way each time\n"
          "  --print-report    with --state: print that report for what the file holds now (every\n"
          "                    service unless named) and exit; no broker needed\n";
 }
@@ -95,6 +107,9 @@ std::string parse(int argc, char** argv, Options& o) {
       o.print_report = true;
     } else if (arg == "--demo-data") {
       o.demo_data = true;
+    } else if (arg == "--seed") {
+      o.seed = value();
+      if (o.seed.empty()) return "--seed needs a file";
     } else if (arg == "--help" || arg == "-h") {
       return "help";
     } else if (!arg.starts_with("-")) {
@@ -103,6 +118,7 @@ std::string parse(int argc, char** argv, Options& o) {
       return "unknown argument '" + arg + "'";
     }
   }
+  if (o.demo_data && !o.seed.empty()) return "--demo-data and --seed exclude each other";
   if (o.print_report) return o.state.empty() ? "--print-report reads a --state FILE" : "";
   if (o.services.empty()) return "which service? name one or more";
   if (o.amqp_url.empty()) return "no broker: give --amqp URL or set SAGAFLOW_AMQP_URL";
@@ -162,13 +178,29 @@ int main(int argc, char** argv) {
     return help ? 0 : 2;
   }
   if (options.demo_data) sagaflow::sagas::seed_demo_data(participants);
+  sagaflow::json::value seed;
+  std::string setup = options.demo_data ? "demo-data" : "empty";
+  if (!options.seed.empty()) {
+    try {
+      std::ifstream file(options.seed);
+      if (!file) throw std::runtime_error("cannot read the seed file " + options.seed);
+      const std::string text((std::istreambuf_iterator<char>(file)), {});
+      seed = sagaflow::json::parse(text);
+      sagaflow::sagas::seed_from_calls(participants, seed);
+      // The journal replays only on the same start: the file's calls are that start.
+      setup = "seed " + sagaflow::json::serialize(seed);
+    } catch (const std::exception& error) {
+      std::fprintf(stderr, "sagaflow-participant: %s: %s\n", options.seed.c_str(), error.what());
+      return 2;
+    }
+  }
   if (options.print_report && !std::filesystem::exists(options.state)) {
     std::fprintf(stderr, "sagaflow-participant: no state file %s\n", options.state.c_str());
     return 1;
   }
   if (!options.state.empty()) {
     try {
-      participants.open_state(options.state, options.demo_data ? "demo-data" : "empty");
+      participants.open_state(options.state, setup);
     } catch (const std::exception& error) {
       std::fprintf(stderr, "sagaflow-participant: %s\n", error.what());
       return 1;
@@ -184,7 +216,10 @@ int main(int argc, char** argv) {
   if (options.print_report) {
     const auto services =
         options.services.empty() ? participants.service_names() : options.services;
-    std::printf("%s\n", sagaflow::json::serialize(participants.report(services)).c_str());
+    auto report = participants.report(services);
+    if (!options.seed.empty())
+      report["seeded"] = sagaflow::sagas::seed_holdings(participants, seed);
+    std::printf("%s\n", sagaflow::json::serialize(report).c_str());
     return 0;
   }
 
