@@ -276,7 +276,7 @@ class Checks {
         "10", "a message over the size limit is dead-lettered, not answered", [&](ProbeMessage& m) {
           m.body = "{\"padding\":\"" + std::string(kit_.options().max_message_bytes, 'x') + "\"}";
         });
-    dead_lettered("9", "a command without reply_to is dead-lettered whole, not applied",
+    dead_lettered("9", "a command without reply_to is dead-lettered whole",
                   [](ProbeMessage& m) { m.reply_to.reset(); });
   }
 
