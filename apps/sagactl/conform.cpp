@@ -276,8 +276,9 @@ class Checks {
         "10", "a message over the size limit is dead-lettered, not answered", [&](ProbeMessage& m) {
           m.body = "{\"padding\":\"" + std::string(kit_.options().max_message_bytes, 'x') + "\"}";
         });
-    dead_lettered("9", "a command without reply_to is dead-lettered whole",
-                  [](ProbeMessage& m) { m.reply_to.reset(); });
+    const auto orphan = dead_lettered("9", "a command without reply_to is dead-lettered whole",
+                                      [](ProbeMessage& m) { m.reply_to.reset(); });
+    not_applied(orphan);
   }
 
   const std::vector<RuleResult>& results() const { return results_; }
@@ -420,8 +421,23 @@ class Checks {
                : "answered " + summary(*reply));
   }
 
+  // A command with the key of one dead-lettered for want of reply_to, with a body missing its
+  // fields: a worker that applied (and remembered) the first answers the remembered success; one
+  // that dead-lettered it before applying runs this one and refuses it.
+  void not_applied(const ProbeMessage& orphan) {
+    auto retry = kit_.command(*orphan.type, "{}", *orphan.text("step"), "do", 2);
+    kit_.send(retry);
+    auto reply = kit_.reply_to(*retry.message_id);
+    record("6", "a command without reply_to is not applied nor remembered (checked before)",
+           !reply ? no_reply(retry)
+           : outcome_of(*reply) == "business_failure MalformedPayload"
+               ? ""
+               : "a retry of its key with body {} was answered " + summary(*reply) +
+                     ", not business_failure MalformedPayload: the first was applied");
+  }
+
   template <typename Spoil>
-  void dead_lettered(std::string section, std::string rule, Spoil spoil) {
+  ProbeMessage dead_lettered(std::string section, std::string rule, Spoil spoil) {
     auto command = forward(kit_.unique(), kit_.step("dead_letter"));
     spoil(command);
     kit_.send(command);
@@ -449,6 +465,7 @@ class Checks {
                  summary(answered.front());
     }
     record(std::move(section), std::move(rule), problem);
+    return command;
   }
 
   Kit& kit_;

@@ -82,7 +82,7 @@ done
 cat "$work/out"
 if [[ $kind != broken ]]; then
   [[ $status == 0 ]] || { cat "$work/worker.log" >&2; die "the $kind worker does not conform (exit $status)"; }
-  [[ $(grep -c '^ok   §' "$work/out") == 13 ]] || die "expected 13 rules to hold"
+  [[ $(grep -c '^ok   §' "$work/out") == 14 ]] || die "expected 14 rules to hold"
   exit 0
 fi
 [[ $status == 1 ]] || die "sagactl conform exited $status against the broken worker, not 1"
