@@ -63,14 +63,19 @@ struct Worker::Impl : std::enable_shared_from_this<Worker::Impl> {
       });
       return;
     }
+    // Before the handler: nobody could be told the outcome, so nothing is applied or remembered
+    // (docs/protocol.md, section 6).
+    if (in.message.reply_to.empty()) {
+      l->post([l, tag = in.tag, message = std::move(in.message)] {
+        l->dead_letter(tag, message, "command has no reply_to: nowhere to send the reply");
+      });
+      return;
+    }
     // The Dispatcher turns a throwing handler into a technical error; nothing else throws but
     // memory exhaustion, which the redelivery (and its limit) deals with.
     Message reply = dispatcher.handle(in.message);
     l->post([l, tag = in.tag, command = std::move(in.message), reply = std::move(reply)] {
       if (!l->is_current(tag)) return;  // the connection changed: the command comes again
-      if (command.reply_to.empty()) {
-        return l->dead_letter(tag, command, "command has no reply_to: nowhere to send the reply");
-      }
       std::vector<detail::Outgoing> out;
       out.push_back({"", command.reply_to, true, reply, {}});
       l->publish(std::move(out), [l, tag, command](const detail::PublishResult& r) {
