@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # `sagactl conform` against a live points worker over the test broker ($SAGAFLOW_TEST_AMQP_URL):
-# the C++ sagaflow-participant, a worker on clients/python, one on clients/node (each must pass
+# the C++ sagaflow-participant, examples/python_worker (on clients/python), a worker on clients/node (each must pass
 # every rule), and a deliberately broken one (it must fail, naming the rules it breaks).
 # Usage: conform.sh BUILD_DIR SOURCE_DIR cpp|python|node|broken
 set -euo pipefail
@@ -32,8 +32,10 @@ case $kind in
       "$venv/bin/pip" install --quiet --no-build-isolation --no-deps --no-index "$build/conform/python-src"
     fi
     if [[ $kind == python ]]; then
-      "$venv/bin/python" "$source/tests/integration/conform/points_worker.py" "$url" "$prefix" \
-        "$work/points.db" "$work/ready" >"$work/worker.log" 2>&1 &
+      # The example on the package (examples/python_worker); ready once its state says so.
+      "$venv/bin/python" "$source/examples/python_worker/points_worker.py" --amqp "$url" \
+        --prefix "$prefix" --accounts alice=1000 --db "$work/points.db" \
+        --state-file "$work/state.json" >"$work/worker.log" 2>&1 &
     else
       "$venv/bin/python" "$source/tests/integration/conform/broken_worker.py" "$url" "$prefix" \
         "$work/ready" >"$work/worker.log" 2>&1 &
@@ -61,6 +63,7 @@ esac
 # until it has declared its queue, conform's first command is returned (exit 4), so that is
 # retried; commands queued before it consumes wait for it.
 for _ in $(seq 100); do
+  grep -qs '"ready": true' "$work/state.json" && touch "$work/ready"
   [[ -f $work/ready || $kind == cpp ]] && break
   kill -0 "$worker" 2>/dev/null || { cat "$work/worker.log" >&2; die "the $kind worker exited"; }
   sleep 0.1

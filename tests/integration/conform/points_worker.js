@@ -1,5 +1,6 @@
 // A points service on the sagaflow package (clients/node) for `sagactl conform`: the same rules
-// as points_worker.py. Usage: node points_worker.js AMQP_URL PREFIX DB_FILE READY_FILE
+// as examples/python_worker/points_worker.py (reserve and release).
+// Usage: node points_worker.js AMQP_URL PREFIX DB_FILE READY_FILE
 const fs = require('fs');
 const { Worker, SqliteInbox, BusinessFailure } = require('sagaflow');
 
