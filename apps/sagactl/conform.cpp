@@ -396,29 +396,30 @@ class Checks {
     record("6", "a compensation sent twice succeeds, with the same answer", problem);
   }
 
+  // Sends `command` and returns what is wrong with its answer when it is not `expected`
+  // ("business_failure Code"); `why` follows the answer seen.
+  std::string expect_answer(const ProbeMessage& command, std::string_view expected,
+                            std::string_view why = "") {
+    kit_.send(command);
+    auto reply = kit_.reply_to(*command.message_id);
+    if (!reply) return no_reply(command);
+    if (outcome_of(*reply) == expected) return {};
+    return "answered " + summary(*reply) + std::string(why);
+  }
+
   void unknown_type() {
     auto command = kit_.command(kit_.options().service + ".sagactl_conform_unknown", "{}",
                                 kit_.step("unknown"), "do", 1);
-    kit_.send(command);
-    auto reply = kit_.reply_to(*command.message_id);
     record("5", "an unknown command type is answered business_failure UnknownCommand",
-           !reply ? no_reply(command)
-           : outcome_of(*reply) == "business_failure UnknownCommand"
-               ? ""
-               : "answered " + summary(*reply));
+           expect_answer(command, "business_failure UnknownCommand"));
   }
 
   void missing_fields() {
     auto command = kit_.command(kit_.options().command, "{}", kit_.step("missing_fields"), "do", 1);
-    kit_.send(command);
-    auto reply = kit_.reply_to(*command.message_id);
     record("5",
            "a JSON body without the command's fields is answered business_failure "
            "MalformedPayload",
-           !reply ? no_reply(command)
-           : outcome_of(*reply) == "business_failure MalformedPayload"
-               ? ""
-               : "answered " + summary(*reply));
+           expect_answer(command, "business_failure MalformedPayload"));
   }
 
   // A command with the key of one dead-lettered for want of reply_to, with a body missing its
@@ -426,14 +427,10 @@ class Checks {
   // that dead-lettered it before applying runs this one and refuses it.
   void not_applied(const ProbeMessage& orphan) {
     auto retry = kit_.command(*orphan.type, "{}", *orphan.text("step"), "do", 2);
-    kit_.send(retry);
-    auto reply = kit_.reply_to(*retry.message_id);
     record("6", "a command without reply_to is not applied nor remembered (checked before)",
-           !reply ? no_reply(retry)
-           : outcome_of(*reply) == "business_failure MalformedPayload"
-               ? ""
-               : "a retry of its key with body {} was answered " + summary(*reply) +
-                     ", not business_failure MalformedPayload: the first was applied");
+           expect_answer(retry, "business_failure MalformedPayload",
+                         " to a retry of its key with body {}, not business_failure "
+                         "MalformedPayload: the first was applied"));
   }
 
   template <typename Spoil>
