@@ -24,13 +24,14 @@ case $kind in
     ;;
   python | broken)
     # The package as its README installs it (tests/clients/python.sh does the same).
-    venv=$build/conform/python-venv
-    if [[ ! -x $venv/bin/python ]]; then
-      /usr/bin/python3 -m venv --system-site-packages "$venv"
-      rm -rf "$build/conform/python-src"
-      cp -r "$source/clients/python" "$build/conform/python-src"
-      "$venv/bin/pip" install --quiet --no-build-isolation --no-deps --no-index "$build/conform/python-src"
-    fi
+    # A virtual environment per test (conform_python and conform_broken may run at once), made
+    # afresh so that it holds the package as it is now.
+    venv=$build/conform/python-venv-$kind
+    rm -rf "$venv" "$build/conform/python-src-$kind"
+    /usr/bin/python3 -m venv --system-site-packages "$venv"
+    cp -r "$source/clients/python" "$build/conform/python-src-$kind"
+    "$venv/bin/pip" install --quiet --no-build-isolation --no-deps --no-index \
+      "$build/conform/python-src-$kind"
     if [[ $kind == python ]]; then
       # The example on the package (examples/python_worker); ready once its state says so.
       "$venv/bin/python" "$source/examples/python_worker/points_worker.py" --amqp "$url" \
@@ -43,14 +44,14 @@ case $kind in
     worker=$!
     ;;
   node)
-    # The package as tests/clients/node.sh installs it, once per build tree.
+    # The package as tests/clients/node.sh installs it. The project is kept between runs so that
+    # better-sqlite3 is built once; the sagaflow package is copied again each time.
     app=$build/conform/node-app
-    if [[ ! -d $app/node_modules/sagaflow ]]; then
-      rm -rf "$app" && mkdir -p "$app"
-      (cd "$app" && npm init -y >/dev/null &&
-        npm install --no-audit --no-fund --loglevel=error --install-links \
-          "$source/clients/node" better-sqlite3@12)
+    if [[ ! -f $app/package.json ]]; then
+      mkdir -p "$app" && (cd "$app" && npm init -y >/dev/null)
     fi
+    (cd "$app" && npm install --no-audit --no-fund --loglevel=error --install-links \
+      "$source/clients/node" better-sqlite3@12)
     cp "$source/tests/integration/conform/points_worker.js" "$app/points_worker.js"
     node "$app/points_worker.js" "$url" "$prefix" "$work/points.db" "$work/ready" \
       >"$work/worker.log" 2>&1 &
