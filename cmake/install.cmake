@@ -1,4 +1,5 @@
-# Installs the embeddable worker library so that a service outside this tree can write
+# Installs the embeddable worker library (component sagaflow_development; examples/README.md
+# gives the commands) so that a service outside this tree can write
 #
 #   find_package(sagaflow REQUIRED)
 #   target_link_libraries(app PRIVATE sagaflow::worker sagaflow::rabbitmq)
@@ -62,11 +63,12 @@ install(FILES ${CMAKE_CURRENT_BINARY_DIR}/sagaflowConfig.cmake
   DESTINATION ${SAGAFLOW_INSTALL_CMAKEDIR} COMPONENT sagaflow_development)
 
 # The programs, for operators (`cmake --install build --component sagaflow_runtime`): the daemon,
-# the command line and the example participants as processes, with the flows they run.
+# the command line and the example participants as processes, with the flows they run. OPTIONAL:
+# a tree where only the libraries were built (examples/README.md) installs without them.
 foreach(program sagaflowd sagactl sagaflow-participant)
   if(TARGET ${program})
     install(TARGETS ${program} RUNTIME DESTINATION ${CMAKE_INSTALL_BINDIR}
-      COMPONENT sagaflow_runtime)
+      COMPONENT sagaflow_runtime OPTIONAL)
   endif()
 endforeach()
 install(DIRECTORY definitions/ DESTINATION ${CMAKE_INSTALL_DATADIR}/sagaflow/definitions

@@ -1,14 +1,16 @@
 #!/usr/bin/env python3
-"""The `points` participant of Sagaflow's offer_purchase flow, on RabbitMQ, in Python.
+"""The `points` participant of Sagaflow's offer_purchase flow, in Python, on the sagaflow package
+(clients/python): it serves points.reserve, points.release, points.debit and points.refund.
 
-Written from docs/protocol.md alone (section numbers below refer to it): it serves
-points.reserve, points.release, points.debit and points.refund, applies each command once per
-idempotency key, and acks a command only after the broker confirmed its reply.
+The package carries the protocol (docs/protocol.md): each command is applied once per
+idempotency key, the handlers' writes commit with the remembered reply in one SQLite transaction
+(SqliteInbox), the reply is confirmed before the command is acknowledged. This file is only the
+service: its tables and its rules.
 
-State is in memory: accounts, reservations, a ledger of effects and the remembered replies.
-With --state-file, the whole state is written there as JSON (atomically) once consuming has
-started and after every command, so that tests and operators can look at it; SIGUSR1 writes it
-again, SIGTERM/SIGINT stop the worker cleanly (unacknowledged commands go back to the queue).
+With --state-file, the state (read back from the database) is written there as JSON, atomically,
+once consuming has started and after every group of commands is committed, before their replies
+go out, so that tests and operators can look at it; SIGUSR1 writes it again, SIGTERM/SIGINT stop
+the worker cleanly (unacknowledged commands go back to the queue).
 
 Usage: points_worker.py --amqp amqp://guest:guest@127.0.0.1:5672/ --accounts alice=1000,bob=50
 """
@@ -17,83 +19,67 @@ import argparse
 import json
 import os
 import signal
+import sqlite3
 import sys
-import time
+import tempfile
+import threading
 
-import pika
-import pika.exceptions
+try:
+    import sagaflow
+except ImportError:  # run from a checkout without installing: the package is beside it
+    sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..",
+                                    "clients", "python"))
+    import sagaflow
+
+from sagaflow import BusinessFailure, SqliteInbox, Worker  # noqa: E402
 
 SERVICE = "points"
-MAX_BODY_BYTES = 1024 * 1024  # section 10
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS accounts (user_id TEXT PRIMARY KEY, initial INTEGER NOT NULL,
+  balance INTEGER NOT NULL, reserved INTEGER NOT NULL DEFAULT 0,
+  spent INTEGER NOT NULL DEFAULT 0, refunded INTEGER NOT NULL DEFAULT 0);
+-- One hold per order: the order id is the hold's reference, known to the saga before it sends
+-- the reserve, so that release finds the hold even when the reserve's reply was lost.
+CREATE TABLE IF NOT EXISTS reservations (reservation_id TEXT PRIMARY KEY,
+  order_id TEXT NOT NULL UNIQUE, user_id TEXT NOT NULL, amount INTEGER NOT NULL,
+  state TEXT NOT NULL);
+-- Orders released before any hold was made for them: a reserve arriving later holds nothing.
+CREATE TABLE IF NOT EXISTS released_unheld (order_id TEXT PRIMARY KEY);
+CREATE TABLE IF NOT EXISTS ledger (seq INTEGER PRIMARY KEY AUTOINCREMENT,
+  idempotency_key TEXT NOT NULL, kind TEXT NOT NULL, reservation_id TEXT NOT NULL,
+  user_id TEXT NOT NULL, amount INTEGER NOT NULL);
+"""
 
 
 def log(*parts):
     print("points_worker:", *parts, file=sys.stderr, flush=True)
 
 
-class BusinessFailure(Exception):
-    """A rule said no: answered as business_failure, never retried, nothing changed."""
-
-    def __init__(self, code, details=None):
-        super().__init__(code)
-        self.code = code
-        self.details = details or {}
-
-
-class Malformed(BusinessFailure):
-    def __init__(self, error):
-        super().__init__("MalformedPayload", {"error": error})
-
-
-# ---------------------------------------------------------------------------------------------
-# The business rules (the same as the C++ PointsService).
-
-
 def field(payload, name, kind):
-    value = payload.get(name) if isinstance(payload, dict) else None
+    value = payload.get(name)
     # bool is an int in Python, but true is not an amount.
     if not isinstance(value, kind) or (kind is int and isinstance(value, bool)):
-        raise Malformed(f"'{name}' must be a {kind.__name__}")
+        raise BusinessFailure("MalformedPayload", {"error": f"'{name}' must be a {kind.__name__}"})
     return value
 
 
-class Points:
-    def __init__(self, accounts):
-        self.accounts = {
-            user: {"initial": n, "balance": n, "reserved": 0, "spent": 0, "refunded": 0}
-            for user, n in accounts.items()
-        }
-        self.reservations = {}  # id -> {order_id, user_id, amount, state}
-        self.holds = {}  # order id -> reservation id: one hold per order
-        self.released_unheld = set()  # orders released before any hold was made for them
-        self.ledger = []
-        self.next_id = 1
+def record(db, ctx, kind, reservation_id, user, amount):
+    db.execute("INSERT INTO ledger (idempotency_key, kind, reservation_id, user_id, amount) "
+               "VALUES (?, ?, ?, ?, ?)", (ctx.command.key, kind, reservation_id, user, amount))
 
-    def apply(self, command_type, payload, key):
-        handler = {
-            "points.reserve": self.reserve,
-            "points.release": self.release,
-            "points.debit": self.debit,
-            "points.refund": self.refund,
-        }.get(command_type)
-        if handler is None:
-            return None
-        return handler(payload, key)
 
-    def record(self, key, kind, reservation_id, amount):
-        self.ledger.append(
-            {
-                "idempotency_key": key,
-                "kind": kind,
-                "reservation_id": reservation_id,
-                "user_id": self.reservations[reservation_id]["user_id"],
-                "amount": amount,
-            }
-        )
+def hold_of(db, reservation_id):
+    return db.execute("SELECT user_id, amount, state FROM reservations WHERE reservation_id = ?",
+                      (reservation_id,)).fetchone()
 
-    # One hold per order: the order id is the hold's reference, known to the saga before it sends
-    # the reserve, so that release finds the hold even when the reserve's reply was lost.
-    def reserve(self, payload, key):
+
+# The business rules (the same as the C++ PointsService). A handler writes through ctx.db and
+# never commits: a failure rolls its writes back, a success commits them with the reply.
+def register(worker):
+    @worker.handler("points.reserve")
+    def reserve(ctx, payload):
+        db = ctx.db
         user = field(payload, "user_id", str)
         amount = field(payload, "amount", int)
         order = field(payload, "order_id", str)
@@ -102,322 +88,153 @@ class Points:
         if not order:
             raise BusinessFailure("MissingReference")
         # Released before it arrived (its saga gave up on it): it must not hold points.
-        if order in self.released_unheld:
+        if db.execute("SELECT 1 FROM released_unheld WHERE order_id = ?", (order,)).fetchone():
             raise BusinessFailure("HoldReleased")
         # The same order reserved again (a resend under another key) is the same hold.
-        known = self.holds.get(order)
+        known = db.execute("SELECT reservation_id, user_id, amount, state FROM reservations "
+                           "WHERE order_id = ?", (order,)).fetchone()
         if known is not None:
-            hold = self.reservations[known]
-            if hold["user_id"] != user or hold["amount"] != amount:
+            if known[1] != user or known[2] != amount:
                 raise BusinessFailure("ReferenceReused")
-            if hold["state"] == "released":
+            if known[3] == "released":
                 raise BusinessFailure("HoldReleased")
-            return {"reservation_id": known}
-        account = self.accounts.get(user)
+            return {"reservation_id": known[0]}
+        account = db.execute("SELECT balance FROM accounts WHERE user_id = ?", (user,)).fetchone()
         if account is None:
             raise BusinessFailure("UnknownUser")
-        if account["balance"] < amount:
+        if account[0] < amount:
             raise BusinessFailure("InsufficientPoints")
-        account["balance"] -= amount
-        account["reserved"] += amount
-        reservation_id = f"res-{self.next_id}"
-        self.next_id += 1
-        self.reservations[reservation_id] = {
-            "order_id": order,
-            "user_id": user,
-            "amount": amount,
-            "state": "reserved",
-        }
-        self.holds[order] = reservation_id
-        self.record(key, "reserve", reservation_id, amount)
+        db.execute("UPDATE accounts SET balance = balance - ?, reserved = reserved + ? "
+                   "WHERE user_id = ?", (amount, amount, user))
+        count = db.execute("SELECT COUNT(*) FROM reservations").fetchone()[0]
+        reservation_id = f"res-{count + 1}"
+        db.execute("INSERT INTO reservations VALUES (?, ?, ?, ?, 'reserved')",
+                   (reservation_id, order, user, amount))
+        record(db, ctx, "reserve", reservation_id, user, amount)
         return {"reservation_id": reservation_id}
 
-    def _reservation(self, payload, allow_null):
-        value = payload.get("reservation_id") if isinstance(payload, dict) else None
-        # A compensation's input may be null when the step never produced a result (section 4).
-        if value is None and allow_null:
-            return None, None
-        if not isinstance(value, str):
-            raise Malformed("'reservation_id' must be a string")
-        return value, self.reservations.get(value)
-
-    # Releasing when no hold was made for the order (the reserve failed, was lost, or is still on
-    # its way) or when the hold is no longer reserved is a success: nothing is held, as the
-    # compensation wants. The first case also closes the order, so that a reserve arriving later
-    # holds nothing.
-    def release(self, payload, key):
+    # Releasing when no hold was made for the order (the reserve failed, was lost, or is still
+    # on its way) or when the hold is no longer reserved is a success: nothing is held, as the
+    # compensation wants. The first case also closes the order.
+    @worker.handler("points.release")
+    def release(ctx, payload):
+        db = ctx.db
         order = field(payload, "order_id", str)
-        reservation_id = self.holds.get(order)
-        if reservation_id is None:
+        found = db.execute("SELECT reservation_id, user_id, amount, state FROM reservations "
+                           "WHERE order_id = ?", (order,)).fetchone()
+        if found is None:
             if order:
-                self.released_unheld.add(order)
+                db.execute("INSERT OR IGNORE INTO released_unheld VALUES (?)", (order,))
             return {"done": False}
-        found = self.reservations[reservation_id]
-        if found["state"] != "reserved":
+        reservation_id, user, amount, state = found
+        if state != "reserved":
             return {"done": False}
-        account = self.accounts[found["user_id"]]
-        account["reserved"] -= found["amount"]
-        account["balance"] += found["amount"]
-        found["state"] = "released"
-        self.record(key, "release", reservation_id, found["amount"])
+        db.execute("UPDATE accounts SET reserved = reserved - ?, balance = balance + ? "
+                   "WHERE user_id = ?", (amount, amount, user))
+        db.execute("UPDATE reservations SET state = 'released' WHERE reservation_id = ?",
+                   (reservation_id,))
+        record(db, ctx, "release", reservation_id, user, amount)
         return {"done": True}
 
-    def debit(self, payload, key):
-        reservation_id, found = self._reservation(payload, allow_null=False)
+    @worker.handler("points.debit")
+    def debit(ctx, payload):
+        db = ctx.db
+        reservation_id = field(payload, "reservation_id", str)
+        found = hold_of(db, reservation_id)
         if found is None:
             raise BusinessFailure("UnknownReservation")
-        if found["state"] != "reserved":
+        user, amount, state = found
+        if state != "reserved":
             raise BusinessFailure("NotReserved")
-        account = self.accounts[found["user_id"]]
-        account["reserved"] -= found["amount"]
-        account["spent"] += found["amount"]
-        found["state"] = "debited"
-        self.record(key, "debit", reservation_id, found["amount"])
-        return {"amount": found["amount"]}
+        db.execute("UPDATE accounts SET reserved = reserved - ?, spent = spent + ? "
+                   "WHERE user_id = ?", (amount, amount, user))
+        db.execute("UPDATE reservations SET state = 'debited' WHERE reservation_id = ?",
+                   (reservation_id,))
+        record(db, ctx, "debit", reservation_id, user, amount)
+        return {"amount": amount}
 
-    def refund(self, payload, key):
-        reservation_id, found = self._reservation(payload, allow_null=True)
-        if found is None or found["state"] != "debited":
+    @worker.handler("points.refund")
+    def refund(ctx, payload):
+        db = ctx.db
+        # A compensation's input may be null when the step never produced a result (section 4).
+        reservation_id = payload.get("reservation_id")
+        if reservation_id is not None and not isinstance(reservation_id, str):
+            raise BusinessFailure("MalformedPayload",
+                                  {"error": "'reservation_id' must be a string"})
+        found = hold_of(db, reservation_id) if reservation_id else None
+        if found is None or found[2] != "debited":
             return {"done": False}
-        account = self.accounts[found["user_id"]]
-        account["balance"] += found["amount"]
-        account["refunded"] += found["amount"]
-        found["state"] = "refunded"
-        self.record(key, "refund", reservation_id, found["amount"])
+        user, amount, _ = found
+        db.execute("UPDATE accounts SET balance = balance + ?, refunded = refunded + ? "
+                   "WHERE user_id = ?", (amount, amount, user))
+        db.execute("UPDATE reservations SET state = 'refunded' WHERE reservation_id = ?",
+                   (reservation_id,))
+        record(db, ctx, "refund", reservation_id, user, amount)
         return {"done": True}
 
 
-# ---------------------------------------------------------------------------------------------
-# The protocol.
+class PointsInbox(SqliteInbox):
+    """The package's SQLite inbox, counting what it answered from memory and writing the state
+    file after each committed group (apply returns before the group's replies are published)."""
+
+    def __init__(self, path, state):
+        super().__init__(path, scope=SERVICE)
+        self.state = state
+
+    def apply(self, commands, run, fault=None):
+        ran = []
+
+        def counted(cursor, command):
+            ran.append(command)
+            return run(cursor, command)
+
+        replies = super().apply(commands, counted, fault)
+        self.state.count(len(commands), len(commands) - len(ran))
+        return replies
 
 
-class Worker:
-    def __init__(self, args, points):
-        self.url = args.amqp
-        self.prefix = args.prefix
-        self.prefetch = args.prefetch
-        self.state_file = args.state_file
-        self.points = points
-        # idempotency key -> (outcome, error_code, body): section 6. Technical errors never enter.
-        self.replies = {}
+class State:
+    """The --state-file: the database's tables as JSON, and the counters."""
+
+    def __init__(self, db_path, state_file):
+        self.db_path = db_path
+        self.state_file = state_file
+        self.ready = False
         self.deliveries = 0
         self.repeats = 0
-        self.stopping = False
-        self.dump_requested = False
-        self.connection = None
-        self.channel = None
+        self.lock = threading.Lock()
 
-    # Names: section 2.
-    def name(self, suffix):
-        return f"{self.prefix}.{suffix}"
+    def count(self, deliveries, repeats):
+        with self.lock:
+            self.deliveries += deliveries
+            self.repeats += repeats
+        self.write()
 
-    @property
-    def queue(self):
-        return self.name(f"commands.{SERVICE}")
-
-    def work_queue_arguments(self):
-        return {
-            "x-queue-type": "quorum",
-            "x-dead-letter-exchange": self.name("dead"),
-            "x-delivery-limit": 3,
-        }
-
-    def declare(self, ch):
-        for exchange, kind in (("commands", "topic"), ("events", "topic"), ("dead", "fanout")):
-            ch.exchange_declare(self.name(exchange), exchange_type=kind, durable=True)
-        for queue in (self.queue, self.name("replies")):
-            ch.queue_declare(queue, durable=True, arguments=self.work_queue_arguments())
-        ch.queue_bind(self.queue, self.name("commands"), routing_key=SERVICE)
-        dead_letters = self.name("dead-letters")
-        ch.queue_declare(dead_letters, durable=True, arguments={"x-queue-type": "quorum"})
-        ch.queue_bind(dead_letters, self.name("dead"), routing_key="")
-
-    def run(self):
-        backoff = 0.1
-        while not self.stopping:
-            try:
-                params = pika.URLParameters(self.url)
-                params.heartbeat = 10
-                params.client_properties = {
-                    "connection_name": f"sagaflow python worker '{SERVICE}' [{self.prefix}]"
-                }
-                self.connection = pika.BlockingConnection(params)
-                ch = self.connection.channel()
-                ch.confirm_delivery()  # section 7: replies are confirmed before the ack
-                self.declare(ch)
-                ch.basic_qos(prefetch_count=self.prefetch)
-                ch.basic_consume(self.queue, self.on_command, auto_ack=False)
-                self.channel = ch
-                backoff = 0.1
-                log(f"consuming {self.queue}")
-                self.write_state()
-                self.connection.call_later(0.1, self.tick)
-                ch.start_consuming()
-            except (pika.exceptions.AMQPError, OSError) as error:
-                if self.stopping:
-                    break
-                log(f"connection lost ({error!r}); reconnecting in {backoff:.1f}s")
-                time.sleep(backoff)
-                backoff = min(backoff * 2, 5.0)
-            finally:
-                self.close()
-        self.write_state()
-
-    def close(self):
-        if self.connection is not None and self.connection.is_open:
-            try:
-                self.connection.close()
-            except pika.exceptions.AMQPError:
-                pass
-        self.connection = None
-        self.channel = None
-
-    # Signals only set flags: the state must not be read half-changed by a handler.
-    def tick(self):
-        if self.dump_requested:
-            self.dump_requested = False
-            self.write_state()
-        if self.stopping:
-            self.channel.stop_consuming()
-            return
-        self.connection.call_later(0.1, self.tick)
-
-    def on_command(self, ch, deliver, props, body):
-        self.deliveries += 1
-        headers = props.headers or {}
-        reason = self.undecodable(props, headers, body)
-        if reason is not None:
-            return self.dead_letter(ch, deliver, props, body, reason)
-        payload = json.loads(body)
-        kind = header(headers, "sagaflow-kind")
-        if kind != "command":
-            return self.dead_letter(
-                ch, deliver, props, body, f"a command queue takes only commands, this is a {kind}"
-            )
-        if not props.reply_to:
-            return self.dead_letter(
-                ch, deliver, props, body, "command has no reply_to: nowhere to send the reply"
-            )
-
-        key = header(headers, "idempotency-key") or props.message_id
-        remembered = self.replies.get(key)
-        if remembered is not None:
-            self.repeats += 1
-            outcome, code, result = remembered
-        else:
-            outcome, code, result = self.execute(props.type, payload, key)
-            if outcome != "technical_error":
-                self.replies[key] = (outcome, code, result)
-        self.write_state()
-
-        reply_headers = {"sagaflow-kind": "reply", "causation-id": props.message_id,
-                         "outcome": outcome}
-        for name in ("attempt", "flow", "step", "idempotency-key", "traceparent"):
-            if name in headers:
-                reply_headers[name] = headers[name]
-        if code:
-            reply_headers["error-code"] = code
-        reply = pika.BasicProperties(
-            message_id=props.message_id + "/reply",
-            type=props.type,
-            correlation_id=props.correlation_id,
-            content_type="application/json",
-            delivery_mode=2,
-            headers=reply_headers,
-        )
-        try:
-            ch.basic_publish("", props.reply_to, json.dumps(result).encode(), reply,
-                             mandatory=True)
-        except pika.exceptions.UnroutableError:
-            return self.dead_letter(
-                ch, deliver, props, body,
-                f"the reply cannot be delivered: unroutable: no queue '{props.reply_to}'",
-            )
-        except pika.exceptions.NackError:
-            # Not confirmed: give the command back; the delivery limit bounds the loop.
-            ch.basic_nack(deliver.delivery_tag, requeue=True)
-            return
-        ch.basic_ack(deliver.delivery_tag)
-
-    def execute(self, command_type, payload, key):
-        try:
-            result = self.points.apply(command_type, payload, key)
-        except BusinessFailure as failure:
-            return "business_failure", failure.code, failure.details
-        except Exception as error:  # pylint: disable=broad-except
-            log(f"{command_type} failed: {error!r}")
-            return "technical_error", "HandlerException", {"error": repr(error)}
-        if result is None:
-            return "business_failure", "UnknownCommand", {}
-        return "success", "", result
-
-    # What the protocol says cannot be a command at all (sections 3 and 9).
-    @staticmethod
-    def undecodable(props, headers, body):
-        if len(body) > MAX_BODY_BYTES:
-            return f"message of {len(body)} bytes is over the limit of {MAX_BODY_BYTES} bytes"
-        if not props.message_id:
-            return "no message_id"
-        if props.content_type not in (None, "application/json"):
-            return f"content_type is '{props.content_type}', not application/json"
-        if not headers.get("sagaflow-kind"):
-            return "no sagaflow-kind header"
-        if not props.type:
-            return "no type"
-        for name in ("sagaflow-kind", "flow", "step", "idempotency-key", "traceparent"):
-            if name in headers and not isinstance(headers[name], (str, bytes)):
-                return f"header '{name}' is not a string"
-        try:
-            json.loads(body)
-        except ValueError as error:
-            return f"body is not JSON: {error}"
-        return None
-
-    # Section 9: a copy with the reason to the dead exchange, confirmed, then the ack; if the
-    # copy is refused, reject so that the queue's own dead-lettering takes it.
-    def dead_letter(self, ch, deliver, props, body, reason):
-        log(f"dead-lettering {props.message_id!r}: {reason}")
-        headers = dict(props.headers or {})
-        headers["x-sagaflow-reason"] = reason
-        headers["x-sagaflow-queue"] = self.queue
-        copy = pika.BasicProperties(
-            content_type=props.content_type,
-            delivery_mode=2,
-            headers=headers,
-            message_id=props.message_id,
-            correlation_id=props.correlation_id,
-            reply_to=props.reply_to,
-            type=props.type,
-        )
-        try:
-            ch.basic_publish(self.name("dead"), self.queue, body, copy, mandatory=True)
-        except (pika.exceptions.UnroutableError, pika.exceptions.NackError):
-            ch.basic_reject(deliver.delivery_tag, requeue=False)
-            return
-        ch.basic_ack(deliver.delivery_tag)
-
-    def write_state(self):
+    def write(self):
         if not self.state_file:
             return
-        state = {
-            "ready": self.channel is not None,
-            "accounts": self.points.accounts,
-            "reservations": self.points.reservations,
-            "ledger": self.points.ledger,
-            "deliveries": self.deliveries,
-            "repeats": self.repeats,
-        }
-        tmp = self.state_file + ".tmp"
-        with open(tmp, "w", encoding="utf-8") as f:
-            json.dump(state, f, indent=1, sort_keys=True)
-        os.replace(tmp, self.state_file)
-
-
-def header(headers, name):
-    value = headers.get(name)
-    if isinstance(value, bytes):
-        return value.decode("utf-8")
-    return value or ""
+        with self.lock:
+            db = sqlite3.connect(self.db_path)  # its own reader: only committed rows
+            try:
+                accounts = {row[0]: dict(zip(("initial", "balance", "reserved", "spent",
+                                              "refunded"), row[1:]))
+                            for row in db.execute("SELECT user_id, initial, balance, reserved,"
+                                                  " spent, refunded FROM accounts")}
+                reservations = {row[0]: dict(zip(("order_id", "user_id", "amount", "state"),
+                                                 row[1:]))
+                                for row in db.execute("SELECT * FROM reservations")}
+                ledger = [dict(zip(("idempotency_key", "kind", "reservation_id", "user_id",
+                                    "amount"), row))
+                          for row in db.execute("SELECT idempotency_key, kind, reservation_id,"
+                                                " user_id, amount FROM ledger ORDER BY seq")]
+            finally:
+                db.close()
+            state = {"ready": self.ready, "accounts": accounts, "reservations": reservations,
+                     "ledger": ledger, "deliveries": self.deliveries, "repeats": self.repeats}
+            tmp = self.state_file + ".tmp"
+            with open(tmp, "w", encoding="utf-8") as f:
+                json.dump(state, f, indent=1, sort_keys=True)
+            os.replace(tmp, self.state_file)
 
 
 def parse_accounts(text):
@@ -430,29 +247,52 @@ def parse_accounts(text):
     return accounts
 
 
+def open_database(path, accounts):
+    """Creates the tables and the opening balances (an account already there keeps its own)."""
+    db = sqlite3.connect(path)
+    with db:
+        db.executescript(SCHEMA)
+        db.executemany("INSERT OR IGNORE INTO accounts (user_id, initial, balance) "
+                       "VALUES (?, ?, ?)", [(u, n, n) for u, n in accounts.items()])
+    db.close()
+
+
 def main():
     parser = argparse.ArgumentParser(description="Sagaflow's points service, in Python")
     parser.add_argument("--amqp", required=True, help="amqp://user:password@host:port/vhost")
     parser.add_argument("--accounts", type=parse_accounts, default={},
                         help="opening balances: alice=1000,bob=50")
     parser.add_argument("--prefix", default="sagaflow", help="the topology's name prefix")
+    parser.add_argument("--db", help="the SQLite file (default: a temporary one, deleted on exit)")
     parser.add_argument("--state-file", help="where to write the state as JSON")
     parser.add_argument("--prefetch", type=int, default=8)
     args = parser.parse_args()
 
-    worker = Worker(args, Points(args.accounts))
+    scratch = None
+    if args.db is None:
+        scratch = tempfile.TemporaryDirectory(prefix="points-worker-")
+        args.db = os.path.join(scratch.name, "points.db")
+    open_database(args.db, args.accounts)
+    state = State(args.db, args.state_file)
+    worker = Worker(args.amqp, SERVICE, PointsInbox(args.db, state), prefix=args.prefix,
+                    prefetch=args.prefetch)
+    register(worker)
 
-    def stop(signum, frame):  # pylint: disable=unused-argument
-        worker.stopping = True
+    def announce():
+        worker.ready.wait()
+        state.ready = True
+        log(f"consuming {worker.queue}")
+        state.write()
 
-    def dump(signum, frame):  # pylint: disable=unused-argument
-        worker.dump_requested = True
-
-    signal.signal(signal.SIGTERM, stop)
-    signal.signal(signal.SIGINT, stop)
-    signal.signal(signal.SIGUSR1, dump)
+    signal.signal(signal.SIGTERM, lambda *_: worker.stop())
+    signal.signal(signal.SIGINT, lambda *_: worker.stop())
+    signal.signal(signal.SIGUSR1, lambda *_: threading.Thread(target=state.write).start())
+    threading.Thread(target=announce, daemon=True).start()
     worker.run()
+    state.write()
     log("stopped")
+    if scratch is not None:
+        scratch.cleanup()
 
 
 if __name__ == "__main__":

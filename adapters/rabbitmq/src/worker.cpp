@@ -108,6 +108,15 @@ struct Worker::Impl : std::enable_shared_from_this<Worker::Impl> {
         });
         continue;
       }
+      if (in.message.reply_to.empty()) {
+        // Dead-lettered before it is applied: an effect nobody can be told of must not happen,
+        // nor be remembered (docs/protocol.md 7).
+        l->post([l, tag = in.tag, message = std::move(in.message)] {
+          l->dead_letter(tag, message, DeadLetterCode::no_reply_to,
+                         "command has no reply_to: nowhere to send the reply");
+        });
+        continue;
+      }
       tags.push_back(in.tag);
       commands.push_back(std::move(in.message));
     }
@@ -132,11 +141,6 @@ struct Worker::Impl : std::enable_shared_from_this<Worker::Impl> {
     std::vector<Message> answered_commands;
     for (std::size_t i = 0; i < tags.size(); ++i) {
       if (!l.is_current(tags[i])) continue;  // the connection changed: the command comes again
-      if (commands[i].reply_to.empty()) {
-        l.dead_letter(tags[i], commands[i], DeadLetterCode::no_reply_to,
-                      "command has no reply_to: nowhere to send the reply");
-        continue;
-      }
       out.push_back({"", commands[i].reply_to, true, std::move(replies[i]), {}});
       answered.push_back(tags[i]);
       answered_commands.push_back(std::move(commands[i]));

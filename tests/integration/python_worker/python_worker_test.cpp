@@ -1,6 +1,7 @@
 // examples/python_worker against the real orchestrator on a live broker (tools/test-broker): the
-// points service of offer_purchase runs as a Python child process written from docs/protocol.md
-// alone, the offers service in C++, so these cases check that the document is the contract.
+// points service of offer_purchase runs as a Python child process on the clients/python package
+// (its SqliteInbox), the offers service in C++, so these cases check the package against the
+// orchestrator. Its state file is read back from its database after each committed group.
 #include <signal.h>
 #include <sys/prctl.h>
 #include <sys/wait.h>
@@ -44,7 +45,7 @@ std::string python() {
 }
 
 // examples/python_worker/points_worker.py as a child process; its state is read from the JSON
-// file it rewrites after every command.
+// file it rewrites after every committed group, before the group's replies go out.
 class PythonPoints {
  public:
   PythonPoints(const Topology& topology, const std::string& accounts)
