@@ -1,12 +1,13 @@
 // Retry backoff as the engine lives it, on a manual clock: the policy from issue 11 never
 // reaches the engine, and the delays it waits are the loader's checked arithmetic (one
-// function, RetryPolicy::delay_before), saturating at max_delay.
+// function, RetryPolicy::delay_before), saturating at max_delay, then jittered down.
 #include <doctest/doctest.h>
 
 #include <chrono>
 #include <string>
 
 #include "engine_harness.hpp"
+#include "sagaflow/engine/backoff_jitter.hpp"
 
 using namespace sagaflow;
 using sagaflow::testing::EngineHarness;
@@ -70,7 +71,7 @@ TEST_CASE("with a short timeout the same policy runs: 999 attempts, each sent at
   CHECK(h.status() == Status::compensated);
 }
 
-TEST_CASE("a steep valid policy waits 1s, 100s, then max_delay (1h) for every later attempt") {
+TEST_CASE("a steep valid policy waits up to 1s, 100s, then max_delay (1h) for every later attempt") {
   EngineHarness h(
       charge_flow("1m", "{ max_attempts: 8, initial_delay: 1s, multiplier: 100, max_delay: 1h }"));
   const auto& policy = h.plan->flow().steps.at(0).retry;
@@ -79,10 +80,14 @@ TEST_CASE("a steep valid policy waits 1s, 100s, then max_delay (1h) for every la
                                            hours(1),   hours(1),     hours(1)};
   for (std::uint32_t attempt = 1; attempt < 8; ++attempt) {
     CAPTURE(attempt);
+    const std::string id = h.sent("payments.charge").id;
     CHECK(h.sent("payments.charge").attempt == attempt);
     const milliseconds delay = fail_and_schedule(h);
-    CHECK(delay == expected[attempt - 1]);
-    CHECK(delay == policy.delay_before(attempt + 1));  // the loader's arithmetic, unchanged
+    CHECK(policy.delay_before(attempt + 1) == expected[attempt - 1]);  // the loader's arithmetic
+    // The engine waits that delay, jittered by the next attempt's id (never longer).
+    const std::string next = id.substr(0, id.rfind('/') + 1) + std::to_string(attempt + 1);
+    CHECK(delay == sagaflow::jittered_backoff(expected[attempt - 1], next));
+    CHECK(delay <= expected[attempt - 1]);
     h.fire("step:charge");
   }
   h.technical_error(h.sent("payments.charge"));
