@@ -8,10 +8,12 @@
 #include <stdexcept>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "sagaflow/engine/plan.hpp"
 #include "sagaflow/engine/ports.hpp"
 #include "sagaflow/engine/saga.hpp"
+#include "sagaflow/flow/input_contract.hpp"
 #include "sagaflow/json.hpp"
 
 namespace sagaflow {
@@ -29,6 +31,14 @@ struct StartRequest {
 class InvalidInput : public std::invalid_argument {
  public:
   using std::invalid_argument::invalid_argument;
+  explicit InvalidInput(const flow::InputCheck& check)
+      : std::invalid_argument(check.summary()), problems_(check.problems) {}
+
+  // Each problem with its path; empty when the input was refused with a message only.
+  const std::vector<flow::InputProblem>& problems() const { return problems_; }
+
+ private:
+  std::vector<flow::InputProblem> problems_;
 };
 
 // An operator's request that the saga's status does not allow (e.g. cancel a completed saga).
