@@ -1,6 +1,8 @@
 #include "sagaflow/flow/input_contract.hpp"
 
 #include <algorithm>
+#include <array>
+#include <charconv>
 #include <string_view>
 
 #include "sagaflow/text/printable.hpp"
@@ -59,6 +61,13 @@ std::string cut(std::string_view text, std::size_t max) {
   return std::string(text.substr(0, end)) + "...";
 }
 
+// `2.5`, not Boost.JSON's `2.5E0`.
+std::string shortest(double number) {
+  std::array<char, 32> text{};
+  const auto end = std::to_chars(text.data(), text.data() + text.size(), number).ptr;
+  return std::string(text.data(), end);
+}
+
 // What came, for messages: `null`, `true`, `the integer 3`, `the number 2.5`,
 // `the string "3"`, `an object`, `an array`.
 std::string describe(const json::value& value) {
@@ -71,7 +80,7 @@ std::string describe(const json::value& value) {
     case json::kind::uint64:
       return "the integer " + json::serialize(value);
     case json::kind::double_:
-      return "the number " + json::serialize(value);
+      return "the number " + shortest(value.get_double());
     case json::kind::string:
       return "the string " + json::serialize(json::value(cut(value.get_string(), kMaxQuotedInput)));
     case json::kind::object:

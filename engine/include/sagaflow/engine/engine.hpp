@@ -4,6 +4,7 @@
 // appends to `out` what must be committed with it: history, outgoing messages, timer and
 // subscription changes. It performs no I/O and never reads the clock itself, so a test drives
 // it with a manual clock and checks every effect.
+#include <cstddef>
 #include <memory>
 #include <stdexcept>
 #include <string>
@@ -32,13 +33,18 @@ class InvalidInput : public std::invalid_argument {
  public:
   using std::invalid_argument::invalid_argument;
   explicit InvalidInput(const flow::InputCheck& check)
-      : std::invalid_argument(check.summary()), problems_(check.problems) {}
+      : std::invalid_argument(check.summary()),
+        problems_(check.problems),
+        omitted_(check.omitted) {}
 
   // Each problem with its path; empty when the input was refused with a message only.
   const std::vector<flow::InputProblem>& problems() const { return problems_; }
+  // Problems found beyond those listed (see flow::kMaxInputProblems).
+  std::size_t omitted() const { return omitted_; }
 
  private:
   std::vector<flow::InputProblem> problems_;
+  std::size_t omitted_ = 0;
 };
 
 // An operator's request that the saga's status does not allow (e.g. cancel a completed saga).
