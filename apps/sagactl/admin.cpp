@@ -19,6 +19,16 @@ std::string trim(std::string text) {
   return text.substr(first, last - first + 1);
 }
 
+// One entry of an error's details: a string as it is, an object's "message" (a refused input's
+// problem names its path there), anything else as JSON.
+std::string detail_text(const boost::json::value& detail) {
+  if (detail.is_string()) return std::string(detail.get_string());
+  const auto* object = detail.if_object();
+  const auto* message = object ? object->if_contains("message") : nullptr;
+  if (message != nullptr && message->is_string()) return std::string(message->get_string());
+  return boost::json::serialize(detail);
+}
+
 }  // namespace
 
 void AdminOptions::add_to(ArgParser& parser) {
@@ -172,10 +182,7 @@ int AdminClient::fail(const AdminReply& reply) const {
   if (details != nullptr && !details->is_null()) {
     if (details->is_array()) {
       for (const auto& detail : details->get_array()) {
-        ctx_.err << "  "
-                 << sagaflow::text::printable(detail.is_string() ? std::string(detail.get_string())
-                                                                 : boost::json::serialize(detail))
-                 << '\n';
+        ctx_.err << "  " << sagaflow::text::printable(detail_text(detail)) << '\n';
       }
     } else {
       ctx_.err << "  " << sagaflow::text::printable(boost::json::serialize(*details)) << '\n';

@@ -89,7 +89,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   Message message;
   const auto refusal = rmq::decode(*properties, rmq::bytes(body), routing_key, message);
   if (refusal) {
-    check(!refusal->empty());
+    check(!refusal->detail.empty());
   } else {
     rmq::EncodedProperties again;
     rmq::encode(message, {}, again);
@@ -105,14 +105,15 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   }
 
   // A dead letter keeps the delivery's properties and adds the reason.
+  const std::string detail = refusal ? refusal->detail : std::string("fuzz");
   const rmq::ExtraHeaders reason{
-      {"x-sagaflow-reason", refusal.value_or("fuzz")},
+      {"x-sagaflow-reason", detail},
       {"x-sagaflow-queue", std::string(routing_key)},
   };
   rmq::EncodedProperties dead_letter;
-  rmq::with_extra_headers(*properties, reason, dead_letter);
+  rmq::dead_letter_properties(*properties, reason, dead_letter);
   check(!encode_properties(dead_letter.properties,
-                           encoded.size() + refusal.value_or("").size() + routing_key.size() + 4096)
+                           encoded.size() + detail.size() + routing_key.size() + 4096)
              .empty());
   return 0;
 }

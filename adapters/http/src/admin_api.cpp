@@ -197,13 +197,32 @@ bool settled(std::string_view status) {
   return s && (is_final(*s) || *s == Status::failed);
 }
 
+// 422 with one detail per problem of the input contract, each with its path.
+Response input_refused(const Reply& reply, const InvalidInput& refused) {
+  if (refused.problems().empty()) {
+    return reply.error(status::unprocessable_entity, refused.what(),
+                       json::array{json::object{{"message", text::printable(refused.what())}}});
+  }
+  json::array details;
+  for (const auto& problem : refused.problems()) {
+    details.push_back(json::object{{"path", problem.path}, {"message", problem.message}});
+  }
+  const auto found = refused.problems().size() + refused.omitted();
+  std::string message =
+      "the input does not satisfy the flow's input contract: " + std::to_string(found) +
+      (found == 1 ? " problem" : " problems");
+  if (refused.omitted() > 0) {
+    message += ", the first " + std::to_string(refused.problems().size()) + " listed";
+  }
+  return reply.error(status::unprocessable_entity, message, std::move(details));
+}
+
 // Maps what an orchestrator request failed with to its answer.
 Response request_failed(const Reply& reply, std::exception_ptr error, std::string_view what) {
   try {
     std::rethrow_exception(error);
   } catch (const InvalidInput& e) {
-    return reply.error(status::unprocessable_entity, e.what(),
-                       json::array{json::object{{"message", text::printable(e.what())}}});
+    return input_refused(reply, e);
   } catch (const Refused& e) {
     return reply.error(status::conflict, e.what());
   } catch (const std::invalid_argument& e) {

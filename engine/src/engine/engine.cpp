@@ -737,48 +737,6 @@ class Transition {
   SagaWrite& out_;
 };
 
-void check_input(const flow::Flow& flow, const json::value& input) {
-  if (!input.is_object()) throw InvalidInput("the input must be a JSON object");
-  const auto& object = input.get_object();
-  std::string problems;
-  auto problem = [&](const std::string& text) {
-    problems += problems.empty() ? "" : "; ";
-    problems += text;
-  };
-  for (const auto& field : flow.input) {
-    const auto* value = object.if_contains(field.name);
-    if (value == nullptr || value->is_null()) {
-      if (field.required) problem("input." + field.name + ": required");
-      continue;
-    }
-    bool ok = true;
-    switch (field.type) {
-      case flow::FieldType::string:
-        ok = value->is_string();
-        break;
-      case flow::FieldType::number:
-        ok = value->is_number();
-        break;
-      case flow::FieldType::integer:
-        ok = value->is_int64() || value->is_uint64();
-        break;
-      case flow::FieldType::boolean:
-        ok = value->is_bool();
-        break;
-      case flow::FieldType::object:
-        ok = value->is_object();
-        break;
-      case flow::FieldType::array:
-        ok = value->is_array();
-        break;
-      case flow::FieldType::any:
-        break;
-    }
-    if (!ok) problem("input." + field.name + ": wrong type");
-  }
-  if (!problems.empty()) throw InvalidInput(problems);
-}
-
 }  // namespace
 
 // ---------------------------------------------------------------------------------------------
@@ -799,7 +757,9 @@ Engine::Engine(EngineOptions options) : options_(std::move(options)) {}
 std::unique_ptr<SagaState> Engine::start(std::shared_ptr<const Plan> plan,
                                          const StartRequest& request, Timestamp now,
                                          SagaWrite& out) const {
-  check_input(plan->flow(), request.input);
+  if (auto check = flow::check_input(plan->flow().input, request.input); !check.ok()) {
+    throw InvalidInput(check);
+  }
   auto saga = std::make_unique<SagaState>();
   saga->id = request.saga_id;
   saga->plan = std::move(plan);

@@ -26,19 +26,6 @@ constexpr std::array<KindKey, 5> kKindKeys{{{"command", StepKind::command},
                                             {"parallel", StepKind::parallel},
                                             {"foreach", StepKind::foreach}}};
 
-struct TypeName {
-  std::string_view name;
-  FieldType type;
-};
-
-constexpr std::array<TypeName, 7> kTypeNames{{{"string", FieldType::string},
-                                              {"number", FieldType::number},
-                                              {"integer", FieldType::integer},
-                                              {"boolean", FieldType::boolean},
-                                              {"object", FieldType::object},
-                                              {"array", FieldType::array},
-                                              {"any", FieldType::any}}};
-
 std::string_view kind_name(StepKind kind) {
   for (const auto& entry : kKindKeys) {
     if (entry.kind == kind) return entry.key;
@@ -73,10 +60,10 @@ std::string step_label(const Step& step) {
 
 Flow FlowReader::read(const YamlNode& root) {
   Flow flow;
-  MapReader map(
-      root, "the flow",
-      {"name", "version", "description", "timeout", "input", "trigger", "steps", "on_compensated"},
-      reporter_);
+  MapReader map(root, "the flow",
+                {"name", "version", "description", "timeout", "input", "additional_input_fields",
+                 "trigger", "steps", "on_compensated"},
+                reporter_);
   if (!map.is_map()) return flow;
   if (auto field = map.require("name")) {
     flow.name = read_name(*field, false, reporter_).value_or("");
@@ -96,6 +83,14 @@ Flow FlowReader::read(const YamlNode& root) {
     flow.timeout = read_duration(*field, true, reporter_).value_or(Duration{0});
   }
   if (auto field = map.get("input")) read_input(*field, flow);
+  if (auto field = map.get("additional_input_fields")) {
+    if (!flow.input.declared) {
+      reporter_.error(field->key->pos(),
+                      "'additional_input_fields' needs 'input': without it the input is not "
+                      "checked at all");
+    }
+    flow.input.additional_fields = read_bool(*field, reporter_).value_or(false);
+  }
   if (auto field = map.get("trigger")) read_trigger(*field, flow);
   if (auto field = map.require("steps")) {
     if (!field->value->is_sequence() || field->value->size() == 0) {
@@ -140,48 +135,6 @@ void FlowReader::read_trigger(const Field& field, Flow& flow) {
   if (auto when = map.get("when")) trigger.when = read_expression(*when, event_only, scope);
   if (auto key = map.get("key")) trigger.key = read_path(*key, event_only, scope);
   flow.trigger = std::move(trigger);
-}
-
-// `input:` maps field names to a type (`user_id: string`) or to `{type, required}`.
-void FlowReader::read_input(const Field& field, Flow& flow) {
-  if (!field.value->is_map()) {
-    reporter_.error(field.value_pos(), "'input' must be a map of field names to types, found " +
-                                           describe(*field.value));
-    return;
-  }
-  for (const auto& [key, value] : field.value->entries()) {
-    const Field input_field{key, value};
-    InputField result;
-    result.name = input_field.name();
-    if (!is_valid_name(result.name, false)) {
-      reporter_.error(key->pos(), "input field '" + result.name +
-                                      "' must be named with letters, digits, '_' or '-'");
-    }
-    if (value->is_map()) {
-      MapReader spec(*value, "input field '" + result.name + "'", {"type", "required"}, reporter_);
-      if (auto type = spec.require("type")) {
-        result.type = read_field_type(*type).value_or(FieldType::any);
-      }
-      if (auto required = spec.get("required")) {
-        result.required = read_bool(*required, reporter_).value_or(true);
-      }
-    } else {
-      result.type = read_field_type(input_field).value_or(FieldType::any);
-    }
-    flow.input.push_back(std::move(result));
-  }
-}
-
-std::optional<FieldType> FlowReader::read_field_type(const Field& field) {
-  auto name = read_string(field, reporter_);
-  if (!name) return std::nullopt;
-  for (const auto& entry : kTypeNames) {
-    if (entry.name == *name) return entry.type;
-  }
-  reporter_.error(field.value_pos(),
-                  "unknown type '" + *name +
-                      "'; expected string, number, integer, boolean, object, array or any");
-  return std::nullopt;
 }
 
 // Steps of a list run one after the other: each sees the ones before it as completed.

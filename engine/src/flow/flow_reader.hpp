@@ -1,7 +1,8 @@
 #pragma once
 // Reads a structurally checked YAML document into a Flow and verifies it, reporting every
 // problem with its position. Split over three files by concern:
-//   flow_reader.cpp   - the flow, its input contract, step sequences and what all steps share
+//   flow_reader.cpp   - the flow, step sequences and what all steps share
+//   input_reader.cpp  - the input contract: fields, nested fields and items
 //   step_readers.cpp  - each step kind, retry policies, compensations
 //   value_readers.cpp - expressions, mappings and paths, and which steps they may refer to
 #include <cstdint>
@@ -62,6 +63,10 @@ struct StepScope {
   bool foreach = false;
 };
 
+// How deep input declarations nest: a top-level field is level 1, each `fields` or `items`
+// inside it one more.
+constexpr int kMaxInputDepth = 8;
+
 class FlowReader {
  public:
   explicit FlowReader(Reporter& reporter) : reporter_(reporter) {}
@@ -79,10 +84,8 @@ class FlowReader {
   };
 
   // flow_reader.cpp
-  void read_input(const Field& field, Flow& flow);
   void read_on_compensated(const Field& field, Flow& flow);
   void read_trigger(const Field& field, Flow& flow);
-  std::optional<FieldType> read_field_type(const Field& field);
   std::vector<Step> read_sequence(const YamlNode& list, CompletedSteps& completed, bool in_branch);
   Step read_step(const YamlNode& node, const CompletedSteps& completed, bool in_branch);
   void read_step_name(const MapReader& map, Step& step);
@@ -90,6 +93,14 @@ class FlowReader {
   void check_kind_keys(const MapReader& map, const Step& step);
   void check_undo(const MapReader& map, const Step& step);
   void resolve_pending_references();
+
+  // input_reader.cpp
+  void read_input(const Field& field, Flow& flow);
+  std::vector<InputField> read_input_fields(const YamlNode& map, const std::string& path,
+                                            int level);
+  InputField read_input_declaration(const Field& field, const std::string& path, int level,
+                                    bool item);
+  std::optional<FieldType> read_field_type(const Field& field);
 
   // step_readers.cpp
   void read_command_step(const MapReader& map, const Field& command, Step& step,

@@ -363,6 +363,24 @@ TEST_CASE("start: an unknown flow exits 3, an input the contract refuses exits 1
         "  price: not an integer\n");
 }
 
+TEST_CASE("start: each problem of a refused input is printed on its own line, exit 1") {
+  FakeAdmin admin;
+  admin.on("POST", "/api/sagas", {422, R"J({"error": {"code": "invalid",
+                     "message": "the input does not satisfy the flow's input contract: 2 problems",
+                     "details": [
+                       {"path": "input.price",
+                        "message": "input.price: expected an integer, got the string \"3\""},
+                       {"path": "input.cars",
+                        "message": "input.cars: unknown field (expected fields: car)"}]}})J"});
+  auto r = run_sagactl({"start", "offer_purchase", "--url", admin.url()});
+  CHECK(r.status == sagactl::kExitFailure);
+  CHECK(r.err ==
+        "sagactl start: invalid: the input does not satisfy the flow's input contract: 2 problems "
+        "(HTTP 422)\n"
+        "  input.price: expected an integer, got the string \"3\"\n"
+        "  input.cars: unknown field (expected fields: car)\n");
+}
+
 // --- retry and cancel ------------------------------------------------------------------------
 
 TEST_CASE("retry posts to the saga's retry route, a saga that is not failed refuses (409)") {

@@ -97,7 +97,24 @@ TEST_CASE("the start input is checked against the flow's input contract") {
   CHECK_THROWS_WITH_AS(h.start(json::object{{"user", 7}}),
                        doctest::Contains("input.price: required"), InvalidInput);
   CHECK_THROWS_WITH_AS(h.start(json::object{{"user", 7}, {"price", 1}}),
-                       doctest::Contains("input.user: wrong type"), InvalidInput);
+                       doctest::Contains("input.user: expected a string, got the integer 7"),
+                       InvalidInput);
+}
+
+TEST_CASE("a start with a misspelled field is refused with every problem and its path") {
+  EngineHarness h(kPurchase);
+  try {
+    h.start(json::object{{"user", "u1"}, {"price", "3"}, {"prices", 3}});
+    FAIL("the start was accepted");
+  } catch (const InvalidInput& e) {
+    REQUIRE(e.problems().size() == 2);
+    CHECK(e.problems()[0].path == "input.price");
+    CHECK(e.problems()[0].message == R"(input.price: expected an integer, got the string "3")");
+    CHECK(e.problems()[1].path == "input.prices");
+    CHECK(e.problems()[1].message == "input.prices: unknown field (expected fields: user, price)");
+    CHECK(std::string(e.what()) == e.problems()[0].message + "; " + e.problems()[1].message);
+  }
+  CHECK(h.saga == nullptr);
 }
 
 TEST_CASE("a business failure compensates completed steps in reverse order of completion") {

@@ -318,7 +318,9 @@ TEST_CASE("a trigger event that breaks the flow's input contract is dead-lettere
   f.orchestrator.run_once(0ms);
   CHECK(f.store.list(SagaFilter{.flow = "activation"}).empty());
   REQUIRE(f.transport.dead_letters.size() == 2);
-  CHECK(f.transport.dead_letters[0].second.find("input.orderId: wrong type") != std::string::npos);
+  CHECK(f.transport.dead_letters[0].second.find(
+            "input.orderId: expected a string, got the integer 7; input.certificateLines: "
+            "expected an array, got the integer 1") != std::string::npos);
   CHECK(f.transport.dead_letter_codes[0] == DeadLetterCode::start_refused);
   CHECK(f.transport.dead_letters[1].second.find("not JSON") != std::string::npos);
   CHECK(f.transport.dead_letter_codes[1] == DeadLetterCode::not_json);

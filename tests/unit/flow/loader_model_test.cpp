@@ -41,7 +41,9 @@ TEST_CASE("flow header: name, version, description, timeout, file") {
 }
 
 TEST_CASE("input contract: short and long forms, types, required") {
-  const auto& input = every_construct().input;
+  const auto& input = every_construct().input.fields;
+  CHECK(every_construct().input.declared);
+  CHECK_FALSE(every_construct().input.additional_fields);
   REQUIRE(input.size() == 6);
   CHECK(input[0].name == "user_id");
   CHECK(input[0].type == flow::FieldType::string);

@@ -178,6 +178,16 @@ TEST_CASE("POST /api/sagas refuses what it cannot start, each with its status an
   CHECK(error_code(invalid) == "invalid");
   CHECK(body_of(invalid).at("error").at("details").as_array().size() == 1);
 
+  // A typo: every problem listed with its path, the saga not started.
+  auto typo = w.call(verb::post, "/api/sagas", R"({"flow": "order", "input": {"m": 1, "n": "3"}})");
+  CHECK(typo.result() == status::unprocessable_entity);
+  CHECK(body_of(typo).at("error") == json::parse(R"J({"code": "invalid",
+          "message": "the input does not satisfy the flow's input contract: 2 problems",
+          "details": [
+            {"path": "input.n", "message": "input.n: expected an integer, got the string \"3\""},
+            {"path": "input.m", "message": "input.m: unknown field (expected fields: n)"}]})J"));
+  CHECK(w.store.list(SagaFilter{}).empty());
+
   for (const char* bad : {R"({"flow": "order", "input": {}, "colour": 1})", R"({"input": {}})",
                           R"([1, 2])", R"({"flow": "order", "wait": {"step": "nope"}})",
                           R"({"flow": "order", "wait": {"end": false}})",

@@ -213,7 +213,7 @@ Run run_on_engine(const Plan& plan, int failing) {
   for (auto& [service, dispatcher] : dispatchers) world.serve(service, *dispatcher);
 
   json::object input;
-  for (const auto& field : flow.input) input[field.name] = sample(field.type);
+  for (const auto& field : flow.input.fields) input[field.name] = sample(field.type);
   const json::value input_value = input;
   const auto id = world.start(flow.name, input);
   for (int i = 0; i < failing; ++i) {

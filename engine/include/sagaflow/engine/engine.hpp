@@ -4,14 +4,17 @@
 // appends to `out` what must be committed with it: history, outgoing messages, timer and
 // subscription changes. It performs no I/O and never reads the clock itself, so a test drives
 // it with a manual clock and checks every effect.
+#include <cstddef>
 #include <memory>
 #include <stdexcept>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "sagaflow/engine/plan.hpp"
 #include "sagaflow/engine/ports.hpp"
 #include "sagaflow/engine/saga.hpp"
+#include "sagaflow/flow/input_contract.hpp"
 #include "sagaflow/json.hpp"
 
 namespace sagaflow {
@@ -29,6 +32,19 @@ struct StartRequest {
 class InvalidInput : public std::invalid_argument {
  public:
   using std::invalid_argument::invalid_argument;
+  explicit InvalidInput(const flow::InputCheck& check)
+      : std::invalid_argument(check.summary()),
+        problems_(check.problems),
+        omitted_(check.omitted) {}
+
+  // Each problem with its path; empty when the input was refused with a message only.
+  const std::vector<flow::InputProblem>& problems() const { return problems_; }
+  // Problems found beyond those listed (see flow::kMaxInputProblems).
+  std::size_t omitted() const { return omitted_; }
+
+ private:
+  std::vector<flow::InputProblem> problems_;
+  std::size_t omitted_ = 0;
 };
 
 // An operator's request that the saga's status does not allow (e.g. cancel a completed saga).

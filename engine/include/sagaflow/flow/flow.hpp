@@ -21,10 +21,27 @@ struct SourcePos {
 
 enum class FieldType { string, number, integer, boolean, object, array, any };
 
+// One field of the input contract, or (nameless) the declaration of an array's items.
 struct InputField {
   std::string name;
   FieldType type = FieldType::any;
   bool required = true;
+  // An object's own fields, when it declares them (`fields:`); then only those are accepted,
+  // unless `additional_fields` allows others. An object without `fields` accepts any object.
+  std::vector<InputField> fields;
+  bool fields_declared = false;
+  bool additional_fields = false;
+  // An array's items (`items:`), when declared; shared so that a Flow stays cheap to copy.
+  std::shared_ptr<const InputField> items;
+};
+
+// What a saga's input must be: a JSON object with these fields. Without `input:` a flow has
+// no contract and takes any object; with it, fields it does not declare are refused unless
+// `additional_input_fields` allows them.
+struct InputContract {
+  std::vector<InputField> fields;
+  bool declared = false;
+  bool additional_fields = false;
 };
 
 struct RetryPolicy {
@@ -142,7 +159,7 @@ struct Flow {
   std::string name;
   int version = 1;
   std::string description;
-  std::vector<InputField> input;
+  InputContract input;
   Duration timeout{0};  // the whole saga; 0 = none
   std::vector<Step> steps;
   // Run once compensation has finished, before the saga ends compensated or cancelled: the
