@@ -146,11 +146,20 @@ TEST_CASE("sagactl drives a real sagaflowd: start and wait, list, show, cancel, 
   std::ofstream(broken) << "name: broken\nversion: 1\nsteps: 7\n";
   CHECK(run_sagactl({"deploy", broken.string(), "--url", url}).status == 1);
 
-  // Bytes that are not UTF-8 and an escape sequence in its keys: the diagnostics still come
-  // back as JSON and are printed as lint prints them, escaped, with exit 1.
+  // Bytes that are not UTF-8: refused at the first bad byte, the diagnostics still come back as
+  // JSON, exit 1.
+  const auto not_utf8 = daemon.dir() / "not-utf8.yaml";
+  std::ofstream(not_utf8, std::ios::binary) << "name: hostile\nversion: 1\n\xff\xfe: 1\n";
+  auto bad_bytes = run_sagactl({"deploy", not_utf8.string(), "--url", url});
+  CHECK_MESSAGE(bad_bytes.status == 1, bad_bytes.err);
+  CHECK(bad_bytes.err.find(not_utf8.string() + ":3:1:") != std::string::npos);
+  CHECK(bad_bytes.err.find("UTF-8") != std::string::npos);
+
+  // An escape sequence in a key (a raw ESC is a YAML error of its own; a quoted \e is a key):
+  // printed as lint prints it, escaped, with exit 1.
   const auto hostile = daemon.dir() / "hostile.yaml";
   std::ofstream(hostile, std::ios::binary)
-      << "name: hostile\nversion: 1\n\xff\xfe: 1\n\x1b[2K: erased\nsteps:\n  - name: a\n"
+      << "name: hostile\nversion: 1\n\"\\e[2K\": erased\nsteps:\n  - name: a\n"
          "    command: { service: s, name: c, input: {} }\n";
   auto refused = run_sagactl({"deploy", hostile.string(), "--url", url});
   CHECK_MESSAGE(refused.status == 1, refused.err);
