@@ -45,6 +45,7 @@ install(TARGETS sagaflow_ports sagaflow_worker sagaflow_rabbitmq
 install(FILES engine/include/sagaflow/json.hpp
   DESTINATION ${CMAKE_INSTALL_INCLUDEDIR}/sagaflow COMPONENT sagaflow_development)
 install(FILES engine/include/sagaflow/engine/message.hpp engine/include/sagaflow/engine/ports.hpp
+  engine/include/sagaflow/engine/dead_letter.hpp
   DESTINATION ${CMAKE_INSTALL_INCLUDEDIR}/sagaflow/engine COMPONENT sagaflow_development)
 install(DIRECTORY worker/include/ adapters/rabbitmq/include/
   DESTINATION ${CMAKE_INSTALL_INCLUDEDIR} COMPONENT sagaflow_development

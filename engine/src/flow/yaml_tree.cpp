@@ -39,8 +39,11 @@ class EventParser {
     // No encoding is forced: libyaml then skips a UTF-8 byte order mark, and anything but
     // UTF-8 was already refused by the caller.
     if (ready_) {
-      yaml_parser_set_input_string(&parser_, reinterpret_cast<const unsigned char*>(text.data()),
-                                   text.size());
+      // libyaml asserts on a null pointer, which an empty string_view may hold.
+      static constexpr unsigned char kNothing[1] = {0};
+      const auto* input =
+          text.empty() ? kNothing : reinterpret_cast<const unsigned char*>(text.data());
+      yaml_parser_set_input_string(&parser_, input, text.size());
     }
   }
   ~EventParser() {

@@ -175,7 +175,7 @@ TEST_CASE("the saga's own timeout fires on the clock during an outage") {
 }
 
 TEST_CASE(
-    "a reply that comes before its command's confirm counts; the late confirm starts nothing") {
+    "a reply that comes before its command's confirm counts, the late confirm starts nothing") {
   World w(kPayment);
   w.transport.hold_confirms = true;
   auto id = w.start();

@@ -110,7 +110,7 @@ TEST_CASE("nested objects and array items are checked with their paths") {
         });
 }
 
-TEST_CASE("an object without fields takes any object; additional_fields opens a declared one") {
+TEST_CASE("an object without fields takes any object, additional_fields opens a declared one") {
   const auto contract = contract_of(
       "  meta: object\n"
       "  address: { type: object, additional_fields: true, fields: { city: string } }\n"

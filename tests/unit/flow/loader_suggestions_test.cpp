@@ -102,7 +102,7 @@ TEST_CASE("other languages' constants are named with the one to write") {
         "invalid expression in 'when': 'Null' is not a value here; write 'null'");
 }
 
-TEST_CASE("a misspelt constant or root is suggested; a far word is not") {
+TEST_CASE("a misspelt constant or root is suggested, a far word is not") {
   CHECK(when_error("$input.a == flase") ==
         "invalid expression in 'when': unknown word 'flase'; did you mean 'false'?");
   CHECK(when_error("$inputs.a == 1") ==

@@ -137,7 +137,7 @@ TEST_CASE("certificates: release frees the code and deletes the allocation, once
 }
 
 TEST_CASE(
-    "certificates: record_payment keeps collected_amount; an older or equal version changes "
+    "certificates: record_payment keeps collected_amount, an older or equal version changes "
     "nothing") {
   Certificates c;
   c.authorize("l1", "GC-1", 3'000, "k1");
