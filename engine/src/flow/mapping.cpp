@@ -145,9 +145,15 @@ Mapping Mapping::path(Path path) {
 
 Mapping Mapping::object(std::vector<std::pair<std::string, Mapping>> fields) {
   bool all_literal = true;
-  for (const auto& field : fields) all_literal = all_literal && is_literal(field.second.root_);
+  std::size_t values = 1;
+  for (const auto& field : fields) {
+    all_literal = all_literal && is_literal(field.second.root_);
+    values = saturating_add(values, std::max<std::size_t>(field.second.values(), 1));
+  }
   Mapping mapping;
-  mapping.values_ = values_with(fields | std::views::values);
+  // Summed here rather than through std::views::values, which clang 14 (the fuzz build) cannot
+  // compile against libstdc++ 12's ranges.
+  mapping.values_ = values;
   if (all_literal) {
     json::object object;
     for (const auto& [key, child] : fields) object[key] = literal_of(child.root_);
