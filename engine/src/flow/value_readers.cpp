@@ -59,8 +59,7 @@ std::optional<Expression> FlowReader::read_expression(const Field& field, const 
 Mapping FlowReader::read_mapping(const YamlNode& node, const PathRules& rules,
                                  const StepScope& scope, int level) {
   if ((node.is_map() || node.is_sequence()) && level > Mapping::kMaxDepth) {
-    reporter_.error(node.pos(), "mapping nested deeper than " +
-                                    std::to_string(Mapping::kMaxDepth) +
+    reporter_.error(node.pos(), "mapping nested deeper than " + std::to_string(Mapping::kMaxDepth) +
                                     " levels of maps and lists");
     return Mapping::literal(nullptr);
   }

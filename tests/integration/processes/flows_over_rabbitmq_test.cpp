@@ -94,8 +94,8 @@ class Deployment {
     argv.insert(argv.end(), services.begin(), services.end());
     for (const auto& a : {std::string("--amqp"), url_, std::string("--amqp-prefix"),
                           topology_.prefix, std::string("--demo-data"), std::string("--report"),
-                          (reports_ / (services.front() + ".json")).string(), std::string("--state"),
-                          state_file(services.front())}) {
+                          (reports_ / (services.front() + ".json")).string(),
+                          std::string("--state"), state_file(services.front())}) {
       argv.push_back(a);
     }
     participants_[services.front()] = std::make_unique<Process>(std::move(argv));

@@ -71,7 +71,8 @@ TEST_CASE("with a short timeout the same policy runs: 999 attempts, each sent at
   CHECK(h.status() == Status::compensated);
 }
 
-TEST_CASE("a steep valid policy waits up to 1s, 100s, then max_delay (1h) for every later attempt") {
+TEST_CASE(
+    "a steep valid policy waits up to 1s, 100s, then max_delay (1h) for every later attempt") {
   EngineHarness h(
       charge_flow("1m", "{ max_attempts: 8, initial_delay: 1s, multiplier: 100, max_delay: 1h }"));
   const auto& policy = h.plan->flow().steps.at(0).retry;

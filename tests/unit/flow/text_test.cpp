@@ -30,7 +30,8 @@ TEST_CASE("printable escapes what would steer a terminal and keeps everything el
   CHECK(printable("line\nnext\tcol\r") == "line\\nnext\\tcol\\r");
   CHECK(printable(std::string("nul\0end", 7)) == "nul\\x00end");
   CHECK(printable("del\x7f") == "del\\x7f");
-  CHECK(printable("csi\xc2\x9b" "2K") == "csi\\xc2\\x9b2K");  // U+009B, a C1 control
+  CHECK(printable("csi\xc2\x9b"
+                  "2K") == "csi\\xc2\\x9b2K");  // U+009B, a C1 control
   CHECK(printable("bad\xff") == "bad\\xff");
   CHECK(printable("\xc2\xa0") == "\xc2\xa0");  // U+00A0 is printable
 }
