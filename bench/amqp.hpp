@@ -41,7 +41,7 @@ class CountingTransport final : public Transport {
   void publish(std::span<const Message> messages) override;
   // Forwarded, so that the orchestrator overlaps a round's confirms with the next commit as it
   // does without this wrapper; publish_seconds counts the start and the wait for the confirms.
-  std::function<void()> publish_started(std::span<const Message> messages) override;
+  Sending publish_started(std::span<const Message> messages) override;
   std::size_t receive(std::vector<Delivery>& out, std::size_t max, Duration wait) override;
   void ack(std::span<const std::uint64_t> tags) override;
   void dead_letter(const Delivery& delivery, DeadLetterCode code, std::string_view detail) override;

@@ -61,21 +61,23 @@ void CountingTransport::publish(std::span<const Message> messages) {
   }
 }
 
-std::function<void()> CountingTransport::publish_started(std::span<const Message> messages) {
+Sending CountingTransport::publish_started(std::span<const Message> messages) {
   const auto started = Clock::now();
-  auto wait = inner_.publish_started(messages);
+  auto sending = inner_.publish_started(messages);
   publish_seconds += seconds_since(started);
   ++publishes;
   for (const auto& m : messages) {
     ++published;
     body_bytes += m.body.size();
   }
-  if (!wait) return {};
-  return [this, wait = std::move(wait)] {
+  if (!sending) return {};
+  auto wait = std::move(sending.wait);
+  sending.wait = [this, wait = std::move(wait)] {
     const auto waiting = Clock::now();
     wait();
     publish_seconds += seconds_since(waiting);
   };
+  return sending;
 }
 
 std::size_t CountingTransport::receive(std::vector<Delivery>& out, std::size_t max, Duration wait) {

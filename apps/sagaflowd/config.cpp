@@ -105,6 +105,8 @@ void apply(Config& c, const std::string& key, const std::string& value, const st
     c.owner = value;
   } else if (key == "lease_ttl_ms") {
     c.lease_ttl_ms = parse_int(value, 500, 600000, where);
+  } else if (key == "max_in_flight_per_service") {
+    c.max_in_flight_per_service = parse_int(value, 0, 1000000, where);
   } else if (key == "log_level") {
     auto level = sagaflow::log::parse_level(value);
     if (!level) {
@@ -169,6 +171,7 @@ const std::map<std::string, std::string>& environment_names() {
       {"SAGAFLOW_PARTITIONS", "partitions"},
       {"SAGAFLOW_OWNER", "owner"},
       {"SAGAFLOW_LEASE_TTL_MS", "lease_ttl_ms"},
+      {"SAGAFLOW_MAX_IN_FLIGHT_PER_SERVICE", "max_in_flight_per_service"},
       {"SAGAFLOW_AMQP_URL", "amqp_url"},
       {"SAGAFLOW_AMQP_PREFIX", "amqp_prefix"},
       {"SAGAFLOW_TLS_CA_FILE", "tls_ca_file"},
@@ -283,6 +286,8 @@ std::string usage() {
          "                    PostgreSQL and RabbitMQ; the same N everywhere; default 0: one)\n"
          "  --owner NAME      this process in the partition leases (default: host:pid)\n"
          "  --lease-ttl-ms MS how long a silent orchestrator keeps its partitions (5000)\n"
+         "  --max-in-flight-per-service N   commands of one service out at once from this\n"
+         "                    process (256; 0: no limit); the others wait in the store\n"
          "  --amqp URL        run over RabbitMQ (amqp:// or amqps://) instead of in-process\n"
          "  --amqp-prefix P   the topology's name prefix (default: sagaflow)\n"
          "  --tls-ca-file F, --tls-cert-file F, --tls-key-file F, --tls-verify-peer B,\n"

@@ -58,6 +58,11 @@ struct Config {
   std::string owner;
   int lease_ttl_ms = 5000;
 
+  // Backpressure: at most this many commands of one service in flight from this process; the
+  // others wait in the store's outbox, in order (OrchestratorOptions::max_in_flight_per_service).
+  // 0 = no limit.
+  int max_in_flight_per_service = 256;
+
   // Recovery drills only (SAGAFLOW_FAULT_AT=POINT[:N], never from a file): the process kills
   // itself with SIGKILL the Nth time (default 1) the orchestrator passes that fault point
   // (OrchestratorOptions::fault_point), so that tests restart it there.

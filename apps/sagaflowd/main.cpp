@@ -254,6 +254,25 @@ std::unique_ptr<sagaflow::Store> open_store(const sagaflowd::Config& config,
   return store;
 }
 
+// Several orchestrators: the leases are renewed through a PostgreSQL connection of their own,
+// on a thread of their own, so that neither a long commit nor the broker delays a heartbeat.
+// A heartbeat that cannot get through gives up within half the ttl, so that the leases are let
+// go in time when the server stays away (the main connection says so in the log). Null when a
+// signal came while waiting for PostgreSQL.
+std::unique_ptr<sagaflow::postgres::PostgresStore> open_lease_connection(
+    const sagaflowd::Config& config, const sigset_t& signals) {
+  sagaflow::postgres::PostgresOptions options{.dsn = config.pg_dsn, .schema = config.pg_schema};
+  options.application_name = "sagaflow-leases";
+  const auto half_ttl = std::chrono::milliseconds(std::max(100, config.lease_ttl_ms / 2));
+  options.io_timeout = half_ttl;
+  options.reconnect_timeout = half_ttl;
+  options.start_timeout = std::chrono::milliseconds(0);  // retried here, between signals
+  std::unique_ptr<sagaflow::postgres::PostgresStore> store;
+  until_done<sagaflow::postgres::ConnectionError>(
+      signals, [&] { store = std::make_unique<sagaflow::postgres::PostgresStore>(options); });
+  return store;
+}
+
 // The admin endpoint on a thread of its own, from start to stop.
 class AdminEndpoint {
  public:
@@ -405,9 +424,14 @@ int main(int argc, char** argv) {
     options.engine.reply_to = sagaflow::rabbitmq::Topology{config.amqp_prefix}.reply_queue();
   }
   options.fault_point = fault_hook(config);
+  std::unique_ptr<sagaflow::postgres::PostgresStore> lease_connection;
   if (config.partitions > 0) {
     // open_store gave PostgreSQL: the config refuses partitions without it.
     options.leases = dynamic_cast<sagaflow::PartitionedStore*>(&store);
+    lease_connection = open_lease_connection(config, signals);
+    if (!lease_connection) return 0;  // stopped while waiting for PostgreSQL
+    options.lease_store = lease_connection.get();
+    options.renew_leases_on_own_thread = true;
     options.owner = config.owner.empty() ? default_owner() : config.owner;
     options.partition_count = config.partitions;
     options.lease_ttl = sagaflow::Duration(config.lease_ttl_ms);
@@ -429,6 +453,7 @@ int main(int argc, char** argv) {
   sagaflow::Transport& transport =
       broker ? static_cast<sagaflow::Transport&>(*broker) : bus.orchestrator();
   options.metrics = &metrics;
+  options.max_in_flight_per_service = static_cast<std::size_t>(config.max_in_flight_per_service);
   sagaflow::Orchestrator orchestrator(flows, store, transport, clock, options);
   const auto stop_workers = [&] {
     guard.reset();
@@ -497,6 +522,7 @@ int main(int argc, char** argv) {
   // store that is down fails the last calls at once instead of retrying them.
   admin.reset();
   if (postgres != nullptr) postgres->stop_retrying();
+  if (lease_connection) lease_connection->stop_retrying();
   orchestrator_thread.request_stop();
   orchestrator_thread.join();
   try {

@@ -104,7 +104,8 @@ Readiness AdminBackendImpl::readiness() {
 
 Gauges AdminBackendImpl::gauges() {
   return Gauges{.sagas_in_flight = orchestrator_.cached_sagas(),
-                .outbox_lag = orchestrator_.outbox_lag()};
+                .outbox_lag = orchestrator_.outbox_lag(),
+                .services = orchestrator_.service_loads()};
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -1,5 +1,7 @@
 #include "sagaflow/http/prometheus.hpp"
 
+#include <functional>
+
 #include <cstdio>
 #include <mutex>
 
@@ -155,6 +157,31 @@ std::string PrometheusMetrics::render(const Gauges& gauges) const {
   header(out, "sagaflow_outbox_lag", "gauge",
          "Outbox messages committed and not yet published (their publish failed).");
   out.append("sagaflow_outbox_lag ").append(std::to_string(gauges.outbox_lag)).push_back('\n');
+  struct PerService {
+    const char* name;
+    const char* help;
+    std::function<std::string(const ServiceLoad&)> value;
+  };
+  const PerService per_service[] = {
+      {"sagaflow_service_commands_in_flight",
+       "Commands of the service sent by this orchestrator and not answered yet.",
+       [](const ServiceLoad& l) { return std::to_string(l.in_flight); }},
+      {"sagaflow_service_commands_waiting",
+       "Commands of the service waiting in the outbox for a slot (over the in-flight limit).",
+       [](const ServiceLoad& l) { return std::to_string(l.waiting); }},
+      {"sagaflow_service_oldest_waiting_seconds",
+       "How long the service's oldest waiting command has waited for a slot.",
+       [](const ServiceLoad& l) {
+         return number(static_cast<double>(l.oldest_waiting_age.count()) / 1e3, 3);
+       }},
+  };
+  for (const auto& metric : per_service) {
+    header(out, metric.name, "gauge", metric.help);
+    for (const auto& load : gauges.services) {
+      out.append(metric.name).append("{service=\"").append(label(load.service)).append("\"} ");
+      out.append(metric.value(load)).push_back('\n');
+    }
+  }
   header(out, "sagaflow_dead_lettered_total", "counter",
          "Messages sent to the dead letters, by reason code, whoever gave up on them.");
   for (const auto code : kDeadLetterCodes) {

@@ -129,10 +129,10 @@ void Link::wait_connected(Duration timeout) const {
 }
 
 void Link::publish_and_wait(std::vector<Outgoing> batch, Duration timeout) {
-  if (auto wait = publish_started(std::move(batch), timeout)) wait();
+  if (auto sending = publish_started(std::move(batch), timeout)) sending.wait();
 }
 
-std::function<void()> Link::publish_started(std::vector<Outgoing> batch, Duration timeout) {
+Sending Link::publish_started(std::vector<Outgoing> batch, Duration timeout) {
   if (batch.empty()) return {};
   const auto count = batch.size();
   auto promise = std::make_shared<std::promise<PublishResult>>();
@@ -141,7 +141,8 @@ std::function<void()> Link::publish_started(std::vector<Outgoing> batch, Duratio
   post([this, batch = std::move(batch), promise]() mutable {
     publish(std::move(batch), [promise](const PublishResult& r) { promise->set_value(r); });
   });
-  return [future, deadline, count, timeout, name = settings_.name] {
+  Sending sending;
+  sending.wait = [future, deadline, count, timeout, name = settings_.name] {
     if (future.wait_until(deadline) != std::future_status::ready) {
       throw Error(name + ": the broker did not confirm " + std::to_string(count) +
                   " message(s) within " + std::to_string(timeout.count()) + " ms");
@@ -149,6 +150,11 @@ std::function<void()> Link::publish_started(std::vector<Outgoing> batch, Duratio
     const auto& result = future.get();
     if (!result.error.empty()) throw Error(result.error);
   };
+  sending.settled = [future, deadline] {
+    return future.wait_for(std::chrono::seconds(0)) == std::future_status::ready ||
+           std::chrono::steady_clock::now() >= deadline;
+  };
+  return sending;
 }
 
 void Link::interrupt() {

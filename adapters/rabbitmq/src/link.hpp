@@ -93,9 +93,10 @@ class Link {
   void wait_connected(Duration timeout) const;
   // Publishes and waits for every confirm; throws Error. Not from the I/O thread.
   void publish_and_wait(std::vector<Outgoing> batch, Duration timeout);
-  // Hands the batch to the I/O thread and returns the wait for its confirms (which throws as
-  // publish_and_wait does). Not from the I/O thread.
-  std::function<void()> publish_started(std::vector<Outgoing> batch, Duration timeout);
+  // Hands the batch to the I/O thread and returns the sending, whose wait for the confirms
+  // throws as publish_and_wait does, and which is settled once they came or `timeout` passed.
+  // Not from the I/O thread.
+  Sending publish_started(std::vector<Outgoing> batch, Duration timeout);
   void interrupt();
   // Consumes from `queues` instead of the queues consumed so far, on a new connection: the
   // current one closes cleanly (after the confirms in flight, as at shutdown), so the broker

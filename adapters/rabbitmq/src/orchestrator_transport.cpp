@@ -98,10 +98,10 @@ OrchestratorTransport::~OrchestratorTransport() {
 }
 
 void OrchestratorTransport::publish(std::span<const Message> messages) {
-  if (auto wait = publish_started(messages)) wait();
+  if (auto sending = publish_started(messages)) sending.wait();
 }
 
-std::function<void()> OrchestratorTransport::publish_started(std::span<const Message> messages) {
+Sending OrchestratorTransport::publish_started(std::span<const Message> messages) {
   const auto& t = impl_->settings.topology;
   std::vector<detail::Outgoing> batch;
   batch.reserve(messages.size());

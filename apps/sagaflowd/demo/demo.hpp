@@ -25,6 +25,8 @@ namespace sagaflow::demo {
 class DemoClock final : public Clock {
  public:
   Timestamp now() const override { return system_.now() + Duration(offset_.load()); }
+  // Jumps show timeouts; they are not time that passed for heartbeats and leases.
+  Duration monotonic() const override { return system_.monotonic(); }
   void jump(Duration d) { offset_ += d.count(); }
 
  private:

@@ -752,6 +752,25 @@ bool has_pending_commands(const SagaState& saga) {
   });
 }
 
+std::vector<std::string> pending_command_ids(const SagaState& saga) {
+  std::vector<std::string> ids;
+  for (const auto& a : saga.activities) {
+    const bool undo = a.phase == ActivityPhase::compensating;
+    if (!undo && a.phase != ActivityPhase::awaiting_reply) continue;
+    ids.push_back(saga.id + "/" + activity_key(saga, a) + (undo ? "/undo/" : "/do/") +
+                  std::to_string(undo ? a.undo_attempt : a.attempt));
+  }
+  return ids;
+}
+
+std::vector<Message> pending_commands(const Engine& engine, const SagaState& saga, Timestamp now) {
+  if (!has_pending_commands(saga)) return {};
+  auto copy = saga;
+  SagaWrite scratch;
+  engine.resend_pending(copy, now, scratch);
+  return std::move(scratch.outbox);
+}
+
 Engine::Engine(EngineOptions options) : options_(std::move(options)) {}
 
 std::unique_ptr<SagaState> Engine::start(std::shared_ptr<const Plan> plan,

@@ -4,13 +4,18 @@
 
 #include <algorithm>
 #include <atomic>
+#include <limits>
 #include <map>
 #include <mutex>
 #include <random>
+#include <set>
+#include <thread>
 #include <unordered_map>
 #include <variant>
 
-#include "command_timing.hpp"
+#include "outbox_relay.hpp"
+#include "partition_ownership.hpp"
+#include "service_slots.hpp"
 
 namespace sagaflow {
 namespace {
@@ -121,7 +126,18 @@ struct Orchestrator::Impl {
         options(checked(std::move(options))),
         engine(this->options.engine),
         random(std::random_device{}()),
-        metrics(this->options.metrics) {}
+        metrics(this->options.metrics),
+        relay(transport, clock, this->options.metrics),
+        slots(this->options.max_in_flight_per_service, clock) {
+    if (partitioned()) {
+      ownership = std::make_unique<PartitionOwnership>(
+          this->options.lease_store ? *this->options.lease_store : *this->options.leases, clock,
+          OwnershipOptions{.owner = this->options.owner,
+                           .partition_count = this->options.partition_count,
+                           .lease_ttl = this->options.lease_ttl,
+                           .heartbeat_every = this->options.heartbeat_every});
+    }
+  }
 
   const FlowRegistry& flows;
   Store& store;
@@ -135,27 +151,27 @@ struct Orchestrator::Impl {
   std::vector<Control> controls;
 
   std::unordered_map<std::string, std::unique_ptr<SagaState>> cache;
-  std::vector<std::uint64_t> published;  // outbox rows to delete with the next commit
-  std::vector<CommandSent> sent;         // commands confirmed: their timers start in that commit
-  std::function<void()> in_flight;       // waits for the sending under way (publish)
-  std::vector<std::uint64_t> in_flight_seqs;
-  std::vector<CommandSent> in_flight_commands;  // the commands of the sending under way
-  bool outbox_behind = false;                   // a publish failed: republish from the store
   Timestamp last_timer_poll{};
   std::vector<Delivery> deliveries;
   std::vector<Delivery> redo;  // inputs whose round was dropped, processed again next round
 
   // Metrics (none when null); the gauges are read from other threads.
   Metrics* metrics;
-  CommandTiming timing;
-  std::atomic<std::size_t> cached{0};       // cache.size() as of the last round
-  std::atomic<std::size_t> unpublished{0};  // outbox rows whose publish failed
-  // Partitions (options.leases set): what this orchestrator owns, renewed by heartbeat.
-  std::map<int, std::uint64_t> owned;  // partition -> lease epoch
+  std::atomic<std::size_t> cached{0};  // cache.size() as of the last round
+  // Sends the outbox and learns the confirms, never waiting for the transport.
+  OutboxRelay relay;
+  // Backpressure: the commands over their service's limit wait in the outbox.
+  ServiceSlots slots;
+  const ServiceSlots::Awaited awaited = [this](const std::string& saga_id,
+                                               const std::string& command_id) {
+    return awaits(saga_id, command_id);
+  };
+  // Partitions (options.leases set): the heartbeats decide what this orchestrator owns; the
+  // round follows them between rounds (follow_ownership).
+  std::unique_ptr<PartitionOwnership> ownership;
+  std::uint64_t ownership_seen = 0;    // the last change of `ownership` applied
+  std::map<int, std::uint64_t> owned;  // partition -> lease epoch, as the round applies them
   std::vector<int> owned_list;         // the same partitions, for the store's *_in queries
-  Timestamp last_heartbeat{};          // the last attempt
-  Timestamp last_renewed{};            // the last heartbeat the store answered
-  bool heartbeat_due = true;           // at once, whatever the time (start, stale lease)
   mutable std::mutex leases_mutex;
   std::vector<Lease> leases_held;  // a copy of `owned` for other threads (Orchestrator::leases)
 
@@ -177,7 +193,7 @@ struct Orchestrator::Impl {
       std::lock_guard lock(controls_mutex);
       taken.swap(controls);
     }
-    if (partitioned()) maintain_leases(clock.now());
+    if (partitioned()) follow_ownership();
     deliveries.clear();
     deliveries.swap(redo);
     bool busy = !taken.empty() || !deliveries.empty();
@@ -189,19 +205,25 @@ struct Orchestrator::Impl {
       timers = due_timers(now);
       last_timer_poll = now;
     }
-    if (outbox_behind) republish();
+    if (relay.behind) republish();
     take_handed_over(now);
 
     Round round;
     for (auto& c : taken) std::visit([&](auto& control) { handle(control, round, now); }, c);
     for (auto& d : deliveries) handle(d, round, now);
     for (const auto& t : timers) handle(t, round, now);
-    if (!round.entries.empty() || !round.consumed.empty() || !published.empty() || !sent.empty()) {
+    if (!round.entries.empty() || !round.consumed.empty() || !relay.published.empty() ||
+        !relay.sent.empty()) {
       commit(round);
     } else {
-      finish_publish();  // nothing to overlap it with
+      relay.collect();  // the confirms that came meanwhile go into the next commit
+      // Slots freed without a commit (partitions lost) take the waiting commands they can.
+      if (slots.waiting() > 0) relay.send(slots.take_ready(awaited));
     }
+    for (auto& d : relay.returned) redo.push_back(std::move(d));
+    relay.returned.clear();
     cached = cache.size();
+    slots.publish_loads();
     if (!round.forwards.empty()) forward(round.forwards);
     return taken.size() + deliveries.size() + timers.size();
   }
@@ -215,10 +237,10 @@ struct Orchestrator::Impl {
       stamp_partition(e.write);
       batch.writes.push_back(std::move(e.write));
     }
-    batch.published = std::move(published);
-    published.clear();
-    batch.sent = std::move(sent);
-    sent.clear();
+    batch.published = std::move(relay.published);
+    relay.published.clear();
+    batch.sent = std::move(relay.sent);
+    relay.sent.clear();
     std::vector<OutboxRow> rows;
     fault("before_commit");
     try {
@@ -228,8 +250,8 @@ struct Orchestrator::Impl {
       // error, and leave its inputs unacknowledged so that they come again.
       auto error = std::current_exception();
       for (const auto& w : batch.writes) cache.erase(w.saga.id);
-      published = std::move(batch.published);
-      sent = std::move(batch.sent);
+      relay.published = std::move(batch.published);
+      relay.sent = std::move(batch.sent);
       for (auto& e : round.entries) {
         for (auto& d : e.deliveries) redo.push_back(std::move(d));
         for (auto& f : e.on_failure) f(error);
@@ -241,7 +263,8 @@ struct Orchestrator::Impl {
     fault("after_commit");
     // Scanned only for a drill: the history of every write is not read on the hot path.
     if (options.fault_point && sends_compensation(batch)) fault("mid_compensation");
-    publish(std::move(rows), /*overlap=*/true);
+    if (slots.limited()) free_slots(batch);
+    relay.send(slots.admit(std::move(rows), awaited));
     fault("after_publish");
     std::vector<std::uint64_t> tags;
     for (const auto& d : round.consumed) tags.push_back(d.tag);
@@ -270,100 +293,82 @@ struct Orchestrator::Impl {
     return false;
   }
 
-  // Sends committed rows. With `overlap`, a transport that confirms later (a broker) is waited
-  // for only after the next round's commit (finish_publish), so that the store and the broker
-  // work at the same time; the rule holds either way: rows are sent only once committed, and
-  // a row whose sending failed stays in the outbox and is sent again.
-  void publish(std::vector<OutboxRow> rows, bool overlap = false) {
-    finish_publish();
-    if (rows.empty()) return;
-    std::vector<Message> messages;
-    messages.reserve(rows.size());
-    for (auto& r : rows) messages.push_back(std::move(r.message));
-    std::vector<std::uint64_t> seqs;
-    seqs.reserve(rows.size());
-    for (const auto& r : rows) seqs.push_back(r.seq);
-    std::vector<CommandSent> commands;
-    if (!transport.reports_hand_over()) {
-      for (const auto& m : messages) {
-        if (m.kind == MessageKind::command) commands.push_back({m.correlation_id, m.id, {}});
-      }
-    }
-    try {
-      auto wait = transport.publish_started(messages);
-      if (metrics) {
-        const auto at = clock.now();
-        for (const auto& m : messages) timing.published(m, at);
-      }
-      if (!wait) {  // held already (the in-process bus, fakes): nothing to overlap
-        confirmed(seqs, commands);
-        return;
-      }
-      in_flight_seqs = std::move(seqs);
-      in_flight_commands = std::move(commands);
-      in_flight = std::move(wait);
-    } catch (const std::exception&) {
-      outbox_behind = true;  // the rows stay in the outbox; the next round sends them again
-      unpublished += messages.size();
-      return;
-    }
-    if (!overlap) finish_publish();
-  }
-
-  // Waits for the sending under way, if any: its rows are then published (deleted from the
-  // outbox with the next commit), or stay there to be sent again.
-  void finish_publish() {
-    if (!in_flight) return;
-    auto wait = std::move(in_flight);
-    in_flight = nullptr;
-    try {
-      wait();
-      confirmed(in_flight_seqs, in_flight_commands);
-    } catch (const std::exception&) {
-      outbox_behind = true;
-      unpublished += in_flight_seqs.size();
-    }
-    in_flight_seqs.clear();
-    in_flight_commands.clear();
-  }
-
-  // The transport holds these rows: the next commit deletes them from the outbox and, in the
-  // same transaction, starts their commands' attempt timers from now (the confirm). A crash
-  // before that commit loses both together: the rows are published again, confirmed again, and
-  // start the timers then, which only gives the participant more time.
-  void confirmed(const std::vector<std::uint64_t>& seqs, std::vector<CommandSent>& commands) {
-    published.insert(published.end(), seqs.begin(), seqs.end());
-    const auto now = clock.now();
-    for (auto& c : commands) {
-      c.at = now;
-      sent.push_back(std::move(c));
-    }
-  }
-
   // A transport that hands commands on later (the in-process bus) says when it did: their
   // attempt timers start from the round that learns it.
   void take_handed_over(Timestamp now) {
     if (!transport.reports_hand_over()) return;
+    auto& sent = relay.sent;
     const auto before = sent.size();
     transport.take_handed_over(sent);
     for (auto i = before; i < sent.size(); ++i) sent[i].at = now;
   }
 
+  // A sending failed: the committed rows still in the outbox go again (those of the owned
+  // partitions, with several orchestrators), except those under way or published since the
+  // last commit.
   void republish() {
-    finish_publish();  // what is under way counts as published, not as behind
-    auto rows = partitioned() ? options.leases->unpublished_outbox_in(options.max_batch, owned_list)
-                              : store.unpublished_outbox(options.max_batch);
-    outbox_behind = rows.size() >= options.max_batch;  // more than one batch: the rest next round
+    relay.collect();
+    // Rows waiting for a slot are read again too: room for a batch beyond them.
+    const auto limit = options.max_batch + slots.waiting();
+    auto rows = partitioned() ? options.leases->unpublished_outbox_in(limit, owned_list)
+                              : store.unpublished_outbox(limit);
+    relay.behind = rows.size() >= limit;  // more than one batch: the rest next round
     publish_again(std::move(rows));
   }
 
-  // Publishes committed rows again, except those published since the last commit.
   void publish_again(std::vector<OutboxRow> rows) {
-    std::erase_if(rows, [&](const OutboxRow& r) {
-      return std::find(published.begin(), published.end(), r.seq) != published.end();
-    });
-    unpublished = 0;  // counted again by publish() when it fails
-    publish(std::move(rows));
+    const auto in_hand = relay.in_hand();
+    std::erase_if(
+        rows, [&](const OutboxRow& r) { return in_hand.contains(r.seq) || slots.holds(r.seq); });
+    relay.republishing();
+    relay.send(slots.admit(std::move(rows), awaited));
+  }
+
+  // --- backpressure (ServiceSlots) ------------------------------------------------------------
+  // The committed sagas' answered commands free their slots; the oldest waiting commands take
+  // them, ahead of this commit's own (which wait behind them, in order).
+  void free_slots(const CommitBatch& batch) {
+    for (const auto& w : batch.writes) {
+      auto it = cache.find(w.saga.id);
+      slots.settle(w.saga.id, it == cache.end() ? std::vector<std::string>{}
+                                                : pending_command_ids(*it->second));
+    }
+    auto ready = slots.take_ready(awaited);
+    if (!ready.empty()) relay.send(std::move(ready));
+  }
+
+  // Whether the saga still awaits the command (a stale row takes no slot when sent).
+  bool awaits(const std::string& saga_id, const std::string& command_id) {
+    auto it = cache.find(saga_id);
+    SagaState* s = it == cache.end() ? nullptr : it->second.get();
+    if (s == nullptr) {
+      auto row = store.load(saga_id);
+      if (!row || row->status == "completed" || row->status == "compensated" ||
+          row->status == "cancelled" || row->status == "failed" || !owns(saga_id)) {
+        return false;
+      }
+      s = saga(saga_id);
+    }
+    auto pending = pending_command_ids(*s);
+    return std::find(pending.begin(), pending.end(), command_id) != pending.end();
+  }
+
+  // After a restart or a take-over: the commands the sagas await that have left the outbox are
+  // in flight, and count against their services' limits before anything more is sent.
+  void count_in_flight(const std::vector<SagaRow>& unfinished,
+                       const std::vector<OutboxRow>& unpublished) {
+    if (!slots.limited()) return;
+    std::set<std::string> waiting;
+    for (const auto& r : unpublished) waiting.insert(r.message.id);
+    const auto now = clock.now();
+    for (const auto& row : unfinished) {
+      if (!owns(row.id)) continue;
+      auto* s = saga(row.id);
+      if (s == nullptr) continue;
+      for (const auto& m : pending_commands(engine, *s, now)) {
+        if (!waiting.contains(m.id)) slots.in_flight(s->id, m.id, m.destination);
+      }
+    }
   }
 
   std::vector<TimerRow> due_timers(Timestamp now) {
@@ -521,7 +526,8 @@ struct Orchestrator::Impl {
                          std::string("processing failed: ") + error.what());
     }
     if (metrics && m.kind == MessageKind::reply) {
-      if (auto t = timing.replied(m, now)) metrics->step_replied(t->flow, t->step, t->latency);
+      if (auto t = relay.timing.replied(m, now))
+        metrics->step_replied(t->flow, t->step, t->latency);
     }
     auto& e = round.add(saga_id, version_before, std::move(write));
     e.deliveries.push_back(std::move(d));
@@ -653,27 +659,14 @@ struct Orchestrator::Impl {
     if (partitioned()) write.lease_epoch = owned.at(write.saga.partition);
   }
 
-  void maintain_leases(Timestamp now) {
-    if (heartbeat_due || now - last_heartbeat >= options.heartbeat_every) heartbeat(now);
+  // Applies what the heartbeats decided since the last round (renewed here first, unless the
+  // leases are renewed on a thread of their own).
+  void follow_ownership() {
+    if (!options.renew_leases_on_own_thread) ownership->renew_if_due();
+    apply_ownership();
   }
-
-  void heartbeat(Timestamp now) {
-    last_heartbeat = now;
-    heartbeat_due = false;
-    std::vector<Lease> leases;
-    try {
-      leases = options.leases->heartbeat(options.owner, options.partition_count, options.lease_ttl);
-    } catch (const std::exception&) {
-      // The store cannot be reached: carry on until the leases may have expired (the store
-      // refuses a stale owner's writes anyway), then let go of everything; the next heartbeat
-      // tries again.
-      if (now - last_renewed >= options.lease_ttl) change_ownership({});
-      return;
-    }
-    last_renewed = now;
-    std::map<int, std::uint64_t> next;
-    for (const auto& l : leases) next.emplace(l.partition, l.epoch);
-    change_ownership(std::move(next));
+  void apply_ownership() {
+    if (auto next = ownership->changed_since(ownership_seen)) change_ownership(std::move(*next));
   }
 
   // Moves to a new set of leases. A partition held under another epoch than before counts as
@@ -711,6 +704,7 @@ struct Orchestrator::Impl {
   void forget(const std::vector<int>& lost) {
     auto is_lost = [&](int p) { return std::find(lost.begin(), lost.end(), p) != lost.end(); };
     std::erase_if(cache, [&](const auto& entry) { return is_lost(partition(entry.first)); });
+    slots.forget([&](const std::string& saga_id) { return is_lost(partition(saga_id)); });
     std::erase_if(redo, [&](const Delivery& d) {
       auto saga_id = d.message.kind == MessageKind::reply ? d.message.correlation_id
                                                           : route_event(Round{}, d.message);
@@ -724,12 +718,19 @@ struct Orchestrator::Impl {
     last_timer_poll = Timestamp{};
     std::vector<OutboxRow> rows;
     try {
-      rows = options.leases->unpublished_outbox_in(options.max_batch, gained);
+      if (slots.limited()) {
+        // Every waiting row, so that none of them is counted as in flight.
+        rows =
+            options.leases->unpublished_outbox_in(std::numeric_limits<std::int32_t>::max(), gained);
+        count_in_flight(options.leases->load_unfinished_in(gained), rows);
+      } else {
+        rows = options.leases->unpublished_outbox_in(options.max_batch, gained);
+      }
     } catch (const std::exception&) {
-      outbox_behind = true;  // the next round reads the outbox of every owned partition
+      relay.behind = true;  // the next round reads the outbox of every owned partition
       return;
     }
-    if (rows.size() >= options.max_batch) outbox_behind = true;  // the rest next round
+    if (!slots.limited() && rows.size() >= options.max_batch) relay.behind = true;  // the rest
     publish_again(std::move(rows));
   }
 
@@ -742,28 +743,22 @@ struct Orchestrator::Impl {
       auto next = owned;
       next.erase(stale.partition);
       change_ownership(std::move(next));
-      heartbeat_due = true;
+      ownership->renew_soon();
     } catch (...) {
     }
   }
 
   // Sends inputs on to the reply queue of their saga's partition, whose owner processes them
-  // like any input, then acknowledges them. If that fails they are tried again next round.
+  // like any input; they are acknowledged once sent, and tried again in a later round if not.
   void forward(std::vector<std::pair<Delivery, int>>& forwards) {
     std::vector<Message> copies;
-    std::vector<std::uint64_t> tags;
-    for (const auto& [d, p] : forwards) {
-      copies.push_back(d.message);
-      copies.back().destination = options.engine.partition_reply_to(p);
-      tags.push_back(d.tag);
+    std::vector<Delivery> inputs;
+    for (auto& f : forwards) {
+      copies.push_back(f.first.message);
+      copies.back().destination = options.engine.partition_reply_to(f.second);
+      inputs.push_back(std::move(f.first));
     }
-    try {
-      transport.publish(copies);
-    } catch (const std::exception&) {
-      for (auto& f : forwards) redo.push_back(std::move(f.first));
-      return;
-    }
-    transport.ack(tags);
+    relay.forward(std::move(copies), std::move(inputs));
   }
 };
 
@@ -801,8 +796,13 @@ std::future<void> Orchestrator::retry(std::string saga_id) {
 void Orchestrator::recover(bool resend_in_flight) {
   auto& impl = *impl_;
   if (impl.partitioned()) {
-    impl.heartbeat(impl.clock.now());  // takes partitions, republishes their outbox
+    impl.ownership->renew();  // takes partitions
+    impl.apply_ownership();   // and republishes their outbox
   } else {
+    if (impl.slots.limited()) {
+      impl.count_in_flight(impl.store.load_unfinished(),
+                           impl.store.unpublished_outbox(std::numeric_limits<std::int32_t>::max()));
+    }
     impl.republish();
   }
   if (!resend_in_flight) return;
@@ -829,9 +829,14 @@ std::size_t Orchestrator::run_once(Duration wait) {
 }
 
 void Orchestrator::run(std::stop_token stop) {
+  std::jthread renewing;
+  if (impl_->partitioned() && impl_->options.renew_leases_on_own_thread) {
+    renewing = std::jthread([this](std::stop_token s) { impl_->ownership->keep_renewing(s); });
+  }
   while (!stop.stop_requested()) impl_->run_once(impl_->options.idle_wait);
-  impl_->finish_publish();
+  impl_->relay.finish();
   if (!impl_->partitioned()) return;
+  renewing = {};  // stopped and joined: no heartbeat takes the partitions again
   try {
     release();
   } catch (const std::exception&) {
@@ -842,8 +847,8 @@ void Orchestrator::run(std::stop_token stop) {
 void Orchestrator::release() {
   auto& impl = *impl_;
   if (!impl.partitioned()) return;
-  impl.options.leases->release(impl.options.owner);
-  impl.change_ownership({});
+  impl.ownership->release();
+  impl.apply_ownership();
 }
 
 std::size_t Orchestrator::cached_sagas() const {
@@ -851,7 +856,11 @@ std::size_t Orchestrator::cached_sagas() const {
 }
 
 std::size_t Orchestrator::outbox_lag() const {
-  return impl_->unpublished.load();
+  return impl_->relay.outbox_lag();
+}
+
+std::vector<ServiceLoad> Orchestrator::service_loads() const {
+  return impl_->slots.loads();
 }
 
 std::vector<Lease> Orchestrator::leases() const {

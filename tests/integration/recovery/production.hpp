@@ -155,6 +155,51 @@ class Deployment {
     return out;
   }
 
+  // Starts `count` offer purchases keyed PREFIX-i through sagaflowd 0: two of every three
+  // affordable (they complete), the third too dear (compensated). Returns each key's expected
+  // end.
+  std::map<std::string, std::string> start_purchases(const std::string& prefix, int count) {
+    std::map<std::string, std::string> expected;
+    for (int i = 0; i < count; ++i) {
+      const bool affordable = i % 3 != 2;
+      const auto key = prefix + "-" + std::to_string(i);
+      expected[key] = affordable ? "completed" : "compensated";
+      REQUIRE(try_start(
+          0, "offer_purchase", key,
+          affordable
+              ? sagaflow::json::object{{"user_id", "carol"}, {"offer_id", "spa"}, {"price", 10}}
+              : sagaflow::json::object{{"user_id", "bob"}, {"offer_id", "spa"}, {"price", 400}}));
+    }
+    return expected;
+  }
+
+  // Every saga ends as expected within `patience`, and none had an attempt time out.
+  void check_ends(const std::map<std::string, std::string>& expected,
+                  std::chrono::seconds patience) {
+    std::vector<std::string> keys;
+    for (const auto& entry : expected) keys.push_back(entry.first);
+    auto sagas = final_sagas(keys, patience);
+    for (const auto& [key, end] : expected) {
+      REQUIRE_MESSAGE(sagas.contains(key), "saga " << key << " did not finish");
+      const auto told = story(sagas[key].id);
+      CHECK_MESSAGE(sagas[key].status == end, key << " ended " << sagas[key].status << told);
+      CHECK_MESSAGE(told.find("step_timed_out") == std::string::npos,
+                    key << " had an attempt time out:" << told);
+    }
+  }
+
+  // The leases held now (not expired, on the database's clock): partition -> (owner, epoch).
+  std::map<int, std::pair<std::string, std::uint64_t>> live_leases() {
+    std::map<int, std::pair<std::string, std::uint64_t>> out;
+    auto session = scratch_.session();
+    for (const auto& row :
+         session.query("SELECT partition, owner, epoch FROM partition_leases WHERE owner <> '' AND "
+                       "expires_at > (extract(epoch FROM clock_timestamp()) * 1000)::bigint")) {
+      out[std::stoi(*row.at(0))] = {*row.at(1), std::stoull(*row.at(2))};
+    }
+    return out;
+  }
+
   // Starts a saga through the endpoint; when the daemon dies under the request, waits for its
   // death, starts it again without the fault and asks again with the same key.
   void start_saga(const std::string& key, const sagaflow::json::object& input) {

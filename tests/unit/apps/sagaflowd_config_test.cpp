@@ -249,3 +249,12 @@ TEST_CASE("sagaflowd config: the log level comes from the file, the environment 
   CHECK(sagaflowd::usage().find("--log-level") != std::string::npos);
   CHECK(sagaflowd::usage().find("SAGAFLOW_LOG_LEVEL") != std::string::npos);
 }
+
+TEST_CASE("sagaflowd config: the per-service limit on commands in flight") {
+  CHECK(load_config({}, environment({})).max_in_flight_per_service == 256);
+  CHECK(load_config({"--max-in-flight-per-service", "8"}, environment({}))
+            .max_in_flight_per_service == 8);
+  CHECK(load_config({}, environment({{"SAGAFLOW_MAX_IN_FLIGHT_PER_SERVICE", "0"}}))
+            .max_in_flight_per_service == 0);
+  CHECK(error_of({"--max-in-flight-per-service", "-1"}).find("--max-in-flight-per-service") == 0);
+}

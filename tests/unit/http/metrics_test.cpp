@@ -162,3 +162,20 @@ TEST_CASE("sagaflow_dead_lettered_total counts each dead letter under its reason
   CHECK(samples[R"(sagaflow_dead_lettered_total{reason="no_reply_to"})"] == 2);
   CHECK(samples[R"(sagaflow_dead_lettered_total{reason="not_json"})"] == 0);
 }
+
+TEST_CASE("the per-service gauges say what is in flight, waiting, and since when") {
+  PrometheusMetrics metrics;
+  Gauges gauges;
+  gauges.services = {ServiceLoad{.service = "points",
+                                 .in_flight = 256,
+                                 .waiting = 40,
+                                 .oldest_waiting_age = std::chrono::milliseconds(2500)},
+                     ServiceLoad{.service = "offers", .in_flight = 3}};
+  auto samples = parse_samples(metrics.render(gauges));
+  CHECK(samples[R"(sagaflow_service_commands_in_flight{service="points"})"] == 256);
+  CHECK(samples[R"(sagaflow_service_commands_waiting{service="points"})"] == 40);
+  CHECK(samples[R"(sagaflow_service_oldest_waiting_seconds{service="points"})"] == 2.5);
+  CHECK(samples[R"(sagaflow_service_commands_in_flight{service="offers"})"] == 3);
+  CHECK(samples[R"(sagaflow_service_commands_waiting{service="offers"})"] == 0);
+  CHECK(samples.contains(R"(sagaflow_service_oldest_waiting_seconds{service="offers"})"));
+}

@@ -99,6 +99,11 @@ class Engine {
 
 // Whether any command or compensation of the saga awaits its reply.
 bool has_pending_commands(const SagaState& saga);
+// The ids of the commands and compensations whose reply the saga awaits now.
+std::vector<std::string> pending_command_ids(const SagaState& saga);
+// Those commands as resend_pending() would send them (their service is the destination),
+// computed on a copy: the saga is not changed.
+std::vector<Message> pending_commands(const Engine& engine, const SagaState& saga, Timestamp now);
 
 // Encoding of the runtime state into the stored row and back.
 SagaRow to_row(const SagaState& saga);

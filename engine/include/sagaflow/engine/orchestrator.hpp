@@ -6,13 +6,17 @@
 // One round (run_once): gather inputs (operator requests, replies and events from the
 // transport, due timers from the store); let the engine compute each saga's transition; commit
 // all of them in one transaction (group commit); send the outbox; acknowledge the inputs. A
-// broker's confirms for a round's messages are awaited after the next round's commit, so that
-// the store and the broker work at the same time; a row whose sending failed stays in the
-// outbox and goes again.
+// broker's confirms for a round's messages are taken by a later round once they came (never
+// awaited), so that the store and the broker work at the same time; a row whose sending failed
+// stays in the outbox and goes again.
 //
 // Threading: run_once/run/recover/release on one thread only (the orchestrator is the single
 // writer of its sagas and caches them). start/cancel/retry/leases may be called from any
 // thread.
+//
+// The round never waits for the transport: the outbox is sent by an OutboxRelay that learns the
+// confirms when they come (a broker down or silent holds up neither timers nor commits), and
+// the leases are renewed by a PartitionOwnership on its own schedule (engine/src/engine/).
 //
 // Several orchestrators (OrchestratorOptions::leases): each leases some of the partitions
 // through the PartitionedStore, renews them by heartbeat, and handles only the sagas of the
@@ -58,6 +62,14 @@ struct OrchestratorOptions {
   int partition_count = 16;            // the same in every orchestrator, never changed
   Duration lease_ttl{5000};            // an owner silent this long loses its partitions
   Duration heartbeat_every{1000};      // how often the leases are renewed (well under the ttl)
+  // Heartbeats go through this store when set: a connection of their own, so that a long
+  // commit or an admin read never delays them. Null: through `leases`. Must be thread-safe
+  // with `leases` when renew_leases_on_own_thread is set (separate connections are).
+  PartitionedStore* lease_store = nullptr;
+  // run() renews the leases on a thread of its own, on their own schedule (sagaflowd): nothing
+  // a round waits for (the broker, a commit) delays a heartbeat. False: the round renews them
+  // at its start when due (unit tests, driving run_once with a manual clock).
+  bool renew_leases_on_own_thread = false;
   // Told, on the run thread, after each change of the partitions owned: those lost (by number)
   // and those gained (with their new epoch). A partition held again under a new epoch is in
   // both. It must return quickly (it runs inside a round): sagaflowd logs a line per lease.
@@ -65,6 +77,22 @@ struct OrchestratorOptions {
       on_leases_changed;
   // engine.partitions is set to partition_count when left 0 (commands' reply_to name their
   // saga's partition); any other value is refused.
+
+  // Backpressure: at most this many commands of one service in flight (sent, their reply not
+  // yet come, their attempt neither timed out nor given up) from this orchestrator; the others
+  // wait in the store's outbox, in commit order per service, unsent (so no attempt timer runs
+  // for them), and go as answers free slots. 0: no limit. sagaflowd's default is 256.
+  std::size_t max_in_flight_per_service = 0;
+};
+
+// One service's load (Orchestrator::service_loads): commands in flight, commands waiting for a
+// slot, and how long the oldest has waited (0 when none waits).
+struct ServiceLoad {
+  std::string service;
+  std::size_t in_flight = 0;
+  std::size_t waiting = 0;
+  Duration oldest_waiting_age{0};
+  bool operator==(const ServiceLoad&) const = default;
 };
 
 // The saga asked for lives in a partition this orchestrator does not own, or a start came while
@@ -120,6 +148,9 @@ class Orchestrator {
   // Outbox rows committed whose publishing failed and is not yet done again (at most one
   // round's worth is counted). Safe to read from any thread.
   std::size_t outbox_lag() const;
+  // Per service, by name, as of the last round: its commands in flight and waiting
+  // (max_in_flight_per_service; empty without a limit). Any thread.
+  std::vector<ServiceLoad> service_loads() const;
   // The leases held, by partition (empty for a single orchestrator). Any thread.
   std::vector<Lease> leases() const;
 

@@ -29,10 +29,15 @@ inline Timestamp from_millis(std::int64_t ms) {
 
 // ---------------------------------------------------------------------------------------------
 // Clock: injected so that timeouts are tested with a manual clock, never by sleeping.
+//
+// now() is wall time: what timers, history and deadlines are stamped with (a clock may jump).
+// monotonic() never goes back and is what intervals are measured on (heartbeats, the leases'
+// silence): time since an arbitrary start, meaningful only as a difference.
 class Clock {
  public:
   virtual ~Clock() = default;
   virtual Timestamp now() const = 0;
+  virtual Duration monotonic() const = 0;
 };
 
 // ---------------------------------------------------------------------------------------------
@@ -298,6 +303,19 @@ struct Delivery {
   std::uint64_t tag = 0;  // the transport's handle for ack / dead-letter
 };
 
+// Messages a transport took and has not confirmed yet (Transport::publish_started).
+struct Sending {
+  // Waits until the transport holds the messages durably; throws as publish() does when any
+  // was not taken (refused, unroutable, lost with the connection, or not confirmed in time).
+  std::function<void()> wait;
+  // Whether the transport has answered, confirm or refusal, so that wait() returns at once.
+  // Never blocks. Empty: wait() may block (a transport that cannot tell).
+  std::function<bool()> settled;
+
+  explicit operator bool() const { return static_cast<bool>(wait); }
+  bool done() const { return !settled || settled(); }
+};
+
 class Transport {
  public:
   virtual ~Transport() = default;
@@ -306,11 +324,11 @@ class Transport {
   // for a broker). Throws when any could not be sent; the caller keeps them in the outbox.
   virtual void publish(std::span<const Message> messages) = 0;
 
-  // Starts sending and returns how to wait until the transport holds the messages durably (the
-  // wait throws as publish() does), or an empty function when it holds them already. The
-  // orchestrator computes and commits its next round while a broker confirms this one.
+  // Starts sending and returns the sending under way (see Sending), or an empty Sending when
+  // the transport holds the messages already. Never waits for a broker's confirms: the
+  // orchestrator's round goes on (timers, commits) while they are awaited.
   // Default: publish() at once.
-  virtual std::function<void()> publish_started(std::span<const Message> messages) {
+  virtual Sending publish_started(std::span<const Message> messages) {
     publish(messages);
     return {};
   }

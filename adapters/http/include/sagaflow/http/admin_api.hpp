@@ -53,6 +53,8 @@ struct Readiness {
 struct Gauges {
   std::size_t sagas_in_flight = 0;
   std::size_t outbox_lag = 0;
+  // Per service, by name: commands in flight and waiting for a slot (Orchestrator::service_loads).
+  std::vector<ServiceLoad> services;
 };
 
 enum class Deployed { created, unchanged };

@@ -65,7 +65,7 @@ class OrchestratorTransport final : public Transport {
   // mandatory.
   void publish(std::span<const Message> messages) override;
   // The same, waiting for the confirms only when the returned function is called.
-  std::function<void()> publish_started(std::span<const Message> messages) override;
+  Sending publish_started(std::span<const Message> messages) override;
   std::size_t receive(std::vector<Delivery>& out, std::size_t max, Duration wait) override;
   // Tags from a previous connection are ignored: the broker redelivers those inputs.
   void ack(std::span<const std::uint64_t> tags) override;

@@ -6,7 +6,9 @@
 // broker's failures are switches: `fail_publish` (down: every publish throws, nothing is sent)
 // and `hold_confirms` (up but not confirming: publish_started() accepts the messages and its
 // wait throws, as a confirm timeout does, while the switch is on; turned off before the wait
-// is called, the confirm arrives then).
+// is called, the confirm arrives then), and `block_confirms` (up but silent: the sending stays
+// unsettled, its wait blocks, until the switch is turned off; the confirm arrives then).
+#include <atomic>
 #include <deque>
 #include <functional>
 #include <map>
@@ -14,6 +16,7 @@
 #include <mutex>
 #include <stdexcept>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "sagaflow/engine/ports.hpp"
@@ -29,8 +32,8 @@ class FakeTransport final : public Transport {
     log.push_back("publish");
   }
 
-  std::function<void()> publish_started(std::span<const Message> messages) override {
-    if (!hold_confirms) {
+  Sending publish_started(std::span<const Message> messages) override {
+    if (!hold_confirms && !block_confirms) {
       publish(messages);
       return {};
     }
@@ -39,10 +42,15 @@ class FakeTransport final : public Transport {
       if (fail_publish) throw std::runtime_error("broker unavailable");
     }
     auto held = std::make_shared<std::vector<Message>>(messages.begin(), messages.end());
-    return [this, held] {
-      if (hold_confirms) throw std::runtime_error("the broker did not confirm in time");
-      publish(*held);
-    };
+    return Sending{.wait =
+                       [this, held] {
+                         while (block_confirms) std::this_thread::sleep_for(Duration{1});
+                         if (hold_confirms) {
+                           throw std::runtime_error("the broker did not confirm in time");
+                         }
+                         publish(*held);
+                       },
+                   .settled = [this] { return !block_confirms.load(); }};
   }
 
   std::size_t receive(std::vector<Delivery>& out, std::size_t max, Duration) override {
@@ -99,8 +107,9 @@ class FakeTransport final : public Transport {
     return next_tag_;
   }
 
-  bool fail_publish = false;
-  bool hold_confirms = false;
+  std::atomic<bool> fail_publish = false;
+  std::atomic<bool> hold_confirms = false;
+  std::atomic<bool> block_confirms = false;
   std::vector<Message> published;
   std::vector<std::uint64_t> acked;
   std::vector<std::pair<Message, std::string>> dead_letters;  // the message and the detail
