@@ -72,9 +72,10 @@ TEST_CASE("a live orchestrator keeps its leases, same epochs, while its broker i
   }
   REQUIRE(before.size() == 4);
 
-  // Sagas in flight when the broker goes: their commands and replies wait for it.
-  const auto expected = d.start_purchases("keeper", 4);
+  // Sagas started while the broker is gone: their commands wait in the outbox and are sent
+  // again round after round, which once delayed the heartbeats.
   proxy.down();
+  const auto expected = d.start_purchases("keeper", 4);
   // Three times the leases' ttl without the broker; the leases never lapse meanwhile.
   const auto until = std::chrono::steady_clock::now() + 6s;
   while (std::chrono::steady_clock::now() < until) {
