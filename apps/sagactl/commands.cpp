@@ -12,6 +12,7 @@ constexpr std::array kCommands{
     Command{"lint", "check flow files and print every problem", run_lint},
     Command{"diagram", "draw a flow's happy and failure paths as Mermaid sequence diagrams",
             run_diagram},
+    Command{"test", "run a flow's test cases on the engine, without any service", run_test},
     Command{"deploy", "deploy a flow file to the daemon", run_deploy},
     Command{"start", "start a saga, optionally waiting for a step or its end", run_start},
     Command{"list", "list sagas, newest first, with filters", run_list},
