@@ -13,6 +13,8 @@ constexpr std::array kCommands{
     Command{"diagram", "draw a flow's happy and failure paths as Mermaid sequence diagrams",
             run_diagram},
     Command{"test", "run a flow's test cases on the engine, without any service", run_test},
+    Command{"simulate", "run every failure case of a flow on the engine and check each",
+            run_simulate},
     Command{"deploy", "deploy a flow file to the daemon", run_deploy},
     Command{"start", "start a saga, optionally waiting for a step or its end", run_start},
     Command{"list", "list sagas, newest first, with filters", run_list},
