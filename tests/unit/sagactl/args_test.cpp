@@ -144,8 +144,8 @@ TEST_CASE("HTTP statuses map to the documented exit codes") {
 TEST_CASE("sagactl --help lists every command and the exit codes") {
   auto r = run_sagactl({"--help"});
   CHECK(r.status == sagactl::kExitOk);
-  for (auto command :
-       {"lint", "diagram", "deploy", "start", "list", "show", "retry", "cancel", "flows"}) {
+  for (auto command : {"lint", "diagram", "test", "simulate", "deploy", "start", "list", "show",
+                       "retry", "cancel", "flows"}) {
     CHECK_MESSAGE(r.out.find(std::string("  ") + command + " ") != std::string::npos, command);
   }
   for (auto line : {"  0  ok", "  1  the command ran", "  2  usage", "  3  not found",
@@ -159,8 +159,8 @@ TEST_CASE("sagactl --help lists every command and the exit codes") {
 }
 
 TEST_CASE("every command has --help, which exits 0") {
-  for (auto command :
-       {"lint", "diagram", "deploy", "start", "list", "show", "retry", "cancel", "flows"}) {
+  for (auto command : {"lint", "diagram", "test", "simulate", "deploy", "start", "list", "show",
+                       "retry", "cancel", "flows"}) {
     auto r = run_sagactl({command, "--help"});
     CHECK_MESSAGE(r.status == sagactl::kExitOk, command);
     CHECK_MESSAGE(r.out.starts_with(std::string("usage: sagactl ") + command), command);
