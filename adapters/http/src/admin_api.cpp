@@ -721,6 +721,19 @@ json::array diagnostics_json(const std::vector<flow::Diagnostic>& diagnostics) {
   return out;
 }
 
+// Warnings never refuse a flow: both routes return them beside their answer.
+json::array warnings_json(const std::vector<flow::Diagnostic>& warnings) {
+  json::array out;
+  for (const auto& w : warnings) {
+    out.push_back(json::object{{"line", w.line},
+                               {"column", w.column},
+                               {"code", w.code},
+                               {"message", text::printable(w.message)},
+                               {"fix", text::printable(w.fix)}});
+  }
+  return out;
+}
+
 std::string seconds_text(std::chrono::milliseconds budget) {
   return std::to_string(std::max<long long>(1, (budget.count() + 999) / 1000));
 }
@@ -778,9 +791,10 @@ Outcome AdminApi::lint(Context& c) {
   const auto reply = c.reply;
   return check_posted_flow(c, [reply](const FlowCheck& check) {
     const auto& result = check.result();
-    return reply.json(
-        status::ok,
-        json::object{{"ok", result.ok()}, {"diagnostics", diagnostics_json(result.diagnostics)}});
+    return reply.json(status::ok,
+                      json::object{{"ok", result.ok()},
+                                   {"diagnostics", diagnostics_json(result.diagnostics)},
+                                   {"warnings", warnings_json(result.warnings)}});
   });
 }
 
@@ -807,8 +821,10 @@ Outcome AdminApi::deploy(Context& c) {
     if (deployed == Deployed::created) {
       log::info("flow deployed", {{"flow", name}, {"version", version}});
     }
-    return reply.json(deployed == Deployed::created ? status::created : status::ok,
-                      json::object{{"name", name}, {"version", version}});
+    return reply.json(
+        deployed == Deployed::created ? status::created : status::ok,
+        json::object{
+            {"name", name}, {"version", version}, {"warnings", warnings_json(result.warnings)}});
   });
 }
 
