@@ -9,6 +9,7 @@
 #include <boost/beast/http/status.hpp>
 #include <boost/beast/http/verb.hpp>
 
+#include "sagaflow/engine/effects.hpp"
 #include "sagaflow/engine/lifecycle.hpp"
 #include "sagaflow/engine/saga.hpp"
 #include "sagaflow/flow/loader.hpp"
@@ -546,11 +547,13 @@ Response AdminApi::show(Context& c, std::string_view id) {
   json::value data = nullptr;
   json::value steps = nullptr;
   json::value failure = nullptr;
+  json::value effects = nullptr;
   try {
     auto state = from_row(*row, backend_.flows());
     data = state->input;
     steps = state->steps;
     failure = nullable(state->failure);
+    effects = effects_json(effects_left_standing(*state));
   } catch (const std::exception& e) {
     // Its flow version is not loaded here: the plain columns still tell a lot.
     log::warn("saga state not readable", {{"saga", row->id}, {"error", e.what()}});
@@ -558,6 +561,7 @@ Response AdminApi::show(Context& c, std::string_view id) {
   saga["data"] = std::move(data);
   saga["steps"] = std::move(steps);
   saga["failure"] = std::move(failure);
+  saga["effects_left_standing"] = std::move(effects);
   json::array history;
   for (const auto& h : backend_.history(id)) {
     history.push_back(json::object{{"at", format_time(h.at)},
