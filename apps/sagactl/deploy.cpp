@@ -19,6 +19,8 @@ const std::string kDeployUsage = with_admin_options(
     "FILE:line:col: error: message), stored, and used by new sagas at once; running\n"
     "sagas stay on their version. Deploying the same version and text again is a no-op;\n"
     "the same version with another text is refused: bump `version`.\n"
+    "Warnings (as `sagactl lint` prints them) do not refuse the flow: they are printed to\n"
+    "stderr and the flow is deployed.\n"
     "\n"
     "options:\n",
     "\n"
@@ -43,6 +45,17 @@ const boost::json::array* diagnostics_of(const boost::json::value& body) {
     if (const auto* list = as_list(error->get_object().if_contains("details"))) return list;
   }
   return as_list(object.if_contains("diagnostics"));
+}
+
+// The daemon deploys a flow with warnings and returns them: printed as lint prints them.
+void print_warnings(const boost::json::value& body, const std::string& shown_file, Context& ctx) {
+  const auto* warnings = body.is_object() ? body.get_object().if_contains("warnings") : nullptr;
+  if (warnings == nullptr || !warnings->is_array()) return;
+  for (const auto& w : warnings->get_array()) {
+    ctx.err << shown_file << ':' << field_text(w, "line") << ':' << field_text(w, "column")
+            << ": warning: " << field_text(w, "message") << " [" << field_text(w, "code") << "]\n"
+            << "  fix: " << field_text(w, "fix") << '\n';
+  }
 }
 
 }  // namespace
@@ -78,6 +91,7 @@ int run_deploy(std::span<const std::string_view> args, Context& ctx) {
     return kExitFailure;
   }
   if (!reply->ok()) return admin->fail(*reply);
+  print_warnings(reply->json, sagaflow::text::printable(file), ctx);
   if (admin->json()) {
     admin->print_body(*reply);
   } else {

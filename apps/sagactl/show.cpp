@@ -13,9 +13,11 @@ namespace {
 const std::string kShowUsage = with_admin_options(
     "usage: sagactl show ID [OPTIONS]\n"
     "\n"
-    "Shows a saga: flow, status, key, times, each step's result, then its history oldest\n"
-    "first: commands sent, replies, events, timers, compensations and operator requests,\n"
-    "each with its time and the time since the saga started. --json prints everything,\n"
+    "Shows a saga: flow, status, key, times, each step's result, the effects left\n"
+    "standing (a compensated or cancelled saga's irreversible steps, whose effects the\n"
+    "compensation did not undo), then its history oldest first: commands sent, replies,\n"
+    "events, timers, compensations and operator requests, each with its time and the\n"
+    "time since the saga started. --json prints everything,\n"
     "including the saga's data and each message's payload.\n"
     "\n"
     "options:\n",
@@ -86,6 +88,16 @@ int run_show(std::span<const std::string_view> args, Context& ctx) {
       fields.push_back({"  " + std::string(name), json_text(value, kValueWidth)});
     }
     ctx.out << "\nsteps:\n" << format_fields(fields);
+  }
+
+  // An honest end: a compensated saga whose irreversible steps' effects still stand.
+  if (const auto* effects = saga->get_object().if_contains("effects_left_standing");
+      effects != nullptr && effects->is_array() && !effects->get_array().empty()) {
+    std::vector<std::pair<std::string, std::string>> fields;
+    for (const auto& effect : effects->get_array()) {
+      fields.push_back({"  " + field_text(effect, "step"), field_text(effect, "reason")});
+    }
+    ctx.out << "\neffects left standing:\n" << format_fields(fields);
   }
 
   const auto* history = object->if_contains("history");

@@ -68,6 +68,15 @@
     failure.hidden = !saga.failure;
     if (saga.failure) fill(failure, h("strong", {}, "Failure: "), saga.failure);
 
+    // An honest end: compensated, but these irreversible steps' effects still stand.
+    const standing = byId("effects-left-standing");
+    const effects = saga.effects_left_standing || [];
+    standing.hidden = effects.length === 0;
+    if (effects.length > 0) {
+      fill(standing, h("strong", {}, "Effects left standing: "),
+           h("ul", {}, ...effects.map(e => h("li", {}, h("code", {}, e.step), " — ", e.reason))));
+    }
+
     fill(byId("data"), saga.data === null ? "(not readable: its flow version is not loaded)"
                                           : json(saga.data));
     fill(byId("steps"), saga.steps === null ? "—" : json(saga.steps));

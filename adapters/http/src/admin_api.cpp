@@ -9,6 +9,7 @@
 #include <boost/beast/http/status.hpp>
 #include <boost/beast/http/verb.hpp>
 
+#include "sagaflow/engine/effects.hpp"
 #include "sagaflow/engine/lifecycle.hpp"
 #include "sagaflow/engine/saga.hpp"
 #include "sagaflow/flow/loader.hpp"
@@ -546,11 +547,13 @@ Response AdminApi::show(Context& c, std::string_view id) {
   json::value data = nullptr;
   json::value steps = nullptr;
   json::value failure = nullptr;
+  json::value effects = nullptr;
   try {
     auto state = from_row(*row, backend_.flows());
     data = state->input;
     steps = state->steps;
     failure = nullable(state->failure);
+    effects = effects_json(effects_left_standing(*state));
   } catch (const std::exception& e) {
     // Its flow version is not loaded here: the plain columns still tell a lot.
     log::warn("saga state not readable", {{"saga", row->id}, {"error", e.what()}});
@@ -558,6 +561,7 @@ Response AdminApi::show(Context& c, std::string_view id) {
   saga["data"] = std::move(data);
   saga["steps"] = std::move(steps);
   saga["failure"] = std::move(failure);
+  saga["effects_left_standing"] = std::move(effects);
   json::array history;
   for (const auto& h : backend_.history(id)) {
     history.push_back(json::object{{"at", format_time(h.at)},
@@ -721,6 +725,19 @@ json::array diagnostics_json(const std::vector<flow::Diagnostic>& diagnostics) {
   return out;
 }
 
+// Warnings never refuse a flow: both routes return them beside their answer.
+json::array warnings_json(const std::vector<flow::Diagnostic>& warnings) {
+  json::array out;
+  for (const auto& w : warnings) {
+    out.push_back(json::object{{"line", w.line},
+                               {"column", w.column},
+                               {"code", w.code},
+                               {"message", text::printable(w.message)},
+                               {"fix", text::printable(w.fix)}});
+  }
+  return out;
+}
+
 std::string seconds_text(std::chrono::milliseconds budget) {
   return std::to_string(std::max<long long>(1, (budget.count() + 999) / 1000));
 }
@@ -778,9 +795,10 @@ Outcome AdminApi::lint(Context& c) {
   const auto reply = c.reply;
   return check_posted_flow(c, [reply](const FlowCheck& check) {
     const auto& result = check.result();
-    return reply.json(
-        status::ok,
-        json::object{{"ok", result.ok()}, {"diagnostics", diagnostics_json(result.diagnostics)}});
+    return reply.json(status::ok,
+                      json::object{{"ok", result.ok()},
+                                   {"diagnostics", diagnostics_json(result.diagnostics)},
+                                   {"warnings", warnings_json(result.warnings)}});
   });
 }
 
@@ -807,8 +825,10 @@ Outcome AdminApi::deploy(Context& c) {
     if (deployed == Deployed::created) {
       log::info("flow deployed", {{"flow", name}, {"version", version}});
     }
-    return reply.json(deployed == Deployed::created ? status::created : status::ok,
-                      json::object{{"name", name}, {"version", version}});
+    return reply.json(
+        deployed == Deployed::created ? status::created : status::ok,
+        json::object{
+            {"name", name}, {"version", version}, {"warnings", warnings_json(result.warnings)}});
   });
 }
 

@@ -1,4 +1,5 @@
 #include "sagaflow/engine/engine.hpp"
+#include "sagaflow/engine/effects.hpp"
 
 #include "sagaflow/engine/backoff_jitter.hpp"
 #include "sagaflow/engine/saga_write.hpp"
@@ -592,8 +593,10 @@ class Transition {
     Lifecycle lc(s_.status);
     lc.compensated(s_.cancel_requested);
     s_.status = lc.status();
+    // An honest end: what the compensation did not undo is said, not hidden (effects.hpp).
     record(s_.status == Status::cancelled ? "saga_cancelled" : "saga_compensated", {},
-           {{"reason", s_.failure}});
+           {{"reason", s_.failure},
+            {"effects_left_standing", effects_json(effects_left_standing(s_))}});
   }
 
   void compensation_done(int index) {

@@ -505,6 +505,13 @@ std::vector<const Path*> Expression::paths() const {
   return result;
 }
 
+std::vector<const json::value*> Expression::literals() const {
+  std::vector<const json::value*> result;
+  if (root_ == nullptr) return result;
+  for (const json::value& literal : root_->literals) result.push_back(&literal);
+  return result;
+}
+
 Expression parse_expression(std::string_view text) {
   if (text.size() > kMaxLength) {
     throw ParseError(kMaxLength,

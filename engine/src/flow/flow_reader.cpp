@@ -8,6 +8,7 @@
 #include <utility>
 #include <vector>
 
+#include "flow_warnings.hpp"
 #include "sagaflow/flow/suggest.hpp"
 
 namespace sagaflow::flow::detail {
@@ -132,7 +133,10 @@ void FlowReader::read_trigger(const Field& field, Flow& flow) {
   if (auto event = map.require("event")) {
     trigger.event = read_name(*event, true, reporter_).value_or("");
   }
-  if (auto when = map.get("when")) trigger.when = read_expression(*when, event_only, scope);
+  if (auto when = map.get("when")) {
+    trigger.when = read_expression(*when, event_only, scope);
+    trigger.when_pos = when->value_pos();
+  }
   if (auto key = map.get("key")) trigger.key = read_path(*key, event_only, scope);
   flow.trigger = std::move(trigger);
 }
@@ -154,12 +158,16 @@ Step FlowReader::read_step(const YamlNode& node, const CompletedSteps& completed
   step.pos = node.pos();
   MapReader map(node, label_of(node),
                 {"name", "when", "irreversible", "pivot", "command", "publish", "wait", "parallel",
-                 "foreach", "output", "retry", "timeout", "compensation"},
+                 "foreach", "output", "retry", "timeout", "compensation", "allow_warnings"},
                 reporter_);
   if (!map.is_map()) return step;
   read_step_name(map, step);
   const StepScope scope{step.name, &completed, false};
-  if (auto field = map.get("when")) step.when = read_expression(*field, {kDataRoots, false}, scope);
+  if (auto field = map.get("when")) {
+    step.when = read_expression(*field, {kDataRoots, false}, scope);
+    step.when_pos = field->value_pos();
+  }
+  if (auto field = map.get("allow_warnings")) read_allow_warnings(*field, step);
   if (auto field = map.get("irreversible")) {
     // An unreadable value is reported; taking it as true spares a second, misleading
     // "no compensation" error (the flow is refused either way).
@@ -281,6 +289,33 @@ void FlowReader::check_undo(const MapReader& map, const Step& step) {
     reporter_.error(step.pos, step_label(step) +
                                   " has no compensation; add one, or mark it 'irreversible: "
                                   "true' if it cannot be undone on purpose");
+  }
+}
+
+// The warnings a step accepts, by code: an unknown code is an error, so that a misspelt one does
+// not silently allow nothing.
+void FlowReader::read_allow_warnings(const Field& field, Step& step) {
+  auto codes = read_name_list(field, false, reporter_);
+  if (!codes) return;
+  const auto known = warning_codes();
+  const auto elements = field.value->elements();
+  for (std::size_t i = 0; i < codes->size(); ++i) {
+    const std::string& code = (*codes)[i];
+    if (std::find(known.begin(), known.end(), code) == known.end()) {
+      reporter_.error(
+          i < elements.size() ? elements[i]->pos() : field.value_pos(),
+          "unknown warning '" + code + "' in 'allow_warnings'" + did_you_mean(code, known));
+    }
+  }
+  step.allow_warnings = std::move(*codes);
+}
+
+// Where each field of a step's `output:` map is written, for the unread-output warning.
+void FlowReader::index_output_fields(const YamlNode& output, const Step& step) {
+  if (!output.is_map() || step.name.empty()) return;
+  auto& fields = index_.output_fields[step.name];
+  for (const auto& entry : output.entries()) {
+    fields.emplace(entry.key->scalar(), entry.key->pos());
   }
 }
 

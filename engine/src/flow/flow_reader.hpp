@@ -15,6 +15,7 @@
 
 #include "reporter.hpp"
 #include "sagaflow/flow/flow.hpp"
+#include "source_index.hpp"
 #include "yaml_fields.hpp"
 #include "yaml_tree.hpp"
 
@@ -69,7 +70,7 @@ constexpr int kMaxInputDepth = 8;
 
 class FlowReader {
  public:
-  explicit FlowReader(Reporter& reporter) : reporter_(reporter) {}
+  FlowReader(Reporter& reporter, SourceIndex& index) : reporter_(reporter), index_(index) {}
   Flow read(const YamlNode& root);
 
  private:
@@ -92,6 +93,8 @@ class FlowReader {
   std::optional<std::pair<StepKind, Field>> read_kind(const MapReader& map, const Step& step);
   void check_kind_keys(const MapReader& map, const Step& step);
   void check_undo(const MapReader& map, const Step& step);
+  void read_allow_warnings(const Field& field, Step& step);
+  void index_output_fields(const YamlNode& output, const Step& step);
   void resolve_pending_references();
 
   // input_reader.cpp
@@ -132,6 +135,7 @@ class FlowReader {
   void check_path(const Path& path, const PathRules& rules, const StepScope& scope, SourcePos pos);
 
   Reporter& reporter_;
+  SourceIndex& index_;
   std::map<std::string, SourcePos, std::less<>> step_names_;  // every step, flow-wide
   std::vector<PendingReference> pending_;
   bool reading_on_compensated_ = false;  // the steps read now run after the compensation

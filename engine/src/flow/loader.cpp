@@ -8,14 +8,18 @@
 #include <system_error>
 
 #include "flow_reader.hpp"
+#include "flow_warnings.hpp"
 #include "reporter.hpp"
 #include "yaml_document.hpp"
 
 namespace sagaflow::flow {
 
 std::string Diagnostic::to_string() const {
-  if (line <= 0) return file + ": error: " + message;
-  return file + ":" + std::to_string(line) + ":" + std::to_string(column) + ": error: " + message;
+  const std::string where =
+      line <= 0 ? file : file + ":" + std::to_string(line) + ":" + std::to_string(column);
+  if (severity == Severity::error) return where + ": error: " + message;
+  return where + ": warning: " + message + " [" + code + "]" +
+         (fix.empty() ? "" : "\n  fix: " + fix);
 }
 
 LoadResult load_flow_text(std::string_view text, const std::string& file_name,
@@ -23,11 +27,17 @@ LoadResult load_flow_text(std::string_view text, const std::string& file_name,
   detail::Reporter reporter(file_name, text);
   LoadResult result;
   if (auto stream = detail::parse_document(text, limits, reporter)) {
-    auto flow = std::make_shared<Flow>(detail::FlowReader(reporter).read(*stream->documents[0]));
+    detail::SourceIndex index;
+    auto flow =
+        std::make_shared<Flow>(detail::FlowReader(reporter, index).read(*stream->documents[0]));
     flow->file = file_name;
-    if (!reporter.has_errors()) result.flow = std::move(flow);
+    if (!reporter.has_errors()) {
+      detail::check_warnings(*flow, index, reporter);
+      result.flow = std::move(flow);
+    }
   }
   result.diagnostics = reporter.take();
+  result.warnings = reporter.take_warnings();
   return result;
 }
 

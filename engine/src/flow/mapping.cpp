@@ -100,6 +100,49 @@ json::value render_node(const NodePtr& node, const Scope& scope) {
   return nullptr;
 }
 
+// A literal string that reads like a path is escaped, as a flow file writes it.
+json::value literal_template(const json::value& literal) {
+  if (const auto* string = literal.if_string()) {
+    if (string->starts_with("$")) {
+      json::string escaped("$");
+      escaped.append(*string);
+      return escaped;
+    }
+  }
+  if (const auto* object = literal.if_object()) {
+    json::object out;
+    for (const auto& member : *object) out[member.key()] = literal_template(member.value());
+    return out;
+  }
+  if (const auto* array = literal.if_array()) {
+    json::array out;
+    for (const auto& element : *array) out.push_back(literal_template(element));
+    return out;
+  }
+  return literal;
+}
+
+json::value template_of(const NodePtr& node) {
+  if (node == nullptr) return nullptr;
+  switch (node->kind) {
+    case Node::Kind::literal:
+      return literal_template(node->literal);
+    case Node::Kind::path:
+      return json::string(node->path.text);
+    case Node::Kind::object: {
+      json::object object;
+      for (const auto& [key, child] : node->fields) object[key] = template_of(child);
+      return object;
+    }
+    case Node::Kind::array: {
+      json::array array;
+      for (const auto& child : node->elements) array.push_back(template_of(child));
+      return array;
+    }
+  }
+  return nullptr;
+}
+
 void collect_paths(const NodePtr& node, std::vector<const Path*>& out) {
   if (node == nullptr) return;
   switch (node->kind) {
@@ -211,6 +254,10 @@ Mapping Mapping::from_template(const json::value& tmpl) {
 json::value Mapping::render(const Scope& scope) const {
   if (root_ == nullptr) return json::object();
   return render_node(root_, scope);
+}
+
+json::value Mapping::to_template() const {
+  return template_of(root_);
 }
 
 std::vector<const Path*> Mapping::paths() const {

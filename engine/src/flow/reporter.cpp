@@ -26,14 +26,19 @@ void Reporter::error(SourcePos pos, std::string_view message) {
   diagnostics_.push_back({file_, pos.line, pos.column, text::printable(message)});
 }
 
-std::vector<Diagnostic> Reporter::take() {
+void Reporter::warning(SourcePos pos, std::string_view code, std::string_view message,
+                       std::string_view fix) {
+  warnings_.push_back({file_, pos.line, pos.column, text::printable(message), Severity::warning,
+                       std::string(code), text::printable(fix)});
+}
+
+std::vector<Diagnostic> Reporter::sorted(std::vector<Diagnostic>& diagnostics) {
   auto key = [](const Diagnostic& d) { return std::tie(d.line, d.column, d.message); };
-  std::stable_sort(diagnostics_.begin(), diagnostics_.end(),
+  std::stable_sort(diagnostics.begin(), diagnostics.end(),
                    [&](const Diagnostic& a, const Diagnostic& b) { return key(a) < key(b); });
   auto same = [&](const Diagnostic& a, const Diagnostic& b) { return key(a) == key(b); };
-  diagnostics_.erase(std::unique(diagnostics_.begin(), diagnostics_.end(), same),
-                     diagnostics_.end());
-  return std::move(diagnostics_);
+  diagnostics.erase(std::unique(diagnostics.begin(), diagnostics.end(), same), diagnostics.end());
+  return std::move(diagnostics);
 }
 
 }  // namespace sagaflow::flow::detail

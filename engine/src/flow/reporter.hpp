@@ -26,14 +26,22 @@ class Reporter {
   void error(SourcePos pos, std::string_view message);
   void file_error(std::string_view message) { error(SourcePos{}, message); }
 
+  // Not a refusal: `code` names the rule (what `allow_warnings` lists), `fix` how to fix it.
+  void warning(SourcePos pos, std::string_view code, std::string_view message,
+               std::string_view fix);
+
   bool has_errors() const { return !diagnostics_.empty(); }
   // Sorted by position; duplicates (an aliased node reported twice) are dropped.
-  std::vector<Diagnostic> take();
+  std::vector<Diagnostic> take() { return sorted(diagnostics_); }
+  std::vector<Diagnostic> take_warnings() { return sorted(warnings_); }
 
  private:
+  static std::vector<Diagnostic> sorted(std::vector<Diagnostic>& diagnostics);
+
   std::string file_;
   SourceLines source_;
   std::vector<Diagnostic> diagnostics_;
+  std::vector<Diagnostic> warnings_;
 };
 
 }  // namespace sagaflow::flow::detail

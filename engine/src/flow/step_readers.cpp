@@ -114,6 +114,7 @@ void FlowReader::read_wait_step(const MapReader& step_map, const Field& wait, St
   }
   if (auto output = step_map.get("output")) {
     step.output = read_mapping(*output->value, event_rules, scope);
+    index_output_fields(*output->value, step);
   }
   if (auto each = map.get("each_event")) read_each_event(*each, step, scope);
 }
@@ -169,6 +170,7 @@ CommandSpec FlowReader::read_command_fields(const MapReader& map, const PathRule
   if (!map.is_map()) return command;
   if (auto service = map.require("service")) {
     command.service = read_name(*service, false, reporter_).value_or("");
+    command.service_pos = service->value_pos();
   }
   if (auto name = map.require("name")) {
     command.name = read_name(*name, false, reporter_).value_or("");
@@ -183,6 +185,7 @@ void FlowReader::read_attempt_settings(const MapReader& map, Step& step, const S
   if (auto output = map.get("output")) {
     step.output =
         read_mapping(*output->value, {kDataRoots | root_bit(PathRoot::reply) | item, true}, scope);
+    index_output_fields(*output->value, step);
   }
   if (auto timeout = map.get("timeout")) {
     step.timeout = read_duration(*timeout, true, reporter_).value_or(step.timeout);
@@ -315,7 +318,10 @@ CompensationVariant FlowReader::read_variant(const MapReader& map, const PathRul
                                              const StepScope& scope) {
   CompensationVariant variant;
   variant.pos = map.pos();
-  if (auto when = map.get("when")) variant.when = read_expression(*when, rules, scope);
+  if (auto when = map.get("when")) {
+    variant.when = read_expression(*when, rules, scope);
+    variant.when_pos = when->value_pos();
+  }
   variant.command = read_command_fields(map, rules, scope);
   return variant;
 }

@@ -49,7 +49,9 @@ std::optional<Expression> FlowReader::read_expression(const Field& field, const 
   const std::vector<std::size_t> offsets = path_offsets(*text);
   const std::vector<const Path*> paths = expression.paths();
   for (std::size_t i = 0; i < paths.size() && i < offsets.size(); ++i) {
-    check_path(*paths[i], rules, scope, reporter_.position_in_scalar(*field.value, offsets[i]));
+    const SourcePos pos = reporter_.position_in_scalar(*field.value, offsets[i]);
+    check_path(*paths[i], rules, scope, pos);
+    index_.paths.emplace(paths[i], pos);
   }
   return expression;
 }
@@ -83,8 +85,11 @@ Mapping FlowReader::read_mapping(const YamlNode& node, const PathRules& rules,
   if (!text.starts_with("$")) return Mapping::literal(scalar_to_json(node));
   try {
     Path path = parse_path(text);
-    check_path(path, rules, scope, reporter_.position_in_scalar(node, 0));
-    return Mapping::path(std::move(path));
+    const SourcePos pos = reporter_.position_in_scalar(node, 0);
+    check_path(path, rules, scope, pos);
+    Mapping mapping = Mapping::path(std::move(path));
+    index_.paths.emplace(mapping.paths().front(), pos);
+    return mapping;
   } catch (const ParseError& error) {
     reporter_.error(reporter_.position_in_scalar(node, error.offset),
                     "invalid path '" + text + "': " + error.what());

@@ -47,7 +47,19 @@ TEST_CASE("POST /api/flows/lint reports every problem with its line and column")
   ApiWorld w;
   auto clean = w.posted(yaml(verb::post, "/api/flows/lint", kOrderV2));
   CHECK(clean.result() == status::ok);
-  CHECK(body_of(clean) == json::parse(R"({"ok": true, "diagnostics": []})"));
+  // Valid, with two warnings (docs/flow-tooling.md): they never make `ok` false.
+  const auto answer = body_of(clean);
+  CHECK(answer.at("ok") == true);
+  CHECK(answer.at("diagnostics") == json::array{});
+  const auto& warnings = answer.at("warnings").as_array();
+  REQUIRE(warnings.size() == 2);
+  CHECK(warnings[0].at("code") == "irreversible_before_failure");  // notify, before reserve
+  CHECK(warnings[0].at("line") == 6);
+  CHECK(warnings[0].at("column") == 5);
+  CHECK(warnings[0].at("fix").is_string());
+  CHECK(warnings[1].at("code") == "unread_output");  // reserve's `hold`
+  CHECK(warnings[1].at("line") == 11);
+  CHECK(warnings[1].at("column") == 15);
 
   auto broken = w.posted(yaml(verb::post, "/api/flows/lint",
                               "name: broken\nversion: 1\nsteps:\n  - name: a\n"
@@ -70,7 +82,11 @@ TEST_CASE("POST /api/flows deploys: 201, 200 again with the same text, 409 with 
   ApiWorld w;
   auto res = w.posted(yaml(verb::post, "/api/flows", kOrderV2));
   CHECK(res.result() == status::created);
-  CHECK(body_of(res) == json::parse(R"({"name": "order", "version": 2})"));
+  // Deployed despite its warnings, which the answer lists.
+  CHECK(body_of(res).at("name") == "order");
+  CHECK(body_of(res).at("version") == 2);
+  CHECK(body_of(res).at("warnings").as_array().size() == 2);
+  CHECK(body_of(res).at("warnings").at(0).at("code") == "irreversible_before_failure");
   REQUIRE(w.flows.find("order", 2));
   CHECK(w.store.flow_definitions().size() == 2);
 

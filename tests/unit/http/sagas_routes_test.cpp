@@ -297,6 +297,34 @@ TEST_CASE("GET /api/sagas/{id} gives the saga with its data, steps and history")
   CHECK(error_code(missing) == "not_found");
 }
 
+TEST_CASE("GET /api/sagas/{id} lists the effects a compensated saga left standing") {
+  ApiWorld w;
+  w.flows.add(load(kOrderV2));  // notify (irreversible) comes before reserve, which fails
+  auto id = w.start(3);
+  w.answer("mail.send", worker::Result::ok(), id);
+  w.answer("stock.reserve", worker::Result::business_failure("OutOfStock"), id);
+  REQUIRE(w.status_of(id) == "compensated");
+  auto body = body_of(w.call(verb::get, "/api/sagas/" + id)).as_object();
+  const auto& saga = body.at("saga").as_object();
+  CHECK(saga.at("status") == "compensated");
+  const auto& effects = saga.at("effects_left_standing").as_array();
+  REQUIRE(effects.size() == 1);
+  CHECK(effects[0].at("step") == "notify");
+  CHECK(effects[0].at("reason") ==
+        "irreversible step completed: it has no compensation, its effect stands");
+  // The history keeps the failure's reason and the same list.
+  const auto& last = body.at("history").as_array().back();
+  CHECK(last.at("kind") == "saga_compensated");
+  CHECK(last.at("detail").at("reason").as_string().find("OutOfStock") != json::string::npos);
+  CHECK(last.at("detail").at("effects_left_standing") == effects);
+
+  // A saga that completed has nothing standing to report.
+  ApiWorld v1;
+  auto done = v1.complete(4);
+  auto completed = body_of(v1.call(verb::get, "/api/sagas/" + done)).as_object();
+  CHECK(completed.at("saga").at("effects_left_standing") == json::array{});
+}
+
 TEST_CASE("retry answers 200 for a parked saga and 409 when its status does not allow it") {
   ApiWorld w;
   auto id = w.start(1);

@@ -70,6 +70,9 @@ class Expression {
   const std::string& text() const { return text_; }
   // Every path the expression reads, for verification of step references.
   std::vector<const Path*> paths() const;
+  // Every literal it compares with (null, true, false, numbers, strings), for the lint's check
+  // of conditions that can never hold.
+  std::vector<const json::value*> literals() const;
 
  private:
   friend Expression parse_expression(std::string_view text);
@@ -102,6 +105,10 @@ class Mapping {
   static Mapping from_template(const json::value& tmpl);
 
   json::value render(const Scope& scope) const;
+  // The inverse of from_template: paths as their `$` text, literal strings starting with `$`
+  // escaped as `$$` (null for an empty mapping). Two mappings that build the same values from
+  // the same paths have equal templates.
+  json::value to_template() const;
   bool empty() const { return root_ == nullptr; }
   std::vector<const Path*> paths() const;
 

@@ -66,6 +66,7 @@ struct CommandSpec {
   std::string service;
   std::string name;
   Mapping input;
+  SourcePos service_pos;  // where `service` is written (for the lint's near-miss warning)
   std::string type() const { return service + "." + name; }
 };
 
@@ -73,6 +74,7 @@ struct CommandSpec {
 // none holds, the step needs no compensation (e.g. a hold already consumed by a capture).
 struct CompensationVariant {
   std::optional<Expression> when;
+  SourcePos when_pos;
   CommandSpec command;
   SourcePos pos;
 };
@@ -120,8 +122,11 @@ struct Step {
   StepKind kind = StepKind::command;
   SourcePos pos;
   std::optional<Expression> when;  // skipped when false
-  bool irreversible = false;       // changes state but has no compensation, on purpose
-  bool pivot = false;              // once done, the saga only goes forward (failures park it)
+  SourcePos when_pos;
+  bool irreversible = false;  // changes state but has no compensation, on purpose
+  bool pivot = false;         // once done, the saga only goes forward (failures park it)
+  // Lint warnings (their codes) the author accepts at this step; docs/flow-tooling.md.
+  std::vector<std::string> allow_warnings;
 
   // command and foreach
   CommandSpec command;
@@ -150,6 +155,7 @@ struct Trigger {
   std::string event;
   // Starts only when it holds for the event (reads `$event`).
   std::optional<Expression> when;
+  SourcePos when_pos;
   // The start's idempotency key, so that the same business fact starts one saga however often
   // it is published (e.g. `$event.orderId`). Without it, the event's message id.
   std::optional<Path> key;

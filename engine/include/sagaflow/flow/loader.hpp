@@ -13,13 +13,22 @@
 
 namespace sagaflow::flow {
 
+enum class Severity { error, warning };
+
 struct Diagnostic {
   std::string file;
   int line = 0;    // 1-based; 0 when the problem concerns the whole file
   int column = 0;  // 1-based
   std::string message;
+  Severity severity = Severity::error;
+  // Warnings only: what the warning is (e.g. "unread_output", the name a step's
+  // `allow_warnings` lists) and how to fix it.
+  std::string code;
+  std::string fix;
 
-  std::string to_string() const;  // "file:line:col: error: message"
+  // "file:line:col: error: message", or for a warning
+  // "file:line:col: warning: message [code]" and the fix on a second line "  fix: ...".
+  std::string to_string() const;
 };
 
 struct LoadLimits {
@@ -29,8 +38,12 @@ struct LoadLimits {
 };
 
 struct LoadResult {
-  std::shared_ptr<const Flow> flow;  // set only when there are no diagnostics
-  std::vector<Diagnostic> diagnostics;
+  std::shared_ptr<const Flow> flow;     // set only when there are no diagnostics
+  std::vector<Diagnostic> diagnostics;  // errors: the flow is refused
+  // What a valid flow may get wrong without being refused (compensation coverage, unread
+  // outputs, conditions that never hold, near-miss service names), sorted by position. Computed
+  // only for a flow without errors; docs/flow-tooling.md gives each rule.
+  std::vector<Diagnostic> warnings;
   bool ok() const { return flow != nullptr && diagnostics.empty(); }
 };
 
