@@ -18,7 +18,9 @@ const std::string kDeployUsage = with_admin_options(
     "Deploys a flow file to the daemon: verified there (problems are printed as\n"
     "FILE:line:col: error: message), stored, and used by new sagas at once; running\n"
     "sagas stay on their version. Deploying the same version and text again is a no-op;\n"
-    "the same version with another text is refused: bump `version`.\n"
+    "the same version with another text is refused: bump `version`. A service that no\n"
+    "flow used before and that nothing consumes yet (a misspelled name?) is a warning on\n"
+    "stderr; the flow is deployed all the same.\n"
     "\n"
     "options:\n",
     "\n"
@@ -83,6 +85,13 @@ int run_deploy(std::span<const std::string_view> args, Context& ctx) {
   } else {
     ctx.out << field_text(reply->json, "name") << " version " << field_text(reply->json, "version")
             << (reply->status == 201 ? ": deployed" : ": already deployed with this text") << '\n';
+  }
+  // A service nobody knows (a misspelled name?) does not refuse the deploy: said on stderr.
+  if (const auto* warnings = reply->json.as_object().if_contains("warnings");
+      warnings != nullptr && warnings->is_array()) {
+    for (const auto& warning : warnings->get_array()) {
+      ctx.err << admin->prefix() << "warning: " << field_text(warning, "message") << '\n';
+    }
   }
   return kExitOk;
 }
