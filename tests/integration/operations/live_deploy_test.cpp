@@ -21,7 +21,8 @@ TEST_CASE("a flow with new services deployed at run time runs once its workers s
   auto deployed = run_sagactl({"deploy", flow, "--url", url, "--json"});
   REQUIRE_MESSAGE(deployed.status == 0, deployed.err);
   std::set<std::string> warned;
-  for (const auto& w : parsed(deployed.out).at("warnings").as_array()) {
+  const auto answer = parsed(deployed.out);
+  for (const auto& w : answer.at("warnings").as_array()) {
     warned.insert(std::string(w.at("service").as_string()));
   }
   CHECK(warned == std::set<std::string>{"billing", "notifications", "users"});

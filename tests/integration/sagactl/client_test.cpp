@@ -611,10 +611,12 @@ TEST_CASE("show of the beginning of several ids lists them and exits 2") {
         "  7f3a-one  offer_purchase  completed  2026-11-23T10:00:00.000Z\n"
         "  7fbb-two  offer_purchase  completed  2026-11-23T10:00:00.000Z\n");
 
+  Client d;
   std::vector<std::string> many;
   for (int i = 0; i < 11; ++i) many.push_back("7f" + std::to_string(i));
-  c.admin.on("GET", "/api/sagas", {200, saga_list(many)});
-  auto more = c.run({"show", "7f"});
+  d.admin.on("GET", "/api/sagas/7f", {404, error_body("not_found", "no saga 7f")});
+  d.admin.on("GET", "/api/sagas", {200, saga_list(many)});
+  auto more = d.run({"show", "7f"});
   CHECK(more.status == sagactl::kExitUsage);
   CHECK(more.err.starts_with(
       "sagactl show: '7f' is the beginning of more than 10 sagas; give more of the id:\n"));
@@ -668,9 +670,10 @@ TEST_CASE("send-event posts the type, payload and ids, and says what was sent") 
   CHECK(c.run({"send-event"}).status == sagactl::kExitUsage);
   CHECK(c.admin.requests().size() == sent);  // none of those was sent
 
-  c.admin.on("POST", "/api/events",
+  Client d;
+  d.admin.on("POST", "/api/events",
              {422, error_body("invalid", "no one listens to event type a.b: ...")});
-  auto refused = c.run({"send-event", "a.b"});
+  auto refused = d.run({"send-event", "a.b"});
   CHECK(refused.status == sagactl::kExitFailure);
   CHECK(refused.err ==
         "sagactl send-event: invalid: no one listens to event type a.b: ... "
