@@ -70,7 +70,7 @@ TEST_CASE("POST /api/flows deploys: 201, 200 again with the same text, 409 with 
   ApiWorld w;
   auto res = w.posted(yaml(verb::post, "/api/flows", kOrderV2));
   CHECK(res.result() == status::created);
-  CHECK(body_of(res) == json::parse(R"({"name": "order", "version": 2})"));
+  CHECK(body_of(res) == json::parse(R"({"name": "order", "version": 2, "warnings": []})"));
   REQUIRE(w.flows.find("order", 2));
   CHECK(w.store.flow_definitions().size() == 2);
 
@@ -119,10 +119,11 @@ TEST_CASE("a deploy the daemon refuses (say, a broker without the queues) answer
   sagaflow::testing::FakeTransport transport;
   sagaflow::testing::ManualClock clock;
   Orchestrator orchestrator(flows, store, transport, clock);
-  AdminBackendImpl backend(orchestrator, store, flows, clock,
-                           BackendHooks{.prepare_deploy = [](const Plan& plan) {
-                             throw DeployRefused("no queue for " + plan.services().front());
-                           }});
+  AdminBackendImpl backend(
+      orchestrator, store, flows, clock,
+      BackendHooks{.prepare_deploy = [](const Plan& plan) -> std::map<std::string, std::uint32_t> {
+        throw DeployRefused("no queue for " + plan.services().front());
+      }});
   AdminApi api(backend, {});
   auto res = posted_flow_answer(api.handle_request(yaml(verb::post, "/api/flows", kOrderV1)));
   CHECK(res.result() == status::conflict);
