@@ -1,6 +1,9 @@
 #include "args.hpp"
 
 #include <charconv>
+#include <fstream>
+#include <istream>
+#include <iterator>
 #include <ostream>
 
 namespace sagactl {
@@ -74,6 +77,25 @@ std::optional<long long> parse_integer(std::string_view text, long long min, lon
     return std::nullopt;
   }
   return value;
+}
+
+std::optional<std::string> argument_text(const std::string& value, std::string_view option,
+                                         Context& ctx, std::string& problem) {
+  if (!value.starts_with('@')) return value;
+  const std::string file = value.substr(1);
+  if (file == "-") {
+    if (ctx.in == nullptr) {
+      problem = "no stdin to read " + std::string(option) + " from";
+      return std::nullopt;
+    }
+    return std::string(std::istreambuf_iterator<char>(*ctx.in), {});
+  }
+  std::ifstream in(file, std::ios::binary);
+  if (!in) {
+    problem = "cannot read the " + std::string(option) + " file '" + file + "'";
+    return std::nullopt;
+  }
+  return std::string(std::istreambuf_iterator<char>(in), {});
 }
 
 }  // namespace sagactl

@@ -41,6 +41,11 @@ class ArgParser {
   std::vector<std::string> positional_;
 };
 
+// The text an option gives as TEXT, @FILE (read from the file) or @- (read from stdin).
+// nullopt, with `problem` set, when the file or stdin cannot be read. `option` names it there.
+std::optional<std::string> argument_text(const std::string& value, std::string_view option,
+                                         Context& ctx, std::string& problem);
+
 // Parses a decimal integer in [min, max]; nullopt when it is not one.
 std::optional<long long> parse_integer(std::string_view text, long long min, long long max);
 

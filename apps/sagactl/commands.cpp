@@ -2,6 +2,7 @@
 #include <array>
 #include <ostream>
 #include <string>
+#include <vector>
 
 #include "command.hpp"
 
@@ -21,6 +22,8 @@ constexpr std::array kCommands{
     Command{"show", "show one saga and its history as a timeline", run_show},
     Command{"retry", "retry a failed (parked) saga, or every failed one", run_retry},
     Command{"cancel", "cancel a running saga (it compensates)", run_cancel},
+    Command{"send-event", "send an outside event, as a participant publishing it would",
+            run_send_event},
     Command{"flows", "list the deployed flows and their versions", run_flows},
     Command{"conform", "check a live worker against the wire protocol (docs/protocol.md)",
             run_conform},
@@ -33,7 +36,8 @@ constexpr std::string_view kHelpTail =
     "Commands that talk to the daemon's admin endpoint take --url URL (default\n"
     "$SAGAFLOW_ADMIN_URL, else http://127.0.0.1:7070), --token-file FILE (default: the token\n"
     "in $SAGAFLOW_ADMIN_TOKEN; it is never printed), --json (print the server's JSON as\n"
-    "is) and --http-timeout MS (default 30000).\n"
+    "is) and --http-timeout MS (default 30000), before or after the command:\n"
+    "'sagactl --url URL show ID' is 'sagactl show ID --url URL'.\n"
     "\n"
     "exit status:\n"
     "  0  ok\n"
@@ -46,15 +50,47 @@ constexpr std::string_view kHelpTail =
 void print_help(std::ostream& out) {
   out << "usage: sagactl COMMAND [ARGS...]\n\ncommands:\n";
   for (const auto& command : kCommands) {
-    out << "  " << command.name << std::string(10 - command.name.size(), ' ') << command.summary
+    out << "  " << command.name << std::string(12 - command.name.size(), ' ') << command.summary
         << '\n';
   }
   out << kHelpTail;
 }
 
+// The admin commands' common options, which may also come before the command:
+// `sagactl --url URL show ID` is `sagactl show ID --url URL`.
+constexpr std::array<std::string_view, 3> kGlobalValues{"--url", "--token-file", "--http-timeout"};
+constexpr std::string_view kGlobalFlag = "--json";
+
+// How many arguments the global option at the front of `args` takes (0: none is there).
+std::size_t global_option_at(std::span<const std::string_view> args) {
+  const auto arg = args.front();
+  if (arg == kGlobalFlag) return 1;
+  for (const auto name : kGlobalValues) {
+    if (arg == name) return args.size() > 1 ? 2 : 1;  // a missing value: the command says so
+    if (arg.starts_with(name) && arg.size() > name.size() && arg[name.size()] == '=') return 1;
+  }
+  return 0;
+}
+
 }  // namespace
 
-int dispatch(std::span<const std::string_view> args, Context& ctx) {
+int dispatch(std::span<const std::string_view> all, Context& ctx) {
+  // Global options before the command go after it, before the command's own arguments (so
+  // that a `--` among those still ends the options).
+  std::vector<std::string_view> moved;
+  auto args = all;
+  while (!args.empty()) {
+    const auto n = global_option_at(args);
+    if (n == 0) break;
+    moved.insert(moved.end(), args.begin(), args.begin() + static_cast<std::ptrdiff_t>(n));
+    args = args.subspan(n);
+  }
+  if (!moved.empty() && !args.empty()) {
+    std::vector<std::string_view> reordered{args.front()};
+    reordered.insert(reordered.end(), moved.begin(), moved.end());
+    reordered.insert(reordered.end(), args.begin() + 1, args.end());
+    return dispatch(reordered, ctx);
+  }
   if (args.empty()) {
     print_help(ctx.err);
     return kExitUsage;

@@ -20,7 +20,8 @@ const std::string kDeployUsage = with_admin_options(
     "sagas stay on their version. Deploying the same version and text again is a no-op;\n"
     "the same version with another text is refused: bump `version`.\n"
     "Warnings (as `sagactl lint` prints them) do not refuse the flow: they are printed to\n"
-    "stderr and the flow is deployed.\n"
+    "stderr and the flow is deployed. A service that no flow used before and that nothing\n"
+    "consumes yet (a misspelled name?) is such a warning, printed without a position.\n"
     "\n"
     "options:\n",
     "\n"
@@ -48,10 +49,17 @@ const boost::json::array* diagnostics_of(const boost::json::value& body) {
 }
 
 // The daemon deploys a flow with warnings and returns them: printed as lint prints them.
-void print_warnings(const boost::json::value& body, const std::string& shown_file, Context& ctx) {
+void print_warnings(const boost::json::value& body, const std::string& shown_file,
+                    const std::string& prefix, Context& ctx) {
   const auto* warnings = body.is_object() ? body.get_object().if_contains("warnings") : nullptr;
   if (warnings == nullptr || !warnings->is_array()) return;
   for (const auto& w : warnings->get_array()) {
+    if (field_text(w, "line") == "0" || field_text(w, "line").empty()) {
+      // A warning of the deploy rather than of a place in the file (a service nobody serves).
+      ctx.err << prefix << "warning: " << field_text(w, "message") << '\n';
+      if (const auto fix = field_text(w, "fix"); !fix.empty()) ctx.err << "  fix: " << fix << '\n';
+      continue;
+    }
     ctx.err << shown_file << ':' << field_text(w, "line") << ':' << field_text(w, "column")
             << ": warning: " << field_text(w, "message") << " [" << field_text(w, "code") << "]\n"
             << "  fix: " << field_text(w, "fix") << '\n';
@@ -91,7 +99,7 @@ int run_deploy(std::span<const std::string_view> args, Context& ctx) {
     return kExitFailure;
   }
   if (!reply->ok()) return admin->fail(*reply);
-  print_warnings(reply->json, sagaflow::text::printable(file), ctx);
+  print_warnings(reply->json, sagaflow::text::printable(file), admin->prefix(), ctx);
   if (admin->json()) {
     admin->print_body(*reply);
   } else {

@@ -1,11 +1,14 @@
 // `sagactl show ID`: one saga, its step results and its history as a timeline
 // (GET /api/sagas/{id}).
+#include <algorithm>
 #include <ostream>
 #include <string>
+#include <vector>
 
 #include "admin.hpp"
 #include "flow_diagram.hpp"
 #include "output.hpp"
+#include "sagaflow/text/printable.hpp"
 
 namespace sagactl {
 namespace {
@@ -13,16 +16,18 @@ namespace {
 const std::string kShowUsage = with_admin_options(
     "usage: sagactl show ID [OPTIONS]\n"
     "\n"
-    "Shows a saga: flow, status, key, times, each step's result, the effects left\n"
-    "standing (a compensated or cancelled saga's irreversible steps, whose effects the\n"
-    "compensation did not undo), then its history oldest first: commands sent, replies,\n"
-    "events, timers, compensations and operator requests, each with its time and the\n"
-    "time since the saga started. --json prints everything,\n"
+    "ID may be the beginning of a saga's id, when only one saga's id begins so (else the\n"
+    "sagas it could be are listed, exit 2). Shows a saga: flow, status, key, times, each\n"
+    "step's result, the effects left standing (a compensated or cancelled saga's\n"
+    "irreversible steps, whose effects the compensation did not undo), then its history\n"
+    "oldest first: commands sent, replies, events, timers, compensations and operator\n"
+    "requests, each with its time and the time since the saga started. --json prints everything,\n"
     "including the saga's data and each message's payload.\n"
     "\n"
     "options:\n",
     "\n"
-    "Exit status: 0 ok, 2 usage, 3 no such saga, 4 server unreachable or token refused.\n");
+    "Exit status: 0 ok, 2 usage (or an ID that begins several sagas' ids), 3 no such saga,\n"
+    "4 server unreachable or token refused.\n");
 
 constexpr std::size_t kValueWidth = 100;
 
@@ -44,6 +49,25 @@ std::string detail_text(const boost::json::value& detail) {
   return out;
 }
 
+// An ambiguous prefix lists this many of its sagas, newest first.
+constexpr std::size_t kCandidatesShown = 10;
+
+// The sagas whose id starts with `prefix`: at most kCandidatesShown + 1 (one more says there are
+// more). Empty when none does, or when the endpoint refuses `prefix` as one (a 400: it cannot
+// begin an id); nullopt when the endpoint could not be asked (already printed).
+std::optional<std::vector<boost::json::value>> sagas_starting_with(AdminClient& admin,
+                                                                   const std::string& prefix) {
+  auto reply = admin.call("GET", "/api/sagas?id_prefix=" + url_encode(prefix) +
+                                     "&limit=" + std::to_string(kCandidatesShown + 1));
+  if (!reply) return std::nullopt;
+  std::vector<boost::json::value> out;
+  if (!reply->ok()) return out;
+  const auto* sagas = reply->json.as_object().if_contains("sagas");
+  if (sagas == nullptr || !sagas->is_array()) return out;
+  for (const auto& saga : sagas->get_array()) out.push_back(saga);
+  return out;
+}
+
 }  // namespace
 
 int run_show(std::span<const std::string_view> args, Context& ctx) {
@@ -60,6 +84,28 @@ int run_show(std::span<const std::string_view> args, Context& ctx) {
   if (!admin) return kExitUsage;
   auto reply = admin->call("GET", "/api/sagas/" + url_encode(id));
   if (!reply) return kExitUnavailable;
+  if (reply->status == 404) {
+    // Not a whole id: the beginning of one (the demo and the dashboard print short ids)?
+    auto matches = sagas_starting_with(*admin, id);
+    if (!matches) return kExitUnavailable;
+    if (matches->size() > 1) {
+      ctx.err << admin->prefix() << "'" << sagaflow::text::printable(id) << "' is the beginning of "
+              << (matches->size() > kCandidatesShown
+                      ? "more than " + std::to_string(kCandidatesShown)
+                      : std::to_string(matches->size()))
+              << " sagas; give more of the id:\n";
+      for (std::size_t i = 0; i < std::min(matches->size(), kCandidatesShown); ++i) {
+        const auto& saga = (*matches)[i];
+        ctx.err << "  " << field_text(saga, "id") << "  " << field_text(saga, "flow") << "  "
+                << field_text(saga, "status") << "  " << field_text(saga, "created_at") << '\n';
+      }
+      return kExitUsage;
+    }
+    if (matches->size() == 1) {
+      reply = admin->call("GET", "/api/sagas/" + url_encode(field_text(matches->front(), "id")));
+      if (!reply) return kExitUnavailable;
+    }
+  }
   if (!reply->ok()) return admin->fail(*reply);
   if (admin->json()) {
     admin->print_body(*reply);

@@ -1,8 +1,5 @@
 // `sagactl start FLOW`: starts a saga (POST /api/sagas), optionally waiting for a step or its end.
 #include <algorithm>
-#include <fstream>
-#include <istream>
-#include <iterator>
 #include <ostream>
 #include <string>
 
@@ -73,20 +70,11 @@ int run_start(std::span<const std::string_view> args, Context& ctx) {
     return parser.usage_error(ctx, "--flow-version takes a version number (1, 2, ...)");
   }
 
-  std::string input_text = input_arg.value_or("{}");
-  if (input_text.starts_with('@')) {
-    const std::string file = input_text.substr(1);
-    if (file == "-") {
-      if (ctx.in == nullptr) return parser.usage_error(ctx, "no stdin to read the input from");
-      input_text.assign(std::istreambuf_iterator<char>(*ctx.in), {});
-    } else {
-      std::ifstream in(file, std::ios::binary);
-      if (!in) return parser.usage_error(ctx, "cannot read the input file '" + file + "'");
-      input_text.assign(std::istreambuf_iterator<char>(in), {});
-    }
-  }
+  std::string unreadable;
+  const auto input_text = argument_text(input_arg.value_or("{}"), "input", ctx, unreadable);
+  if (!input_text) return parser.usage_error(ctx, unreadable);
   boost::system::error_code ec;
-  auto input = boost::json::parse(input_text, ec);
+  auto input = boost::json::parse(*input_text, ec);
   if (ec) return parser.usage_error(ctx, "--input is not JSON: " + ec.message());
 
   boost::json::object body{{"flow", parser.positional().front()}, {"input", std::move(input)}};

@@ -143,24 +143,17 @@ std::unique_ptr<sagaflow::rabbitmq::OrchestratorTransport> open_broker(
   return std::make_unique<sagaflow::rabbitmq::OrchestratorTransport>(settings);
 }
 
-// A deployed flow over RabbitMQ: its queues and bindings were declared at start, so a flow
-// that needs others waits for a restart (which declares what every stored flow needs).
-void check_declared(const Declared& declared, const sagaflow::Plan& plan) {
-  for (const auto& service : plan.services()) {
-    if (!declared.services.contains(service)) {
-      throw sagaflow::http::DeployRefused(
-          "flow " + plan.flow().name + " sends commands to service " + service +
-          ", which has no queue on the broker yet: add the file to the flows folder and restart "
-          "sagaflowd");
-    }
-  }
-  for (const auto& event : plan.listened_events()) {
-    if (!declared.events.contains(event)) {
-      throw sagaflow::http::DeployRefused(
-          "flow " + plan.flow().name + " listens to event " + event +
-          ", which is not bound to the orchestrator's queue yet: add the file to the flows "
-          "folder and restart sagaflowd");
-    }
+// A flow deployed over RabbitMQ while running: its services' queues and its events' bindings
+// are declared at once (and on every reconnect). The broker says how many consumers each
+// service has, for the deploy's warnings.
+std::map<std::string, std::uint32_t> declare_for_deploy(
+    sagaflow::rabbitmq::OrchestratorTransport& broker, const sagaflow::Plan& plan) {
+  try {
+    return broker.declare_for_deploy(plan.services(), plan.listened_events());
+  } catch (const sagaflow::rabbitmq::Error& error) {
+    throw sagaflow::http::NotServing("flow " + plan.flow().name +
+                                     ": its queues cannot be declared on the broker now (" +
+                                     error.what() + "); deploy it again");
   }
 }
 
@@ -494,14 +487,22 @@ int main(int argc, char** argv) {
   log::info("sagaflowd running",
             {{"transport", broker ? "rabbitmq" : "embedded"}, {"store", store_name(config)}});
 
-  // The admin requests now reach the orchestrator. A deployed flow's events reach it on the bus
-  // at once; over RabbitMQ, only what was declared at start can be deployed.
+  // The admin requests now reach the orchestrator. A deployed flow's events reach it at once,
+  // on the bus as over RabbitMQ (which declares its services' queues then).
   sagaflow::http::BackendHooks hooks;
   if (broker) {
-    hooks.prepare_deploy = [&](const sagaflow::Plan& plan) { check_declared(declared, plan); };
+    hooks.prepare_deploy = [&](const sagaflow::Plan& plan) {
+      return declare_for_deploy(*broker, plan);
+    };
+    hooks.send_event = [&](sagaflow::Message event) {
+      return broker->send_outside_event(std::move(event));
+    };
   } else {
     hooks.prepare_deploy = [&](const sagaflow::Plan& plan) {
-      for (const auto& event : plan.listened_events()) bus.route_events_to_orchestrator(event);
+      return bus.declare_for_deploy(plan.services(), plan.listened_events());
+    };
+    hooks.send_event = [&](sagaflow::Message event) {
+      return bus.send_outside_event(std::move(event));
     };
   }
   sagaflow::http::AdminBackendImpl backend(orchestrator, store, flows, clock, std::move(hooks));

@@ -29,6 +29,10 @@ std::future<void> ServingBackend::retry(std::string saga_id) {
   return real().retry(std::move(saga_id));
 }
 
+std::future<void> ServingBackend::send_event(Message event) {
+  return real().send_event(std::move(event));
+}
+
 std::optional<SagaRow> ServingBackend::saga(std::string_view id) {
   return real().saga(id);
 }
@@ -53,8 +57,8 @@ std::optional<std::string> ServingBackend::flow_source(std::string_view name, in
   return real().flow_source(name, version);
 }
 
-http::Deployed ServingBackend::deploy(std::shared_ptr<const flow::Flow> flow,
-                                      const std::string& source) {
+http::DeployResult ServingBackend::deploy(std::shared_ptr<const flow::Flow> flow,
+                                          const std::string& source) {
   return real().deploy(std::move(flow), source);
 }
 

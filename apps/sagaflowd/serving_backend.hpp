@@ -27,14 +27,15 @@ class ServingBackend final : public sagaflow::http::AdminBackend {
   std::future<sagaflow::StartResult> start(sagaflow::StartRequest request) override;
   std::future<void> cancel(std::string saga_id, std::string reason) override;
   std::future<void> retry(std::string saga_id) override;
+  std::future<void> send_event(sagaflow::Message event) override;
   std::optional<sagaflow::SagaRow> saga(std::string_view id) override;
   std::vector<sagaflow::HistoryRow> history(std::string_view id) override;
   std::vector<sagaflow::SagaRow> list(const sagaflow::SagaFilter& filter) override;
   std::vector<sagaflow::SagaCount> counts() override;
   const sagaflow::FlowRegistry& flows() override;
   std::optional<std::string> flow_source(std::string_view name, int version) override;
-  sagaflow::http::Deployed deploy(std::shared_ptr<const sagaflow::flow::Flow> flow,
-                                  const std::string& source) override;
+  sagaflow::http::DeployResult deploy(std::shared_ptr<const sagaflow::flow::Flow> flow,
+                                      const std::string& source) override;
   sagaflow::http::Readiness readiness() override;
   sagaflow::http::Gauges gauges() override;
 

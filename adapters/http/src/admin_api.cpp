@@ -34,6 +34,7 @@ constexpr std::size_t kDefaultPage = 50;
 constexpr std::size_t kMaxPage = 500;
 constexpr std::size_t kDefaultBulk = 100;
 constexpr std::size_t kMaxBulk = 1000;
+constexpr std::size_t kMaxIdPrefix = 128;
 
 std::string_view error_code_of(status s) {
   switch (s) {
@@ -374,6 +375,10 @@ Outcome AdminApi::route(Context& c) {
       }
     }
   }
+  if (path == "/api/events") {
+    if (method != verb::post) return allow("POST");
+    return send_event(c);
+  }
   if (path == kFlows) {
     if (method == verb::get) return flows(c);
     if (method == verb::post) return deploy(c);
@@ -511,8 +516,15 @@ Outcome AdminApi::start(Context& c) {
 }
 
 Response AdminApi::list(Context& c) {
-  auto params = c.params({"flow", "status", "key", "from", "to", "limit", "after"});
+  auto params = c.params({"flow", "status", "key", "from", "to", "limit", "after", "id_prefix"});
   SagaFilter filter;
+  filter.id_prefix = params["id_prefix"];
+  if (filter.id_prefix.size() > kMaxIdPrefix ||
+      !std::all_of(filter.id_prefix.begin(), filter.id_prefix.end(),
+                   [](char ch) { return ch > 0x20 && ch < 0x7f; })) {
+    bad("id_prefix must be 1 to " + std::to_string(kMaxIdPrefix) +
+        " printable ASCII characters (a saga id's beginning)");
+  }
   filter.flow = params["flow"];
   filter.status = params["status"];
   if (!filter.status.empty() && !status_from_string(filter.status)) {
@@ -738,6 +750,10 @@ json::array warnings_json(const std::vector<flow::Diagnostic>& warnings) {
   return out;
 }
 
+constexpr std::string_view kUnservedServiceFix =
+    "check the service's name; if it is right, start a worker that serves it (its commands wait "
+    "in its queue until then)";
+
 std::string seconds_text(std::chrono::milliseconds budget) {
   return std::to_string(std::max<long long>(1, (budget.count() + 999) / 1000));
 }
@@ -814,22 +830,106 @@ Outcome AdminApi::deploy(Context& c) {
     }
     const auto name = result.flow->name;
     const auto version = result.flow->version;
-    Deployed deployed;
+    DeployResult deployed;
     try {
       deployed = backend_.deploy(result.flow, check.text());
     } catch (const FlowVersionExists& e) {
       return reply.error(status::conflict, e.what());
     } catch (const DeployRefused& e) {
       return reply.error(status::conflict, e.what());
+    } catch (const NotServing& e) {
+      return reply.error(status::service_unavailable, e.what());
     }
-    if (deployed == Deployed::created) {
-      log::info("flow deployed", {{"flow", name}, {"version", version}});
+    const bool created = deployed.deployed == Deployed::created;
+    if (created) log::info("flow deployed", {{"flow", name}, {"version", version}});
+    // The flow's own warnings (as lint's), then the services nobody serves (no position).
+    json::array warnings = warnings_json(result.warnings);
+    for (const auto& w : deployed.warnings) {
+      log::warn(
+          "flow deploy warning",
+          {{"flow", name}, {"version", version}, {"service", w.service}, {"warning", w.message}});
+      warnings.push_back(json::object{{"line", 0},
+                                      {"column", 0},
+                                      {"code", "unserved_service"},
+                                      {"service", w.service},
+                                      {"message", text::printable(w.message)},
+                                      {"fix", kUnservedServiceFix}});
     }
     return reply.json(
-        deployed == Deployed::created ? status::created : status::ok,
-        json::object{
-            {"name", name}, {"version", version}, {"warnings", warnings_json(result.warnings)}});
+        created ? status::created : status::ok,
+        json::object{{"name", name}, {"version", version}, {"warnings", std::move(warnings)}});
   });
+}
+
+// ---------------------------------------------------------------------------------------------
+// Outside events
+
+namespace {
+
+// AMQP carries the type (the routing key) and the ids as short strings.
+constexpr std::size_t kMaxEventField = 255;
+
+// A field of an outside event's envelope: at most 255 bytes, no control character.
+std::string envelope_field(const json::object& body, std::string_view key, bool required) {
+  auto value = string_field(body, key);
+  if (value.empty()) {
+    if (required) bad(std::string(key) + " is required (a non-empty string)");
+    if (body.contains(key) && !body.at(key).is_null()) {
+      bad(std::string(key) + " must not be empty; leave it out instead");
+    }
+    return value;
+  }
+  if (value.size() > kMaxEventField) {
+    bad(std::string(key) + " is longer than " + std::to_string(kMaxEventField) + " bytes");
+  }
+  for (unsigned char ch : value) {
+    if (ch < 0x20 || ch == 0x7f) bad(std::string(key) + " must not contain control characters");
+  }
+  return value;
+}
+
+}  // namespace
+
+Outcome AdminApi::send_event(Context& c) {
+  auto body = parse_object(c.request.body(), false);
+  only_keys(body, {"type", "payload", "message_id", "correlation_id"});
+  Message event;
+  event.kind = MessageKind::event;
+  event.type = envelope_field(body, "type", true);
+  event.id = envelope_field(body, "message_id", false);
+  event.correlation_id = envelope_field(body, "correlation_id", false);
+  const auto* payload = body.if_contains("payload");
+  if (payload != nullptr && !payload->is_null() && !payload->is_object()) {
+    bad("payload must be a JSON object");
+  }
+  event.body = payload == nullptr || payload->is_null() ? "{}" : json::serialize(*payload);
+  if (event.id.empty()) event.id = "api-event/" + new_trace_id();
+  std::string_view trace = c.request["traceparent"];
+  event.traceparent = valid_traceparent(trace) ? std::string(trace) : new_traceparent();
+
+  const auto reply = c.reply;
+  const json::object accepted{{"message_id", event.id}, {"type", event.type}};
+  auto sent = std::make_shared<std::future<void>>(backend_.send_event(std::move(event)));
+  auto poll = [reply, sent, accepted]() -> std::optional<Response> {
+    if (!ready(*sent)) return std::nullopt;
+    try {
+      sent->get();
+    } catch (const EventNotRouted& e) {
+      return reply.error(status::unprocessable_entity, e.what());
+    } catch (const std::exception& e) {
+      log::warn("event not sent", {{"type", accepted.at("type")}, {"error", e.what()}});
+      return reply.error(status::service_unavailable,
+                         std::string("the event was not sent: ") + e.what());
+    }
+    return reply.json(status::accepted, accepted);
+  };
+  const auto limit = options_.commit_timeout;
+  auto expire = [reply, limit]() -> Response {
+    return reply.error(status::service_unavailable,
+                       "the event was not confirmed within " + std::to_string(limit.count()) +
+                           " ms; it may still arrive (send it again with the same message_id)");
+  };
+  return Pending(std::move(poll), std::move(expire), limit);
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -868,22 +968,25 @@ Response AdminApi::metrics(Context& c) {
   return res;
 }
 
-std::string AdminApi::new_traceparent() {
+std::string AdminApi::random_hex(int digits) {
   static constexpr char kHex[] = "0123456789abcdef";
   std::lock_guard lock(random_mutex_);
   std::string t;
-  auto hex = [&](int n) {
-    for (int i = 0; i < n; i += 16) {
-      auto bits = random_();
-      for (int j = 0; j < 16 && i + j < n; ++j, bits >>= 4) t.push_back(kHex[bits & 0xf]);
-    }
-  };
+  for (int i = 0; i < digits; i += 16) {
+    auto bits = random_();
+    for (int j = 0; j < 16 && i + j < digits; ++j, bits >>= 4) t.push_back(kHex[bits & 0xf]);
+  }
+  return t;
+}
+
+std::string AdminApi::new_trace_id() {
+  return random_hex(32);
+}
+
+std::string AdminApi::new_traceparent() {
+  std::string t;
   do {  // again only for ids of all zeros, which W3C forbids
-    t = "00-";
-    hex(32);
-    t.push_back('-');
-    hex(16);
-    t += "-01";
+    t = "00-" + new_trace_id() + "-" + random_hex(16) + "-01";
   } while (!valid_traceparent(t));
   return t;
 }

@@ -2,6 +2,7 @@
 
 #include <filesystem>
 #include <fstream>
+#include <set>
 #include <sstream>
 
 #include "sagaflow/flow/loader.hpp"
@@ -44,6 +45,11 @@ std::future<void> AdminBackendImpl::retry(std::string saga_id) {
   return orchestrator_.retry(std::move(saga_id));
 }
 
+std::future<void> AdminBackendImpl::send_event(Message event) {
+  if (!hooks_.send_event) throw NotServing("this daemon cannot send events");
+  return hooks_.send_event(std::move(event));
+}
+
 std::optional<SagaRow> AdminBackendImpl::saga(std::string_view id) {
   return store_.load(id);
 }
@@ -70,24 +76,46 @@ std::optional<std::string> AdminBackendImpl::flow_source(std::string_view name, 
   return std::move(row->source);
 }
 
-Deployed AdminBackendImpl::deploy(std::shared_ptr<const flow::Flow> flow,
-                                  const std::string& source) {
+DeployResult AdminBackendImpl::deploy(std::shared_ptr<const flow::Flow> flow,
+                                      const std::string& source) {
   std::lock_guard lock(deploy_mutex_);
   if (auto existing = stored(store_, flow->name, flow->version)) {
     if (existing->source != source) throw FlowVersionExists(flow->name, flow->version);
     if (!flows_.find(flow->name, flow->version)) flows_.add(std::move(flow));
-    return Deployed::unchanged;
+    return DeployResult{Deployed::unchanged, {}};
   }
   // Registered but never stored (not through sagaflowd, which stores what it loads): its text
   // is unknown, so it cannot be told equal; and replacing a plan under running sagas is what a
   // version forbids.
   if (flows_.find(flow->name, flow->version)) throw FlowVersionExists(flow->name, flow->version);
   const Plan plan(flow);
-  if (hooks_.prepare_deploy) hooks_.prepare_deploy(plan);
+  DeployResult result;
+  if (hooks_.prepare_deploy) {
+    const auto consumers = hooks_.prepare_deploy(plan);
+    result.warnings = unserved_new_services(plan, consumers);
+  }
   store_.save_flow_definition(FlowDefinitionRow{
       .name = flow->name, .version = flow->version, .source = source, .deployed_at = clock_.now()});
   flows_.add(std::move(flow));
-  return Deployed::created;
+  return result;
+}
+
+std::vector<DeployWarning> AdminBackendImpl::unserved_new_services(
+    const Plan& plan, const std::map<std::string, std::uint32_t>& consumers) const {
+  std::set<std::string> known;
+  for (const auto& other : flows_.all())
+    known.insert(other->services().begin(), other->services().end());
+  std::vector<DeployWarning> warnings;
+  for (const auto& service : plan.services()) {
+    const auto found = consumers.find(service);
+    if (known.contains(service) || found == consumers.end() || found->second > 0) continue;
+    warnings.push_back(DeployWarning{
+        service, "flow " + plan.flow().name + " sends commands to service " + service +
+                     ", which no flow used before and which nothing consumes yet: is its name "
+                     "misspelled? Its commands wait until a worker serves " +
+                     service});
+  }
+  return warnings;
 }
 
 Readiness AdminBackendImpl::readiness() {

@@ -5,6 +5,7 @@
 #include <condition_variable>
 #include <deque>
 #include <functional>
+#include <future>
 #include <iterator>
 #include <mutex>
 #include <unordered_map>
@@ -65,16 +66,24 @@ class Core final : public Transport, public std::enable_shared_from_this<Core> {
     std::lock_guard lock(mutex_);
     return unacked_.size();
   }
-  // An outside event entering the bus (moved in: no copy).
-  void publish_event(Message event) {
+  // An outside event entering the bus (moved in: no copy); whether anything took it.
+  bool publish_event(Message event) {
     event.kind = MessageKind::event;
     std::shared_ptr<Core> keep = shared_from_this();
     Notices notices;
+    bool taken = false;
     {
       std::lock_guard lock(mutex_);
+      auto subs = subscribers_.find(event.type);
+      taken = routed_.contains(event.type) || (subs != subscribers_.end() && !subs->second.empty());
       route_locked(keep, event, generation_.load(), notices);
     }
     tell(notices);
+    return taken;
+  }
+  bool serves(const std::string& service) const {
+    std::lock_guard lock(mutex_);
+    return services_.contains(service);
   }
   // Everything in flight is forgotten: queued inputs, unacknowledged deliveries, and handlers
   // posted but not yet run (they compare their generation with the current one).
@@ -286,6 +295,25 @@ void Bus::subscribe(const std::string& event_type, std::function<void(const Mess
 
 void Bus::publish_event(Message event) {
   impl_->core->publish_event(std::move(event));
+}
+
+std::future<void> Bus::send_outside_event(Message event) {
+  std::promise<void> sent;
+  const auto type = event.type;
+  if (impl_->core->publish_event(std::move(event))) {
+    sent.set_value();
+  } else {
+    sent.set_exception(std::make_exception_ptr(EventNotRouted(type)));
+  }
+  return sent.get_future();
+}
+
+std::map<std::string, std::uint32_t> Bus::declare_for_deploy(
+    const std::vector<std::string>& services, const std::vector<std::string>& event_types) {
+  for (const auto& type : event_types) route_events_to_orchestrator(type);
+  std::map<std::string, std::uint32_t> served;
+  for (const auto& service : services) served[service] = impl_->core->serves(service) ? 1 : 0;
+  return served;
 }
 
 std::vector<DeadLetter> Bus::dead_letters() const {

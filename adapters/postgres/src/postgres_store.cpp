@@ -120,12 +120,14 @@ std::vector<int> partition_list(std::span<const int> partitions) {
 // fragments only; values are always parameters. One statement per shape, so that each is planned
 // for its own index (an "$1 = '' OR" condition would defeat them all).
 
-constexpr unsigned kFlow = 1, kStatus = 2, kKey = 4, kFrom = 8, kBefore = 16, kAfter = 32;
+constexpr unsigned kFlow = 1, kStatus = 2, kKey = 4, kFrom = 8, kBefore = 16, kAfter = 32,
+                   kIdPrefix = 64;
 
 unsigned list_shape(const SagaFilter& f) {
   return (f.flow.empty() ? 0u : kFlow) | (f.status.empty() ? 0u : kStatus) |
          (f.key.empty() ? 0u : kKey) | (f.created_from ? kFrom : 0u) |
-         (f.created_before ? kBefore : 0u) | (f.after ? kAfter : 0u);
+         (f.created_before ? kBefore : 0u) | (f.after ? kAfter : 0u) |
+         (f.id_prefix.empty() ? 0u : kIdPrefix);
 }
 
 std::string list_sql(unsigned shape) {
@@ -146,6 +148,11 @@ std::string list_sql(unsigned shape) {
     const std::string at = param();
     add("(created_at, id) < (" + at + ", " + param() + ")");
   }
+  // The id is COLLATE "C": a range in byte order, on the primary key.
+  if (shape & kIdPrefix) {
+    const std::string from = param();
+    add("id >= " + from + " AND id < " + param());
+  }
   return std::string("SELECT ") + sql::kSagaColumns + " FROM sagas" + where +
          " ORDER BY created_at DESC, id DESC LIMIT " + param();
 }
@@ -158,6 +165,7 @@ Params list_params(const SagaFilter& f) {
   if (f.created_from) p.add(to_millis(*f.created_from));
   if (f.created_before) p.add(to_millis(*f.created_before));
   if (f.after) p.add(to_millis(f.after->created_at)).add(f.after->id);
+  if (!f.id_prefix.empty()) p.add(f.id_prefix).add(id_prefix_end(f.id_prefix));
   p.add(sql_limit(f.limit));
   return p;
 }

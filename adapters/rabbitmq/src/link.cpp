@@ -315,30 +315,11 @@ std::string Link::open() {
                           amqp_empty_table);
     if (!(error = check("declaring exchange '" + name + "'")).empty()) return error;
   }
-  const std::string dead = t.dead_exchange();
-  const std::string quorum = "quorum";
   for (const auto& q : settings_.queues) {
-    std::vector<amqp_table_entry_t> args{entry("x-queue-type", quorum)};
-    if (q.work) {
-      args.push_back(entry("x-dead-letter-exchange", dead));
-      amqp_table_entry_t limit{};
-      limit.key = amqp_cstring_bytes("x-delivery-limit");
-      limit.value.kind = AMQP_FIELD_KIND_I64;
-      limit.value.value.i64 = t.delivery_limit;
-      args.push_back(limit);
-    }
-    amqp_table_t table{static_cast<int>(args.size()), args.data()};
-    amqp_queue_declare(conn_, kPublishChannel, bytes(q.name), 0, 1, 0, 0, table);
-    if (!(error = check("declaring queue '" + q.name + "'")).empty()) return error;
-    for (const auto& [exchange, key] : q.bindings) {
-      amqp_queue_bind(conn_, kPublishChannel, bytes(q.name), bytes(exchange), bytes(key),
-                      amqp_empty_table);
-      if (!(error = check("binding queue '" + q.name + "' to '" + exchange + "' with key '" + key +
-                          "'"))
-               .empty()) {
-        return error;
-      }
-    }
+    if (!(error = declare_queue(q, nullptr)).empty()) return error;
+  }
+  for (const auto& q : declared_later_) {
+    if (!(error = declare_queue(q, nullptr)).empty()) return error;
   }
 
   amqp_channel_open(conn_, kConsumeChannel);
@@ -356,6 +337,71 @@ std::string Link::open() {
   unconfirmed_.clear();
   outstanding_.clear();
   return {};
+}
+
+std::string Link::declare_queue(const QueueSpec& q, std::uint32_t* consumers) {
+  auto check = [&](const std::string& what) -> std::string {
+    auto reply = amqp_get_rpc_reply(conn_);
+    return ok(reply) ? std::string() : what + ": " + describe(reply);
+  };
+  const auto& t = settings_.topology;
+  const std::string dead = t.dead_exchange();
+  const std::string quorum = "quorum";
+  std::vector<amqp_table_entry_t> args{entry("x-queue-type", quorum)};
+  if (q.work) {
+    args.push_back(entry("x-dead-letter-exchange", dead));
+    amqp_table_entry_t limit{};
+    limit.key = amqp_cstring_bytes("x-delivery-limit");
+    limit.value.kind = AMQP_FIELD_KIND_I64;
+    limit.value.value.i64 = t.delivery_limit;
+    args.push_back(limit);
+  }
+  amqp_table_t table{static_cast<int>(args.size()), args.data()};
+  auto* declared = amqp_queue_declare(conn_, kPublishChannel, bytes(q.name), 0, 1, 0, 0, table);
+  std::string error;
+  if (!(error = check("declaring queue '" + q.name + "'")).empty()) return error;
+  if (consumers != nullptr && declared != nullptr) *consumers = declared->consumer_count;
+  for (const auto& [exchange, key] : q.bindings) {
+    amqp_queue_bind(conn_, kPublishChannel, bytes(q.name), bytes(exchange), bytes(key),
+                    amqp_empty_table);
+    if (!(error =
+              check("binding queue '" + q.name + "' to '" + exchange + "' with key '" + key + "'"))
+             .empty()) {
+      return error;
+    }
+  }
+  return {};
+}
+
+std::vector<std::uint32_t> Link::declare(std::vector<QueueSpec> queues, Duration timeout) {
+  auto promise = std::make_shared<std::promise<std::vector<std::uint32_t>>>();
+  auto future = promise->get_future();
+  post([this, queues = std::move(queues), promise]() mutable {
+    if (conn_ == nullptr) {
+      promise->set_exception(std::make_exception_ptr(Error(settings_.name + ": not connected to " +
+                                                           settings_.connection.redacted_url() +
+                                                           ", cannot declare queues")));
+      return;
+    }
+    std::vector<std::uint32_t> consumers;
+    for (auto& q : queues) {
+      std::uint32_t count = 0;
+      if (auto error = declare_queue(q, &count); !error.empty()) {
+        // A refused declaration closed the channel: the reconnect starts clean, without it.
+        fail(error);
+        promise->set_exception(std::make_exception_ptr(Error(settings_.name + ": " + error)));
+        return;
+      }
+      consumers.push_back(count);
+      declared_later_.push_back(std::move(q));  // declared again on every reconnect
+    }
+    promise->set_value(std::move(consumers));
+  });
+  if (future.wait_for(timeout) != std::future_status::ready) {
+    throw Error(settings_.name + ": the broker did not answer the declarations within " +
+                std::to_string(timeout.count()) + " ms");
+  }
+  return future.get();
 }
 
 void Link::notify(bool up, const std::string& error) {

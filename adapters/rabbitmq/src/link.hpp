@@ -105,6 +105,11 @@ class Link {
   // returns whether it is up. Not from the I/O thread.
   bool reconsume(std::vector<std::string> queues, Duration timeout);
   const LinkSettings& settings() const { return settings_; }
+  // Declares more queues (and bindings) on the current connection, as open() declares those of
+  // the settings, and on every connection after; returns each queue's consumer count, in order.
+  // Throws Error when not connected, refused (the connection then starts again without them) or
+  // not answered within `timeout`. Not from the I/O thread.
+  std::vector<std::uint32_t> declare(std::vector<QueueSpec> queues, Duration timeout);
 
   // I/O thread only.
   bool is_current(std::uint64_t tag) const;
@@ -138,6 +143,9 @@ class Link {
 
   void run();
   std::string open();
+  // Declares the queue and its bindings on the publishing channel; the error, or empty. Its
+  // consumer count goes to `consumers` when given.
+  std::string declare_queue(const QueueSpec& q, std::uint32_t* consumers);
   // Drops the connection; unless `deliberate` (a clean close), tells the observer it was lost.
   void fail(const std::string& error, bool deliberate = false);
   // Tells ConnectionSettings::on_connection, if any.
@@ -177,6 +185,7 @@ class Link {
 
   // I/O thread only.
   std::vector<std::string> consume_;  // the queues consumed (settings_.consume, then reconsume())
+  std::vector<QueueSpec> declared_later_;  // by declare(), after settings_.queues
   amqp_connection_state_t conn_ = nullptr;
   std::uint64_t next_seq_ = 1;
   std::map<std::uint64_t, Pending> unconfirmed_;

@@ -3,6 +3,8 @@
 #include <algorithm>
 #include <condition_variable>
 #include <deque>
+#include <future>
+#include <map>
 #include <mutex>
 
 #include "link.hpp"
@@ -130,6 +132,44 @@ Sending OrchestratorTransport::publish_started(std::span<const Message> messages
     batch.push_back(std::move(o));
   }
   return impl_->link->publish_started(std::move(batch), impl_->settings.confirm_timeout);
+}
+
+std::future<void> OrchestratorTransport::send_outside_event(Message event) {
+  event.kind = MessageKind::event;
+  auto sent = std::make_shared<std::promise<void>>();
+  auto future = sent->get_future();
+  const auto& t = impl_->settings.topology;
+  std::vector<detail::Outgoing> batch{{t.events_exchange(), event.type, true, event, {}}};
+  auto* link = impl_->link.get();
+  link->post([link, batch = std::move(batch), sent, type = event.type]() mutable {
+    link->publish(std::move(batch), [sent, type](const detail::PublishResult& result) {
+      if (result.unroutable) {
+        sent->set_exception(std::make_exception_ptr(EventNotRouted(type)));
+      } else if (!result.error.empty()) {
+        sent->set_exception(std::make_exception_ptr(Error(result.error)));
+      } else {
+        sent->set_value();
+      }
+    });
+  });
+  return future;
+}
+
+std::map<std::string, std::uint32_t> OrchestratorTransport::declare_for_deploy(
+    const std::vector<std::string>& services, const std::vector<std::string>& event_types) {
+  const auto& t = impl_->settings.topology;
+  std::vector<detail::QueueSpec> queues;
+  for (const auto& service : services) {
+    queues.push_back({t.command_queue(service), true, {{t.commands_exchange(), service}}});
+  }
+  detail::QueueSpec events{t.orchestrator_events_queue(), true, {}};
+  for (const auto& type : event_types) events.bindings.emplace_back(t.events_exchange(), type);
+  if (!event_types.empty()) queues.push_back(std::move(events));
+  const auto consumers =
+      impl_->link->declare(std::move(queues), impl_->settings.connection.connect_timeout);
+  std::map<std::string, std::uint32_t> out;
+  for (std::size_t i = 0; i < services.size(); ++i) out[services[i]] = consumers.at(i);
+  return out;
 }
 
 std::size_t OrchestratorTransport::receive(std::vector<Delivery>& out, std::size_t max,

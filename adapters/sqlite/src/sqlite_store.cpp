@@ -156,12 +156,14 @@ struct Statements {
 // The list query for one filter shape (which fields are set), built from constant fragments
 // only: values are always bound. One statement per shape, so that each can use its index (an
 // "? = '' OR" condition would not).
-constexpr unsigned kFlow = 1, kStatus = 2, kKey = 4, kFrom = 8, kBefore = 16, kAfter = 32;
+constexpr unsigned kFlow = 1, kStatus = 2, kKey = 4, kFrom = 8, kBefore = 16, kAfter = 32,
+                   kIdPrefix = 64;
 
 unsigned list_shape(const SagaFilter& f) {
   return (f.flow.empty() ? 0u : kFlow) | (f.status.empty() ? 0u : kStatus) |
          (f.key.empty() ? 0u : kKey) | (f.created_from ? kFrom : 0u) |
-         (f.created_before ? kBefore : 0u) | (f.after ? kAfter : 0u);
+         (f.created_before ? kBefore : 0u) | (f.after ? kAfter : 0u) |
+         (f.id_prefix.empty() ? 0u : kIdPrefix);
 }
 
 std::string list_sql(unsigned shape) {
@@ -176,6 +178,7 @@ std::string list_sql(unsigned shape) {
   if (shape & kFrom) add("created_at >= ?");
   if (shape & kBefore) add("created_at < ?");
   if (shape & kAfter) add("(created_at < ? OR (created_at = ? AND id < ?))");
+  if (shape & kIdPrefix) add("id >= ? AND id < ?");  // BINARY collation: byte order
   return saga_select((where + " ORDER BY created_at DESC, id DESC LIMIT ?").c_str());
 }
 
@@ -422,6 +425,12 @@ std::vector<SagaRow> SqliteStore::list(const SagaFilter& filter) {
     s.bind(++index, to_millis(filter.after->created_at));
     s.bind(++index, to_millis(filter.after->created_at));
     s.bind(++index, filter.after->id);
+  }
+  const std::string prefix_end =  // bound SQLITE_STATIC: lives until the rows are read
+      filter.id_prefix.empty() ? std::string() : id_prefix_end(filter.id_prefix);
+  if (shape & kIdPrefix) {
+    s.bind(++index, filter.id_prefix);
+    s.bind(++index, prefix_end);
   }
   s.bind(++index, sql_limit(filter.limit));
   return impl_->read_sagas(s);

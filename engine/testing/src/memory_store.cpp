@@ -236,6 +236,7 @@ std::vector<SagaRow> MemoryStore::list(const SagaFilter& filter) {
     if (!filter.flow.empty() && saga.flow != filter.flow) continue;
     if (!filter.status.empty() && saga.status != filter.status) continue;
     if (!filter.key.empty() && saga.idempotency_key != filter.key) continue;
+    if (!saga.id.starts_with(filter.id_prefix)) continue;
     if (filter.created_from && saga.created_at < *filter.created_from) continue;
     if (filter.created_before && saga.created_at >= *filter.created_before) continue;
     if (filter.after) {

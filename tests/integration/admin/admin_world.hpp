@@ -73,7 +73,12 @@ class AdminWorld {
     orchestrator = std::make_unique<Orchestrator>(flows, store, bus.orchestrator(), clock, options);
     orchestrator_thread = std::jthread([this](std::stop_token stop) { orchestrator->run(stop); });
 
-    backend = std::make_unique<AdminBackendImpl>(*orchestrator, store, flows, clock);
+    BackendHooks hooks;
+    hooks.send_event = [this](Message event) { return bus.send_outside_event(std::move(event)); };
+    hooks.prepare_deploy = [this](const Plan& plan) {
+      return bus.declare_for_deploy(plan.services(), plan.listened_events());
+    };
+    backend = std::make_unique<AdminBackendImpl>(*orchestrator, store, flows, clock, hooks);
     api = std::make_unique<AdminApi>(*backend, std::move(admin_options), &metrics);
     server_options.address = "127.0.0.1";
     server_options.port = 0;

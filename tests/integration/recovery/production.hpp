@@ -105,6 +105,9 @@ class Deployment {
   }
 
   const std::string& url(int index) const { return urls_.at(index); }
+  const std::string& broker() const { return broker_; }
+  const std::string& prefix() const { return prefix_; }
+  const std::filesystem::path& dir() const { return dir_; }
   Process& daemon(int index) { return *daemons_.at(index); }
   std::filesystem::path log_path(int index) const {
     return dir_ / ("sagaflowd-" + std::to_string(index) + ".log");

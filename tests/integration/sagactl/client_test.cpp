@@ -3,6 +3,7 @@
 // each kind of answer. docs/admin-api.md is the contract both sides follow.
 #include <doctest/doctest.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cstdio>
 #include <filesystem>
@@ -245,8 +246,12 @@ TEST_CASE("show prints the saga and its history as a timeline") {
 TEST_CASE("show encodes the id into the path, and an unknown saga exits 3") {
   Client c;
   c.admin.on("GET", "/api/sagas/a%2Fb%20c", {404, error_body("not_found", "no saga 'a/b c'")});
+  c.admin.on("GET", "/api/sagas", {400, error_body("bad_request", "id_prefix must be ...")});
   auto r = c.run({"show", "a/b c"});
-  CHECK(c.admin.last().target == "/api/sagas/a%2Fb%20c");
+  REQUIRE(c.admin.requests().size() == 2);
+  CHECK(c.admin.requests()[0].target == "/api/sagas/a%2Fb%20c");
+  // Then as the beginning of an id, which the server refuses to be: the saga is unknown.
+  CHECK(c.admin.requests()[1].target == "/api/sagas?id_prefix=a%2Fb%20c&limit=11");
   CHECK(r.status == sagactl::kExitNotFound);
   CHECK(r.err == "sagactl show: not_found: no saga 'a/b c' (HTTP 404)\n");
 }
@@ -561,4 +566,127 @@ TEST_CASE("nobody listening exits 4") {
   auto r = run_sagactl({"list", "--url", url});
   CHECK(r.status == sagactl::kExitUnavailable);
   CHECK(r.err.find("cannot reach the admin endpoint at " + url) != std::string::npos);
+}
+
+// --- short ids, options before the command, send-event, deploy warnings ------------------------
+
+namespace {
+
+std::string saga_list(const std::vector<std::string>& ids) {
+  json::array sagas;
+  for (const auto& id : ids) {
+    sagas.push_back(json::object{{"id", id},
+                                 {"flow", "offer_purchase"},
+                                 {"status", "completed"},
+                                 {"created_at", "2026-11-23T10:00:00.000Z"}});
+  }
+  return json::serialize(json::object{{"sagas", sagas}, {"next", nullptr}});
+}
+
+}  // namespace
+
+TEST_CASE("show takes the beginning of an id when it begins one saga's id only") {
+  Client c;
+  c.admin.on("GET", "/api/sagas/7f3a", {404, error_body("not_found", "no saga 7f3a")});
+  c.admin.on("GET", "/api/sagas", {200, saga_list({"7f3a0001-whole"})});
+  c.admin.on("GET", "/api/sagas/7f3a0001-whole",
+             {200, R"({"saga": {"id": "7f3a0001-whole", "flow": "offer_purchase",
+                       "status": "completed"}, "history": []})"});
+  auto r = c.run({"show", "7f3a"});
+  CHECK(r.status == sagactl::kExitOk);
+  CHECK(c.admin.requests().at(1).target == "/api/sagas?id_prefix=7f3a&limit=11");
+  CHECK(c.admin.last().target == "/api/sagas/7f3a0001-whole");
+  CHECK(r.out.find("7f3a0001-whole") != std::string::npos);
+}
+
+TEST_CASE("show of the beginning of several ids lists them and exits 2") {
+  Client c;
+  c.admin.on("GET", "/api/sagas/7f", {404, error_body("not_found", "no saga 7f")});
+  c.admin.on("GET", "/api/sagas", {200, saga_list({"7f3a-one", "7fbb-two"})});
+  auto r = c.run({"show", "7f"});
+  CHECK(r.status == sagactl::kExitUsage);
+  CHECK(r.out.empty());
+  CHECK(r.err ==
+        "sagactl show: '7f' is the beginning of 2 sagas; give more of the id:\n"
+        "  7f3a-one  offer_purchase  completed  2026-11-23T10:00:00.000Z\n"
+        "  7fbb-two  offer_purchase  completed  2026-11-23T10:00:00.000Z\n");
+
+  Client d;
+  std::vector<std::string> many;
+  for (int i = 0; i < 11; ++i) many.push_back("7f" + std::to_string(i));
+  d.admin.on("GET", "/api/sagas/7f", {404, error_body("not_found", "no saga 7f")});
+  d.admin.on("GET", "/api/sagas", {200, saga_list(many)});
+  auto more = d.run({"show", "7f"});
+  CHECK(more.status == sagactl::kExitUsage);
+  CHECK(more.err.starts_with(
+      "sagactl show: '7f' is the beginning of more than 10 sagas; give more of the id:\n"));
+  CHECK(std::count(more.err.begin(), more.err.end(), '\n') == 11);
+}
+
+TEST_CASE("the common options may come before the command") {
+  FakeAdmin admin;
+  admin.on("GET", "/api/flows", {200, R"({"flows": []})"});
+  TempFile token("token", kToken);
+  for (const auto& args : std::vector<std::vector<std::string>>{
+           {"--url", admin.url(), "--token-file", token.path.string(), "--json", "flows"},
+           {"--url=" + admin.url(), "--json", "flows", "--token-file", token.path.string()},
+           {"--http-timeout", "5000", "flows", "--json", "--url", admin.url(), "--token-file",
+            token.path.string()}}) {
+    auto r = run_sagactl(args);
+    CHECK_MESSAGE(r.status == sagactl::kExitOk, r.err);
+    CHECK(r.out == "{\"flows\": []}\n");  // --json: as it came
+    CHECK(admin.last().authorization == std::string("Bearer ") + kToken);
+  }
+  // Before a command that takes none of them: that command's unknown option.
+  auto lint = run_sagactl({"--json", "lint", "x.yaml"});
+  CHECK(lint.status == sagactl::kExitUsage);
+  CHECK(lint.err.find("unknown option '--json'") != std::string::npos);
+  // Only options: no command.
+  CHECK(run_sagactl({"--url", admin.url()}).status == sagactl::kExitUsage);
+}
+
+TEST_CASE("send-event posts the type, payload and ids, and says what was sent") {
+  Client c;
+  c.admin.on("POST", "/api/events",
+             {202, R"({"message_id": "payment.succeeded/pay-42", "type": "payment.succeeded"})"});
+  auto r = c.run({"send-event", "payment.succeeded", "--payload", R"({"payment_id": "pay-42"})",
+                  "--id", "payment.succeeded/pay-42", "--correlation-id", "saga-1"});
+  CHECK(r.status == sagactl::kExitOk);
+  CHECK(r.out == "event payment.succeeded sent, message id payment.succeeded/pay-42\n");
+  CHECK(c.admin.last().content_type == "application/json");
+  CHECK(json::parse(c.admin.last().body) ==
+        json::parse(R"({"type": "payment.succeeded", "payload": {"payment_id": "pay-42"},
+                        "message_id": "payment.succeeded/pay-42", "correlation_id": "saga-1"})"));
+
+  // The payload from stdin; without one, {}.
+  run_sagactl({"send-event", "a.b", "--payload", "@-", "--url", c.admin.url()}, {}, R"({"x": 1})");
+  CHECK(json::parse(c.admin.last().body) == json::parse(R"({"type": "a.b", "payload": {"x": 1}})"));
+  c.run({"send-event", "a.b"});
+  CHECK(json::parse(c.admin.last().body) == json::parse(R"({"type": "a.b", "payload": {}})"));
+
+  const auto sent = c.admin.requests().size();
+  CHECK(c.run({"send-event", "a.b", "--payload", "[1]"}).status == sagactl::kExitUsage);
+  CHECK(c.run({"send-event", "a.b", "--payload", "{"}).status == sagactl::kExitUsage);
+  CHECK(c.run({"send-event"}).status == sagactl::kExitUsage);
+  CHECK(c.admin.requests().size() == sent);  // none of those was sent
+
+  Client d;
+  d.admin.on("POST", "/api/events",
+             {422, error_body("invalid", "no one listens to event type a.b: ...")});
+  auto refused = d.run({"send-event", "a.b"});
+  CHECK(refused.status == sagactl::kExitFailure);
+  CHECK(refused.err ==
+        "sagactl send-event: invalid: no one listens to event type a.b: ... "
+        "(HTTP 422)\n");
+}
+
+TEST_CASE("deploy prints each warning on stderr and still exits 0") {
+  Client c;
+  TempFile flow("warned.yaml", "name: f\nversion: 1\nsteps: []\n");
+  c.admin.on("POST", "/api/flows", {201, R"({"name": "f", "version": 1, "warnings": [
+               {"service": "pionts", "message": "flow f sends commands to service pionts, ..."}]})"});
+  auto r = c.run({"deploy", flow.path.string()});
+  CHECK(r.status == sagactl::kExitOk);
+  CHECK(r.out == "f version 1: deployed\n");
+  CHECK(r.err == "sagactl deploy: warning: flow f sends commands to service pionts, ...\n");
 }

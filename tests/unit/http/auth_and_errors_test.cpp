@@ -116,15 +116,14 @@ class DownBackend : public AdminBackend {
   std::future<StartResult> start(StartRequest) override { return {}; }
   std::future<void> cancel(std::string, std::string) override { return {}; }
   std::future<void> retry(std::string) override { return {}; }
+  std::future<void> send_event(Message) override { return {}; }
   std::optional<SagaRow> saga(std::string_view) override { throw std::runtime_error("disk I/O"); }
   std::vector<HistoryRow> history(std::string_view) override { return {}; }
   std::vector<SagaRow> list(const SagaFilter&) override { throw std::runtime_error("disk I/O"); }
   std::vector<SagaCount> counts() override { return {}; }
   const FlowRegistry& flows() override { return flows_; }
   std::optional<std::string> flow_source(std::string_view, int) override { return {}; }
-  Deployed deploy(std::shared_ptr<const flow::Flow>, const std::string&) override {
-    return Deployed::created;
-  }
+  DeployResult deploy(std::shared_ptr<const flow::Flow>, const std::string&) override { return {}; }
   Readiness readiness() override { return ready; }
   Readiness ready{.store = "disk I/O", .broker = "not connected"};
   Gauges gauges() override { return {}; }

@@ -135,10 +135,11 @@ TEST_CASE("a deploy the daemon refuses (say, a broker without the queues) answer
   sagaflow::testing::FakeTransport transport;
   sagaflow::testing::ManualClock clock;
   Orchestrator orchestrator(flows, store, transport, clock);
-  AdminBackendImpl backend(orchestrator, store, flows, clock,
-                           BackendHooks{.prepare_deploy = [](const Plan& plan) {
-                             throw DeployRefused("no queue for " + plan.services().front());
-                           }});
+  AdminBackendImpl backend(
+      orchestrator, store, flows, clock,
+      BackendHooks{.prepare_deploy = [](const Plan& plan) -> std::map<std::string, std::uint32_t> {
+        throw DeployRefused("no queue for " + plan.services().front());
+      }});
   AdminApi api(backend, {});
   auto res = posted_flow_answer(api.handle_request(yaml(verb::post, "/api/flows", kOrderV1)));
   CHECK(res.result() == status::conflict);

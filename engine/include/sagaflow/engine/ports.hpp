@@ -178,10 +178,22 @@ class StaleLease : public std::runtime_error {
   std::uint64_t epoch;
 };
 
+// The first id after every id that starts with `prefix` (printable ASCII, not empty), in byte
+// order: the prefix with its last byte incremented.
+inline std::string id_prefix_end(std::string_view prefix) {
+  std::string end(prefix);
+  end.back() = static_cast<char>(end.back() + 1);
+  return end;
+}
+
 struct SagaFilter {
   std::string flow;    // empty = any
   std::string status;  // empty = any
   std::string key;     // the business key the saga was started with (idempotency key), exact
+  // Sagas whose id starts with it (sagactl show and the dashboard take a short id); printable
+  // ASCII (the API refuses anything else), so that [prefix, prefix with its last byte + 1) is
+  // the range of ids in byte order. Empty = any.
+  std::string id_prefix;
   std::optional<Timestamp> created_from;    // inclusive
   std::optional<Timestamp> created_before;  // exclusive
   std::optional<SagaCursor> after;          // the last saga of the previous page
@@ -297,6 +309,17 @@ class PartitionedStore {
 // ---------------------------------------------------------------------------------------------
 // Transport: inputs arrive unacknowledged; the orchestrator acknowledges them only after the
 // transition they caused is committed.
+
+// An outside event sent from outside the flows (the admin endpoint's POST /api/events) that
+// nothing takes: no queue is bound to its type, no listener waits for it. Nothing was sent.
+class EventNotRouted : public std::runtime_error {
+ public:
+  explicit EventNotRouted(const std::string& type)
+      : std::runtime_error("no one listens to event type " + type +
+                           ": no flow waits for it or starts on it, and no queue is bound to it"),
+        type(type) {}
+  std::string type;
+};
 
 struct Delivery {
   Message message;

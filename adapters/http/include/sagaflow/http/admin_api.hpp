@@ -59,6 +59,18 @@ struct Gauges {
 
 enum class Deployed { created, unchanged };
 
+// A deployed flow sends commands to a service that no flow used before and that nothing
+// consumes yet: a misspelled name, or a worker not started yet. Logged and answered, not refused.
+struct DeployWarning {
+  std::string service;
+  std::string message;
+};
+
+struct DeployResult {
+  Deployed deployed = Deployed::created;
+  std::vector<DeployWarning> warnings;
+};
+
 // A deploy the running daemon cannot take (e.g. its broker has no queue for a new service).
 class DeployRefused : public std::runtime_error {
  public:
@@ -82,6 +94,10 @@ class AdminBackend {
   virtual std::future<void> cancel(std::string saga_id, std::string reason) = 0;
   virtual std::future<void> retry(std::string saga_id) = 0;
 
+  // An outside event, delivered as a participant publishing it would (docs/protocol.md §8).
+  // Ready once the transport holds it; failed with EventNotRouted when nothing takes its type.
+  virtual std::future<void> send_event(Message event) = 0;
+
   // Reads from the store.
   virtual std::optional<SagaRow> saga(std::string_view id) = 0;
   virtual std::vector<HistoryRow> history(std::string_view id) = 0;
@@ -93,8 +109,9 @@ class AdminBackend {
   virtual const FlowRegistry& flows() = 0;
   virtual std::optional<std::string> flow_source(std::string_view name, int version) = 0;
   // Stores and registers a verified flow. Throws FlowVersionExists (another text under that
-  // version) or DeployRefused.
-  virtual Deployed deploy(std::shared_ptr<const flow::Flow> flow, const std::string& source) = 0;
+  // version), DeployRefused, or NotServing (the broker cannot declare its queues now).
+  virtual DeployResult deploy(std::shared_ptr<const flow::Flow> flow,
+                              const std::string& source) = 0;
 
   virtual Readiness readiness() = 0;
   virtual Gauges gauges() = 0;
@@ -166,8 +183,11 @@ class AdminApi {
   Outcome lint(Context& c);
   Outcome deploy(Context& c);
   Outcome check_posted_flow(Context& c, std::function<Response(const FlowCheck& check)> answer);
+  Outcome send_event(Context& c);
   Response readyz(Context& c);
   Response metrics(Context& c);
+  std::string random_hex(int digits);
+  std::string new_trace_id();  // 32 hex digits
   std::string new_traceparent();
 
   AdminBackend& backend_;

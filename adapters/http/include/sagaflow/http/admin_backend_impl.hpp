@@ -4,7 +4,10 @@
 //
 // Threading: every member may be called from any thread (the Orchestrator's requests, the
 // Store and the FlowRegistry are); deploys are serialised among themselves.
+#include <cstdint>
 #include <functional>
+#include <future>
+#include <map>
 #include <mutex>
 #include <string>
 #include <vector>
@@ -21,9 +24,13 @@ struct BackendHooks {
   // Whether the broker is connected; empty when there is none (the embedded bus).
   std::function<bool()> broker_connected;
   // Called with a verified flow before it is stored and registered: makes the transport ready
-  // for it (routes its events), or throws DeployRefused when it cannot take it without a
-  // restart. Empty: nothing to do.
-  std::function<void(const Plan& plan)> prepare_deploy;
+  // for it (declares its services' queues, routes its events) and returns how many consumers
+  // each of its services has (a service left out: unknown). Throws DeployRefused when the
+  // transport cannot take it, NotServing when not now. Empty: nothing to do, nothing known.
+  std::function<std::map<std::string, std::uint32_t>(const Plan& plan)> prepare_deploy;
+  // Sends an outside event on the daemon's transport (Bus::send_outside_event,
+  // OrchestratorTransport::send_outside_event). Empty: POST /api/events answers 503.
+  std::function<std::future<void>(Message event)> send_event;
 };
 
 class AdminBackendImpl final : public AdminBackend {
@@ -35,17 +42,22 @@ class AdminBackendImpl final : public AdminBackend {
   std::future<StartResult> start(StartRequest request) override;
   std::future<void> cancel(std::string saga_id, std::string reason) override;
   std::future<void> retry(std::string saga_id) override;
+  std::future<void> send_event(Message event) override;
   std::optional<SagaRow> saga(std::string_view id) override;
   std::vector<HistoryRow> history(std::string_view id) override;
   std::vector<SagaRow> list(const SagaFilter& filter) override;
   std::vector<SagaCount> counts() override;
   const FlowRegistry& flows() override;
   std::optional<std::string> flow_source(std::string_view name, int version) override;
-  Deployed deploy(std::shared_ptr<const flow::Flow> flow, const std::string& source) override;
+  DeployResult deploy(std::shared_ptr<const flow::Flow> flow, const std::string& source) override;
   Readiness readiness() override;
   Gauges gauges() override;
 
  private:
+  // The services of `plan` that no registered flow uses and that have no consumer.
+  std::vector<DeployWarning> unserved_new_services(
+      const Plan& plan, const std::map<std::string, std::uint32_t>& consumers) const;
+
   Orchestrator& orchestrator_;
   Store& store_;
   FlowRegistry& flows_;

@@ -10,7 +10,10 @@
 // (`orchestrator()`) is meant for one orchestrator thread; handlers run on the workers'
 // io_context threads.
 #include <cstddef>
+#include <cstdint>
 #include <functional>
+#include <future>
+#include <map>
 #include <memory>
 #include <string>
 #include <string_view>
@@ -58,6 +61,16 @@ class Bus {
 
   // An outside event (e.g. a webhook turned into payment.succeeded) entering the bus.
   void publish_event(Message event);
+  // The same for an event sent from outside every participant (the admin endpoint's
+  // POST /api/events): ready at once, failed with EventNotRouted when neither the orchestrator
+  // nor a subscriber takes its type (nothing was delivered), as a broker returns a mandatory
+  // event nobody is bound to.
+  std::future<void> send_outside_event(Message event);
+
+  // A flow deployed while running: routes its event types to the orchestrator and returns, for
+  // each service, how many dispatchers serve it (0 or 1), as OrchestratorTransport's does.
+  std::map<std::string, std::uint32_t> declare_for_deploy(
+      const std::vector<std::string>& services, const std::vector<std::string>& event_types);
 
   // Messages given up on: dead-lettered by the orchestrator, commands for a service no one
   // serves (`unroutable`), replies the orchestrator published (`wrong_kind`). Kept for

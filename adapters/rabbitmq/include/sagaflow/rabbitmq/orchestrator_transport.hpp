@@ -12,6 +12,8 @@
 // See adapters/rabbitmq/README.md.
 #include <cstdint>
 #include <functional>
+#include <future>
+#include <map>
 #include <memory>
 #include <span>
 #include <string>
@@ -66,6 +68,18 @@ class OrchestratorTransport final : public Transport {
   void publish(std::span<const Message> messages) override;
   // The same, waiting for the confirms only when the returned function is called.
   Sending publish_started(std::span<const Message> messages) override;
+  // An outside event sent as a participant publishes one (docs/protocol.md §8): to the events
+  // exchange with its type as routing key, persistent and mandatory. Ready once the broker
+  // confirmed it; failed with EventNotRouted when the broker returned it (no queue is bound to
+  // its type), with Error when it was refused or the connection dropped first. Never blocks.
+  std::future<void> send_outside_event(Message event);
+  // A flow deployed while running: declares the command queue of each service (bound to the
+  // commands exchange) and binds the events queue to each event type, as at connect, at once and
+  // again on every reconnect. Returns how many consumers each service's queue has (0: no worker
+  // serves it yet). Throws Error when not connected, refused, or not answered within the
+  // connect timeout.
+  std::map<std::string, std::uint32_t> declare_for_deploy(
+      const std::vector<std::string>& services, const std::vector<std::string>& event_types);
   std::size_t receive(std::vector<Delivery>& out, std::size_t max, Duration wait) override;
   // Tags from a previous connection are ignored: the broker redelivers those inputs.
   void ack(std::span<const std::uint64_t> tags) override;
