@@ -24,7 +24,7 @@ using Request = http::request<http::string_body>;
 using Response = http::response<http::string_body>;
 
 // What the API acts on. The payments service publishes through its event sink, which the
-// embedding program wires to rabbitmq::Worker::publish_event.
+// embedding program wires to a rabbitmq::EventPublisher.
 struct Backend {
   sagaflow::sagas::PaymentsService& payments;
   std::function<bool()> broker_connected;

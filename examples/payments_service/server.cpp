@@ -168,7 +168,8 @@ class Service::Listener : public std::enable_shared_from_this<Service::Listener>
 Service::Service(Options options)
     : options_(std::move(options)),
       payments_("https://pay.example.test/checkout/", options_.webhook_secret),
-      backend_{payments_, [this] { return worker_ && worker_->connected(); }},
+      backend_{payments_,
+               [this] { return worker_ && worker_->connected() && events_->connected(); }},
       worker_guard_(asio::make_work_guard(worker_io_)) {
   listener_ = std::make_shared<Listener>(
       http_io_,
@@ -182,9 +183,15 @@ Service::Service(Options options)
   settings.service = "payments";
   settings.confirm_timeout = options_.confirm_timeout;
   worker_ = std::make_unique<sagaflow::rabbitmq::Worker>(worker_io_, dispatcher_, settings);
-  payments_.set_event_sink([worker = worker_.get()](sagaflow::Message event) {
-    worker->publish_event(std::move(event));
-  });
+  // The webhook's events go through a publisher of their own: the HTTP threads wait for its
+  // confirms without touching the worker's connection, which serves the commands.
+  events_ = std::make_unique<sagaflow::rabbitmq::EventPublisher>(
+      sagaflow::rabbitmq::EventPublisherSettings{.connection = options_.connection,
+                                                 .topology = settings.topology,
+                                                 .confirm_timeout = options_.confirm_timeout,
+                                                 .name = "payments_service webhook"});
+  payments_.set_event_sink(
+      [events = events_.get()](sagaflow::Message event) { events->publish(event); });
   // Last: a constructor that throws must not leave a thread to join.
   worker_thread_ = std::thread([this] { worker_io_.run(); });
 }
@@ -192,6 +199,7 @@ Service::Service(Options options)
 Service::~Service() {
   stop();
   payments_.set_event_sink({});
+  events_.reset();
   // The Worker waits for the handlers already running, so their io_context still runs here.
   worker_.reset();
   worker_guard_.reset();

@@ -4,7 +4,8 @@
 // API (http_api.hpp) on another, so that a slow command never holds up the gateway's webhooks
 // and the other way round.
 //
-// Webhooks publish on the HTTP threads and wait for the broker's confirm (up to
+// Webhooks publish on the HTTP threads through a rabbitmq::EventPublisher, a connection of its
+// own that declares no queue, and wait for the broker's confirm (up to
 // Options::confirm_timeout); that is why the HTTP side has more than one thread.
 #include <chrono>
 #include <cstddef>
@@ -18,6 +19,7 @@
 #include <boost/asio/ip/tcp.hpp>
 
 #include "http_api.hpp"
+#include "sagaflow/rabbitmq/event_publisher.hpp"
 #include "sagaflow/rabbitmq/settings.hpp"
 #include "sagaflow/rabbitmq/worker.hpp"
 #include "sagaflow/sagas/payments.hpp"
@@ -48,7 +50,7 @@ struct Options {
 class Service {
  public:
   // Binds the listener (throws boost::system::system_error when it cannot) and starts the
-  // Worker, which connects in the background. Nothing is served until run().
+  // Worker and the EventPublisher, which connect in the background. Nothing is served until run().
   explicit Service(Options options);
   // Stops serving, waits for the command handlers already running, closes the connection.
   ~Service();
@@ -64,6 +66,7 @@ class Service {
   boost::asio::io_context& http_context() { return http_io_; }
   sagaflow::sagas::PaymentsService& payments() { return payments_; }
   sagaflow::rabbitmq::Worker& worker() { return *worker_; }
+  sagaflow::rabbitmq::EventPublisher& events() { return *events_; }
 
  private:
   class Listener;
@@ -77,6 +80,7 @@ class Service {
   boost::asio::executor_work_guard<boost::asio::io_context::executor_type> worker_guard_;
   std::thread worker_thread_;
   std::unique_ptr<sagaflow::rabbitmq::Worker> worker_;
+  std::unique_ptr<sagaflow::rabbitmq::EventPublisher> events_;  // the webhook's events
 
   boost::asio::io_context http_io_;
   std::shared_ptr<Listener> listener_;

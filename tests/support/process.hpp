@@ -1,7 +1,8 @@
 #pragma once
 // A child process for the tests that run Sagaflow's programs (sagaflowd, sagaflow-participant):
 // started with extra environment variables and its output in a log file, stopped (SIGTERM,
-// then waited for) when it goes away, or killed and reaped on request.
+// then waited for) when it goes away, or killed and reaped on request. And output_of(), for a
+// command whose output the test reads.
 #include <doctest/doctest.h>
 
 #include <fcntl.h>
@@ -10,6 +11,7 @@
 #include <sys/wait.h>
 
 #include <chrono>
+#include <cstdio>
 #include <map>
 #include <string>
 #include <thread>
@@ -97,5 +99,16 @@ class Process {
   pid_t pid_ = -1;
   int exit_code_ = -1;
 };
+
+// What a shell command prints on stdout; the test fails when it does not exit with 0.
+inline std::string output_of(const std::string& command) {
+  std::string text;
+  FILE* out = ::popen(command.c_str(), "r");
+  REQUIRE_MESSAGE(out != nullptr, "cannot run " << command);
+  char buffer[4096];
+  while (auto n = std::fread(buffer, 1, sizeof buffer, out)) text.append(buffer, n);
+  REQUIRE_MESSAGE(::pclose(out) == 0, command << " failed: " << text);
+  return text;
+}
 
 }  // namespace sagaflow::testing

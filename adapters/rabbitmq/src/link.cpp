@@ -77,6 +77,12 @@ std::string describe(const Message& m) {
   return s;
 }
 
+Outgoing outside_event(const Topology& topology, Message event, bool mandatory) {
+  event.kind = MessageKind::event;
+  auto routing_key = event.type;
+  return {topology.events_exchange(), std::move(routing_key), mandatory, std::move(event), {}};
+}
+
 // ---------------------------------------------------------------------------------------------
 // Any thread
 
@@ -308,9 +314,12 @@ std::string Link::open() {
   if (!(error = check("enabling publisher confirms")).empty()) return error;
 
   const auto& t = settings_.topology;
-  for (auto [name, type] :
-       {std::pair{t.commands_exchange(), "topic"}, std::pair{t.events_exchange(), "topic"},
-        std::pair{t.dead_exchange(), "fanout"}}) {
+  std::vector<std::pair<std::string, const char*>> exchanges{{t.events_exchange(), "topic"}};
+  if (!settings_.events_only) {
+    exchanges.emplace_back(t.commands_exchange(), "topic");
+    exchanges.emplace_back(t.dead_exchange(), "fanout");
+  }
+  for (const auto& [name, type] : exchanges) {
     amqp_exchange_declare(conn_, kPublishChannel, bytes(name), amqp_cstring_bytes(type), 0, 1, 0, 0,
                           amqp_empty_table);
     if (!(error = check("declaring exchange '" + name + "'")).empty()) return error;
@@ -322,20 +331,22 @@ std::string Link::open() {
     if (!(error = declare_queue(q, nullptr)).empty()) return error;
   }
 
+  next_seq_ = 1;
+  unconfirmed_.clear();
+  outstanding_.clear();
+  consumers_.clear();
+  if (settings_.events_only) return {};
+
   amqp_channel_open(conn_, kConsumeChannel);
   if (!(error = check("opening the consuming channel")).empty()) return error;
   amqp_basic_qos(conn_, kConsumeChannel, 0, settings_.prefetch, 0);
   if (!(error = check("setting the prefetch")).empty()) return error;
-  consumers_.clear();
   for (const auto& queue : consume_) {
     auto* consume_ok = amqp_basic_consume(conn_, kConsumeChannel, bytes(queue), amqp_empty_bytes, 0,
                                           0, 0, amqp_empty_table);
     if (!(error = check("consuming from '" + queue + "'")).empty()) return error;
     consumers_[to_string(consume_ok->consumer_tag)] = queue;
   }
-  next_seq_ = 1;
-  unconfirmed_.clear();
-  outstanding_.clear();
   return {};
 }
 

@@ -45,6 +45,9 @@ struct LinkSettings {
   Topology topology;
   std::vector<QueueSpec> queues;
   std::vector<std::string> consume;
+  // A publisher of outside events: declares the events exchange only and opens no consuming
+  // channel (queues and consume must be empty).
+  bool events_only = false;
   std::uint16_t prefetch = 1;
   std::size_t max_message_bytes = kDefaultMaxMessageBytes;
   DeadLetterObserver* dead_letters = nullptr;  // told of every dead letter the link makes
@@ -199,5 +202,9 @@ class Link {
 
 // "command points.reserve (id ...)": how errors name a message.
 std::string describe(const Message& m);
+
+// An outside event as published (docs/protocol.md 8): to the events exchange, routing key = its
+// type, persistent, kind event.
+Outgoing outside_event(const Topology& topology, Message event, bool mandatory);
 
 }  // namespace sagaflow::rabbitmq::detail

@@ -211,14 +211,8 @@ Worker::~Worker() {
 }
 
 void Worker::publish_event(Message event, bool mandatory) {
-  event.kind = MessageKind::event;
   std::vector<detail::Outgoing> out;
-  auto type = event.type;
-  out.push_back({impl_->settings.topology.events_exchange(),
-                 std::move(type),
-                 mandatory,
-                 std::move(event),
-                 {}});
+  out.push_back(detail::outside_event(impl_->settings.topology, std::move(event), mandatory));
   impl_->link->publish_and_wait(std::move(out), impl_->settings.confirm_timeout);
 }
 

@@ -55,7 +55,7 @@ TEST_CASE("the server answers over HTTP, and says it is unhealthy without its br
   auto health = testing::request(endpoint, http::verb::get, "/healthz");
   CHECK(health.result() == http::status::service_unavailable);
 
-  // Not connected: publish_event throws, the webhook asks for a retry.
+  // Not connected: the event publisher throws, the webhook asks for a retry.
   auto webhook =
       testing::request(endpoint, http::verb::post, "/payments/webhook",
                        sagaflow::sagas::PaymentsService::webhook_body("pay-1", "succeeded", 700));

@@ -1,6 +1,8 @@
 // Every flow over a real RabbitMQ, each participant its own `sagaflow-participant` process
 // seeded with the demo data, the orchestrator in this process. Outside events (All_SalesOrder,
-// All_Payments, payment results) are published to the broker as their systems would.
+// All_Payments, payment results) are published to the broker as their systems would. Two flows
+// also run with their services in the other languages' workers: points_charge on clients/python
+// (SQLite inboxes), offer_purchase on clients/node (PostgreSQL inboxes).
 #include <doctest/doctest.h>
 
 #include <cstdio>
@@ -27,10 +29,12 @@
 #include "sagaflow/testing/memory_store.hpp"
 #include "support/own_broker.hpp"
 #include "support/process.hpp"
+#include "support/python.hpp"
 
 using namespace sagaflow;
 using namespace std::chrono_literals;
 using json::object;
+using sagaflow::testing::output_of;
 using sagaflow::testing::OwnBroker;
 using sagaflow::testing::Process;
 
@@ -43,10 +47,14 @@ struct Applied {
   std::int64_t repeated = 0;  // idempotency keys applied more than once: must stay 0
 };
 
+// Which participants the deployment starts as sagaflow-participant processes.
+enum class CppParticipants { all, none };
+
 // The orchestrator over the broker, with every participant as a process.
 class Deployment {
  public:
-  explicit Deployment(const std::string& name, std::string url = rabbitmq::testing::broker_url())
+  explicit Deployment(const std::string& name, std::string url = rabbitmq::testing::broker_url(),
+                      CppParticipants cpp = CppParticipants::all)
       : topology_(rabbitmq::testing::topology(name)),
         url_(std::move(url)),
         reports_(std::filesystem::temp_directory_path() /
@@ -76,7 +84,7 @@ class Deployment {
     orchestrator_ = std::make_unique<Orchestrator>(flows_, store_, *transport_, clock_, options);
     // The SMS gateway reads CVCs from the certificates service in memory: one process for both.
     for (const auto& service : settings.services) {
-      if (service == "sms") continue;
+      if (service == "sms" || cpp == CppParticipants::none) continue;
       start_participant(service == "certificates" ? std::vector<std::string>{"certificates", "sms"}
                                                   : std::vector<std::string>{service});
     }
@@ -110,13 +118,7 @@ class Deployment {
     const std::string command = std::string(SAGAFLOW_BINARY_DIR) +
                                 "/apps/sagaflow-participant --print-report --demo-data --state " +
                                 state_file(service) + " " + service;
-    std::string text;
-    if (FILE* out = ::popen(command.c_str(), "r")) {
-      char buffer[4096];
-      while (auto n = std::fread(buffer, 1, sizeof buffer, out)) text.append(buffer, n);
-      REQUIRE(::pclose(out) == 0);
-    }
-    const json::value counts = json::parse(text).at(service);
+    const json::value counts = json::parse(output_of(command)).at(service);
     return {counts.at("applied").as_int64(), counts.at("repeated").as_int64()};
   }
   void kill_participant(const std::string& service) {
@@ -141,6 +143,11 @@ class Deployment {
     }
     return out;
   }
+
+  const std::string& url() const { return url_; }
+  const std::string& prefix() const { return topology_.prefix; }
+  // A folder of the deployment's own, removed with it.
+  const std::filesystem::path& folder() const { return reports_; }
 
   std::string start(const std::string& flow, json::value input) {
     return orchestrator_->start(StartRequest{.flow = flow, .input = std::move(input)})
@@ -212,6 +219,48 @@ class Deployment {
   std::map<std::string, std::unique_ptr<Process>> participants_;
   std::jthread runner_;
 };
+
+// A worker in another language, as a child process that writes `ready` once each of its
+// services consumes; its stdout and stderr go to `log`, shown when it fails to start.
+class ForeignWorker {
+ public:
+  ForeignWorker(std::vector<std::string> argv, const std::map<std::string, std::string>& env,
+                const std::filesystem::path& ready, const std::filesystem::path& log)
+      : log_(log), process_(std::move(argv), env, log.string()) {
+    const auto deadline = std::chrono::steady_clock::now() + 30s;
+    while (!std::filesystem::exists(ready) && std::chrono::steady_clock::now() < deadline) {
+      if (process_.wait_for_end(0s) >= 0) break;  // it exited: no use waiting
+      std::this_thread::sleep_for(20ms);
+    }
+    REQUIRE_MESSAGE(std::filesystem::exists(ready), "the worker did not start:\n" << this->log());
+  }
+  // SIGTERM: it stops consuming and exits by itself; its tables stay for the report.
+  void stop() {
+    process_.signal(SIGTERM);
+    const bool exited = process_.wait_for_end(10s) >= 0;
+    if (!exited) process_.stop(SIGKILL);
+    CHECK_MESSAGE(exited, "the worker did not exit on SIGTERM:\n" << log());
+  }
+  std::string log() const {
+    std::ifstream file(log_);
+    std::stringstream text;
+    text << file.rdbuf();
+    return text.str();
+  }
+
+ private:
+  std::filesystem::path log_;
+  Process process_;
+};
+
+// A row of a report's table whose `key` column is `value`.
+const json::object& row(const json::value& table, const char* key, std::string_view value) {
+  for (const auto& r : table.as_array()) {
+    if (r.at(key).as_string() == value) return r.as_object();
+  }
+  FAIL("no row with " << key << " = " << value << " in " << table);
+  throw std::logic_error("unreachable");
+}
 
 object certificate_line(const char* line, const char* code, std::int64_t denomination) {
   return object{{"orderLineId", line},
@@ -398,4 +447,100 @@ TEST_CASE("over RabbitMQ, a participant killed with sagas in flight finishes the
     CHECK_MESSAGE(counts.repeated == 0,
                   service << " applied " << counts.repeated << " commands twice");
   }
+}
+
+TEST_CASE("over RabbitMQ, points_charge runs on Python workers of clients/python") {
+  Deployment d("python-points-charge", rabbitmq::testing::broker_url(), CppParticipants::none);
+  const auto dir = d.folder() / "python";
+  std::filesystem::create_directories(dir);
+  const std::string script =
+      std::string(SAGAFLOW_SOURCE_DIR) + "/tests/integration/processes/points_charge_worker.py";
+  const std::string package = std::string(SAGAFLOW_SOURCE_DIR) + "/clients/python";
+  ForeignWorker worker({sagaflow::testing::python(), script, "--amqp", d.url(), "--prefix",
+                        d.prefix(), "--dir", dir.string(), "--ready", (dir / "ready").string()},
+                       {{"PYTHONPATH", package}}, dir / "ready", dir / "worker.log");
+
+  // vic's card pays and vic gets the points; wes's card is declined (nothing to undo); xia's
+  // account is frozen, so xia's charge is refunded.
+  auto charge = [&](const char* user) {
+    return d.start(
+        "points_charge",
+        object{{"user_id", user}, {"amount", 2500}, {"method", "card-" + std::string(user)}});
+  };
+  const auto vic = charge("vic"), wes = charge("wes"), xia = charge("xia");
+  CHECK_MESSAGE(d.final_status(vic) == "completed", d.story(vic) << worker.log());
+  CHECK_MESSAGE(d.final_status(wes) == "compensated", d.story(wes) << worker.log());
+  CHECK_MESSAGE(d.final_status(xia) == "compensated", d.story(xia) << worker.log());
+  CHECK(d.result(vic, "add_points").at("balance") == 2500);
+  worker.stop();
+
+  // The workers' own tables: money where the sagas' ends put it, each effect applied once.
+  const auto report =
+      json::parse(output_of("PYTHONPATH='" + package + "' " + sagaflow::testing::python() + " " +
+                            script + " --report --dir " + dir.string()));
+  const auto& gateway = report.at("payment_gateway");
+  CHECK(row(gateway.at("methods"), "method", "card-vic").at("funds") == 7500);
+  CHECK(row(gateway.at("methods"), "method", "card-wes").at("funds") == 10000);
+  CHECK(row(gateway.at("methods"), "method", "card-xia").at("funds") == 10000);
+  CHECK(gateway.at("payments").as_array().size() == 2);
+  CHECK(row(gateway.at("payments"), "reference", vic).at("status") == "captured");
+  CHECK(row(gateway.at("payments"), "reference", xia).at("status") == "refunded");
+  CHECK(gateway.at("applied") == 3);  // charge vic, charge xia, refund xia
+  CHECK(gateway.at("repeated") == 0);
+  const auto& points = report.at("points");
+  CHECK(row(points.at("accounts"), "user_id", "vic").at("balance") == 2500);
+  CHECK(row(points.at("accounts"), "user_id", "xia").at("balance") == 0);
+  CHECK(points.at("applied") == 1);  // add vic
+  CHECK(points.at("repeated") == 0);
+}
+
+TEST_CASE("over RabbitMQ, offer_purchase runs on Node.js workers of clients/node") {
+  const std::string source = SAGAFLOW_SOURCE_DIR;
+  auto node_modules = output_of(source + "/tests/integration/processes/node_app.sh '" +
+                                std::string(SAGAFLOW_BINARY_DIR) + "' '" + source + "'");
+  node_modules.erase(node_modules.find_last_not_of('\n') + 1);
+  const char* dsn = std::getenv("SAGAFLOW_TEST_PG_DSN");
+  REQUIRE_MESSAGE(dsn != nullptr, "SAGAFLOW_TEST_PG_DSN is not set: run tools/test-pg start");
+  Deployment d("node-offer-purchase", rabbitmq::testing::broker_url(), CppParticipants::none);
+  const std::string script = source + "/tests/integration/processes/offer_purchase_worker.js";
+  const std::string schema = "processes_node_" + std::to_string(::getpid());
+  ForeignWorker worker({"/usr/bin/env", "node", script, "serve", d.url(), d.prefix(), schema,
+                        (d.folder() / "node-ready").string()},
+                       {{"NODE_PATH", node_modules}}, d.folder() / "node-ready",
+                       d.folder() / "node.log");
+
+  // alice buys the spa; bob cannot afford it (his order is cancelled); the concert sells out
+  // after carol's debit (refunded, her order cancelled).
+  auto buy = [&](const char* user, const char* offer, std::int64_t price) {
+    return d.start("offer_purchase",
+                   object{{"user_id", user}, {"offer_id", offer}, {"price", price}});
+  };
+  const auto alice = buy("alice", "spa", 400), bob = buy("bob", "spa", 400),
+             carol = buy("carol", "concert", 300);
+  CHECK_MESSAGE(d.final_status(alice) == "completed", d.story(alice) << worker.log());
+  CHECK_MESSAGE(d.final_status(bob) == "compensated", d.story(bob) << worker.log());
+  CHECK_MESSAGE(d.final_status(carol) == "compensated", d.story(carol) << worker.log());
+  worker.stop();
+
+  // The workers' own tables (the report drops their schemas): each effect applied once.
+  const auto report = json::parse(
+      output_of("NODE_PATH='" + node_modules + "' node " + script + " report " + schema));
+  const auto& offers = report.at("offers");
+  CHECK(row(offers.at("orders"), "reference", alice).at("status") == "bought");
+  CHECK(row(offers.at("orders"), "reference", bob).at("status") == "cancelled");
+  CHECK(row(offers.at("orders"), "reference", carol).at("status") == "cancelled");
+  CHECK(offers.at("applied") == 6);  // three orders, alice's fulfilled, two cancelled
+  CHECK(offers.at("repeated") == 0);
+  const auto& points = report.at("points");
+  const auto& account = [&](const char* user) -> const json::object& {
+    return row(points.at("accounts"), "user_id", user);
+  };
+  CHECK(account("alice").at("balance") == 600);
+  CHECK(account("alice").at("spent") == 400);
+  CHECK(account("bob").at("balance") == 100);
+  CHECK(account("carol").at("balance") == 1000);
+  CHECK(account("carol").at("refunded") == 300);
+  CHECK(points.at("reservations").as_array().size() == 2);
+  CHECK(points.at("applied") == 5);  // alice reserve, debit; carol reserve, debit, refund
+  CHECK(points.at("repeated") == 0);
 }

@@ -21,27 +21,18 @@
 #include "sagaflow/flow/loader.hpp"
 #include "sagaflow/sagas/offers.hpp"
 #include "sagaflow/testing/memory_store.hpp"
+#include "support/python.hpp"
 
 namespace sagaflow::rabbitmq {
 namespace {
 
 using namespace testing;
+using sagaflow::testing::python;
 using Strings = std::vector<std::string>;
 
 // Each case gets a topology of its own, also apart from another run of the same case.
 std::string unique(const std::string& name) {
   return "pyw." + name + "." + std::to_string(::getpid());
-}
-
-// Debian's python3 has python3-pika; a pyenv or virtualenv python3 first on PATH may not.
-std::string python() {
-  const char* configured = std::getenv("SAGAFLOW_TEST_PYTHON");
-  std::string path = configured != nullptr && *configured != '\0' ? configured : "/usr/bin/python3";
-  if (::access(path.c_str(), X_OK) != 0) {
-    FAIL(path << " is not executable: install python3-pika (tools/setup) or set "
-                 "SAGAFLOW_TEST_PYTHON");
-  }
-  return path;
 }
 
 // examples/python_worker/points_worker.py as a child process; its state is read from the JSON

@@ -11,6 +11,8 @@
 #include <functional>
 #include <map>
 #include <optional>
+#include <set>
+#include <sstream>
 #include <string>
 #include <thread>
 #include <vector>
@@ -23,6 +25,7 @@
 #include "sagaflow/rabbitmq/orchestrator_transport.hpp"
 #include "sagaflow/rabbitmq/settings.hpp"
 #include "sagaflow/rabbitmq/worker.hpp"
+#include "support/process.hpp"
 
 namespace sagaflow::rabbitmq::testing {
 
@@ -249,9 +252,7 @@ class Probe {
                                        t.dead_letter_queue()};
     for (const auto& s : services) queues.push_back(t.command_queue(s));
     for (int p = 0; p < partitions; ++p) queues.push_back(t.reply_queue(p));
-    for (const auto& q : queues) {
-      with_channel([&](amqp_channel_t ch) { amqp_queue_delete(conn_, ch, raw(q), 0, 0); });
-    }
+    for (const auto& q : queues) delete_queue(q);
     for (const auto& e : {t.commands_exchange(), t.events_exchange(), t.dead_exchange()}) {
       with_channel([&](amqp_channel_t ch) { amqp_exchange_delete(conn_, ch, raw(e), 0); });
     }
@@ -286,6 +287,24 @@ class Probe {
       amqp_exchange_declare(conn_, ch, raw(name), raw(type), 0, durable ? 1 : 0, 0, 0,
                             amqp_empty_table);
     });
+  }
+
+  // Whether the exchange exists (a passive declaration: nothing is created).
+  bool exchange_exists(const std::string& name) {
+    return with_channel([&](amqp_channel_t ch) {
+             amqp_exchange_declare(conn_, ch, raw(name), amqp_cstring_bytes("topic"), 1, 0, 0, 0,
+                                   amqp_empty_table);
+           })
+        .empty();
+  }
+  void bind(const std::string& queue, const std::string& exchange, const std::string& key) {
+    auto error = with_channel([&](amqp_channel_t ch) {
+      amqp_queue_bind(conn_, ch, raw(queue), raw(exchange), raw(key), amqp_empty_table);
+    });
+    REQUIRE_MESSAGE(error.empty(), "binding " << queue << " to " << exchange << ": " << error);
+  }
+  void delete_queue(const std::string& queue) {
+    with_channel([&](amqp_channel_t ch) { amqp_queue_delete(conn_, ch, raw(queue), 0, 0); });
   }
 
   // Ready messages in the queue (not those delivered and unacknowledged).
@@ -413,6 +432,24 @@ class Scratch {
   std::vector<std::string> services_;
   int partitions_ = 0;  // reply queues of partitions 0 .. partitions_ - 1
 };
+
+// The names of the broker's queues that start with `prefix`, as `rabbitmqctl list_queues` tells
+// (through tools/test-broker ctl): what exists, whoever declared it. A broker that is not the
+// test broker fails the test.
+inline std::set<std::string> queues_named(const std::string& prefix) {
+  // The data folder comes from the environment tools/test-broker was started with
+  // (SAGAFLOW_BUILD_DIR, SAGAFLOW_TEST_BROKER_DIR), the node's name from the URL's port.
+  const std::string command = "SAGAFLOW_TEST_AMQP_PORT=" + std::to_string(connection().port) +
+                              " '" SAGAFLOW_SOURCE_DIR
+                              "/tools/test-broker' ctl -q list_queues --no-table-headers name";
+  std::set<std::string> names;
+  std::istringstream lines(sagaflow::testing::output_of(command));
+  for (std::string line; std::getline(lines, line);) {
+    while (!line.empty() && (line.back() == ' ' || line.back() == '\t')) line.pop_back();
+    if (line.starts_with(prefix)) names.insert(line);
+  }
+  return names;
+}
 
 // Polls `condition` until true or `timeout`.
 inline bool eventually(const std::function<bool()>& condition,

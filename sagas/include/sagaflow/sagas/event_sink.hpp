@@ -5,24 +5,15 @@
 // (derived from what happened, never from a counter of deliveries), so that a republished event is
 // recognised as a duplicate by the engine and by subscribers.
 #include <functional>
-#include <string>
-#include <utility>
 
 #include "sagaflow/engine/message.hpp"
-#include "sagaflow/json.hpp"
+#include "sagaflow/worker/event_publisher.hpp"
 
 namespace sagaflow::sagas {
 
 using EventSink = std::function<void(Message)>;
 
 // An event envelope: kind event, the given id and type, the body as JSON text.
-inline Message make_event(std::string id, std::string type, const json::value& body) {
-  Message m;
-  m.kind = MessageKind::event;
-  m.id = std::move(id);
-  m.type = std::move(type);
-  m.body = json::serialize(body);
-  return m;
-}
+using worker::make_event;
 
 }  // namespace sagaflow::sagas
