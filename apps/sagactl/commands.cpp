@@ -19,6 +19,8 @@ constexpr std::array kCommands{
     Command{"retry", "retry a failed (parked) saga, or every failed one", run_retry},
     Command{"cancel", "cancel a running saga (it compensates)", run_cancel},
     Command{"flows", "list the deployed flows and their versions", run_flows},
+    Command{"purge", "remove finished sagas past their retention now (--dry-run: show them)",
+            run_purge},
     Command{"conform", "check a live worker against the wire protocol (docs/protocol.md)",
             run_conform},
 };

@@ -24,6 +24,9 @@ struct BackendHooks {
   // for it (routes its events), or throws DeployRefused when it cannot take it without a
   // restart. Empty: nothing to do.
   std::function<void(const Plan& plan)> prepare_deploy;
+  // Retention's preview and pass now (POST /api/purge). Empty: none runs here (503).
+  std::function<std::vector<PurgeGroup>(const PurgeScope& scope)> purge_preview;
+  std::function<std::future<std::vector<PurgeGroup>>(const PurgeScope& scope)> purge;
 };
 
 class AdminBackendImpl final : public AdminBackend {
@@ -44,6 +47,8 @@ class AdminBackendImpl final : public AdminBackend {
   Deployed deploy(std::shared_ptr<const flow::Flow> flow, const std::string& source) override;
   Readiness readiness() override;
   Gauges gauges() override;
+  std::vector<PurgeGroup> purge_preview(const PurgeScope& scope) override;
+  std::future<std::vector<PurgeGroup>> purge(const PurgeScope& scope) override;
 
  private:
   Orchestrator& orchestrator_;

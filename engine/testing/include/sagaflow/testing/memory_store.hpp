@@ -48,6 +48,9 @@ class MemoryStore final : public Store, public PartitionedStore {
   std::vector<SagaCount> count_by_flow_and_status() override;
   void save_flow_definition(const FlowDefinitionRow& definition) override;
   std::vector<FlowDefinitionRow> flow_definitions() override;
+  std::vector<SagaRow> finished(const FinishedFilter& filter) override;
+  FinishedCount count_finished(const FinishedFilter& filter) override;
+  RemovedRows remove_finished(std::span<const SagaRow> sagas) override;
 
   std::vector<Lease> heartbeat(std::string_view owner, int partition_count, Duration ttl) override;
   void release(std::string_view owner) override;
@@ -74,12 +77,17 @@ class MemoryStore final : public Store, public PartitionedStore {
   };
   struct StoredOutboxRow {
     OutboxRow row;
-    int partition = 0;  // its saga's
+    int partition = 0;    // its saga's
+    std::string saga_id;  // the saga whose write made it
   };
 
   // The partition of the saga a write is for: stored rows keep theirs.
   int partition_of_write(const SagaWrite& write) const;
   int partition_of_saga(const std::string& saga_id) const;
+  // Finished sagas that filter finds, in (created_at, id) order, ignoring after and limit.
+  std::vector<const SagaRow*> finished_locked(const FinishedFilter& filter) const;
+  // Whether a timer, a subscription or an outbox row names the saga (retention keeps it then).
+  bool still_needed(const std::string& saga_id) const;
 
   const Clock* clock_;
   mutable std::mutex mutex_;
