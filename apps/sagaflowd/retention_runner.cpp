@@ -1,5 +1,8 @@
 #include "retention_runner.hpp"
 
+#include <optional>
+#include <stdexcept>
+
 #include "sagaflow/http/log.hpp"
 #include "sagaflow/text/printable.hpp"
 

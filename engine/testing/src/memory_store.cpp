@@ -42,6 +42,12 @@ int MemoryStore::partition_of_saga(const std::string& saga_id) const {
 }
 
 std::vector<OutboxRow> MemoryStore::commit(const CommitBatch& batch) {
+  std::function<void()> hook;
+  {
+    std::lock_guard lock(mutex_);
+    hook.swap(next_commit_hook_);
+  }
+  if (hook) hook();
   std::lock_guard lock(mutex_);
   if (fail_commits_ > 0) {
     --fail_commits_;
@@ -348,6 +354,11 @@ RemovedRows MemoryStore::remove_finished(std::span<const SagaRow> sagas) {
     ++removed.sagas;
   }
   return removed;
+}
+
+void MemoryStore::on_next_commit(std::function<void()> hook) {
+  std::lock_guard lock(mutex_);
+  next_commit_hook_ = std::move(hook);
 }
 
 void MemoryStore::fail_next_commit(std::size_t count) {

@@ -209,7 +209,7 @@ TEST_CASE("sagactl purge on a real sagaflowd: what would go, then gone, archived
     std::ifstream in(file.path());
     for (std::string line; std::getline(in, line);) {
       const auto saga = parsed(line);
-      if (saga.at("saga").at("id") != id) continue;
+      if (saga.at("saga").at("id").as_string() != id) continue;
       archived = true;
       CHECK(saga.at("saga").at("key") == "purge-1");
       CHECK(saga.at("history").as_array().back().at("kind") == "saga_completed");

@@ -8,10 +8,13 @@
 #include <string>
 #include <vector>
 
+#include "sagaflow/engine/orchestrator.hpp"
 #include "sagaflow/engine/retention.hpp"
 #include "sagaflow/flow/loader.hpp"
+#include "sagaflow/testing/fake_transport.hpp"
 #include "sagaflow/testing/manual_clock.hpp"
 #include "sagaflow/testing/memory_store.hpp"
+#include "sagaflow/worker/dispatcher.hpp"
 
 namespace {
 
@@ -243,4 +246,43 @@ TEST_CASE("retention removes only the sagas of the partitions it is given") {
                  [] { return std::vector<int>{0}; });
   run_pass(mine);
   for (const auto& id : ids) CHECK_FALSE(w.kept(id));
+}
+
+TEST_CASE("a saga removed between the orchestrator's read and its commit fails no other write") {
+  testing::ManualClock clock;
+  testing::MemoryStore store{clock};
+  testing::FakeTransport transport;
+  FlowRegistry flows;
+  auto loaded = flow::load_flow_text(
+      "name: order\nversion: 1\nsteps:\n  - name: a\n    irreversible: true\n"
+      "    command: { service: s, name: c }\n",
+      "order.yaml");
+  REQUIRE(loaded.ok());
+  flows.add(loaded.flow);
+  Orchestrator orchestrator(flows, store, transport, clock, {.timer_poll = 0ms});
+
+  auto first = orchestrator.start({.flow = "order", .input = json::object{}});
+  orchestrator.run_once(0ms);
+  const auto id = first.get().saga_id;
+  const auto command = transport.published.back();
+  transport.deliver(worker::make_reply(command, worker::Result::ok()));
+  orchestrator.run_once(0ms);
+  REQUIRE(store.load(id)->status == "completed");
+
+  // The same reply again (a late duplicate) and a new start in one round; retention removes the
+  // finished saga after the round read it, before its commit.
+  transport.deliver(worker::make_reply(command, worker::Result::ok()));
+  auto second = orchestrator.start({.flow = "order", .input = json::object{}});
+  store.on_next_commit([&] {
+    const std::vector<SagaRow> removed = {*store.load(id)};
+    REQUIRE(store.remove_finished(removed).sagas == 1);
+  });
+  orchestrator.run_once(0ms);
+  const auto second_id = second.get().saga_id;  // committed: no error
+  CHECK(store.load(second_id)->status == "running");
+  CHECK_FALSE(store.load(id).has_value());
+  // The late reply comes again next round and finds no saga.
+  orchestrator.run_once(0ms);
+  REQUIRE(transport.dead_letter_codes.size() == 1);
+  CHECK(transport.dead_letter_codes[0] == DeadLetterCode::unknown_saga);
 }

@@ -6,6 +6,7 @@
 //
 // Threading: every member is safe to call from any thread (one mutex).
 #include <cstddef>
+#include <functional>
 #include <map>
 #include <mutex>
 #include <set>
@@ -60,6 +61,9 @@ class MemoryStore final : public Store, public PartitionedStore {
   std::vector<OutboxRow> unpublished_outbox_in(std::size_t limit,
                                                std::span<const int> partitions) override;
 
+  // Runs `hook` once, at the start of the next commit, before it reads anything: what another
+  // connection does meanwhile (retention removing a saga the commit writes to).
+  void on_next_commit(std::function<void()> hook);
   // The next `count` commits throw StoreFailure and write nothing.
   void fail_next_commit(std::size_t count = 1);
   // Transactions committed successfully (tests check that transitions share one: group commit).
@@ -111,6 +115,7 @@ class MemoryStore final : public Store, public PartitionedStore {
   std::map<int, PartitionLease> leases_;
   std::map<std::string, Timestamp, std::less<>> owners_alive_until_;
   std::size_t fail_commits_ = 0;
+  std::function<void()> next_commit_hook_;
   std::size_t commits_ = 0;
 };
 
