@@ -1,5 +1,6 @@
 #include "sagaflow/http/saga_json.hpp"
 
+#include "sagaflow/engine/engine.hpp"
 #include "sagaflow/engine/saga.hpp"
 #include "sagaflow/http/log.hpp"
 #include "sagaflow/http/wire.hpp"
