@@ -9,6 +9,7 @@
 
 #include "sagaflow/engine/retention.hpp"
 #include "sagaflow/http/json_lines_archive.hpp"
+#include "sagaflow/http/wire.hpp"
 #include "unit/http/api_world.hpp"
 
 namespace {
