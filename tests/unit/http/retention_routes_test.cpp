@@ -161,6 +161,7 @@ TEST_CASE("the archive holds one JSON line per removed saga with its history, be
   checked.store = &world->store;
 
   const auto first = world->complete(7);
+  world->clock.advance(1ms);  // created later: archived after (same times go by id)
   const auto second = world->complete(8);
   const auto first_history = world->store.history(first);
   const auto second_history = world->store.history(second);
