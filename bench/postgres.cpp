@@ -122,6 +122,13 @@ class TimedStore final : public Store {
   }
   void save_flow_definition(const FlowDefinitionRow& d) override { inner_.save_flow_definition(d); }
   std::vector<FlowDefinitionRow> flow_definitions() override { return inner_.flow_definitions(); }
+  std::vector<SagaRow> finished(const FinishedFilter& f) override { return inner_.finished(f); }
+  FinishedCount count_finished(const FinishedFilter& f) override {
+    return inner_.count_finished(f);
+  }
+  RemovedRows remove_finished(std::span<const SagaRow> sagas) override {
+    return inner_.remove_finished(sagas);
+  }
 
   void reset() {
     commit_seconds = timer_seconds = 0;

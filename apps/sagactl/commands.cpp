@@ -25,6 +25,8 @@ constexpr std::array kCommands{
     Command{"send-event", "send an outside event, as a participant publishing it would",
             run_send_event},
     Command{"flows", "list the deployed flows and their versions", run_flows},
+    Command{"purge", "remove finished sagas past their retention now (--dry-run: show them)",
+            run_purge},
     Command{"conform", "check a live worker against the wire protocol (docs/protocol.md)",
             run_conform},
 };

@@ -89,6 +89,13 @@ int parse_int(const std::string& value, int low, int high, const std::string& wh
   return number;
 }
 
+sagaflow::flow::KeepFor parse_keep_for(const std::string& value, const std::string& where) {
+  std::string error;
+  auto keep = sagaflow::flow::parse_keep_for(value, error);
+  if (!keep) throw ConfigError(where + ": " + sagaflow::text::printable(error));
+  return *keep;
+}
+
 // One setting, by the name it has in a config file; `where` names its source for errors.
 void apply(Config& c, const std::string& key, const std::string& value, const std::string& where) {
   if (key == "flows") {
@@ -107,6 +114,21 @@ void apply(Config& c, const std::string& key, const std::string& value, const st
     c.lease_ttl_ms = parse_int(value, 500, 600000, where);
   } else if (key == "max_in_flight_per_service") {
     c.max_in_flight_per_service = parse_int(value, 0, 1000000, where);
+  } else if (key == "retention_completed") {
+    c.retention_completed = parse_keep_for(value, where);
+  } else if (key == "retention_compensated") {
+    c.retention_compensated = parse_keep_for(value, where);
+  } else if (key == "retention_cancelled") {
+    c.retention_cancelled = parse_keep_for(value, where);
+  } else if (key == "retention_batch") {
+    c.retention_batch = parse_int(value, 1, 10000, where);
+  } else if (key == "retention_pause_ms") {
+    c.retention_pause_ms = parse_int(value, 0, 60000, where);
+  } else if (key == "retention_interval_s") {
+    c.retention_interval_s = parse_int(value, 1, 86400, where);
+  } else if (key == "archive_dir") {
+    if (value.empty()) throw ConfigError(where + ": archive_dir needs a folder");
+    c.archive_dir = value;
   } else if (key == "log_level") {
     auto level = sagaflow::log::parse_level(value);
     if (!level) {
@@ -182,6 +204,13 @@ const std::map<std::string, std::string>& environment_names() {
       {"SAGAFLOW_ADMIN_LISTEN", "admin_listen"},
       {"SAGAFLOW_ADMIN_FLOW_CHECK_MS", "admin_flow_check_ms"},
       {"SAGAFLOW_LOG_LEVEL", "log_level"},
+      {"SAGAFLOW_RETENTION_COMPLETED", "retention_completed"},
+      {"SAGAFLOW_RETENTION_COMPENSATED", "retention_compensated"},
+      {"SAGAFLOW_RETENTION_CANCELLED", "retention_cancelled"},
+      {"SAGAFLOW_RETENTION_BATCH", "retention_batch"},
+      {"SAGAFLOW_RETENTION_PAUSE_MS", "retention_pause_ms"},
+      {"SAGAFLOW_RETENTION_INTERVAL_S", "retention_interval_s"},
+      {"SAGAFLOW_ARCHIVE_DIR", "archive_dir"},
   };
   return names;
 }
@@ -300,6 +329,14 @@ std::string usage() {
          "                    verified (2000; 100 to 60000): longer is refused with 422\n"
          "  --log-level L     debug, info, warn or error (default: info); debug adds a line\n"
          "                    per admin request\n"
+         "  --retention-completed AGE, --retention-compensated AGE,\n"
+         "  --retention-cancelled AGE   how long finished sagas are kept when their flow file\n"
+         "                    says nothing (7d, 30d, 30d; a duration or never)\n"
+         "  --retention-batch N   sagas removed per transaction (500; 1 to 10000)\n"
+         "  --retention-pause-ms MS   pause between two batches (100; 0 to 60000)\n"
+         "  --retention-interval-s S  a retention pass every S seconds (60; 1 to 86400)\n"
+         "  --archive-dir DIR  append each removed saga with its history to JSON lines\n"
+         "                    files there first (sagas-YYYY-MM-DD.jsonl)\n"
          "  --config FILE     'key = value' lines with the same names (amqp_url, db, ...)\n"
          "  --demo            serve the example participants in-process and run the scenarios\n"
          "  --exit            with --demo: stop after the scenarios; fail if one went wrong\n"
@@ -307,7 +344,8 @@ std::string usage() {
          "SAGAFLOW_PG_DSN, SAGAFLOW_PG_SCHEMA, SAGAFLOW_PARTITIONS, SAGAFLOW_OWNER,\n"
          "SAGAFLOW_LEASE_TTL_MS, SAGAFLOW_AMQP_PREFIX, SAGAFLOW_TLS_*,\n"
          "SAGAFLOW_ADMIN_LISTEN, SAGAFLOW_ADMIN_FLOW_CHECK_MS, SAGAFLOW_ADMIN_TOKEN,\n"
-         "SAGAFLOW_LOG_LEVEL; SAGAFLOW_FAULT_AT=POINT[:N] (recovery drills: SIGKILL at the Nth\n"
+         "SAGAFLOW_LOG_LEVEL, SAGAFLOW_RETENTION_*, SAGAFLOW_ARCHIVE_DIR;\n"
+         "SAGAFLOW_FAULT_AT=POINT[:N] (recovery drills: SIGKILL at the Nth\n"
          "pass of a fault point);\n"
          "the command line overrides them, and they override the config file.\n";
 }

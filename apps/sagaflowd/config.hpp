@@ -9,6 +9,7 @@
 #include <string>
 #include <vector>
 
+#include "sagaflow/flow/flow.hpp"
 #include "sagaflow/http/log.hpp"
 
 namespace sagaflowd {
@@ -62,6 +63,18 @@ struct Config {
   // others wait in the store's outbox, in order (OrchestratorOptions::max_in_flight_per_service).
   // 0 = no limit.
   int max_in_flight_per_service = 256;
+  // Retention (docs/retention.md): finished sagas are removed once their last change is older
+  // than their flow's age for their status (the flow file's `retention:`), else these defaults
+  // ("7d", "30d", or "never"). Failed sagas are never removed. A pass runs every
+  // `retention_interval_s`, in batches of `retention_batch` sagas `retention_pause_ms` apart;
+  // with `archive_dir` set each batch is first appended to JSON lines files there.
+  sagaflow::flow::KeepFor retention_completed{.forever = false, .age = std::chrono::days(7)};
+  sagaflow::flow::KeepFor retention_compensated{.forever = false, .age = std::chrono::days(30)};
+  sagaflow::flow::KeepFor retention_cancelled{.forever = false, .age = std::chrono::days(30)};
+  int retention_batch = 500;
+  int retention_pause_ms = 100;
+  int retention_interval_s = 60;
+  std::string archive_dir;
 
   // Recovery drills only (SAGAFLOW_FAULT_AT=POINT[:N], never from a file): the process kills
   // itself with SIGKILL the Nth time (default 1) the orchestrator passes that fault point

@@ -34,12 +34,15 @@
 #include "config.hpp"
 #include "demo/demo.hpp"
 #include "dependencies.hpp"
+#include "retention_runner.hpp"
 #include "sagaflow/engine/backoff.hpp"
 #include "sagaflow/engine/orchestrator.hpp"
+#include "sagaflow/engine/retention.hpp"
 #include "sagaflow/engine/system_clock.hpp"
 #include "sagaflow/http/admin_api.hpp"
 #include "sagaflow/http/admin_backend_impl.hpp"
 #include "sagaflow/http/dead_letter_log.hpp"
+#include "sagaflow/http/json_lines_archive.hpp"
 #include "sagaflow/http/log.hpp"
 #include "sagaflow/http/prometheus.hpp"
 #include "sagaflow/http/server.hpp"
@@ -336,6 +339,82 @@ void run_orchestrator(sagaflow::Orchestrator& orchestrator, const sagaflowd::Dep
   }
 }
 
+// Retention and what it runs on: on PostgreSQL a connection of its own, so that its batches
+// never wait for the orchestrator's commits; with several orchestrators each removes the
+// sagas of the partitions it owns.
+struct RetentionParts {
+  std::unique_ptr<sagaflow::postgres::PostgresStore> connection;  // PostgreSQL only
+  std::unique_ptr<sagaflow::http::JsonLinesArchive> archive;
+  sagaflow::Retention retention;
+  std::unique_ptr<sagaflowd::RetentionRunner> runner;
+
+  RetentionParts(std::unique_ptr<sagaflow::postgres::PostgresStore> own, sagaflow::Store& shared,
+                 std::unique_ptr<sagaflow::http::JsonLinesArchive> files,
+                 const sagaflow::FlowRegistry& flows, const sagaflow::Clock& clock,
+                 sagaflow::RetentionOptions options, sagaflow::Metrics& metrics,
+                 std::function<std::vector<int>()> partitions)
+      : connection(std::move(own)),
+        archive(std::move(files)),
+        retention(connection ? *connection : shared, flows, clock, options, archive.get(), &metrics,
+                  std::move(partitions)) {}
+
+  // Ends the pass under way after its batch, and stops waiting for a lost connection.
+  void stop() {
+    if (connection) connection->stop_retrying();
+    runner.reset();
+  }
+};
+
+std::unique_ptr<RetentionParts> start_retention(const sagaflowd::Config& config,
+                                                sagaflow::Store& store, bool on_postgres,
+                                                const sagaflow::FlowRegistry& flows,
+                                                const sagaflow::Clock& clock,
+                                                sagaflow::Metrics& metrics,
+                                                const sagaflow::Orchestrator& orchestrator) {
+  try {
+    std::unique_ptr<sagaflow::postgres::PostgresStore> connection;
+    if (on_postgres) {
+      sagaflow::postgres::PostgresOptions options{.dsn = config.pg_dsn, .schema = config.pg_schema};
+      options.application_name = "sagaflow-retention";
+      connection = std::make_unique<sagaflow::postgres::PostgresStore>(options);
+    }
+    std::unique_ptr<sagaflow::http::JsonLinesArchive> archive;
+    if (!config.archive_dir.empty()) {
+      archive =
+          std::make_unique<sagaflow::http::JsonLinesArchive>(config.archive_dir, flows, clock);
+    }
+    std::function<std::vector<int>()> partitions;
+    if (config.partitions > 0) {
+      partitions = [&orchestrator] {
+        std::vector<int> owned;
+        for (const auto& lease : orchestrator.leases()) owned.push_back(lease.partition);
+        if (owned.empty()) owned.push_back(-1);  // owning none, it removes none
+        return owned;
+      };
+    }
+    sagaflow::RetentionOptions options{.defaults = {.completed = config.retention_completed,
+                                                    .compensated = config.retention_compensated,
+                                                    .cancelled = config.retention_cancelled},
+                                       .batch = static_cast<std::size_t>(config.retention_batch)};
+    auto parts =
+        std::make_unique<RetentionParts>(std::move(connection), store, std::move(archive), flows,
+                                         clock, options, metrics, std::move(partitions));
+    parts->runner = std::make_unique<sagaflowd::RetentionRunner>(
+        parts->retention, std::chrono::milliseconds(config.retention_pause_ms),
+        std::chrono::seconds(config.retention_interval_s));
+    log::info("retention running",
+              {{"completed", sagaflow::flow::format_keep_for(config.retention_completed)},
+               {"compensated", sagaflow::flow::format_keep_for(config.retention_compensated)},
+               {"cancelled", sagaflow::flow::format_keep_for(config.retention_cancelled)},
+               {"archive_dir", config.archive_dir}});
+    return parts;
+  } catch (const std::exception& error) {
+    log::error("retention cannot run; finished sagas are kept",
+               {{"error", sagaflow::text::printable(error.what())}});
+    return nullptr;
+  }
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -505,6 +584,16 @@ int main(int argc, char** argv) {
       return bus.send_outside_event(std::move(event));
     };
   }
+  auto retention =
+      start_retention(config, store, postgres != nullptr, flows, clock, metrics, orchestrator);
+  if (retention) {
+    hooks.purge_preview = [&](const sagaflow::PurgeScope& scope) {
+      return retention->retention.preview(scope);
+    };
+    hooks.purge = [&](const sagaflow::PurgeScope& scope) {
+      return retention->runner->purge_now(scope);
+    };
+  }
   sagaflow::http::AdminBackendImpl backend(orchestrator, store, flows, clock, std::move(hooks));
   serving.serve(backend);
 
@@ -524,6 +613,7 @@ int main(int argc, char** argv) {
   admin.reset();
   if (postgres != nullptr) postgres->stop_retrying();
   if (lease_connection) lease_connection->stop_retrying();
+  if (retention) retention->stop();
   orchestrator_thread.request_stop();
   orchestrator_thread.join();
   try {

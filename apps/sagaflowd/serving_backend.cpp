@@ -80,4 +80,13 @@ http::Gauges ServingBackend::gauges() {
   return backend == nullptr ? http::Gauges{} : backend->gauges();
 }
 
+std::vector<sagaflow::PurgeGroup> ServingBackend::purge_preview(const sagaflow::PurgeScope& scope) {
+  return real().purge_preview(scope);
+}
+
+std::future<std::vector<sagaflow::PurgeGroup>> ServingBackend::purge(
+    const sagaflow::PurgeScope& scope) {
+  return real().purge(scope);
+}
+
 }  // namespace sagaflowd

@@ -38,6 +38,8 @@ class ServingBackend final : public sagaflow::http::AdminBackend {
                                       const std::string& source) override;
   sagaflow::http::Readiness readiness() override;
   sagaflow::http::Gauges gauges() override;
+  std::vector<sagaflow::PurgeGroup> purge_preview(const sagaflow::PurgeScope& scope) override;
+  std::future<std::vector<sagaflow::PurgeGroup>> purge(const sagaflow::PurgeScope& scope) override;
 
  private:
   // The real backend; throws (the API answers 503) while there is none.

@@ -708,8 +708,11 @@ TEST_CASE_TEMPLATE_DEFINE("store contract: a deployed flow version never changes
   CHECK(all[2].version == 2);
 }
 
+#include "contract/retention_contract.hpp"
+
 // Instantiates every contract case above for the given factory types (each also needs a
 // TYPE_TO_STRING, for readable test names).
+
 #define SAGAFLOW_STORE_CONTRACT(...)                                            \
   TEST_CASE_TEMPLATE_INVOKE(store_contract_roundtrip, __VA_ARGS__);             \
   TEST_CASE_TEMPLATE_INVOKE(store_contract_version, __VA_ARGS__);               \
@@ -725,4 +728,5 @@ TEST_CASE_TEMPLATE_DEFINE("store contract: a deployed flow version never changes
   TEST_CASE_TEMPLATE_INVOKE(store_contract_queries, __VA_ARGS__);               \
   TEST_CASE_TEMPLATE_INVOKE(store_contract_pages, __VA_ARGS__);                 \
   TEST_CASE_TEMPLATE_INVOKE(store_contract_counts, __VA_ARGS__);                \
-  TEST_CASE_TEMPLATE_INVOKE(store_contract_flow_definitions, __VA_ARGS__)
+  TEST_CASE_TEMPLATE_INVOKE(store_contract_flow_definitions, __VA_ARGS__);      \
+  SAGAFLOW_RETENTION_CONTRACT(__VA_ARGS__)

@@ -16,6 +16,7 @@
 #include "sagaflow/http/dashboard.hpp"
 #include "sagaflow/http/log.hpp"
 #include "sagaflow/http/prometheus.hpp"
+#include "sagaflow/http/saga_json.hpp"
 #include "sagaflow/http/wire.hpp"
 #include "sagaflow/text/printable.hpp"
 #include "sagaflow/text/utf8.hpp"
@@ -166,28 +167,6 @@ std::size_t count_value(std::string_view key, std::string_view text, std::size_t
 
 // ---------------------------------------------------------------------------------------------
 // Writing sagas
-
-json::value nullable(const std::string& s) {
-  return s.empty() ? json::value(nullptr) : json::value(s);
-}
-
-json::object saga_json(const SagaRow& row) {
-  return json::object{{"id", row.id},
-                      {"flow", row.flow},
-                      {"flow_version", row.flow_version},
-                      {"status", row.status},
-                      {"version", row.version},
-                      {"key", nullable(row.idempotency_key)},
-                      {"created_at", format_time(row.created_at)},
-                      {"updated_at", format_time(row.updated_at)}};
-}
-
-json::value parsed_or_text(const std::string& text) {
-  if (text.empty()) return json::object{};
-  boost::system::error_code ec;
-  auto value = json::parse(text, ec);
-  return ec ? json::value(text) : value;
-}
 
 bool may_still_progress(std::string_view status) {
   auto s = status_from_string(status);
@@ -345,6 +324,10 @@ Outcome AdminApi::route(Context& c) {
   if (path == "/metrics") {
     if (method != verb::get) return allow("GET");
     return metrics(c);
+  }
+  if (path == "/api/purge") {
+    if (method != verb::post) return allow("POST");
+    return purge(c);
   }
   if (path == "/api/counts") {
     if (method != verb::get) return allow("GET");
@@ -555,35 +538,7 @@ Response AdminApi::list(Context& c) {
 Response AdminApi::show(Context& c, std::string_view id) {
   auto row = backend_.saga(id);
   if (!row) return c.reply.error(status::not_found, "no saga " + std::string(id));
-  auto saga = saga_json(*row);
-  json::value data = nullptr;
-  json::value steps = nullptr;
-  json::value failure = nullptr;
-  json::value effects = nullptr;
-  try {
-    auto state = from_row(*row, backend_.flows());
-    data = state->input;
-    steps = state->steps;
-    failure = nullable(state->failure);
-    effects = effects_json(effects_left_standing(*state));
-  } catch (const std::exception& e) {
-    // Its flow version is not loaded here: the plain columns still tell a lot.
-    log::warn("saga state not readable", {{"saga", row->id}, {"error", e.what()}});
-  }
-  saga["data"] = std::move(data);
-  saga["steps"] = std::move(steps);
-  saga["failure"] = std::move(failure);
-  saga["effects_left_standing"] = std::move(effects);
-  json::array history;
-  for (const auto& h : backend_.history(id)) {
-    history.push_back(json::object{{"at", format_time(h.at)},
-                                   {"version", h.saga_version},
-                                   {"kind", h.kind},
-                                   {"step", nullable(h.step)},
-                                   {"detail", parsed_or_text(h.detail)}});
-  }
-  return c.reply.json(status::ok,
-                      json::object{{"saga", std::move(saga)}, {"history", std::move(history)}});
+  return c.reply.json(status::ok, saga_detail_json(*row, backend_.history(id), backend_.flows()));
 }
 
 Outcome AdminApi::operator_request(Context& c, std::string_view id, std::string_view action) {
@@ -685,6 +640,85 @@ Response AdminApi::counts(Context& c) {
         json::object{{"flow", count.flow}, {"status", count.status}, {"count", count.count}});
   }
   return c.reply.json(status::ok, json::object{{"counts", std::move(counts)}});
+}
+
+// ---------------------------------------------------------------------------------------------
+// Retention
+
+namespace {
+
+json::object purge_json(const std::vector<PurgeGroup>& groups, bool dry_run) {
+  json::array list;
+  std::uint64_t sagas = 0;
+  std::uint64_t history = 0;
+  for (const auto& g : groups) {
+    json::object o{{"flow", g.flow},
+                   {"status", to_string(g.status)},
+                   {"keep_for", flow::format_keep_for(g.keep)},
+                   {"sagas", g.sagas}};
+    if (dry_run) {
+      o["oldest"] = g.oldest ? json::value(format_time(*g.oldest)) : json::value(nullptr);
+    } else {
+      o["history"] = g.history;
+    }
+    sagas += g.sagas;
+    history += g.history;
+    list.push_back(std::move(o));
+  }
+  json::object out{{"dry_run", dry_run}, {"groups", std::move(list)}, {"sagas", sagas}};
+  if (!dry_run) {
+    out["history"] = history;
+    out["done"] = true;
+  }
+  return out;
+}
+
+}  // namespace
+
+Outcome AdminApi::purge(Context& c) {
+  auto body = parse_object(c.request.body(), true);
+  only_keys(body, {"flow", "status", "dry_run"});
+  PurgeScope scope;
+  scope.flow = string_field(body, "flow");
+  if (const auto status = string_field(body, "status"); !status.empty()) {
+    const auto parsed = status_from_string(status);
+    if (!parsed || std::find(kRemovableStatuses.begin(), kRemovableStatuses.end(), *parsed) ==
+                       kRemovableStatuses.end()) {
+      bad("status must be completed, compensated or cancelled: retention removes finished sagas "
+          "only (failed ones wait for an operator and are never removed)");
+    }
+    scope.status = parsed;
+  }
+  bool dry_run = false;
+  if (const auto* v = body.if_contains("dry_run"); v && !v->is_null()) {
+    if (!v->is_bool()) bad("dry_run must be true or false");
+    dry_run = v->get_bool();
+  }
+  if (!scope.flow.empty() && !backend_.flows().find(scope.flow)) {
+    return c.reply.error(status::not_found, "no flow " + scope.flow);
+  }
+  if (dry_run) return c.reply.json(status::ok, purge_json(backend_.purge_preview(scope), true));
+
+  auto done = std::make_shared<std::future<std::vector<PurgeGroup>>>(backend_.purge(scope));
+  const auto reply = c.reply;
+  auto poll = [done, reply]() -> std::optional<Response> {
+    if (!ready(*done)) return std::nullopt;
+    try {
+      return reply.json(status::ok, purge_json(done->get(), false));
+    } catch (const std::exception& e) {
+      log::warn("purge failed", {{"error", e.what()}});
+      return reply.error(status::service_unavailable, std::string("the purge failed: ") + e.what());
+    }
+  };
+  auto expire = [reply]() -> Response {
+    return reply.json(status::accepted,
+                      json::object{{"dry_run", false},
+                                   {"done", false},
+                                   {"message",
+                                    "the purge goes on; ask again with dry_run to see "
+                                    "what is left"}});
+  };
+  return Pending(std::move(poll), std::move(expire), options_.purge_timeout);
 }
 
 // ---------------------------------------------------------------------------------------------

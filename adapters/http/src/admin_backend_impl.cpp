@@ -136,6 +136,16 @@ Gauges AdminBackendImpl::gauges() {
                 .services = orchestrator_.service_loads()};
 }
 
+std::vector<PurgeGroup> AdminBackendImpl::purge_preview(const PurgeScope& scope) {
+  if (!hooks_.purge_preview) return AdminBackend::purge_preview(scope);
+  return hooks_.purge_preview(scope);
+}
+
+std::future<std::vector<PurgeGroup>> AdminBackendImpl::purge(const PurgeScope& scope) {
+  if (!hooks_.purge) return AdminBackend::purge(scope);
+  return hooks_.purge(scope);
+}
+
 // ---------------------------------------------------------------------------------------------
 
 std::vector<FlowProblem> load_deployed_flows(Store& store, FlowRegistry& flows) {

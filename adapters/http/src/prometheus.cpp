@@ -103,6 +103,20 @@ void PrometheusMetrics::dead_lettered(const DeadLetterNotice& notice) {
   dead_lettered_.at(static_cast<std::size_t>(notice.code)).fetch_add(1, std::memory_order_relaxed);
 }
 
+void PrometheusMetrics::sagas_removed(std::string_view flow_name, Status status,
+                                      std::uint64_t sagas, std::uint64_t history_rows) {
+  std::lock_guard lock(retention_mutex_);
+  auto& series = retention_[{std::string(flow_name), to_string(status)}];
+  series.sagas += sagas;
+  series.history += history_rows;
+}
+
+void PrometheusMetrics::oldest_finished_kept(std::string_view flow_name, Status status,
+                                             std::optional<Duration> age) {
+  std::lock_guard lock(retention_mutex_);
+  retention_[{std::string(flow_name), to_string(status)}].oldest = age;
+}
+
 std::string PrometheusMetrics::render(const Gauges& gauges) const {
   std::string out;
   std::shared_lock lock(mutex_);
@@ -190,7 +204,35 @@ std::string PrometheusMetrics::render(const Gauges& gauges) const {
         dead_lettered_[static_cast<std::size_t>(code)].load(std::memory_order_relaxed)));
     out.push_back('\n');
   }
+  render_retention(out);
   return out;
+}
+
+void PrometheusMetrics::render_retention(std::string& out) const {
+  std::lock_guard lock(retention_mutex_);
+  auto labels = [](const std::pair<std::string, std::string>& key) {
+    return "{flow=\"" + label(key.first) + "\",status=\"" + key.second + "\"} ";
+  };
+  header(out, "sagaflow_retention_removed_sagas_total", "counter",
+         "Finished sagas removed by retention, by flow and status.");
+  for (const auto& [key, series] : retention_) {
+    out.append("sagaflow_retention_removed_sagas_total").append(labels(key));
+    out.append(std::to_string(series.sagas)).push_back('\n');
+  }
+  header(out, "sagaflow_retention_removed_history_rows_total", "counter",
+         "History rows removed with those sagas, by flow and status.");
+  for (const auto& [key, series] : retention_) {
+    out.append("sagaflow_retention_removed_history_rows_total").append(labels(key));
+    out.append(std::to_string(series.history)).push_back('\n');
+  }
+  header(out, "sagaflow_retention_oldest_finished_seconds", "gauge",
+         "Age of the oldest finished saga kept (since its last change), by flow and status, as "
+         "of the last retention pass.");
+  for (const auto& [key, series] : retention_) {
+    if (!series.oldest) continue;
+    out.append("sagaflow_retention_oldest_finished_seconds").append(labels(key));
+    out.append(number(static_cast<double>(series.oldest->count()) / 1000.0, 12)).push_back('\n');
+  }
 }
 
 }  // namespace sagaflow::http

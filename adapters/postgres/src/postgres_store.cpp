@@ -12,6 +12,7 @@
 #include <thread>
 #include <unordered_map>
 
+#include "array_literal.hpp"
 #include "connection.hpp"
 #include "errors.hpp"
 #include "pipeline.hpp"
@@ -1006,6 +1007,49 @@ std::vector<FlowDefinitionRow> PostgresStore::flow_definitions() {
         {r.text(i, 0), static_cast<int>(r.int64(i, 1)), r.text(i, 2), from_millis(r.int64(i, 3))});
   }
   return out;
+}
+
+namespace {
+
+Params finished_params(const FinishedFilter& filter) {
+  Params p;
+  p.add(filter.flow).add(filter.status).add(to_millis(filter.changed_before));
+  p.add_array(filter.partitions);
+  return p;
+}
+
+}  // namespace
+
+std::vector<SagaRow> PostgresStore::finished(const FinishedFilter& filter) {
+  std::lock_guard lock(impl_->mutex);
+  const SagaCursor after =
+      filter.after.value_or(SagaCursor{from_millis(std::numeric_limits<std::int64_t>::min()), ""});
+  Params params = finished_params(filter);
+  params.add(to_millis(after.created_at)).add(after.id).add(sql_limit(filter.limit));
+  return read_sagas(impl_->query(sql::finished, params));
+}
+
+FinishedCount PostgresStore::count_finished(const FinishedFilter& filter) {
+  std::lock_guard lock(impl_->mutex);
+  Result r = impl_->query(sql::count_finished, finished_params(filter));
+  FinishedCount out;
+  out.count = static_cast<std::uint64_t>(r.int64(0, 0));
+  if (out.count > 0) out.oldest = from_millis(r.int64(0, 1));
+  return out;
+}
+
+RemovedRows PostgresStore::remove_finished(std::span<const SagaRow> sagas) {
+  if (sagas.empty()) return {};
+  ArrayLiteral ids;
+  ArrayLiteral versions;
+  for (const SagaRow& saga : sagas) {
+    ids.add(saga.id);
+    versions.add(static_cast<std::int64_t>(saga.version));
+  }
+  std::lock_guard lock(impl_->mutex);
+  Result r = impl_->query(sql::remove_finished, Params().add(ids.str()).add(versions.str()));
+  return RemovedRows{static_cast<std::uint64_t>(r.int64(0, 0)),
+                     static_cast<std::uint64_t>(r.int64(0, 1))};
 }
 
 std::vector<Lease> PostgresStore::heartbeat(std::string_view owner, int partition_count,

@@ -191,6 +191,40 @@ const Statement flow_definitions{"sf_flow_definitions",
                                  "SELECT name, version, source, deployed_at FROM flow_definitions "
                                  "ORDER BY name, version"};
 
+// Retention. Finished sagas of one flow and status changed before $3, in the partitions $4 (all
+// when empty), that no timer, subscription or outbox row names. The index on (flow, status,
+// created_at, id) serves the range and the order: updated_at >= created_at, so created_at < $3
+// bounds the scan, and updated_at is only filtered (an index on it would cost every transition
+// its HOT update, migration 2). The outbox has no index on saga_id: one anti-join per batch.
+#define SF_FINISHED_WHERE                                                             \
+  "WHERE s.flow = $1 AND s.status = $2 AND s.status IN ('completed', 'compensated', " \
+  "'cancelled') AND s.created_at < $3 AND s.updated_at < $3 "                         \
+  "AND (cardinality($4::integer[]) = 0 OR s.partition = ANY($4::integer[])) "         \
+  "AND NOT EXISTS (SELECT FROM timers t WHERE t.saga_id = s.id) "                     \
+  "AND NOT EXISTS (SELECT FROM subscriptions b WHERE b.saga_id = s.id) "              \
+  "AND NOT EXISTS (SELECT FROM outbox o WHERE o.saga_id COLLATE \"C\" = s.id) "
+// $5, $6: the cursor (after the last saga of the page before; the smallest bigint for none).
+const Statement finished{"sf_finished", "SELECT " SF_SAGA_COLUMNS " FROM sagas s " SF_FINISHED_WHERE
+                                        "AND (s.created_at, s.id) > ($5, $6) "
+                                        "ORDER BY s.created_at, s.id LIMIT $7"};
+const Statement count_finished{
+    "sf_count_finished", "SELECT count(*), min(s.updated_at) FROM sagas s " SF_FINISHED_WHERE};
+// $1 id, $2 version. One statement, one short transaction: the sagas still at that version,
+// finished and named by nothing are locked (those the orchestrator holds are skipped, never
+// waited for), then go with their history.
+const Statement remove_finished{
+    "sf_remove_finished",
+    "WITH w AS (SELECT * FROM unnest($1::text[], $2::bigint[]) AS w(id, version)), "
+    "doomed AS (SELECT s.id FROM sagas s JOIN w ON s.id = w.id AND s.version = w.version "
+    "WHERE s.status IN ('completed', 'compensated', 'cancelled') "
+    "AND NOT EXISTS (SELECT FROM timers t WHERE t.saga_id = s.id) "
+    "AND NOT EXISTS (SELECT FROM subscriptions b WHERE b.saga_id = s.id) "
+    "AND NOT EXISTS (SELECT FROM outbox o WHERE o.saga_id COLLATE \"C\" = s.id) "
+    "FOR UPDATE OF s SKIP LOCKED), "
+    "history_gone AS (DELETE FROM history h USING doomed d WHERE h.saga_id = d.id RETURNING 1), "
+    "sagas_gone AS (DELETE FROM sagas s USING doomed d WHERE s.id = d.id RETURNING 1) "
+    "SELECT (SELECT count(*) FROM sagas_gone), (SELECT count(*) FROM history_gone)"};
+
 // One heartbeat is one transaction of these, in this order, serialised with every other
 // heartbeat by an advisory lock: the fair share is computed from a stable set of owners.
 const Statement heartbeat_lock{"sf_heartbeat_lock",
@@ -292,6 +326,9 @@ std::span<const Statement* const> all() {
       &insert_flow_definition,
       &flow_definition_source,
       &flow_definitions,
+      &finished,
+      &count_finished,
+      &remove_finished,
       &heartbeat_lock,
       &heartbeat_alive,
       &heartbeat_prune,

@@ -82,6 +82,27 @@ std::int64_t sql_limit(std::size_t limit) {
       std::min<std::size_t>(limit, std::numeric_limits<std::int64_t>::max()));
 }
 
+// Retention's queries (finished, count_finished): a finished saga of one flow and status,
+// changed before ?3, in the given partitions (?4, a JSON array; '[]' = all), that no timer,
+// subscription or outbox row names. The NOT IN subqueries are computed once per statement,
+// not per row (neither table has an index on saga_id).
+constexpr const char* kFinishedWhere =
+    "WHERE flow = ?1 AND status = ?2 AND status IN ('completed', 'compensated', 'cancelled') "
+    "AND created_at < ?3 AND updated_at < ?3 "
+    "AND (?4 = '[]' OR partition IN (SELECT value FROM json_each(?4))) "
+    "AND NOT EXISTS (SELECT 1 FROM timers WHERE timers.saga_id = sagas.id) "
+    "AND id NOT IN (SELECT saga_id FROM subscriptions) "
+    "AND id NOT IN (SELECT saga_id FROM outbox) ";
+
+std::string json_partitions(const std::vector<int>& partitions) {
+  std::string text = "[";
+  for (std::size_t i = 0; i < partitions.size(); ++i) {
+    if (i > 0) text += ',';
+    text += std::to_string(partitions[i]);
+  }
+  return text + "]";
+}
+
 // Every statement the store runs, prepared once when the store opens.
 struct Statements {
   explicit Statements(sqlite3* db)
@@ -143,7 +164,22 @@ struct Statements {
             db, "SELECT source FROM flow_definitions WHERE name = ? AND version = ?"),
         flow_definitions(db,
                          "SELECT name, version, source, deployed_at FROM flow_definitions "
-                         "ORDER BY name, version") {}
+                         "ORDER BY name, version"),
+        finished(db,
+                 saga_select((std::string(kFinishedWhere) +
+                              "AND (?5 = 0 OR created_at > ?6 OR (created_at = ?6 AND id > ?7)) "
+                              "ORDER BY created_at, id LIMIT ?8")
+                                 .c_str())),
+        count_finished(db,
+                       std::string("SELECT count(*), coalesce(min(updated_at), 0) FROM sagas ") +
+                           kFinishedWhere),
+        remove_finished(db,
+                        "DELETE FROM sagas WHERE id = ? AND version = ? "
+                        "AND status IN ('completed', 'compensated', 'cancelled') "
+                        "AND NOT EXISTS (SELECT 1 FROM timers WHERE timers.saga_id = sagas.id) "
+                        "AND NOT EXISTS (SELECT 1 FROM subscriptions s WHERE s.saga_id = sagas.id) "
+                        "AND NOT EXISTS (SELECT 1 FROM outbox o WHERE o.saga_id = sagas.id)"),
+        remove_history(db, "DELETE FROM history WHERE saga_id = ?") {}
 
   Statement begin, commit, rollback;
   Statement insert_saga, update_saga, saga_exists, insert_history, insert_outbox, delete_outbox;
@@ -151,6 +187,7 @@ struct Statements {
   Statement load, load_unfinished, find_by_key, find_subscriber, due_timers, unpublished, history;
   Statement count_by_flow_and_status, insert_flow_definition, flow_definition_source;
   Statement flow_definitions;
+  Statement finished, count_finished, remove_finished, remove_history;
 };
 
 // The list query for one filter shape (which fields are set), built from constant fragments
@@ -474,6 +511,60 @@ std::vector<FlowDefinitionRow> SqliteStore::flow_definitions() {
                    from_millis(s.column_int64(3))});
   }
   return out;
+}
+
+std::vector<SagaRow> SqliteStore::finished(const FinishedFilter& filter) {
+  std::lock_guard lock(impl_->mutex);
+  Statement& s = impl_->statements->finished;
+  Use use(s);
+  const std::string partitions = json_partitions(filter.partitions);
+  const SagaCursor after = filter.after.value_or(SagaCursor{});
+  s.bind_all(filter.flow, filter.status, to_millis(filter.changed_before), partitions,
+             std::int64_t{filter.after ? 1 : 0}, to_millis(after.created_at), after.id,
+             sql_limit(filter.limit));
+  return impl_->read_sagas(s);
+}
+
+FinishedCount SqliteStore::count_finished(const FinishedFilter& filter) {
+  std::lock_guard lock(impl_->mutex);
+  Statement& s = impl_->statements->count_finished;
+  Use use(s);
+  const std::string partitions = json_partitions(filter.partitions);
+  s.bind_all(filter.flow, filter.status, to_millis(filter.changed_before), partitions);
+  FinishedCount out;
+  if (s.step() && s.column_int64(0) > 0) {
+    out.count = static_cast<std::uint64_t>(s.column_int64(0));
+    out.oldest = from_millis(s.column_int64(1));
+  }
+  return out;
+}
+
+// Every saga in one short write transaction (the orchestrator's rounds run between them).
+RemovedRows SqliteStore::remove_finished(std::span<const SagaRow> sagas) {
+  std::lock_guard lock(impl_->mutex);
+  Statements& st = *impl_->statements;
+  RemovedRows removed;
+  run(st.begin);
+  try {
+    for (const SagaRow& saga : sagas) {
+      {
+        Use use(st.remove_finished);
+        use->bind_all(saga.id, static_cast<std::int64_t>(saga.version));
+        use->step();
+      }
+      if (impl_->connection.changes() == 0) continue;
+      ++removed.sagas;
+      Use use(st.remove_history);
+      use->bind_all(saga.id);
+      use->step();
+      removed.history += static_cast<std::uint64_t>(impl_->connection.changes());
+    }
+    run(st.commit);
+  } catch (...) {
+    impl_->rollback();
+    throw;
+  }
+  return removed;
 }
 
 }  // namespace sagaflow::sqlite

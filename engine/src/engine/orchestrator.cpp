@@ -246,9 +246,14 @@ struct Orchestrator::Impl {
     try {
       rows = store.commit(batch);
     } catch (...) {
+      auto error = std::current_exception();
+      if (drop_removed_saga(error, round, batch)) {
+        published = std::move(batch.published);
+        sent = std::move(batch.sent);
+        return commit(round);  // the rest of the round, without that saga
+      }
       // Nothing was written: forget what the round computed, answer its requests with the
       // error, and leave its inputs unacknowledged so that they come again.
-      auto error = std::current_exception();
       for (const auto& w : batch.writes) cache.erase(w.saga.id);
       relay.published = std::move(batch.published);
       relay.sent = std::move(batch.sent);
@@ -279,6 +284,41 @@ struct Orchestrator::Impl {
       auto status = status_from_string(w.saga.status);
       if (status && (is_final(*status) || *status == Status::failed)) cache.erase(w.saga.id);
     }
+  }
+
+  // Retention removed a finished saga between this round's reading it (to record a late reply
+  // in its history) and the commit, and the store refused the whole batch for it. That saga
+  // leaves the round (its inputs come again and find no saga: dead-lettered as unknown), and
+  // the rest of the round is committed. Any other refusal is not this: false.
+  bool drop_removed_saga(const std::exception_ptr& error, Round& round, CommitBatch& batch) {
+    std::string id;
+    try {
+      std::rethrow_exception(error);
+    } catch (const VersionConflict& conflict) {
+      id = conflict.saga_id;
+    } catch (...) {
+      return false;
+    }
+    auto* entry = round.find(id);
+    const auto written = std::find_if(batch.writes.begin(), batch.writes.end(),
+                                      [&](const SagaWrite& w) { return w.saga.id == id; });
+    if (entry == nullptr || written == batch.writes.end() || written->expected_version == 0) {
+      return false;
+    }
+    const auto status = status_from_string(written->saga.status);
+    if (!status || !is_final(*status) || store.load(id)) return false;
+    std::size_t next = 0;
+    for (auto& e : round.entries) {
+      if (!e.poisoned) e.write = std::move(batch.writes[next++]);
+    }
+    entry->poisoned = true;
+    for (auto& d : entry->deliveries) redo.push_back(std::move(d));
+    entry->deliveries.clear();
+    for (auto& f : entry->on_failure) f(unknown_saga(id));
+    entry->on_commit.clear();
+    entry->on_failure.clear();
+    cache.erase(id);
+    return true;
   }
 
   void fault(std::string_view point) {

@@ -63,7 +63,7 @@ Flow FlowReader::read(const YamlNode& root) {
   Flow flow;
   MapReader map(root, "the flow",
                 {"name", "version", "description", "timeout", "input", "additional_input_fields",
-                 "trigger", "steps", "on_compensated"},
+                 "trigger", "steps", "on_compensated", "retention"},
                 reporter_);
   if (!map.is_map()) return flow;
   if (auto field = map.require("name")) {
@@ -93,6 +93,7 @@ Flow FlowReader::read(const YamlNode& root) {
     flow.input.additional_fields = read_bool(*field, reporter_).value_or(false);
   }
   if (auto field = map.get("trigger")) read_trigger(*field, flow);
+  if (auto field = map.get("retention")) read_retention(*field, flow);
   if (auto field = map.require("steps")) {
     if (!field->value->is_sequence() || field->value->size() == 0) {
       reporter_.error(field->value_pos(), "'steps' must be a list of at least one step, found " +
@@ -139,6 +140,26 @@ void FlowReader::read_trigger(const Field& field, Flow& flow) {
   }
   if (auto key = map.get("key")) trigger.key = read_path(*key, event_only, scope);
   flow.trigger = std::move(trigger);
+}
+
+// `retention: { completed: 7d, compensated: 30d, cancelled: never }`: how long finished sagas
+// are kept, per final status. Failed sagas wait for an operator and are never removed.
+void FlowReader::read_retention(const Field& field, Flow& flow) {
+  MapReader map(*field.value, "retention", {"completed", "compensated", "cancelled"}, reporter_);
+  if (!map.is_map()) return;
+  auto read = [&](std::string_view status) -> std::optional<KeepFor> {
+    auto value = map.get(status);
+    if (!value) return std::nullopt;
+    if (value->value->is_scalar() && value->value->scalar() == "never") {
+      return KeepFor{.forever = true};
+    }
+    auto age = read_duration(*value, false, reporter_);
+    if (!age) return std::nullopt;
+    return KeepFor{.forever = false, .age = *age};
+  };
+  flow.retention.completed = read("completed");
+  flow.retention.compensated = read("compensated");
+  flow.retention.cancelled = read("cancelled");
 }
 
 // Steps of a list run one after the other: each sees the ones before it as completed.

@@ -87,6 +87,7 @@ class FlowReader {
   // flow_reader.cpp
   void read_on_compensated(const Field& field, Flow& flow);
   void read_trigger(const Field& field, Flow& flow);
+  void read_retention(const Field& field, Flow& flow);
   std::vector<Step> read_sequence(const YamlNode& list, CompletedSteps& completed, bool in_branch);
   Step read_step(const YamlNode& node, const CompletedSteps& completed, bool in_branch);
   void read_step_name(const MapReader& map, Step& step);

@@ -42,6 +42,12 @@ int MemoryStore::partition_of_saga(const std::string& saga_id) const {
 }
 
 std::vector<OutboxRow> MemoryStore::commit(const CommitBatch& batch) {
+  std::function<void()> hook;
+  {
+    std::lock_guard lock(mutex_);
+    hook.swap(next_commit_hook_);
+  }
+  if (hook) hook();
   std::lock_guard lock(mutex_);
   if (fail_commits_ > 0) {
     --fail_commits_;
@@ -109,7 +115,7 @@ std::vector<OutboxRow> MemoryStore::commit(const CommitBatch& batch) {
     }
     for (const Message& m : w.outbox) {
       OutboxRow row{next_seq_++, m};
-      outbox_.emplace(row.seq, StoredOutboxRow{row, partition});
+      outbox_.emplace(row.seq, StoredOutboxRow{row, partition, w.saga.id});
       written.push_back(std::move(row));
     }
     // Cleared before set: a transition that re-arms a timer may list its key in both.
@@ -274,6 +280,86 @@ std::vector<FlowDefinitionRow> MemoryStore::flow_definitions() {
   std::vector<FlowDefinitionRow> out;
   for (const auto& [key, definition] : definitions_) out.push_back(definition);
   return out;
+}
+
+bool MemoryStore::still_needed(const std::string& saga_id) const {
+  auto timer = timers_.lower_bound(Key{saga_id, ""});
+  if (timer != timers_.end() && timer->first.first == saga_id) return true;
+  for (const auto& [key, subscriber] : subscriptions_) {
+    if (subscriber == saga_id) return true;
+  }
+  for (const auto& [seq, stored] : outbox_) {
+    if (stored.saga_id == saga_id) return true;
+  }
+  return false;
+}
+
+std::vector<const SagaRow*> MemoryStore::finished_locked(const FinishedFilter& filter) const {
+  std::vector<const SagaRow*> out;
+  for (const auto& [id, saga] : sagas_) {
+    if (saga.flow != filter.flow || saga.status != filter.status || !is_finished(saga.status) ||
+        saga.updated_at >= filter.changed_before) {
+      continue;
+    }
+    if (!filter.partitions.empty() && !among(filter.partitions, saga.partition)) continue;
+    if (still_needed(id)) continue;
+    out.push_back(&saga);
+  }
+  std::sort(out.begin(), out.end(), [](const SagaRow* a, const SagaRow* b) {
+    return std::tie(a->created_at, a->id) < std::tie(b->created_at, b->id);
+  });
+  return out;
+}
+
+std::vector<SagaRow> MemoryStore::finished(const FinishedFilter& filter) {
+  std::lock_guard lock(mutex_);
+  std::vector<SagaRow> out;
+  for (const SagaRow* saga : finished_locked(filter)) {
+    if (out.size() >= filter.limit) break;
+    if (filter.after && std::tie(saga->created_at, saga->id) <=
+                            std::tie(filter.after->created_at, filter.after->id)) {
+      continue;
+    }
+    out.push_back(*saga);
+  }
+  return out;
+}
+
+FinishedCount MemoryStore::count_finished(const FinishedFilter& filter) {
+  std::lock_guard lock(mutex_);
+  FinishedCount out;
+  for (const SagaRow* saga : finished_locked(filter)) {
+    ++out.count;
+    if (!out.oldest || saga->updated_at < *out.oldest) out.oldest = saga->updated_at;
+  }
+  return out;
+}
+
+RemovedRows MemoryStore::remove_finished(std::span<const SagaRow> sagas) {
+  std::lock_guard lock(mutex_);
+  RemovedRows removed;
+  for (const SagaRow& wanted : sagas) {
+    auto it = sagas_.find(wanted.id);
+    if (it == sagas_.end() || it->second.version != wanted.version ||
+        !is_finished(it->second.status) || still_needed(wanted.id)) {
+      continue;
+    }
+    const SagaRow& stored = it->second;
+    if (!stored.idempotency_key.empty())
+      idempotency_.erase(Key{stored.flow, stored.idempotency_key});
+    if (auto h = history_.find(wanted.id); h != history_.end()) {
+      removed.history += h->second.size();
+      history_.erase(h);
+    }
+    sagas_.erase(it);
+    ++removed.sagas;
+  }
+  return removed;
+}
+
+void MemoryStore::on_next_commit(std::function<void()> hook) {
+  std::lock_guard lock(mutex_);
+  next_commit_hook_ = std::move(hook);
 }
 
 void MemoryStore::fail_next_commit(std::size_t count) {

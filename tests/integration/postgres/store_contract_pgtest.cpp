@@ -5,6 +5,7 @@
 
 #include <string>
 
+#include "contract/retention_under_load.hpp"
 #include "contract/store_contract.hpp"
 #include "integration/postgres/pg.hpp"
 #include "sagaflow/postgres/postgres_store.hpp"
@@ -163,4 +164,11 @@ TEST_CASE("postgres store: the DSN's password never shows") {
   } catch (const ConnectionError& e) {
     CHECK(std::string(e.what()).find("s3cret") == std::string::npos);
   }
+}
+
+TEST_CASE("postgres store: retention on its own connection removes a backlog while commits go on") {
+  Scratch scratch;
+  PostgresStore writer(scratch.options("sagaflow-test-orchestrator"));
+  PostgresStore retention(scratch.options("sagaflow-test-retention"));
+  check_retention_under_load(writer, retention);
 }

@@ -6,6 +6,7 @@
 
 #include <chrono>
 #include <filesystem>
+#include <map>
 #include <fstream>
 #include <string>
 #include <thread>
@@ -26,20 +27,20 @@ namespace {
 // sagaflowd --demo without --exit: the scenarios run, then it serves until stopped.
 class Daemon {
  public:
-  Daemon()
+  // `settings`: more SAGAFLOW_* variables; `name` tells its folder from other daemons'.
+  explicit Daemon(std::map<std::string, std::string> settings = {}, const std::string& name = "e2e")
       : dir_(std::filesystem::temp_directory_path() /
-             ("sagactl-e2e-" + std::to_string(::getpid()))),
+             ("sagactl-" + name + "-" + std::to_string(::getpid()))),
         port_(free_port()),
         url_("http://127.0.0.1:" + std::to_string(port_)) {
     std::filesystem::remove_all(dir_);
     std::filesystem::create_directories(dir_);
+    settings["SAGAFLOW_DB"] = (dir_ / "sagaflow.db").string();
+    settings["SAGAFLOW_FLOWS"] = std::string(SAGAFLOW_SOURCE_DIR) + "/definitions";
+    settings["SAGAFLOW_ADMIN_LISTEN"] = "127.0.0.1:" + std::to_string(port_);
     process_ = std::make_unique<Process>(
         std::vector<std::string>{std::string(SAGAFLOW_BINARY_DIR) + "/apps/sagaflowd", "--demo"},
-        std::map<std::string, std::string>{
-            {"SAGAFLOW_DB", (dir_ / "sagaflow.db").string()},
-            {"SAGAFLOW_FLOWS", std::string(SAGAFLOW_SOURCE_DIR) + "/definitions"},
-            {"SAGAFLOW_ADMIN_LISTEN", "127.0.0.1:" + std::to_string(port_)}},
-        (dir_ / "sagaflowd.log").string());
+        settings, (dir_ / "sagaflowd.log").string());
     const auto deadline = std::chrono::steady_clock::now() + 60s;
     while (run_sagactl({"flows", "--url", url_}).status != 0) {
       REQUIRE_MESSAGE(std::chrono::steady_clock::now() < deadline, "sagaflowd did not answer");
@@ -167,4 +168,64 @@ TEST_CASE("sagactl drives a real sagaflowd: start and wait, list, show, cancel, 
   CHECK(refused.err.find("refused") != std::string::npos);
   CHECK(refused.err.find('\x1b') == std::string::npos);
   CHECK(refused.err.find("\\x1b[2K") != std::string::npos);
+}
+
+TEST_CASE("sagactl purge on a real sagaflowd: what would go, then gone, archived, its key free") {
+  // Completed sagas are kept 0 s; one pass at start, then none for a day: only purge removes.
+  Daemon daemon({{"SAGAFLOW_RETENTION_COMPLETED", "0s"},
+                 {"SAGAFLOW_RETENTION_INTERVAL_S", "86400"},
+                 {"SAGAFLOW_ARCHIVE_DIR", (std::filesystem::temp_directory_path() /
+                                           ("sagactl-archive-" + std::to_string(::getpid())))
+                                              .string()}},
+                "purge");
+  const auto archive_dir =
+      std::filesystem::temp_directory_path() / ("sagactl-archive-" + std::to_string(::getpid()));
+  const auto& url = daemon.url();
+  const std::string input = R"({"user_id":"carol","offer_id":"spa","price":10})";
+  auto started = run_sagactl({"start", "offer_purchase", "--input", input, "--key", "purge-1",
+                              "--wait-end", "--timeout", "20000", "--url", url, "--json"});
+  REQUIRE_MESSAGE(started.status == 0, started.err);
+  REQUIRE(parsed(started.out).at("status") == "completed");
+  const std::string id(parsed(started.out).at("id").as_string());
+  std::this_thread::sleep_for(5ms);  // its last change is now in the past: older than 0 s
+
+  auto dry = run_sagactl(
+      {"purge", "--dry-run", "--flow", "offer_purchase", "--status", "completed", "--url", url});
+  REQUIRE_MESSAGE(dry.status == 0, dry.err);
+  CHECK(dry.out.find("would remove") != std::string::npos);
+  CHECK(dry.out.find("offer_purchase  completed  0s") != std::string::npos);
+  CHECK(run_sagactl({"show", id, "--url", url}).status == 0);  // a dry run removes nothing
+
+  auto purged = run_sagactl({"purge", "--flow", "offer_purchase", "--url", url, "--json"});
+  REQUIRE_MESSAGE(purged.status == 0, purged.err);
+  const auto answer = parsed(purged.out);
+  CHECK(answer.at("done") == true);
+  CHECK(answer.at("sagas").as_int64() >= 1);
+  CHECK(run_sagactl({"show", id, "--url", url}).status == 3);
+
+  // The archive has the saga's line, with its history.
+  bool archived = false;
+  for (const auto& file : std::filesystem::directory_iterator(archive_dir)) {
+    std::ifstream in(file.path());
+    for (std::string line; std::getline(in, line);) {
+      const auto saga = parsed(line);
+      if (saga.at("saga").at("id").as_string() != id) continue;
+      archived = true;
+      CHECK(saga.at("saga").at("key") == "purge-1");
+      CHECK(saga.at("history").as_array().back().at("kind") == "saga_completed");
+    }
+  }
+  CHECK(archived);
+
+  // The key of a removed saga starts a new one.
+  auto again = run_sagactl(
+      {"start", "offer_purchase", "--input", input, "--key", "purge-1", "--url", url, "--json"});
+  REQUIRE(again.status == 0);
+  CHECK(parsed(again.out).at("created") == true);
+  CHECK(parsed(again.out).at("id") != json::value(id));
+
+  // Bad input: exit 2 (400) for a status retention never removes, 3 for an unknown flow.
+  CHECK(run_sagactl({"purge", "--status", "failed", "--url", url}).status == 2);
+  CHECK(run_sagactl({"purge", "--flow", "nope", "--url", url}).status == 3);
+  std::filesystem::remove_all(archive_dir);
 }

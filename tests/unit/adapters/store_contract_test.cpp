@@ -9,6 +9,7 @@
 #include <fstream>
 #include <string>
 
+#include "contract/retention_under_load.hpp"
 #include "contract/store_contract.hpp"
 #include "sagaflow/sqlite/sqlite_store.hpp"
 #include "sagaflow/testing/memory_store.hpp"
@@ -149,4 +150,10 @@ TEST_CASE("memory store: a failing commit writes nothing and is not counted") {
   // A refused batch is not a transaction either.
   CHECK_THROWS_AS(commit(store, {w}), VersionConflict);
   CHECK(store.commits() == 2);
+}
+
+TEST_CASE("sqlite store: retention removes a backlog while commits go on, failing none") {
+  TempDb db;
+  sqlite::SqliteStore store({db.path(), true});
+  check_retention_under_load(store, store);  // one connection: their transactions take turns
 }

@@ -40,6 +40,34 @@ TEST_CASE("flow header: name, version, description, timeout, file") {
   CHECK(f.steps.size() == 8);
 }
 
+TEST_CASE("retention: an age or never per final status, unset ones left to the daemon") {
+  const auto& r = every_construct().retention;
+  CHECK(r.completed == flow::KeepFor{.forever = false, .age = std::chrono::days(7)});
+  CHECK(r.compensated == flow::KeepFor{.forever = false, .age = std::chrono::days(90)});
+  CHECK(r.cancelled == flow::KeepFor{.forever = true});
+  const auto bare = flow::load_flow_text(
+      "name: f\nversion: 1\nretention: { completed: 36h }\n"
+      "steps:\n  - name: a\n    publish: { event: e }\n",
+      "f.yaml");
+  REQUIRE(bare.ok());
+  CHECK(bare.flow->retention.completed ==
+        flow::KeepFor{.forever = false, .age = std::chrono::hours(36)});
+  CHECK_FALSE(bare.flow->retention.compensated.has_value());
+  CHECK_FALSE(bare.flow->retention.cancelled.has_value());
+}
+
+TEST_CASE("retention ages as the daemon's settings write them") {
+  std::string error;
+  CHECK(flow::parse_keep_for("never", error) == flow::KeepFor{.forever = true});
+  CHECK(flow::parse_keep_for("1d12h", error) ==
+        flow::KeepFor{.forever = false, .age = std::chrono::hours(36)});
+  CHECK(flow::parse_keep_for("0s", error) == flow::KeepFor{.forever = false, .age = {}});
+  CHECK_FALSE(flow::parse_keep_for("7 days", error).has_value());
+  CHECK(error.find("or write 'never'") != std::string::npos);
+  CHECK(flow::format_keep_for({.forever = false, .age = std::chrono::days(30)}) == "30d");
+  CHECK(flow::format_keep_for({.forever = true}) == "never");
+}
+
 TEST_CASE("input contract: short and long forms, types, required") {
   const auto& input = every_construct().input.fields;
   CHECK(every_construct().input.declared);

@@ -8,6 +8,8 @@
 //
 // This base class is the no-op default: every call does nothing, so an implementation overrides
 // only what it records.
+#include <cstdint>
+#include <optional>
 #include <string_view>
 
 #include "sagaflow/engine/lifecycle.hpp"
@@ -29,6 +31,15 @@ class Metrics {
   // not timed.
   virtual void step_replied(std::string_view /*flow*/, std::string_view /*step*/,
                             Duration /*latency*/) {}
+
+  // Retention (retention.hpp), called on the thread that runs it: a batch removed `sagas`
+  // finished sagas of `flow` in `status` and `history_rows` rows of their history.
+  virtual void sagas_removed(std::string_view /*flow*/, Status /*status*/, std::uint64_t /*sagas*/,
+                             std::uint64_t /*history_rows*/) {}
+  // After each pass: how long ago the oldest finished saga kept of `flow` in `status` last
+  // changed; nullopt when none is kept.
+  virtual void oldest_finished_kept(std::string_view /*flow*/, Status /*status*/,
+                                    std::optional<Duration> /*age*/) {}
 };
 
 }  // namespace sagaflow

@@ -230,6 +230,31 @@ class FlowVersionExists : public std::runtime_error {
   int version;
 };
 
+// Retention (engine/include/sagaflow/engine/retention.hpp): finished sagas, found and removed
+// in small batches. A saga is finished in status completed, compensated or cancelled; its age
+// counts from its last change (updated_at: its end, or a late input recorded after it).
+struct FinishedFilter {
+  std::string flow;
+  std::string status;               // completed, compensated or cancelled
+  Timestamp changed_before{};       // updated_at earlier than this (and so created_at too)
+  std::optional<SagaCursor> after;  // ascending (created_at, id): the last saga of the page before
+  std::size_t limit = 500;
+  std::vector<int> partitions;  // only these partitions; empty = every partition
+};
+
+// How many finished sagas a filter finds, and the earliest last change among them.
+struct FinishedCount {
+  std::uint64_t count = 0;
+  std::optional<Timestamp> oldest;
+  bool operator==(const FinishedCount&) const = default;
+};
+
+struct RemovedRows {
+  std::uint64_t sagas = 0;
+  std::uint64_t history = 0;
+  bool operator==(const RemovedRows&) const = default;
+};
+
 class Store {
  public:
   virtual ~Store() = default;
@@ -262,6 +287,17 @@ class Store {
   virtual void save_flow_definition(const FlowDefinitionRow& definition) = 0;
   // Every stored version of every flow, by name then version.
   virtual std::vector<FlowDefinitionRow> flow_definitions() = 0;
+
+  // Retention. Finished sagas of filter.flow in filter.status changed before
+  // filter.changed_before, oldest created first (created_at, then id), after filter.after, at
+  // most filter.limit; never one that a timer, a subscription or an outbox row still names.
+  virtual std::vector<SagaRow> finished(const FinishedFilter& filter) = 0;
+  // What finished() would find without after and limit: how many, and the oldest last change.
+  virtual FinishedCount count_finished(const FinishedFilter& filter) = 0;
+  // Removes the sagas with their history, in one short transaction. Each goes only if it is
+  // still stored at the version given, in a final status, and no timer, subscription or outbox
+  // row names it; the others stay untouched. Their idempotency keys are free again.
+  virtual RemovedRows remove_finished(std::span<const SagaRow> sagas) = 0;
 };
 
 // ---------------------------------------------------------------------------------------------

@@ -6,6 +6,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "sagaflow/flow/expression.hpp"
@@ -161,6 +162,28 @@ struct Trigger {
   std::optional<Path> key;
 };
 
+// How long a finished saga is kept before retention removes it: for `age` from its last change,
+// or forever.
+struct KeepFor {
+  bool forever = false;
+  Duration age{0};  // when not forever
+  bool operator==(const KeepFor&) const = default;
+};
+
+// `retention:` a flow's own ages per final status; one left unset takes the daemon's default.
+// Failed (parked) sagas are never removed, so they have none.
+struct Retention {
+  std::optional<KeepFor> completed;
+  std::optional<KeepFor> compensated;
+  std::optional<KeepFor> cancelled;
+};
+
+// "7d", "36h", "0s" (at the next pass) or "never"; nullopt with `error` set otherwise (the
+// durations of the flow language, docs/flow-language.md#durations).
+std::optional<KeepFor> parse_keep_for(std::string_view text, std::string& error);
+// The inverse: "7d", "1h30m", "never".
+std::string format_keep_for(const KeepFor& keep);
+
 struct Flow {
   std::string name;
   int version = 1;
@@ -173,6 +196,7 @@ struct Flow {
   // steps only; they cannot be undone and are retried, then park the saga if they keep failing.
   std::vector<Step> on_compensated;
   std::optional<Trigger> trigger;
+  Retention retention;
   std::string file;  // where it was loaded from, for messages
 };
 

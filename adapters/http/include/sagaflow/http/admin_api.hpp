@@ -28,6 +28,7 @@
 #include "sagaflow/engine/orchestrator.hpp"
 #include "sagaflow/engine/plan.hpp"
 #include "sagaflow/engine/ports.hpp"
+#include "sagaflow/engine/retention.hpp"
 #include "sagaflow/flow/flow.hpp"
 #include "sagaflow/http/flow_checker.hpp"
 
@@ -115,6 +116,15 @@ class AdminBackend {
 
   virtual Readiness readiness() = 0;
   virtual Gauges gauges() = 0;
+
+  // Retention (POST /api/purge): what a pass begun now would remove, and a pass now, fulfilled
+  // when it has ended with what it removed. By default there is none: NotServing (503).
+  virtual std::vector<PurgeGroup> purge_preview(const PurgeScope& /*scope*/) {
+    throw NotServing("retention does not run in this process");
+  }
+  virtual std::future<std::vector<PurgeGroup>> purge(const PurgeScope& /*scope*/) {
+    throw NotServing("retention does not run in this process");
+  }
 };
 
 // ---------------------------------------------------------------------------------------------
@@ -154,6 +164,8 @@ struct AdminOptions {
   // A start's `wait`: when the request names no timeout_ms, and the cap of one it names.
   std::chrono::milliseconds default_wait{10'000};
   std::chrono::milliseconds max_wait{30'000};
+  // How long POST /api/purge waits for its pass to end before it answers 202 (the pass goes on).
+  std::chrono::milliseconds purge_timeout{20'000};
   // Where and how long a posted flow is parsed and verified (flow_checker.hpp).
   FlowCheckOptions flow_checks;
 };
@@ -178,6 +190,7 @@ class AdminApi {
   Outcome operator_request(Context& c, std::string_view id, std::string_view action);
   Outcome bulk_retry(Context& c);
   Response counts(Context& c);
+  Outcome purge(Context& c);
   Response flows(Context& c);
   Response flow(Context& c, std::string_view name);
   Outcome lint(Context& c);

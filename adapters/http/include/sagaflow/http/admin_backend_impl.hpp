@@ -31,6 +31,9 @@ struct BackendHooks {
   // Sends an outside event on the daemon's transport (Bus::send_outside_event,
   // OrchestratorTransport::send_outside_event). Empty: POST /api/events answers 503.
   std::function<std::future<void>(Message event)> send_event;
+  // Retention's preview and pass now (POST /api/purge). Empty: none runs here (503).
+  std::function<std::vector<PurgeGroup>(const PurgeScope& scope)> purge_preview;
+  std::function<std::future<std::vector<PurgeGroup>>(const PurgeScope& scope)> purge;
 };
 
 class AdminBackendImpl final : public AdminBackend {
@@ -52,6 +55,8 @@ class AdminBackendImpl final : public AdminBackend {
   DeployResult deploy(std::shared_ptr<const flow::Flow> flow, const std::string& source) override;
   Readiness readiness() override;
   Gauges gauges() override;
+  std::vector<PurgeGroup> purge_preview(const PurgeScope& scope) override;
+  std::future<std::vector<PurgeGroup>> purge(const PurgeScope& scope) override;
 
  private:
   // The services of `plan` that no registered flow uses and that have no consumer.

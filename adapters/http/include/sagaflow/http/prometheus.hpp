@@ -11,6 +11,8 @@
 #include <cstdint>
 #include <map>
 #include <memory>
+#include <mutex>
+#include <optional>
 #include <shared_mutex>
 #include <string>
 #include <string_view>
@@ -32,6 +34,11 @@ class PrometheusMetrics final : public Metrics, public DeadLetterObserver {
   void step_replied(std::string_view flow, std::string_view step, Duration latency) override;
   // Counts under the notice's code; told by the transports, for every dead letter they make.
   void dead_lettered(const DeadLetterNotice& notice) override;
+  // Retention, by flow and status: rows removed, and the oldest finished saga kept.
+  void sagas_removed(std::string_view flow, Status status, std::uint64_t sagas,
+                     std::uint64_t history_rows) override;
+  void oldest_finished_kept(std::string_view flow, Status status,
+                            std::optional<Duration> age) override;
 
   // Every metric in the text format, the gauges included.
   std::string render(const Gauges& gauges) const;
@@ -52,6 +59,7 @@ class PrometheusMetrics final : public Metrics, public DeadLetterObserver {
   using StepHistograms = std::map<std::string, std::unique_ptr<Histogram>, std::less<>>;
 
   FlowCounters& flow(std::string_view name);
+  void render_retention(std::string& out) const;
   Histogram& histogram(std::string_view flow, std::string_view step);
 
   mutable std::shared_mutex mutex_;  // guards the maps' shape, not the counts
@@ -59,6 +67,15 @@ class PrometheusMetrics final : public Metrics, public DeadLetterObserver {
   std::map<std::string, StepHistograms, std::less<>> steps_;
   // By DeadLetterCode, every code always rendered (0 until one happens).
   std::array<std::atomic<std::uint64_t>, kDeadLetterCodes.size()> dead_lettered_{};
+  // Retention's series by (flow, status): recorded a few times a minute, under a lock of their
+  // own.
+  struct RetentionSeries {
+    std::uint64_t sagas = 0;
+    std::uint64_t history = 0;
+    std::optional<Duration> oldest;
+  };
+  mutable std::mutex retention_mutex_;
+  std::map<std::pair<std::string, std::string>, RetentionSeries> retention_;
 };
 
 }  // namespace sagaflow::http

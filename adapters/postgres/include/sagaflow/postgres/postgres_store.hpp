@@ -82,6 +82,11 @@ class PostgresStore final : public Store, public PartitionedStore {
   std::vector<SagaCount> count_by_flow_and_status() override;
   void save_flow_definition(const FlowDefinitionRow& definition) override;
   std::vector<FlowDefinitionRow> flow_definitions() override;
+  // Retention: sagaflowd gives it a store (a connection) of its own, so that its batches never
+  // wait for the orchestrator's commits, nor hold them back.
+  std::vector<SagaRow> finished(const FinishedFilter& filter) override;
+  FinishedCount count_finished(const FinishedFilter& filter) override;
+  RemovedRows remove_finished(std::span<const SagaRow> sagas) override;
 
   // PartitionedStore. Lease times are the database server's clock, so that orchestrators on
   // machines with skewed clocks agree on expiry.

@@ -34,6 +34,10 @@ class SqliteStore final : public Store {
   std::vector<SagaCount> count_by_flow_and_status() override;
   void save_flow_definition(const FlowDefinitionRow& definition) override;
   std::vector<FlowDefinitionRow> flow_definitions() override;
+  // Retention: short write transactions, meant to run between the orchestrator's rounds.
+  std::vector<SagaRow> finished(const FinishedFilter& filter) override;
+  FinishedCount count_finished(const FinishedFilter& filter) override;
+  RemovedRows remove_finished(std::span<const SagaRow> sagas) override;
 
  private:
   struct Impl;

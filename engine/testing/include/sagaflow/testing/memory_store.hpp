@@ -6,6 +6,7 @@
 //
 // Threading: every member is safe to call from any thread (one mutex).
 #include <cstddef>
+#include <functional>
 #include <map>
 #include <mutex>
 #include <set>
@@ -48,6 +49,9 @@ class MemoryStore final : public Store, public PartitionedStore {
   std::vector<SagaCount> count_by_flow_and_status() override;
   void save_flow_definition(const FlowDefinitionRow& definition) override;
   std::vector<FlowDefinitionRow> flow_definitions() override;
+  std::vector<SagaRow> finished(const FinishedFilter& filter) override;
+  FinishedCount count_finished(const FinishedFilter& filter) override;
+  RemovedRows remove_finished(std::span<const SagaRow> sagas) override;
 
   std::vector<Lease> heartbeat(std::string_view owner, int partition_count, Duration ttl) override;
   void release(std::string_view owner) override;
@@ -57,6 +61,9 @@ class MemoryStore final : public Store, public PartitionedStore {
   std::vector<OutboxRow> unpublished_outbox_in(std::size_t limit,
                                                std::span<const int> partitions) override;
 
+  // Runs `hook` once, at the start of the next commit, before it reads anything: what another
+  // connection does meanwhile (retention removing a saga the commit writes to).
+  void on_next_commit(std::function<void()> hook);
   // The next `count` commits throw StoreFailure and write nothing.
   void fail_next_commit(std::size_t count = 1);
   // Transactions committed successfully (tests check that transitions share one: group commit).
@@ -74,12 +81,17 @@ class MemoryStore final : public Store, public PartitionedStore {
   };
   struct StoredOutboxRow {
     OutboxRow row;
-    int partition = 0;  // its saga's
+    int partition = 0;    // its saga's
+    std::string saga_id;  // the saga whose write made it
   };
 
   // The partition of the saga a write is for: stored rows keep theirs.
   int partition_of_write(const SagaWrite& write) const;
   int partition_of_saga(const std::string& saga_id) const;
+  // Finished sagas that filter finds, in (created_at, id) order, ignoring after and limit.
+  std::vector<const SagaRow*> finished_locked(const FinishedFilter& filter) const;
+  // Whether a timer, a subscription or an outbox row names the saga (retention keeps it then).
+  bool still_needed(const std::string& saga_id) const;
 
   const Clock* clock_;
   mutable std::mutex mutex_;
@@ -103,6 +115,7 @@ class MemoryStore final : public Store, public PartitionedStore {
   std::map<int, PartitionLease> leases_;
   std::map<std::string, Timestamp, std::less<>> owners_alive_until_;
   std::size_t fail_commits_ = 0;
+  std::function<void()> next_commit_hook_;
   std::size_t commits_ = 0;
 };
 
