@@ -18,6 +18,7 @@ constexpr std::array kCommands{
     Command{"show", "show one saga and its history as a timeline", run_show},
     Command{"retry", "retry a failed (parked) saga, or every failed one", run_retry},
     Command{"cancel", "cancel a running saga (it compensates)", run_cancel},
+    Command{"watch", "print the sagas' changes as they happen", run_watch},
     Command{"flows", "list the deployed flows and their versions", run_flows},
     Command{"conform", "check a live worker against the wire protocol (docs/protocol.md)",
             run_conform},

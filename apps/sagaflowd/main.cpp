@@ -36,6 +36,7 @@
 #include "dependencies.hpp"
 #include "sagaflow/engine/backoff.hpp"
 #include "sagaflow/engine/orchestrator.hpp"
+#include "sagaflow/engine/read_pool.hpp"
 #include "sagaflow/engine/system_clock.hpp"
 #include "sagaflow/http/admin_api.hpp"
 #include "sagaflow/http/admin_backend_impl.hpp"
@@ -254,13 +255,34 @@ std::unique_ptr<sagaflow::Store> open_store(const sagaflowd::Config& config,
   return store;
 }
 
+// The admin endpoint's reads, on connections of their own (never the orchestrator's): a few
+// more stores on the same database. Opened once the orchestrator's store is up.
+std::unique_ptr<sagaflow::ReadPool> open_read_pool(const sagaflowd::Config& config) {
+  std::vector<std::unique_ptr<sagaflow::Store>> readers;
+  for (int i = 0; i < config.admin_read_connections; ++i) {
+    if (config.pg_dsn.empty()) {
+      readers.push_back(std::make_unique<sagaflow::sqlite::SqliteStore>(
+          sagaflow::sqlite::SqliteOptions{.path = config.db}));
+    } else {
+      readers.push_back(std::make_unique<sagaflow::postgres::PostgresStore>(
+          sagaflow::postgres::PostgresOptions{.dsn = config.pg_dsn,
+                                              .schema = config.pg_schema,
+                                              .application_name = "sagaflow-admin"}));
+    }
+  }
+  return std::make_unique<sagaflow::ReadPool>(std::move(readers));
+}
+
 // The admin endpoint on a thread of its own, from start to stop.
 class AdminEndpoint {
  public:
   AdminEndpoint(sagaflow::http::AdminApi& api, const sagaflowd::Config& config)
       : server_(io_, api,
-                sagaflow::http::ServerOptions{.address = config.admin_address,
-                                              .port = config.admin_port}) {
+                sagaflow::http::ServerOptions{
+                    .address = config.admin_address,
+                    .port = config.admin_port,
+                    .api_threads = static_cast<std::size_t>(config.admin_threads),
+                    .api_queue = static_cast<std::size_t>(config.admin_queue)}) {
     server_.start();
     thread_ = std::thread([this] { io_.run(); });
   }
@@ -352,7 +374,8 @@ int main(int argc, char** argv) {
   sagaflow::http::AdminApi api(
       serving,
       {.token = config.admin_token,
-       .flow_checks = {.budget = std::chrono::milliseconds(config.admin_flow_check_ms)}},
+       .flow_checks = {.budget = std::chrono::milliseconds(config.admin_flow_check_ms)},
+       .max_streams = static_cast<std::size_t>(config.admin_max_streams)},
       &metrics);
   std::unique_ptr<AdminEndpoint> admin;
   try {
@@ -429,6 +452,10 @@ int main(int argc, char** argv) {
   sagaflow::Transport& transport =
       broker ? static_cast<sagaflow::Transport&>(*broker) : bus.orchestrator();
   options.metrics = &metrics;
+  sagaflow::SagaChangeFeed changes;  // what the event streams and waiting starts are told
+  options.on_committed = [&changes](std::vector<sagaflow::SagaChange> committed) {
+    changes.publish(std::move(committed));
+  };
   sagaflow::Orchestrator orchestrator(flows, store, transport, clock, options);
   const auto stop_workers = [&] {
     guard.reset();
@@ -471,7 +498,20 @@ int main(int argc, char** argv) {
 
   // The admin requests now reach the orchestrator. A deployed flow's events reach it on the bus
   // at once; over RabbitMQ, only what was declared at start can be deployed.
+  std::unique_ptr<sagaflow::ReadPool> reads;
+  try {
+    reads = open_read_pool(config);
+  } catch (const std::exception& error) {
+    log::error("cannot open the admin endpoint's read connections",
+               {{"error", sagaflow::text::printable(error.what())}});
+    orchestrator_thread.request_stop();
+    orchestrator_thread.join();
+    stop_workers();
+    return 1;
+  }
   sagaflow::http::BackendHooks hooks;
+  hooks.changes = &changes;
+  hooks.reads = reads.get();
   if (broker) {
     hooks.prepare_deploy = [&](const sagaflow::Plan& plan) { check_declared(declared, plan); };
   } else {

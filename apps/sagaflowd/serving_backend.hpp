@@ -37,6 +37,10 @@ class ServingBackend final : public sagaflow::http::AdminBackend {
                                   const std::string& source) override;
   sagaflow::http::Readiness readiness() override;
   sagaflow::http::Gauges gauges() override;
+  sagaflow::SagaChangeFeed* changes() override {
+    auto* real = real_.load();
+    return real ? real->changes() : nullptr;
+  }
 
  private:
   // The real backend; throws (the API answers 503) while there is none.

@@ -251,6 +251,12 @@ struct Orchestrator::Impl {
       for (auto& f : e.on_commit) f();
     }
     if (!tags.empty()) transport.ack(tags);
+    if (options.on_committed) {
+      std::vector<SagaChange> changes;
+      changes.reserve(batch.writes.size());
+      for (const auto& w : batch.writes) changes.push_back(change_of(w, *cache.at(w.saga.id)));
+      options.on_committed(std::move(changes));
+    }
     for (const auto& w : batch.writes) {
       if (metrics) count(*metrics, w);
       auto status = status_from_string(w.saga.status);

@@ -4,6 +4,7 @@
 
 #include <unistd.h>
 
+#include <algorithm>
 #include <chrono>
 #include <filesystem>
 #include <fstream>
@@ -167,4 +168,47 @@ TEST_CASE("sagactl drives a real sagaflowd: start and wait, list, show, cancel, 
   CHECK(refused.err.find("refused") != std::string::npos);
   CHECK(refused.err.find('\x1b') == std::string::npos);
   CHECK(refused.err.find("\\x1b[2K") != std::string::npos);
+}
+
+TEST_CASE("sagactl watch prints a saga's changes as a real sagaflowd commits them") {
+  Daemon daemon;
+  const auto& url = daemon.url();
+  auto started =
+      run_sagactl({"start", "user_registration", "--input",
+                   R"({"user_id":"watch-1","username":"watch-1","email":"watch-1@example.test"})",
+                   "--wait-end", "--url", url, "--json"});
+  REQUIRE_MESSAGE(started.status == 0, started.err);
+  const std::string id(parsed(started.out).at("id").as_string());
+
+  // --since 0: every change the daemon keeps, then the live ones; --count ends it.
+  auto ended = run_sagactl(
+      {"watch", id, "--since", "0", "--status", "completed", "--count", "1", "--url", url});
+  REQUIRE_MESSAGE(ended.status == 0, ended.err);
+  CHECK(ended.out.find(id) != std::string::npos);
+  CHECK(ended.out.find("user_registration v1  completed") != std::string::npos);
+  CHECK(std::count(ended.out.begin(), ended.out.end(), '\n') == 1);
+
+  auto first = run_sagactl({"watch", id, "--since", "0", "--count", "1", "--json", "--url", url});
+  REQUIRE_MESSAGE(first.status == 0, first.err);
+  const auto change = parsed(first.out);
+  CHECK(change.at("id").as_string() == id);
+  CHECK(change.at("records").at(0).at("kind") == "saga_started");
+
+  // A saga still running: the watch prints its end when it comes (after both sagas' starts,
+  // --since: whichever comes first, the watch or the end, nothing is missed).
+  auto second =
+      run_sagactl({"start", "user_registration", "--input",
+                   R"({"user_id":"watch-2","username":"watch-2","email":"watch-2@example.test"})",
+                   "--url", url, "--json"});
+  REQUIRE_MESSAGE(second.status == 0, second.err);
+  const std::string second_id(parsed(second.out).at("id").as_string());
+  auto live =
+      run_sagactl({"watch", id, second_id, "--status", "completed", "--since",
+                   std::to_string(change.at("seq").to_number<std::uint64_t>()), "--count", "2", "--url", url});
+  REQUIRE_MESSAGE(live.status == 0, live.err);
+  CHECK(live.out.find(id) != std::string::npos);
+  CHECK(live.out.find(second_id) != std::string::npos);
+
+  auto refused = run_sagactl({"watch", "--status", "done", "--url", url});
+  CHECK(refused.status == 2);
 }

@@ -1,6 +1,7 @@
 #pragma once
-// The admin API's backend over the engine: requests go to the Orchestrator, reads to the Store,
-// flows to the FlowRegistry (and deploys to both the store and the registry).
+// The admin API's backend over the engine: requests go to the Orchestrator, reads to SagaReads
+// (a ReadPool of their own, or the Store), flows to the FlowRegistry (and deploys to both the
+// store and the registry).
 //
 // Threading: every member may be called from any thread (the Orchestrator's requests, the
 // Store and the FlowRegistry are); deploys are serialised among themselves.
@@ -12,6 +13,7 @@
 #include "sagaflow/engine/orchestrator.hpp"
 #include "sagaflow/engine/plan.hpp"
 #include "sagaflow/engine/ports.hpp"
+#include "sagaflow/engine/read_pool.hpp"
 #include "sagaflow/http/admin_api.hpp"
 
 namespace sagaflow::http {
@@ -24,6 +26,11 @@ struct BackendHooks {
   // for it (routes its events), or throws DeployRefused when it cannot take it without a
   // restart. Empty: nothing to do.
   std::function<void(const Plan& plan)> prepare_deploy;
+  // The orchestrator's committed changes (OrchestratorOptions::on_committed feeds it); null:
+  // no event stream, and waiting starts poll the store.
+  SagaChangeFeed* changes = nullptr;
+  // Where the reads go (sagaflowd: a ReadPool on connections of their own). Null: the store.
+  SagaReads* reads = nullptr;
 };
 
 class AdminBackendImpl final : public AdminBackend {
@@ -44,6 +51,7 @@ class AdminBackendImpl final : public AdminBackend {
   Deployed deploy(std::shared_ptr<const flow::Flow> flow, const std::string& source) override;
   Readiness readiness() override;
   Gauges gauges() override;
+  SagaChangeFeed* changes() override { return hooks_.changes; }
 
  private:
   Orchestrator& orchestrator_;
@@ -51,6 +59,8 @@ class AdminBackendImpl final : public AdminBackend {
   FlowRegistry& flows_;
   const Clock& clock_;
   BackendHooks hooks_;
+  StoreReads store_reads_;
+  SagaReads& reads_;
   std::mutex deploy_mutex_;
 };
 
