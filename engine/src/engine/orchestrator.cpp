@@ -251,17 +251,18 @@ struct Orchestrator::Impl {
       for (auto& f : e.on_commit) f();
     }
     if (!tags.empty()) transport.ack(tags);
+    std::vector<SagaChange> changes;
     if (options.on_committed) {
-      std::vector<SagaChange> changes;
       changes.reserve(batch.writes.size());
       for (const auto& w : batch.writes) changes.push_back(change_of(w, *cache.at(w.saga.id)));
-      options.on_committed(std::move(changes));
     }
     for (const auto& w : batch.writes) {
       if (metrics) count(*metrics, w);
       auto status = status_from_string(w.saga.status);
       if (status && (is_final(*status) || *status == Status::failed)) cache.erase(w.saga.id);
     }
+    // Last: a watcher woken by a change finds the metrics that count it.
+    if (options.on_committed) options.on_committed(std::move(changes));
   }
 
   void fault(std::string_view point) {

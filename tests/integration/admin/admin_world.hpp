@@ -69,10 +69,14 @@ class AdminWorld {
 
     OrchestratorOptions options;
     options.metrics = &metrics;
+    options.on_committed = [this](std::vector<SagaChange> committed) {
+      changes.publish(std::move(committed));
+    };
     orchestrator = std::make_unique<Orchestrator>(flows, store, bus.orchestrator(), clock, options);
     orchestrator_thread = std::jthread([this](std::stop_token stop) { orchestrator->run(stop); });
 
-    backend = std::make_unique<AdminBackendImpl>(*orchestrator, store, flows, clock);
+    backend = std::make_unique<AdminBackendImpl>(*orchestrator, store, flows, clock,
+                                                 BackendHooks{.changes = &changes});
     api = std::make_unique<AdminApi>(*backend, std::move(admin_options), &metrics);
     server_options.address = "127.0.0.1";
     server_options.port = 0;
@@ -109,6 +113,7 @@ class AdminWorld {
   FlowRegistry flows;
   sagas::Participants participants;
   PrometheusMetrics metrics;
+  SagaChangeFeed changes;
   std::unique_ptr<Orchestrator> orchestrator;
   std::jthread orchestrator_thread;
   std::unique_ptr<AdminBackendImpl> backend;
