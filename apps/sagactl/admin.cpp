@@ -121,10 +121,36 @@ std::optional<AdminReply> AdminClient::call(const std::string& method, const std
                       .target = target,
                       .body = std::move(body),
                       .content_type = std::move(content_type)};
+  return exchange(request,
+                  [&] { return http_request(endpoint_, request, timeout.value_or(timeout_)); });
+}
+
+std::optional<AdminReply> AdminClient::stream(
+    const std::string& target, const std::function<bool(std::string_view piece)>& on_data,
+    bool& ended) {
+  HttpRequest request{.method = "GET", .target = target};
+  ended = false;
+  bool opened = false;
+  auto reply = exchange(request, [&] {
+    auto response = http_stream(endpoint_, request, timeout_, on_data);
+    opened = response.status >= 200 && response.status < 300;
+    return response;
+  });
+  if (!opened) return reply;
+  ended = true;
+  return std::nullopt;
+}
+
+std::optional<AdminReply> AdminClient::exchange(HttpRequest& request,
+                                                const std::function<HttpResponse()>& send) {
   if (token_) request.headers.emplace_back("Authorization", "Bearer " + *token_);
   HttpResponse response;
   try {
-    response = http_request(endpoint_, request, timeout.value_or(timeout_));
+    response = send();
+    if (response.status >= 200 && response.status < 300 &&
+        response.content_type.starts_with("text/event-stream")) {
+      return AdminReply{.status = response.status};
+    }
   } catch (const HttpError& e) {
     switch (e.kind) {
       case HttpError::Kind::connect:

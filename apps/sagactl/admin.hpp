@@ -2,6 +2,7 @@
 // What every command that talks to the admin endpoint (docs/admin-api.md) shares: the common
 // options, the request with its bearer token, and how answers become messages and exit codes.
 #include <chrono>
+#include <functional>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -63,6 +64,14 @@ class AdminClient {
                                  std::string body = {}, std::string content_type = {},
                                  std::optional<std::chrono::milliseconds> timeout = {});
 
+  // Opens a stream (Server-Sent Events) and hands each piece of it to `on_data` until that
+  // returns false or the server ends it: nullopt then. An answer that is not a stream is
+  // returned as call() returns it; nullopt after printing why there is none (as call()).
+  // `ended` tells whether the stream was opened and ended by the server.
+  std::optional<AdminReply> stream(const std::string& target,
+                                   const std::function<bool(std::string_view piece)>& on_data,
+                                   bool& ended);
+
   // For an error answer: prints it (with --json the server's document on stdout too, and always
   // one line on stderr) and returns its exit status.
   int fail(const AdminReply& reply) const;
@@ -76,6 +85,10 @@ class AdminClient {
   std::string prefix() const { return "sagactl " + command_ + ": "; }
 
  private:
+  // Sends with the token and turns what came back (or why nothing did) into a reply.
+  std::optional<AdminReply> exchange(HttpRequest& request,
+                                     const std::function<HttpResponse()>& send);
+
   AdminClient(Context& ctx, std::string command, Endpoint endpoint,
               std::optional<std::string> token, std::chrono::milliseconds timeout, bool json)
       : ctx_(ctx),

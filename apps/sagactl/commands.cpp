@@ -24,6 +24,7 @@ constexpr std::array kCommands{
     Command{"cancel", "cancel a running saga (it compensates)", run_cancel},
     Command{"send-event", "send an outside event, as a participant publishing it would",
             run_send_event},
+    Command{"watch", "print the sagas' changes as they happen", run_watch},
     Command{"flows", "list the deployed flows and their versions", run_flows},
     Command{"purge", "remove finished sagas past their retention now (--dry-run: show them)",
             run_purge},

@@ -4,11 +4,16 @@
 #include <charconv>
 #include <memory>
 
+#include <sys/socket.h>
+#include <sys/time.h>
+
+#include <boost/asio/connect.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/beast/core/error.hpp>
 #include <boost/beast/core/flat_buffer.hpp>
 #include <boost/beast/core/tcp_stream.hpp>
+#include <boost/beast/http/buffer_body.hpp>
 #include <boost/beast/http/parser.hpp>
 #include <boost/beast/http/read.hpp>
 #include <boost/beast/http/string_body.hpp>
@@ -190,8 +195,10 @@ std::string url_encode(std::string_view text) {
 // ------------------------------------------------------------------------------------------------
 // The request
 
-HttpResponse http_request(const Endpoint& endpoint, const HttpRequest& request,
-                          std::chrono::milliseconds timeout) {
+namespace {
+
+http::request<http::string_body> make_request(const Endpoint& endpoint,
+                                              const HttpRequest& request) {
   http::request<http::string_body> req;
   req.method(request.method == "POST" ? http::verb::post : http::verb::get);
   req.target(endpoint.base_path + request.target);
@@ -206,7 +213,14 @@ HttpResponse http_request(const Endpoint& endpoint, const HttpRequest& request,
   req.keep_alive(false);
   req.body() = request.body;
   req.prepare_payload();
+  return req;
+}
 
+}  // namespace
+
+HttpResponse http_request(const Endpoint& endpoint, const HttpRequest& request,
+                          std::chrono::milliseconds timeout) {
+  auto req = make_request(endpoint, request);
   asio::io_context io;
   const auto deadline = std::chrono::steady_clock::now() + timeout;
   Exchange exchange(io, endpoint, req, deadline);
@@ -233,6 +247,60 @@ HttpResponse http_request(const Endpoint& endpoint, const HttpRequest& request,
   out.content_type = std::string(res[http::field::content_type]);
   out.body = std::move(res.body());
   return out;
+}
+
+HttpResponse http_stream(const Endpoint& endpoint, const HttpRequest& request,
+                         std::chrono::milliseconds idle_timeout,
+                         const std::function<bool(std::string_view piece)>& on_data) {
+  auto req = make_request(endpoint, request);
+  req.set(http::field::accept, "text/event-stream");
+  asio::io_context io;
+  tcp::socket socket(io);
+  const char* stage = "connect";
+  try {
+    tcp::resolver resolver(io);
+    asio::connect(socket, resolver.resolve(endpoint.host, endpoint.port));
+    // Blocking reads that give up when the server has been silent too long.
+    const auto ms = idle_timeout.count();
+    timeval tv{static_cast<time_t>(ms / 1000), static_cast<suseconds_t>((ms % 1000) * 1000)};
+    setsockopt(socket.native_handle(), SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+    stage = "write";
+    http::write(socket, req);
+    stage = "read";
+    beast::flat_buffer buffer;
+    http::response_parser<http::buffer_body> parser;
+    parser.body_limit(boost::none);
+    http::read_header(socket, buffer, parser);
+    HttpResponse out;
+    out.status = static_cast<int>(parser.get().result_int());
+    out.content_type = std::string(parser.get()[http::field::content_type]);
+    const bool streaming = out.status >= 200 && out.status < 300;
+    char piece[8192];
+    while (!parser.is_done()) {
+      parser.get().body().data = piece;
+      parser.get().body().size = sizeof piece;
+      beast::error_code ec;
+      http::read(socket, buffer, parser, ec);
+      if (ec == http::error::need_buffer) ec = {};
+      if (ec) throw beast::system_error(ec);
+      const std::string_view got(piece, sizeof piece - parser.get().body().size);
+      if (!streaming) {
+        if (out.body.size() + got.size() > kMaxBody) break;
+        out.body += got;
+      } else if (!got.empty() && !on_data(got)) {
+        break;
+      }
+    }
+    return out;
+  } catch (const beast::system_error& e) {
+    if (e.code() == asio::error::would_block || e.code() == asio::error::try_again ||
+        e.code() == asio::error::timed_out) {
+      throw HttpError(HttpError::Kind::timeout,
+                      "nothing heard for " + std::to_string(idle_timeout.count()) + " ms");
+    }
+    throw HttpError(is_connect_stage(stage) ? HttpError::Kind::connect : HttpError::Kind::protocol,
+                    std::string(stage) + ": " + e.code().message());
+  }
 }
 
 }  // namespace sagactl

@@ -2,6 +2,7 @@
 // A small synchronous HTTP/1.1 client for the admin endpoint: one request per connection, a
 // deadline over the whole exchange (resolve, connect, write, read). Beast stays in the .cpp.
 #include <chrono>
+#include <functional>
 #include <optional>
 #include <stdexcept>
 #include <string>
@@ -54,5 +55,14 @@ class HttpError : public std::runtime_error {
 // Sends one request and reads the whole answer within `timeout`. Throws HttpError.
 HttpResponse http_request(const Endpoint& endpoint, const HttpRequest& request,
                           std::chrono::milliseconds timeout);
+
+// Sends a request whose answer goes on (Server-Sent Events). With a 2xx answer, `on_data` is
+// called with each piece of the body as it arrives, until it returns false or the server ends
+// the answer, and the response's body stays empty; another answer is read whole. `idle_timeout`
+// bounds connecting and each wait for the next piece (the server sends a heartbeat). Throws
+// HttpError.
+HttpResponse http_stream(const Endpoint& endpoint, const HttpRequest& request,
+                         std::chrono::milliseconds idle_timeout,
+                         const std::function<bool(std::string_view piece)>& on_data);
 
 }  // namespace sagactl

@@ -155,6 +155,14 @@ void apply(Config& c, const std::string& key, const std::string& value, const st
     apply_listen(c, value, where);
   } else if (key == "admin_flow_check_ms") {
     c.admin_flow_check_ms = parse_int(value, 100, 60000, where);
+  } else if (key == "admin_read_connections") {
+    c.admin_read_connections = parse_int(value, 1, 64, where);
+  } else if (key == "admin_threads") {
+    c.admin_threads = parse_int(value, 1, 64, where);
+  } else if (key == "admin_queue") {
+    c.admin_queue = parse_int(value, 0, 10000, where);
+  } else if (key == "admin_max_streams") {
+    c.admin_max_streams = parse_int(value, 1, 10000, where);
   } else if (key == "admin_token_file") {
     if (value.empty()) throw ConfigError(where + ": admin_token_file needs a file");
     c.admin_token_file = value;  // overrides a token from a source read before
@@ -203,6 +211,10 @@ const std::map<std::string, std::string>& environment_names() {
       {"SAGAFLOW_TLS_VERIFY_HOSTNAME", "tls_verify_hostname"},
       {"SAGAFLOW_ADMIN_LISTEN", "admin_listen"},
       {"SAGAFLOW_ADMIN_FLOW_CHECK_MS", "admin_flow_check_ms"},
+      {"SAGAFLOW_ADMIN_MAX_STREAMS", "admin_max_streams"},
+      {"SAGAFLOW_ADMIN_READ_CONNECTIONS", "admin_read_connections"},
+      {"SAGAFLOW_ADMIN_THREADS", "admin_threads"},
+      {"SAGAFLOW_ADMIN_QUEUE", "admin_queue"},
       {"SAGAFLOW_LOG_LEVEL", "log_level"},
       {"SAGAFLOW_RETENTION_COMPLETED", "retention_completed"},
       {"SAGAFLOW_RETENTION_COMPENSATED", "retention_compensated"},
@@ -327,6 +339,12 @@ std::string usage() {
          "                    /readyz then needs (or SAGAFLOW_ADMIN_TOKEN)\n"
          "  --admin-flow-check-ms MS   how long a posted flow may take to be parsed and\n"
          "                    verified (2000; 100 to 60000): longer is refused with 422\n"
+         "  --admin-max-streams N   event streams (GET /api/sagas/events) open at once (32;\n"
+         "                    1 to 10000): one more is answered 503\n"
+         "  --admin-threads N   threads that answer API requests (4; 1 to 64)\n"
+         "  --admin-queue N     API requests that may wait for one (64; 0 to 10000): one\n"
+         "                    more is answered 503 (/healthz, /readyz, /metrics never wait)\n"
+         "  --admin-read-connections N   the API's own connections to the store (2; 1 to 64)\n"
          "  --log-level L     debug, info, warn or error (default: info); debug adds a line\n"
          "                    per admin request\n"
          "  --retention-completed AGE, --retention-compensated AGE,\n"
@@ -343,7 +361,9 @@ std::string usage() {
          "Environment: SAGAFLOW_CONFIG, SAGAFLOW_FLOWS, SAGAFLOW_DB, SAGAFLOW_AMQP_URL,\n"
          "SAGAFLOW_PG_DSN, SAGAFLOW_PG_SCHEMA, SAGAFLOW_PARTITIONS, SAGAFLOW_OWNER,\n"
          "SAGAFLOW_LEASE_TTL_MS, SAGAFLOW_AMQP_PREFIX, SAGAFLOW_TLS_*,\n"
-         "SAGAFLOW_ADMIN_LISTEN, SAGAFLOW_ADMIN_FLOW_CHECK_MS, SAGAFLOW_ADMIN_TOKEN,\n"
+         "SAGAFLOW_ADMIN_LISTEN, SAGAFLOW_ADMIN_FLOW_CHECK_MS, SAGAFLOW_ADMIN_MAX_STREAMS,\n"
+         "SAGAFLOW_ADMIN_THREADS, SAGAFLOW_ADMIN_QUEUE, SAGAFLOW_ADMIN_READ_CONNECTIONS, "
+         "SAGAFLOW_ADMIN_TOKEN,\n"
          "SAGAFLOW_LOG_LEVEL, SAGAFLOW_RETENTION_*, SAGAFLOW_ARCHIVE_DIR;\n"
          "SAGAFLOW_FAULT_AT=POINT[:N] (recovery drills: SIGKILL at the Nth\n"
          "pass of a fault point);\n"

@@ -49,6 +49,13 @@ struct Config {
   // How long a flow posted to the admin endpoint may take to be parsed and verified
   // (`admin_flow_check_ms`, 100 to 60000): longer is refused with 422.
   int admin_flow_check_ms = 2000;
+  // Event streams (GET /api/sagas/events) open at once (`admin_max_streams`, 1 to 10000).
+  int admin_max_streams = 32;
+  // API requests run on `admin_threads` threads with at most `admin_queue` more waiting; their
+  // reads use `admin_read_connections` connections of their own (never the orchestrator's).
+  int admin_threads = 4;
+  int admin_queue = 64;
+  int admin_read_connections = 2;
 
   // Several orchestrators on one PostgreSQL and one RabbitMQ: the sagas hash into `partitions`
   // (the same number in every process, never changed once sagas exist), each process leases a

@@ -40,6 +40,10 @@ class ServingBackend final : public sagaflow::http::AdminBackend {
   sagaflow::http::Gauges gauges() override;
   std::vector<sagaflow::PurgeGroup> purge_preview(const sagaflow::PurgeScope& scope) override;
   std::future<std::vector<sagaflow::PurgeGroup>> purge(const sagaflow::PurgeScope& scope) override;
+  sagaflow::SagaChangeFeed* changes() override {
+    auto* real = real_.load();
+    return real ? real->changes() : nullptr;
+  }
 
  private:
   // The real backend; throws (the API answers 503) while there is none.

@@ -7,6 +7,7 @@ temp folder, waits for /readyz and the end of the demo, makes the sagas the demo
 over WebDriver (python3-selenium, Debian's chromium and chromium-driver):
 
   - the list asks for the token once and shows sagas and the counts per flow;
+  - a saga that ends changes its count on the open page (the event stream);
   - filtering by flow narrows the list, and the pager follows the API's `next` cursor;
   - a compensated saga's page draws its lifelines and compensation arrows (SVG data- attributes),
     a saga with retries its retry arrows;
@@ -391,6 +392,24 @@ def test_list(b, daemon):
     return expected
 
 
+def test_live_count(b, daemon):
+    """A saga that ends changes its count on the open page: the event stream, no timer."""
+    flow, st = "user_registration", "completed"
+
+    def shown():
+        cell = b.css(f'#counts td.count[data-flow="{flow}"][data-status="{st}"]')
+        return int(cell[0].get_attribute("data-count")) if cell else 0
+    before = shown()
+    status, body = daemon.api("POST", "/api/sagas", {
+        "flow": flow, "wait": {"end": True}, "timeout_ms": 30000,
+        "input": {"user_id": "live-count", "username": "live-count",
+                  "email": "live-count@example.test"}})
+    check(status == 201 and body["status"] == st, f"the live-count saga: {status} {body}")
+    b.wait(f"the {flow}/{st} count to become {before + 1}", lambda d: shown() == before + 1)
+    log(f"live count: {flow}/{st} {before} -> {before + 1}")
+    b.screenshot("list-live-count")
+
+
 def test_filter_and_pages(b, daemon, counts):
     from selenium.webdriver.support.ui import Select
     flow = "points_charge"
@@ -552,6 +571,7 @@ def main():
 
         browser = Browser(chromium, chromedriver, args.out, os.path.join(workdir, "profile"))
         counts = test_list(browser, daemon)
+        test_live_count(browser, daemon)
         test_filter_and_pages(browser, daemon, counts)
         test_compensated(browser, daemon, sagas["compensated"])
         test_retried(browser, daemon, sagas["retried"])

@@ -680,6 +680,25 @@ TEST_CASE_TEMPLATE_DEFINE("store contract: counts by flow and status", F, store_
                                                                     {"order", "failed", 1},
                                                                     {"order", "running", 1},
                                                                     {"refund", "running", 1}});
+  // A refused batch counts nothing; a write that keeps its status moves no count; a status that
+  // empties disappears.
+  CHECK_THROWS_AS(commit(*store, {create(saga("e", "refund", "running")),
+                                  advance(saga("b", "order", "completed", 9), 7)}),
+                  VersionConflict);
+  commit(*store, {advance(saga("b", "order", "running", 2), 1),
+                  advance(saga("d", "refund", "compensated", 2), 1),
+                  create(saga("f", "refund", "running"))});
+  CHECK(store->count_by_flow_and_status() == std::vector<SagaCount>{{"order", "completed", 1},
+                                                                    {"order", "failed", 1},
+                                                                    {"order", "running", 1},
+                                                                    {"refund", "compensated", 1},
+                                                                    {"refund", "running", 1}});
+  commit(*store, {advance(saga("f", "refund", "completed", 2), 1)});
+  CHECK(store->count_by_flow_and_status() == std::vector<SagaCount>{{"order", "completed", 1},
+                                                                    {"order", "failed", 1},
+                                                                    {"order", "running", 1},
+                                                                    {"refund", "compensated", 1},
+                                                                    {"refund", "completed", 1}});
 }
 
 TEST_CASE_TEMPLATE_DEFINE("store contract: a deployed flow version never changes", F,

@@ -123,6 +123,72 @@ const Sagaflow = (() => {
     }
   }
 
+  // Watches the sagas' changes (GET /api/sagas/events, Server-Sent Events) read through fetch,
+  // so that the token goes in a header as for every call: calls onEvent(type, data) for each
+  // event ("open", "saga", "gap"). A stream that ends or fails is opened again after a second,
+  // resuming after the last event seen (a "gap" says when the daemon no longer had some).
+  // Returns a function that stops watching.
+  function watch(params, onEvent) {
+    let lastId = "";
+    let stopped = false;
+    let controller = null;
+    const dispatch = (block) => {
+      let type = "message";
+      let data = "";
+      for (const line of block.split("\n")) {
+        if (line.startsWith("event: ")) type = line.slice(7);
+        else if (line.startsWith("id: ")) lastId = line.slice(4);
+        else if (line.startsWith("data: ")) data += line.slice(6);
+      }
+      if (!data) return;
+      try {
+        onEvent(type, JSON.parse(data));
+      } catch (e) {
+        // an event the page cannot read: the next one may do
+      }
+    };
+    async function run() {
+      while (!stopped) {
+        try {
+          const q = new URLSearchParams(params);
+          if (lastId) q.set("last_event_id", lastId);
+          const headers = {Accept: "text/event-stream"};
+          if (token()) headers.Authorization = "Bearer " + token();
+          controller = new AbortController();
+          const response = await fetch("/api/sagas/events?" + q.toString(),
+                                       {headers, cache: "no-store", signal: controller.signal});
+          if (response.status === 401) {
+            await askToken("This endpoint needs the admin token.");
+            continue;
+          }
+          if (response.ok && response.body) {
+            const reader = response.body.getReader();
+            const decoder = new TextDecoder();
+            let text = "";
+            for (;;) {
+              const {value, done} = await reader.read();
+              if (done) break;
+              text += decoder.decode(value, {stream: true});
+              let end;
+              while ((end = text.indexOf("\n\n")) >= 0) {
+                dispatch(text.slice(0, end));
+                text = text.slice(end + 2);
+              }
+            }
+          }
+        } catch (e) {
+          // the daemon went away, or too many streams: try again below
+        }
+        if (!stopped) await new Promise((resolve) => setTimeout(resolve, 1000));
+      }
+    }
+    run();
+    return () => {
+      stopped = true;
+      if (controller) controller.abort();
+    };
+  }
+
   // ---------------------------------------------------------------------------------------
   // Formatting
   const STATUSES = ["pending", "running", "waiting", "compensating", "completed", "compensated",
@@ -151,5 +217,5 @@ const Sagaflow = (() => {
     el.hidden = false;
   }
 
-  return {h, svg, fill, api, ApiError, statusBadge, time, json, showError, STATUSES};
+  return {h, svg, fill, api, watch, ApiError, statusBadge, time, json, showError, STATUSES};
 })();

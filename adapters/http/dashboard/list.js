@@ -1,10 +1,11 @@
 // The saga list (GET /): filters kept in the page's URL, pages through the API's `next`
-// cursor, and the counts per flow and status refreshed every few seconds.
+// cursor, and the counts per flow and status, read again when the event stream says a saga
+// changed (at most every COUNTS_AT_MOST_MS).
 "use strict";
 
 (() => {
-  const {h, fill, api, statusBadge, time, showError, STATUSES} = Sagaflow;
-  const COUNTS_EVERY_MS = 3000;
+  const {h, fill, api, watch, statusBadge, time, showError, STATUSES} = Sagaflow;
+  const COUNTS_AT_MOST_MS = 250;
   const FILTERS = ["flow", "status", "key", "from", "to", "limit"];
 
   const form = document.getElementById("filters");
@@ -197,8 +198,15 @@
     for (const flow of flows) ensureOption(form.elements.flow, flow);
   }
 
+  // A change seen: the counts are read again, once for a burst of changes.
+  function countsChanged() {
+    if (countsTimer !== null) return;
+    countsTimer = setTimeout(refreshCounts, COUNTS_AT_MOST_MS);
+  }
+
   async function refreshCounts() {
     clearTimeout(countsTimer);
+    countsTimer = null;
     const mine = ++countsRound;
     try {
       const {counts} = await api("/api/counts");
@@ -211,7 +219,6 @@
       countsBox.dataset.state = "error";
       fill(countsUpdated, "not updated: " + error.message);
     }
-    countsTimer = setTimeout(refreshCounts, COUNTS_EVERY_MS);
   }
 
   // ---------------------------------------------------------------------------------------
@@ -229,6 +236,8 @@
     showFilters(f);
     loadPage();
     refreshCounts();
+    // "open" too: after a reconnect some changes may have been missed.
+    watch({}, () => countsChanged());
   }
   start();
 })();

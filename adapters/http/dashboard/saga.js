@@ -1,12 +1,11 @@
 // One saga's page (GET /sagas/{id}): its fields, data, failure, the timeline drawn as a
 // sequence diagram (sequence.js), the history records, and the Retry and Cancel buttons. The
-// page reloads the saga every few seconds until it is settled.
+// page reloads the saga when the event stream says it changed.
 "use strict";
 
 (() => {
-  const {h, fill, api, statusBadge, time, json, showError} = Sagaflow;
-  const REFRESH_MS = 2000;
-  const SETTLED = ["completed", "compensated", "cancelled", "failed"];
+  const {h, fill, api, watch, statusBadge, time, json, showError} = Sagaflow;
+  const RETRY_MS = 2000;
 
   const id = decodeURIComponent(location.pathname.slice("/sagas/".length));
   const byId = (name) => document.getElementById(name);
@@ -32,13 +31,12 @@
       if (mine !== loads) return;
       showError(byId("load-error"), error);
       document.body.dataset.state = "error";
-      if (error.status !== 404) timer = setTimeout(load, REFRESH_MS);
+      if (error.status !== 404) timer = setTimeout(load, RETRY_MS);
       return;
     }
     if (mine !== loads) return;
     byId("load-error").hidden = true;
     show(answer.saga, answer.history);
-    if (!SETTLED.includes(answer.saga.status)) timer = setTimeout(load, REFRESH_MS);
   }
 
   function show(saga, history) {
@@ -173,4 +171,14 @@
   buttons.retry.addEventListener("click", () => act("retry"));
   buttons.cancel.addEventListener("click", () => act("cancel"));
   load();
+  // Loaded again when the saga changes (once for a burst of changes; "open" too, after a
+  // reconnect that may have missed some).
+  let changed = null;
+  watch({ids: id}, () => {
+    if (changed !== null) return;
+    changed = setTimeout(() => {
+      changed = null;
+      load();
+    }, 100);
+  });
 })();

@@ -1,6 +1,7 @@
 #include "sagaflow/http/admin_api.hpp"
 
 #include <algorithm>
+#include <charconv>
 #include <exception>
 #include <string>
 
@@ -9,6 +10,7 @@
 #include <boost/beast/http/status.hpp>
 #include <boost/beast/http/verb.hpp>
 
+#include "admin_events.hpp"
 #include "sagaflow/engine/effects.hpp"
 #include "sagaflow/engine/lifecycle.hpp"
 #include "sagaflow/engine/saga.hpp"
@@ -165,6 +167,26 @@ std::size_t count_value(std::string_view key, std::string_view text, std::size_t
   return n;
 }
 
+// "a,b,,c" -> {a, b, c}
+std::set<std::string, std::less<>> list_value(std::string_view text) {
+  std::set<std::string, std::less<>> values;
+  while (!text.empty()) {
+    const auto comma = text.find(',');
+    if (comma != 0) values.emplace(text.substr(0, comma));
+    if (comma == std::string_view::npos) break;
+    text.remove_prefix(comma + 1);
+  }
+  return values;
+}
+
+constexpr std::string_view kStatuses =
+    "pending, running, waiting, compensating, completed, compensated, failed, cancelled";
+
+void check_status(std::string_view key, std::string_view status) {
+  if (!status_from_string(status))
+    bad(std::string(key) + " must be one of " + std::string(kStatuses));
+}
+
 // ---------------------------------------------------------------------------------------------
 // Writing sagas
 
@@ -220,6 +242,15 @@ bool ready(const std::future<T>& f) {
   return f.wait_for(std::chrono::seconds(0)) == std::future_status::ready;
 }
 
+// The orchestrator's commit publishes the saga's change after it answers the request: a poll
+// woken by it finds the answer.
+Pending woken_by_changes(Pending pending, SagaChangeFeed* feed) {
+  if (feed) {
+    pending.woken_by([feed](std::function<void()> wake) { return feed->watch(std::move(wake)); });
+  }
+  return pending;
+}
+
 std::string not_committed(std::string_view what, std::chrono::milliseconds timeout) {
   return std::string(what) + " was not committed within " + std::to_string(timeout.count()) +
          " ms; it may still be";
@@ -262,6 +293,7 @@ AdminApi::AdminApi(AdminBackend& backend, AdminOptions options, PrometheusMetric
       options_(std::move(options)),
       metrics_(metrics),
       checker_(options_.flow_checks),
+      open_streams_(std::make_shared<std::atomic<std::size_t>>(0)),
       random_(std::random_device{}()) {}
 
 // ---------------------------------------------------------------------------------------------
@@ -337,6 +369,10 @@ Outcome AdminApi::route(Context& c) {
     if (method == verb::get) return list(c);
     if (method == verb::post) return start(c);
     return allow("GET, POST");
+  }
+  if (path == "/api/sagas/events") {
+    if (method != verb::get) return allow("GET");
+    return events(c);
   }
   if (path == "/api/sagas/retry") {
     if (method != verb::post) return allow("POST");
@@ -435,8 +471,13 @@ Outcome AdminApi::start(Context& c) {
     std::future<StartResult> started;
     std::optional<StartResult> result;
     std::uint64_t seen_version = 0;
+    std::uint64_t seen_change = 0;  // the feed's id up to which the saga's changes were looked at
+    bool looked = false;            // the store was read once since the start was committed
   };
   auto state = std::make_shared<State>();
+  auto* feed = backend_.changes();
+  // Taken before the start is asked for: its own commit is among the changes after it.
+  if (feed) state->seen_change = feed->last_id();
   state->started = backend_.start(std::move(request));
   const auto reply = c.reply;
   auto& backend = backend_;
@@ -461,6 +502,25 @@ Outcome AdminApi::start(Context& c) {
         return request_failed(reply, std::current_exception(), "the start");
       }
     }
+    // With the feed, the store is read only when the saga's changes say the answer may be
+    // there (and once for a saga an idempotency key found, which may never change again).
+    if (feed && (state->looked || state->result->created)) {
+      ChangeFilter mine;
+      mine.saga_ids.insert(state->result->saga_id);
+      auto read = feed->read_after(state->seen_change, mine, SIZE_MAX);
+      state->seen_change = read.next;
+      const auto answers = [&](const SagaChange& change) {
+        if (wait == Wait::none) return true;
+        if (wait == Wait::end) return settled(change.status);
+        return !may_still_progress(change.status) ||
+               std::find(change.done_steps.begin(), change.done_steps.end(), wait_step) !=
+                   change.done_steps.end();
+      };
+      if (!read.gap && std::none_of(read.changes.begin(), read.changes.end(), answers)) {
+        return std::nullopt;
+      }
+    }
+    state->looked = true;
     auto row = backend.saga(state->result->saga_id);
     if (!row) return std::nullopt;  // committed: readable at the next look
     if (wait == Wait::none) return answer(done(), *row, nullptr, nullptr);
@@ -495,7 +555,7 @@ Outcome AdminApi::start(Context& c) {
     if (!row) return reply.error(status::service_unavailable, "the saga cannot be read yet");
     return answer(status::accepted, *row, nullptr, nullptr);
   };
-  return Pending(std::move(poll), std::move(expire), limit);
+  return woken_by_changes(Pending(std::move(poll), std::move(expire), limit), feed);
 }
 
 Response AdminApi::list(Context& c) {
@@ -510,10 +570,7 @@ Response AdminApi::list(Context& c) {
   }
   filter.flow = params["flow"];
   filter.status = params["status"];
-  if (!filter.status.empty() && !status_from_string(filter.status)) {
-    bad("status must be one of pending, running, waiting, compensating, completed, "
-        "compensated, failed, cancelled");
-  }
+  if (!filter.status.empty()) check_status("status", filter.status);
   filter.key = params["key"];
   filter.created_from = time_value("from", params["from"]);
   filter.created_before = time_value("to", params["to"]);
@@ -576,7 +633,7 @@ Outcome AdminApi::operator_request(Context& c, std::string_view id, std::string_
   auto expire = [=]() -> Response {
     return reply.error(status::service_unavailable, not_committed(what, limit));
   };
-  return Pending(std::move(poll), std::move(expire), limit);
+  return woken_by_changes(Pending(std::move(poll), std::move(expire), limit), backend_.changes());
 }
 
 Outcome AdminApi::bulk_retry(Context& c) {
@@ -631,6 +688,46 @@ Outcome AdminApi::bulk_retry(Context& c) {
     return answer();
   };
   return Pending(std::move(poll), std::move(answer), commit_timeout);
+}
+
+Outcome AdminApi::events(Context& c) {
+  auto params = c.params({"flow", "status", "ids", "last_event_id"});
+  ChangeFilter filter;
+  filter.flows = list_value(params["flow"]);
+  filter.statuses = list_value(params["status"]);
+  for (const auto& s : filter.statuses) check_status("status", s);
+  filter.saga_ids = list_value(params["ids"]);
+  if (filter.saga_ids.size() > kMaxPage) {
+    bad("ids names at most " + std::to_string(kMaxPage) + " sagas");
+  }
+  std::optional<std::uint64_t> resume_after;
+  std::string_view last = params["last_event_id"];
+  if (last.empty()) last = c.request["Last-Event-ID"];
+  if (!last.empty()) {
+    std::uint64_t id = 0;
+    const auto [end, ec] = std::from_chars(last.data(), last.data() + last.size(), id);
+    if (ec != std::errc{} || end != last.data() + last.size()) {
+      bad("Last-Event-ID (or last_event_id) must be an event id a stream gave");
+    }
+    resume_after = id;
+  }
+  auto* feed = backend_.changes();
+  if (feed == nullptr) {
+    return c.reply.error(status::service_unavailable, "this daemon does not stream changes");
+  }
+  // A place among the streams allowed at once, given back when the stream ends.
+  auto open = open_streams_;
+  if (open->fetch_add(1) >= options_.max_streams) {
+    open->fetch_sub(1);
+    auto res = c.reply.error(status::service_unavailable,
+                             "too many event streams are open (at most " +
+                                 std::to_string(options_.max_streams) + "); try again later");
+    res.set(beast_http::field::retry_after, "5");
+    return res;
+  }
+  std::shared_ptr<void> place(nullptr, [open](void*) { open->fetch_sub(1); });
+  return open_event_stream(*feed, std::move(filter), resume_after, std::move(place),
+                           options_.stream_heartbeat);
 }
 
 Response AdminApi::counts(Context& c) {

@@ -10,8 +10,9 @@
 namespace sagaflow::http {
 namespace {
 
-std::optional<FlowDefinitionRow> stored(Store& store, std::string_view name, int version) {
-  for (auto& d : store.flow_definitions()) {
+std::optional<FlowDefinitionRow> stored(std::vector<FlowDefinitionRow> definitions,
+                                        std::string_view name, int version) {
+  for (auto& d : definitions) {
     if (d.name == name && d.version == version) return std::move(d);
   }
   return std::nullopt;
@@ -31,7 +32,9 @@ AdminBackendImpl::AdminBackendImpl(Orchestrator& orchestrator, Store& store, Flo
       store_(store),
       flows_(flows),
       clock_(clock),
-      hooks_(std::move(hooks)) {}
+      hooks_(std::move(hooks)),
+      store_reads_(store),
+      reads_(hooks_.reads ? *hooks_.reads : static_cast<SagaReads&>(store_reads_)) {}
 
 std::future<StartResult> AdminBackendImpl::start(StartRequest request) {
   return orchestrator_.start(std::move(request));
@@ -51,19 +54,19 @@ std::future<void> AdminBackendImpl::send_event(Message event) {
 }
 
 std::optional<SagaRow> AdminBackendImpl::saga(std::string_view id) {
-  return store_.load(id);
+  return reads_.load(id);
 }
 
 std::vector<HistoryRow> AdminBackendImpl::history(std::string_view id) {
-  return store_.history(id);
+  return reads_.history(id);
 }
 
 std::vector<SagaRow> AdminBackendImpl::list(const SagaFilter& filter) {
-  return store_.list(filter);
+  return reads_.list(filter);
 }
 
 std::vector<SagaCount> AdminBackendImpl::counts() {
-  return store_.count_by_flow_and_status();
+  return reads_.count_by_flow_and_status();
 }
 
 const FlowRegistry& AdminBackendImpl::flows() {
@@ -71,7 +74,7 @@ const FlowRegistry& AdminBackendImpl::flows() {
 }
 
 std::optional<std::string> AdminBackendImpl::flow_source(std::string_view name, int version) {
-  auto row = stored(store_, name, version);
+  auto row = stored(reads_.flow_definitions(), name, version);
   if (!row) return std::nullopt;
   return std::move(row->source);
 }
@@ -79,7 +82,7 @@ std::optional<std::string> AdminBackendImpl::flow_source(std::string_view name, 
 DeployResult AdminBackendImpl::deploy(std::shared_ptr<const flow::Flow> flow,
                                       const std::string& source) {
   std::lock_guard lock(deploy_mutex_);
-  if (auto existing = stored(store_, flow->name, flow->version)) {
+  if (auto existing = stored(store_.flow_definitions(), flow->name, flow->version)) {
     if (existing->source != source) throw FlowVersionExists(flow->name, flow->version);
     if (!flows_.find(flow->name, flow->version)) flows_.add(std::move(flow));
     return DeployResult{Deployed::unchanged, {}};
@@ -120,12 +123,7 @@ std::vector<DeployWarning> AdminBackendImpl::unserved_new_services(
 
 Readiness AdminBackendImpl::readiness() {
   Readiness r;
-  try {
-    store_.load("readyz-probe");  // an indexed lookup that finds nothing: cheap
-  } catch (const std::exception& e) {
-    r.store = e.what();
-    if (r.store.empty()) r.store = "the store did not answer";
-  }
+  if (auto why = reads_.probe()) r.store = std::move(*why);
   if (hooks_.broker_connected && !hooks_.broker_connected()) r.broker = "not connected";
   return r;
 }

@@ -1,5 +1,6 @@
 #include "sagaflow/http/server.hpp"
 
+#include <atomic>
 #include <optional>
 #include <stdexcept>
 #include <utility>
@@ -9,6 +10,7 @@
 #include <boost/asio/post.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/strand.hpp>
+#include <boost/asio/thread_pool.hpp>
 #include <boost/asio/write.hpp>
 #include <boost/beast/core/bind_handler.hpp>
 #include <boost/beast/core/error.hpp>
@@ -60,17 +62,31 @@ std::optional<Response> answer_to_read_error(beast::error_code ec, std::size_t b
   return std::nullopt;
 }
 
+// What answers on the I/O thread at once: the probes and scrapes an operator's tooling relies
+// on, and the dashboard's static files. Everything else (the API) runs on the pool.
+bool answered_at_once(std::string_view path) {
+  return path == "/healthz" || path == "/readyz" || path == "/metrics" ||
+         !path.starts_with("/api/");
+}
+
+// What every session of a server shares; sessions may outlive the listener.
+struct Shared {
+  ServerOptions options;
+  asio::thread_pool* api_pool = nullptr;  // joined before the server is gone
+  std::atomic<std::size_t> api_busy{0};   // API requests running or waiting for a thread
+};
+
 // ---------------------------------------------------------------------------------------------
 // One connection: read a request, answer it, and again while the client keeps it alive.
 
 class Session : public std::enable_shared_from_this<Session> {
  public:
-  Session(tcp::socket&& socket, AdminApi& api, std::shared_ptr<const ServerOptions> options)
+  Session(tcp::socket&& socket, AdminApi& api, std::shared_ptr<Shared> shared)
       : stream_(std::move(socket)),
         timer_(stream_.get_executor()),
         api_(api),
-        options_holder_(std::move(options)),
-        options_(*options_holder_) {}
+        shared_(std::move(shared)),
+        options_(shared_->options) {}
 
   void run() {
     asio::dispatch(stream_.get_executor(),
@@ -125,16 +141,55 @@ class Session : public std::enable_shared_from_this<Session> {
     const auto& request = parser_->get();
     method_ = std::string(request.method_string());
     path_ = std::string(request.target().substr(0, request.target().find('?')));
-    auto outcome = api_.handle_request(request);
+    if (answered_at_once(path_)) return answer(api_.handle_request(request));
+    const auto limit = options_.api_threads + options_.api_queue;
+    if (shared_->api_busy.fetch_add(1) >= limit) {
+      shared_->api_busy.fetch_sub(1);
+      auto busy = error_response(beast_http::status::service_unavailable, "unavailable",
+                                 "the admin endpoint is busy: " + std::to_string(limit) +
+                                     " API requests are running or waiting; try again",
+                                 request.version(), request.keep_alive());
+      busy.set(beast_http::field::retry_after, "1");
+      return write(std::move(busy));
+    }
+    asio::post(*shared_->api_pool, [self = shared_from_this()] {
+      auto outcome = std::make_shared<Outcome>(self->api_.handle_request(self->parser_->get()));
+      self->shared_->api_busy.fetch_sub(1);
+      asio::post(self->stream_.get_executor(),
+                 [self, outcome] { self->answer(std::move(*outcome)); });
+    });
+  }
+
+  void answer(Outcome outcome) {
     if (auto* response = std::get_if<Response>(&outcome)) return write(std::move(*response));
+    if (auto* events = std::get_if<EventStream>(&outcome)) return stream(std::move(*events));
     pending_.emplace(std::move(std::get<Pending>(outcome)));
     deadline_ = started_ + pending_->timeout();
     delay_ = kFirstPoll;
+    if (const auto& wake_on = pending_->wake_on()) {
+      // Woken by the saga's changes; the timer only catches what no change announces.
+      delay_ = kMaxPoll;
+      watch_ = wake_on(waker([](Session& self) { self.poll(); }));
+    }
     poll();
+  }
+
+  // A wake-up callable from any thread: runs `then` on the session's strand, at most one queued
+  // at a time however often it is called (a busy feed does not pile handlers up).
+  std::function<void()> waker(void (*then)(Session&)) {
+    return [weak = weak_from_this(), then] {
+      auto self = weak.lock();
+      if (!self || self->wake_queued_.exchange(true)) return;
+      asio::post(self->stream_.get_executor(), [self, then] {
+        self->wake_queued_ = false;
+        then(*self);
+      });
+    };
   }
 
   // --- answers that wait for the orchestrator -----------------------------------------------
   void poll() {
+    if (!pending_) return;  // answered already; a late wake-up
     std::optional<Response> response;
     try {
       response = pending_->poll();
@@ -147,6 +202,7 @@ class Session : public std::enable_shared_from_this<Session> {
     }
     if (response) {
       pending_.reset();
+      watch_.reset();
       return write(std::move(*response));
     }
     const auto left = std::chrono::ceil<milliseconds>(deadline_ - SteadyClock::now());
@@ -155,6 +211,68 @@ class Session : public std::enable_shared_from_this<Session> {
     timer_.async_wait([self = shared_from_this()](beast::error_code e) {
       if (!e) self->poll();
     });
+  }
+
+  // --- event streams ------------------------------------------------------------------------
+  // Written as the feed wakes the stream (and a comment line after a quiet heartbeat); one write
+  // at a time, each of at most one batch; a client that does not take a write within the write
+  // timeout, or that closes or sends anything, ends the stream.
+  void stream(EventStream events) {
+    access_log(200);
+    events_.emplace(std::move(events));
+    stream_.expires_never();  // the stream's own timers below
+    out_ = events_->head();
+    watch_ = events_->wake_on(waker([](Session& self) { self.pump(); }));
+    watch_client();
+    pump();
+  }
+
+  void pump() {
+    if (!events_ || writing_) return;
+    if (out_.empty()) out_ = events_->next();
+    if (out_.empty() && heartbeat_due_) out_ = ": keep-alive\n\n";
+    heartbeat_due_ = false;
+    if (out_.empty()) return;
+    writing_ = true;
+    timer_.expires_after(options_.write_timeout);
+    timer_.async_wait([self = shared_from_this()](beast::error_code e) {
+      if (!e) self->end_stream();  // the client does not read
+    });
+    asio::async_write(stream_, asio::buffer(out_),
+                      [self = shared_from_this()](beast::error_code ec, std::size_t) {
+                        self->writing_ = false;
+                        self->out_.clear();
+                        if (ec || !self->events_) return self->end_stream();
+                        self->arm_heartbeat();
+                        self->pump();
+                      });
+  }
+
+  void arm_heartbeat() {
+    timer_.expires_after(events_->heartbeat());
+    timer_.async_wait([self = shared_from_this()](beast::error_code e) {
+      if (e || !self->events_) return;
+      self->heartbeat_due_ = true;
+      self->pump();
+    });
+  }
+
+  // A stream's client has nothing to say: any byte, its end or an error closes the stream.
+  void watch_client() {
+    drain_.resize(512);
+    stream_.async_read_some(
+        asio::buffer(drain_),
+        [self = shared_from_this()](beast::error_code, std::size_t) { self->end_stream(); });
+  }
+
+  void end_stream() {
+    if (!events_) return;
+    events_.reset();  // frees its place among the streams
+    watch_.reset();
+    timer_.cancel();
+    beast::error_code ec;
+    stream_.socket().shutdown(tcp::socket::shutdown_both, ec);
+    stream_.close();
   }
 
   // --- writing ------------------------------------------------------------------------------
@@ -220,6 +338,12 @@ class Session : public std::enable_shared_from_this<Session> {
   std::optional<beast_http::request_parser<beast_http::string_body>> parser_;
   std::shared_ptr<Response> response_;
   std::optional<Pending> pending_;
+  std::optional<EventStream> events_;
+  SagaChangeFeed::Watch watch_;
+  std::atomic<bool> wake_queued_{false};
+  std::string out_;  // the event stream's write in flight
+  bool writing_ = false;
+  bool heartbeat_due_ = false;
   SteadyClock::time_point started_{};
   SteadyClock::time_point deadline_{};
   milliseconds delay_{kFirstPoll};
@@ -228,7 +352,7 @@ class Session : public std::enable_shared_from_this<Session> {
   std::vector<char> drain_;
   std::size_t drained_ = 0;
   AdminApi& api_;
-  std::shared_ptr<const ServerOptions> options_holder_;  // sessions may outlive the listener
+  std::shared_ptr<Shared> shared_;
   const ServerOptions& options_;
 };
 
@@ -244,13 +368,17 @@ class AdminServer::Listener : public std::enable_shared_from_this<AdminServer::L
         acceptor_(asio::make_strand(io)),
         retry_(acceptor_.get_executor()),
         api_(api),
-        options_(std::make_shared<const ServerOptions>(std::move(options))) {
-    const auto address = asio::ip::make_address(options_->address);
+        api_pool_(std::max<std::size_t>(1, options.api_threads)),
+        shared_(std::make_shared<Shared>()) {
+    shared_->options = std::move(options);
+    shared_->api_pool = &api_pool_;
+    const auto& settings = shared_->options;
+    const auto address = asio::ip::make_address(settings.address);
     if (!api_.requires_token() && !is_loopback(address)) {
-      throw std::invalid_argument("the admin endpoint listens on " + options_->address +
+      throw std::invalid_argument("the admin endpoint listens on " + settings.address +
                                   ", which is not a loopback address, only with an admin token");
     }
-    const tcp::endpoint endpoint(address, options_->port);
+    const tcp::endpoint endpoint(address, settings.port);
     acceptor_.open(endpoint.protocol());
     acceptor_.set_option(asio::socket_base::reuse_address(true));
     acceptor_.bind(endpoint);
@@ -272,6 +400,12 @@ class AdminServer::Listener : public std::enable_shared_from_this<AdminServer::L
 
   tcp::endpoint endpoint() const { return acceptor_.local_endpoint(); }
 
+  // Waits for the API requests running (those waiting for a thread are dropped).
+  void join_api_pool() {
+    api_pool_.stop();
+    api_pool_.join();
+  }
+
  private:
   void accept() {
     acceptor_.async_accept(asio::make_strand(io_),
@@ -289,7 +423,7 @@ class AdminServer::Listener : public std::enable_shared_from_this<AdminServer::L
       });
       return;
     }
-    std::make_shared<Session>(std::move(socket), api_, options_)->run();
+    std::make_shared<Session>(std::move(socket), api_, shared_)->run();
     accept();
   }
 
@@ -297,7 +431,8 @@ class AdminServer::Listener : public std::enable_shared_from_this<AdminServer::L
   tcp::acceptor acceptor_;
   asio::steady_timer retry_;
   AdminApi& api_;
-  std::shared_ptr<const ServerOptions> options_;
+  asio::thread_pool api_pool_;
+  std::shared_ptr<Shared> shared_;
 };
 
 // ---------------------------------------------------------------------------------------------
@@ -307,6 +442,7 @@ AdminServer::AdminServer(asio::io_context& io, AdminApi& api, ServerOptions opti
 
 AdminServer::~AdminServer() {
   stop();
+  listener_->join_api_pool();
 }
 
 void AdminServer::start() {

@@ -15,7 +15,7 @@ namespace {
 constexpr const char* kMigrationLock = "7453447745086574";
 
 // Append only: a released migration is never edited, a change is a new entry.
-constexpr std::array<const char*, 3> kMigrations = {
+constexpr std::array<const char*, 4> kMigrations = {
     // 1: the initial schema. Times are milliseconds since the epoch (bigint), as the Store port
     // has them: they round-trip exactly. Text keys use the "C" collation, so that ids, flows and
     // statuses order by bytes as in every other store, and the keyset cursor of the admin list
@@ -185,6 +185,52 @@ ALTER TABLE timers SET (fillfactor = 70);
     R"sql(
 ALTER TABLE timers ADD COLUMN started_by text COLLATE "C" NOT NULL DEFAULT '',
                    ADD COLUMN runs_for bigint NOT NULL DEFAULT 0;
+)sql",
+    // 4: the counts per flow and status (the dashboard's), kept as sagas are written or removed
+    // so that reading them is not a scan of every saga. Statement triggers with transition
+    // tables: commit() writes all of a round's sagas in one statement per kind, so a round adds
+    // one row write per (flow, status) it changed, not one per saga. Rows are per partition too:
+    // orchestrators that share the sagas never write the same count row (no lock between them).
+    R"sql(
+CREATE TABLE saga_counts (
+  flow      text COLLATE "C" NOT NULL,
+  status    text COLLATE "C" NOT NULL,
+  partition integer NOT NULL,
+  count     bigint NOT NULL,
+  PRIMARY KEY (flow, status, partition)
+);
+INSERT INTO saga_counts (flow, status, partition, count)
+  SELECT flow, status, partition, count(*) FROM sagas GROUP BY flow, status, partition;
+CREATE FUNCTION sagaflow_count_sagas() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+  IF TG_OP = 'INSERT' THEN
+    INSERT INTO saga_counts AS c (flow, status, partition, count)
+      SELECT flow, status, partition, count(*) FROM new_rows
+      GROUP BY flow, status, partition ORDER BY flow, status, partition
+      ON CONFLICT (flow, status, partition) DO UPDATE SET count = c.count + EXCLUDED.count;
+  ELSIF TG_OP = 'UPDATE' THEN
+    INSERT INTO saga_counts AS c (flow, status, partition, count)
+      SELECT flow, status, partition, sum(delta) FROM (
+        SELECT flow, status, partition, 1 AS delta FROM new_rows
+        UNION ALL SELECT flow, status, partition, -1 FROM old_rows) d
+      GROUP BY flow, status, partition HAVING sum(delta) <> 0
+      ORDER BY flow, status, partition
+      ON CONFLICT (flow, status, partition) DO UPDATE SET count = c.count + EXCLUDED.count;
+  ELSE
+    INSERT INTO saga_counts AS c (flow, status, partition, count)
+      SELECT flow, status, partition, -count(*) FROM old_rows
+      GROUP BY flow, status, partition ORDER BY flow, status, partition
+      ON CONFLICT (flow, status, partition) DO UPDATE SET count = c.count + EXCLUDED.count;
+  END IF;
+  RETURN NULL;
+END $$;
+CREATE TRIGGER sagas_count_insert AFTER INSERT ON sagas REFERENCING NEW TABLE AS new_rows
+  FOR EACH STATEMENT EXECUTE FUNCTION sagaflow_count_sagas();
+CREATE TRIGGER sagas_count_update AFTER UPDATE ON sagas
+  REFERENCING OLD TABLE AS old_rows NEW TABLE AS new_rows
+  FOR EACH STATEMENT EXECUTE FUNCTION sagaflow_count_sagas();
+CREATE TRIGGER sagas_count_delete AFTER DELETE ON sagas REFERENCING OLD TABLE AS old_rows
+  FOR EACH STATEMENT EXECUTE FUNCTION sagaflow_count_sagas();
 )sql",
 };
 

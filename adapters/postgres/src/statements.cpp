@@ -178,8 +178,8 @@ const Statement history{"sf_history",
                         "SELECT saga_id, saga_version, at, kind, step, detail FROM history "
                         "WHERE saga_id = $1 ORDER BY id"};
 const Statement counts{"sf_counts",
-                       "SELECT flow, status, count(*) FROM sagas GROUP BY flow, status "
-                       "ORDER BY flow, status"};
+                       "SELECT flow, status, sum(count)::bigint FROM saga_counts "
+                       "GROUP BY flow, status HAVING sum(count) > 0 ORDER BY flow, status"};
 const Statement insert_flow_definition{
     "sf_insert_flow_definition",
     "INSERT INTO flow_definitions (name, version, source, deployed_at) VALUES ($1, $2, $3, $4) "

@@ -11,7 +11,7 @@ namespace sagaflow::sqlite {
 namespace {
 
 // Append only: a released migration is never edited, a change is a new entry.
-constexpr std::array<const char*, 3> kMigrations = {
+constexpr std::array<const char*, 4> kMigrations = {
     // 1: the initial schema. Times are milliseconds since the epoch (INTEGER).
     R"sql(
 CREATE TABLE sagas (
@@ -110,6 +110,31 @@ CREATE TABLE flow_definitions (
     R"sql(
 ALTER TABLE timers ADD COLUMN started_by TEXT NOT NULL DEFAULT '';
 ALTER TABLE timers ADD COLUMN runs_for INTEGER NOT NULL DEFAULT 0;
+)sql",
+    // 4: the counts per flow and status (the dashboard's), kept by triggers as sagas are
+    // written or removed, so that reading them is not a scan of every saga.
+    R"sql(
+CREATE TABLE saga_counts (
+  flow   TEXT NOT NULL,
+  status TEXT NOT NULL,
+  count  INTEGER NOT NULL,
+  PRIMARY KEY (flow, status)
+) WITHOUT ROWID;
+INSERT INTO saga_counts (flow, status, count)
+  SELECT flow, status, count(*) FROM sagas GROUP BY flow, status;
+CREATE TRIGGER sagas_count_insert AFTER INSERT ON sagas BEGIN
+  INSERT INTO saga_counts (flow, status, count) VALUES (NEW.flow, NEW.status, 1)
+    ON CONFLICT (flow, status) DO UPDATE SET count = count + 1;
+END;
+CREATE TRIGGER sagas_count_update AFTER UPDATE OF status ON sagas
+  WHEN OLD.status <> NEW.status BEGIN
+  UPDATE saga_counts SET count = count - 1 WHERE flow = OLD.flow AND status = OLD.status;
+  INSERT INTO saga_counts (flow, status, count) VALUES (NEW.flow, NEW.status, 1)
+    ON CONFLICT (flow, status) DO UPDATE SET count = count + 1;
+END;
+CREATE TRIGGER sagas_count_delete AFTER DELETE ON sagas BEGIN
+  UPDATE saga_counts SET count = count - 1 WHERE flow = OLD.flow AND status = OLD.status;
+END;
 )sql",
 };
 

@@ -155,8 +155,8 @@ struct Statements {
                 "SELECT saga_id, saga_version, at, kind, step, detail FROM history "
                 "WHERE saga_id = ? ORDER BY id"),
         count_by_flow_and_status(db,
-                                 "SELECT flow, status, count(*) FROM sagas "
-                                 "GROUP BY flow, status ORDER BY flow, status"),
+                                 "SELECT flow, status, count FROM saga_counts "
+                                 "WHERE count > 0 ORDER BY flow, status"),
         insert_flow_definition(db,
                                "INSERT INTO flow_definitions (name, version, source, deployed_at) "
                                "VALUES (?, ?, ?, ?) ON CONFLICT (name, version) DO NOTHING"),

@@ -279,11 +279,18 @@ struct Orchestrator::Impl {
       for (auto& f : e.on_commit) f();
     }
     if (!tags.empty()) transport.ack(tags);
+    std::vector<SagaChange> changes;
+    if (options.on_committed) {
+      changes.reserve(batch.writes.size());
+      for (const auto& w : batch.writes) changes.push_back(change_of(w, *cache.at(w.saga.id)));
+    }
     for (const auto& w : batch.writes) {
       if (metrics) count(*metrics, w);
       auto status = status_from_string(w.saga.status);
       if (status && (is_final(*status) || *status == Status::failed)) cache.erase(w.saga.id);
     }
+    // Last: a watcher woken by a change finds the metrics that count it.
+    if (options.on_committed) options.on_committed(std::move(changes));
   }
 
   // Retention removed a finished saga between this round's reading it (to record a late reply

@@ -70,6 +70,9 @@ class AdminWorld {
 
     OrchestratorOptions options;
     options.metrics = &metrics;
+    options.on_committed = [this](std::vector<SagaChange> committed) {
+      changes.publish(std::move(committed));
+    };
     orchestrator = std::make_unique<Orchestrator>(flows, store, bus.orchestrator(), clock, options);
     orchestrator_thread = std::jthread([this](std::stop_token stop) { orchestrator->run(stop); });
 
@@ -78,6 +81,7 @@ class AdminWorld {
     hooks.prepare_deploy = [this](const Plan& plan) {
       return bus.declare_for_deploy(plan.services(), plan.listened_events());
     };
+    hooks.changes = &changes;
     backend = std::make_unique<AdminBackendImpl>(*orchestrator, store, flows, clock, hooks);
     api = std::make_unique<AdminApi>(*backend, std::move(admin_options), &metrics);
     server_options.address = "127.0.0.1";
@@ -115,6 +119,7 @@ class AdminWorld {
   FlowRegistry flows;
   sagas::Participants participants;
   PrometheusMetrics metrics;
+  SagaChangeFeed changes;
   std::unique_ptr<Orchestrator> orchestrator;
   std::jthread orchestrator_thread;
   std::unique_ptr<AdminBackendImpl> backend;

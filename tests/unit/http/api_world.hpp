@@ -112,8 +112,13 @@ inline Response posted_flow_answer(Outcome outcome) {
 class ApiWorld {
  public:
   explicit ApiWorld(AdminOptions options = {}, bool with_flow = true)
-      : orchestrator(flows, store, transport, clock, OrchestratorOptions{.metrics = &metrics}),
-        backend(orchestrator, store, flows, clock),
+      : orchestrator(flows, store, transport, clock,
+                     OrchestratorOptions{.metrics = &metrics,
+                                         .on_committed =
+                                             [this](std::vector<SagaChange> committed) {
+                                               changes.publish(std::move(committed));
+                                             }}),
+        backend(orchestrator, store, flows, clock, BackendHooks{.changes = &changes}),
         api(backend, std::move(options), &metrics) {
     transport.observer = &metrics;  // as sagaflowd gives the metrics to its transport
     if (with_flow) {
@@ -206,6 +211,7 @@ class ApiWorld {
   sagaflow::testing::FakeTransport transport;
   sagaflow::testing::ManualClock clock;
   PrometheusMetrics metrics;
+  SagaChangeFeed changes{100};
   Orchestrator orchestrator;
   AdminBackendImpl backend;
   AdminApi api;

@@ -39,6 +39,7 @@
 #include "sagaflow/engine/metrics.hpp"
 #include "sagaflow/engine/plan.hpp"
 #include "sagaflow/engine/ports.hpp"
+#include "sagaflow/engine/saga_changes.hpp"
 
 namespace sagaflow {
 
@@ -75,6 +76,10 @@ struct OrchestratorOptions {
   // both. It must return quickly (it runs inside a round): sagaflowd logs a line per lease.
   std::function<void(const std::vector<int>& lost, const std::vector<Lease>& gained)>
       on_leases_changed;
+  // Told, on the run thread, after each commit, with the change of every saga it wrote (after its
+  // requests are answered). It must return quickly: sagaflowd hands them to the admin
+  // endpoint's SagaChangeFeed, which wakes the watchers.
+  std::function<void(std::vector<SagaChange> changes)> on_committed;
   // engine.partitions is set to partition_count when left 0 (commands' reply_to name their
   // saga's partition); any other value is refused.
 

@@ -9,6 +9,7 @@
 //
 // Threading: handle_request and the Pendings it returns may be called from any thread, one
 // call at a time per Pending; the backend must be safe to call from the calling threads.
+#include <atomic>
 #include <chrono>
 #include <functional>
 #include <future>
@@ -29,6 +30,7 @@
 #include "sagaflow/engine/plan.hpp"
 #include "sagaflow/engine/ports.hpp"
 #include "sagaflow/engine/retention.hpp"
+#include "sagaflow/engine/saga_changes.hpp"
 #include "sagaflow/flow/flow.hpp"
 #include "sagaflow/http/flow_checker.hpp"
 
@@ -125,10 +127,17 @@ class AdminBackend {
   virtual std::future<std::vector<PurgeGroup>> purge(const PurgeScope& /*scope*/) {
     throw NotServing("retention does not run in this process");
   }
+  // The committed changes of the sagas, for the event stream and waiting starts; null when the
+  // backend has none (the stream then answers 503, and waiting starts poll the store).
+  virtual SagaChangeFeed* changes() { return nullptr; }
 };
 
 // ---------------------------------------------------------------------------------------------
 // An answer that needs the orchestrator first.
+
+// How a caller asks to be woken when polling again may help (a saga changed): it calls `wake`
+// (from any thread) until the handle returned is dropped.
+using WakeOn = std::function<SagaChangeFeed::Watch(std::function<void()> wake)>;
 
 class Pending {
  public:
@@ -145,13 +154,58 @@ class Pending {
   // From the request's arrival.
   std::chrono::milliseconds timeout() const { return timeout_; }
 
+  // Set when a saga's change is what makes poll() answer: the caller polls when woken (and on a
+  // slow timer only for what no change announces, such as a commit that failed).
+  const WakeOn& wake_on() const { return wake_on_; }
+  Pending& woken_by(WakeOn wake_on) {
+    wake_on_ = std::move(wake_on);
+    return *this;
+  }
+
  private:
   Poll poll_;
   Expire expire_;
   std::chrono::milliseconds timeout_;
+  WakeOn wake_on_;
 };
 
-using Outcome = std::variant<Response, Pending>;
+// ---------------------------------------------------------------------------------------------
+// An answer that goes on: Server-Sent Events (GET /api/sagas/events). The caller writes
+// `head()`, then whatever next() gives, each time it is woken and whenever `heartbeat()` passed
+// without a write (then a comment line if next() gives nothing). It never holds more than one
+// next() in memory: a client too slow to read finds a `gap` event when it falls behind the
+// feed's ring, and one that does not read within the write timeout is closed. Dropping the
+// stream frees its place among the streams allowed at once.
+class EventStream {
+ public:
+  using Next = std::function<std::string()>;
+
+  EventStream(std::string head, Next next, WakeOn wake_on, std::shared_ptr<void> place,
+              std::chrono::milliseconds heartbeat)
+      : head_(std::move(head)),
+        next_(std::move(next)),
+        wake_on_(std::move(wake_on)),
+        place_(std::move(place)),
+        heartbeat_(heartbeat) {}
+
+  // The status line and headers, and the stream's first lines.
+  const std::string& head() const { return head_; }
+  // The events since the last call, at most a bounded batch; empty when there is none.
+  std::string next() { return next_(); }
+  SagaChangeFeed::Watch wake_on(std::function<void()> wake) const {
+    return wake_on_(std::move(wake));
+  }
+  std::chrono::milliseconds heartbeat() const { return heartbeat_; }
+
+ private:
+  std::string head_;
+  Next next_;
+  WakeOn wake_on_;
+  std::shared_ptr<void> place_;
+  std::chrono::milliseconds heartbeat_;
+};
+
+using Outcome = std::variant<Response, Pending, EventStream>;
 
 // ---------------------------------------------------------------------------------------------
 
@@ -168,6 +222,11 @@ struct AdminOptions {
   std::chrono::milliseconds purge_timeout{20'000};
   // Where and how long a posted flow is parsed and verified (flow_checker.hpp).
   FlowCheckOptions flow_checks;
+  // Event streams (GET /api/sagas/events) open at once; one more is answered 503.
+  std::size_t max_streams = 32;
+  // A comment line on a stream that had nothing to say for this long (keeps proxies and
+  // clients from taking it for dead).
+  std::chrono::milliseconds stream_heartbeat{15'000};
 };
 
 class PrometheusMetrics;
@@ -191,6 +250,7 @@ class AdminApi {
   Outcome bulk_retry(Context& c);
   Response counts(Context& c);
   Outcome purge(Context& c);
+  Outcome events(Context& c);
   Response flows(Context& c);
   Response flow(Context& c, std::string_view name);
   Outcome lint(Context& c);
@@ -207,6 +267,7 @@ class AdminApi {
   AdminOptions options_;
   PrometheusMetrics* metrics_;
   FlowChecker checker_;
+  std::shared_ptr<std::atomic<std::size_t>> open_streams_;
   std::mutex random_mutex_;
   std::mt19937_64 random_;
 };

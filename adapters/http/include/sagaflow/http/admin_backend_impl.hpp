@@ -1,6 +1,7 @@
 #pragma once
-// The admin API's backend over the engine: requests go to the Orchestrator, reads to the Store,
-// flows to the FlowRegistry (and deploys to both the store and the registry).
+// The admin API's backend over the engine: requests go to the Orchestrator, reads to SagaReads
+// (a ReadPool of their own, or the Store), flows to the FlowRegistry (and deploys to both the
+// store and the registry).
 //
 // Threading: every member may be called from any thread (the Orchestrator's requests, the
 // Store and the FlowRegistry are); deploys are serialised among themselves.
@@ -15,6 +16,7 @@
 #include "sagaflow/engine/orchestrator.hpp"
 #include "sagaflow/engine/plan.hpp"
 #include "sagaflow/engine/ports.hpp"
+#include "sagaflow/engine/read_pool.hpp"
 #include "sagaflow/http/admin_api.hpp"
 
 namespace sagaflow::http {
@@ -34,6 +36,11 @@ struct BackendHooks {
   // Retention's preview and pass now (POST /api/purge). Empty: none runs here (503).
   std::function<std::vector<PurgeGroup>(const PurgeScope& scope)> purge_preview;
   std::function<std::future<std::vector<PurgeGroup>>(const PurgeScope& scope)> purge;
+  // The orchestrator's committed changes (OrchestratorOptions::on_committed feeds it); null:
+  // no event stream, and waiting starts poll the store.
+  SagaChangeFeed* changes = nullptr;
+  // Where the reads go (sagaflowd: a ReadPool on connections of their own). Null: the store.
+  SagaReads* reads = nullptr;
 };
 
 class AdminBackendImpl final : public AdminBackend {
@@ -57,6 +64,7 @@ class AdminBackendImpl final : public AdminBackend {
   Gauges gauges() override;
   std::vector<PurgeGroup> purge_preview(const PurgeScope& scope) override;
   std::future<std::vector<PurgeGroup>> purge(const PurgeScope& scope) override;
+  SagaChangeFeed* changes() override { return hooks_.changes; }
 
  private:
   // The services of `plan` that no registered flow uses and that have no consumer.
@@ -68,6 +76,8 @@ class AdminBackendImpl final : public AdminBackend {
   FlowRegistry& flows_;
   const Clock& clock_;
   BackendHooks hooks_;
+  StoreReads store_reads_;
+  SagaReads& reads_;
   std::mutex deploy_mutex_;
 };
 

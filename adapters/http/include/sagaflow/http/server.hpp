@@ -4,7 +4,8 @@
 //
 // A session reads one request (headers up to 16 KiB, a body up to 1 MiB, the whole request
 // within 10 s of the previous answer), answers it (polling a Pending on a timer, never
-// blocking the thread), writes the answer and reads the next while the client keeps the
+// blocking the thread; API requests on a bounded pool of threads, see ServerOptions), writes the
+// answer and reads the next while the client keeps the
 // connection alive. What fails before handle_request gets a JSON error too: 413 for a body too
 // large, 431 for headers too large, 400 for what is not HTTP; a client too slow is closed.
 #include <chrono>
@@ -31,6 +32,12 @@ struct ServerOptions {
   // is closed after it too), and to write one answer.
   std::chrono::milliseconds read_timeout{10'000};
   std::chrono::milliseconds write_timeout{10'000};
+  // API requests (/api/...) are answered on a pool of `api_threads` threads of their own, with
+  // at most `api_queue` more waiting for one; one more is answered 503 at once. /healthz,
+  // /readyz, /metrics and the dashboard's files are answered on the I/O thread, so that a burst
+  // of slow API requests never keeps them waiting.
+  std::size_t api_threads = 4;
+  std::size_t api_queue = 64;
 };
 
 class AdminServer {

@@ -1,0 +1,36 @@
+#pragma once
+// An AdminBackend that hands every call to another one: a test overrides the calls it watches
+// or slows down (counting the store reads a waiting start makes, holding list requests).
+#include "sagaflow/http/admin_api.hpp"
+
+namespace sagaflow::testing {
+
+class ForwardingBackend : public http::AdminBackend {
+ public:
+  explicit ForwardingBackend(http::AdminBackend& real) : real_(real) {}
+
+  std::future<StartResult> start(StartRequest r) override { return real_.start(std::move(r)); }
+  std::future<void> cancel(std::string id, std::string why) override {
+    return real_.cancel(std::move(id), std::move(why));
+  }
+  std::future<void> retry(std::string id) override { return real_.retry(std::move(id)); }
+  std::optional<SagaRow> saga(std::string_view id) override { return real_.saga(id); }
+  std::vector<HistoryRow> history(std::string_view id) override { return real_.history(id); }
+  std::vector<SagaRow> list(const SagaFilter& f) override { return real_.list(f); }
+  std::vector<SagaCount> counts() override { return real_.counts(); }
+  const FlowRegistry& flows() override { return real_.flows(); }
+  std::optional<std::string> flow_source(std::string_view name, int version) override {
+    return real_.flow_source(name, version);
+  }
+  http::Deployed deploy(std::shared_ptr<const flow::Flow> f, const std::string& source) override {
+    return real_.deploy(std::move(f), source);
+  }
+  http::Readiness readiness() override { return real_.readiness(); }
+  http::Gauges gauges() override { return real_.gauges(); }
+  SagaChangeFeed* changes() override { return real_.changes(); }
+
+ private:
+  http::AdminBackend& real_;
+};
+
+}  // namespace sagaflow::testing
