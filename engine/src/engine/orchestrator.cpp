@@ -248,8 +248,8 @@ struct Orchestrator::Impl {
     } catch (...) {
       auto error = std::current_exception();
       if (drop_removed_saga(error, round, batch)) {
-        published = std::move(batch.published);
-        sent = std::move(batch.sent);
+        relay.published = std::move(batch.published);
+        relay.sent = std::move(batch.sent);
         return commit(round);  // the rest of the round, without that saga
       }
       // Nothing was written: forget what the round computed, answer its requests with the
