@@ -89,7 +89,7 @@ class TimedStore final : public Store {
               w.timers_set.size() + w.subscribe.size() + w.unsubscribe.size();
       if (w.saga.status == "completed" || w.saga.status == "compensated" ||
           w.saga.status == "cancelled" || w.saga.status == "failed") {
-        finished[w.saga.id] = Finished{done, w.saga.status};
+        ended[w.saga.id] = Finished{done, w.saga.status};
       }
     }
     for (const auto& [created, moved] : rounds) statements += created + moved;
@@ -139,7 +139,7 @@ class TimedStore final : public Store {
     Clock::time_point at;
     std::string status;
   };
-  std::unordered_map<std::string, Finished> finished;  // by saga id
+  std::unordered_map<std::string, Finished> ended;  // by saga id
   double commit_seconds = 0, timer_seconds = 0;
   std::size_t commits = 0, writes = 0, statements = 0, rows = 0;
 
@@ -406,7 +406,7 @@ Latency paced(SagaRig& rig, TimedStore& store, const AmqpOptions& o, std::size_t
   }
   auto finished = [&] {
     std::size_t n = 0;
-    for (const auto& id : ids) n += store.finished.count(id);
+    for (const auto& id : ids) n += store.ended.count(id);
     return n;
   };
 
@@ -446,7 +446,7 @@ Latency paced(SagaRig& rig, TimedStore& store, const AmqpOptions& o, std::size_t
   for (auto& s : starts) s.get();  // rethrows a refused start
   Clock::time_point last = due[warmup];
   for (std::size_t i = warmup; i < total; ++i) {
-    const auto& f = store.finished.at(ids[i]);
+    const auto& f = store.ended.at(ids[i]);
     if (f.status != "completed") {
       throw std::runtime_error("latency run: saga " + ids[i] + " ended " + f.status);
     }
