@@ -14,6 +14,9 @@ class ForwardingBackend : public http::AdminBackend {
     return real_.cancel(std::move(id), std::move(why));
   }
   std::future<void> retry(std::string id) override { return real_.retry(std::move(id)); }
+  std::future<void> send_event(Message event) override {
+    return real_.send_event(std::move(event));
+  }
   std::optional<SagaRow> saga(std::string_view id) override { return real_.saga(id); }
   std::vector<HistoryRow> history(std::string_view id) override { return real_.history(id); }
   std::vector<SagaRow> list(const SagaFilter& f) override { return real_.list(f); }
@@ -22,11 +25,18 @@ class ForwardingBackend : public http::AdminBackend {
   std::optional<std::string> flow_source(std::string_view name, int version) override {
     return real_.flow_source(name, version);
   }
-  http::Deployed deploy(std::shared_ptr<const flow::Flow> f, const std::string& source) override {
+  http::DeployResult deploy(std::shared_ptr<const flow::Flow> f,
+                            const std::string& source) override {
     return real_.deploy(std::move(f), source);
   }
   http::Readiness readiness() override { return real_.readiness(); }
   http::Gauges gauges() override { return real_.gauges(); }
+  std::vector<PurgeGroup> purge_preview(const PurgeScope& scope) override {
+    return real_.purge_preview(scope);
+  }
+  std::future<std::vector<PurgeGroup>> purge(const PurgeScope& scope) override {
+    return real_.purge(scope);
+  }
   SagaChangeFeed* changes() override { return real_.changes(); }
 
  private:
