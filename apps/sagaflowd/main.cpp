@@ -268,171 +268,174 @@ std::unique_ptr<sagaflow::postgres::PostgresStore> open_lease_connection(
   until_done<sagaflow::postgres::ConnectionError>(
       signals, [&] { store = std::make_unique<sagaflow::postgres::PostgresStore>(options); });
   return store;
-  // The admin endpoint's reads, on connections of their own (never the orchestrator's): a few
-  // more stores on the same database. Opened once the orchestrator's store is up.
-  std::unique_ptr<sagaflow::ReadPool> open_read_pool(const sagaflowd::Config& config) {
-    std::vector<std::unique_ptr<sagaflow::Store>> readers;
-    for (int i = 0; i < config.admin_read_connections; ++i) {
-      if (config.pg_dsn.empty()) {
-        readers.push_back(std::make_unique<sagaflow::sqlite::SqliteStore>(
-            sagaflow::sqlite::SqliteOptions{.path = config.db}));
-      } else {
-        readers.push_back(std::make_unique<sagaflow::postgres::PostgresStore>(
-            sagaflow::postgres::PostgresOptions{.dsn = config.pg_dsn,
-                                                .schema = config.pg_schema,
-                                                .application_name = "sagaflow-admin"}));
-      }
-    }
-    return std::make_unique<sagaflow::ReadPool>(std::move(readers));
-  }
+}
 
-  // The admin endpoint on a thread of its own, from start to stop.
-  class AdminEndpoint {
-   public:
-    AdminEndpoint(sagaflow::http::AdminApi& api, const sagaflowd::Config& config)
-        : server_(io_, api,
-                  sagaflow::http::ServerOptions{
-                      .address = config.admin_address,
-                      .port = config.admin_port,
-                      .api_threads = static_cast<std::size_t>(config.admin_threads),
-                      .api_queue = static_cast<std::size_t>(config.admin_queue)}) {
-      server_.start();
-      thread_ = std::thread([this] { io_.run(); });
-    }
-    ~AdminEndpoint() {
-      server_.stop();
-      io_.stop();
-      thread_.join();
-    }
-    AdminEndpoint(const AdminEndpoint&) = delete;
-    AdminEndpoint& operator=(const AdminEndpoint&) = delete;
-    std::string url() const { return server_.url(); }
-
-   private:
-    boost::asio::io_context io_;
-    sagaflow::http::AdminServer server_;
-    std::thread thread_;
-  };
-
-  // The dependencies watched: PostgreSQL and RabbitMQ when configured, by the names /readyz uses.
-  std::map<std::string, std::string> watched(const sagaflowd::Config& config) {
-    std::map<std::string, std::string> where;
-    if (!config.pg_dsn.empty()) where["store"] = store_name(config);
-    if (!config.amqp_url.empty()) {
-      try {
-        where["broker"] =
-            sagaflow::rabbitmq::ConnectionSettings::from_url(config.amqp_url).redacted_url();
-      } catch (const std::exception&) {
-        where["broker"] = sagaflow::rabbitmq::mask_password(config.amqp_url);
-      }
-    }
-    return where;
-  }
-
-  // A line per partition lease gained or lost (several orchestrators).
-  void log_leases(const std::vector<int>& lost, const std::vector<sagaflow::Lease>& gained) {
-    for (int partition : lost) log::info("lease lost", {{"partition", partition}});
-    for (const auto& lease : gained) {
-      log::info("lease gained", {{"partition", lease.partition}, {"epoch", lease.epoch}});
+// The admin endpoint's reads, on connections of their own (never the orchestrator's): a few
+// more stores on the same database. Opened once the orchestrator's store is up.
+std::unique_ptr<sagaflow::ReadPool> open_read_pool(const sagaflowd::Config& config) {
+  std::vector<std::unique_ptr<sagaflow::Store>> readers;
+  for (int i = 0; i < config.admin_read_connections; ++i) {
+    if (config.pg_dsn.empty()) {
+      readers.push_back(std::make_unique<sagaflow::sqlite::SqliteStore>(
+          sagaflow::sqlite::SqliteOptions{.path = config.db}));
+    } else {
+      readers.push_back(std::make_unique<sagaflow::postgres::PostgresStore>(
+          sagaflow::postgres::PostgresOptions{.dsn = config.pg_dsn,
+                                              .schema = config.pg_schema,
+                                              .application_name = "sagaflow-admin"}));
     }
   }
+  return std::make_unique<sagaflow::ReadPool>(std::move(readers));
+}
 
-  // Rounds until stopped. A round that fails (the store gone for longer than its reconnect
-  // timeout) is tried again after a backoff: the daemon outlives its servers. The failure is an
-  // error line unless it is the outage already logged.
-  void run_orchestrator(sagaflow::Orchestrator & orchestrator,
-                        const sagaflowd::Dependencies& servers, std::stop_token stop) {
-    auto backoff = start_up_backoff();
-    std::mutex mutex;
-    std::condition_variable_any woken;
-    while (!stop.stop_requested()) {
-      try {
-        orchestrator.run(stop);
-        return;
-      } catch (const std::exception& error) {
-        log::write(servers.all_up() ? log::Level::error : log::Level::debug,
-                   "orchestrator round failed; retrying",
-                   {{"error", sagaflow::text::printable(error.what())}});
-      }
-      std::unique_lock lock(mutex);
-      woken.wait_for(lock, stop, backoff.next(), [] { return false; });
-    }
+// The admin endpoint on a thread of its own, from start to stop.
+class AdminEndpoint {
+ public:
+  AdminEndpoint(sagaflow::http::AdminApi& api, const sagaflowd::Config& config)
+      : server_(io_, api,
+                sagaflow::http::ServerOptions{
+                    .address = config.admin_address,
+                    .port = config.admin_port,
+                    .api_threads = static_cast<std::size_t>(config.admin_threads),
+                    .api_queue = static_cast<std::size_t>(config.admin_queue)}) {
+    server_.start();
+    thread_ = std::thread([this] { io_.run(); });
   }
+  ~AdminEndpoint() {
+    server_.stop();
+    io_.stop();
+    thread_.join();
+  }
+  AdminEndpoint(const AdminEndpoint&) = delete;
+  AdminEndpoint& operator=(const AdminEndpoint&) = delete;
+  std::string url() const { return server_.url(); }
 
-  // Retention and what it runs on: on PostgreSQL a connection of its own, so that its batches
-  // never wait for the orchestrator's commits; with several orchestrators each removes the
-  // sagas of the partitions it owns.
-  struct RetentionParts {
-    std::unique_ptr<sagaflow::postgres::PostgresStore> connection;  // PostgreSQL only
-    std::unique_ptr<sagaflow::http::JsonLinesArchive> archive;
-    sagaflow::Retention retention;
-    std::unique_ptr<sagaflowd::RetentionRunner> runner;
+ private:
+  boost::asio::io_context io_;
+  sagaflow::http::AdminServer server_;
+  std::thread thread_;
+};
 
-    RetentionParts(std::unique_ptr<sagaflow::postgres::PostgresStore> own, sagaflow::Store& shared,
-                   std::unique_ptr<sagaflow::http::JsonLinesArchive> files,
-                   const sagaflow::FlowRegistry& flows, const sagaflow::Clock& clock,
-                   sagaflow::RetentionOptions options, sagaflow::Metrics& metrics,
-                   std::function<std::vector<int>()> partitions)
-        : connection(std::move(own)),
-          archive(std::move(files)),
-          retention(connection ? *connection : shared, flows, clock, options, archive.get(),
-                    &metrics, std::move(partitions)) {}
-
-    // Ends the pass under way after its batch, and stops waiting for a lost connection.
-    void stop() {
-      if (connection) connection->stop_retrying();
-      runner.reset();
-    }
-  };
-
-  std::unique_ptr<RetentionParts> start_retention(
-      const sagaflowd::Config& config, sagaflow::Store& store, bool on_postgres,
-      const sagaflow::FlowRegistry& flows, const sagaflow::Clock& clock, sagaflow::Metrics& metrics,
-      const sagaflow::Orchestrator& orchestrator) {
+// The dependencies watched: PostgreSQL and RabbitMQ when configured, by the names /readyz uses.
+std::map<std::string, std::string> watched(const sagaflowd::Config& config) {
+  std::map<std::string, std::string> where;
+  if (!config.pg_dsn.empty()) where["store"] = store_name(config);
+  if (!config.amqp_url.empty()) {
     try {
-      std::unique_ptr<sagaflow::postgres::PostgresStore> connection;
-      if (on_postgres) {
-        sagaflow::postgres::PostgresOptions options{.dsn = config.pg_dsn,
-                                                    .schema = config.pg_schema};
-        options.application_name = "sagaflow-retention";
-        connection = std::make_unique<sagaflow::postgres::PostgresStore>(options);
-      }
-      std::unique_ptr<sagaflow::http::JsonLinesArchive> archive;
-      if (!config.archive_dir.empty()) {
-        archive =
-            std::make_unique<sagaflow::http::JsonLinesArchive>(config.archive_dir, flows, clock);
-      }
-      std::function<std::vector<int>()> partitions;
-      if (config.partitions > 0) {
-        partitions = [&orchestrator] {
-          std::vector<int> owned;
-          for (const auto& lease : orchestrator.leases()) owned.push_back(lease.partition);
-          if (owned.empty()) owned.push_back(-1);  // owning none, it removes none
-          return owned;
-        };
-      }
-      sagaflow::RetentionOptions options{.defaults = {.completed = config.retention_completed,
-                                                      .compensated = config.retention_compensated,
-                                                      .cancelled = config.retention_cancelled},
-                                         .batch = static_cast<std::size_t>(config.retention_batch)};
-      auto parts =
-          std::make_unique<RetentionParts>(std::move(connection), store, std::move(archive), flows,
-                                           clock, options, metrics, std::move(partitions));
-      parts->runner = std::make_unique<sagaflowd::RetentionRunner>(
-          parts->retention, std::chrono::milliseconds(config.retention_pause_ms),
-          std::chrono::seconds(config.retention_interval_s));
-      log::info("retention running",
-                {{"completed", sagaflow::flow::format_keep_for(config.retention_completed)},
-                 {"compensated", sagaflow::flow::format_keep_for(config.retention_compensated)},
-                 {"cancelled", sagaflow::flow::format_keep_for(config.retention_cancelled)},
-                 {"archive_dir", config.archive_dir}});
-      return parts;
-    } catch (const std::exception& error) {
-      log::error("retention cannot run; finished sagas are kept",
-                 {{"error", sagaflow::text::printable(error.what())}});
-      return nullptr;
+      where["broker"] =
+          sagaflow::rabbitmq::ConnectionSettings::from_url(config.amqp_url).redacted_url();
+    } catch (const std::exception&) {
+      where["broker"] = sagaflow::rabbitmq::mask_password(config.amqp_url);
     }
   }
+  return where;
+}
+
+// A line per partition lease gained or lost (several orchestrators).
+void log_leases(const std::vector<int>& lost, const std::vector<sagaflow::Lease>& gained) {
+  for (int partition : lost) log::info("lease lost", {{"partition", partition}});
+  for (const auto& lease : gained) {
+    log::info("lease gained", {{"partition", lease.partition}, {"epoch", lease.epoch}});
+  }
+}
+
+// Rounds until stopped. A round that fails (the store gone for longer than its reconnect
+// timeout) is tried again after a backoff: the daemon outlives its servers. The failure is an
+// error line unless it is the outage already logged.
+void run_orchestrator(sagaflow::Orchestrator& orchestrator, const sagaflowd::Dependencies& servers,
+                      std::stop_token stop) {
+  auto backoff = start_up_backoff();
+  std::mutex mutex;
+  std::condition_variable_any woken;
+  while (!stop.stop_requested()) {
+    try {
+      orchestrator.run(stop);
+      return;
+    } catch (const std::exception& error) {
+      log::write(servers.all_up() ? log::Level::error : log::Level::debug,
+                 "orchestrator round failed; retrying",
+                 {{"error", sagaflow::text::printable(error.what())}});
+    }
+    std::unique_lock lock(mutex);
+    woken.wait_for(lock, stop, backoff.next(), [] { return false; });
+  }
+}
+
+// Retention and what it runs on: on PostgreSQL a connection of its own, so that its batches
+// never wait for the orchestrator's commits; with several orchestrators each removes the
+// sagas of the partitions it owns.
+struct RetentionParts {
+  std::unique_ptr<sagaflow::postgres::PostgresStore> connection;  // PostgreSQL only
+  std::unique_ptr<sagaflow::http::JsonLinesArchive> archive;
+  sagaflow::Retention retention;
+  std::unique_ptr<sagaflowd::RetentionRunner> runner;
+
+  RetentionParts(std::unique_ptr<sagaflow::postgres::PostgresStore> own, sagaflow::Store& shared,
+                 std::unique_ptr<sagaflow::http::JsonLinesArchive> files,
+                 const sagaflow::FlowRegistry& flows, const sagaflow::Clock& clock,
+                 sagaflow::RetentionOptions options, sagaflow::Metrics& metrics,
+                 std::function<std::vector<int>()> partitions)
+      : connection(std::move(own)),
+        archive(std::move(files)),
+        retention(connection ? *connection : shared, flows, clock, options, archive.get(), &metrics,
+                  std::move(partitions)) {}
+
+  // Ends the pass under way after its batch, and stops waiting for a lost connection.
+  void stop() {
+    if (connection) connection->stop_retrying();
+    runner.reset();
+  }
+};
+
+std::unique_ptr<RetentionParts> start_retention(const sagaflowd::Config& config,
+                                                sagaflow::Store& store, bool on_postgres,
+                                                const sagaflow::FlowRegistry& flows,
+                                                const sagaflow::Clock& clock,
+                                                sagaflow::Metrics& metrics,
+                                                const sagaflow::Orchestrator& orchestrator) {
+  try {
+    std::unique_ptr<sagaflow::postgres::PostgresStore> connection;
+    if (on_postgres) {
+      sagaflow::postgres::PostgresOptions options{.dsn = config.pg_dsn, .schema = config.pg_schema};
+      options.application_name = "sagaflow-retention";
+      connection = std::make_unique<sagaflow::postgres::PostgresStore>(options);
+    }
+    std::unique_ptr<sagaflow::http::JsonLinesArchive> archive;
+    if (!config.archive_dir.empty()) {
+      archive =
+          std::make_unique<sagaflow::http::JsonLinesArchive>(config.archive_dir, flows, clock);
+    }
+    std::function<std::vector<int>()> partitions;
+    if (config.partitions > 0) {
+      partitions = [&orchestrator] {
+        std::vector<int> owned;
+        for (const auto& lease : orchestrator.leases()) owned.push_back(lease.partition);
+        if (owned.empty()) owned.push_back(-1);  // owning none, it removes none
+        return owned;
+      };
+    }
+    sagaflow::RetentionOptions options{.defaults = {.completed = config.retention_completed,
+                                                    .compensated = config.retention_compensated,
+                                                    .cancelled = config.retention_cancelled},
+                                       .batch = static_cast<std::size_t>(config.retention_batch)};
+    auto parts =
+        std::make_unique<RetentionParts>(std::move(connection), store, std::move(archive), flows,
+                                         clock, options, metrics, std::move(partitions));
+    parts->runner = std::make_unique<sagaflowd::RetentionRunner>(
+        parts->retention, std::chrono::milliseconds(config.retention_pause_ms),
+        std::chrono::seconds(config.retention_interval_s));
+    log::info("retention running",
+              {{"completed", sagaflow::flow::format_keep_for(config.retention_completed)},
+               {"compensated", sagaflow::flow::format_keep_for(config.retention_compensated)},
+               {"cancelled", sagaflow::flow::format_keep_for(config.retention_cancelled)},
+               {"archive_dir", config.archive_dir}});
+    return parts;
+  } catch (const std::exception& error) {
+    log::error("retention cannot run; finished sagas are kept",
+               {{"error", sagaflow::text::printable(error.what())}});
+    return nullptr;
+  }
+}
 
 }  // namespace
 
