@@ -229,30 +229,32 @@ TEST_CASE("sagactl purge on a real sagaflowd: what would go, then gone, archived
   CHECK(run_sagactl({"purge", "--status", "failed", "--url", url}).status == 2);
   CHECK(run_sagactl({"purge", "--flow", "nope", "--url", url}).status == 3);
   std::filesystem::remove_all(archive_dir);
-  TEST_CASE("sagactl watch prints a saga's changes as a real sagaflowd commits them") {
-    Daemon daemon;
-    const auto& url = daemon.url();
-    auto started =
-        run_sagactl({"start", "user_registration", "--input",
-                     R"({"user_id":"watch-1","username":"watch-1","email":"watch-1@example.test"})",
-                     "--wait-end", "--url", url, "--json"});
-    REQUIRE_MESSAGE(started.status == 0, started.err);
-    const std::string id(parsed(started.out).at("id").as_string());
+}
 
-    // --since 0: every change the daemon keeps, then the live ones; --count ends it.
-    auto ended = run_sagactl(
-        {"watch", id, "--since", "0", "--status", "completed", "--count", "1", "--url", url});
-    REQUIRE_MESSAGE(ended.status == 0, ended.err);
-    CHECK(ended.out.find(id) != std::string::npos);
-    CHECK(ended.out.find("user_registration v1  completed") != std::string::npos);
-    CHECK(std::count(ended.out.begin(), ended.out.end(), '\n') == 1);
+TEST_CASE("sagactl watch prints a saga's changes as a real sagaflowd commits them") {
+  Daemon daemon;
+  const auto& url = daemon.url();
+  auto started =
+      run_sagactl({"start", "user_registration", "--input",
+                   R"({"user_id":"watch-1","username":"watch-1","email":"watch-1@example.test"})",
+                   "--wait-end", "--url", url, "--json"});
+  REQUIRE_MESSAGE(started.status == 0, started.err);
+  const std::string id(parsed(started.out).at("id").as_string());
 
-    auto first = run_sagactl({"watch", id, "--since", "0", "--count", "1", "--json", "--url", url});
-    REQUIRE_MESSAGE(first.status == 0, first.err);
-    const auto change = parsed(first.out);
-    CHECK(change.at("id").as_string() == id);
-    CHECK(change.at("records").at(0).at("kind") == "saga_started");
+  // --since 0: every change the daemon keeps, then the live ones; --count ends it.
+  auto ended = run_sagactl(
+      {"watch", id, "--since", "0", "--status", "completed", "--count", "1", "--url", url});
+  REQUIRE_MESSAGE(ended.status == 0, ended.err);
+  CHECK(ended.out.find(id) != std::string::npos);
+  CHECK(ended.out.find("user_registration v1  completed") != std::string::npos);
+  CHECK(std::count(ended.out.begin(), ended.out.end(), '\n') == 1);
 
-    auto refused = run_sagactl({"watch", "--status", "done", "--url", url});
-    CHECK(refused.status == 2);
-  }
+  auto first = run_sagactl({"watch", id, "--since", "0", "--count", "1", "--json", "--url", url});
+  REQUIRE_MESSAGE(first.status == 0, first.err);
+  const auto change = parsed(first.out);
+  CHECK(change.at("id").as_string() == id);
+  CHECK(change.at("records").at(0).at("kind") == "saga_started");
+
+  auto refused = run_sagactl({"watch", "--status", "done", "--url", url});
+  CHECK(refused.status == 2);
+}
