@@ -54,10 +54,13 @@ void print_warnings(const boost::json::value& body, const std::string& shown_fil
   const auto* warnings = body.is_object() ? body.get_object().if_contains("warnings") : nullptr;
   if (warnings == nullptr || !warnings->is_array()) return;
   for (const auto& w : warnings->get_array()) {
-    if (field_text(w, "line") == "0" || field_text(w, "line").empty()) {
+    const auto* line = w.is_object() ? w.get_object().if_contains("line") : nullptr;
+    if (w.is_object() && (line == nullptr || (line->is_int64() && line->as_int64() == 0))) {
       // A warning of the deploy rather than of a place in the file (a service nobody serves).
       ctx.err << prefix << "warning: " << field_text(w, "message") << '\n';
-      if (const auto fix = field_text(w, "fix"); !fix.empty()) ctx.err << "  fix: " << fix << '\n';
+      if (w.get_object().if_contains("fix") != nullptr) {
+        ctx.err << "  fix: " << field_text(w, "fix") << '\n';
+      }
       continue;
     }
     ctx.err << shown_file << ':' << field_text(w, "line") << ':' << field_text(w, "column")
