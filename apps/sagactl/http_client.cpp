@@ -280,7 +280,8 @@ HttpResponse http_stream(const Endpoint& endpoint, const HttpRequest& request,
       parser.get().body().data = piece;
       parser.get().body().size = sizeof piece;
       beast::error_code ec;
-      http::read(socket, buffer, parser, ec);
+      http::read_some(socket, buffer, parser,
+                      ec);  // what came, not a full buffer: events are small
       if (ec == http::error::need_buffer) ec = {};
       if (ec) throw beast::system_error(ec);
       const std::string_view got(piece, sizeof piece - parser.get().body().size);
