@@ -44,7 +44,8 @@ class SlowLists final : public sagaflow::testing::ForwardingBackend {
 
 }  // namespace
 
-TEST_CASE("health, readiness and metrics answer at once while slow list requests fill the endpoint") {
+TEST_CASE(
+    "health, readiness and metrics answer at once while slow list requests fill the endpoint") {
   AdminWorld world;
   SlowLists slow(*world.backend);
   AdminApi api(slow, {}, &world.metrics);

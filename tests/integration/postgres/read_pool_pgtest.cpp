@@ -38,9 +38,10 @@ TEST_CASE("admin reads on a read pool answer while the writer's transaction is h
   Session probe = scratch.session();
   REQUIRE(eventually([&] {
     return probe
-        .scalar("SELECT 1 FROM pg_stat_activity WHERE application_name = $1 AND "
-                "wait_event_type = 'Lock'",
-                {std::string("sagaflow-writer")})
+        .scalar(
+            "SELECT 1 FROM pg_stat_activity WHERE application_name = $1 AND "
+            "wait_event_type = 'Lock'",
+            {std::string("sagaflow-writer")})
         .has_value();
   }));
 
@@ -61,7 +62,8 @@ TEST_CASE("admin reads on a read pool answer while the writer's transaction is h
         std::vector<SagaCount>{{"order", "completed", 1}, {"refund", "running", 1}});
 }
 
-TEST_CASE("the counts come from the table the schema keeps, per partition, as sagas are removed too") {
+TEST_CASE(
+    "the counts come from the table the schema keeps, per partition, as sagas are removed too") {
   Scratch scratch;
   PostgresStore store(scratch.options());
   commit(store, {create(saga("a")), create(saga("b")), create(saga("c", "refund", "failed"))});
