@@ -19,10 +19,13 @@ namespace {
 using namespace sagaflow;
 using namespace sagaflow::postgres::testing;
 
+// Each factory's connections carry an application name of their own (its schema's): ctest runs
+// these cases in parallel processes, and the lost-connection case must end only its own.
 struct PostgresInboxFactory {
   Scratch scratch;
+  std::string application_name() const { return "inbox-" + scratch.schema(); }
   std::shared_ptr<worker::Database> make() {
-    return std::make_shared<postgres::InboxDatabase>(scratch.options("sagaflow-inbox-test"));
+    return std::make_shared<postgres::InboxDatabase>(scratch.options(application_name()));
   }
 };
 
@@ -99,11 +102,12 @@ TEST_CASE("postgres inbox: a lost connection fails its group, the next group rec
   auto dispatcher = contract::drill_dispatcher(factory.make());
   CHECK(dispatcher.handle(contract::drill_command("l/1", "before")).outcome ==
         ReplyOutcome::success);
-  // Ends every other session of the test's application name: the inbox's connection.
+  // Ends every session of this factory's application name: the inbox's connection.
   auto probe = factory.scratch.session();
   probe.query(
       "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
-      "WHERE application_name = 'sagaflow-inbox-test' AND pid <> pg_backend_pid()");
+      "WHERE application_name = $1 AND pid <> pg_backend_pid()",
+      {factory.application_name()});
   CHECK_THROWS(dispatcher.handle(contract::drill_command("l/2", "lost")));
   const auto reply = dispatcher.handle(contract::drill_command("l/3", "lost"));
   CHECK(reply.outcome == ReplyOutcome::success);
