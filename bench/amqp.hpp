@@ -17,6 +17,7 @@
 
 #include "bench.hpp"
 #include "sagaflow/engine/orchestrator.hpp"
+#include "sagaflow/engine/saga_changes.hpp"
 #include "sagaflow/engine/system_clock.hpp"
 #include "sagaflow/rabbitmq/orchestrator_transport.hpp"
 
@@ -82,14 +83,18 @@ struct Round {
 // transport counted, and alpha and beta as processes of their own (this binary in --serve mode),
 // on a topology named after `prefix` that is deleted from the broker at the end. One saga has
 // gone through when the constructor returns: the participants are connected and consuming.
+// With `changes`, every commit's changes are published to it, as sagaflowd does for its admin
+// endpoint (the event stream, waiting starts).
 class SagaRig {
  public:
-  SagaRig(const AmqpOptions& options, Store& store, std::string prefix);
+  SagaRig(const AmqpOptions& options, Store& store, std::string prefix,
+          SagaChangeFeed* changes = nullptr);
   ~SagaRig();
   SagaRig(const SagaRig&) = delete;
   SagaRig& operator=(const SagaRig&) = delete;
 
   Orchestrator& orchestrator() { return *orchestrator_; }
+  FlowRegistry& flows() { return flows_; }
   CountingTransport& counting() { return *counting_; }
   // Throws when a participant process has exited.
   void check_participants();

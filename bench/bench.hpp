@@ -7,6 +7,7 @@
 #include <filesystem>
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "sagaflow/flow/loader.hpp"
 #include "sagaflow/worker/dispatcher.hpp"
@@ -21,6 +22,9 @@ void report(std::string name, double value, std::string unit);
 // it for --json, as {"name", "value": "<text>", "unit": "setting"}.
 void setting(std::string name, std::string value);
 double seconds_since(Clock::time_point t);
+// The value at or below which a share `p` (0.5, 0.99) of `sorted` lies (nearest rank); `sorted`
+// must not be empty.
+double percentile(const std::vector<double>& sorted, double p);
 std::shared_ptr<const flow::Flow> bench_flow();
 
 // The four-step flow's services, answering every command ok at once.
@@ -66,13 +70,22 @@ struct PgOptions {
   double raw_seconds = 3;            // each raw single-row commit run
   int raw_connections = 64;          // the concurrent raw run's connections
   std::string latency_csv;           // when set: each saga of the latency run, as CSV, here
+  // The side-by-side run: `sagas` started at once without, then with, retention removing a
+  // backlog of this many finished sagas (loaded straight into PostgreSQL) and a dashboard
+  // watching. 0: not run.
+  std::size_t backlog = 1'000'000;
+  // Waiting starts (POST /api/sagas, wait for the end) from `wait_clients` clients, one saga at
+  // a time each: the answer's delay after the saga's end. 0: not run.
+  std::size_t wait_sagas = 300;
+  int wait_clients = 4;
 };
 
 // Sagas over RabbitMQ with participant processes, then the raw broker limit and the ratio.
 void bench_rabbitmq(const std::filesystem::path& dir, const AmqpOptions& options);
 // Sagas over RabbitMQ with participant processes and PostgreSQL as the store: the maximum rate,
-// the latency at a paced rate, the raw broker round trip and the raw single-row commits of the
-// same server, and the ratios.
+// the latency at a paced rate, the rate with retention and a dashboard against the rate without,
+// waiting starts' answers after the end, the raw broker round trip and the raw single-row
+// commits of the same server, and the ratios.
 void bench_postgres(const AmqpOptions& amqp, const PgOptions& pg);
 // A participant process: serves `service` until SIGTERM (or until its parent dies).
 int serve(const std::string& service, const AmqpOptions& options);

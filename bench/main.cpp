@@ -5,7 +5,8 @@
 //                  [--amqp-worker-threads N] [--amqp-idle-wait MS]
 //                  [--pg DSN [--pg-only] [--pg-sagas N] [--pg-latency-sagas N] [--pg-rate R]
 //                  [--pg-batch N] [--pg-raw-seconds S] [--pg-raw-connections N]
-//                  [--pg-latency-warmup S] [--pg-latency-csv FILE]]]
+//                  [--pg-latency-warmup S] [--pg-latency-csv FILE] [--pg-backlog N]
+//                  [--pg-wait-sagas N] [--pg-wait-clients N]]]
 //   sagaflow_bench --serve SERVICE --amqp URL --prefix P [--amqp-worker-prefetch N]
 //                  [--amqp-worker-threads N]
 //
@@ -18,7 +19,9 @@
 //    their ratio;
 // 5. with --amqp and --pg (postgres.cpp): the production pair, RabbitMQ and PostgreSQL: sagas
 //    per second, the saga latency at half that rate, the raw broker round trip and the raw
-//    single-row commits of the same servers, and the ratios. --pg-only skips 1-4.
+//    single-row commits of the same servers, and the ratios; side by side, the sagas per second
+//    without and with retention removing a backlog of finished sagas and a dashboard watching;
+//    a waiting start's answer after the saga's end. --pg-only skips 1-4.
 #include "bench.hpp"
 
 #include <malloc.h>
@@ -28,6 +31,7 @@
 #include <new>
 
 #include <chrono>
+#include <cmath>
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
@@ -124,6 +128,11 @@ void setting(std::string name, std::string value) {
 
 double seconds_since(Clock::time_point t) {
   return std::chrono::duration<double>(Clock::now() - t).count();
+}
+
+double percentile(const std::vector<double>& sorted, double p) {
+  const auto rank = static_cast<std::size_t>(std::ceil(p * double(sorted.size())));
+  return sorted[std::clamp<std::size_t>(rank, 1, sorted.size()) - 1];
 }
 
 std::shared_ptr<const flow::Flow> bench_flow() {
@@ -265,7 +274,8 @@ int main(int argc, char** argv) {
       "                      [--pg DSN [--pg-only] [--pg-sagas N] [--pg-latency-sagas N]\n"
       "                      [--pg-rate R] [--pg-batch N] [--pg-raw-seconds S]\n"
       "                      [--pg-raw-connections N] [--pg-latency-warmup S]\n"
-      "                      [--pg-latency-csv FILE]]]\n"
+      "                      [--pg-latency-csv FILE] [--pg-backlog N] [--pg-wait-sagas N]\n"
+      "                      [--pg-wait-clients N]]]\n"
       "       sagaflow_bench --serve SERVICE --amqp URL --prefix P [--amqp-worker-prefetch N]\n"
       "                      [--amqp-worker-threads N]\n";
   try {
@@ -315,6 +325,12 @@ int main(int argc, char** argv) {
         pg.latency_warmup = std::max(0.0, std::stod(value()));
       } else if (arg == "--pg-latency-csv") {
         pg.latency_csv = value();
+      } else if (arg == "--pg-backlog") {
+        pg.backlog = std::stoul(value());
+      } else if (arg == "--pg-wait-sagas") {
+        pg.wait_sagas = std::stoul(value());
+      } else if (arg == "--pg-wait-clients") {
+        pg.wait_clients = std::max(1, std::stoi(value()));
       } else if (arg == "--pg-raw-connections") {
         pg.raw_connections = std::max(1, std::stoi(value()));
       } else if (arg == "--serve") {

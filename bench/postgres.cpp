@@ -12,7 +12,14 @@
 //    (libpq alone, one INSERT per transaction), serially on one connection and concurrently on
 //    several;
 // 4. the ratios: saga messages/s (8 per saga) against the round trips' messages/s (2 each), and
-//    saga transitions committed/s (5 per saga) against single-row commits/s.
+//    saga transitions committed/s (5 per saga) against single-row commits/s;
+// 5. side by side (--pg-backlog N, 0 skips it): a backlog of N finished sagas loaded straight
+//    into PostgreSQL, then the maximum rate without, and then with, sagaflowd's retention
+//    removing them (its defaults: batches, pauses, ages) and a dashboard watching (the event
+//    stream and the counts read again after changes, over the admin endpoint), and the ratio;
+// 6. waiting starts (--pg-wait-sagas N): POST /api/sagas waiting for the end, from a few clients
+//    one saga at a time each; how long after the saga's end (its final transition committed)
+//    each answer reached its client, p50 and p99.
 // Where the time went is printed too: the orchestrator thread's share in each port, what each
 // process costs per saga in CPU (those that run on this machine: the orchestrator's thread, the
 // PostgreSQL server, the broker, the participants), and how long the orchestrator's thread and
@@ -27,9 +34,11 @@
 #include <cctype>
 #include <cmath>
 #include <cstdio>
+#include <exception>
 #include <filesystem>
 #include <fstream>
 #include <latch>
+#include <mutex>
 #include <optional>
 #include <set>
 #include <sstream>
@@ -38,12 +47,25 @@
 #include <string_view>
 #include <thread>
 #include <unordered_map>
+#include <utility>
 #include <vector>
 
+#include <boost/asio/io_context.hpp>
+
+#include "admin_endpoint.hpp"  // sagaflowd's
 #include "amqp.hpp"
 #include "bench.hpp"
+#include "config.hpp"            // sagaflowd's defaults
+#include "http_client.hpp"       // sagactl's
+#include "retention_runner.hpp"  // sagaflowd's
+#include "sagaflow/engine/read_pool.hpp"
+#include "sagaflow/engine/retention.hpp"
+#include "sagaflow/http/admin_api.hpp"
+#include "sagaflow/http/admin_backend_impl.hpp"
+#include "sagaflow/http/server.hpp"
 #include "sagaflow/postgres/postgres_store.hpp"
 #include "sagaflow/postgres/session.hpp"
+#include "sagaflow/text/printable.hpp"
 
 namespace sagaflow::bench {
 namespace {
@@ -379,10 +401,7 @@ struct Latency {
   // What the rounds were like meanwhile: their commits and publishes, in ms, and their size.
   double commit_ms = 0, publish_ms = 0, transitions_per_commit = 0;
 
-  double percentile(double p) const {
-    const auto rank = static_cast<std::size_t>(std::ceil(p * double(ms.size())));
-    return ms[std::clamp<std::size_t>(rank, 1, ms.size()) - 1];
-  }
+  double percentile(double p) const { return bench::percentile(ms, p); }
 };
 
 // The latency: `warmup + count` sagas started on an open-loop schedule of `rate` per second, by
@@ -527,6 +546,321 @@ double raw_commits(const std::string& dsn, const std::string& table, int connect
   return double(total) / elapsed;
 }
 
+// ---------------------------------------------------------------------------------------------
+// The admin endpoint as sagaflowd serves it, on this run's orchestrator and change feed: reads on
+// connections of their own and API requests on a pool of threads (sagaflowd's defaults for
+// both), on a free loopback port. Its event streams beat every 250 ms while idle (sagaflowd:
+// 15 s), so that a watcher told to stop notices within that.
+class BenchAdmin {
+ public:
+  BenchAdmin(SagaRig& rig, Store& store, const sagaflow::Clock& clock, SagaChangeFeed& changes,
+             const std::string& dsn, const std::string& schema)
+      : reads_(read_connections(dsn, schema)),
+        backend_(rig.orchestrator(), store, rig.flows(), clock, hooks(changes, reads_)),
+        api_(backend_, options()),
+        served_(api_, on_free_port()) {
+    std::string error;
+    auto parsed = sagactl::parse_url(served_.url(), error);
+    if (!parsed) throw std::runtime_error("admin endpoint: " + error);
+    endpoint_ = *parsed;
+  }
+
+  const sagactl::Endpoint& endpoint() const { return endpoint_; }
+
+ private:
+  static ReadPool read_connections(const std::string& dsn, const std::string& schema) {
+    std::vector<std::unique_ptr<Store>> readers;
+    for (int i = 0; i < sagaflowd::Config{}.admin_read_connections; ++i) {
+      readers.push_back(std::make_unique<postgres::PostgresStore>(postgres::PostgresOptions{
+          .dsn = dsn, .schema = schema, .application_name = "sagaflow-admin"}));
+    }
+    return ReadPool(std::move(readers));
+  }
+  static http::BackendHooks hooks(SagaChangeFeed& changes, ReadPool& reads) {
+    http::BackendHooks h;
+    h.changes = &changes;
+    h.reads = &reads;
+    return h;
+  }
+  static http::AdminOptions options() {
+    http::AdminOptions o;
+    o.stream_heartbeat = 250ms;
+    return o;
+  }
+  static sagaflowd::Config on_free_port() {
+    sagaflowd::Config c;
+    c.admin_address = "127.0.0.1";
+    c.admin_port = 0;
+    return c;
+  }
+
+  ReadPool reads_;
+  http::AdminBackendImpl backend_;
+  http::AdminApi api_;
+  sagactl::Endpoint endpoint_;
+  sagaflowd::AdminEndpoint served_;  // last: stopped first
+};
+
+// What the dashboard's saga list does while it is open (adapters/http/dashboard/list.js): the
+// event stream of every saga's changes, and the counts read again (GET /api/counts) at most every
+// 250 ms after a change. Watching from the constructor (its stream open) to stop().
+class DashboardWatch {
+ public:
+  explicit DashboardWatch(const sagactl::Endpoint& endpoint) : endpoint_(endpoint) {
+    stream_ = std::thread([this] { guarded([this] { stream(); }); });
+    counts_thread_ = std::thread([this] { guarded([this] { read_counts(); }); });
+    const auto deadline = Clock::now() + 10s;
+    while (!open_ && !stop_ && Clock::now() < deadline) std::this_thread::sleep_for(1ms);
+    if (!open_) {
+      stop();  // rethrows what failed, if anything did
+      throw std::runtime_error("dashboard: the event stream did not open within 10 s");
+    }
+  }
+  ~DashboardWatch() {
+    try {
+      stop();
+    } catch (const std::exception&) {
+      // stop() was called and reported already, or the run is failing for another reason.
+    }
+  }
+  DashboardWatch(const DashboardWatch&) = delete;
+  DashboardWatch& operator=(const DashboardWatch&) = delete;
+
+  // Stops watching; throws what made a request fail.
+  void stop() {
+    stop_ = true;
+    if (stream_.joinable()) stream_.join();
+    if (counts_thread_.joinable()) counts_thread_.join();
+    if (error_) std::rethrow_exception(std::exchange(error_, nullptr));
+  }
+
+  std::size_t events() const { return events_; }  // `saga` events streamed
+  std::size_t gaps() const { return gaps_; }      // `gap` events: changes missed
+  std::size_t counts_read() const { return counts_read_; }
+
+ private:
+  template <class Work>
+  void guarded(Work work) {
+    try {
+      work();
+    } catch (...) {
+      std::lock_guard lock(mutex_);
+      if (!error_) error_ = std::current_exception();
+      stop_ = true;
+    }
+  }
+
+  void stream() {
+    std::string pending;
+    const auto answer =
+        sagactl::http_stream(endpoint_, sagactl::HttpRequest{.target = "/api/sagas/events"}, 10s,
+                             [&](std::string_view piece) { return take(piece, pending); });
+    if (answer.status != 200) {
+      throw std::runtime_error("dashboard: the event stream answered " +
+                               std::to_string(answer.status) + ": " + text::printable(answer.body));
+    }
+  }
+
+  // Counts the events that `piece` completes (an event ends with a blank line); false once
+  // told to stop.
+  bool take(std::string_view piece, std::string& pending) {
+    pending.append(piece);
+    for (auto end = pending.find("\n\n"); end != std::string::npos; end = pending.find("\n\n")) {
+      const std::string_view event(pending.data(), end);
+      if (event.find("event: open\n") != std::string_view::npos) open_ = true;
+      if (event.find("event: saga\n") != std::string_view::npos) {
+        ++events_;
+        changed_ = true;
+      } else if (event.find("event: gap\n") != std::string_view::npos) {
+        ++gaps_;
+        changed_ = true;
+      }
+      pending.erase(0, end + 2);
+    }
+    return !stop_;
+  }
+
+  void read_counts() {
+    while (!stop_) {
+      std::this_thread::sleep_for(250ms);
+      if (!changed_.exchange(false)) continue;
+      const auto answer =
+          sagactl::http_request(endpoint_, sagactl::HttpRequest{.target = "/api/counts"}, 10s);
+      if (answer.status != 200) {
+        throw std::runtime_error("dashboard: GET /api/counts answered " +
+                                 std::to_string(answer.status) + ": " +
+                                 text::printable(answer.body));
+      }
+      ++counts_read_;
+    }
+  }
+
+  sagactl::Endpoint endpoint_;
+  std::atomic<bool> stop_{false}, open_{false}, changed_{false};
+  std::atomic<std::size_t> events_{0}, gaps_{0}, counts_read_{0};
+  std::mutex mutex_;
+  std::exception_ptr error_;
+  std::thread stream_, counts_thread_;
+};
+
+// Finished sagas, `count` of them, straight into PostgreSQL in two statements: copies of a
+// completed saga of this run and of its history, last changed 30 days ago (past sagaflowd's
+// default age for completed sagas), so that retention finds them due. Then VACUUM ANALYZE, as a
+// server long in service has done, so that the runs measured meet no vacuum of the load itself.
+// Seconds it took.
+double load_backlog(const std::string& dsn, const std::string& schema, std::size_t count) {
+  const auto started = Clock::now();
+  postgres::Session session(
+      postgres::PostgresOptions{.dsn = dsn, .schema = schema, .io_timeout = 1h});
+  const auto model = session.scalar(
+      "SELECT id FROM sagas WHERE status = 'completed' ORDER BY created_at, id LIMIT 1");
+  if (!model) throw std::runtime_error("backlog: no completed saga to copy");
+  const auto ended =
+      std::chrono::duration_cast<std::chrono::milliseconds>(
+          (std::chrono::system_clock::now() - std::chrono::days(30)).time_since_epoch())
+          .count();
+  const std::vector<postgres::Session::Value> params{*model, std::to_string(ended),
+                                                     std::to_string(count)};
+  // Created a millisecond apart, oldest first, as they would have been.
+  session.query(
+      "INSERT INTO sagas (id, flow, flow_version, status, version, idempotency_key, partition, "
+      "lease_epoch, state, created_at, updated_at) "
+      "SELECT 'backlog-' || g, s.flow, s.flow_version, s.status, s.version, '', s.partition, "
+      "s.lease_epoch, s.state, $2::bigint + g, $2::bigint + g "
+      "FROM sagas s, generate_series(1, $3::bigint) g WHERE s.id = $1",
+      params);
+  session.query(
+      "INSERT INTO history (saga_id, saga_version, at, kind, step, detail) "
+      "SELECT 'backlog-' || g, h.saga_version, $2::bigint + g, h.kind, h.step, h.detail "
+      "FROM generate_series(1, $3::bigint) g, history h WHERE h.saga_id = $1",
+      params);
+  session.execute("VACUUM (ANALYZE) sagas, history");
+  return seconds_since(started);
+}
+
+struct SideBySide {
+  Burst without, with;
+  double load_seconds = 0;
+  std::uint64_t removed = 0;  // sagas retention removed during the run with it
+  std::size_t events = 0, gaps = 0, counts_read = 0;
+};
+
+// The maximum rate without, then with, retention removing the backlog and a dashboard watching.
+SideBySide side_by_side(SagaRig& rig, TimedStore& store, const PgOptions& pg,
+                        const std::string& schema, const Watched& watched, const BenchAdmin& admin,
+                        const sagaflow::Clock& clock) {
+  SideBySide s;
+  s.load_seconds = load_backlog(pg.dsn, schema, pg.backlog);
+  std::this_thread::sleep_for(2s);  // as before the latency run: let the load settle
+  s.without = burst(rig, store, pg.sagas, watched);
+
+  // sagaflowd's retention as it runs by default: a connection of its own, its batches, pauses
+  // and ages; its first pass starts at once.
+  const sagaflowd::Config daemon;
+  postgres::PostgresStore connection(postgres::PostgresOptions{
+      .dsn = pg.dsn, .schema = schema, .application_name = "sagaflow-retention"});
+  Retention retention(connection, rig.flows(), clock,
+                      RetentionOptions{.defaults = {.completed = daemon.retention_completed,
+                                                    .compensated = daemon.retention_compensated,
+                                                    .cancelled = daemon.retention_cancelled},
+                                       .batch = static_cast<std::size_t>(daemon.retention_batch)});
+  std::this_thread::sleep_for(2s);  // what the run without left behind settles first, likewise
+  {
+    DashboardWatch dashboard(admin.endpoint());
+    {
+      sagaflowd::RetentionRunner runner(retention,
+                                        std::chrono::milliseconds(daemon.retention_pause_ms),
+                                        std::chrono::seconds(daemon.retention_interval_s));
+      s.with = burst(rig, store, pg.sagas, watched);
+    }  // the runner's thread has ended: its pass is read below
+    dashboard.stop();
+    s.events = dashboard.events();
+    s.gaps = dashboard.gaps();
+    s.counts_read = dashboard.counts_read();
+  }
+  for (const auto& g : retention.last_pass()) s.removed += g.sagas;
+  if (s.removed == 0) {
+    throw std::runtime_error("side by side: retention removed nothing during the run");
+  }
+  if (s.events == 0) throw std::runtime_error("side by side: the dashboard saw no event");
+  return s;
+}
+
+// Waiting starts over HTTP: `count` sagas, each started by POST /api/sagas waiting for its end,
+// from `clients` threads one at a time each, while this thread runs the orchestrator. For each,
+// the ms from its end (its final transition committed) to its answer reaching the client; sorted.
+std::vector<double> waiting_starts(SagaRig& rig, TimedStore& store, const AmqpOptions& o,
+                                   const sagactl::Endpoint& endpoint, std::size_t count,
+                                   int clients) {
+  std::vector<std::string> ids(count);
+  std::vector<Clock::time_point> answered(count);
+  std::atomic<std::size_t> next{0};
+  std::atomic<int> running{clients};
+  std::atomic<bool> failed{false};
+  std::vector<std::exception_ptr> errors(clients);
+  std::vector<std::thread> threads;
+  for (int c = 0; c < clients; ++c) {
+    threads.emplace_back([&, c] {
+      try {
+        for (std::size_t i = next++; i < count && !failed; i = next++) {
+          const json::object body{
+              {"flow", "bench"},
+              {"input", json::object{{"user", "wait-" + std::to_string(i)}, {"amount", 5}}},
+              {"wait", json::object{{"end", true}}},
+              {"timeout_ms", 30000}};
+          const auto answer = sagactl::http_request(endpoint,
+                                                    sagactl::HttpRequest{
+                                                        .method = "POST",
+                                                        .target = "/api/sagas",
+                                                        .body = json::serialize(body),
+                                                        .content_type = "application/json",
+                                                    },
+                                                    40s);
+          answered[i] = Clock::now();
+          const auto parsed = json::parse(answer.body);
+          const auto* waited =
+              parsed.is_object() ? parsed.as_object().if_contains("waited") : nullptr;
+          if (answer.status != 201 || waited == nullptr || !waited->is_string() ||
+              waited->as_string() != "end") {
+            throw std::runtime_error("waiting start answered " + std::to_string(answer.status) +
+                                     ": " + text::printable(answer.body));
+          }
+          ids[i] = json::value_to<std::string>(parsed.as_object().at("id"));
+        }
+      } catch (...) {
+        errors[c] = std::current_exception();
+        failed = true;
+      }
+      --running;
+    });
+  }
+  auto& orchestrator = rig.orchestrator();
+  const auto deadline = Clock::now() + 600s;
+  for (std::size_t round = 1; running > 0 || orchestrator.cached_sagas() > 0; ++round) {
+    orchestrator.run_once(o.idle_wait);
+    if (round % 256 == 0) rig.check_participants();
+    if (Clock::now() > deadline) {
+      failed = true;
+      break;
+    }
+  }
+  for (auto& t : threads) t.join();
+  for (auto& e : errors) {
+    if (e) std::rethrow_exception(e);
+  }
+  if (failed) throw std::runtime_error("waiting starts: not done within 600 s");
+  std::vector<double> ms;
+  for (std::size_t i = 0; i < count; ++i) {
+    const auto& f = store.ended.at(ids[i]);
+    if (f.status != "completed") {
+      throw std::runtime_error("waiting starts: saga " + ids[i] + " ended " + f.status);
+    }
+    ms.push_back(std::chrono::duration<double, std::milli>(answered[i] - f.at).count());
+  }
+  std::sort(ms.begin(), ms.end());
+  return ms;
+}
+
 std::string show(postgres::Session& session, const std::string& name) {
   // SHOW takes no parameters; current_setting does.
   return session.scalar("SELECT current_setting($1)", {name}).value_or("");
@@ -568,11 +902,15 @@ void bench_postgres(const AmqpOptions& amqp, const PgOptions& pg) {
   Latency latency;
   std::size_t warmup = 0;
   double rate = 0;
+  std::optional<SideBySide> sides;
+  std::vector<double> waited;  // ms, sorted
   {
     postgres::PostgresStore store(postgres::PostgresOptions{
         .dsn = pg.dsn, .schema = schema.name, .application_name = application_name});
     TimedStore timed(store);
-    SagaRig rig(o, timed, "bench-pg-" + id);
+    // As in sagaflowd: the orchestrator tells the admin endpoint's feed of every commit.
+    SagaChangeFeed changes;
+    SagaRig rig(o, timed, "bench-pg-" + id, &changes);
     Watched watched{.participants = rig.participant_pids()};
     watched.backend = local_backend(session, application_name);
     if (auto t = watched.backend > 0 ? process_times(watched.backend) : std::nullopt) {
@@ -593,13 +931,25 @@ void bench_postgres(const AmqpOptions& amqp, const PgOptions& pg) {
       warmup = static_cast<std::size_t>(std::ceil(rate * pg.latency_warmup));
       latency = paced(rig, timed, o, warmup, pg.latency_sagas, rate, "lat-");
     }
+    if (pg.backlog > 0 || pg.wait_sagas > 0) {
+      SystemClock clock;
+      BenchAdmin admin(rig, store, clock, changes, pg.dsn, schema.name);
+      if (pg.backlog > 0) {
+        sides = side_by_side(rig, timed, pg, schema.name, watched, admin, clock);
+      }
+      if (pg.wait_sagas > 0) {
+        waited = waiting_starts(rig, timed, o, admin.endpoint(), pg.wait_sagas, pg.wait_clients);
+      }
+    }
 
     std::size_t completed = 0, other = 0;
     for (const auto& c : store.count_by_flow_and_status()) {
       (c.status == "completed" ? completed : other) += c.count;
     }
-    // With the rig's first saga and the latency run's warm-up.
-    const auto expected = 1 + pg.sagas + warmup + pg.latency_sagas;
+    // With the rig's first saga, the latency run's warm-up, the side-by-side runs and the
+    // backlog's sagas that retention left.
+    auto expected = 1 + pg.sagas + warmup + pg.latency_sagas + pg.wait_sagas;
+    if (sides) expected += 2 * pg.sagas + pg.backlog - sides->removed;
     if (completed != expected || other != 0) {
       throw std::runtime_error("PostgreSQL holds " + std::to_string(completed) +
                                " completed sagas and " + std::to_string(other) + " others, not " +
@@ -683,6 +1033,37 @@ void bench_postgres(const AmqpOptions& amqp, const PgOptions& pg) {
         csv << i << ',' << latency.due_ms[i] << ',' << latency.unsorted[i] << '\n';
       }
     }
+  }
+
+  if (sides) {
+    const auto& s = *sides;
+    report(what + " side by side: backlog of finished sagas loaded", double(pg.backlog), "sagas");
+    report(what + " side by side: backlog load and vacuum time", s.load_seconds, "s");
+    const double without = double(pg.sagas) / s.without.seconds;
+    const double with = double(pg.sagas) / s.with.seconds;
+    report(what + " side by side: sagas/s without retention or dashboard", without, "sagas/s");
+    report(what + " side by side: sagas/s with retention removing the backlog and a dashboard",
+           with, "sagas/s");
+    report(what + " side by side: ratio with / without", with / without, "ratio");
+    report(what + " side by side: sagas retention removed during the run", double(s.removed),
+           "sagas");
+    report(what + " side by side: dashboard saga events streamed", double(s.events), "events");
+    report(what + " side by side: dashboard gap events (changes missed)", double(s.gaps), "events");
+    report(what + " side by side: dashboard counts read", double(s.counts_read), "requests");
+    if (s.removed >= pg.backlog) {
+      std::fprintf(stderr,
+                   "sagaflow_bench: retention removed the whole backlog before the run with it "
+                   "ended: a larger --pg-backlog keeps it removing throughout\n");
+    }
+  }
+  if (!waited.empty()) {
+    report(what + " waiting start: sagas (waiting for the end over HTTP)", double(waited.size()),
+           "sagas");
+    report(what + " waiting start: answer after the saga's end p50", percentile(waited, 0.50),
+           "ms");
+    report(what + " waiting start: answer after the saga's end p99", percentile(waited, 0.99),
+           "ms");
+    report(what + " waiting start: answer after the saga's end max", waited.back(), "ms");
   }
 
   // The raw limits, the participants stopped.

@@ -347,7 +347,8 @@ SagaRig::TopologyGuard::~TopologyGuard() {
   if (!url.empty()) delete_topology(url, topology, services);
 }
 
-SagaRig::SagaRig(const AmqpOptions& o, Store& store, std::string prefix) : options_(o) {
+SagaRig::SagaRig(const AmqpOptions& o, Store& store, std::string prefix, SagaChangeFeed* changes)
+    : options_(o) {
   auto plan = flows_.add(bench_flow());
   rabbitmq::OrchestratorSettings settings{
       .connection = rabbitmq::ConnectionSettings::from_url(o.url),
@@ -363,6 +364,11 @@ SagaRig::SagaRig(const AmqpOptions& o, Store& store, std::string prefix) : optio
   counting_ = std::make_unique<CountingTransport>(*transport_);
   OrchestratorOptions options{.max_batch = o.batch, .idle_wait = o.idle_wait};
   options.engine.reply_to = settings.topology.reply_queue();
+  if (changes != nullptr) {
+    options.on_committed = [changes](std::vector<SagaChange> committed) {
+      changes->publish(std::move(committed));
+    };
+  }
   orchestrator_ = std::make_unique<Orchestrator>(flows_, store, *counting_, clock_, options);
 
   const auto self = std::filesystem::read_symlink("/proc/self/exe").string();

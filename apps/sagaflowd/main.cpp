@@ -31,6 +31,7 @@
 #include <boost/asio/executor_work_guard.hpp>
 #include <boost/asio/io_context.hpp>
 
+#include "admin_endpoint.hpp"
 #include "config.hpp"
 #include "demo/demo.hpp"
 #include "dependencies.hpp"
@@ -288,34 +289,6 @@ std::unique_ptr<sagaflow::ReadPool> open_read_pool(const sagaflowd::Config& conf
   return std::make_unique<sagaflow::ReadPool>(std::move(readers));
 }
 
-// The admin endpoint on a thread of its own, from start to stop.
-class AdminEndpoint {
- public:
-  AdminEndpoint(sagaflow::http::AdminApi& api, const sagaflowd::Config& config)
-      : server_(io_, api,
-                sagaflow::http::ServerOptions{
-                    .address = config.admin_address,
-                    .port = config.admin_port,
-                    .api_threads = static_cast<std::size_t>(config.admin_threads),
-                    .api_queue = static_cast<std::size_t>(config.admin_queue)}) {
-    server_.start();
-    thread_ = std::thread([this] { io_.run(); });
-  }
-  ~AdminEndpoint() {
-    server_.stop();
-    io_.stop();
-    thread_.join();
-  }
-  AdminEndpoint(const AdminEndpoint&) = delete;
-  AdminEndpoint& operator=(const AdminEndpoint&) = delete;
-  std::string url() const { return server_.url(); }
-
- private:
-  boost::asio::io_context io_;
-  sagaflow::http::AdminServer server_;
-  std::thread thread_;
-};
-
 // The dependencies watched: PostgreSQL and RabbitMQ when configured, by the names /readyz uses.
 std::map<std::string, std::string> watched(const sagaflowd::Config& config) {
   std::map<std::string, std::string> where;
@@ -468,9 +441,9 @@ int main(int argc, char** argv) {
        .flow_checks = {.budget = std::chrono::milliseconds(config.admin_flow_check_ms)},
        .max_streams = static_cast<std::size_t>(config.admin_max_streams)},
       &metrics);
-  std::unique_ptr<AdminEndpoint> admin;
+  std::unique_ptr<sagaflowd::AdminEndpoint> admin;
   try {
-    admin = std::make_unique<AdminEndpoint>(api, config);
+    admin = std::make_unique<sagaflowd::AdminEndpoint>(api, config);
   } catch (const std::exception& error) {
     log::error(
         "the admin endpoint cannot listen",
