@@ -99,8 +99,10 @@ class SagaRig {
   // Throws when a participant process has exited.
   void check_participants();
   std::vector<pid_t> participant_pids() const;
-  // Starts `count` sagas at once and runs the orchestrator until every one has finished.
-  Round burst(std::size_t count, Duration limit);
+  // Starts `count` sagas at once and runs the orchestrator until every one has finished. With
+  // `failing_every` n, the n-th, 2n-th... saga's user is named kFailingUserPrefix... (the peers'
+  // participant fails its step three).
+  Round burst(std::size_t count, Duration limit, std::size_t failing_every = 0);
 
  private:
   // Deletes the topology from the broker when it goes: declared first, so destroyed last, once

@@ -7,6 +7,7 @@
 #include <filesystem>
 #include <memory>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "sagaflow/flow/loader.hpp"
@@ -57,7 +58,14 @@ struct AmqpOptions {
   int worker_threads = 4;                  // handler threads per participant process
   std::chrono::milliseconds idle_wait{1};  // OrchestratorOptions::idle_wait
   std::string prefix;                      // serve mode: the topology the bench run chose
+  // The peers' workload: when set, the participants are peers_participant()s, their inbox and
+  // counters in this PostgreSQL database and schema (which the bench created).
+  std::string peers_dsn, peers_schema;
 };
+
+// The saga input's user for which the peers' participant fails step three (a business
+// failure, before its UPDATE): such a saga compensates steps two and one.
+inline constexpr std::string_view kFailingUserPrefix = "fail-";
 
 // The production pair's figures (postgres.cpp), with --pg DSN.
 struct PgOptions {
@@ -78,6 +86,14 @@ struct PgOptions {
   // a time each: the answer's delay after the saga's end. 0: not run.
   std::size_t wait_sagas = 300;
   int wait_clients = 4;
+  // The peers' workload: participants on the worker library's transactional inbox in
+  // PostgreSQL, each step one committed UPDATE of a counter. Sagas at the maximum rate (0: none
+  // of the peers' runs), the latency run's sagas at `peers_rate` sagas/s, and the sagas of the
+  // run where every 20th fails at step three.
+  std::size_t peers_sagas = 5000;
+  std::size_t peers_latency_sagas = 1000;
+  double peers_rate = 50;
+  std::size_t peers_failing_sagas = 5000;
 };
 
 // Sagas over RabbitMQ with participant processes, then the raw broker limit and the ratio.
@@ -89,5 +105,11 @@ void bench_rabbitmq(const std::filesystem::path& dir, const AmqpOptions& options
 void bench_postgres(const AmqpOptions& amqp, const PgOptions& pg);
 // A participant process: serves `service` until SIGTERM (or until its parent dies).
 int serve(const std::string& service, const AmqpOptions& options);
+// The peers' participant of `service` (postgres.cpp): a dispatcher on a transactional inbox in
+// options.peers_dsn's schema options.peers_schema, each command one UPDATE of its step's row in
+// `counters` (+1 for a step, -1 for its compensation); alpha's step three fails for the users
+// named kFailingUserPrefix... Null for an unknown service.
+std::unique_ptr<worker::Dispatcher> peers_participant(const std::string& service,
+                                                      const AmqpOptions& options);
 
 }  // namespace sagaflow::bench

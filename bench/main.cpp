@@ -6,9 +6,10 @@
 //                  [--pg DSN [--pg-only] [--pg-sagas N] [--pg-latency-sagas N] [--pg-rate R]
 //                  [--pg-batch N] [--pg-raw-seconds S] [--pg-raw-connections N]
 //                  [--pg-latency-warmup S] [--pg-latency-csv FILE] [--pg-backlog N]
-//                  [--pg-wait-sagas N] [--pg-wait-clients N]]]
+//                  [--pg-wait-sagas N] [--pg-wait-clients N] [--peers-sagas N]
+//                  [--peers-latency-sagas N] [--peers-rate R] [--peers-failing-sagas N]]]
 //   sagaflow_bench --serve SERVICE --amqp URL --prefix P [--amqp-worker-prefetch N]
-//                  [--amqp-worker-threads N]
+//                  [--amqp-worker-threads N] [--peers-dsn DSN --peers-schema S]
 //
 // 1. engine alone: transitions per second on one core, fake ports (no store, no transport);
 // 2. memory per in-flight saga (heap bytes held by the orchestrator's state);
@@ -21,7 +22,12 @@
 //    per second, the saga latency at half that rate, the raw broker round trip and the raw
 //    single-row commits of the same servers, and the ratios; side by side, the sagas per second
 //    without and with retention removing a backlog of finished sagas and a dashboard watching;
-//    a waiting start's answer after the saga's end. --pg-only skips 1-4.
+//    a waiting start's answer after the saga's end. --pg-only skips 1-4;
+// 6. with --amqp and --pg (postgres.cpp): the peers' workload, the same sagas with participants
+//    on the worker library's transactional inbox in PostgreSQL (each step one committed UPDATE
+//    of a counter): sagas per second, the latency at a fixed rate, sagas per second with 5%
+//    failing at step three (the counters checked afterwards), each as a ratio to 5's raw limits.
+//    --peers-sagas 0 skips it.
 #include "bench.hpp"
 
 #include <malloc.h>
@@ -275,9 +281,11 @@ int main(int argc, char** argv) {
       "                      [--pg-rate R] [--pg-batch N] [--pg-raw-seconds S]\n"
       "                      [--pg-raw-connections N] [--pg-latency-warmup S]\n"
       "                      [--pg-latency-csv FILE] [--pg-backlog N] [--pg-wait-sagas N]\n"
-      "                      [--pg-wait-clients N]]]\n"
+      "                      [--pg-wait-clients N] [--peers-sagas N]\n"
+      "                      [--peers-latency-sagas N] [--peers-rate R]\n"
+      "                      [--peers-failing-sagas N]]]\n"
       "       sagaflow_bench --serve SERVICE --amqp URL --prefix P [--amqp-worker-prefetch N]\n"
-      "                      [--amqp-worker-threads N]\n";
+      "                      [--amqp-worker-threads N] [--peers-dsn DSN --peers-schema S]\n";
   try {
     for (int i = 1; i < argc; ++i) {
       std::string arg = argv[i];
@@ -333,6 +341,18 @@ int main(int argc, char** argv) {
         pg.wait_clients = std::max(1, std::stoi(value()));
       } else if (arg == "--pg-raw-connections") {
         pg.raw_connections = std::max(1, std::stoi(value()));
+      } else if (arg == "--peers-sagas") {
+        pg.peers_sagas = std::stoul(value());
+      } else if (arg == "--peers-latency-sagas") {
+        pg.peers_latency_sagas = std::stoul(value());
+      } else if (arg == "--peers-rate") {
+        pg.peers_rate = std::stod(value());
+      } else if (arg == "--peers-failing-sagas") {
+        pg.peers_failing_sagas = std::stoul(value());
+      } else if (arg == "--peers-dsn") {
+        amqp.peers_dsn = value();
+      } else if (arg == "--peers-schema") {
+        amqp.peers_schema = value();
       } else if (arg == "--serve") {
         serve_service = value();
       } else if (arg == "--prefix") {
@@ -363,6 +383,10 @@ int main(int argc, char** argv) {
   }
   if (pg.sagas == 0) {
     std::fprintf(stderr, "sagaflow_bench: --pg-sagas must be at least 1\n%s", usage);
+    return 2;
+  }
+  if (pg.peers_rate <= 0) {
+    std::fprintf(stderr, "sagaflow_bench: --peers-rate must be above 0\n%s", usage);
     return 2;
   }
   if (pg_only && pg.dsn.empty()) {

@@ -63,9 +63,11 @@
 #include "sagaflow/http/admin_api.hpp"
 #include "sagaflow/http/admin_backend_impl.hpp"
 #include "sagaflow/http/server.hpp"
+#include "sagaflow/postgres/inbox_database.hpp"
 #include "sagaflow/postgres/postgres_store.hpp"
 #include "sagaflow/postgres/session.hpp"
 #include "sagaflow/text/printable.hpp"
+#include "sagaflow/worker/inbox.hpp"
 
 namespace sagaflow::bench {
 namespace {
@@ -290,6 +292,21 @@ struct Watched {
   std::vector<pid_t> participants;
 };
 
+// What runs on this machine of a rig whose store connects as `application_name`.
+Watched watch(const SagaRig& rig, postgres::Session& session, const std::string& application_name,
+              const std::string& url) {
+  Watched watched{.participants = rig.participant_pids()};
+  watched.backend = local_backend(session, application_name);
+  if (auto t = watched.backend > 0 ? process_times(watched.backend) : std::nullopt) {
+    watched.postmaster = t->parent;
+  }
+  const auto broker = rabbitmq::ConnectionSettings::from_url(url);
+  if (broker.host == "127.0.0.1" || broker.host == "localhost" || broker.host == "::1") {
+    watched.broker = local_listener(broker.port);
+  }
+  return watched;
+}
+
 struct CpuSnapshot {
   Clock::time_point at = Clock::now();
   double machine = machine_busy_seconds();
@@ -344,6 +361,7 @@ struct Burst {
   double seconds = 0;
   Round round;
   std::size_t publishes = 0;
+  std::size_t messages = 0;  // published and received by the orchestrator
   double average_body = 0;
   // Where the orchestrator thread's time went, in seconds.
   double commit = 0, publish = 0, receive = 0, ack = 0, timers = 0;
@@ -353,21 +371,32 @@ struct Burst {
   double orchestrator_wait = 0, backend_wait = 0;
 };
 
-// The maximum rate: every saga started at once, run to the end.
-Burst burst(SagaRig& rig, TimedStore& store, std::size_t count, const Watched& watched) {
+// A saga failing at step three: commands one, two, three, undo_two, undo_one and their replies;
+// transitions: the start and one per reply.
+constexpr std::size_t kMessagesPerFailingSaga = 10;
+constexpr std::size_t kTransitionsPerFailingSaga = 6;
+
+// The maximum rate: every saga started at once, run to the end; with `failing_every` n, every
+// n-th fails at step three (SagaRig::burst).
+Burst burst(SagaRig& rig, TimedStore& store, std::size_t count, const Watched& watched,
+            std::size_t failing_every = 0) {
   auto& counting = rig.counting();
   counting.reset();
   store.reset();
   const CpuSnapshot before(watched);
   Burst b;
-  b.round = rig.burst(count, 600s);
+  b.round = rig.burst(count, 600s, failing_every);
   const CpuSnapshot after(watched);
   b.seconds = std::chrono::duration<double>(after.at - before.at).count();
 
+  const std::size_t failing = failing_every == 0 ? 0 : count / failing_every;
+  const std::size_t expected =
+      kMessagesPerSaga * (count - failing) + kMessagesPerFailingSaga * failing;
   const auto messages = counting.published + counting.received;
-  if (messages != kMessagesPerSaga * count || counting.dead_lettered != 0) {
+  b.messages = messages;
+  if (messages != expected || counting.dead_lettered != 0) {
     throw std::runtime_error("the sagas carried " + std::to_string(messages) + " messages, not " +
-                             std::to_string(kMessagesPerSaga * count));
+                             std::to_string(expected));
   }
   b.publishes = counting.publishes;
   b.average_body = double(counting.body_bytes) / double(messages);
@@ -866,6 +895,133 @@ std::string show(postgres::Session& session, const std::string& name) {
   return session.scalar("SELECT current_setting($1)", {name}).value_or("");
 }
 
+// ---------------------------------------------------------------------------------------------
+// The peers' workload: the same four-step sagas, the participants built on the worker
+// library's transactional inbox in PostgreSQL (peers_participant), each step one committed
+// UPDATE of a counter with its dedup row, as the engines Sagaflow is compared with are measured.
+
+// Every 20th saga of the failing run fails at step three: 5%.
+constexpr std::size_t kFailingEvery = 20;
+
+// What the production pair's run measured on the same servers, for the ratios.
+struct RawLimits {
+  double round_trips = 0;  // broker round trips/s (2 messages each)
+  double serial = 0;       // single-row commits/s, one connection
+  double concurrent = 0;   // single-row commits/s, several connections
+  double pair_sagas = 0;   // the production pair's sagas/s, participants in memory
+};
+
+void bench_peers(const AmqpOptions& amqp, const PgOptions& pg, const std::string& schema_name,
+                 const std::string& durability, const RawLimits& raw) {
+  Schema schema(pg.dsn, schema_name);
+  postgres::Session session(postgres::PostgresOptions{.dsn = pg.dsn, .schema = schema.name});
+  session.execute("CREATE TABLE counters (step text PRIMARY KEY, n bigint NOT NULL)");
+  session.execute(
+      "INSERT INTO counters (step, n) VALUES ('one', 0), ('two', 0), ('three', 0), ('four', 0)");
+
+  AmqpOptions o = amqp;
+  if (pg.batch != 0) o.batch = pg.batch;
+  o.peers_dsn = pg.dsn;
+  o.peers_schema = schema.name;
+  const std::string application_name = "sagaflow-bench-peers-" + run_id();
+  Burst max, failing;
+  Latency latency;
+  std::size_t warmup = 0, completed = 0, compensated = 0, other = 0;
+  Watched local;
+  {
+    postgres::PostgresStore store(postgres::PostgresOptions{
+        .dsn = pg.dsn, .schema = schema.name, .application_name = application_name});
+    TimedStore timed(store);
+    SagaRig rig(o, timed, "bench-peers-" + run_id());
+    local = watch(rig, session, application_name, o.url);
+    max = burst(rig, timed, pg.peers_sagas, local);
+    if (pg.peers_latency_sagas > 0) {
+      std::this_thread::sleep_for(2s);  // as for the production pair's latency run
+      warmup = static_cast<std::size_t>(std::ceil(pg.peers_rate * pg.latency_warmup));
+      latency = paced(rig, timed, o, warmup, pg.peers_latency_sagas, pg.peers_rate, "peers-lat-");
+    }
+    if (pg.peers_failing_sagas > 0) {
+      failing = burst(rig, timed, pg.peers_failing_sagas, local, kFailingEvery);
+    }
+    for (const auto& c : store.count_by_flow_and_status()) {
+      (c.status == "completed"     ? completed
+       : c.status == "compensated" ? compensated
+                                   : other) += c.count;
+    }
+  }  // the participants have stopped: the counters are final
+
+  // With the rig's first saga and the latency run's warm-up.
+  const std::size_t failed = pg.peers_failing_sagas / kFailingEvery;
+  const std::size_t expected =
+      1 + pg.peers_sagas + warmup + pg.peers_latency_sagas + pg.peers_failing_sagas - failed;
+  if (completed != expected || compensated != failed || other != 0) {
+    throw std::runtime_error("peers: PostgreSQL holds " + std::to_string(completed) +
+                             " completed sagas, " + std::to_string(compensated) +
+                             " compensated and " + std::to_string(other) + " others, not " +
+                             std::to_string(expected) + " and " + std::to_string(failed));
+  }
+  // A completed saga counted each step once; a compensated one counted one and two and took
+  // them back (three failed before its UPDATE): every counter stands at the completed sagas.
+  // A compensation run twice, or not at all, or a step applied twice, moves one off.
+  for (const auto& row : session.query("SELECT step, n FROM counters ORDER BY step")) {
+    if (row.at(1).value_or("") != std::to_string(completed)) {
+      throw std::runtime_error("peers: counter " + row.at(0).value_or("?") + " is " +
+                               row.at(1).value_or("NULL") + ", not the " +
+                               std::to_string(completed) + " completed sagas");
+    }
+  }
+  // Each command applied is remembered once: 4 per completed saga, 5 per compensated one (three's
+  // business failure, undo_two, undo_one and the two steps before).
+  const auto remembered = session.scalar("SELECT count(*) FROM sagaflow_inbox").value_or("");
+  if (remembered != std::to_string(4 * completed + 5 * compensated)) {
+    throw std::runtime_error("peers: the inbox remembers " + remembered + " commands, not " +
+                             std::to_string(4 * completed + 5 * compensated));
+  }
+
+  const std::string what = "Peers' workload";
+  // What one run gave, and its ratios to the raw limits of the same servers: the messages the
+  // orchestrator sent and received against the raw round trips' messages, and what was
+  // committed (the orchestrator's transitions and the participants' commands, one dedup row
+  // each) against single-row commits.
+  auto throughput = [&](const std::string& run, const Burst& b, std::size_t sagas) {
+    const double per_s = double(sagas) / b.seconds;
+    const double messages = double(b.messages) / b.seconds;
+    const double committed = (double(b.writes) + double(b.messages) / 2) / b.seconds;
+    report(what + run + " four-step sagas, " + durability + ", inbox participants", per_s,
+           "sagas/s");
+    report(what + run + " transitions and participant commands committed", committed, "commits/s");
+    report(what + run + " ratio: saga messages/s / raw round-trip messages/s",
+           messages / (2 * raw.round_trips), "ratio");
+    report(what + run + " ratio: committed/s / serial single-row commits/s", committed / raw.serial,
+           "ratio");
+    report(what + run + " ratio: committed/s / concurrent single-row commits/s",
+           committed / raw.concurrent, "ratio");
+    report(what + run + " ratio: sagas/s / production pair's sagas/s (in-memory participants)",
+           per_s / raw.pair_sagas, "ratio");
+    const double per_saga = 1000.0 / double(sagas);
+    report(what + run + " CPU per saga: participant processes", b.participants * per_saga, "ms");
+    if (local.backend > 0) {
+      report(what + run + " CPU per saga: PostgreSQL, every server process", b.server * per_saga,
+             "ms");
+    }
+  };
+  throughput("", max, pg.peers_sagas);
+  if (pg.peers_latency_sagas > 0) {
+    report(what + " latency run: paced start rate", pg.peers_rate, "sagas/s");
+    report(what + " latency run: sagas", double(pg.peers_latency_sagas), "sagas");
+    report(what + " latency run: achieved rate", double(pg.peers_latency_sagas) / latency.seconds,
+           "sagas/s");
+    report(what + " saga latency p50, start to completed", latency.percentile(0.50), "ms");
+    report(what + " saga latency p99, start to completed", latency.percentile(0.99), "ms");
+    report(what + " saga latency max, start to completed", latency.ms.back(), "ms");
+  }
+  if (pg.peers_failing_sagas > 0) {
+    const std::string run = " with 5% failing at step three:";
+    throughput(run, failing, pg.peers_failing_sagas);
+    report(what + run + " sagas compensated, counters checked", double(failed), "sagas");
+  }
+}
+
 }  // namespace
 
 void bench_postgres(const AmqpOptions& amqp, const PgOptions& pg) {
@@ -911,15 +1067,7 @@ void bench_postgres(const AmqpOptions& amqp, const PgOptions& pg) {
     // As in sagaflowd: the orchestrator tells the admin endpoint's feed of every commit.
     SagaChangeFeed changes;
     SagaRig rig(o, timed, "bench-pg-" + id, &changes);
-    Watched watched{.participants = rig.participant_pids()};
-    watched.backend = local_backend(session, application_name);
-    if (auto t = watched.backend > 0 ? process_times(watched.backend) : std::nullopt) {
-      watched.postmaster = t->parent;
-    }
-    const auto broker = rabbitmq::ConnectionSettings::from_url(o.url);
-    if (broker.host == "127.0.0.1" || broker.host == "localhost" || broker.host == "::1") {
-      watched.broker = local_listener(broker.port);
-    }
+    const Watched watched = watch(rig, session, application_name, o.url);
 
     max = burst(rig, timed, pg.sagas, watched);
     local = watched;
@@ -1095,6 +1243,60 @@ void bench_postgres(const AmqpOptions& amqp, const PgOptions& pg) {
          "ratio");
   report(what + " ratio: transitions/s / concurrent single-row commits/s", transitions / concurrent,
          "ratio");
+
+  if (pg.peers_sagas > 0) {
+    bench_peers(amqp, pg, schema.name + "_peers", durability,
+                RawLimits{.round_trips = round_trips,
+                          .serial = serial,
+                          .concurrent = concurrent,
+                          .pair_sagas = sagas_per_s});
+  }
+}
+
+std::unique_ptr<worker::Dispatcher> peers_participant(const std::string& service,
+                                                      const AmqpOptions& o) {
+  if (service != "alpha" && service != "beta") return nullptr;
+  auto database = std::make_shared<postgres::InboxDatabase>(
+      postgres::PostgresOptions{.dsn = o.peers_dsn,
+                                .schema = o.peers_schema,
+                                .application_name = "sagaflow-bench-" + service});
+  auto dispatcher = std::make_unique<worker::Dispatcher>(
+      std::make_shared<worker::Inbox>(database, worker::InboxOptions{.scope = service}));
+  // The step's counter moved by `by`, in the command's savepoint of the inbox's transaction.
+  auto count = [](const worker::Command& command, const char* step, int by) {
+    const auto rows = command.transaction->query(
+        "UPDATE counters SET n = n + $1 WHERE step = $2 RETURNING n", {std::to_string(by), step});
+    if (rows.size() != 1) throw std::runtime_error(std::string("no counter ") + step);
+  };
+  auto step = [&](const char* name, const char* counter, int by) {
+    dispatcher->on(service + "." + name, [count, counter, by](const worker::Command& command) {
+      count(command, counter, by);
+      return worker::Result::ok();
+    });
+  };
+  if (service == "alpha") {
+    // Step one's id is the saga's user: step three reads it to fail the sagas meant to.
+    dispatcher->on("alpha.one", [count](const worker::Command& command) {
+      count(command, "one", 1);
+      return worker::Result::ok(
+          json::object{{"id", command.payload.as_object().at("user").as_string()}});
+    });
+    dispatcher->on("alpha.three", [count](const worker::Command& command) {
+      const std::string_view id = command.payload.as_object().at("id").as_string();
+      if (id.substr(0, kFailingUserPrefix.size()) == kFailingUserPrefix) {
+        return worker::Result::business_failure("Declined");
+      }
+      count(command, "three", 1);
+      return worker::Result::ok();
+    });
+    step("undo_one", "one", -1);
+    step("undo_three", "three", -1);
+  } else {
+    step("two", "two", 1);
+    step("four", "four", 1);
+    step("undo_two", "two", -1);
+  }
+  return dispatcher;
 }
 
 }  // namespace sagaflow::bench

@@ -373,10 +373,21 @@ SagaRig::SagaRig(const AmqpOptions& o, Store& store, std::string prefix, SagaCha
 
   const auto self = std::filesystem::read_symlink("/proc/self/exe").string();
   for (const auto& service : settings.services) {
-    participants_.push_back(std::make_unique<Process>(std::vector<std::string>{
-        self, "--serve", service, "--amqp", o.url, "--prefix", settings.topology.prefix,
-        "--amqp-worker-prefetch", std::to_string(o.worker_prefetch), "--amqp-worker-threads",
-        std::to_string(o.worker_threads)}));
+    std::vector<std::string> argv{self,
+                                  "--serve",
+                                  service,
+                                  "--amqp",
+                                  o.url,
+                                  "--prefix",
+                                  settings.topology.prefix,
+                                  "--amqp-worker-prefetch",
+                                  std::to_string(o.worker_prefetch),
+                                  "--amqp-worker-threads",
+                                  std::to_string(o.worker_threads)};
+    if (!o.peers_schema.empty()) {
+      argv.insert(argv.end(), {"--peers-dsn", o.peers_dsn, "--peers-schema", o.peers_schema});
+    }
+    participants_.push_back(std::make_unique<Process>(std::move(argv)));
   }
   // One saga through before timing: the participants are connected and consuming, the broker's
   // queues are warm.
@@ -403,13 +414,15 @@ std::vector<pid_t> SagaRig::participant_pids() const {
   return pids;
 }
 
-Round SagaRig::burst(std::size_t count, Duration limit) {
+Round SagaRig::burst(std::size_t count, Duration limit, std::size_t failing_every) {
   std::vector<std::future<StartResult>> starts;
   starts.reserve(count);
   for (std::size_t i = 0; i < count; ++i, ++started_) {
-    starts.push_back(orchestrator_->start(StartRequest{
-        .flow = "bench",
-        .input = json::object{{"user", "u" + std::to_string(started_)}, {"amount", 5}}}));
+    const bool failing = failing_every != 0 && i % failing_every == failing_every - 1;
+    const std::string user =
+        (failing ? std::string(kFailingUserPrefix) : std::string("u")) + std::to_string(started_);
+    starts.push_back(orchestrator_->start(
+        StartRequest{.flow = "bench", .input = json::object{{"user", user}, {"amount", 5}}}));
   }
   const auto deadline = Clock::now() + limit;
   Round r;
@@ -744,7 +757,12 @@ int serve(const std::string& service, const AmqpOptions& o) {
   if (getppid() == 1) return 1;
 
   Participant participant;
+  std::unique_ptr<worker::Dispatcher> peer;
   auto* dispatcher = participant.dispatcher(service);
+  if (!o.peers_schema.empty()) {
+    peer = peers_participant(service, o);
+    dispatcher = peer.get();
+  }
   if (dispatcher == nullptr) {
     std::fprintf(stderr, "sagaflow_bench --serve: no participant '%s'\n", service.c_str());
     return 2;
