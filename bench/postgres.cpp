@@ -902,6 +902,9 @@ std::string show(postgres::Session& session, const std::string& name) {
 
 // Every 20th saga of the failing run fails at step three: 5%.
 constexpr std::size_t kFailingEvery = 20;
+// The durable commits a completed saga waits on, one after the other: its 5 transitions and its
+// 4 steps in the participants.
+constexpr double kPeersCommitChain = kTransitionsPerSaga + 4;
 
 // What the production pair's run measured on the same servers, for the ratios.
 struct RawLimits {
@@ -1014,6 +1017,12 @@ void bench_peers(const AmqpOptions& amqp, const PgOptions& pg, const std::string
     report(what + " saga latency p50, start to completed", latency.percentile(0.50), "ms");
     report(what + " saga latency p99, start to completed", latency.percentile(0.99), "ms");
     report(what + " saga latency max, start to completed", latency.ms.back(), "ms");
+    // The floor of the chain of durable commits a saga waits on.
+    const double chain_ms = kPeersCommitChain * 1000.0 / raw.serial;
+    report(what + " ratio: latency p50 / 9 serial single-row commit times",
+           latency.percentile(0.50) / chain_ms, "ratio");
+    report(what + " ratio: latency p99 / 9 serial single-row commit times",
+           latency.percentile(0.99) / chain_ms, "ratio");
   }
   if (pg.peers_failing_sagas > 0) {
     const std::string run = " with 5% failing at step three:";
