@@ -28,6 +28,7 @@ steps:
       key: $event.payment_id
       timeout: 30m
   - name: confirm
+    irreversible: true
     command: { service: booking, name: confirm, input: {} }
 )";
 
@@ -93,9 +94,17 @@ TEST_CASE("a command out, then waiting for its next attempt, then a wait, as ste
   steps = steps_in_flight(*h.saga, r.all);
   REQUIRE(steps.size() == 1);
   CHECK(steps[0].step == "confirm");
+
+  // Failing past the pivot parks it: nothing in flight, an operator may retry it.
+  h.business_failure(h.sent("booking.confirm"), "SlotGone");
+  r.take(h);
+  REQUIRE(h.status() == Status::failed);
+  CHECK(steps_in_flight(*h.saga, r.all).empty());
+  CHECK(can_retry(*h.saga));
+  CHECK_FALSE(can_cancel(*h.saga));
 }
 
-TEST_CASE("an ended or parked saga has nothing in flight, and only a parked one can be retried") {
+TEST_CASE("a compensated saga has nothing in flight and allows neither retry nor cancel") {
   EngineHarness h(kBooking);
   Recorder r;
   h.start(json::object{});
