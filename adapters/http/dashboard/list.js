@@ -144,7 +144,9 @@
              h("td", {class: "time"}, time(saga.updated_at)),
              h("td", {class: "duration", "data-ms": took.ms,
                       title: took.ended ? "start to end" : "so far: the saga has not ended"},
-               duration(took.ms), took.ended ? "" : h("span", {class: "muted"}, " so far")),
+               // "—" when the daemon's clock is ahead of the browser's (the demo's jumps).
+               duration(took.ms) || dash(),
+               took.ended || took.ms < 0 ? "" : h("span", {class: "muted"}, " so far")),
              h("td", {class: "failure"}, saga.failure ? saga.failure : dash()));
   }
 
