@@ -8,12 +8,19 @@ over WebDriver (python3-selenium, Debian's chromium and chromium-driver):
 
   - the list asks for the token once and shows sagas and the counts per flow;
   - a saga that ends changes its count on the open page (the event stream);
-  - filtering by flow narrows the list, and the pager follows the API's `next` cursor;
+  - the list shows a loading row before its first answer, each saga's duration and failure;
+  - a saga is started from the list's form: an input the flow's contract refuses is not sent
+    (the page lists the problems), the server's 4xx is shown as it comes, a good one starts;
+  - filtering by flow narrows the list, searching by a saga id's start finds it, and the pager
+    follows the API's `next` cursor;
+  - a saga's page shows a loading state while the API has not answered, and its steps in
+    flight: a command waiting to be retried (attempt, next attempt), a wait (its events);
   - a compensated saga's page draws its lifelines and compensation arrows (SVG data- attributes),
     a saga with retries its retry arrows;
-  - Retry on a parked saga is sent and its outcome shown; Retry on a completed one shows the
-    API's 409;
-  - Cancel on a waiting saga moves it to compensating, then cancelled.
+  - Retry and Cancel are offered only where they apply: Retry on a parked saga is sent and its
+    outcome shown; a completed saga offers neither;
+  - on a waiting saga's page an event it waits for is sent (payment.failed, which it records
+    and keeps waiting); Cancel then moves it to compensating, then cancelled.
 
 A screenshot of each page goes to --out (printed). A missing browser, driver or selenium fails
 the test, naming the Debian package: it never skips. Every wait is explicit, with generous
@@ -59,6 +66,24 @@ steps:
       service: users
       name: create
       input: { user_id: $input.user_id, username: $input.user_id, email: "probe@example.org" }
+"""
+
+# A command to a service nobody serves: its attempt times out after 1 s, and the next one is
+# scheduled 10 minutes later, so the saga's page shows a step waiting to be retried.
+BACKOFF_FLOW = """name: dashboard_backoff
+version: 1
+description: A step whose service never answers, waiting for its next attempt (dashboard test)
+input:
+  n: integer
+steps:
+  - name: ask_nobody
+    irreversible: true
+    command:
+      service: dashboard_nobody
+      name: ask
+      input: { n: $input.n }
+    timeout: 1s
+    retry: { max_attempts: 3, initial_delay: 10m, max_delay: 10m }
 """
 
 
@@ -258,6 +283,16 @@ def prepare(daemon):
     poll("the booking to wait for its payment",
          lambda: history(daemon, waiting)["saga"]["status"] == "waiting")
     sagas["waiting"] = waiting
+
+    # Waiting to be retried: its first attempt timed out.
+    status, body = daemon.api("POST", "/api/flows", BACKOFF_FLOW, "application/yaml")
+    check(status in (200, 201), f"deploying the backoff flow: {status} {body}")
+    status, body = daemon.api("POST", "/api/sagas", {"flow": "dashboard_backoff", "input": {"n": 1}})
+    check(status == 201, f"starting the backoff saga: {status} {body}")
+    backoff = body["id"]
+    poll("the backoff saga's retry to be scheduled", lambda: any(
+        r["kind"] == "retry_scheduled" for r in history(daemon, backoff)["history"]))
+    sagas["backoff"] = backoff
     return sagas
 
 
@@ -288,15 +323,74 @@ class Browser:
     def quit(self):
         self.driver.quit()
 
+    # The pages re-render parts of themselves when the event stream reports a change (the counts,
+    # a saga's panels): an element found a moment ago may be gone. A condition that meets a
+    # stale element is asked again, as if it did not hold yet.
     def wait(self, what, condition, timeout=WAIT):
-        from selenium.common.exceptions import TimeoutException
+        from selenium.common.exceptions import StaleElementReferenceException, TimeoutException
         from selenium.webdriver.support.ui import WebDriverWait
         try:
-            return WebDriverWait(self.driver, timeout, poll_frequency=0.1).until(
+            return WebDriverWait(self.driver, timeout, poll_frequency=0.1,
+                                 ignored_exceptions=(StaleElementReferenceException,)).until(
                 lambda d: condition(d))
         except TimeoutException:
             self.screenshot("timeout-" + "".join(c if c.isalnum() else "-" for c in what)[:60])
             raise Failure(f"timed out after {timeout} s waiting for {what} on {self.driver.current_url}")
+
+    # fn() read again from scratch (finding its elements anew) while a live re-render makes an
+    # element it holds stale; its value once it reads through.
+    def stable(self, what, fn, timeout=WAIT):
+        from selenium.common.exceptions import StaleElementReferenceException
+        deadline = time.monotonic() + timeout
+        while True:
+            try:
+                return fn()
+            except StaleElementReferenceException:
+                if time.monotonic() > deadline:
+                    raise Failure(f"{what} kept re-rendering for {timeout} s")
+                time.sleep(0.1)  # the re-render is under way: read again after it
+
+    # The list's rows and the counts, read in one script run: the page cannot re-render between
+    # two reads of the same snapshot.
+    def list_rows(self):
+        return self.driver.execute_script("""
+            return [...document.querySelectorAll('table#sagas tbody tr[data-saga-id]')].map(r => ({
+              id: r.dataset.sagaId, flow: r.dataset.flow, status: r.dataset.status,
+              key: (r.querySelector('td.key') || {}).textContent,
+              duration: (r.querySelector('td.duration') || {}).textContent,
+              failure: (r.querySelector('td.failure') || {}).textContent}));""")
+
+    def page_counts(self):
+        return self.driver.execute_script("""
+            const counts = {};
+            for (const c of document.querySelectorAll('#counts td.count[data-status]')) {
+              (counts[c.dataset.flow] = counts[c.dataset.flow] || {})[c.dataset.status] =
+                  Number(c.dataset.count);
+            }
+            const totals = {};
+            for (const c of document.querySelectorAll('#counts td.total')) {
+              totals[c.dataset.flow] = Number(c.dataset.count);
+            }
+            return {counts, totals};""")
+
+    def snapshot(self, selector):
+        """The first element matching selector as {attribute: value, ..., "text": its text},
+        read in one script run (it may be re-rendered a moment later); waits for it."""
+        def read(d):
+            return d.execute_script("""
+                const el = document.querySelector(arguments[0]);
+                if (!el) return null;
+                const out = {text: el.innerText};
+                for (const a of el.attributes) out[a.name] = a.value;
+                return out;""", selector)
+        return self.wait(f"'{selector}'", read)
+
+    def attribute(self, selector, name):
+        """An attribute of the first element matching selector, found anew on each read."""
+        def read():
+            found = self.css(selector)
+            return found[0].get_attribute(name) if found else None
+        return self.stable(f"'{selector}'", read)
 
     def css(self, selector):
         from selenium.webdriver.common.by import By
@@ -359,54 +453,140 @@ class Browser:
 def test_list(b, daemon):
     b.open(daemon.url + "/")
     b.wait("the token dialog", lambda d: b.token_dialog_open())
+    # Nothing has answered yet: the list and the counts say they are loading, not blank.
+    check(b.css("table#sagas[data-state=loading] tbody tr.loading"), "no loading row in the list")
+    check("Loading" in b.one("table#sagas tbody").text, "the loading row says nothing")
+    check(b.css("#counts[data-state=loading]"), "the counts do not say they are loading")
+    b.screenshot("list-loading")
     b.enter_token()
     b.wait("the list", lambda d: b.css("table#sagas[data-state=ready] tbody tr[data-saga-id]"))
     b.wait("the counts", lambda d: b.css("#counts[data-state=ready] td.total"))
 
-    status, body = daemon.api("GET", "/api/counts")
-    check(status == 200, f"/api/counts: {status}")
-    expected = {}
-    for c in body["counts"]:
-        expected.setdefault(c["flow"], {})[c["status"]] = c["count"]
-    for flow, statuses in expected.items():
-        for st, count in statuses.items():
-            cell = b.css(f'#counts td.count[data-flow="{flow}"][data-status="{st}"]')
-            check(cell, f"no count cell for {flow}/{st}")
-            check(cell[0].get_attribute("data-count") == str(count),
-                  f"count of {flow}/{st}: page {cell[0].get_attribute('data-count')}, API {count}")
-        total = b.css(f'#counts td.total[data-flow="{flow}"]')[0].get_attribute("data-count")
-        check(total == str(sum(statuses.values())), f"total of {flow}: {total}")
+    # The page's counts against the API's, both read again until they agree: a live update may
+    # be on its way when the page is first read.
+    def api_counts():
+        status, body = daemon.api("GET", "/api/counts")
+        check(status == 200, f"/api/counts: {status}")
+        counts = {}
+        for c in body["counts"]:
+            counts.setdefault(c["flow"], {})[c["status"]] = c["count"]
+        return counts
+
+    def mismatch(expected, shown):
+        for flow, statuses in expected.items():
+            for st, count in statuses.items():
+                on_page = shown["counts"].get(flow, {}).get(st)
+                if on_page != count:
+                    return f"count of {flow}/{st}: page {on_page}, API {count}"
+            if shown["totals"].get(flow) != sum(statuses.values()):
+                return f"total of {flow}: page {shown['totals'].get(flow)}"
+        return None
+
+    last = {}
+
+    def agree(d):
+        last["expected"] = api_counts()
+        last["problem"] = mismatch(last["expected"], b.page_counts())
+        return last["problem"] is None
+    try:
+        b.wait("the page's counts to agree with /api/counts", agree)
+    except Failure:
+        raise Failure(last.get("problem") or "the counts never agreed")
+    expected = last["expected"]
     check(len(expected) >= 9, f"counts for {len(expected)} flows only")
-    rows = b.css("table#sagas tbody tr[data-saga-id]")
+    rows = b.list_rows()
     all_count = sum(sum(s.values()) for s in expected.values())
     check(len(rows) == min(50, all_count), f"{len(rows)} rows on the first page of {all_count}")
     # A value that is markup shows as text and runs nothing.
-    key_cells = [r.find_elements("css selector", "td")[3] for r in rows
-                 if r.get_attribute("data-flow") == "booking_payment"]
-    check(any(c.text == MARKUP_KEY for c in key_cells), "the markup key is not shown as text")
+    key_cells = [r["key"] for r in rows if r["flow"] == "booking_payment"]
+    check(any(k == MARKUP_KEY for k in key_cells), "the markup key is not shown as text")
     check(not b.css("table#sagas img") and not b.css("table#sagas tbody b"),
           "a key became markup")
     check(b.driver.execute_script("return window.injected") is None, "a key's markup ran")
+    # Duration and failure: as the API's list gives the times and the reason.
+    status, body = daemon.api("GET", "/api/sagas?limit=50")
+    check(status == 200, f"list: {status}")
+    by_id = {s["id"]: s for s in body["sagas"]}
+    for r in rows:
+        saga = by_id.get(r["id"])
+        if not saga:
+            continue  # a saga started since: the page shows the list it read
+        check(r["duration"], f"no duration for {r['id']}")
+        failure = saga["failure"]
+        check(r["failure"] == (failure if failure else "—"),
+              f"failure of {r['id']}: page {r['failure']!r}, API {failure!r}")
+    failed = [r for r in rows if r["status"] in ("failed", "compensated")]
+    check(failed and all(r["failure"] != "—" for r in failed),
+          "a failed or compensated saga on the first page shows no failure")
+    ended = [r for r in rows if r["status"] == "completed"]
+    check(ended and all(r["duration"] and "so far" not in r["duration"] for r in ended),
+          "a completed saga's duration is not its start to end")
     log(f"list: {len(rows)} sagas, counts for {len(expected)} flows")
     b.screenshot("list")
     return expected
 
 
 def test_live_count(b, daemon):
-    """A saga that ends changes its count on the open page: the event stream, no timer."""
+    """A saga started from the page's form: its input checked against the flow's contract first,
+    the server's 4xx shown as it comes; once it ends its count changes on the open page (the
+    event stream, no timer)."""
+    from selenium.webdriver.support.ui import Select
     flow, st = "user_registration", "completed"
 
     def shown():
-        cell = b.css(f'#counts td.count[data-flow="{flow}"][data-status="{st}"]')
-        return int(cell[0].get_attribute("data-count")) if cell else 0
+        return b.page_counts()["counts"].get(flow, {}).get(st, 0)
     before = shown()
-    status, body = daemon.api("POST", "/api/sagas", {
-        "flow": flow, "wait": {"end": True}, "timeout_ms": 30000,
-        "input": {"user_id": "live-count", "username": "live-count",
-                  "email": "live-count@example.test"}})
-    check(status == 201 and body["status"] == st, f"the live-count saga: {status} {body}")
+
+    def type_input(text):
+        # Set as a paste would, then the input event the page listens to.
+        b.driver.execute_script("""
+            const t = document.querySelector('#start-form textarea[name=input]');
+            t.value = arguments[0];
+            t.dispatchEvent(new Event('input', {bubbles: true}));""", text)
+
+    b.one("#start-details summary").click()
+    Select(b.one("#start-form select[name=flow]")).select_by_value(flow)
+    b.wait("the contract", lambda d: "email: string" in b.one("#start-contract").text)
+    # The contract's template, then a value of the wrong type and an unknown field: not sent.
+    b.one("#start-template").click()
+    template = json.loads(b.one("#start-form textarea[name=input]").get_attribute("value"))
+    check(template == {"user_id": "", "username": "", "email": ""}, f"template {template}")
+    type_input(json.dumps({"user_id": 7, "username": "live-count", "nickname": "x"}))
+    problems = b.wait("the contract's problems", lambda d: b.css("#start-problems:not([hidden])"))
+    text = problems[0].text
+    for expected in ("input.user_id: expected a string, got the integer 7",
+                     "input.email: required field is missing (expected a string)",
+                     "input.nickname: unknown field (expected fields: user_id, username, email)"):
+        check(expected in text, f"the page's check does not say {expected!r}: {text!r}")
+    check(not b.one("#start-submit").is_enabled(), "Start is offered for a refused input")
+    type_input("{not json")
+    b.wait("the JSON error", lambda d: "not JSON" in b.one("#start-problems").text)
+    b.screenshot("start-refused-by-contract")
+
+    # The server's own refusal, as it comes: a body above the endpoint's 1 MiB limit is a 413.
+    type_input(json.dumps({"user_id": "x" * (1 << 20), "username": "big", "email": "b@x.test"}))
+    b.wait("the input to pass the page's check", lambda d: b.one("#start-submit").is_enabled())
+    b.one("#start-submit").click()
+    refused = b.wait("the server's refusal", lambda d: b.css(
+        "#start-result[data-outcome=refused]"))[0]
+    check(refused.get_attribute("data-http-status") == "413",
+          f"not the server's 413: {refused.get_attribute('data-http-status')} {refused.text!r}")
+    check("too_large" in refused.text, f"the API's error is not shown: {refused.text!r}")
+
+    type_input(json.dumps({"user_id": "live-count", "username": "live-count",
+                           "email": "live-count@example.test"}))
+    b.one("#start-form input[name=idempotency_key]").send_keys("dashboard-live-count")
+    b.wait("the input to pass the page's check", lambda d: b.one("#start-submit").is_enabled())
+    b.one("#start-submit").click()
+    started = b.wait("the start's answer", lambda d: b.css("#start-result[data-outcome=started]"))
+    saga_id = started[0].get_attribute("data-saga-id")
+    check(saga_id and b.css(f'#start-result a[href="/sagas/{saga_id}"]'), "no link to the saga")
+    poll("the started saga to complete", lambda: history(daemon, saga_id)["saga"]["status"] == st)
+    body = history(daemon, saga_id)["saga"]
+    check(body["key"] == "dashboard-live-count" and body["data"]["email"] == "live-count@example.test",
+          f"the saga did not get the form's input and key: {body}")
     b.wait(f"the {flow}/{st} count to become {before + 1}", lambda d: shown() == before + 1)
-    log(f"live count: {flow}/{st} {before} -> {before + 1}")
+    log(f"start form: {saga_id}; live count: {flow}/{st} {before} -> {before + 1}")
     b.screenshot("list-live-count")
 
 
@@ -417,8 +597,8 @@ def test_filter_and_pages(b, daemon, counts):
     b.one("#apply").click()
     b.wait("the filtered list", lambda d: b.css(
         f'table#sagas[data-state=ready][data-query="flow={flow}"]'))
-    rows = b.css("table#sagas tbody tr[data-saga-id]")
-    flows = {r.get_attribute("data-flow") for r in rows}
+    rows = b.list_rows()
+    flows = {r["flow"] for r in rows}
     check(flows == {flow}, f"filtered by {flow}, the list shows {flows}")
     check(len(rows) == sum(counts[flow].values()), f"{len(rows)} {flow} sagas listed")
     check(f"flow={flow}" in b.driver.current_url, "the filter is not in the page's URL")
@@ -431,17 +611,44 @@ def test_filter_and_pages(b, daemon, counts):
     b.one("#apply").click()
     b.wait("the first page of 25", lambda d: b.css(
         'table#sagas[data-state=ready][data-query="limit=25"][data-page="1"]'))
-    first = [r.get_attribute("data-saga-id") for r in b.css("table#sagas tbody tr[data-saga-id]")]
+    first = [r["id"] for r in b.list_rows()]
     check(len(first) == 25, f"{len(first)} rows on a page of 25")
     b.one("#next").click()
     b.wait("the second page", lambda d: b.css('table#sagas[data-state=ready][data-page="2"]'))
-    second = [r.get_attribute("data-saga-id") for r in b.css("table#sagas tbody tr[data-saga-id]")]
+    second = [r["id"] for r in b.list_rows()]
     check(second and not set(first) & set(second), "the second page repeats the first")
     b.one("#previous").click()
     b.wait("the first page again", lambda d: b.css('table#sagas[data-state=ready][data-page="1"]'))
-    again = [r.get_attribute("data-saga-id") for r in b.css("table#sagas tbody tr[data-saga-id]")]
+    again = [r["id"] for r in b.list_rows()]
     check(again == first, "Previous does not come back to the first page")
     log(f"pages: {len(first)} then {len(second)} sagas")
+
+    # A saga id's start finds it (GET /api/sagas?id_prefix=), kept in the URL like any filter.
+    Select(b.one("#filters select[name=limit]")).select_by_value("50")
+    target = first[3]
+    prefix = target[:6]
+    expected = sorted(x["id"] for x in all_sagas(daemon, id_prefix=prefix))
+    def search(text, what=""):
+        box = b.one("#filters input[name=id_prefix]")
+        box.clear()
+        box.send_keys(text)
+        b.one("#apply").click()
+        b.wait(f"the search for {text}", lambda d: b.css(
+            f'table#sagas[data-state=ready][data-query="id_prefix={text}"]{what}'))
+    search(prefix)
+    found = [r["id"] for r in b.list_rows()]
+    check(target in found and sorted(found) == expected,
+          f"searching {prefix}: page {found}, API {expected}")
+    check(f"id_prefix={prefix}" in b.driver.current_url, "the search is not in the page's URL")
+    b.screenshot("list-search")
+    search(target)
+    check([r["id"] for r in b.list_rows()] == [target], "the whole id does not find only its saga")
+    search("zz-no-such-saga", " tr.empty")
+    check("No saga id starts with zz-no-such-saga" in b.one("table#sagas tbody").text,
+          "an empty search does not say so")
+    b.one("#reset").click()
+    b.wait("the reset list", lambda d: b.css('table#sagas[data-state=ready][data-query=""]'))
+    log(f"search: {prefix} finds {len(found)} saga(s), {target} itself")
 
 
 def services_of(h):
@@ -451,7 +658,22 @@ def services_of(h):
 
 def test_compensated(b, daemon, saga_id):
     body = history(daemon, saga_id)
+    # A slow API: the page says it is loading instead of staying blank.
+    b.driver.set_network_conditions(offline=False, latency=1500, download_throughput=-1,
+                                    upload_throughput=-1)
+    try:
+        b.open(f"{daemon.url}/sagas/{saga_id}")
+        check(b.one("#loading").is_displayed() and "Loading" in b.one("#loading").text,
+              "the saga page shows no loading state")
+        check(b.one("body").get_attribute("data-state") == "loading", "not in its loading state")
+        b.screenshot("saga-loading")
+    finally:
+        b.driver.delete_network_conditions()
     b.saga_page(daemon.url, saga_id)
+    check(not b.one("#loading").is_displayed(), "the loading state stays once loaded")
+    check(not b.one("#retry").is_displayed() and not b.one("#cancel").is_displayed(),
+          "a compensated saga offers Retry or Cancel")
+    check(b.css("#in-flight-panel[hidden]"), "an ended saga shows steps in flight")
     lifelines = {g.get_attribute("data-lifeline") for g in b.css("svg.sequence g[data-lifeline]")}
     expected = {"orchestrator"} | {"service:" + s for s in services_of(body["history"])}
     check(expected <= lifelines, f"lifelines {lifelines}, expected at least {expected}")
@@ -484,11 +706,35 @@ def test_retried(b, daemon, saga_id):
     log(f"retried {saga_id}: {len(retries)} retried commands marked")
     b.screenshot("saga-retried-commands")
 
+    # A step waiting for its next attempt: the panel of steps in flight says which attempt went
+    # out and when the next one goes, as the API's `in_flight` says.
+    backoff = all_sagas(daemon, flow="dashboard_backoff")[0]["id"]
+    api = history(daemon, backoff)["saga"]["in_flight"]
+    check(len(api) == 1 and api[0]["phase"] == "retry_backoff" and api[0]["attempt"] == 1
+          and api[0]["command"] == "dashboard_nobody.ask" and api[0]["next_attempt_at"],
+          f"the API's in_flight: {api}")
+    b.saga_page(daemon.url, backoff)
+    row = b.snapshot('#in-flight tr[data-step="ask_nobody"]')
+    check(row.get("data-phase") == "retry_backoff", "the step is not waiting to retry")
+    check(row.get("data-attempt") == "1", "not its first attempt")
+    check(row.get("data-next-attempt-at") == api[0]["next_attempt_at"],
+          "the next attempt's time is not the API's")
+    text = row["text"]
+    check("waiting to retry" in text and "dashboard_nobody.ask" in text
+          and " min " in text and "after its last change" in text,
+          f"the in-flight row reads {text!r}")
+    check(b.one("#cancel").is_displayed() and not b.one("#retry").is_displayed(),
+          "a running saga before any pivot does not offer Cancel only")
+    log(f"in flight {backoff}: {text!r}")
+    b.screenshot("saga-in-flight-retry")
+
 
 def test_retry_parked(b, daemon, saga_id):
     b.saga_page(daemon.url, saga_id)
     check(b.one("body").get_attribute("data-status") == "failed", "the probe saga is not failed")
     check(b.css("#failure:not([hidden])"), "the failure is not shown")
+    check(b.one("#retry").is_displayed() and not b.one("#cancel").is_displayed(),
+          "a parked saga does not offer Retry only")
     b.screenshot("saga-failed")
     b.one("#retry").click()
     b.confirm()
@@ -507,15 +753,16 @@ def test_retry_parked(b, daemon, saga_id):
 
 
 def test_retry_refused(b, daemon, saga_id):
+    """A completed saga offers neither Retry nor Cancel, and says why."""
     b.saga_page(daemon.url, saga_id)
-    b.one("#retry").click()
-    b.confirm()
-    result = b.action_result()
-    check(result.get_attribute("data-outcome") == "refused", "retrying a completed saga was accepted")
-    check(result.get_attribute("data-http-status") == "409", "not the API's 409")
-    check("conflict" in result.text, f"the API's error is not shown: {result.text!r}")
-    log(f"retry of completed {saga_id} refused: {result.text}")
-    b.screenshot("saga-retry-refused")
+    check(b.one("body").get_attribute("data-status") == "completed", "the saga is not completed")
+    check(not b.one("#retry").is_displayed(), "a completed saga offers Retry")
+    check(not b.one("#cancel").is_displayed(), "a completed saga offers Cancel")
+    hint = b.one("#actions-hint").text
+    check("ended completed" in hint, f"the page does not say why: {hint!r}")
+    check(b.css("#event-panel[hidden]"), "a completed saga offers to send an event")
+    log(f"completed {saga_id}: no Retry, no Cancel ({hint})")
+    b.screenshot("saga-completed-no-actions")
 
 
 def test_cancel(b, daemon, saga_id):
@@ -525,7 +772,46 @@ def test_cancel(b, daemon, saga_id):
           "the markup key is not shown as text")
     check(b.css("svg.sequence g.note[data-kind=wait]"), "the wait is not drawn")
     check(b.css("svg.sequence g[data-lifeline=events]"), "no events lifeline for the wait")
+    check(b.one("#cancel").is_displayed() and not b.one("#retry").is_displayed(),
+          "a waiting saga before its pivot does not offer Cancel only")
+    # The wait in flight: the events it takes and its key, as the API says.
+    wait = [s for s in history(daemon, saga_id)["saga"]["in_flight"]
+            if s["phase"] == "waiting_event"]
+    check(len(wait) == 1 and wait[0]["events"] == ["payment.succeeded"]
+          and wait[0]["failure_events"] == ["payment.failed"]
+          and wait[0]["key_path"] == "$event.payment_id" and wait[0]["timeout_at"],
+          f"the API's wait in flight: {wait}")
+    row = b.snapshot('#in-flight tr[data-phase="waiting_event"]')
+    check(row.get("data-step") == "await_payment" and
+          row.get("data-events") == "payment.succeeded", f"the wait's row: {row}")
+    check(wait[0]["key"] in row["text"], "the wait's key is not shown")
     b.screenshot("saga-waiting")
+
+    # Send one of the events it waits for: payment.failed, which it records and keeps waiting
+    # (on_failure_event: keep_waiting). The payload starts with the saga's key.
+    from selenium.webdriver.support.ui import Select
+    b.one("#event-panel:not([hidden])")
+    options = [o.get_attribute("value") for o in b.css("#event-form select[name=type] option")]
+    check(options == ["payment.succeeded", "payment.failed"], f"the events offered: {options}")
+    Select(b.one("#event-form select[name=type]")).select_by_value("payment.failed")
+    payload = json.loads(b.one("#event-form textarea[name=payload]").get_attribute("value"))
+    check(payload == {"payment_id": wait[0]["key"]}, f"the payload starts as {payload}")
+    b.driver.execute_script("""
+        const t = document.querySelector('#event-form textarea[name=payload]');
+        t.value = arguments[0];
+        t.dispatchEvent(new Event('input', {bubbles: true}));""",
+        json.dumps({"payment_id": wait[0]["key"], "reason": "card declined (dashboard test)"}))
+    b.one("#event-submit").click()
+    sent = b.wait("the event's answer", lambda d: b.css(
+        "#event-result[data-outcome=accepted], #event-result[data-outcome=refused]"))[0]
+    check(sent.get_attribute("data-outcome") == "accepted", f"the event was refused: {sent.text}")
+    check("payment.failed" in sent.text, f"the answer reads {sent.text!r}")
+    b.wait("the saga to record the failed payment", lambda d: b.css(
+        'body[data-status=waiting] #history tr[data-kind="failure_event"]'))
+    accepted = [r for r in history(daemon, saga_id)["history"] if r["kind"] == "failure_event"]
+    check(len(accepted) == 1, f"the saga recorded {len(accepted)} failed payments")
+    log(f"event sent to waiting {saga_id}: {sent.text}")
+    b.screenshot("saga-event-sent")
     b.one("#cancel").click()
     b.confirm(reason="dashboard test")
     result = b.action_result()

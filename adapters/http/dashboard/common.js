@@ -208,6 +208,136 @@ const Sagaflow = (() => {
     return JSON.stringify(value, null, 2);
   }
 
+  // Milliseconds as a short duration: "850 ms", "12.4 s", "3 min 05 s", "2 h 07 min", "3 d 4 h".
+  function duration(ms) {
+    if (!Number.isFinite(ms) || ms < 0) return "";
+    if (ms < 1000) return `${Math.round(ms)} ms`;
+    const s = ms / 1000;
+    if (s < 60) return `${s.toFixed(1)} s`;
+    const pad = (n) => String(n).padStart(2, "0");
+    const m = Math.floor(s / 60);
+    if (m < 60) return `${m} min ${pad(Math.floor(s % 60))} s`;
+    const hours = Math.floor(m / 60);
+    if (hours < 24) return `${hours} h ${pad(m % 60)} min`;
+    return `${Math.floor(hours / 24)} d ${hours % 24} h`;
+  }
+
+  // A saga's duration: from its start to its last change once it has ended (or parked),
+  // else to now. {ms, ended}.
+  const SETTLED = ["completed", "compensated", "cancelled", "failed"];
+  function sagaDuration(saga, now = Date.now()) {
+    const ended = SETTLED.includes(saga.status);
+    const from = Date.parse(saga.created_at);
+    const to = ended ? Date.parse(saga.updated_at) : now;
+    return {ms: to - from, ended};
+  }
+
+  // ---------------------------------------------------------------------------------------
+  // The flow's input contract (GET /api/flows: `input`), checked in the page before a start is
+  // sent, with the server's messages (docs/flow-language.md, "How a start's input is checked"),
+  // so that a mistake reads the same whichever side finds it. The server checks again: a
+  // number written 3.0 is an integer here (JSON.parse cannot tell) and refused there.
+  const MAX_PROBLEMS = 20;
+  const EXPECTED = {string: "a string", number: "a number", integer: "an integer",
+                    boolean: "a boolean", object: "an object", array: "an array",
+                    any: "any value"};
+
+  function describeValue(value) {
+    if (value === null) return "null";
+    if (value === true || value === false) return String(value);
+    if (typeof value === "number") {
+      return Number.isInteger(value) ? `the integer ${value}` : `the number ${value}`;
+    }
+    if (typeof value === "string") {
+      const cut = value.length > 40 ? value.slice(0, 40) + "..." : value;
+      return "the string " + JSON.stringify(cut);
+    }
+    return Array.isArray(value) ? "an array" : "an object";
+  }
+
+  function hasType(value, type) {
+    switch (type) {
+      case "string": return typeof value === "string";
+      case "number": return typeof value === "number";
+      case "integer": return typeof value === "number" && Number.isInteger(value);
+      case "boolean": return typeof value === "boolean";
+      case "object": return value !== null && typeof value === "object" && !Array.isArray(value);
+      case "array": return Array.isArray(value);
+      default: return true;
+    }
+  }
+
+  function childPath(path, name) {
+    return /^[A-Za-z0-9_-]+$/.test(name) ? `${path}.${name}` : `${path}[${JSON.stringify(name)}]`;
+  }
+
+  // Problems of `input` against `contract` ({fields, additional_fields}; null: any object),
+  // each {path, message}, in the server's order; at most MAX_PROBLEMS, `omitted` the rest.
+  function checkInput(contract, input) {
+    const problems = [];
+    let found = 0;
+    const add = (path, text) => {
+      if (++found <= MAX_PROBLEMS) problems.push({path, message: `${path}: ${text}`});
+    };
+    const checkObject = (path, value, fields, additional) => {
+      for (const field of fields) {
+        const v = value[field.name];
+        const p = `${path}.${field.name}`;  // a declared name is always a plain one
+        if (v === undefined || v === null) {
+          if (field.required) {
+            add(p, `required field is ${v === null ? "null" : "missing"} ` +
+                   `(expected ${EXPECTED[field.type]})`);
+          }
+          continue;
+        }
+        checkValue(p, v, field);
+      }
+      if (additional) return;
+      const declared = new Set(fields.map((f) => f.name));
+      const names = fields.map((f) => f.name);
+      const listed = names.length === 0 ? "it declares no fields"
+          : "expected fields: " + names.slice(0, 10).join(", ") + (names.length > 10 ? ", ..." : "");
+      for (const name of Object.keys(value).sort()) {
+        if (!declared.has(name)) add(childPath(path, name), `unknown field (${listed})`);
+      }
+    };
+    const checkValue = (path, value, decl) => {
+      if (!hasType(value, decl.type)) {
+        add(path, `expected ${EXPECTED[decl.type]}, got ${describeValue(value)}`);
+        return;
+      }
+      if (decl.type === "object" && decl.fields) {
+        checkObject(path, value, decl.fields, decl.additional_fields);
+      }
+      if (decl.type === "array" && decl.items) {
+        value.forEach((item, i) => checkValue(`${path}[${i}]`, item, decl.items));
+      }
+    };
+    if (!hasType(input, "object")) {
+      add("input", `expected an object, got ${describeValue(input)}`);
+    } else if (contract) {
+      checkObject("input", input, contract.fields, contract.additional_fields);
+    }
+    return {problems, omitted: Math.max(0, found - MAX_PROBLEMS)};
+  }
+
+  // An input that shows what the contract asks for: every declared field with an empty value
+  // of its type, for the editor to start from.
+  function inputTemplate(contract) {
+    const empty = (decl) => {
+      switch (decl.type) {
+        case "string": return "";
+        case "number": case "integer": return 0;
+        case "boolean": return false;
+        case "array": return [];
+        case "object": return decl.fields ? fieldsTemplate(decl.fields) : {};
+        default: return null;
+      }
+    };
+    const fieldsTemplate = (fields) => Object.fromEntries(fields.map((f) => [f.name, empty(f)]));
+    return contract ? fieldsTemplate(contract.fields) : {};
+  }
+
   // Shows an error (an ApiError's body included) in `el`.
   function showError(el, error) {
     const children = [h("strong", {}, error.message)];
@@ -217,5 +347,25 @@ const Sagaflow = (() => {
     el.hidden = false;
   }
 
-  return {h, svg, fill, api, watch, ApiError, statusBadge, time, json, showError, STATUSES};
+  // An action's outcome box (data-outcome pending, then what the caller sets, or refused):
+  // pending while the request is out; refused with the API's error as it came (its HTTP status
+  // in data-http-status), after `what` ("Cancel refused: ").
+  function outcomePending(el, text) {
+    el.hidden = false;
+    el.className = "result";
+    el.dataset.outcome = "pending";
+    fill(el, text);
+  }
+
+  function outcomeRefused(el, error, what) {
+    el.dataset.outcome = "refused";
+    el.dataset.httpStatus = error.status || "";
+    el.classList.add("error");
+    showError(el, error);
+    el.prepend(h("strong", {}, what));
+  }
+
+  return {h, svg, fill, api, watch, ApiError, statusBadge, time, json, showError, STATUSES,
+          duration, sagaDuration, checkInput, inputTemplate, SETTLED, outcomePending,
+          outcomeRefused};
 })();

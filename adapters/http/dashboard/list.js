@@ -1,12 +1,17 @@
-// The saga list (GET /): filters kept in the page's URL, pages through the API's `next`
-// cursor, and the counts per flow and status, read again when the event stream says a saga
-// changed (at most every COUNTS_AT_MOST_MS).
+// The saga list (GET /): filters (a saga id or its start among them) kept in the page's URL,
+// pages through the API's `next` cursor, each saga's duration and failure; the counts per flow
+// and status, read again when the event stream says a saga changed (at most every
+// COUNTS_AT_MOST_MS); and a form that starts a saga, its input checked against the flow's
+// input contract before it is sent.
 "use strict";
 
 (() => {
-  const {h, fill, api, watch, statusBadge, time, showError, STATUSES} = Sagaflow;
+  const {h, fill, api, watch, statusBadge, time, json, showError, STATUSES, duration,
+         sagaDuration, checkInput, inputTemplate, outcomePending, outcomeRefused} = Sagaflow;
   const COUNTS_AT_MOST_MS = 250;
-  const FILTERS = ["flow", "status", "key", "from", "to", "limit"];
+  const COLUMNS = 8;
+  const FILTERS = ["id_prefix", "flow", "status", "key", "from", "to", "limit"];
+  const NO_FILTER = {id_prefix: "", flow: "", status: "", key: "", from: "", to: "", limit: ""};
 
   const form = document.getElementById("filters");
   const table = document.getElementById("sagas");
@@ -25,6 +30,7 @@
   let after = "";
   let next = null;
   let knownFlows = new Set();
+  let flowContracts = new Map();  // flow name -> its latest version's input contract (or null)
 
   // ---------------------------------------------------------------------------------------
   // Filters <-> URL <-> form. Times: the form's datetime-local in UTC, the URL and the API's
@@ -48,6 +54,7 @@
   function filtersFromForm() {
     const data = new FormData(form);
     return {
+      id_prefix: (data.get("id_prefix") || "").trim(),
       flow: data.get("flow") || "",
       status: data.get("status") || "",
       key: (data.get("key") || "").trim(),
@@ -65,6 +72,7 @@
 
   function showFilters(f) {
     ensureOption(form.elements.flow, f.flow);
+    form.elements.id_prefix.value = f.id_prefix;
     form.elements.flow.value = f.flow;
     form.elements.status.value = f.status;
     form.elements.key.value = f.key;
@@ -87,15 +95,23 @@
     const mine = ++loads;
     const f = filtersFromUrl();
     const q = query(f, after);
+    // Loading: the rows shown stay (dimmed) until the answer replaces them; an empty table
+    // says so rather than staying blank.
     table.dataset.state = "loading";
+    if (!tbody.querySelector("tr[data-saga-id]")) {
+      fill(tbody, h("tr", {class: "loading"}, h("td", {colspan: COLUMNS}, "Loading sagas…")));
+    }
     listError.hidden = true;
     try {
       const page = await api("/api/sagas" + (q ? "?" + q : ""));
       if (mine !== loads) return;
       next = page.next;
-      fill(tbody, page.sagas.map(row));
+      const now = Date.now();
+      fill(tbody, page.sagas.map((saga) => row(saga, now)));
       if (page.sagas.length === 0) {
-        fill(tbody, h("tr", {class: "empty"}, h("td", {colspan: 6}, "No saga matches.")));
+        fill(tbody, h("tr", {class: "empty"}, h("td", {colspan: COLUMNS},
+                                                f.id_prefix ? `No saga id starts with ${f.id_prefix}.`
+                                                            : "No saga matches.")));
       }
       const number = before.length + 1;
       fill(pageInfo, `page ${number}, ${page.sagas.length} saga${page.sagas.length === 1 ? "" : "s"}`);
@@ -114,15 +130,24 @@
     buttons.next.disabled = !next;
   }
 
-  function row(saga) {
+  const dash = () => h("span", {class: "muted"}, "—");
+
+  function row(saga, now) {
     const link = h("a", {href: "/sagas/" + encodeURIComponent(saga.id)}, saga.id);
+    const took = sagaDuration(saga, now);
     return h("tr", {"data-saga-id": saga.id, "data-flow": saga.flow, "data-status": saga.status},
              h("td", {class: "id"}, link),
              h("td", {}, saga.flow, h("span", {class: "muted"}, " v" + saga.flow_version)),
              h("td", {}, statusBadge(saga.status)),
-             h("td", {}, saga.key === null ? h("span", {class: "muted"}, "—") : saga.key),
+             h("td", {class: "key"}, saga.key === null ? dash() : saga.key),
              h("td", {class: "time"}, time(saga.created_at)),
-             h("td", {class: "time"}, time(saga.updated_at)));
+             h("td", {class: "time"}, time(saga.updated_at)),
+             h("td", {class: "duration", "data-ms": took.ms,
+                      title: took.ended ? "start to end" : "so far: the saga has not ended"},
+               // "—" when the daemon's clock is ahead of the browser's (the demo's jumps).
+               duration(took.ms) || dash(),
+               took.ended || took.ms < 0 ? "" : h("span", {class: "muted"}, " so far")),
+             h("td", {class: "failure"}, saga.failure ? saga.failure : dash()));
   }
 
   function applyFilters(f, push) {
@@ -141,7 +166,7 @@
     applyFilters(filtersFromForm(), true);
   });
   document.getElementById("reset").addEventListener("click", () => {
-    applyFilters({flow: "", status: "", key: "", from: "", to: "", limit: ""}, true);
+    applyFilters(NO_FILTER, true);
   });
   window.addEventListener("popstate", () => applyFilters(filtersFromUrl(), false));
 
@@ -222,18 +247,122 @@
   }
 
   // ---------------------------------------------------------------------------------------
+  // Starting a saga: the input is parsed and checked against the chosen flow's contract as it
+  // is typed; Start sends it (POST /api/sagas) only when the page finds no problem, and shows
+  // the API's answer as it comes: the new saga, or its error with every detail.
+  const startForm = document.getElementById("start-form");
+  const startProblems = document.getElementById("start-problems");
+  const startResult = document.getElementById("start-result");
+  const startSubmit = document.getElementById("start-submit");
+
+  function describeContract(contract) {
+    if (contract === undefined) return "Choose a flow.";
+    if (contract === null) return "This flow declares no input contract: any JSON object.";
+    const lines = [];
+    const walk = (fields, indent) => {
+      for (const f of fields) {
+        lines.push(`${indent}${f.name}: ${f.type}${f.required ? "" : " (optional)"}` +
+                   (f.items ? ` of ${f.items.type}` : ""));
+        if (f.fields) walk(f.fields, indent + "  ");
+        if (f.items && f.items.fields) walk(f.items.fields, indent + "    ");
+      }
+    };
+    walk(contract.fields, "");
+    if (contract.fields.length === 0) lines.push("(no fields)");
+    lines.push(contract.additional_fields ? "other fields accepted" : "no other field accepted");
+    return lines.join("\n");
+  }
+
+  // The form's problems: the flow, the JSON, then the contract's. [] when it can be sent.
+  function startCheck() {
+    const flow = startForm.elements.flow.value;
+    const text = startForm.elements.input.value.trim();
+    if (!flow) return {problems: ["Choose a flow."]};
+    let input;
+    try {
+      input = text ? JSON.parse(text) : {};
+    } catch (e) {
+      return {problems: [`The input is not JSON: ${e.message}`]};
+    }
+    const {problems, omitted} = checkInput(flowContracts.get(flow), input);
+    const lines = problems.map((p) => p.message);
+    if (omitted) lines.push(`and ${omitted} more problem${omitted === 1 ? "" : "s"}`);
+    return {problems: lines, input};
+  }
+
+  function showStartCheck() {
+    const flow = startForm.elements.flow.value;
+    fill(document.getElementById("start-contract"),
+         describeContract(flow ? flowContracts.get(flow) : undefined));
+    const {problems} = startCheck();
+    const typed = startForm.elements.flow.value !== "";
+    startProblems.hidden = problems.length === 0 || !typed;
+    startForm.dataset.valid = problems.length === 0 ? "true" : "false";
+    if (problems.length && typed) {
+      fill(startProblems, h("strong", {}, "Not sent: the input does not satisfy the contract"),
+           h("ul", {}, problems.map((p) => h("li", {}, p))));
+    }
+    startSubmit.disabled = problems.length > 0;
+  }
+
+  startForm.elements.flow.addEventListener("change", showStartCheck);
+  startForm.elements.input.addEventListener("input", showStartCheck);
+  document.getElementById("start-template").addEventListener("click", () => {
+    const flow = startForm.elements.flow.value;
+    if (!flow) return;
+    startForm.elements.input.value = json(inputTemplate(flowContracts.get(flow)));
+    showStartCheck();
+  });
+
+  let starting = false;
+  startForm.addEventListener("submit", async (event) => {
+    event.preventDefault();
+    if (starting) return;
+    const {problems, input} = startCheck();
+    showStartCheck();
+    if (problems.length) return;
+    const body = {flow: startForm.elements.flow.value, input};
+    const key = startForm.elements.idempotency_key.value.trim();
+    if (key) body.idempotency_key = key;
+    starting = true;
+    startSubmit.disabled = true;
+    outcomePending(startResult, "Starting…");
+    try {
+      const done = await api("/api/sagas", {method: "POST", body});
+      startResult.dataset.outcome = "started";
+      startResult.dataset.sagaId = done.id;
+      startResult.classList.add("ok");
+      fill(startResult, h("strong", {}, done.created ? "Started" : "Already started"), ": saga ",
+           h("a", {href: "/sagas/" + encodeURIComponent(done.id), class: "id"}, done.id), ", ",
+           statusBadge(done.status),
+           done.created ? "" : " (the business key had started it before)");
+      applyFilters(filtersFromUrl(), false);
+    } catch (error) {
+      outcomeRefused(startResult, error, "Start refused: ");
+    } finally {
+      starting = false;
+      showStartCheck();
+    }
+  });
+
+  // ---------------------------------------------------------------------------------------
   async function start() {
     const statusSelect = form.elements.status;
     for (const s of STATUSES) statusSelect.append(h("option", {value: s}, s));
     try {
       const {flows} = await api("/api/flows");
       knownFlows = new Set(flows.map((f) => f.name));
-      for (const f of flows) ensureOption(form.elements.flow, f.name);
+      flowContracts = new Map(flows.map((f) => [f.name, f.input ?? null]));
+      for (const f of flows) {
+        ensureOption(form.elements.flow, f.name);
+        ensureOption(startForm.elements.flow, f.name);
+      }
     } catch (error) {
       showError(listError, error);
     }
     const f = filtersFromUrl();
     showFilters(f);
+    showStartCheck();
     loadPage();
     refreshCounts();
     // "open" too: after a reconnect some changes may have been missed.

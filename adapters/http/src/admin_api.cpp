@@ -15,6 +15,7 @@
 #include "sagaflow/engine/lifecycle.hpp"
 #include "sagaflow/engine/saga.hpp"
 #include "sagaflow/flow/loader.hpp"
+#include "sagaflow/http/contract_json.hpp"
 #include "sagaflow/http/dashboard.hpp"
 #include "sagaflow/http/log.hpp"
 #include "sagaflow/http/prometheus.hpp"
@@ -588,7 +589,7 @@ Response AdminApi::list(Context& c) {
   }
   json::array sagas;
   sagas.reserve(rows.size());
-  for (const auto& row : rows) sagas.push_back(saga_json(row));
+  for (const auto& row : rows) sagas.push_back(saga_list_json(row, backend_.flows()));
   return c.reply.json(status::ok, json::object{{"sagas", std::move(sagas)}, {"next", next}});
 }
 
@@ -833,6 +834,7 @@ Response AdminApi::flows(Context& c) {
     }
     (*current)["latest"] = f.version;
     (*current)["versions"].as_array().push_back(f.version);
+    (*current)["input"] = input_contract_json(f.input);  // the latest version's
   }
   return c.reply.json(status::ok, json::object{{"flows", std::move(flows)}});
 }

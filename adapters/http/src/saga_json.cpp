@@ -2,6 +2,7 @@
 
 #include "sagaflow/engine/effects.hpp"
 #include "sagaflow/engine/engine.hpp"
+#include "sagaflow/engine/in_flight.hpp"
 #include "sagaflow/engine/saga.hpp"
 #include "sagaflow/http/log.hpp"
 #include "sagaflow/http/wire.hpp"
@@ -21,6 +22,43 @@ json::value parsed_or_text(const std::string& text) {
   return ec ? json::value(text) : value;
 }
 
+json::value time_or_null(const std::optional<Timestamp>& t) {
+  return t ? json::value(format_time(*t)) : json::value(nullptr);
+}
+
+json::array strings_json(const std::vector<std::string>& list) {
+  json::array out;
+  for (const auto& s : list) out.push_back(json::value(s));
+  return out;
+}
+
+json::array in_flight_json(const std::vector<StepInFlight>& steps) {
+  json::array out;
+  for (const auto& s : steps) {
+    const bool wait = s.phase == "waiting_event";
+    json::object step{{"step", s.step}, {"phase", s.phase}};
+    if (wait) {
+      step["events"] = strings_json(s.events);
+      step["failure_events"] = strings_json(s.failure_events);
+      step["key"] = s.key;
+      step["key_path"] = s.key_path;
+      step["timeout_at"] = time_or_null(s.timeout_at);
+    } else {
+      step["command"] = nullable(s.command);
+      step["attempt"] = s.attempt;
+      step["next_attempt_at"] = time_or_null(s.next_attempt_at);
+    }
+    out.push_back(std::move(step));
+  }
+  return out;
+}
+
+// Only these statuses carry a failure: the others need not decode their state for it.
+bool may_have_failure(const std::string& status) {
+  return status == "failed" || status == "compensating" || status == "compensated" ||
+         status == "cancelled";
+}
+
 }  // namespace
 
 json::object saga_json(const SagaRow& row) {
@@ -34,6 +72,20 @@ json::object saga_json(const SagaRow& row) {
                       {"updated_at", format_time(row.updated_at)}};
 }
 
+json::object saga_list_json(const SagaRow& row, const FlowRegistry& flows) {
+  auto saga = saga_json(row);
+  json::value failure = nullptr;
+  if (may_have_failure(row.status)) {
+    try {
+      failure = nullable(from_row(row, flows)->failure);
+    } catch (const std::exception&) {
+      // Its flow version is not loaded here: the list shows no reason rather than no saga.
+    }
+  }
+  saga["failure"] = std::move(failure);
+  return saga;
+}
+
 json::object saga_detail_json(const SagaRow& row, const std::vector<HistoryRow>& history,
                               const FlowRegistry& flows) {
   auto saga = saga_json(row);
@@ -41,12 +93,16 @@ json::object saga_detail_json(const SagaRow& row, const std::vector<HistoryRow>&
   json::value steps = nullptr;
   json::value failure = nullptr;
   json::value effects = nullptr;
+  json::value in_flight = nullptr;
+  json::value actions = json::object{{"retry", false}, {"cancel", false}};
   try {
     auto state = from_row(row, flows);
     data = state->input;
     steps = state->steps;
     failure = nullable(state->failure);
     effects = effects_json(effects_left_standing(*state));
+    in_flight = in_flight_json(steps_in_flight(*state, history));
+    actions = json::object{{"retry", can_retry(*state)}, {"cancel", can_cancel(*state)}};
   } catch (const std::exception& e) {
     // Its flow version is not loaded here: the plain columns still tell a lot.
     log::warn("saga state not readable", {{"saga", row.id}, {"error", e.what()}});
@@ -55,6 +111,8 @@ json::object saga_detail_json(const SagaRow& row, const std::vector<HistoryRow>&
   saga["steps"] = std::move(steps);
   saga["failure"] = std::move(failure);
   saga["effects_left_standing"] = std::move(effects);
+  saga["in_flight"] = std::move(in_flight);
+  saga["actions"] = std::move(actions);
   json::array records;
   for (const auto& h : history) {
     records.push_back(json::object{{"at", format_time(h.at)},

@@ -2,6 +2,7 @@
 #include "sagaflow/engine/effects.hpp"
 
 #include "sagaflow/engine/backoff_jitter.hpp"
+#include "sagaflow/engine/in_flight.hpp"
 #include "sagaflow/engine/saga_write.hpp"
 
 #include <algorithm>
@@ -808,9 +809,17 @@ void Engine::on_timer(SagaState& saga, std::string_view key, Timestamp now, Saga
   Transition(options_, saga, now, out).timer(key);
 }
 
+bool can_cancel(const SagaState& saga) {
+  return Lifecycle(saga.status).cancel(past_pivot(saga));
+}
+
+bool can_retry(const SagaState& saga) {
+  return saga.status == Status::failed;
+}
+
 // Refusals are decided before a transition begins, so that a refused request changes nothing.
 void Engine::cancel(SagaState& saga, std::string_view reason, Timestamp now, SagaWrite& out) const {
-  if (!Lifecycle(saga.status).cancel(past_pivot(saga))) {
+  if (!can_cancel(saga)) {
     throw Refused(std::string("cannot cancel a saga that is ") + to_string(saga.status) +
                   (past_pivot(saga) ? " and past its pivot step" : ""));
   }
@@ -818,7 +827,7 @@ void Engine::cancel(SagaState& saga, std::string_view reason, Timestamp now, Sag
 }
 
 void Engine::retry(SagaState& saga, Timestamp now, SagaWrite& out) const {
-  if (saga.status != Status::failed) {
+  if (!can_retry(saga)) {
     throw Refused(std::string("only a failed (parked) saga can be retried; this one is ") +
                   to_string(saga.status));
   }

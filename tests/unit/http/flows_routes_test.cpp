@@ -28,7 +28,9 @@ TEST_CASE("GET /api/flows lists every flow with its versions, /api/flows/{name} 
   auto list = w.call(verb::get, "/api/flows");
   CHECK(list.result() == status::ok);
   CHECK(body_of(list) ==
-        json::parse(R"({"flows": [{"name": "order", "latest": 2, "versions": [1, 2]}]})"));
+        json::parse(R"({"flows": [{"name": "order", "latest": 2, "versions": [1, 2],
+                   "input": {"fields": [{"name": "n", "type": "integer", "required": true}],
+                             "additional_fields": false}}]})"));
 
   auto latest = w.call(verb::get, "/api/flows/order");
   CHECK(latest.result() == status::ok);

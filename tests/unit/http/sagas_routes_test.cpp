@@ -292,9 +292,45 @@ TEST_CASE("GET /api/sagas/{id} gives the saga with its data, steps and history")
   }
   CHECK(sent);
 
+  // Ended: nothing in flight, no operator request applies.
+  CHECK(saga.at("in_flight") == json::array{});
+  CHECK(saga.at("actions") == json::parse(R"({"retry": false, "cancel": false})"));
+
   auto missing = w.call(verb::get, "/api/sagas/nope");
   CHECK(missing.result() == status::not_found);
   CHECK(error_code(missing) == "not_found");
+}
+
+TEST_CASE("GET /api/sagas/{id} shows the steps in flight and the requests that apply") {
+  ApiWorld w;
+  auto id = w.start(2);
+  auto saga = body_of(w.call(verb::get, "/api/sagas/" + id)).at("saga").as_object();
+  REQUIRE(saga.at("status") == "running");
+  const auto& in_flight = saga.at("in_flight").as_array();
+  REQUIRE(in_flight.size() == 1);
+  CHECK(in_flight[0] == json::parse(R"({"step": "reserve", "phase": "awaiting_reply",
+      "command": "stock.reserve", "attempt": 1, "next_attempt_at": null})"));
+  CHECK(saga.at("actions") == json::parse(R"({"retry": false, "cancel": true})"));
+}
+
+TEST_CASE("GET /api/sagas gives each saga's failure, null when it has none") {
+  ApiWorld w;
+  w.flows.add(load(kOrderV2));
+  auto failed = w.start(3);
+  w.answer("mail.send", worker::Result::ok(), failed);
+  w.answer("stock.reserve", worker::Result::business_failure("OutOfStock"), failed);
+  REQUIRE(w.status_of(failed) == "compensated");
+  auto running = w.start(4);
+  auto list = body_of(w.call(verb::get, "/api/sagas")).at("sagas").as_array();
+  REQUIRE(list.size() == 2);
+  for (const auto& saga : list) {
+    if (saga.at("id") == json::value(failed)) {
+      CHECK(saga.at("failure").as_string().find("OutOfStock") != json::string::npos);
+    } else {
+      CHECK(saga.at("id") == json::value(running));
+      CHECK(saga.at("failure").is_null());
+    }
+  }
 }
 
 TEST_CASE("GET /api/sagas/{id} lists the effects a compensated saga left standing") {

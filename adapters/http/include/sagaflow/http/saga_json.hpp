@@ -12,8 +12,13 @@ namespace sagaflow::http {
 // The plain columns: id, flow, flow_version, status, version, key, created_at, updated_at.
 json::object saga_json(const SagaRow& row);
 
-// {"saga": {the plain columns, data, steps, failure}, "history": [...]}. The state is read
-// with the flow version it ran (data, steps and failure are null when it is not loaded).
+// The plain columns and "failure" (null unless the saga failed, compensates or ended
+// compensated or cancelled, or when its flow version is not loaded): a row of GET /api/sagas.
+json::object saga_list_json(const SagaRow& row, const FlowRegistry& flows);
+
+// {"saga": {the plain columns, data, steps, failure, effects_left_standing, in_flight}, "history":
+// [...]}. The state is read with the flow version it ran (data, steps and failure are null when it
+// is not loaded).
 json::object saga_detail_json(const SagaRow& row, const std::vector<HistoryRow>& history,
                               const FlowRegistry& flows);
 
