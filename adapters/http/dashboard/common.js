@@ -5,6 +5,7 @@
 
 const Sagaflow = (() => {
   const TOKEN_KEY = "sagaflow.admin-token";
+  const ACTOR_KEY = "sagaflow.actor";  // who the audit log names (set on the Audit page)
 
   // ---------------------------------------------------------------------------------------
   // DOM: h("a", {href: url, class: "x"}, "text", child...) builds an element; strings become
@@ -99,6 +100,7 @@ const Sagaflow = (() => {
     for (;;) {
       const headers = {Accept: "application/json"};
       if (token()) headers.Authorization = "Bearer " + token();
+      if (localStorage.getItem(ACTOR_KEY)) headers["X-Sagaflow-Actor"] = localStorage.getItem(ACTOR_KEY);
       if (options.body !== undefined) headers["Content-Type"] = "application/json";
       const response = await fetch(path, {
         method: options.method || "GET",
@@ -192,7 +194,7 @@ const Sagaflow = (() => {
   // ---------------------------------------------------------------------------------------
   // Formatting
   const STATUSES = ["pending", "running", "waiting", "compensating", "completed", "compensated",
-                    "failed", "cancelled"];
+                    "failed", "cancelled", "paused"];
 
   function statusBadge(status) {
     return h("span", {class: "status status-" + (STATUSES.includes(status) ? status : "unknown"),
@@ -217,5 +219,6 @@ const Sagaflow = (() => {
     el.hidden = false;
   }
 
-  return {h, svg, fill, api, watch, ApiError, statusBadge, time, json, showError, STATUSES};
+  return {h, svg, fill, api, watch, ApiError, statusBadge, time, json, showError, STATUSES,
+          ACTOR_KEY};
 })();
