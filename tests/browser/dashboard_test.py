@@ -548,7 +548,7 @@ def test_pause_bulk_and_audit(b, daemon):
     and the Audit page naming who did them (controls.js, audit.js)."""
     status, body = daemon.api("POST", "/api/sagas", {
         "flow": "booking_payment", "idempotency_key": "dashboard-pause",
-        "input": {"customer_id": "dashboard-pause", "slot_id": "tue-11", "amount": 900},
+        "input": {"customer_id": "dashboard-pause", "slot_id": "mon-10", "amount": 900},
         "wait": {"step": "create_payment"}, "timeout_ms": 30000})
     check(status == 201, f"starting a booking to pause: {status} {body}")
     saga_id = body["id"]
