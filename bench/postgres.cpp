@@ -146,6 +146,14 @@ class TimedStore final : public Store {
   }
   void save_flow_definition(const FlowDefinitionRow& d) override { inner_.save_flow_definition(d); }
   std::vector<FlowDefinitionRow> flow_definitions() override { return inner_.flow_definitions(); }
+  void append_audit(const AuditEntry& e) override { inner_.append_audit(e); }
+  std::vector<AuditEntry> audit(std::optional<std::uint64_t> before, std::size_t limit) override {
+    return inner_.audit(before, limit);
+  }
+  void set_flow_paused(std::string_view flow, bool paused) override {
+    inner_.set_flow_paused(flow, paused);
+  }
+  std::vector<std::string> paused_flows() override { return inner_.paused_flows(); }
   std::vector<SagaRow> finished(const FinishedFilter& f) override { return inner_.finished(f); }
   FinishedCount count_finished(const FinishedFilter& f) override {
     return inner_.count_finished(f);

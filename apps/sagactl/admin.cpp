@@ -110,8 +110,14 @@ std::optional<AdminClient> AdminClient::open(const AdminOptions& options, const 
     }
     timeout = std::chrono::milliseconds(*ms);
   }
-  return AdminClient(ctx, std::string(command), std::move(*endpoint), std::move(token), timeout,
+  // Who the audit log names (docs/admin-api.md#audit): $SAGAFLOW_ACTOR, else the login name.
+  auto actor = ctx.env("SAGAFLOW_ACTOR");
+  if (!actor || actor->empty()) actor = ctx.env("USER");
+  if (actor && actor->find_first_of("\r\n") != std::string::npos) actor.reset();
+  AdminClient client(ctx, std::string(command), std::move(*endpoint), std::move(token), timeout,
                      options.json);
+  if (actor && !actor->empty()) client.actor_ = std::move(*actor);
+  return client;
 }
 
 std::optional<AdminReply> AdminClient::call(const std::string& method, const std::string& target,
@@ -144,6 +150,7 @@ std::optional<AdminReply> AdminClient::stream(
 std::optional<AdminReply> AdminClient::exchange(HttpRequest& request,
                                                 const std::function<HttpResponse()>& send) {
   if (token_) request.headers.emplace_back("Authorization", "Bearer " + *token_);
+  if (!actor_.empty()) request.headers.emplace_back("X-Sagaflow-Actor", actor_);
   HttpResponse response;
   try {
     response = send();

@@ -102,9 +102,15 @@ class AdminClient {
   std::string command_;
   Endpoint endpoint_;
   std::optional<std::string> token_;  // never printed
+  std::string actor_;                 // X-Sagaflow-Actor; empty: not sent
   std::chrono::milliseconds timeout_;
   bool json_;
 };
+
+// A bulk action's answer ({DONE_KEY: [ids], "refused": [{"id", "error"}]}, docs/admin-api.md):
+// `DONE_KEY N saga(s)`, the ids, then the refused as a table (--json: the body as it came). Exit
+// 0 when none was refused, 1 when any was, 4 when the answer has not that shape.
+int print_bulk_answer(AdminClient& admin, const AdminReply& reply, const std::string& done_key);
 
 // The error of an error document ({"error": {"code", "message", "details"}}), as one line.
 std::string error_text(const boost::json::value& body);

@@ -21,7 +21,7 @@ const std::string kListUsage = with_admin_options(
     "options:\n"
     "  --flow F            only sagas of flow F\n"
     "  --status S          only sagas in status S (running, waiting, compensating,\n"
-    "                      completed, compensated, failed, cancelled)\n"
+    "                      completed, compensated, failed, cancelled, paused)\n"
     "  --key K             only the saga started with business/idempotency key K\n"
     "  --from T, --to T    created in [T1, T2)\n"
     "  --limit N           sagas per page, 1..500 (default 50)\n"

@@ -47,33 +47,7 @@ int retry_failed(AdminClient& admin, boost::json::object filter) {
       admin.call("POST", "/api/sagas/retry", boost::json::serialize(filter), "application/json");
   if (!reply) return kExitUnavailable;
   if (!reply->ok()) return admin.fail(*reply);
-  const auto& answer = reply->json.get_object();
-  const auto* retried = answer.if_contains("retried");
-  const auto* refused = answer.if_contains("refused");
-  if (retried == nullptr || !retried->is_array() || refused == nullptr || !refused->is_array()) {
-    if (admin.json()) admin.print_body(*reply);
-    admin.ctx().err << admin.prefix()
-                    << "bad answer from the admin endpoint: no \"retried\" and \"refused\" lists\n";
-    return kExitUnavailable;
-  }
-  const bool any_refused = !refused->get_array().empty();
-  if (admin.json()) {
-    admin.print_body(*reply);
-  } else {
-    auto& out = admin.ctx().out;
-    const auto& ids = retried->get_array();
-    out << "retried " << ids.size() << (ids.size() == 1 ? " saga" : " sagas") << '\n';
-    for (const auto& id : ids) out << "  " << json_text(id) << '\n';
-    if (any_refused) {
-      out << "refused " << refused->get_array().size() << '\n';
-      std::vector<std::vector<std::string>> rows;
-      for (const auto& r : refused->get_array()) {
-        rows.push_back({"  " + field_text(r, "id"), field_text(r, "error")});
-      }
-      out << format_table({"  ID", "ERROR"}, rows);
-    }
-  }
-  return any_refused ? kExitFailure : kExitOk;
+  return print_bulk_answer(admin, *reply, "retried");
 }
 
 }  // namespace

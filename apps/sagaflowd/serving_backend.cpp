@@ -29,6 +29,31 @@ std::future<void> ServingBackend::retry(std::string saga_id) {
   return real().retry(std::move(saga_id));
 }
 
+std::future<void> ServingBackend::pause(std::string saga_id, std::string reason) {
+  return real().pause(std::move(saga_id), std::move(reason));
+}
+
+std::future<void> ServingBackend::resume(std::string saga_id) {
+  return real().resume(std::move(saga_id));
+}
+
+void ServingBackend::set_flow_paused(const std::string& flow, bool paused) {
+  real().set_flow_paused(flow, paused);
+}
+
+std::vector<std::string> ServingBackend::paused_flows() {
+  return real().paused_flows();
+}
+
+void ServingBackend::append_audit(const sagaflow::AuditEntry& entry) {
+  real().append_audit(entry);
+}
+
+std::vector<sagaflow::AuditEntry> ServingBackend::audit(std::optional<std::uint64_t> before,
+                                                        std::size_t limit) {
+  return real().audit(before, limit);
+}
+
 std::future<void> ServingBackend::send_event(Message event) {
   return real().send_event(std::move(event));
 }

@@ -27,6 +27,13 @@ class ServingBackend final : public sagaflow::http::AdminBackend {
   std::future<sagaflow::StartResult> start(sagaflow::StartRequest request) override;
   std::future<void> cancel(std::string saga_id, std::string reason) override;
   std::future<void> retry(std::string saga_id) override;
+  std::future<void> pause(std::string saga_id, std::string reason) override;
+  std::future<void> resume(std::string saga_id) override;
+  void set_flow_paused(const std::string& flow, bool paused) override;
+  std::vector<std::string> paused_flows() override;
+  void append_audit(const sagaflow::AuditEntry& entry) override;
+  std::vector<sagaflow::AuditEntry> audit(std::optional<std::uint64_t> before,
+                                          std::size_t limit) override;
   std::future<void> send_event(sagaflow::Message event) override;
   std::optional<sagaflow::SagaRow> saga(std::string_view id) override;
   std::vector<sagaflow::HistoryRow> history(std::string_view id) override;

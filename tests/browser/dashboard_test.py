@@ -829,6 +829,70 @@ def test_cancel(b, daemon, saga_id):
     b.screenshot("saga-cancelled")
 
 
+def test_pause_bulk_and_audit(b, daemon):
+    """Pause and Resume on a saga's page, a bulk resume (dry run, then apply) on the list page,
+    and the Audit page naming who did them (controls.js, audit.js)."""
+    status, body = daemon.api("POST", "/api/sagas", {
+        "flow": "booking_payment", "idempotency_key": "dashboard-pause",
+        "input": {"customer_id": "dashboard-pause", "slot_id": "mon-10", "amount": 900},
+        "wait": {"step": "create_payment"}, "timeout_ms": 30000})
+    check(status == 201, f"starting a booking to pause: {status} {body}")
+    saga_id = body["id"]
+    poll("the booking to wait", lambda: history(daemon, saga_id)["saga"]["status"] == "waiting")
+
+    b.open(daemon.url + "/audit")
+    actor = b.one("#actor")
+    actor.clear()
+    actor.send_keys("dash-tester")
+    b.one("#actor-save").click()
+
+    b.saga_page(daemon.url, saga_id)
+    b.wait("Pause to be enabled", lambda d: b.one("#pause").is_enabled())
+    check(not b.one("#resume").is_enabled(), "Resume is enabled on a waiting saga")
+    b.one("#pause").click()
+    b.wait("the saga page to show it paused", lambda d: b.css("body[data-status=paused]"))
+    check("Paused" in b.one("#pause-result").text, f"pause result: {b.one('#pause-result').text}")
+    check(history(daemon, saga_id)["saga"]["status"] == "paused", "the API does not say paused")
+    b.wait("Resume to be enabled", lambda d: b.one("#resume").is_enabled())
+    b.screenshot("saga-paused")
+    b.one("#resume").click()
+    b.wait("the saga to wait again", lambda d: b.css("body[data-status=waiting]"))
+    check(history(daemon, saga_id)["saga"]["status"] == "waiting", "the API does not say waiting")
+
+    # Bulk: pause it through the API, then resume every paused saga from the list page.
+    status, body = daemon.api("POST", f"/api/sagas/{saga_id}/pause", {"reason": "bulk test"})
+    check(status == 200, f"pausing through the API: {status} {body}")
+    b.open(daemon.url + "/")
+    b.wait("the list", lambda d: b.css("#sagas tbody tr"))
+    from selenium.webdriver.support.ui import Select
+    Select(b.one("#bulk-action")).select_by_value("resume")
+    b.one("#bulk-preview").click()
+    count = b.wait("the dry run's count", lambda d: (b.css("#bulk-count") or [None])[0])
+    check(count.text == "resume would take 1 saga", f"dry run says: {count.text}")
+    check(b.css(f"#bulk-result li[data-id='{saga_id}']"), "the dry run does not list the saga")
+    check(history(daemon, saga_id)["saga"]["status"] == "paused", "the dry run changed the saga")
+    b.screenshot("bulk-dry-run")
+    b.wait("Apply to be enabled", lambda d: b.one("#bulk-apply").is_enabled())
+    b.one("#bulk-apply").click()
+    done = b.wait("the bulk answer", lambda d: (b.css("#bulk-done") or [None])[0])
+    check(done.text == "resumed 1, refused 0", f"bulk answer: {done.text}")
+    check(history(daemon, saga_id)["saga"]["status"] == "waiting", "the bulk resume did not resume")
+
+    b.open(daemon.url + "/audit")
+    b.wait("the audit rows", lambda d: b.css("#audit tbody tr"))
+    rows = [(r.find_element("css selector", ".actor").text,
+             r.find_element("css selector", ".action").text,
+             r.find_element("css selector", ".result-status").text)
+            for r in b.css("#audit tbody tr")]
+    check(("dash-tester", "POST /api/sagas/resume", "200") in rows, f"audit rows: {rows[:6]}")
+    check(("dash-tester", f"POST /api/sagas/{saga_id}/pause", "200") in rows,
+          f"the page's pause is not audited: {rows[:6]}")
+    check(("anonymous", f"POST /api/sagas/{saga_id}/pause", "200") in rows,
+          f"the API's pause is not audited: {rows[:6]}")
+    b.screenshot("audit")
+    log(f"pause, resume, bulk resume and audit of {saga_id}: ok")
+
+
 # ------------------------------------------------------------------------------------------
 def main():
     parser = argparse.ArgumentParser()
@@ -864,6 +928,7 @@ def main():
         test_retry_parked(browser, daemon, sagas["failed"])
         test_retry_refused(browser, daemon, sagas["completed"])
         test_cancel(browser, daemon, sagas["waiting"])
+        test_pause_bulk_and_audit(browser, daemon)
 
         browser.collect_console()
         broken = [e for e in browser.console

@@ -727,6 +727,54 @@ TEST_CASE_TEMPLATE_DEFINE("store contract: a deployed flow version never changes
   CHECK(all[2].version == 2);
 }
 
+TEST_CASE_TEMPLATE_DEFINE("store contract: the audit log pages newest first", F,
+                          store_contract_audit) {
+  using namespace sagaflow;
+  using namespace sagaflow::contract;
+  F factory;
+  auto store = factory.make();
+  CHECK(store->audit(std::nullopt, 10).empty());
+  for (int i = 1; i <= 5; ++i) {
+    store->append_audit(AuditEntry{.at = at(i),
+                                   .actor = "ops-" + std::to_string(i),
+                                   .action = "POST /api/sagas/s" + std::to_string(i) + "/pause",
+                                   .reason = i == 3 ? "stuck payment" : "",
+                                   .request = R"({"reason":"x"})",
+                                   .result_status = i == 4 ? 409 : 200,
+                                   .result = R"({"ok":true})"});
+  }
+  auto first = store->audit(std::nullopt, 2);
+  REQUIRE(first.size() == 2);
+  CHECK(first[0].actor == "ops-5");
+  CHECK(first[1].actor == "ops-4");
+  CHECK(first[1].result_status == 409);
+  CHECK(first[0].seq > first[1].seq);
+  auto second = store->audit(first[1].seq, 2);
+  REQUIRE(second.size() == 2);
+  CHECK(second[0].actor == "ops-3");
+  CHECK(second[0].reason == "stuck payment");
+  CHECK(second[0].at == at(3));
+  CHECK(second[0].action == "POST /api/sagas/s3/pause");
+  CHECK(second[0].request == R"({"reason":"x"})");
+  CHECK(second[0].result == R"({"ok":true})");
+  auto last = store->audit(second[1].seq, 10);
+  REQUIRE(last.size() == 1);
+  CHECK(last[0].actor == "ops-1");
+}
+
+TEST_CASE_TEMPLATE_DEFINE("store contract: paused flows", F, store_contract_paused_flows) {
+  F factory;
+  auto store = factory.make();
+  CHECK(store->paused_flows().empty());
+  store->set_flow_paused("order", true);
+  store->set_flow_paused("alpha", true);
+  store->set_flow_paused("order", true);  // pausing twice is one pause
+  CHECK(store->paused_flows() == std::vector<std::string>{"alpha", "order"});
+  store->set_flow_paused("order", false);
+  store->set_flow_paused("never", false);  // resuming a running flow changes nothing
+  CHECK(store->paused_flows() == std::vector<std::string>{"alpha"});
+}
+
 #include "contract/retention_contract.hpp"
 
 // Instantiates every contract case above for the given factory types (each also needs a
@@ -748,4 +796,6 @@ TEST_CASE_TEMPLATE_DEFINE("store contract: a deployed flow version never changes
   TEST_CASE_TEMPLATE_INVOKE(store_contract_pages, __VA_ARGS__);                 \
   TEST_CASE_TEMPLATE_INVOKE(store_contract_counts, __VA_ARGS__);                \
   TEST_CASE_TEMPLATE_INVOKE(store_contract_flow_definitions, __VA_ARGS__);      \
+  TEST_CASE_TEMPLATE_INVOKE(store_contract_audit, __VA_ARGS__);                 \
+  TEST_CASE_TEMPLATE_INVOKE(store_contract_paused_flows, __VA_ARGS__);          \
   SAGAFLOW_RETENTION_CONTRACT(__VA_ARGS__)

@@ -14,6 +14,18 @@ class ForwardingBackend : public http::AdminBackend {
     return real_.cancel(std::move(id), std::move(why));
   }
   std::future<void> retry(std::string id) override { return real_.retry(std::move(id)); }
+  std::future<void> pause(std::string id, std::string why) override {
+    return real_.pause(std::move(id), std::move(why));
+  }
+  std::future<void> resume(std::string id) override { return real_.resume(std::move(id)); }
+  void set_flow_paused(const std::string& flow, bool paused) override {
+    real_.set_flow_paused(flow, paused);
+  }
+  std::vector<std::string> paused_flows() override { return real_.paused_flows(); }
+  void append_audit(const AuditEntry& entry) override { real_.append_audit(entry); }
+  std::vector<AuditEntry> audit(std::optional<std::uint64_t> before, std::size_t limit) override {
+    return real_.audit(before, limit);
+  }
   std::future<void> send_event(Message event) override {
     return real_.send_event(std::move(event));
   }

@@ -5,6 +5,7 @@
 
 const Sagaflow = (() => {
   const TOKEN_KEY = "sagaflow.admin-token";
+  const ACTOR_KEY = "sagaflow.actor";  // who the audit log names (set on the Audit page)
 
   // ---------------------------------------------------------------------------------------
   // DOM: h("a", {href: url, class: "x"}, "text", child...) builds an element; strings become
@@ -99,6 +100,7 @@ const Sagaflow = (() => {
     for (;;) {
       const headers = {Accept: "application/json"};
       if (token()) headers.Authorization = "Bearer " + token();
+      if (localStorage.getItem(ACTOR_KEY)) headers["X-Sagaflow-Actor"] = localStorage.getItem(ACTOR_KEY);
       if (options.body !== undefined) headers["Content-Type"] = "application/json";
       const response = await fetch(path, {
         method: options.method || "GET",
@@ -192,7 +194,7 @@ const Sagaflow = (() => {
   // ---------------------------------------------------------------------------------------
   // Formatting
   const STATUSES = ["pending", "running", "waiting", "compensating", "completed", "compensated",
-                    "failed", "cancelled"];
+                    "failed", "cancelled", "paused"];
 
   function statusBadge(status) {
     return h("span", {class: "status status-" + (STATUSES.includes(status) ? status : "unknown"),
@@ -367,5 +369,5 @@ const Sagaflow = (() => {
 
   return {h, svg, fill, api, watch, ApiError, statusBadge, time, json, showError, STATUSES,
           duration, sagaDuration, checkInput, inputTemplate, SETTLED, outcomePending,
-          outcomeRefused};
+          outcomeRefused, ACTOR_KEY};
 })();

@@ -181,7 +181,7 @@ std::set<std::string, std::less<>> list_value(std::string_view text) {
 }
 
 constexpr std::string_view kStatuses =
-    "pending, running, waiting, compensating, completed, compensated, failed, cancelled";
+    "pending, running, waiting, compensating, completed, compensated, failed, cancelled, paused";
 
 void check_status(std::string_view key, std::string_view status) {
   if (!status_from_string(status))
@@ -300,7 +300,95 @@ AdminApi::AdminApi(AdminBackend& backend, AdminOptions options, PrometheusMetric
 // ---------------------------------------------------------------------------------------------
 // Routing
 
+namespace {
+
+// The audit log (docs/admin-api.md#audit): every request that may change something, recorded
+// here once for every route, present and future, with its answer. Starts and outside events
+// are the applications' traffic, not operators' actions; lint changes nothing.
+bool audited(const Request& request, std::string_view path) {
+  const auto method = request.method();
+  if (method != verb::post && method != verb::put && method != verb::patch &&
+      method != verb::delete_) {
+    return false;
+  }
+  return path.starts_with("/api/") && path != kSagas && path != "/api/events" &&
+         path != "/api/flows/lint";
+}
+
+// A header's text as the audit keeps it: printable, at most `max` bytes.
+std::string header_text(const Request& request, std::string_view name, std::size_t max) {
+  auto it = request.find(name);
+  if (it == request.end()) return {};
+  return text::printable(std::string_view(it->value()).substr(0, max));
+}
+
+constexpr std::size_t kAuditBodyMax = 4096;
+
+std::string cut(std::string_view text, std::size_t max) {
+  return std::string(text.substr(0, max));
+}
+
+}  // namespace
+
+void AdminApi::record_audit(AuditEntry entry, const Response& response) {
+  // A request without the token did nothing; it is not an operator's action.
+  if (response.result() == status::unauthorized) return;
+  entry.at =
+      std::chrono::time_point_cast<std::chrono::milliseconds>(std::chrono::system_clock::now());
+  entry.result_status = static_cast<int>(response.result_int());
+  entry.result = cut(response.body(), kAuditBodyMax);
+  try {
+    backend_.append_audit(entry);
+  } catch (const NotServing&) {
+    // No audit log in this process (a test's backend, or not serving yet).
+  } catch (const std::exception& e) {
+    log::error("audit entry not recorded", {{"action", entry.action}, {"error", e.what()}});
+  }
+}
+
 Outcome AdminApi::handle_request(const Request& request) {
+  auto outcome = answer(request);
+  std::string_view target = request.target();
+  const auto path = target.substr(0, target.find('?'));
+  if (!audited(request, path)) return outcome;
+  AuditEntry entry;
+  entry.actor = header_text(request, "X-Sagaflow-Actor", 200);
+  if (entry.actor.empty()) entry.actor = "anonymous";
+  entry.action = std::string(request.method_string()) + " " + text::printable(cut(target, 1000));
+  entry.reason = header_text(request, "X-Sagaflow-Reason", 1000);
+  if (entry.reason.empty()) {
+    boost::system::error_code ec;
+    auto body = json::parse(request.body(), ec);
+    const auto* reason =
+        !ec && body.is_object() ? body.get_object().if_contains("reason") : nullptr;
+    if (reason && reason->is_string()) entry.reason = text::printable(reason->get_string());
+  }
+  entry.request = cut(request.body(), kAuditBodyMax);
+  if (auto* response = std::get_if<Response>(&outcome)) {
+    record_audit(std::move(entry), *response);
+    return outcome;
+  }
+  auto* pending = std::get_if<Pending>(&outcome);
+  if (pending == nullptr) return outcome;
+  auto inner = std::make_shared<Pending>(std::move(*pending));
+  auto shared = std::make_shared<AuditEntry>(std::move(entry));
+  Pending wrapped(
+      [this, inner, shared]() -> std::optional<Response> {
+        auto response = inner->poll();
+        if (response) record_audit(*shared, *response);
+        return response;
+      },
+      [this, inner, shared]() {
+        auto response = inner->expire();
+        record_audit(*shared, response);
+        return response;
+      },
+      inner->timeout());
+  if (inner->wake_on()) wrapped.woken_by(inner->wake_on());
+  return wrapped;
+}
+
+Outcome AdminApi::answer(const Request& request) {
   std::string_view target = request.target();
   const auto question = target.find('?');
   Context c{request, Reply{request.version(), request.keep_alive()}, target.substr(0, question),
@@ -375,9 +463,14 @@ Outcome AdminApi::route(Context& c) {
     if (method != verb::get) return allow("GET");
     return events(c);
   }
-  if (path == "/api/sagas/retry") {
+  if (path == "/api/sagas/retry" || path == "/api/sagas/cancel" || path == "/api/sagas/pause" ||
+      path == "/api/sagas/resume") {
     if (method != verb::post) return allow("POST");
-    return bulk_retry(c);
+    return bulk_action(c, path.substr(kSagas.size() + 1));
+  }
+  if (path == "/api/audit") {
+    if (method != verb::get) return allow("GET");
+    return audit(c);
   }
   if (path.starts_with(kSagas) && path[kSagas.size()] == '/') {
     auto rest = path.substr(kSagas.size() + 1);
@@ -389,7 +482,7 @@ Outcome AdminApi::route(Context& c) {
         return show(c, *id);
       }
       auto action = rest.substr(slash + 1);
-      if (action == "retry" || action == "cancel") {
+      if (action == "retry" || action == "cancel" || action == "pause" || action == "resume") {
         if (method != verb::post) return allow("POST");
         return operator_request(c, *id, action);
       }
@@ -407,6 +500,18 @@ Outcome AdminApi::route(Context& c) {
   if (path == "/api/flows/lint") {
     if (method != verb::post) return allow("POST");
     return lint(c);
+  }
+  if (path.starts_with(kFlows) && path[kFlows.size()] == '/' &&
+      (path.ends_with("/pause") || path.ends_with("/resume"))) {
+    const bool pause = path.ends_with("/pause");
+    auto rest = path.substr(kFlows.size() + 1);
+    const auto slash = rest.rfind('/');
+    auto name = slash == std::string_view::npos ? std::nullopt
+                                                : percent_decode(rest.substr(0, slash), false);
+    if (name && !name->empty() && name->find('/') == std::string::npos) {
+      if (method != verb::post) return allow("POST");
+      return flow_pause(c, *name, pause);
+    }
   }
   if (path.starts_with(kFlows) && path[kFlows.size()] == '/') {
     auto name = percent_decode(path.substr(kFlows.size() + 1), false);
@@ -599,22 +704,39 @@ Response AdminApi::show(Context& c, std::string_view id) {
   return c.reply.json(status::ok, saga_detail_json(*row, backend_.history(id), backend_.flows()));
 }
 
+namespace {
+
+// Cancel and pause take a reason (recorded in the history); retry and resume take none.
+bool takes_reason(std::string_view action) {
+  return action == "cancel" || action == "pause";
+}
+
+std::string default_reason(std::string_view action) {
+  return action == "cancel" ? "cancelled by an operator" : "paused by an operator";
+}
+
+}  // namespace
+
+std::future<void> AdminApi::ask(std::string_view action, std::string id, std::string reason) {
+  if (action == "cancel") return backend_.cancel(std::move(id), std::move(reason));
+  if (action == "pause") return backend_.pause(std::move(id), std::move(reason));
+  if (action == "resume") return backend_.resume(std::move(id));
+  return backend_.retry(std::move(id));
+}
+
 Outcome AdminApi::operator_request(Context& c, std::string_view id, std::string_view action) {
-  const bool cancel = action == "cancel";
   auto body = parse_object(c.request.body(), true);
   std::string reason;
-  if (cancel) {
+  if (takes_reason(action)) {
     only_keys(body, {"reason"});
     reason = string_field(body, "reason");
-    if (reason.empty()) reason = "cancelled by an operator";
+    if (reason.empty()) reason = default_reason(action);
   } else {
     only_keys(body, {});
   }
   if (!backend_.saga(id)) return c.reply.error(status::not_found, "no saga " + std::string(id));
 
-  auto future = std::make_shared<std::future<void>>(
-      cancel ? backend_.cancel(std::string(id), std::move(reason))
-             : backend_.retry(std::string(id)));
+  auto future = std::make_shared<std::future<void>>(ask(action, std::string(id), reason));
   const auto reply = c.reply;
   const std::string saga_id(id);
   const std::string what = "the " + std::string(action);
@@ -637,12 +759,25 @@ Outcome AdminApi::operator_request(Context& c, std::string_view id, std::string_
   return woken_by_changes(Pending(std::move(poll), std::move(expire), limit), backend_.changes());
 }
 
-Outcome AdminApi::bulk_retry(Context& c) {
+Outcome AdminApi::bulk_action(Context& c, std::string_view action) {
   auto body = parse_object(c.request.body(), true);
-  if (body.contains("status")) bad("a bulk retry always takes the failed sagas; drop status");
-  only_keys(body, {"flow", "from", "to", "key", "limit"});
+  const bool retry = action == "retry", resume = action == "resume";
+  if (retry && body.contains("status")) {
+    bad("a bulk retry always takes the failed sagas; drop status");
+  }
+  if (resume && body.contains("status")) {
+    bad("a bulk resume always takes the paused sagas; drop status");
+  }
+  if (takes_reason(action)) {
+    only_keys(body, {"flow", "status", "from", "to", "key", "limit", "dry_run", "reason"});
+  } else {
+    only_keys(body, {"flow", "status", "from", "to", "key", "limit", "dry_run"});
+  }
   SagaFilter filter;
-  filter.status = to_string(Status::failed);
+  filter.status = retry    ? to_string(Status::failed)
+                  : resume ? to_string(Status::paused)
+                           : string_field(body, "status");
+  if (!filter.status.empty()) check_status("status", filter.status);
   filter.flow = string_field(body, "flow");
   filter.key = string_field(body, "key");
   filter.created_from = time_value("from", string_field(body, "from"));
@@ -652,43 +787,116 @@ Outcome AdminApi::bulk_retry(Context& c) {
     bad("limit must be an integer from 1 to " + std::to_string(kMaxBulk));
   }
   filter.limit = static_cast<std::size_t>(limit);
+  bool dry_run = false;
+  if (const auto* d = body.if_contains("dry_run")) {
+    if (!d->is_bool()) bad("dry_run must be true or false");
+    dry_run = d->get_bool();
+  }
+  std::string reason;
+  if (takes_reason(action)) {
+    reason = string_field(body, "reason");
+    if (reason.empty()) reason = default_reason(action);
+  }
+  const auto rows = backend_.list(filter);
 
-  struct Retry {
+  if (dry_run) {
+    json::array sagas;
+    for (const auto& row : rows) {
+      json::object o{{"id", row.id}, {"flow", row.flow}, {"status", row.status}};
+      if (action == "cancel") {
+        json::array compensations;
+        try {
+          for (const auto& planned : compensations_on_cancel(*from_row(row, backend_.flows()))) {
+            compensations.push_back(json::object{{"step", planned.step},
+                                                 {"commands", json::value_from(planned.commands)}});
+          }
+        } catch (const std::exception& e) {
+          o["error"] = text::printable(e.what());
+        }
+        o["compensations"] = std::move(compensations);
+      }
+      sagas.push_back(std::move(o));
+    }
+    return c.reply.json(status::ok, json::object{{"action", action},
+                                                 {"dry_run", true},
+                                                 {"count", rows.size()},
+                                                 {"sagas", std::move(sagas)}});
+  }
+
+  struct Asked {
     std::string id;
     std::future<void> done;
   };
-  auto retries = std::make_shared<std::vector<Retry>>();
-  for (const auto& row : backend_.list(filter)) {
-    retries->push_back(Retry{row.id, backend_.retry(row.id)});
-  }
+  auto asked = std::make_shared<std::vector<Asked>>();
+  for (const auto& row : rows) asked->push_back(Asked{row.id, ask(action, row.id, reason)});
   const auto reply = c.reply;
   const auto commit_timeout = options_.commit_timeout;
-  auto answer = [retries, reply, commit_timeout]() {
-    json::array retried;
+  // The answer names what was done as the action's past tense, as the bulk retry always did.
+  const std::string done_key = retry               ? "retried"
+                               : resume            ? "resumed"
+                               : action == "pause" ? "paused"
+                                                   : "cancelled";
+  const std::string what = "the " + std::string(action);
+  auto answer = [asked, reply, commit_timeout, done_key, what]() {
+    json::array done;
     json::array refused;
-    for (auto& r : *retries) {
+    for (auto& r : *asked) {
       if (!ready(r.done)) {
         refused.push_back(
-            json::object{{"id", r.id}, {"error", not_committed("the retry", commit_timeout)}});
+            json::object{{"id", r.id}, {"error", not_committed(what, commit_timeout)}});
         continue;
       }
       try {
         r.done.get();
-        retried.push_back(json::value(r.id));
+        done.push_back(json::value(r.id));
       } catch (const std::exception& e) {
         refused.push_back(json::object{{"id", r.id}, {"error", text::printable(e.what())}});
       }
     }
-    return reply.json(
-        status::ok, json::object{{"retried", std::move(retried)}, {"refused", std::move(refused)}});
+    return reply.json(status::ok,
+                      json::object{{done_key, std::move(done)}, {"refused", std::move(refused)}});
   };
-  auto poll = [retries, answer]() -> std::optional<Response> {
-    for (const auto& r : *retries) {
+  auto poll = [asked, answer]() -> std::optional<Response> {
+    for (const auto& r : *asked) {
       if (!ready(r.done)) return std::nullopt;
     }
     return answer();
   };
   return Pending(std::move(poll), std::move(answer), commit_timeout);
+}
+
+Response AdminApi::audit(Context& c) {
+  auto params = c.params({"limit", "before"});
+  const auto limit = count_value("limit", params["limit"], 50, kMaxPage);
+  std::optional<std::uint64_t> before;
+  if (!params["before"].empty()) {
+    before = count_value("before", params["before"], 1, static_cast<std::size_t>(INT64_MAX));
+  }
+  auto entries = backend_.audit(before, limit);
+  json::array out;
+  for (const auto& e : entries) {
+    out.push_back(json::object{{"seq", e.seq},
+                               {"at", format_time(e.at)},
+                               {"actor", e.actor},
+                               {"action", e.action},
+                               {"reason", e.reason},
+                               {"request", e.request},
+                               {"status", e.result_status},
+                               {"result", e.result}});
+  }
+  json::value next = nullptr;
+  if (entries.size() == limit && !entries.empty()) next = entries.back().seq;
+  return c.reply.json(status::ok, json::object{{"entries", std::move(out)}, {"next", next}});
+}
+
+Response AdminApi::flow_pause(Context& c, std::string_view name, bool pause) {
+  auto body = parse_object(c.request.body(), true);
+  only_keys(body, {"reason"});
+  if (!backend_.flows().find(std::string(name), 0)) {
+    return c.reply.error(status::not_found, "unknown flow " + std::string(name));
+  }
+  backend_.set_flow_paused(std::string(name), pause);
+  return c.reply.json(status::ok, json::object{{"flow", name}, {"paused", pause}});
 }
 
 Outcome AdminApi::events(Context& c) {
@@ -1090,7 +1298,14 @@ Response AdminApi::readyz(Context& c) {
 }
 
 Response AdminApi::metrics(Context& c) {
-  const auto gauges = backend_.gauges();
+  auto gauges = backend_.gauges();
+  try {
+    for (const auto& count : backend_.counts()) {
+      if (count.status == to_string(Status::paused)) gauges.paused_sagas[count.flow] = count.count;
+    }
+  } catch (const std::exception&) {
+    // The store does not answer: the other metrics are still worth serving.
+  }
   Response res{status::ok, c.reply.version};
   res.set(beast_http::field::server, kServer);
   res.set(beast_http::field::content_type, "text/plain; version=0.0.4; charset=utf-8");

@@ -48,6 +48,31 @@ std::future<void> AdminBackendImpl::retry(std::string saga_id) {
   return orchestrator_.retry(std::move(saga_id));
 }
 
+std::future<void> AdminBackendImpl::pause(std::string saga_id, std::string reason) {
+  return orchestrator_.pause(std::move(saga_id), std::move(reason));
+}
+
+std::future<void> AdminBackendImpl::resume(std::string saga_id) {
+  return orchestrator_.resume(std::move(saga_id));
+}
+
+void AdminBackendImpl::set_flow_paused(const std::string& flow, bool paused) {
+  orchestrator_.set_flow_paused(flow, paused);
+}
+
+std::vector<std::string> AdminBackendImpl::paused_flows() {
+  return store_.paused_flows();
+}
+
+void AdminBackendImpl::append_audit(const AuditEntry& entry) {
+  store_.append_audit(entry);
+}
+
+std::vector<AuditEntry> AdminBackendImpl::audit(std::optional<std::uint64_t> before,
+                                                std::size_t limit) {
+  return store_.audit(before, limit);
+}
+
 std::future<void> AdminBackendImpl::send_event(Message event) {
   if (!hooks_.send_event) throw NotServing("this daemon cannot send events");
   return hooks_.send_event(std::move(event));

@@ -168,6 +168,12 @@ std::string PrometheusMetrics::render(const Gauges& gauges) const {
   header(out, "sagaflow_sagas_in_flight", "gauge", "Sagas held in memory by the orchestrator.");
   out.append("sagaflow_sagas_in_flight ").append(std::to_string(gauges.sagas_in_flight));
   out.push_back('\n');
+  header(out, "sagaflow_sagas_paused", "gauge",
+         "Sagas paused now (by an operator, or held by a paused flow), by flow.");
+  for (const auto& [name, count] : gauges.paused_sagas) {
+    out.append("sagaflow_sagas_paused{flow=\"").append(label(name)).append("\"} ");
+    out.append(std::to_string(count)).push_back('\n');
+  }
   header(out, "sagaflow_outbox_lag", "gauge",
          "Outbox messages committed and not yet published (their publish failed).");
   out.append("sagaflow_outbox_lag ").append(std::to_string(gauges.outbox_lag)).push_back('\n');

@@ -1009,6 +1009,52 @@ std::vector<FlowDefinitionRow> PostgresStore::flow_definitions() {
   return out;
 }
 
+void PostgresStore::append_audit(const AuditEntry& entry) {
+  std::lock_guard lock(impl_->mutex);
+  impl_->query(sql::insert_audit, Params()
+                                      .add(to_millis(entry.at))
+                                      .add(entry.actor)
+                                      .add(entry.action)
+                                      .add(entry.reason)
+                                      .add(entry.request)
+                                      .add(entry.result_status)
+                                      .add(entry.result));
+}
+
+std::vector<AuditEntry> PostgresStore::audit(std::optional<std::uint64_t> before,
+                                             std::size_t limit) {
+  std::lock_guard lock(impl_->mutex);
+  Result r = impl_->query(sql::audit,
+                          Params()
+                              .add(before ? static_cast<std::int64_t>(*before) : std::int64_t{-1})
+                              .add(static_cast<std::int64_t>(limit)));
+  std::vector<AuditEntry> out;
+  for (int i = 0; i < r.rows(); ++i) {
+    out.push_back(AuditEntry{.seq = static_cast<std::uint64_t>(r.int64(i, 0)),
+                             .at = from_millis(r.int64(i, 1)),
+                             .actor = r.text(i, 2),
+                             .action = r.text(i, 3),
+                             .reason = r.text(i, 4),
+                             .request = r.text(i, 5),
+                             .result_status = static_cast<int>(r.int64(i, 6)),
+                             .result = r.text(i, 7)});
+  }
+  return out;
+}
+
+void PostgresStore::set_flow_paused(std::string_view flow, bool paused) {
+  std::lock_guard lock(impl_->mutex);
+  impl_->query(paused ? sql::pause_flow : sql::unpause_flow, Params().add(flow));
+}
+
+std::vector<std::string> PostgresStore::paused_flows() {
+  std::lock_guard lock(impl_->mutex);
+  Result r = impl_->query(sql::paused_flows, {});
+  std::vector<std::string> out;
+  for (int i = 0; i < r.rows(); ++i) out.push_back(r.text(i, 0));
+  return out;
+}
+
 namespace {
 
 Params finished_params(const FinishedFilter& filter) {

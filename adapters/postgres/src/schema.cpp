@@ -15,7 +15,7 @@ namespace {
 constexpr const char* kMigrationLock = "7453447745086574";
 
 // Append only: a released migration is never edited, a change is a new entry.
-constexpr std::array<const char*, 4> kMigrations = {
+constexpr std::array<const char*, 5> kMigrations = {
     // 1: the initial schema. Times are milliseconds since the epoch (bigint), as the Store port
     // has them: they round-trip exactly. Text keys use the "C" collation, so that ids, flows and
     // statuses order by bytes as in every other store, and the keyset cursor of the admin list
@@ -231,6 +231,24 @@ CREATE TRIGGER sagas_count_update AFTER UPDATE ON sagas
   FOR EACH STATEMENT EXECUTE FUNCTION sagaflow_count_sagas();
 CREATE TRIGGER sagas_count_delete AFTER DELETE ON sagas REFERENCING OLD TABLE AS old_rows
   FOR EACH STATEMENT EXECUTE FUNCTION sagaflow_count_sagas();
+)sql",
+    // 5: the operators' audit log and the paused flows (pause and resume, bulk actions). Written
+    // to stand alone (IF NOT EXISTS, nothing it depends on but itself), so that migrations of
+    // other features may come before or after it.
+    R"sql(
+CREATE TABLE IF NOT EXISTS audit_log (
+  seq           bigserial PRIMARY KEY,
+  at            bigint NOT NULL,
+  actor         text NOT NULL,
+  action        text NOT NULL,
+  reason        text NOT NULL,
+  request       text NOT NULL,
+  result_status integer NOT NULL,
+  result        text NOT NULL
+);
+CREATE TABLE IF NOT EXISTS paused_flows (
+  flow text COLLATE "C" PRIMARY KEY
+);
 )sql",
 };
 

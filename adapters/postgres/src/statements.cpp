@@ -190,6 +190,18 @@ const Statement flow_definition_source{
 const Statement flow_definitions{"sf_flow_definitions",
                                  "SELECT name, version, source, deployed_at FROM flow_definitions "
                                  "ORDER BY name, version"};
+const Statement insert_audit{
+    "sf_insert_audit",
+    "INSERT INTO audit_log (at, actor, action, reason, request, result_status, result) "
+    "VALUES ($1, $2, $3, $4, $5, $6, $7)"};
+const Statement audit{"sf_audit",
+                      "SELECT seq, at, actor, action, reason, request, result_status, result "
+                      "FROM audit_log WHERE $1::bigint < 0 OR seq < $1::bigint "
+                      "ORDER BY seq DESC LIMIT $2"};
+const Statement pause_flow{"sf_pause_flow",
+                           "INSERT INTO paused_flows (flow) VALUES ($1) ON CONFLICT DO NOTHING"};
+const Statement unpause_flow{"sf_unpause_flow", "DELETE FROM paused_flows WHERE flow = $1"};
+const Statement paused_flows{"sf_paused_flows", "SELECT flow FROM paused_flows ORDER BY flow"};
 
 // Retention. Finished sagas of one flow and status changed before $3, in the partitions $4 (all
 // when empty), that no timer, subscription or outbox row names. The index on (flow, status,
@@ -326,6 +338,11 @@ std::span<const Statement* const> all() {
       &insert_flow_definition,
       &flow_definition_source,
       &flow_definitions,
+      &insert_audit,
+      &audit,
+      &pause_flow,
+      &unpause_flow,
+      &paused_flows,
       &finished,
       &count_finished,
       &remove_finished,

@@ -33,6 +33,8 @@ extern const Statement end_zombie, lock_timeout, commit_found, commit_outbox;
 extern const Statement load, load_unfinished, load_unfinished_in, find_by_key, find_subscriber;
 extern const Statement due_timers, due_timers_in, unpublished, unpublished_in, history, counts;
 extern const Statement insert_flow_definition, flow_definition_source, flow_definitions;
+// The audit log and paused flows.
+extern const Statement insert_audit, audit, pause_flow, unpause_flow, paused_flows;
 // Retention.
 extern const Statement finished, count_finished, remove_finished;
 // Leases.

@@ -11,7 +11,7 @@ namespace sagaflow::sqlite {
 namespace {
 
 // Append only: a released migration is never edited, a change is a new entry.
-constexpr std::array<const char*, 4> kMigrations = {
+constexpr std::array<const char*, 5> kMigrations = {
     // 1: the initial schema. Times are milliseconds since the epoch (INTEGER).
     R"sql(
 CREATE TABLE sagas (
@@ -135,6 +135,22 @@ END;
 CREATE TRIGGER sagas_count_delete AFTER DELETE ON sagas BEGIN
   UPDATE saga_counts SET count = count - 1 WHERE flow = OLD.flow AND status = OLD.status;
 END;
+)sql",
+    // 5: the operators' audit log and the paused flows (pause and resume, bulk actions).
+    R"sql(
+CREATE TABLE audit_log (
+  seq           INTEGER PRIMARY KEY AUTOINCREMENT,
+  at            INTEGER NOT NULL,
+  actor         TEXT NOT NULL,
+  action        TEXT NOT NULL,
+  reason        TEXT NOT NULL,
+  request       TEXT NOT NULL,
+  result_status INTEGER NOT NULL,
+  result        TEXT NOT NULL
+);
+CREATE TABLE paused_flows (
+  flow TEXT PRIMARY KEY NOT NULL
+) WITHOUT ROWID;
 )sql",
 };
 

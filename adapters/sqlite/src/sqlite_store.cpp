@@ -179,7 +179,16 @@ struct Statements {
                         "AND NOT EXISTS (SELECT 1 FROM timers WHERE timers.saga_id = sagas.id) "
                         "AND NOT EXISTS (SELECT 1 FROM subscriptions s WHERE s.saga_id = sagas.id) "
                         "AND NOT EXISTS (SELECT 1 FROM outbox o WHERE o.saga_id = sagas.id)"),
-        remove_history(db, "DELETE FROM history WHERE saga_id = ?") {}
+        remove_history(db, "DELETE FROM history WHERE saga_id = ?"),
+        insert_audit(db,
+                     "INSERT INTO audit_log (at, actor, action, reason, request, result_status, "
+                     "result) VALUES (?, ?, ?, ?, ?, ?, ?)"),
+        audit(db,
+              "SELECT seq, at, actor, action, reason, request, result_status, result "
+              "FROM audit_log WHERE ?1 < 0 OR seq < ?1 ORDER BY seq DESC LIMIT ?2"),
+        pause_flow(db, "INSERT INTO paused_flows (flow) VALUES (?) ON CONFLICT (flow) DO NOTHING"),
+        unpause_flow(db, "DELETE FROM paused_flows WHERE flow = ?"),
+        paused_flows(db, "SELECT flow FROM paused_flows ORDER BY flow") {}
 
   Statement begin, commit, rollback;
   Statement insert_saga, update_saga, saga_exists, insert_history, insert_outbox, delete_outbox;
@@ -188,6 +197,7 @@ struct Statements {
   Statement count_by_flow_and_status, insert_flow_definition, flow_definition_source;
   Statement flow_definitions;
   Statement finished, count_finished, remove_finished, remove_history;
+  Statement insert_audit, audit, pause_flow, unpause_flow, paused_flows;
 };
 
 // The list query for one filter shape (which fields are set), built from constant fragments
@@ -510,6 +520,50 @@ std::vector<FlowDefinitionRow> SqliteStore::flow_definitions() {
     out.push_back({s.column_text(0), static_cast<int>(s.column_int64(1)), s.column_text(2),
                    from_millis(s.column_int64(3))});
   }
+  return out;
+}
+
+void SqliteStore::append_audit(const AuditEntry& entry) {
+  std::lock_guard lock(impl_->mutex);
+  Use use(impl_->statements->insert_audit);
+  use->bind_all(to_millis(entry.at), entry.actor, entry.action, entry.reason, entry.request,
+                static_cast<std::int64_t>(entry.result_status), entry.result);
+  use->step();
+}
+
+std::vector<AuditEntry> SqliteStore::audit(std::optional<std::uint64_t> before, std::size_t limit) {
+  std::lock_guard lock(impl_->mutex);
+  Statement& s = impl_->statements->audit;
+  Use use(s);
+  s.bind_all(before ? static_cast<std::int64_t>(*before) : std::int64_t{-1},
+             static_cast<std::int64_t>(limit));
+  std::vector<AuditEntry> out;
+  while (s.step()) {
+    out.push_back(AuditEntry{.seq = static_cast<std::uint64_t>(s.column_int64(0)),
+                             .at = from_millis(s.column_int64(1)),
+                             .actor = s.column_text(2),
+                             .action = s.column_text(3),
+                             .reason = s.column_text(4),
+                             .request = s.column_text(5),
+                             .result_status = static_cast<int>(s.column_int64(6)),
+                             .result = s.column_text(7)});
+  }
+  return out;
+}
+
+void SqliteStore::set_flow_paused(std::string_view flow, bool paused) {
+  std::lock_guard lock(impl_->mutex);
+  Use use(paused ? impl_->statements->pause_flow : impl_->statements->unpause_flow);
+  use->bind_all(flow);
+  use->step();
+}
+
+std::vector<std::string> SqliteStore::paused_flows() {
+  std::lock_guard lock(impl_->mutex);
+  Statement& s = impl_->statements->paused_flows;
+  Use use(s);
+  std::vector<std::string> out;
+  while (s.step()) out.push_back(s.column_text(0));
   return out;
 }
 

@@ -76,4 +76,26 @@ json::array effects_json(const std::vector<StandingEffect>& effects) {
   return out;
 }
 
+std::vector<PlannedCompensation> compensations_on_cancel(const SagaState& saga) {
+  std::vector<PlannedCompensation> out;
+  if (saga.paused_from == Status::pending && saga.status == Status::paused) return out;
+  // Before compensation began, every completed activity is still to undo; once it began, the
+  // undo cursor says how many remain.
+  const std::size_t remaining =
+      saga.compensation_started ? saga.undo_cursor : saga.completed.size();
+  for (std::size_t i = remaining; i > 0; --i) {
+    const auto& a = saga.activities.at(saga.completed[i - 1]);
+    if (a.phase != ActivityPhase::done && a.phase != ActivityPhase::failed &&
+        a.phase != ActivityPhase::compensation_backoff && a.phase != ActivityPhase::compensating) {
+      continue;
+    }
+    const auto& step = *saga.plan->node(a.node).step;
+    if (!step.compensation || step.compensation->variants.empty()) continue;
+    PlannedCompensation planned{activity_key(saga, a), {}};
+    for (const auto& v : step.compensation->variants) planned.commands.push_back(v.command.type());
+    out.push_back(std::move(planned));
+  }
+  return out;
+}
+
 }  // namespace sagaflow

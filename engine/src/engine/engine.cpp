@@ -7,6 +7,7 @@
 
 #include <algorithm>
 #include <charconv>
+#include <optional>
 
 namespace sagaflow {
 namespace {
@@ -220,6 +221,77 @@ class Transition {
     s_.failure = "cancelled: " + std::string(reason);
     record("saga_cancel_requested", {}, {{"reason", reason}});
     if (s_.status == Status::compensating) enter_compensation();
+  }
+
+  // The caller checked that the status allows a pause. `by` is "operator", or "flow" for a
+  // start held because its flow is paused.
+  void pause(std::string_view reason, std::string_view by) {
+    s_.paused_from = s_.status;
+    s_.paused_by = std::string(by);
+    Lifecycle lc(s_.status);
+    lc.pause();
+    s_.status = lc.status();
+    record("saga_paused", {}, {{"by", by}, {"reason", reason}, {"was", to_string(s_.paused_from)}});
+  }
+
+  // A new saga of a paused flow: stored with its input, started when the flow is resumed.
+  void hold_start() {
+    pause("the flow is paused", "flow");
+    record("saga_held", {}, {{"input", s_.input}});
+  }
+
+  // A reply, event or timer of a paused saga: recorded now, applied at resume.
+  void hold(HeldInput input) {
+    json::object detail;
+    if (!input.timer.empty()) {
+      detail["timer"] = input.timer;
+    } else {
+      bool body_ok = true;
+      detail["message_id"] = input.message.id;
+      detail["kind"] = to_string(input.message.kind);
+      if (input.message.kind == MessageKind::reply) {
+        detail["answers"] = input.message.causation_id;
+        detail["outcome"] = to_string(input.message.outcome);
+        if (!input.message.error_code.empty()) detail["code"] = input.message.error_code;
+      } else {
+        detail["type"] = input.message.type;
+      }
+      detail["payload"] = parse_body(input.message.body, body_ok);
+    }
+    record("input_held", input.message.step, std::move(detail));
+    s_.held.push_back(std::move(input));
+  }
+
+  // Back to the status it was paused in, then the held inputs: replies and events first, in
+  // the order they came, then the timers that came due meanwhile (a step's timeout then finds
+  // the reply that came during the pause already applied). With `cancel_reason` (a cancel of
+  // the paused saga, which the caller checked is allowed) the saga is cancelled before the held
+  // inputs are applied, so that they feed its compensation rather than send its next step; a
+  // start held by its flow is cancelled without starting.
+  void resume(std::optional<std::string_view> cancel_reason = std::nullopt) {
+    Lifecycle lc(s_.status);
+    lc.unpause(s_.paused_from);
+    s_.status = lc.status();
+    auto held = std::move(s_.held);
+    s_.held.clear();
+    s_.paused_by.clear();
+    record("saga_resumed", {}, {{"held_inputs", held.size()}});
+    if (cancel_reason) {
+      cancel(*cancel_reason);
+    } else if (s_.status == Status::pending) {
+      return start();
+    }
+    for (const auto& h : held) {
+      if (!h.timer.empty()) continue;
+      if (h.message.kind == MessageKind::reply) {
+        reply(h.message);
+      } else {
+        event(h.message);
+      }
+    }
+    for (const auto& h : held) {
+      if (!h.timer.empty()) timer(h.timer);
+    }
   }
 
   // The caller checked that the saga is parked.
@@ -793,36 +865,74 @@ std::unique_ptr<SagaState> Engine::start(std::shared_ptr<const Plan> plan,
   saga->meta = json::object{
       {"id", saga->id}, {"flow", saga->flow().name}, {"version", saga->flow().version}};
   saga->nodes.assign(saga->plan->nodes().size(), NodeStatus::pending);
-  Transition(options_, *saga, now, out).start();
+  if (request.hold) {
+    Transition(options_, *saga, now, out).hold_start();
+  } else {
+    Transition(options_, *saga, now, out).start();
+  }
   return saga;
 }
 
 void Engine::on_reply(SagaState& saga, const Message& reply, Timestamp now, SagaWrite& out) const {
+  if (saga.status == Status::paused) {
+    return Transition(options_, saga, now, out).hold(HeldInput{.message = reply});
+  }
   Transition(options_, saga, now, out).reply(reply);
 }
 
 void Engine::on_event(SagaState& saga, const Message& event, Timestamp now, SagaWrite& out) const {
+  if (saga.status == Status::paused) {
+    return Transition(options_, saga, now, out).hold(HeldInput{.message = event});
+  }
   Transition(options_, saga, now, out).event(event);
 }
 
 void Engine::on_timer(SagaState& saga, std::string_view key, Timestamp now, SagaWrite& out) const {
+  if (saga.status == Status::paused) {
+    return Transition(options_, saga, now, out).hold(HeldInput{.timer = std::string(key)});
+  }
   Transition(options_, saga, now, out).timer(key);
 }
 
+// A paused saga is judged by the status it was paused in: cancelling it resumes it into the
+// cancel, held answers first.
 bool can_cancel(const SagaState& saga) {
-  return Lifecycle(saga.status).cancel(past_pivot(saga));
+  const Status status = saga.status == Status::paused ? saga.paused_from : saga.status;
+  return Lifecycle(status).cancel(past_pivot(saga));
 }
 
 bool can_retry(const SagaState& saga) {
   return saga.status == Status::failed;
 }
 
+void Engine::pause(SagaState& saga, std::string_view reason, Timestamp now, SagaWrite& out) const {
+  if (saga.status == Status::paused) throw Refused("the saga is already paused");
+  if (!Lifecycle(saga.status).pause()) {
+    throw Refused(std::string("cannot pause a saga that is ") + to_string(saga.status));
+  }
+  Transition(options_, saga, now, out).pause(reason, "operator");
+}
+
+void Engine::resume(SagaState& saga, Timestamp now, SagaWrite& out) const {
+  if (saga.status != Status::paused) {
+    throw Refused(std::string("only a paused saga can be resumed; this one is ") +
+                  to_string(saga.status));
+  }
+  Transition(options_, saga, now, out).resume();
+}
+
 // Refusals are decided before a transition begins, so that a refused request changes nothing.
 void Engine::cancel(SagaState& saga, std::string_view reason, Timestamp now, SagaWrite& out) const {
   if (!can_cancel(saga)) {
+    if (saga.status == Status::paused) {
+      throw Refused(std::string("cannot cancel a saga paused while ") +
+                    to_string(saga.paused_from) +
+                    (past_pivot(saga) ? " and past its pivot step" : ""));
+    }
     throw Refused(std::string("cannot cancel a saga that is ") + to_string(saga.status) +
                   (past_pivot(saga) ? " and past its pivot step" : ""));
   }
+  if (saga.status == Status::paused) return Transition(options_, saga, now, out).resume(reason);
   Transition(options_, saga, now, out).cancel(reason);
 }
 

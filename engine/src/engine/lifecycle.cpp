@@ -2,7 +2,7 @@
 // cannot be forward-declared, so it stays behind Lifecycle.
 // The transition table has more rows than Boost.MPL's preprocessed default of 20.
 #define BOOST_MPL_CFG_NO_PREPROCESSED_HEADERS
-#define BOOST_MPL_LIMIT_VECTOR_SIZE 30
+#define BOOST_MPL_LIMIT_VECTOR_SIZE 40
 #define BOOST_MPL_LIMIT_MAP_SIZE 30
 
 #include "sagaflow/engine/lifecycle.hpp"
@@ -39,6 +39,12 @@ struct Compensated {
 struct Stuck {};
 struct OperatorRetry {
   bool parked_in_compensation;
+};
+// An operator pauses a saga, or a start arrives for a paused flow (from pending); resuming
+// returns to the status it was paused in.
+struct Pause {};
+struct Unpause {
+  Status to;
 };
 // Reading a saga back from the store: the machine resumes in the status it was saved with.
 struct Restore {
@@ -84,6 +90,13 @@ struct ParkedGoingForward {
   }
 };
 template <Status S>
+struct BackTo {
+  template <class Fsm, class Source, class Target>
+  bool operator()(const Unpause& e, Fsm&, Source&, Target&) const {
+    return e.to == S;
+  }
+};
+template <Status S>
 struct Was {
   template <class Fsm, class Source, class Target>
   bool operator()(const Restore& e, Fsm&, Source&, Target&) const {
@@ -101,6 +114,7 @@ struct Completed : msmf::state<> {};
 struct CompensatedState : msmf::state<> {};
 struct Failed : msmf::state<> {};
 struct Cancelled : msmf::state<> {};
+struct Paused : msmf::state<> {};
 
 struct LifecycleDef : msmf::state_machine_def<LifecycleDef> {
   using initial_state = Pending;
@@ -124,6 +138,14 @@ struct LifecycleDef : msmf::state_machine_def<LifecycleDef> {
     Row < Compensating, Stuck,         Failed,           none,  none                 >,
     Row < Failed,       OperatorRetry, Compensating,     none,  ParkedInCompensation >,
     Row < Failed,       OperatorRetry, Running,          none,  ParkedGoingForward   >,
+    Row < Pending,      Pause,         Paused,           none,  none                 >,
+    Row < Running,      Pause,         Paused,           none,  none                 >,
+    Row < Waiting,      Pause,         Paused,           none,  none                 >,
+    Row < Compensating, Pause,         Paused,           none,  none                 >,
+    Row < Paused,       Unpause,       Pending,          none,  BackTo<Status::pending>      >,
+    Row < Paused,       Unpause,       Running,          none,  BackTo<Status::running>      >,
+    Row < Paused,       Unpause,       Waiting,          none,  BackTo<Status::waiting>      >,
+    Row < Paused,       Unpause,       Compensating,     none,  BackTo<Status::compensating> >,
     // A saga read back from the store resumes where it was.
     Row < Pending,      Restore,       Running,          none,  Was<Status::running>      >,
     Row < Pending,      Restore,       Waiting,          none,  Was<Status::waiting>      >,
@@ -131,7 +153,8 @@ struct LifecycleDef : msmf::state_machine_def<LifecycleDef> {
     Row < Pending,      Restore,       Completed,        none,  Was<Status::completed>    >,
     Row < Pending,      Restore,       CompensatedState, none,  Was<Status::compensated>  >,
     Row < Pending,      Restore,       Failed,           none,  Was<Status::failed>       >,
-    Row < Pending,      Restore,       Cancelled,        none,  Was<Status::cancelled>    >
+    Row < Pending,      Restore,       Cancelled,        none,  Was<Status::cancelled>    >,
+    Row < Pending,      Restore,       Paused,           none,  Was<Status::paused>       >
   > {};
   // clang-format on
 
@@ -147,8 +170,8 @@ using LifecycleMachine = boost::msm::back::state_machine<LifecycleDef>;
 template <class State>
 constexpr int state_id = boost::msm::back::get_state_id<LifecycleMachine::stt, State>::value;
 
-constexpr std::array<Status, 8> status_by_state_id() {
-  std::array<Status, 8> table{};
+constexpr std::array<Status, 9> status_by_state_id() {
+  std::array<Status, 9> table{};
   table[state_id<Pending>] = Status::pending;
   table[state_id<Running>] = Status::running;
   table[state_id<Waiting>] = Status::waiting;
@@ -157,9 +180,10 @@ constexpr std::array<Status, 8> status_by_state_id() {
   table[state_id<CompensatedState>] = Status::compensated;
   table[state_id<Failed>] = Status::failed;
   table[state_id<Cancelled>] = Status::cancelled;
+  table[state_id<Paused>] = Status::paused;
   return table;
 }
-constexpr std::array<Status, 8> kStatusByStateId = status_by_state_id();
+constexpr std::array<Status, 9> kStatusByStateId = status_by_state_id();
 
 }  // namespace
 
@@ -224,12 +248,18 @@ bool Lifecycle::stuck() {
 bool Lifecycle::operator_retry(bool parked_in_compensation) {
   return fire(machine(), OperatorRetry{parked_in_compensation});
 }
+bool Lifecycle::pause() {
+  return fire(machine(), Pause{});
+}
+bool Lifecycle::unpause(Status to) {
+  return fire(machine(), Unpause{to});
+}
 
 // ---------------------------------------------------------------------------------------------
 namespace {
-constexpr std::array<const char*, 8> kStatusNames = {"pending",      "running",   "waiting",
+constexpr std::array<const char*, 9> kStatusNames = {"pending",      "running",   "waiting",
                                                      "compensating", "completed", "compensated",
-                                                     "failed",       "cancelled"};
+                                                     "failed",       "cancelled", "paused"};
 }
 
 const char* to_string(Status status) {

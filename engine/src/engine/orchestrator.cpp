@@ -7,6 +7,7 @@
 #include <limits>
 #include <map>
 #include <mutex>
+#include <optional>
 #include <random>
 #include <set>
 #include <thread>
@@ -33,7 +34,20 @@ struct RetryControl {
   std::string saga_id;
   std::promise<void> done;
 };
-using Control = std::variant<StartControl, CancelControl, RetryControl>;
+struct PauseControl {
+  std::string saga_id;
+  std::string reason;
+  std::promise<void> done;
+};
+struct ResumeControl {
+  std::string saga_id;
+  std::promise<void> done;
+};
+using Control =
+    std::variant<StartControl, CancelControl, RetryControl, PauseControl, ResumeControl>;
+
+// How often a round reads the paused flows again (another orchestrator may have changed them).
+constexpr Duration kPausedFlowsRefresh{1000};
 
 std::string new_saga_id(std::mt19937_64& random) {
   static constexpr char kHex[] = "0123456789abcdef";
@@ -149,6 +163,14 @@ struct Orchestrator::Impl {
 
   std::mutex controls_mutex;
   std::vector<Control> controls;
+  template <class Control>
+  auto request(Control control);
+
+  // Paused flows as last read from the store; a start of one is held (StartRequest::hold). A
+  // flow that is no longer paused when they are read again has its held sagas resumed.
+  std::set<std::string, std::less<>> paused_flows;
+  std::optional<Duration> paused_flows_read;  // monotonic; none: never read yet
+  std::atomic<bool> paused_flows_changed{false};
 
   std::unordered_map<std::string, std::unique_ptr<SagaState>> cache;
   Timestamp last_timer_poll{};
@@ -209,6 +231,7 @@ struct Orchestrator::Impl {
     take_handed_over(now);
 
     Round round;
+    refresh_paused_flows(round, now);
     for (auto& c : taken) std::visit([&](auto& control) { handle(control, round, now); }, c);
     for (auto& d : deliveries) handle(d, round, now);
     for (const auto& t : timers) handle(t, round, now);
@@ -461,6 +484,7 @@ struct Orchestrator::Impl {
     if (request.saga_id.empty()) request.saga_id = new_id();
     if (!owns(request.saga_id)) throw not_owner(request.saga_id);
     SagaWrite write;
+    request.hold = paused_flows.contains(plan->flow().name);
     auto state = engine.start(plan, request, now, write);
     cache[request.saga_id] = std::move(state);
     return round.add(request.saga_id, 0, std::move(write));
@@ -515,6 +539,77 @@ struct Orchestrator::Impl {
 
   void handle(RetryControl& c, Round& round, Timestamp now) {
     operator_request(c, round, [&](SagaState& s, SagaWrite& w) { engine.retry(s, now, w); });
+  }
+
+  void handle(PauseControl& c, Round& round, Timestamp now) {
+    operator_request(c, round,
+                     [&](SagaState& s, SagaWrite& w) { engine.pause(s, c.reason, now, w); });
+  }
+
+  void handle(ResumeControl& c, Round& round, Timestamp now) {
+    operator_request(c, round, [&](SagaState& s, SagaWrite& w) { engine.resume(s, now, w); });
+  }
+
+  // Reads the paused flows when due (every kPausedFlowsRefresh, or at once after a change made
+  // here). The sagas held by a flow that is no longer paused are resumed in this round. A full
+  // scan (the first read, or after a failure) resumes every saga held by a flow not paused now,
+  // so that a flow resumed while no orchestrator ran, or while the store failed, is not missed.
+  void refresh_paused_flows(Round& round, Timestamp now) {
+    const auto mono = clock.monotonic();
+    const bool changed = paused_flows_changed.exchange(false);
+    if (!changed && paused_flows_read && mono - *paused_flows_read < kPausedFlowsRefresh) return;
+    const bool full_scan = !paused_flows_read;
+    std::set<std::string, std::less<>> fresh;
+    std::set<std::string> candidates;
+    try {
+      auto names = store.paused_flows();
+      fresh.insert(names.begin(), names.end());
+      if (full_scan) {
+        held_sagas(std::string(), candidates);
+      } else {
+        for (const auto& flow : paused_flows) {
+          if (!fresh.contains(flow)) held_sagas(flow, candidates);
+        }
+      }
+    } catch (const std::exception&) {
+      paused_flows_changed = true;  // the store does not answer: ask again next round
+      return;
+    }
+    paused_flows = std::move(fresh);
+    paused_flows_read = mono;
+    for (const auto& id : candidates) {
+      try {
+        if (!owns(id)) continue;
+        auto* s = saga(id);
+        if (s == nullptr || s->status != Status::paused || s->paused_by != "flow" ||
+            paused_flows.contains(s->flow().name)) {
+          continue;
+        }
+        const auto version_before = s->version;
+        SagaWrite write;
+        engine.resume(*s, now, write);
+        round.add(id, version_before, std::move(write));
+      } catch (const std::exception&) {
+        paused_flows_read.reset();  // a full scan next round takes it again
+      }
+    }
+  }
+
+  // Adds the ids of the paused sagas of `flow` (every flow when empty) to `ids`: those stored
+  // and those held this round, not committed yet.
+  void held_sagas(const std::string& flow, std::set<std::string>& ids) {
+    SagaFilter filter{.flow = flow, .status = to_string(Status::paused), .limit = 1000};
+    while (true) {
+      auto rows = store.list(filter);
+      for (const auto& row : rows) ids.insert(row.id);
+      if (rows.size() < filter.limit) break;
+      filter.after = SagaCursor{rows.back().created_at, rows.back().id};
+    }
+    for (const auto& [id, state] : cache) {
+      if (state->status == Status::paused && (flow.empty() || state->flow().name == flow)) {
+        ids.insert(id);
+      }
+    }
   }
 
   void handle(Delivery& d, Round& round, Timestamp now) {
@@ -816,28 +911,38 @@ Orchestrator::Orchestrator(const FlowRegistry& flows, Store& store, Transport& t
 
 Orchestrator::~Orchestrator() = default;
 
-std::future<StartResult> Orchestrator::start(StartRequest request) {
-  StartControl c{std::move(request), {}};
-  auto f = c.done.get_future();
-  std::lock_guard lock(impl_->controls_mutex);
-  impl_->controls.emplace_back(std::move(c));
+// Hands a request to the next round; its future is fulfilled once its effect is committed.
+template <class Control>
+auto Orchestrator::Impl::request(Control control) {
+  auto f = control.done.get_future();
+  std::lock_guard lock(controls_mutex);
+  controls.emplace_back(std::move(control));
   return f;
+}
+
+std::future<StartResult> Orchestrator::start(StartRequest request) {
+  return impl_->request(StartControl{std::move(request), {}});
 }
 
 std::future<void> Orchestrator::cancel(std::string saga_id, std::string reason) {
-  CancelControl c{std::move(saga_id), std::move(reason), {}};
-  auto f = c.done.get_future();
-  std::lock_guard lock(impl_->controls_mutex);
-  impl_->controls.emplace_back(std::move(c));
-  return f;
+  return impl_->request(CancelControl{std::move(saga_id), std::move(reason), {}});
 }
 
 std::future<void> Orchestrator::retry(std::string saga_id) {
-  RetryControl c{std::move(saga_id), {}};
-  auto f = c.done.get_future();
-  std::lock_guard lock(impl_->controls_mutex);
-  impl_->controls.emplace_back(std::move(c));
-  return f;
+  return impl_->request(RetryControl{std::move(saga_id), {}});
+}
+
+std::future<void> Orchestrator::pause(std::string saga_id, std::string reason) {
+  return impl_->request(PauseControl{std::move(saga_id), std::move(reason), {}});
+}
+
+std::future<void> Orchestrator::resume(std::string saga_id) {
+  return impl_->request(ResumeControl{std::move(saga_id), {}});
+}
+
+void Orchestrator::set_flow_paused(const std::string& flow, bool paused) {
+  impl_->store.set_flow_paused(flow, paused);
+  impl_->paused_flows_changed = true;
 }
 
 void Orchestrator::recover(bool resend_in_flight) {

@@ -31,6 +31,57 @@ Activity decode_activity(const json::array& v) {
                   .maybe_applied = v[7].as_bool()};
 }
 
+// A paused saga's extra state; absent otherwise, so rows of running sagas are unchanged.
+// Held messages keep what the engine reads when it applies them at resume.
+json::object encode_pause(const SagaState& saga) {
+  json::array held;
+  for (const auto& h : saga.held) {
+    if (!h.timer.empty()) {
+      held.push_back(json::object{{"timer", h.timer}});
+      continue;
+    }
+    const auto& m = h.message;
+    held.push_back(json::object{{"kind", static_cast<int>(m.kind)},
+                                {"id", m.id},
+                                {"type", m.type},
+                                {"causation_id", m.causation_id},
+                                {"outcome", static_cast<int>(m.outcome)},
+                                {"error_code", m.error_code},
+                                {"step", m.step},
+                                {"attempt", m.attempt},
+                                {"body", m.body}});
+  }
+  return json::object{
+      {"from", to_string(saga.paused_from)}, {"by", saga.paused_by}, {"held", std::move(held)}};
+}
+
+void decode_pause(const json::object& pause, SagaState& saga) {
+  auto from = status_from_string(pause.at("from").as_string());
+  if (!from) throw std::runtime_error("saga " + saga.id + " was paused in an unknown status");
+  saga.paused_from = *from;
+  saga.paused_by = pause.at("by").as_string();
+  for (const auto& v : pause.at("held").as_array()) {
+    const auto& h = v.as_object();
+    HeldInput input;
+    if (const auto* timer = h.if_contains("timer")) {
+      input.timer = timer->as_string();
+    } else {
+      auto& m = input.message;
+      m.kind = static_cast<MessageKind>(h.at("kind").to_number<int>());
+      m.id = h.at("id").as_string();
+      m.type = h.at("type").as_string();
+      m.causation_id = h.at("causation_id").as_string();
+      m.correlation_id = saga.id;
+      m.outcome = static_cast<ReplyOutcome>(h.at("outcome").to_number<int>());
+      m.error_code = h.at("error_code").as_string();
+      m.step = h.at("step").as_string();
+      m.attempt = h.at("attempt").to_number<std::uint32_t>();
+      m.body = h.at("body").as_string();
+    }
+    saga.held.push_back(std::move(input));
+  }
+}
+
 }  // namespace
 
 SagaRow to_row(const SagaState& saga) {
@@ -60,6 +111,7 @@ SagaRow to_row(const SagaState& saga) {
                      {"parked_activity", saga.parked_activity},
                      {"failure", saga.failure},
                      {"traceparent", saga.traceparent}};
+  if (saga.status == Status::paused) state["pause"] = encode_pause(saga);
   return SagaRow{.id = saga.id,
                  .flow = saga.flow().name,
                  .flow_version = saga.flow().version,
@@ -123,6 +175,7 @@ std::unique_ptr<SagaState> from_row(const SagaRow& row, const FlowRegistry& flow
   saga->parked_activity = state.at("parked_activity").to_number<int>();
   saga->failure = state.at("failure").as_string();
   saga->traceparent = state.at("traceparent").as_string();
+  if (const auto* pause = state.if_contains("pause")) decode_pause(pause->as_object(), *saga);
   return saga;
 }
 

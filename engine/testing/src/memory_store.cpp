@@ -282,6 +282,35 @@ std::vector<FlowDefinitionRow> MemoryStore::flow_definitions() {
   return out;
 }
 
+void MemoryStore::append_audit(const AuditEntry& entry) {
+  std::lock_guard lock(mutex_);
+  audit_.push_back(entry);
+  audit_.back().seq = audit_.size();
+}
+
+std::vector<AuditEntry> MemoryStore::audit(std::optional<std::uint64_t> before, std::size_t limit) {
+  std::lock_guard lock(mutex_);
+  std::vector<AuditEntry> out;
+  std::size_t end = before ? std::min<std::size_t>(*before - 1, audit_.size()) : audit_.size();
+  if (before && *before == 0) end = 0;
+  for (std::size_t i = end; i > 0 && out.size() < limit; --i) out.push_back(audit_[i - 1]);
+  return out;
+}
+
+void MemoryStore::set_flow_paused(std::string_view flow, bool paused) {
+  std::lock_guard lock(mutex_);
+  if (paused) {
+    paused_flows_.emplace(flow);
+  } else if (auto it = paused_flows_.find(flow); it != paused_flows_.end()) {
+    paused_flows_.erase(it);
+  }
+}
+
+std::vector<std::string> MemoryStore::paused_flows() {
+  std::lock_guard lock(mutex_);
+  return {paused_flows_.begin(), paused_flows_.end()};
+}
+
 bool MemoryStore::still_needed(const std::string& saga_id) const {
   auto timer = timers_.lower_bound(Key{saga_id, ""});
   if (timer != timers_.end() && timer->first.first == saga_id) return true;

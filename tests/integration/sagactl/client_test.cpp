@@ -443,6 +443,99 @@ TEST_CASE("cancel posts the reason, a saga past its pivot refuses (409)") {
   CHECK(c.run({"cancel", "s-3"}).status == sagactl::kExitNotFound);
 }
 
+// --- pause, resume, bulk, audit ---------------------------------------------------------------
+TEST_CASE("pause and resume post to the saga's routes, or the flow's with --flow") {
+  Client c;
+  c.admin.on("POST", "/api/sagas/s-1/pause", {200, R"({"id": "s-1", "status": "paused"})"});
+  auto r = c.run({"pause", "s-1", "--reason", "stuck"});
+  CHECK(r.status == sagactl::kExitOk);
+  CHECK(json::parse(c.admin.last().body) == json::parse(R"({"reason": "stuck"})"));
+  CHECK(r.out == "saga s-1: paused, status paused\n");
+  c.admin.on("POST", "/api/sagas/s-1/resume", {200, R"({"id": "s-1", "status": "running"})"});
+  CHECK(c.run({"resume", "s-1"}).out == "saga s-1: resumed, status running\n");
+  c.admin.on("POST", "/api/sagas/s-2/resume", {409, error_body("conflict", "not paused")});
+  CHECK(c.run({"resume", "s-2"}).status == sagactl::kExitFailure);
+  c.admin.on("POST", "/api/flows/order/pause", {200, R"({"flow": "order", "paused": true})"});
+  auto flow = c.run({"pause", "--flow", "order"});
+  CHECK(flow.status == sagactl::kExitOk);
+  CHECK(flow.out == "flow order: paused (new starts wait)\n");
+  c.admin.on("POST", "/api/flows/nope/resume", {404, error_body("not_found", "unknown flow")});
+  CHECK(c.run({"resume", "--flow", "nope"}).status == sagactl::kExitNotFound);
+  CHECK(c.run({"pause", "s-1", "--flow", "order"}).status == sagactl::kExitUsage);
+  CHECK(c.run({"pause"}).status == sagactl::kExitUsage);
+}
+
+TEST_CASE("admin commands name the actor from SAGAFLOW_ACTOR, else USER") {
+  FakeAdmin admin;
+  admin.on("POST", "/api/sagas/s-1/pause", {200, R"({"id": "s-1", "status": "paused"})"});
+  run_sagactl({"pause", "s-1", "--url", admin.url()}, {{"SAGAFLOW_ACTOR", "alice"}, {"USER", "x"}});
+  CHECK(admin.last().actor == "alice");
+  run_sagactl({"pause", "s-1", "--url", admin.url()}, {{"USER", "bob"}});
+  CHECK(admin.last().actor == "bob");
+}
+
+TEST_CASE("bulk posts the filter to the action's route, exits 1 when any refused") {
+  Client c;
+  c.admin.on("POST", "/api/sagas/pause",
+             {200, R"({"paused": ["a", "b"], "refused": [{"id": "c", "error": "is failed"}]})"});
+  auto r = c.run({"bulk", "pause", "--flow", "order", "--status", "running", "--limit", "5",
+                  "--reason", "incident"});
+  CHECK(r.status == sagactl::kExitFailure);
+  CHECK(json::parse(c.admin.last().body) ==
+        json::parse(R"({"flow": "order", "status": "running", "limit": 5,
+                        "reason": "incident"})"));
+  CHECK(r.out ==
+        "paused 2 sagas\n"
+        "  a\n"
+        "  b\n"
+        "refused 1\n"
+        "  ID  ERROR\n"
+        "  c   is failed\n");
+  c.admin.on("POST", "/api/sagas/resume", {200, R"({"resumed": ["a"], "refused": []})"});
+  auto ok = c.run({"bulk", "resume"});
+  CHECK(ok.status == sagactl::kExitOk);
+  CHECK(ok.out == "resumed 1 saga\n  a\n");
+  CHECK(c.run({"bulk", "resume", "--status", "paused"}).status == sagactl::kExitUsage);
+  CHECK(c.run({"bulk", "retry", "--reason", "x"}).status == sagactl::kExitUsage);
+  CHECK(c.run({"bulk", "explode"}).status == sagactl::kExitUsage);
+  CHECK(c.run({"bulk", "cancel", "--limit", "0"}).status == sagactl::kExitUsage);
+}
+
+TEST_CASE("bulk --dry-run prints the count and each cancel's compensations") {
+  Client c;
+  c.admin.on("POST", "/api/sagas/cancel", {200, R"({"action": "cancel", "dry_run": true,
+    "count": 2, "sagas": [
+      {"id": "a", "flow": "order", "status": "running", "compensations": [
+        {"step": "charge", "commands": ["billing.refund"]},
+        {"step": "reserve", "commands": ["stock.release"]}]},
+      {"id": "b", "flow": "order", "status": "waiting", "compensations": []}]})"});
+  auto r = c.run({"bulk", "cancel", "--dry-run", "--flow", "order"});
+  CHECK(r.status == sagactl::kExitOk);
+  CHECK(json::parse(c.admin.last().body) == json::parse(R"({"flow": "order", "dry_run": true})"));
+  CHECK(r.out ==
+        "dry run: cancel would take 2 sagas\n"
+        "  a  order  running\n"
+        "    compensates charge (billing.refund)\n"
+        "    compensates reserve (stock.release)\n"
+        "  b  order  waiting\n"
+        "    compensates nothing\n");
+}
+
+TEST_CASE("audit prints the entries as a table and the next page") {
+  Client c;
+  c.admin.on("GET", "/api/audit", {200, R"({"entries": [
+    {"seq": 7, "at": "2026-11-23T10:00:00.000Z", "actor": "alice",
+     "action": "POST /api/sagas/a/pause", "reason": "stuck", "request": "{}", "status": 200,
+     "result": "{}"}], "next": 7})"});
+  auto r = c.run({"audit", "--limit", "1", "--before", "9"});
+  CHECK(r.status == sagactl::kExitOk);
+  CHECK(c.admin.last().query == "limit=1&before=9");
+  CHECK(r.out.find("alice") != std::string::npos);
+  CHECK(r.out.find("POST /api/sagas/a/pause") != std::string::npos);
+  CHECK(r.out.find("older: sagactl audit --before 7\n") != std::string::npos);
+  CHECK(c.run({"audit", "--limit", "501"}).status == sagactl::kExitUsage);
+}
+
 // --- deploy ----------------------------------------------------------------------------------
 
 TEST_CASE("deploy posts the file as YAML and says whether it was new") {

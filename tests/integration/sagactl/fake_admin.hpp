@@ -28,6 +28,7 @@ struct RecordedRequest {
   std::string path;
   std::string query;  // after '?', "" when none
   std::string authorization;
+  std::string actor;  // X-Sagaflow-Actor
   std::string content_type;
   std::string body;
 };
@@ -126,6 +127,7 @@ class FakeAdmin {
     r.path = r.target.substr(0, question);
     r.query = question == std::string::npos ? "" : r.target.substr(question + 1);
     r.authorization = std::string(request[boost::beast::http::field::authorization]);
+    r.actor = std::string(request["X-Sagaflow-Actor"]);
     r.content_type = std::string(request[boost::beast::http::field::content_type]);
     r.body = request.body();
     std::lock_guard lock(mutex_);

@@ -27,13 +27,15 @@ class EngineHarness {
  public:
   explicit EngineHarness(std::string_view yaml) { plan = flows.add(load_test_flow(yaml)); }
 
-  void start(json::value input, std::string idempotency_key = {}) {
+  // `hold`: the start of a paused flow (stored paused, started at resume).
+  void start(json::value input, std::string idempotency_key = {}, bool hold = false) {
     last = {};
     saga = engine.start(plan,
                         StartRequest{.flow = plan->flow().name,
                                      .input = std::move(input),
                                      .idempotency_key = std::move(idempotency_key),
-                                     .saga_id = "s1"},
+                                     .saga_id = "s1",
+                                     .hold = hold},
                         clock.now(), last);
     book_timers();
   }
@@ -103,6 +105,18 @@ class EngineHarness {
   void retry() {
     last = {};
     engine.retry(*saga, clock.now(), last);
+    book_timers();
+  }
+
+  void pause(std::string_view reason = "test") {
+    last = {};
+    engine.pause(*saga, reason, clock.now(), last);
+    book_timers();
+  }
+
+  void resume() {
+    last = {};
+    engine.resume(*saga, clock.now(), last);
     book_timers();
   }
 

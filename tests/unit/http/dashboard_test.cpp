@@ -83,7 +83,7 @@ TEST_CASE("the files under /ui/ have their content types") {
 
 TEST_CASE("every file a page links is embedded and served") {
   ApiWorld w;
-  for (const char* page : {"/", "/sagas/x"}) {
+  for (const char* page : {"/", "/sagas/x", "/audit"}) {
     CAPTURE(page);
     auto links = linked_files(get(w, page).body());
     CHECK(links.size() >= 3);
@@ -108,7 +108,7 @@ TEST_CASE("every dashboard answer carries a CSP that allows only this origin's s
     CHECK(res["X-Frame-Options"] == "DENY");
   }
   // The pages keep to it: no inline script or style, no handler attributes.
-  for (const char* page : {"index.html", "saga.html"}) {
+  for (const char* page : {"index.html", "saga.html", "audit.html"}) {
     CAPTURE(page);
     const std::string html(find_dashboard_file(page)->bytes);
     CHECK(std::regex_search(html, std::regex("<script src=")));
@@ -217,8 +217,9 @@ TEST_CASE("the embedded files are the folder's, each once") {
     CHECK_FALSE(f.bytes.empty());
     CHECK(f.bytes.data()[f.bytes.size()] == '\0');  // the generator's terminator, left out
   }
-  for (const char* name : {"index.html", "saga.html", "style.css", "common.js", "list.js",
-                           "saga.js", "sequence.js", "favicon.svg"}) {
+  for (const char* name :
+       {"index.html", "saga.html", "style.css", "common.js", "list.js", "saga.js", "sequence.js",
+        "favicon.svg", "controls.js", "audit.html", "audit.js"}) {
     CAPTURE(name);
     CHECK(names.contains(name));
   }

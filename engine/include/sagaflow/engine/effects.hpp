@@ -23,6 +23,19 @@ struct StandingEffect {
 // forward steps. Empty unless the saga is compensated or cancelled.
 std::vector<StandingEffect> effects_left_standing(const SagaState& saga);
 
+// A step a cancel would undo, and the compensation commands it may send (each variant's: a
+// variant's `when` is decided when the compensation runs).
+struct PlannedCompensation {
+  std::string step;                   // the activity key
+  std::vector<std::string> commands;  // "service.name"
+};
+
+// What cancelling the saga now would compensate, in the order it would (the latest completed
+// first): each activity completed (or maybe applied) whose step declares a compensation, and
+// not undone yet. Commands still out are undone too if they succeed; they are not listed.
+// The bulk cancel's dry run (POST /api/sagas/cancel with dry_run) shows it.
+std::vector<PlannedCompensation> compensations_on_cancel(const SagaState& saga);
+
 // [{"step", "reason"}], as the admin API and the history write them.
 json::array effects_json(const std::vector<StandingEffect>& effects);
 

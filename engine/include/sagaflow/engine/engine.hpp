@@ -26,6 +26,8 @@ struct StartRequest {
   std::string idempotency_key;
   std::string saga_id;  // chosen by the caller (the orchestrator generates one)
   std::string traceparent;
+  // Its flow is paused: the saga is stored, paused, with its input, and starts when resumed.
+  bool hold = false;
 };
 
 // The start input does not satisfy the flow's input contract.
@@ -86,6 +88,12 @@ class Engine {
   // Operator requests; throw Refused when the status does not allow them.
   void cancel(SagaState& saga, std::string_view reason, Timestamp now, SagaWrite& out) const;
   void retry(SagaState& saga, Timestamp now, SagaWrite& out) const;
+  // Pause: nothing more is sent; replies, events and timers that come meanwhile are recorded
+  // (history "input_held") and applied when it is resumed. Running, waiting and compensating
+  // sagas can be paused. Cancelling a paused saga resumes it and cancels it in one transition,
+  // the cancel first, then the held inputs (they feed the compensation).
+  void pause(SagaState& saga, std::string_view reason, Timestamp now, SagaWrite& out) const;
+  void resume(SagaState& saga, Timestamp now, SagaWrite& out) const;
 
   // Sends again, with the same ids, every command whose reply is awaited: after a restart over
   // a transport that lost what was in flight. Participants recognise the ids.

@@ -10,6 +10,7 @@
 //   compensating --compensated--> compensated | cancelled
 //   compensating --stuck--> failed (parked for an operator)
 //   failed --operator retry--> compensating | running
+//   pending|running|waiting|compensating --pause--> paused --unpause--> the status it left
 #include <cstddef>
 #include <optional>
 #include <string_view>
@@ -25,6 +26,7 @@ enum class Status : unsigned char {
   compensated,
   failed,  // parked: an operator must retry (or it stays visible forever)
   cancelled,
+  paused,  // an operator paused it (or its flow, at its start): sends nothing until resumed
 };
 
 const char* to_string(Status status);
@@ -52,6 +54,8 @@ class Lifecycle {
   bool compensated(bool cancel_requested);
   bool stuck();  // a compensation failed for good: park
   bool operator_retry(bool parked_in_compensation);
+  bool pause();
+  bool unpause(Status to);  // back to the status it was paused in
 
  private:
   struct Machine;

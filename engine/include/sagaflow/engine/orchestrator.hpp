@@ -129,6 +129,14 @@ class Orchestrator {
   std::future<StartResult> start(StartRequest request);
   std::future<void> cancel(std::string saga_id, std::string reason);
   std::future<void> retry(std::string saga_id);
+  // Engine::pause/resume, fulfilled once committed.
+  std::future<void> pause(std::string saga_id, std::string reason);
+  std::future<void> resume(std::string saga_id);
+  // Pauses or resumes a flow (stored at once, any thread). While a flow is paused its starts
+  // are stored paused (StartRequest::hold); once resumed, every orchestrator resumes the held
+  // sagas it owns in a round within about a second (this one in its next round). Sagas an
+  // operator paused one by one stay paused.
+  void set_flow_paused(const std::string& flow, bool paused);
 
   // After a (re)start, before running: publishes what was committed but not confirmed as
   // published, and, with a transport that lost what was in flight (the embedded bus),

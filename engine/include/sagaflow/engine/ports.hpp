@@ -249,6 +249,20 @@ struct FinishedCount {
   bool operator==(const FinishedCount&) const = default;
 };
 
+// One operator action as the audit log keeps it (the admin endpoint records every mutating
+// request: docs/admin-api.md#audit).
+struct AuditEntry {
+  std::uint64_t seq = 0;  // assigned by the store, increasing in the order recorded
+  Timestamp at{};
+  std::string actor;      // who: the X-Sagaflow-Actor header, else "anonymous"
+  std::string action;     // what: the method and path, e.g. "POST /api/sagas/ab12/pause"
+  std::string reason;     // why, as the operator said it (X-Sagaflow-Reason or the body's reason)
+  std::string request;    // the request's JSON body, or empty
+  int result_status = 0;  // the HTTP status answered
+  std::string result;     // the answer's JSON body (cut to a few kilobytes)
+  bool operator==(const AuditEntry&) const = default;
+};
+
 struct RemovedRows {
   std::uint64_t sagas = 0;
   std::uint64_t history = 0;
@@ -298,6 +312,16 @@ class Store {
   // still stored at the version given, in a final status, and no timer, subscription or outbox
   // row names it; the others stay untouched. Their idempotency keys are free again.
   virtual RemovedRows remove_finished(std::span<const SagaRow> sagas) = 0;
+
+  // The audit log: appends one entry (its seq and nothing else is assigned by the store), and
+  // reads them newest first, those with seq below `before` when given, at most `limit`.
+  virtual void append_audit(const AuditEntry& entry) = 0;
+  virtual std::vector<AuditEntry> audit(std::optional<std::uint64_t> before, std::size_t limit) = 0;
+
+  // Paused flows: a start of a paused flow is stored paused and starts when the flow resumes.
+  virtual void set_flow_paused(std::string_view flow, bool paused) = 0;
+  // By name.
+  virtual std::vector<std::string> paused_flows() = 0;
 };
 
 // ---------------------------------------------------------------------------------------------

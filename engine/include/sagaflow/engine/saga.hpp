@@ -46,6 +46,13 @@ struct WaitState {
   std::vector<std::string> seen;  // message ids accepted or refused, to ignore duplicates
 };
 
+// A reply, event or timer that came while the saga was paused: recorded at once, applied in
+// order when the saga is resumed.
+struct HeldInput {
+  std::string timer;  // the timer's key; empty for a reply or an event
+  Message message;    // the reply or event (kind, id, type, causation_id, outcome, body...)
+};
+
 struct SagaState {
   std::string id;
   std::shared_ptr<const Plan> plan;
@@ -71,6 +78,11 @@ struct SagaState {
   bool cancel_requested = false;
   int parked_activity = -1;  // the activity an operator retry sends again
   std::string failure;       // why it failed or is compensating
+  // While paused: the status a resume returns to (pending for a start held by a paused flow),
+  // who paused it ("operator" or "flow") and the inputs held meanwhile.
+  Status paused_from = Status::running;
+  std::string paused_by;
+  std::vector<HeldInput> held;
 
   const flow::Flow& flow() const { return plan->flow(); }
 };

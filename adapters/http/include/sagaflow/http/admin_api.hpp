@@ -13,6 +13,7 @@
 #include <chrono>
 #include <functional>
 #include <future>
+#include <map>
 #include <memory>
 #include <mutex>
 #include <optional>
@@ -58,6 +59,8 @@ struct Gauges {
   std::size_t outbox_lag = 0;
   // Per service, by name: commands in flight and waiting for a slot (Orchestrator::service_loads).
   std::vector<ServiceLoad> services;
+  // Sagas paused now, by flow (from the store's counts; filled by the admin endpoint).
+  std::map<std::string, std::uint64_t> paused_sagas;
 };
 
 enum class Deployed { created, unchanged };
@@ -96,6 +99,27 @@ class AdminBackend {
   virtual std::future<StartResult> start(StartRequest request) = 0;
   virtual std::future<void> cancel(std::string saga_id, std::string reason) = 0;
   virtual std::future<void> retry(std::string saga_id) = 0;
+  // Pause and resume (Orchestrator::pause/resume, set_flow_paused), and the audit log
+  // (Store::append_audit/audit). By default there are none: NotServing (503).
+  virtual std::future<void> pause(std::string /*saga_id*/, std::string /*reason*/) {
+    throw NotServing("pausing sagas is not served by this process");
+  }
+  virtual std::future<void> resume(std::string /*saga_id*/) {
+    throw NotServing("resuming sagas is not served by this process");
+  }
+  virtual void set_flow_paused(const std::string& /*flow*/, bool /*paused*/) {
+    throw NotServing("pausing flows is not served by this process");
+  }
+  virtual std::vector<std::string> paused_flows() {
+    throw NotServing("pausing flows is not served by this process");
+  }
+  virtual void append_audit(const AuditEntry& /*entry*/) {
+    throw NotServing("this process keeps no audit log");
+  }
+  virtual std::vector<AuditEntry> audit(std::optional<std::uint64_t> /*before*/,
+                                        std::size_t /*limit*/) {
+    throw NotServing("this process keeps no audit log");
+  }
 
   // An outside event, delivered as a participant publishing it would (docs/protocol.md §8).
   // Ready once the transport holds it; failed with EventNotRouted when nothing takes its type.
@@ -247,7 +271,12 @@ class AdminApi {
   Response list(Context& c);
   Response show(Context& c, std::string_view id);
   Outcome operator_request(Context& c, std::string_view id, std::string_view action);
-  Outcome bulk_retry(Context& c);
+  Outcome bulk_action(Context& c, std::string_view action);
+  std::future<void> ask(std::string_view action, std::string id, std::string reason);
+  Response audit(Context& c);
+  Response flow_pause(Context& c, std::string_view name, bool pause);
+  Outcome answer(const Request& request);
+  void record_audit(AuditEntry entry, const Response& response);
   Response counts(Context& c);
   Outcome purge(Context& c);
   Outcome events(Context& c);

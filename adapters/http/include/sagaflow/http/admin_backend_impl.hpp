@@ -52,6 +52,12 @@ class AdminBackendImpl final : public AdminBackend {
   std::future<StartResult> start(StartRequest request) override;
   std::future<void> cancel(std::string saga_id, std::string reason) override;
   std::future<void> retry(std::string saga_id) override;
+  std::future<void> pause(std::string saga_id, std::string reason) override;
+  std::future<void> resume(std::string saga_id) override;
+  void set_flow_paused(const std::string& flow, bool paused) override;
+  std::vector<std::string> paused_flows() override;
+  void append_audit(const AuditEntry& entry) override;
+  std::vector<AuditEntry> audit(std::optional<std::uint64_t> before, std::size_t limit) override;
   std::future<void> send_event(Message event) override;
   std::optional<SagaRow> saga(std::string_view id) override;
   std::vector<HistoryRow> history(std::string_view id) override;

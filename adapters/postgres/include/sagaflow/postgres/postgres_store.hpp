@@ -82,6 +82,10 @@ class PostgresStore final : public Store, public PartitionedStore {
   std::vector<SagaCount> count_by_flow_and_status() override;
   void save_flow_definition(const FlowDefinitionRow& definition) override;
   std::vector<FlowDefinitionRow> flow_definitions() override;
+  void append_audit(const AuditEntry& entry) override;
+  std::vector<AuditEntry> audit(std::optional<std::uint64_t> before, std::size_t limit) override;
+  void set_flow_paused(std::string_view flow, bool paused) override;
+  std::vector<std::string> paused_flows() override;
   // Retention: sagaflowd gives it a store (a connection) of its own, so that its batches never
   // wait for the orchestrator's commits, nor hold them back.
   std::vector<SagaRow> finished(const FinishedFilter& filter) override;

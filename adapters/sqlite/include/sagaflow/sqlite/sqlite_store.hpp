@@ -34,6 +34,10 @@ class SqliteStore final : public Store {
   std::vector<SagaCount> count_by_flow_and_status() override;
   void save_flow_definition(const FlowDefinitionRow& definition) override;
   std::vector<FlowDefinitionRow> flow_definitions() override;
+  void append_audit(const AuditEntry& entry) override;
+  std::vector<AuditEntry> audit(std::optional<std::uint64_t> before, std::size_t limit) override;
+  void set_flow_paused(std::string_view flow, bool paused) override;
+  std::vector<std::string> paused_flows() override;
   // Retention: short write transactions, meant to run between the orchestrator's rounds.
   std::vector<SagaRow> finished(const FinishedFilter& filter) override;
   FinishedCount count_finished(const FinishedFilter& filter) override;

@@ -49,6 +49,10 @@ class MemoryStore final : public Store, public PartitionedStore {
   std::vector<SagaCount> count_by_flow_and_status() override;
   void save_flow_definition(const FlowDefinitionRow& definition) override;
   std::vector<FlowDefinitionRow> flow_definitions() override;
+  void append_audit(const AuditEntry& entry) override;
+  std::vector<AuditEntry> audit(std::optional<std::uint64_t> before, std::size_t limit) override;
+  void set_flow_paused(std::string_view flow, bool paused) override;
+  std::vector<std::string> paused_flows() override;
   std::vector<SagaRow> finished(const FinishedFilter& filter) override;
   FinishedCount count_finished(const FinishedFilter& filter) override;
   RemovedRows remove_finished(std::span<const SagaRow> sagas) override;
@@ -111,6 +115,8 @@ class MemoryStore final : public Store, public PartitionedStore {
   std::map<Key, StoredTimer> timers_;  // (saga id, key) -> timer
   std::set<std::tuple<Timestamp, std::string, std::string>> timers_by_due_;  // started only
   std::map<std::pair<std::string, int>, FlowDefinitionRow> definitions_;
+  std::vector<AuditEntry> audit_;  // in seq order; seq = index + 1
+  std::set<std::string, std::less<>> paused_flows_;
   std::map<Key, std::string> subscriptions_;  // (event, key) -> saga id
   std::map<int, PartitionLease> leases_;
   std::map<std::string, Timestamp, std::less<>> owners_alive_until_;
