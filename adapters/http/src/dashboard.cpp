@@ -129,6 +129,8 @@ std::optional<Response> dashboard_response(const Request& request, std::string_v
   std::string_view name;
   if (path == "/") {
     name = "index.html";
+  } else if (path == "/services") {
+    name = "services.html";
   } else if (path.starts_with(kSagaPages)) {
     const auto id = path.substr(kSagaPages.size());
     if (id.empty() || id.find('/') != std::string_view::npos) return std::nullopt;
