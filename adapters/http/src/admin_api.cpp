@@ -313,7 +313,7 @@ Outcome AdminApi::handle_request(const Request& request) {
   try {
     return forwarding_not_owner(request, route(c));
   } catch (const NotOwner& e) {
-    return forward_to_owner(request, e);
+    return forward_to_owner(request, e, options_.forward_timeout);
   } catch (const BadRequest& e) {
     return c.reply.error(e.code, e.message, e.details);
   } catch (const NotServing& e) {
@@ -331,24 +331,25 @@ Outcome AdminApi::handle_request(const Request& request) {
 Outcome AdminApi::forwarding_not_owner(const Request& request, Outcome outcome) {
   auto* pending = std::get_if<Pending>(&outcome);
   if (pending == nullptr) return outcome;
+  // The wrapper keeps the original's time: a refusal comes at the orchestrator's next round,
+  // and the forward has what is left of it (the owner answers within its own commit time).
   struct State {
     Pending original;
     std::optional<Pending> forwarded;
-    Clock::time_point started;
   };
-  auto state = std::make_shared<State>(State{std::move(*pending), std::nullopt, Clock::now()});
+  const auto timeout = pending->timeout();
+  const auto deadline = Clock::now() + timeout;
+  auto state = std::make_shared<State>(State{std::move(*pending), std::nullopt});
   auto copy = std::make_shared<Request>(request);
-  auto poll = [this, state, copy]() -> std::optional<Response> {
+  auto poll = [this, state, copy, deadline]() -> std::optional<Response> {
     if (state->forwarded) return state->forwarded->poll();
     try {
-      if (auto response = state->original.poll()) return response;
-      // The original's own time (the wrapper's has room for a forward on top).
-      if (Clock::now() - state->started >= state->original.timeout()) {
-        return state->original.expire();
-      }
-      return std::nullopt;
+      return state->original.poll();
     } catch (const NotOwner& refusal) {
-      auto forwarded = forward_to_owner(*copy, refusal);
+      const auto left =
+          std::chrono::duration_cast<std::chrono::milliseconds>(deadline - Clock::now());
+      auto forwarded =
+          forward_to_owner(*copy, refusal, std::max(left, std::chrono::milliseconds(1)));
       if (auto* response = std::get_if<Response>(&forwarded)) return std::move(*response);
       state->forwarded.emplace(std::move(std::get<Pending>(forwarded)));
       return state->forwarded->poll();
@@ -357,13 +358,13 @@ Outcome AdminApi::forwarding_not_owner(const Request& request, Outcome outcome) 
   auto expire = [state]() -> Response {
     return state->forwarded ? state->forwarded->expire() : state->original.expire();
   };
-  Pending wrapped(std::move(poll), std::move(expire),
-                  state->original.timeout() + options_.forward_timeout);
+  Pending wrapped(std::move(poll), std::move(expire), timeout);
   if (state->original.wake_on()) wrapped.woken_by(state->original.wake_on());
   return wrapped;
 }
 
-Outcome AdminApi::forward_to_owner(const Request& request, const NotOwner& refusal) {
+Outcome AdminApi::forward_to_owner(const Request& request, const NotOwner& refusal,
+                                   std::chrono::milliseconds budget) {
   const Reply reply{request.version(), request.keep_alive()};
   if (refusal.partition < 0) return reply.error(status::service_unavailable, refusal.what());
   const std::string partition = std::to_string(refusal.partition);
@@ -407,9 +408,10 @@ Outcome AdminApi::forward_to_owner(const Request& request, const NotOwner& refus
   // On a thread of its own: the endpoint's threads never wait on another process.
   auto promise = std::make_shared<std::promise<Response>>();
   auto future = std::make_shared<std::future<Response>>(promise->get_future());
-  std::thread([promise, request, url = owner->admin_url, timeout = options_.forward_timeout] {
+  const auto limit = std::min(budget, options_.forward_timeout);
+  std::thread([promise, request, url = owner->admin_url, limit] {
     try {
-      promise->set_value(forward_request(request, url, timeout));
+      promise->set_value(forward_request(request, url, limit));
     } catch (...) {
       promise->set_exception(std::current_exception());
     }
@@ -434,7 +436,6 @@ Outcome AdminApi::forward_to_owner(const Request& request, const NotOwner& refus
                          std::move(d));
     }
   };
-  const auto limit = options_.forward_timeout;
   auto expire = [reply, details, name, url, limit]() -> Response {
     auto d = details;
     d["reason"] = "owner_unreachable";

@@ -12,6 +12,7 @@ using sagaflow::NotOwner;
 using sagaflow::PartitionOwner;
 using sagaflow::http::AdminApi;
 using sagaflow::http::AdminOptions;
+using sagaflow::http::Response;
 
 namespace {
 
@@ -40,7 +41,7 @@ class NotOwnerBackend : public sagaflow::testing::ForwardingBackend {
 };
 
 struct World {
-  ApiWorld world{AdminOptions{.token = std::string(kToken)}};
+  ApiWorld world;  // its own API, without a token, starts the sagas
   NotOwnerBackend backend{world.backend};
   AdminApi api{backend, AdminOptions{.token = std::string(kToken),
                                      .forward_timeout = std::chrono::milliseconds(3000)}};

@@ -234,7 +234,8 @@ struct AdminOptions {
   // A start's `wait`: when the request names no timeout_ms, and the cap of one it names.
   std::chrono::milliseconds default_wait{10'000};
   std::chrono::milliseconds max_wait{30'000};
-  // How long a request forwarded to its saga's owner (another orchestrator) may take.
+  // How long a request forwarded to its saga's owner (another orchestrator) may take at most
+  // (within the request's own time: a cancel's or retry's commit_timeout).
   std::chrono::milliseconds forward_timeout{15'000};
   // How long POST /api/purge waits for its pass to end before it answers 202 (the pass goes on).
   std::chrono::milliseconds purge_timeout{20'000};
@@ -280,7 +281,9 @@ class AdminApi {
   // Wraps an answer so that a NotOwner it fails with, at once or when polled, sends the request
   // on to the saga's owner (forward_to_owner): the one place every operator request gets it.
   Outcome forwarding_not_owner(const Request& request, Outcome outcome);
-  Outcome forward_to_owner(const Request& request, const NotOwner& refusal);
+  // `budget`: how long the owner may take (at most AdminOptions::forward_timeout).
+  Outcome forward_to_owner(const Request& request, const NotOwner& refusal,
+                           std::chrono::milliseconds budget);
   Response metrics(Context& c);
   std::string random_hex(int digits);
   std::string new_trace_id();  // 32 hex digits
