@@ -65,8 +65,8 @@ TEST_CASE("an operator request sent to the orchestrator that does not own the sa
   // not failed), not the non-owner's refusal (503).
   auto retried = run_sagactl({"retry", theirs[1], "--url", d.url(0)});
   CHECK(retried.status == 1);
-  CHECK_MESSAGE(retried.err.find("conflict") != std::string::npos ||
-                    retried.err.find("failed") != std::string::npos,
+  CHECK_MESSAGE((retried.err.find("conflict") != std::string::npos ||
+                 retried.err.find("failed") != std::string::npos),
                 retried.err);
   CHECK(saga_once(d.url(0), theirs[1], "waiting").at("status") == "waiting");
 
