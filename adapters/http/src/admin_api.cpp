@@ -1205,11 +1205,12 @@ Response AdminApi::readyz(Context& c) {
   json::object parts{{"store", r.store.empty() ? "ok" : r.store},
                      {"broker", r.broker.empty() ? "ok" : r.broker}};
   // A warning, not a failure: the process serves, but nobody takes some service's commands.
+  // Absent when there is none, so that the answer is as it always was.
   json::array unserved;
   for (const auto& name : services_without_consumer(backend_.last_services())) {
     unserved.push_back(json::value(name));
   }
-  parts["services_without_consumer"] = std::move(unserved);
+  if (!unserved.empty()) parts["services_without_consumer"] = std::move(unserved);
   if (r.ready()) {
     parts["status"] = "ready";
     return c.reply.json(status::ok, parts);
