@@ -56,6 +56,7 @@ int run_bulk(std::span<const std::string_view> args, Context& ctx);
 int run_audit(std::span<const std::string_view> args, Context& ctx);
 int run_send_event(std::span<const std::string_view> args, Context& ctx);
 int run_flows(std::span<const std::string_view> args, Context& ctx);
+int run_services(std::span<const std::string_view> args, Context& ctx);
 int run_purge(std::span<const std::string_view> args, Context& ctx);
 int run_conform(std::span<const std::string_view> args, Context& ctx);
 int run_watch(std::span<const std::string_view> args, Context& ctx);

@@ -32,6 +32,8 @@ constexpr std::array kCommands{
             run_send_event},
     Command{"watch", "print the sagas' changes as they happen", run_watch},
     Command{"flows", "list the deployed flows and their versions", run_flows},
+    Command{"services", "show each service's consumers, commands waiting and last reply",
+            run_services},
     Command{"purge", "remove finished sagas past their retention now (--dry-run: show them)",
             run_purge},
     Command{"conform", "check a live worker against the wire protocol (docs/protocol.md)",

@@ -110,6 +110,11 @@ void apply(Config& c, const std::string& key, const std::string& value, const st
     c.partitions = parse_int(value, 0, 4096, where);
   } else if (key == "owner") {
     c.owner = value;
+  } else if (key == "admin_advertise_url") {
+    if (!value.starts_with("http://")) {
+      throw ConfigError(where + ": admin_advertise_url must be an http:// URL");
+    }
+    c.admin_advertise_url = value;
   } else if (key == "lease_ttl_ms") {
     c.lease_ttl_ms = parse_int(value, 500, 600000, where);
   } else if (key == "max_in_flight_per_service") {
@@ -200,6 +205,7 @@ const std::map<std::string, std::string>& environment_names() {
       {"SAGAFLOW_PG_SCHEMA", "pg_schema"},
       {"SAGAFLOW_PARTITIONS", "partitions"},
       {"SAGAFLOW_OWNER", "owner"},
+      {"SAGAFLOW_ADMIN_ADVERTISE_URL", "admin_advertise_url"},
       {"SAGAFLOW_LEASE_TTL_MS", "lease_ttl_ms"},
       {"SAGAFLOW_MAX_IN_FLIGHT_PER_SERVICE", "max_in_flight_per_service"},
       {"SAGAFLOW_AMQP_URL", "amqp_url"},
@@ -326,6 +332,9 @@ std::string usage() {
          "  --partitions N    several orchestrators share the sagas in N partitions (needs\n"
          "                    PostgreSQL and RabbitMQ; the same N everywhere; default 0: one)\n"
          "  --owner NAME      this process in the partition leases (default: host:pid)\n"
+         "  --admin-advertise-url URL   where the other orchestrators forward operator\n"
+         "                    requests for this one's sagas (default: http://ADMIN_LISTEN;\n"
+         "                    a wildcard address gives the host name)\n"
          "  --lease-ttl-ms MS how long a silent orchestrator keeps its partitions (5000)\n"
          "  --max-in-flight-per-service N   commands of one service out at once from this\n"
          "                    process (256; 0: no limit); the others wait in the store\n"
@@ -360,6 +369,7 @@ std::string usage() {
          "  --exit            with --demo: stop after the scenarios; fail if one went wrong\n"
          "Environment: SAGAFLOW_CONFIG, SAGAFLOW_FLOWS, SAGAFLOW_DB, SAGAFLOW_AMQP_URL,\n"
          "SAGAFLOW_PG_DSN, SAGAFLOW_PG_SCHEMA, SAGAFLOW_PARTITIONS, SAGAFLOW_OWNER,\n"
+         "SAGAFLOW_ADMIN_ADVERTISE_URL, "
          "SAGAFLOW_LEASE_TTL_MS, SAGAFLOW_AMQP_PREFIX, SAGAFLOW_TLS_*,\n"
          "SAGAFLOW_ADMIN_LISTEN, SAGAFLOW_ADMIN_FLOW_CHECK_MS, SAGAFLOW_ADMIN_MAX_STREAMS,\n"
          "SAGAFLOW_ADMIN_THREADS, SAGAFLOW_ADMIN_QUEUE, SAGAFLOW_ADMIN_READ_CONNECTIONS, "

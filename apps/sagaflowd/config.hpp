@@ -65,6 +65,10 @@ struct Config {
   int partitions = 0;
   std::string owner;
   int lease_ttl_ms = 5000;
+  // Where the other orchestrators forward an operator's request for a saga of this process's
+  // partitions (`admin_advertise_url`, http:// only). Empty: http://ADMIN_LISTEN (a wildcard
+  // listen address gives the host name instead).
+  std::string admin_advertise_url;
 
   // Backpressure: at most this many commands of one service in flight from this process; the
   // others wait in the store's outbox, in order (OrchestratorOptions::max_in_flight_per_service).

@@ -175,6 +175,54 @@ std::string default_owner() {
   return std::string(host) + ":" + std::to_string(::getpid());
 }
 
+// Where the other orchestrators forward operator requests for this one's sagas: the flag, or
+// the admin endpoint's own URL, with the host name for a wildcard listen address (which no one
+// can connect to).
+std::string advertised_admin_url(const sagaflowd::Config& config, std::string listening) {
+  if (!config.admin_advertise_url.empty()) return config.admin_advertise_url;
+  while (listening.ends_with('/')) listening.pop_back();
+  for (std::string_view wildcard : {"http://0.0.0.0:", "http://[::]:"}) {
+    if (listening.starts_with(wildcard)) {
+      char host[256] = {};
+      ::gethostname(host, sizeof host - 1);
+      return "http://" + std::string(host) + ":" + listening.substr(wildcard.size());
+    }
+  }
+  return listening;
+}
+
+// The services nobody consumes while commands wait for them: one warning line per service at
+// most once a minute, for as long as it lasts (the same is on /readyz, /metrics and
+// GET /api/services).
+class UnservedServicesLog {
+ public:
+  void check(sagaflow::http::AdminBackend& backend) {
+    const auto now = std::chrono::steady_clock::now();
+    std::vector<sagaflow::ServiceHealth> health;
+    try {
+      health = backend.services();
+    } catch (const std::exception&) {
+      return;  // not serving yet: nothing to tell
+    }
+    for (const auto& h : health) {
+      if (!h.without_consumer) continue;
+      auto [it, first] = last_warned_.try_emplace(h.service, now);
+      if (!first && now - it->second < kEvery) continue;
+      it->second = now;
+      log::warn("service without consumer",
+                {{"service", sagaflow::text::printable(h.service)},
+                 {"in_flight", h.in_flight},
+                 {"waiting", h.waiting},
+                 {"queued", h.queued.value_or(0)},
+                 {"detail", "commands wait for this service and no worker consumes them"}});
+    }
+  }
+
+ private:
+  static constexpr auto kEvery = std::chrono::minutes(1);
+  std::map<std::string, std::chrono::steady_clock::time_point> last_warned_;
+};
+
 // SAGAFLOW_FAULT_AT: dies like kill -9 at the Nth pass of the fault point, for recovery drills.
 std::function<void(std::string_view)> fault_hook(const sagaflowd::Config& config) {
   if (config.fault_point.empty()) return {};
@@ -505,6 +553,13 @@ int main(int argc, char** argv) {
     options.lease_ttl = sagaflow::Duration(config.lease_ttl_ms);
     options.heartbeat_every = sagaflow::Duration(std::max(100, config.lease_ttl_ms / 5));
     options.on_leases_changed = log_leases;
+    const auto url = advertised_admin_url(config, admin->url());
+    try {
+      lease_connection->advertise(options.owner, url);
+    } catch (const std::exception& error) {
+      log::warn("cannot record the admin URL; operator requests are not forwarded here",
+                {{"url", url}, {"error", sagaflow::text::printable(error.what())}});
+    }
     log::info("sharing the sagas with other orchestrators",
               {{"owner", options.owner}, {"partitions", config.partitions}});
   }
@@ -582,6 +637,11 @@ int main(int argc, char** argv) {
   sagaflow::http::BackendHooks hooks;
   hooks.changes = &changes;
   hooks.reads = reads.get();
+  hooks.service_queues = broker ? static_cast<sagaflow::ServiceQueues*>(broker.get())
+                                : static_cast<sagaflow::ServiceQueues*>(&bus);
+  if (lease_connection) {
+    hooks.owner_of = [&](int partition) { return lease_connection->owner_of(partition); };
+  }
   if (broker) {
     hooks.prepare_deploy = [&](const sagaflow::Plan& plan) {
       return declare_for_deploy(*broker, plan);
@@ -617,8 +677,10 @@ int main(int argc, char** argv) {
   }
   if (!config.demo || !config.exit_after_demo) {
     log::info("serving; Ctrl-C stops", {{"admin", admin->url()}});
-    while (!signalled(signals, std::chrono::seconds(1))) {
-    }
+    UnservedServicesLog unserved;
+    do {
+      unserved.check(backend);
+    } while (!signalled(signals, std::chrono::seconds(2)));
   }
 
   // The endpoint first: its requests wait on the orchestrator, never the other way round. A

@@ -45,6 +45,14 @@ class ServingBackend final : public sagaflow::http::AdminBackend {
                                       const std::string& source) override;
   sagaflow::http::Readiness readiness() override;
   sagaflow::http::Gauges gauges() override;
+  std::vector<sagaflow::ServiceHealth> services() override { return real().services(); }
+  std::vector<sagaflow::ServiceHealth> last_services() override {
+    auto* real = real_.load();
+    return real ? real->last_services() : std::vector<sagaflow::ServiceHealth>{};
+  }
+  std::optional<sagaflow::PartitionOwner> owner_of(int partition) override {
+    return real().owner_of(partition);
+  }
   std::vector<sagaflow::PurgeGroup> purge_preview(const sagaflow::PurgeScope& scope) override;
   std::future<std::vector<sagaflow::PurgeGroup>> purge(const sagaflow::PurgeScope& scope) override;
   sagaflow::SagaChangeFeed* changes() override {

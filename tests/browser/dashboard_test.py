@@ -894,6 +894,50 @@ def test_pause_bulk_and_audit(b, daemon):
 
 
 # ------------------------------------------------------------------------------------------
+# ------------------------------------------------------------------------------------------
+# The Services page (/services, services.js): a service that nobody serves, with a command in
+# flight, is flagged "no consumer"; a served one is not.
+GHOST_FLOW = """name: dashboard_ghost
+version: 1
+description: Commands a service no participant serves, for the Services page's warning
+input:
+  ref: string
+steps:
+  - name: ping
+    irreversible: true
+    command:
+      service: ghost_service
+      name: ping
+      input: { ref: $input.ref }
+"""
+
+
+def test_services_page(b, daemon):
+    status, body = daemon.api("POST", "/api/flows", GHOST_FLOW, "application/yaml")
+    check(status in (200, 201), f"deploying the ghost flow: {status} {body}")
+    status, body = daemon.api("POST", "/api/sagas", {"flow": "dashboard_ghost",
+                                                     "input": {"ref": "ghost-1"}})
+    check(status in (201, 202), f"starting the ghost saga: {status} {body}")
+    poll("the API to flag ghost_service",
+         lambda: "ghost_service" in daemon.api("GET", "/api/services")[1]["without_consumer"])
+    b.open(f"{daemon.url}/services")
+    if b.token_dialog_open():
+        b.enter_token()
+    b.wait("the services table", lambda d: b.css("table#services[data-state=loaded]"))
+    ghost = b.one('tr[data-service="ghost_service"]')
+    check("warning" in (ghost.get_attribute("class") or ""), "ghost_service is not highlighted")
+    check("no consumer" in ghost.text, f"ghost_service's row reads {ghost.text!r}")
+    banner = b.one("#services-warning")
+    check(banner.is_displayed() and "ghost_service" in banner.text,
+          f"the banner reads {banner.text!r}")
+    served = b.one('tr[data-service="users"]')
+    check("no consumer" not in served.text, f"users is flagged: {served.text!r}")
+    cells = served.find_elements("css selector", "td")
+    check(cells[1].text == "1", f"users shows {cells[1].text} consumers, expected 1")
+    b.screenshot("services")
+    log(f"services page: ghost_service flagged, users served ({served.text})")
+
+
 def main():
     parser = argparse.ArgumentParser()
     parser.add_argument("--sagaflowd", required=True)
@@ -929,6 +973,7 @@ def main():
         test_retry_refused(browser, daemon, sagas["completed"])
         test_cancel(browser, daemon, sagas["waiting"])
         test_pause_bulk_and_audit(browser, daemon)
+        test_services_page(browser, daemon)
 
         browser.collect_console()
         broken = [e for e in browser.console

@@ -43,6 +43,11 @@ class ForwardingBackend : public http::AdminBackend {
   }
   http::Readiness readiness() override { return real_.readiness(); }
   http::Gauges gauges() override { return real_.gauges(); }
+  std::vector<ServiceHealth> services() override { return real_.services(); }
+  std::vector<ServiceHealth> last_services() override { return real_.last_services(); }
+  std::optional<PartitionOwner> owner_of(int partition) override {
+    return real_.owner_of(partition);
+  }
   std::vector<PurgeGroup> purge_preview(const PurgeScope& scope) override {
     return real_.purge_preview(scope);
   }

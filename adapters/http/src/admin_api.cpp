@@ -3,7 +3,10 @@
 #include <algorithm>
 #include <charconv>
 #include <exception>
+#include <future>
+#include <memory>
 #include <string>
+#include <thread>
 
 #include <boost/beast/core/string.hpp>
 #include <boost/beast/http/field.hpp>
@@ -11,6 +14,7 @@
 #include <boost/beast/http/verb.hpp>
 
 #include "admin_events.hpp"
+#include "forward.hpp"
 #include "sagaflow/engine/effects.hpp"
 #include "sagaflow/engine/lifecycle.hpp"
 #include "sagaflow/engine/saga.hpp"
@@ -225,6 +229,8 @@ Response input_refused(const Reply& reply, const InvalidInput& refused) {
 Response request_failed(const Reply& reply, std::exception_ptr error, std::string_view what) {
   try {
     std::rethrow_exception(error);
+  } catch (const NotOwner&) {
+    throw;  // another orchestrator's saga: AdminApi::forwarding_not_owner sends the request there
   } catch (const InvalidInput& e) {
     return input_refused(reply, e);
   } catch (const Refused& e) {
@@ -394,7 +400,9 @@ Outcome AdminApi::answer(const Request& request) {
   Context c{request, Reply{request.version(), request.keep_alive()}, target.substr(0, question),
             question == std::string_view::npos ? std::string_view{} : target.substr(question + 1)};
   try {
-    return route(c);
+    return forwarding_not_owner(request, route(c));
+  } catch (const NotOwner& e) {
+    return forward_to_owner(request, e, options_.forward_timeout);
   } catch (const BadRequest& e) {
     return c.reply.error(e.code, e.message, e.details);
   } catch (const NotServing& e) {
@@ -404,6 +412,128 @@ Outcome AdminApi::answer(const Request& request) {
     log::error("admin request failed", {{"path", c.path}, {"error", e.what()}});
     return c.reply.error(status::service_unavailable, "the store did not answer; try again");
   }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Any orchestrator answers: a request refused with NotOwner goes on to the saga's owner.
+
+Outcome AdminApi::forwarding_not_owner(const Request& request, Outcome outcome) {
+  auto* pending = std::get_if<Pending>(&outcome);
+  if (pending == nullptr) return outcome;
+  // The wrapper keeps the original's time: a refusal comes at the orchestrator's next round,
+  // and the forward has what is left of it (the owner answers within its own commit time).
+  struct State {
+    Pending original;
+    std::optional<Pending> forwarded;
+  };
+  const auto timeout = pending->timeout();
+  const auto deadline = Clock::now() + timeout;
+  auto state = std::make_shared<State>(State{std::move(*pending), std::nullopt});
+  auto copy = std::make_shared<Request>(request);
+  auto poll = [this, state, copy, deadline]() -> std::optional<Response> {
+    if (state->forwarded) return state->forwarded->poll();
+    try {
+      return state->original.poll();
+    } catch (const NotOwner& refusal) {
+      const auto left =
+          std::chrono::duration_cast<std::chrono::milliseconds>(deadline - Clock::now());
+      auto forwarded =
+          forward_to_owner(*copy, refusal, std::max(left, std::chrono::milliseconds(1)));
+      if (auto* response = std::get_if<Response>(&forwarded)) return std::move(*response);
+      state->forwarded.emplace(std::move(std::get<Pending>(forwarded)));
+      return state->forwarded->poll();
+    }
+  };
+  auto expire = [state]() -> Response {
+    return state->forwarded ? state->forwarded->expire() : state->original.expire();
+  };
+  Pending wrapped(std::move(poll), std::move(expire), timeout);
+  if (state->original.wake_on()) wrapped.woken_by(state->original.wake_on());
+  return wrapped;
+}
+
+Outcome AdminApi::forward_to_owner(const Request& request, const NotOwner& refusal,
+                                   std::chrono::milliseconds budget) {
+  const Reply reply{request.version(), request.keep_alive()};
+  if (refusal.partition < 0) return reply.error(status::service_unavailable, refusal.what());
+  const std::string partition = std::to_string(refusal.partition);
+  json::object details{{"partition", refusal.partition}};
+  if (!request[kForwardedHeader].empty()) {
+    // Sent here as the owner, but the lease moved meanwhile: no second hop (no loop).
+    details["reason"] = "forwarded_to_non_owner";
+    return reply.error(status::service_unavailable,
+                       "this request was forwarded here as to the owner of partition " + partition +
+                           ", which this orchestrator does not own (any more); ask again",
+                       std::move(details));
+  }
+  std::optional<PartitionOwner> owner;
+  try {
+    owner = backend_.owner_of(refusal.partition);
+  } catch (const std::exception& e) {
+    log::warn("cannot look up a partition's owner",
+              {{"partition", refusal.partition}, {"error", e.what()}});
+    details["reason"] = "owner_unknown";
+    return reply.error(status::service_unavailable,
+                       "the owner of partition " + partition + " cannot be looked up; try again",
+                       std::move(details));
+  }
+  if (!owner) {
+    details["reason"] = "owner_gone";
+    return reply.error(status::service_unavailable,
+                       std::string(refusal.what()) + ", and partition " + partition +
+                           " has no live owner now (its orchestrator is gone); ask again once "
+                           "another orchestrator has taken it over",
+                       std::move(details));
+  }
+  details["owner"] = owner->owner;
+  if (owner->admin_url.empty()) {
+    details["reason"] = "owner_without_url";
+    return reply.error(status::service_unavailable,
+                       "the owner " + owner->owner + " of partition " + partition +
+                           " advertises no admin URL; ask it directly",
+                       std::move(details));
+  }
+  details["admin_url"] = owner->admin_url;
+  // On a thread of its own: the endpoint's threads never wait on another process.
+  auto promise = std::make_shared<std::promise<Response>>();
+  auto future = std::make_shared<std::future<Response>>(promise->get_future());
+  const auto limit = std::min(budget, options_.forward_timeout);
+  std::thread([promise, request, url = owner->admin_url, limit] {
+    try {
+      promise->set_value(forward_request(request, url, limit));
+    } catch (...) {
+      promise->set_exception(std::current_exception());
+    }
+  }).detach();
+  const auto name = owner->owner;
+  const auto url = owner->admin_url;
+  auto poll = [future, reply, details, name, url, partition]() -> std::optional<Response> {
+    if (!ready(*future)) return std::nullopt;
+    try {
+      auto answer = future->get();
+      answer.version(reply.version);
+      answer.keep_alive(reply.keep_alive);
+      answer.set(kAnsweredByHeader, name);
+      answer.prepare_payload();
+      return answer;
+    } catch (const std::exception& e) {
+      auto d = details;
+      d["reason"] = "owner_unreachable";
+      return reply.error(status::service_unavailable,
+                         "the owner " + name + " of partition " + partition + " at " + url +
+                             " does not answer (" + e.what() + "); ask again",
+                         std::move(d));
+    }
+  };
+  auto expire = [reply, details, name, url, limit]() -> Response {
+    auto d = details;
+    d["reason"] = "owner_unreachable";
+    return reply.error(status::service_unavailable,
+                       "the owner " + name + " at " + url + " did not answer within " +
+                           std::to_string(limit.count()) + " ms; it may still act on the request",
+                       std::move(d));
+  };
+  return Pending(std::move(poll), std::move(expire), limit);
 }
 
 Outcome AdminApi::route(Context& c) {
@@ -449,6 +579,10 @@ Outcome AdminApi::route(Context& c) {
   if (path == "/api/purge") {
     if (method != verb::post) return allow("POST");
     return purge(c);
+  }
+  if (path == "/api/services") {
+    if (method != verb::get) return allow("GET");
+    return services(c);
   }
   if (path == "/api/counts") {
     if (method != verb::get) return allow("GET");
@@ -1280,6 +1414,13 @@ Response AdminApi::readyz(Context& c) {
   const auto r = backend_.readiness();
   json::object parts{{"store", r.store.empty() ? "ok" : r.store},
                      {"broker", r.broker.empty() ? "ok" : r.broker}};
+  // A warning, not a failure: the process serves, but nobody takes some service's commands.
+  // Absent when there is none, so that the answer is as it always was.
+  json::array unserved;
+  for (const auto& name : services_without_consumer(backend_.last_services())) {
+    unserved.push_back(json::value(name));
+  }
+  if (!unserved.empty()) parts["services_without_consumer"] = std::move(unserved);
   if (r.ready()) {
     parts["status"] = "ready";
     return c.reply.json(status::ok, parts);
@@ -1295,6 +1436,28 @@ Response AdminApi::readyz(Context& c) {
   if (!r.broker.empty()) message += " broker: " + r.broker + ";";
   message.pop_back();
   return c.reply.error(status::service_unavailable, message, std::move(parts));
+}
+
+Response AdminApi::services(Context& c) {
+  c.params({});
+  const auto health = backend_.services();
+  json::array services;
+  json::array unserved;
+  for (const auto& h : health) {
+    json::object o{{"service", h.service},
+                   {"consumers", h.consumers ? json::value(*h.consumers) : json::value(nullptr)},
+                   {"queued", h.queued ? json::value(*h.queued) : json::value(nullptr)},
+                   {"in_flight", h.in_flight},
+                   {"waiting", h.waiting},
+                   {"oldest_waiting_ms", h.oldest_waiting_age.count()},
+                   {"last_reply_at",
+                    h.last_reply ? json::value(format_time(*h.last_reply)) : json::value(nullptr)},
+                   {"without_consumer", h.without_consumer}};
+    if (h.without_consumer) unserved.push_back(json::value(h.service));
+    services.push_back(std::move(o));
+  }
+  return c.reply.json(status::ok, json::object{{"services", std::move(services)},
+                                               {"without_consumer", std::move(unserved)}});
 }
 
 Response AdminApi::metrics(Context& c) {

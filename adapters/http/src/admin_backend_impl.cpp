@@ -156,7 +156,41 @@ Readiness AdminBackendImpl::readiness() {
 Gauges AdminBackendImpl::gauges() {
   return Gauges{.sagas_in_flight = orchestrator_.cached_sagas(),
                 .outbox_lag = orchestrator_.outbox_lag(),
-                .services = orchestrator_.service_loads()};
+                .services = orchestrator_.service_loads(),
+                .service_health = last_services()};
+}
+
+std::vector<ServiceHealth> AdminBackendImpl::services() {
+  std::set<std::string> names;
+  for (const auto& plan : flows_.all())
+    names.insert(plan->services().begin(), plan->services().end());
+  const auto loads = orchestrator_.service_loads();
+  const auto replies = orchestrator_.last_replies();
+  for (const auto& load : loads) names.insert(load.service);
+  for (const auto& [name, at] : replies) names.insert(name);
+  const std::vector<std::string> all(names.begin(), names.end());
+  std::map<std::string, ServiceQueue> queues;
+  if (hooks_.service_queues) {
+    try {
+      queues = hooks_.service_queues->service_queues(all);
+    } catch (const std::exception&) {
+      // The transport cannot tell now (the broker is away): consumers stay unknown, no warning.
+    }
+  }
+  auto health = service_health(all, loads, queues, replies);
+  std::lock_guard lock(services_mutex_);
+  last_services_ = health;
+  return health;
+}
+
+std::vector<ServiceHealth> AdminBackendImpl::last_services() {
+  std::lock_guard lock(services_mutex_);
+  return last_services_;
+}
+
+std::optional<PartitionOwner> AdminBackendImpl::owner_of(int partition) {
+  if (!hooks_.owner_of) return std::nullopt;
+  return hooks_.owner_of(partition);
 }
 
 std::vector<PurgeGroup> AdminBackendImpl::purge_preview(const PurgeScope& scope) {

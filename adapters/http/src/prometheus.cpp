@@ -202,6 +202,19 @@ std::string PrometheusMetrics::render(const Gauges& gauges) const {
       out.append(metric.value(load)).push_back('\n');
     }
   }
+  header(out, "sagaflow_service_consumers", "gauge",
+         "Workers consuming the service's commands, as last seen (absent while not known).");
+  std::size_t unserved = 0;
+  for (const auto& h : gauges.service_health) {
+    if (h.without_consumer) ++unserved;
+    if (!h.consumers) continue;
+    out.append("sagaflow_service_consumers{service=\"").append(label(h.service)).append("\"} ");
+    out.append(std::to_string(*h.consumers)).push_back('\n');
+  }
+  header(out, "sagaflow_services_without_consumer", "gauge",
+         "Services with commands in flight or waiting and no consumer (a warning).");
+  out.append("sagaflow_services_without_consumer ").append(std::to_string(unserved));
+  out.push_back('\n');
   header(out, "sagaflow_dead_lettered_total", "counter",
          "Messages sent to the dead letters, by reason code, whoever gave up on them.");
   for (const auto code : kDeadLetterCodes) {

@@ -316,6 +316,14 @@ std::map<std::string, std::uint32_t> Bus::declare_for_deploy(
   return served;
 }
 
+std::map<std::string, ServiceQueue> Bus::service_queues(const std::vector<std::string>& services) {
+  std::map<std::string, ServiceQueue> queues;
+  for (const auto& service : services) {
+    queues[service] = ServiceQueue{.consumers = impl_->core->serves(service) ? 1u : 0u};
+  }
+  return queues;
+}
+
 std::vector<DeadLetter> Bus::dead_letters() const {
   return impl_->core->dead_letters();
 }

@@ -1109,6 +1109,19 @@ void PostgresStore::release(std::string_view owner) {
   impl_->release(owner);
 }
 
+void PostgresStore::advertise(std::string_view owner, std::string_view admin_url) {
+  std::lock_guard lock(impl_->mutex);
+  impl_->query(sql::advertise_admin_url,
+               Params().add(std::string(owner)).add(std::string(admin_url)));
+}
+
+std::optional<PartitionOwner> PostgresStore::owner_of(int partition) {
+  std::lock_guard lock(impl_->mutex);
+  Result r = impl_->query(sql::partition_owner, Params().add(partition));
+  if (r.rows() == 0) return std::nullopt;
+  return PartitionOwner{r.text(0, 0), r.text(0, 1)};
+}
+
 std::vector<SagaRow> PostgresStore::load_unfinished_in(std::span<const int> partitions) {
   std::lock_guard lock(impl_->mutex);
   return read_sagas(

@@ -15,7 +15,7 @@ namespace {
 constexpr const char* kMigrationLock = "7453447745086574";
 
 // Append only: a released migration is never edited, a change is a new entry.
-constexpr std::array<const char*, 5> kMigrations = {
+constexpr std::array<const char*, 6> kMigrations = {
     // 1: the initial schema. Times are milliseconds since the epoch (bigint), as the Store port
     // has them: they round-trip exactly. Text keys use the "C" collation, so that ids, flows and
     // statuses order by bytes as in every other store, and the keyset cursor of the admin list
@@ -248,6 +248,16 @@ CREATE TABLE IF NOT EXISTS audit_log (
 );
 CREATE TABLE IF NOT EXISTS paused_flows (
   flow text COLLATE "C" PRIMARY KEY
+);
+)sql",
+    // 6: where each orchestrator's admin endpoint answers (sagaflowd --admin-advertise-url), so
+    // that the others forward an operator's request for a saga of its partitions there. A table
+    // of its own, created only if absent: it depends on no other migration's objects.
+    R"sql(
+CREATE TABLE IF NOT EXISTS orchestrator_admin_urls (
+  owner      text COLLATE "C" PRIMARY KEY,
+  admin_url  text NOT NULL,
+  updated_at bigint NOT NULL
 );
 )sql",
 };

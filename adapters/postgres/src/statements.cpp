@@ -300,6 +300,18 @@ const Statement release_leases{
     "UPDATE partition_leases "
     "SET owner = '', epoch = epoch + 1, expires_at = 0 WHERE owner = $1"};
 const Statement release_owner{"sf_release_owner", "DELETE FROM orchestrators WHERE owner = $1"};
+// $1 owner, $2 its admin URL.
+const Statement advertise_admin_url{
+    "sf_advertise_admin_url",
+    "INSERT INTO orchestrator_admin_urls (owner, admin_url, updated_at) VALUES ($1, $2, " SF_NOW_MS
+    ") ON CONFLICT (owner) DO UPDATE SET admin_url = excluded.admin_url, "
+    "updated_at = excluded.updated_at"};
+// $1 partition: its owner while the lease runs, and where that owner's admin endpoint answers.
+const Statement partition_owner{
+    "sf_partition_owner",
+    "SELECT l.owner, coalesce(a.admin_url, '') FROM partition_leases l "
+    "LEFT JOIN orchestrator_admin_urls a ON a.owner = l.owner "
+    "WHERE l.partition = $1 AND l.owner <> '' AND l.expires_at > " SF_NOW_MS};
 
 std::span<const Statement* const> all() {
   static const std::array statements = {
@@ -357,6 +369,8 @@ std::span<const Statement* const> all() {
       &heartbeat_held,
       &release_leases,
       &release_owner,
+      &advertise_admin_url,
+      &partition_owner,
   };
   return statements;
 }

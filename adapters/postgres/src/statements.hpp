@@ -41,7 +41,7 @@ extern const Statement finished, count_finished, remove_finished;
 extern const Statement heartbeat_lock, heartbeat_alive, heartbeat_prune, heartbeat_rows;
 extern const Statement heartbeat_renew, heartbeat_out_of_range, heartbeat_give_up, heartbeat_take,
     heartbeat_held;
-extern const Statement release_leases, release_owner;
+extern const Statement release_leases, release_owner, advertise_admin_url, partition_owner;
 
 // Every statement above, for preparing them all at once.
 std::span<const Statement* const> all();

@@ -18,6 +18,7 @@ namespace {
 
 constexpr amqp_channel_t kPublishChannel = 1;
 constexpr amqp_channel_t kConsumeChannel = 2;
+constexpr amqp_channel_t kInspectChannel = 3;
 // A longer wait leaves posted work (acks, publishes) waiting; the wake fd cuts it short anyway.
 constexpr std::chrono::milliseconds kIdleWait{100};
 // Frames handled before posted tasks get their turn again.
@@ -410,6 +411,68 @@ std::vector<std::uint32_t> Link::declare(std::vector<QueueSpec> queues, Duration
   });
   if (future.wait_for(timeout) != std::future_status::ready) {
     throw Error(settings_.name + ": the broker did not answer the declarations within " +
+                std::to_string(timeout.count()) + " ms");
+  }
+  return future.get();
+}
+
+std::vector<std::optional<Link::QueueCounts>> Link::inspect(std::vector<std::string> queues,
+                                                            Duration timeout) {
+  using Counts = std::vector<std::optional<QueueCounts>>;
+  auto promise = std::make_shared<std::promise<Counts>>();
+  auto future = promise->get_future();
+  post([this, queues = std::move(queues), promise] {
+    if (conn_ == nullptr) {
+      promise->set_exception(std::make_exception_ptr(Error(settings_.name + ": not connected to " +
+                                                           settings_.connection.redacted_url() +
+                                                           ", cannot count consumers")));
+      return;
+    }
+    Counts counts;
+    bool open = false;
+    for (const auto& queue : queues) {
+      if (!open) {
+        amqp_channel_open(conn_, kInspectChannel);
+        auto reply = amqp_get_rpc_reply(conn_);
+        if (!ok(reply)) {
+          auto error = "opening the inspecting channel: " + describe(reply);
+          fail(error);
+          promise->set_exception(std::make_exception_ptr(Error(settings_.name + ": " + error)));
+          return;
+        }
+        open = true;
+      }
+      auto* declared =
+          amqp_queue_declare(conn_, kInspectChannel, bytes(queue), 1, 0, 0, 0, amqp_empty_table);
+      auto reply = amqp_get_rpc_reply(conn_);
+      if (ok(reply) && declared != nullptr) {
+        counts.push_back(QueueCounts{declared->consumer_count, declared->message_count});
+        continue;
+      }
+      if (reply.reply_type == AMQP_RESPONSE_SERVER_EXCEPTION &&
+          reply.reply.id == AMQP_CHANNEL_CLOSE_METHOD) {
+        // No such queue (404): the broker closed the inspecting channel; confirm and go on.
+        amqp_channel_close_ok_t close_ok{};
+        amqp_send_method(conn_, kInspectChannel, AMQP_CHANNEL_CLOSE_OK_METHOD, &close_ok);
+        open = false;
+        counts.push_back(std::nullopt);
+        continue;
+      }
+      auto error = "counting the consumers of '" + queue + "': " + describe(reply);
+      fail(error);
+      promise->set_exception(std::make_exception_ptr(Error(settings_.name + ": " + error)));
+      return;
+    }
+    if (open) {
+      amqp_channel_close(conn_, kInspectChannel, AMQP_REPLY_SUCCESS);
+      if (auto reply = amqp_get_rpc_reply(conn_); !ok(reply)) {
+        fail("closing the inspecting channel: " + describe(reply));
+      }
+    }
+    promise->set_value(std::move(counts));
+  });
+  if (future.wait_for(timeout) != std::future_status::ready) {
+    throw Error(settings_.name + ": the broker did not answer the queue counts within " +
                 std::to_string(timeout.count()) + " ms");
   }
   return future.get();

@@ -19,6 +19,7 @@
 #include <map>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <span>
 #include <string>
 #include <thread>
@@ -113,6 +114,16 @@ class Link {
   // Throws Error when not connected, refused (the connection then starts again without them) or
   // not answered within `timeout`. Not from the I/O thread.
   std::vector<std::uint32_t> declare(std::vector<QueueSpec> queues, Duration timeout);
+  // Each queue's consumer and ready message counts, by a passive declaration (which creates
+  // nothing), on a channel of its own so that a queue that does not exist (nullopt; the broker
+  // closes that channel) disturbs neither publishing nor consuming. Throws Error when not
+  // connected or not answered within `timeout`. Not from the I/O thread.
+  struct QueueCounts {
+    std::uint32_t consumers = 0;
+    std::uint64_t messages = 0;
+  };
+  std::vector<std::optional<QueueCounts>> inspect(std::vector<std::string> queues,
+                                                  Duration timeout);
 
   // I/O thread only.
   bool is_current(std::uint64_t tag) const;

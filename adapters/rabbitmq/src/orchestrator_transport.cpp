@@ -172,6 +172,21 @@ std::map<std::string, std::uint32_t> OrchestratorTransport::declare_for_deploy(
   return out;
 }
 
+std::map<std::string, ServiceQueue> OrchestratorTransport::service_queues(
+    const std::vector<std::string>& services) {
+  const auto& t = impl_->settings.topology;
+  std::vector<std::string> queues;
+  queues.reserve(services.size());
+  for (const auto& service : services) queues.push_back(t.command_queue(service));
+  const auto counts =
+      impl_->link->inspect(std::move(queues), impl_->settings.connection.connect_timeout);
+  std::map<std::string, ServiceQueue> out;
+  for (std::size_t i = 0; i < services.size() && i < counts.size(); ++i) {
+    if (counts[i]) out[services[i]] = ServiceQueue{counts[i]->consumers, counts[i]->messages};
+  }
+  return out;
+}
+
 std::size_t OrchestratorTransport::receive(std::vector<Delivery>& out, std::size_t max,
                                            Duration wait) {
   std::unique_lock lock(impl_->mutex);

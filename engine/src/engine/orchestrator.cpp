@@ -195,6 +195,11 @@ struct Orchestrator::Impl {
   std::map<int, std::uint64_t> owned;  // partition -> lease epoch, as the round applies them
   std::vector<int> owned_list;         // the same partitions, for the store's *_in queries
   mutable std::mutex leases_mutex;
+  // When each service last replied: kept on the run thread, published once per round.
+  std::map<std::string, Timestamp> last_replies;
+  mutable std::mutex last_replies_mutex;
+  std::map<std::string, Timestamp> last_replies_published;
+  bool last_replies_changed = false;
   std::vector<Lease> leases_held;  // a copy of `owned` for other threads (Orchestrator::leases)
 
   // --- loading ------------------------------------------------------------------------------
@@ -247,6 +252,11 @@ struct Orchestrator::Impl {
     relay.returned.clear();
     cached = cache.size();
     slots.publish_loads();
+    if (last_replies_changed) {
+      std::lock_guard lock(last_replies_mutex);
+      last_replies_published = last_replies;
+      last_replies_changed = false;
+    }
     if (!round.forwards.empty()) forward(round.forwards);
     return taken.size() + deliveries.size() + timers.size();
   }
@@ -612,6 +622,21 @@ struct Orchestrator::Impl {
     }
   }
 
+  // A reply repeats its command's type, "<service>.<name>": the flow's service it starts with
+  // (the longest, should one service's name begin another's) is the one that answered.
+  void note_reply(const Plan& plan, const Message& reply, Timestamp now) {
+    const std::string* service = nullptr;
+    for (const auto& name : plan.services()) {
+      if (reply.type.size() > name.size() && reply.type.starts_with(name) &&
+          reply.type[name.size()] == '.' && (service == nullptr || name.size() > service->size())) {
+        service = &name;
+      }
+    }
+    if (service == nullptr) return;
+    last_replies[*service] = now;
+    last_replies_changed = true;
+  }
+
   void handle(Delivery& d, Round& round, Timestamp now) {
     const auto& m = d.message;
     if (m.kind == MessageKind::command) {
@@ -646,6 +671,7 @@ struct Orchestrator::Impl {
     SagaWrite write;
     try {
       if (m.kind == MessageKind::reply) {
+        note_reply(*s->plan, m, now);
         engine.on_reply(*s, m, now, write);
       } else {
         engine.on_event(*s, m, now, write);
@@ -1013,6 +1039,11 @@ std::size_t Orchestrator::outbox_lag() const {
 
 std::vector<ServiceLoad> Orchestrator::service_loads() const {
   return impl_->slots.loads();
+}
+
+std::map<std::string, Timestamp> Orchestrator::last_replies() const {
+  std::lock_guard lock(impl_->last_replies_mutex);
+  return impl_->last_replies_published;
 }
 
 std::vector<Lease> Orchestrator::leases() const {

@@ -28,6 +28,7 @@
 #include <cstddef>
 #include <functional>
 #include <future>
+#include <map>
 #include <memory>
 #include <stdexcept>
 #include <stop_token>
@@ -164,6 +165,9 @@ class Orchestrator {
   // Per service, by name, as of the last round: its commands in flight and waiting
   // (max_in_flight_per_service; empty without a limit). Any thread.
   std::vector<ServiceLoad> service_loads() const;
+  // When each service last replied to this orchestrator, by name, as of the last round (since
+  // this process started; a service never heard from is absent). Any thread.
+  std::map<std::string, Timestamp> last_replies() const;
   // The leases held, by partition (empty for a single orchestrator). Any thread.
   std::vector<Lease> leases() const;
 

@@ -26,12 +26,14 @@
 #include <boost/beast/http/message.hpp>
 #include <boost/beast/http/string_body.hpp>
 
+#include "sagaflow/engine/admin_addresses.hpp"
 #include "sagaflow/engine/engine.hpp"
 #include "sagaflow/engine/orchestrator.hpp"
 #include "sagaflow/engine/plan.hpp"
 #include "sagaflow/engine/ports.hpp"
 #include "sagaflow/engine/retention.hpp"
 #include "sagaflow/engine/saga_changes.hpp"
+#include "sagaflow/engine/service_health.hpp"
 #include "sagaflow/flow/flow.hpp"
 #include "sagaflow/http/flow_checker.hpp"
 
@@ -61,6 +63,8 @@ struct Gauges {
   std::vector<ServiceLoad> services;
   // Sagas paused now, by flow (from the store's counts; filled by the admin endpoint).
   std::map<std::string, std::uint64_t> paused_sagas;
+  // Per service, by name, as last seen (AdminBackend::last_services): consumers and the warning.
+  std::vector<ServiceHealth> service_health;
 };
 
 enum class Deployed { created, unchanged };
@@ -142,6 +146,18 @@ class AdminBackend {
 
   virtual Readiness readiness() = 0;
   virtual Gauges gauges() = 0;
+
+  // Each service (GET /api/services), asked now: consumers from the transport, this
+  // orchestrator's loads, the last reply. By default there is none: NotServing (503).
+  virtual std::vector<ServiceHealth> services() {
+    throw NotServing("this process does not watch services");
+  }
+  // The same as last asked (no I/O: /readyz and /metrics read it); empty before the first.
+  virtual std::vector<ServiceHealth> last_services() { return {}; }
+
+  // Several orchestrators: the live owner of `partition` and its advertised admin URL, where an
+  // operator request refused here with NotOwner is forwarded. nullopt: nobody owns it now.
+  virtual std::optional<PartitionOwner> owner_of(int /*partition*/) { return std::nullopt; }
 
   // Retention (POST /api/purge): what a pass begun now would remove, and a pass now, fulfilled
   // when it has ended with what it removed. By default there is none: NotServing (503).
@@ -242,6 +258,9 @@ struct AdminOptions {
   // A start's `wait`: when the request names no timeout_ms, and the cap of one it names.
   std::chrono::milliseconds default_wait{10'000};
   std::chrono::milliseconds max_wait{30'000};
+  // How long a request forwarded to its saga's owner (another orchestrator) may take at most
+  // (within the request's own time: a cancel's or retry's commit_timeout).
+  std::chrono::milliseconds forward_timeout{15'000};
   // How long POST /api/purge waits for its pass to end before it answers 202 (the pass goes on).
   std::chrono::milliseconds purge_timeout{20'000};
   // Where and how long a posted flow is parsed and verified (flow_checker.hpp).
@@ -287,6 +306,13 @@ class AdminApi {
   Outcome check_posted_flow(Context& c, std::function<Response(const FlowCheck& check)> answer);
   Outcome send_event(Context& c);
   Response readyz(Context& c);
+  Response services(Context& c);
+  // Wraps an answer so that a NotOwner it fails with, at once or when polled, sends the request
+  // on to the saga's owner (forward_to_owner): the one place every operator request gets it.
+  Outcome forwarding_not_owner(const Request& request, Outcome outcome);
+  // `budget`: how long the owner may take (at most AdminOptions::forward_timeout).
+  Outcome forward_to_owner(const Request& request, const NotOwner& refusal,
+                           std::chrono::milliseconds budget);
   Response metrics(Context& c);
   std::string random_hex(int digits);
   std::string new_trace_id();  // 32 hex digits

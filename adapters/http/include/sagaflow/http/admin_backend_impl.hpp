@@ -10,6 +10,7 @@
 #include <future>
 #include <map>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -39,6 +40,12 @@ struct BackendHooks {
   // The orchestrator's committed changes (OrchestratorOptions::on_committed feeds it); null:
   // no event stream, and waiting starts poll the store.
   SagaChangeFeed* changes = nullptr;
+  // How many workers consume each service's commands (the transport: OrchestratorTransport,
+  // inproc::Bus). Null: consumers are not known, and no service is warned about.
+  ServiceQueues* service_queues = nullptr;
+  // Several orchestrators: a partition's live owner and its admin URL (PartitionedStore::owner_of
+  // on a connection other than the orchestrator's). Empty: requests are not forwarded.
+  std::function<std::optional<PartitionOwner>(int partition)> owner_of;
   // Where the reads go (sagaflowd: a ReadPool on connections of their own). Null: the store.
   SagaReads* reads = nullptr;
 };
@@ -68,6 +75,9 @@ class AdminBackendImpl final : public AdminBackend {
   DeployResult deploy(std::shared_ptr<const flow::Flow> flow, const std::string& source) override;
   Readiness readiness() override;
   Gauges gauges() override;
+  std::vector<ServiceHealth> services() override;
+  std::vector<ServiceHealth> last_services() override;
+  std::optional<PartitionOwner> owner_of(int partition) override;
   std::vector<PurgeGroup> purge_preview(const PurgeScope& scope) override;
   std::future<std::vector<PurgeGroup>> purge(const PurgeScope& scope) override;
   SagaChangeFeed* changes() override { return hooks_.changes; }
@@ -85,6 +95,8 @@ class AdminBackendImpl final : public AdminBackend {
   StoreReads store_reads_;
   SagaReads& reads_;
   std::mutex deploy_mutex_;
+  std::mutex services_mutex_;
+  std::vector<ServiceHealth> last_services_;
 };
 
 // ---------------------------------------------------------------------------------------------

@@ -22,6 +22,7 @@
 #include <boost/asio/io_context.hpp>
 
 #include "sagaflow/engine/ports.hpp"
+#include "sagaflow/engine/service_health.hpp"
 #include "sagaflow/worker/dispatcher.hpp"
 
 namespace sagaflow::inproc {
@@ -37,11 +38,11 @@ struct DeadLetter {
 // The queue name the bus gives the orchestrator's inbox in dead letters and notices.
 inline constexpr std::string_view kOrchestratorQueue = "orchestrator";
 
-class Bus {
+class Bus final : public ServiceQueues {
  public:
   // `dead_letters`, when given, is told of every dead letter (it must outlive the bus).
   explicit Bus(boost::asio::io_context& workers, DeadLetterObserver* dead_letters = nullptr);
-  ~Bus();
+  ~Bus() override;
   Bus(const Bus&) = delete;
   Bus& operator=(const Bus&) = delete;
 
@@ -71,6 +72,11 @@ class Bus {
   // each service, how many dispatchers serve it (0 or 1), as OrchestratorTransport's does.
   std::map<std::string, std::uint32_t> declare_for_deploy(
       const std::vector<std::string>& services, const std::vector<std::string>& event_types);
+
+  // Each service with how many dispatchers serve it (0 or 1) and no commands queued: the bus
+  // hands a command to its dispatcher at once, or dead-letters it when none serves the service.
+  std::map<std::string, ServiceQueue> service_queues(
+      const std::vector<std::string>& services) override;
 
   // Messages given up on: dead-lettered by the orchestrator, commands for a service no one
   // serves (`unroutable`), replies the orchestrator published (`wrong_kind`). Kept for

@@ -13,6 +13,7 @@
 #include <string>
 #include <string_view>
 
+#include "sagaflow/engine/admin_addresses.hpp"
 #include "sagaflow/engine/ports.hpp"
 #include "sagaflow/postgres/errors.hpp"
 
@@ -54,7 +55,7 @@ struct PostgresOptions {
 // parse is never echoed: the answer is then "<unparseable dsn>".
 std::string redacted_dsn(std::string_view dsn);
 
-class PostgresStore final : public Store, public PartitionedStore {
+class PostgresStore final : public Store, public PartitionedStore, public AdminAddresses {
  public:
   // Connects (retrying for reconnect_timeout) and brings the schema up to date. Throws
   // ConnectionError, or Error for a schema newer than this Sagaflow knows.
@@ -96,6 +97,8 @@ class PostgresStore final : public Store, public PartitionedStore {
   // machines with skewed clocks agree on expiry.
   std::vector<Lease> heartbeat(std::string_view owner, int partition_count, Duration ttl) override;
   void release(std::string_view owner) override;
+  void advertise(std::string_view owner, std::string_view admin_url) override;
+  std::optional<PartitionOwner> owner_of(int partition) override;
   std::vector<SagaRow> load_unfinished_in(std::span<const int> partitions) override;
   std::vector<TimerRow> due_timers_in(Timestamp now, std::size_t limit,
                                       std::span<const int> partitions) override;

@@ -20,6 +20,7 @@
 #include <vector>
 
 #include "sagaflow/engine/ports.hpp"
+#include "sagaflow/engine/service_health.hpp"
 #include "sagaflow/rabbitmq/settings.hpp"
 
 namespace sagaflow::rabbitmq {
@@ -50,7 +51,7 @@ struct OrchestratorSettings {
   DeadLetterObserver* dead_letters = nullptr;
 };
 
-class OrchestratorTransport final : public Transport {
+class OrchestratorTransport final : public Transport, public ServiceQueues {
  public:
   // Starts the I/O thread, which connects (and keeps reconnecting) in the background.
   explicit OrchestratorTransport(OrchestratorSettings settings);
@@ -80,6 +81,11 @@ class OrchestratorTransport final : public Transport {
   // connect timeout.
   std::map<std::string, std::uint32_t> declare_for_deploy(
       const std::vector<std::string>& services, const std::vector<std::string>& event_types);
+  // Each service's command queue's consumers and ready commands, by a passive declaration (a
+  // service without a queue is left out). Throws Error when not connected or not answered
+  // within the connect timeout.
+  std::map<std::string, ServiceQueue> service_queues(
+      const std::vector<std::string>& services) override;
   std::size_t receive(std::vector<Delivery>& out, std::size_t max, Duration wait) override;
   // Tags from a previous connection are ignored: the broker redelivers those inputs.
   void ack(std::span<const std::uint64_t> tags) override;
