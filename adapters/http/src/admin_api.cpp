@@ -310,8 +310,11 @@ namespace {
 
 // The audit log (docs/admin-api.md#audit): every request that may change something, recorded
 // here once for every route, present and future, with its answer. Starts and outside events
-// are the applications' traffic, not operators' actions; lint changes nothing.
+// are the applications' traffic, not operators' actions; lint changes nothing. A request
+// forwarded here by another orchestrator is recorded there, with the answer it gets from here:
+// one action, one entry.
 bool audited(const Request& request, std::string_view path) {
+  if (!request[kForwardedHeader].empty()) return false;
   const auto method = request.method();
   if (method != verb::post && method != verb::put && method != verb::patch &&
       method != verb::delete_) {
