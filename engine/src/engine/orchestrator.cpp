@@ -33,7 +33,17 @@ struct RetryControl {
   std::string saga_id;
   std::promise<void> done;
 };
-using Control = std::variant<StartControl, CancelControl, RetryControl>;
+struct SkipControl {
+  SkipRequest request;
+  std::string saga_id;
+  std::promise<void> done;
+};
+struct EditControl {
+  EditRequest request;
+  std::string saga_id;
+  std::promise<void> done;
+};
+using Control = std::variant<StartControl, CancelControl, RetryControl, SkipControl, EditControl>;
 
 std::string new_saga_id(std::mt19937_64& random) {
   static constexpr char kHex[] = "0123456789abcdef";
@@ -517,6 +527,16 @@ struct Orchestrator::Impl {
     operator_request(c, round, [&](SagaState& s, SagaWrite& w) { engine.retry(s, now, w); });
   }
 
+  void handle(SkipControl& c, Round& round, Timestamp now) {
+    operator_request(c, round,
+                     [&](SagaState& s, SagaWrite& w) { engine.skip(s, c.request, now, w); });
+  }
+
+  void handle(EditControl& c, Round& round, Timestamp now) {
+    operator_request(c, round,
+                     [&](SagaState& s, SagaWrite& w) { engine.edit(s, c.request, now, w); });
+  }
+
   void handle(Delivery& d, Round& round, Timestamp now) {
     const auto& m = d.message;
     if (m.kind == MessageKind::command) {
@@ -834,6 +854,24 @@ std::future<void> Orchestrator::cancel(std::string saga_id, std::string reason) 
 
 std::future<void> Orchestrator::retry(std::string saga_id) {
   RetryControl c{std::move(saga_id), {}};
+  auto f = c.done.get_future();
+  std::lock_guard lock(impl_->controls_mutex);
+  impl_->controls.emplace_back(std::move(c));
+  return f;
+}
+
+std::future<void> Orchestrator::skip(SkipRequest request) {
+  SkipControl c{std::move(request), {}, {}};
+  c.saga_id = c.request.saga_id;
+  auto f = c.done.get_future();
+  std::lock_guard lock(impl_->controls_mutex);
+  impl_->controls.emplace_back(std::move(c));
+  return f;
+}
+
+std::future<void> Orchestrator::edit(EditRequest request) {
+  EditControl c{std::move(request), {}, {}};
+  c.saga_id = c.request.saga_id;
   auto f = c.done.get_future();
   std::lock_guard lock(impl_->controls_mutex);
   impl_->controls.emplace_back(std::move(c));

@@ -129,6 +129,9 @@ class Orchestrator {
   std::future<StartResult> start(StartRequest request);
   std::future<void> cancel(std::string saga_id, std::string reason);
   std::future<void> retry(std::string saga_id);
+  // An operator's repairs of a parked saga (Engine::skip, Engine::edit).
+  std::future<void> skip(SkipRequest request);
+  std::future<void> edit(EditRequest request);
 
   // After a (re)start, before running: publishes what was committed but not confirmed as
   // published, and, with a transport that lost what was in flight (the embedded bus),
