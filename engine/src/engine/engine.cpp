@@ -233,6 +233,7 @@ class Transition {
       const int index = s_.parked_activity;
       auto& a = s_.activities.at(index);
       s_.parked_activity = -1;
+      a.key_generation = s_.edits;
       if (s_.plan->node(a.node).on_compensated) {
         a.attempt_base = a.attempt;
         s_.nodes[a.node] = NodeStatus::active;
@@ -281,6 +282,7 @@ class Transition {
             {"input_before", s_.input},
             {"input", input}});
     s_.input = std::move(input);
+    ++s_.edits;
     if (request.retry) operator_retry();
   }
 
@@ -294,6 +296,7 @@ class Transition {
         if (a.node != n || a.phase != ActivityPhase::failed) continue;
         has_activities = true;
         a.attempt_base = a.attempt;
+        a.key_generation = s_.edits;
         send(static_cast<int>(i), false);
       }
       s_.nodes[n] = has_activities ? NodeStatus::active : NodeStatus::pending;
@@ -751,10 +754,16 @@ class Transition {
 
   // A participant applies a step (or its compensation) once, however often it is retried.
   std::string idempotency_key(const Activity& a, bool undo) const {
+    auto key = command_key(a, undo);
+    if (a.key_generation > 0) key += "/edit" + std::to_string(a.key_generation);
+    return key;
+  }
+  // What a command id begins with (parse_command_id reads it back).
+  std::string command_key(const Activity& a, bool undo) const {
     return s_.id + "/" + activity_key(s_, a) + (undo ? "/undo" : "/do");
   }
   std::string command_id(const Activity& a, bool undo, std::uint32_t attempt) const {
-    return idempotency_key(a, undo) + "/" + std::to_string(attempt);
+    return command_key(a, undo) + "/" + std::to_string(attempt);
   }
 
   void ignore_reply(const Message& m, std::string_view reason) {

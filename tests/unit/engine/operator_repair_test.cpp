@@ -192,6 +192,10 @@ TEST_CASE("an edit merges into the input, is checked against the contract, then 
   CHECK(h.saga->input == json::value(json::object{{"address", "Main St 1"}}));
   auto book = h.sent("courier.book");
   CHECK(json::parse(book.body).at("address") == "Main St 1");
+  // Other data, so another key: the courier must not answer with the refusal it remembers.
+  CHECK(book.idempotency_key == "s1/book_courier/do/edit1");
+  CHECK(book.id == "s1/book_courier/do/2");
+  h.reload();
   h.ok(book, json::object{{"tracking", "T1"}, {"eta", "today"}});
   h.ok(h.sent("mail.send"));
   CHECK(h.status() == Status::completed);
