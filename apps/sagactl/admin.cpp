@@ -144,6 +144,7 @@ std::optional<AdminReply> AdminClient::stream(
 std::optional<AdminReply> AdminClient::exchange(HttpRequest& request,
                                                 const std::function<HttpResponse()>& send) {
   if (token_) request.headers.emplace_back("Authorization", "Bearer " + *token_);
+  request.headers.insert(request.headers.end(), headers_.begin(), headers_.end());
   HttpResponse response;
   try {
     response = send();

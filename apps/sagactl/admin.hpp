@@ -6,6 +6,8 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <utility>
+#include <vector>
 
 #include <boost/json/value.hpp>
 
@@ -75,6 +77,10 @@ class AdminClient {
   // For an error answer: prints it (with --json the server's document on stdout too, and always
   // one line on stderr) and returns its exit status.
   int fail(const AdminReply& reply) const;
+  // A header sent with every later request (X-Sagaflow-Actor).
+  void add_header(std::string name, std::string value) {
+    headers_.emplace_back(std::move(name), std::move(value));
+  }
   // With --json: prints the body as the server sent it.
   void print_body(const AdminReply& reply) const;
 
@@ -104,6 +110,7 @@ class AdminClient {
   std::optional<std::string> token_;  // never printed
   std::chrono::milliseconds timeout_;
   bool json_;
+  std::vector<std::pair<std::string, std::string>> headers_;
 };
 
 // The error of an error document ({"error": {"code", "message", "details"}}), as one line.

@@ -29,6 +29,14 @@ std::future<void> ServingBackend::retry(std::string saga_id) {
   return real().retry(std::move(saga_id));
 }
 
+std::future<void> ServingBackend::skip(SkipRequest request) {
+  return real().skip(std::move(request));
+}
+
+std::future<void> ServingBackend::edit(EditRequest request) {
+  return real().edit(std::move(request));
+}
+
 std::future<void> ServingBackend::send_event(Message event) {
   return real().send_event(std::move(event));
 }

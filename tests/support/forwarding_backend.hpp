@@ -14,6 +14,8 @@ class ForwardingBackend : public http::AdminBackend {
     return real_.cancel(std::move(id), std::move(why));
   }
   std::future<void> retry(std::string id) override { return real_.retry(std::move(id)); }
+  std::future<void> skip(SkipRequest r) override { return real_.skip(std::move(r)); }
+  std::future<void> edit(EditRequest r) override { return real_.edit(std::move(r)); }
   std::future<void> send_event(Message event) override {
     return real_.send_event(std::move(event));
   }

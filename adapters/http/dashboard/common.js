@@ -97,7 +97,7 @@ const Sagaflow = (() => {
   // token and tries again.
   async function api(path, options = {}) {
     for (;;) {
-      const headers = {Accept: "application/json"};
+      const headers = {...(options.headers || {}), Accept: "application/json"};
       if (token()) headers.Authorization = "Bearer " + token();
       if (options.body !== undefined) headers["Content-Type"] = "application/json";
       const response = await fetch(path, {

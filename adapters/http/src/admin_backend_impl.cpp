@@ -48,6 +48,14 @@ std::future<void> AdminBackendImpl::retry(std::string saga_id) {
   return orchestrator_.retry(std::move(saga_id));
 }
 
+std::future<void> AdminBackendImpl::skip(SkipRequest request) {
+  return orchestrator_.skip(std::move(request));
+}
+
+std::future<void> AdminBackendImpl::edit(EditRequest request) {
+  return orchestrator_.edit(std::move(request));
+}
+
 std::future<void> AdminBackendImpl::send_event(Message event) {
   if (!hooks_.send_event) throw NotServing("this daemon cannot send events");
   return hooks_.send_event(std::move(event));

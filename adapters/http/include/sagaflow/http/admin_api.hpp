@@ -96,6 +96,14 @@ class AdminBackend {
   virtual std::future<StartResult> start(StartRequest request) = 0;
   virtual std::future<void> cancel(std::string saga_id, std::string reason) = 0;
   virtual std::future<void> retry(std::string saga_id) = 0;
+  // An operator's repairs of a parked saga (Engine::skip, Engine::edit). By default there are
+  // none: NotServing (503).
+  virtual std::future<void> skip(SkipRequest /*request*/) {
+    throw NotServing("skipping a step is not served by this process");
+  }
+  virtual std::future<void> edit(EditRequest /*request*/) {
+    throw NotServing("editing a saga is not served by this process");
+  }
 
   // An outside event, delivered as a participant publishing it would (docs/protocol.md §8).
   // Ready once the transport holds it; failed with EventNotRouted when nothing takes its type.
@@ -247,6 +255,9 @@ class AdminApi {
   Response list(Context& c);
   Response show(Context& c, std::string_view id);
   Outcome operator_request(Context& c, std::string_view id, std::string_view action);
+  Outcome repair(Context& c, std::string_view id, std::string_view action);
+  Outcome when_committed(Context& c, std::string_view id, std::shared_ptr<std::future<void>> future,
+                         std::string what);
   Outcome bulk_retry(Context& c);
   Response counts(Context& c);
   Outcome purge(Context& c);

@@ -52,6 +52,8 @@ class AdminBackendImpl final : public AdminBackend {
   std::future<StartResult> start(StartRequest request) override;
   std::future<void> cancel(std::string saga_id, std::string reason) override;
   std::future<void> retry(std::string saga_id) override;
+  std::future<void> skip(SkipRequest request) override;
+  std::future<void> edit(EditRequest request) override;
   std::future<void> send_event(Message event) override;
   std::optional<SagaRow> saga(std::string_view id) override;
   std::vector<HistoryRow> history(std::string_view id) override;
