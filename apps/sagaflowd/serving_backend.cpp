@@ -29,11 +29,11 @@ std::future<void> ServingBackend::retry(std::string saga_id) {
   return real().retry(std::move(saga_id));
 }
 
-std::future<void> ServingBackend::skip(SkipRequest request) {
+std::future<void> ServingBackend::skip(sagaflow::SkipRequest request) {
   return real().skip(std::move(request));
 }
 
-std::future<void> ServingBackend::edit(EditRequest request) {
+std::future<void> ServingBackend::edit(sagaflow::EditRequest request) {
   return real().edit(std::move(request));
 }
 

@@ -27,8 +27,8 @@ class ServingBackend final : public sagaflow::http::AdminBackend {
   std::future<sagaflow::StartResult> start(sagaflow::StartRequest request) override;
   std::future<void> cancel(std::string saga_id, std::string reason) override;
   std::future<void> retry(std::string saga_id) override;
-  std::future<void> skip(SkipRequest request) override;
-  std::future<void> edit(EditRequest request) override;
+  std::future<void> skip(sagaflow::SkipRequest request) override;
+  std::future<void> edit(sagaflow::EditRequest request) override;
   std::future<void> send_event(sagaflow::Message event) override;
   std::optional<sagaflow::SagaRow> saga(std::string_view id) override;
   std::vector<sagaflow::HistoryRow> history(std::string_view id) override;
