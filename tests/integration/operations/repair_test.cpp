@@ -22,7 +22,8 @@ sagaflow::json::object record(const std::string& url, const std::string& id,
                               std::string_view kind) {
   auto shown = run_sagactl({"show", id, "--url", url, "--json"});
   REQUIRE_MESSAGE(shown.status == 0, shown.err);
-  for (const auto& row : parsed(shown.out).at("history").as_array()) {
+  const auto saga = parsed(shown.out);  // kept: the loop reads into it
+  for (const auto& row : saga.at("history").as_array()) {
     if (row.at("kind") == sagaflow::json::value(std::string(kind))) return row.as_object();
   }
   FAIL("no history record " << kind);
