@@ -6,6 +6,8 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <utility>
+#include <vector>
 
 #include <boost/json/value.hpp>
 
@@ -75,6 +77,8 @@ class AdminClient {
   // For an error answer: prints it (with --json the server's document on stdout too, and always
   // one line on stderr) and returns its exit status.
   int fail(const AdminReply& reply) const;
+  // Who the later requests name (X-Sagaflow-Actor), instead of $SAGAFLOW_ACTOR or $USER.
+  void set_actor(std::string actor) { actor_ = std::move(actor); }
   // With --json: prints the body as the server sent it.
   void print_body(const AdminReply& reply) const;
 

@@ -49,6 +49,8 @@ int run_start(std::span<const std::string_view> args, Context& ctx);
 int run_list(std::span<const std::string_view> args, Context& ctx);
 int run_show(std::span<const std::string_view> args, Context& ctx);
 int run_retry(std::span<const std::string_view> args, Context& ctx);
+int run_skip(std::span<const std::string_view> args, Context& ctx);
+int run_edit(std::span<const std::string_view> args, Context& ctx);
 int run_cancel(std::span<const std::string_view> args, Context& ctx);
 int run_pause(std::span<const std::string_view> args, Context& ctx);
 int run_resume(std::span<const std::string_view> args, Context& ctx);

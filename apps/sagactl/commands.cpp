@@ -21,6 +21,8 @@ constexpr std::array kCommands{
     Command{"list", "list sagas, newest first, with filters", run_list},
     Command{"show", "show one saga and its history as a timeline", run_show},
     Command{"retry", "retry a failed (parked) saga, or every failed one", run_retry},
+    Command{"skip", "skip the failed step of a parked saga with a given output", run_skip},
+    Command{"edit", "edit a parked saga's input, then retry it", run_edit},
     Command{"cancel", "cancel a running saga (it compensates)", run_cancel},
     Command{"pause", "pause a saga (it sends nothing until resumed), or a flow's starts",
             run_pause},

@@ -54,6 +54,14 @@ std::vector<sagaflow::AuditEntry> ServingBackend::audit(std::optional<std::uint6
   return real().audit(before, limit);
 }
 
+std::future<void> ServingBackend::skip(sagaflow::SkipRequest request) {
+  return real().skip(std::move(request));
+}
+
+std::future<void> ServingBackend::edit(sagaflow::EditRequest request) {
+  return real().edit(std::move(request));
+}
+
 std::future<void> ServingBackend::send_event(Message event) {
   return real().send_event(std::move(event));
 }

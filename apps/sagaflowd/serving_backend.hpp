@@ -34,6 +34,8 @@ class ServingBackend final : public sagaflow::http::AdminBackend {
   void append_audit(const sagaflow::AuditEntry& entry) override;
   std::vector<sagaflow::AuditEntry> audit(std::optional<std::uint64_t> before,
                                           std::size_t limit) override;
+  std::future<void> skip(sagaflow::SkipRequest request) override;
+  std::future<void> edit(sagaflow::EditRequest request) override;
   std::future<void> send_event(sagaflow::Message event) override;
   std::optional<sagaflow::SagaRow> saga(std::string_view id) override;
   std::vector<sagaflow::HistoryRow> history(std::string_view id) override;

@@ -893,6 +893,105 @@ def test_pause_bulk_and_audit(b, daemon):
     log(f"pause, resume, bulk resume and audit of {saga_id}: ok")
 
 
+# A flow that parks past its pivot when `second` is taken; `welcome` reads
+# $steps.create_second.user_id, so a skip must give that field.
+REPAIR_FLOW = """name: dashboard_repair
+version: 1
+description: Parks when second is taken, for the dashboard's Skip step and Edit data
+input:
+  user: string
+  email: string
+  second: string
+  second_email: string
+steps:
+  - name: create_user
+    pivot: true
+    irreversible: true
+    command: { service: users, name: create, input: { user_id: $input.user, username: $input.user, email: $input.email } }
+  - name: create_second
+    irreversible: true
+    command: { service: users, name: create, input: { user_id: $input.second, username: $input.second, email: $input.second_email } }
+    output: { user_id: $reply.user_id }
+  - name: welcome
+    irreversible: true
+    command: { service: notifications, name: save_user, input: { user_id: $steps.create_second.user_id, email: $input.email, name: $input.user } }
+"""
+
+
+def test_skip_and_edit(b, daemon):
+    def parked(user):
+        status, body = daemon.api("POST", "/api/sagas", {
+            "flow": "dashboard_repair", "wait": {"end": True}, "timeout_ms": 30000,
+            "input": {"user": user, "email": user + "@example.org", "second": user,
+                      "second_email": user + "@example.org"}})
+        check(status == 201 and body["status"] == "failed", f"{user} did not park: {status} {body}")
+        return body["id"]
+
+    def submit(form, button):
+        b.one(button).click()
+        def done(d):
+            r = b.css("#repair-result")
+            if r and r[0].get_attribute("data-outcome") in ("accepted", "refused", "invalid"):
+                return r[0]
+            return None
+        return b.wait(f"the outcome of {form}", done)
+
+    def type_into(selector, text):
+        el = b.one(selector)
+        el.clear()
+        el.send_keys(text)
+
+    status, body = daemon.api("POST", "/api/flows", REPAIR_FLOW, "application/yaml")
+    check(status in (200, 201), f"deploying the repair flow: {status} {body}")
+
+    # Skip: an output without the field welcome reads is refused with the API's 422 naming it;
+    # with it, the saga goes on and completes.
+    skipped = parked("repair-skip")
+    b.saga_page(daemon.url, skipped)
+    b.wait("the repair section", lambda d: b.css("#repair-panel:not([hidden])"))
+    type_into("#skip-output", '{"id": "nobody"}')
+    type_into("#repair-actor", "dashboard-operator")
+    type_into("#repair-reason", "created by hand")
+    result = submit("the skip", "#skip")
+    check(result.get_attribute("data-outcome") == "refused", f"the bad skip was accepted: {result.text}")
+    check(result.get_attribute("data-http-status") == "422", "not the API's 422")
+    check("output.user_id" in result.text, f"the missing field is not named: {result.text!r}")
+    b.screenshot("saga-skip-refused")
+    type_into("#skip-output", '{"user_id": "repair-skip-by-hand"}')
+    result = submit("the skip", "#skip")
+    check(result.get_attribute("data-outcome") == "accepted", f"the skip was refused: {result.text}")
+    b.wait("the skipped saga to complete", lambda d: b.css("body[data-status=completed]"))
+    saga = history(daemon, skipped)
+    skip = [r for r in saga["history"] if r["kind"] == "operator_skip"]
+    check(len(skip) == 1 and skip[0]["step"] == "create_second"
+          and skip[0]["detail"]["actor"] == "dashboard-operator"
+          and skip[0]["detail"]["reason"] == "created by hand",
+          f"the skip's history record: {skip}")
+    check(saga["saga"]["steps"]["welcome"] is not None
+          and saga["saga"]["steps"]["create_second"] == {"user_id": "repair-skip-by-hand"},
+          f"the steps after the skip: {saga['saga']['steps']}")
+    log(f"skip of {skipped}: {result.text}")
+    b.screenshot("saga-skipped")
+
+    # Edit data: the input is shown; a merge with a fresh second user, then retry, completes.
+    edited = parked("repair-edit")
+    b.saga_page(daemon.url, edited)
+    b.wait("the repair section", lambda d: b.css("#repair-panel:not([hidden])"))
+    shown = b.wait("the input in the editor", lambda d: b.one("#edit-input").get_attribute("value"))
+    check(json.loads(shown)["second"] == "repair-edit", f"the editor holds {shown!r}")
+    type_into("#edit-input", '{"second": "repair-edit-2", "second_email": "other@example.org"}')
+    type_into("#repair-reason", "second user was taken")
+    result = submit("the edit", "#edit")
+    check(result.get_attribute("data-outcome") == "accepted", f"the edit was refused: {result.text}")
+    b.wait("the edited saga to complete", lambda d: b.css("body[data-status=completed]"))
+    saga = history(daemon, edited)
+    kinds = [r["kind"] for r in saga["history"]]
+    check("operator_edit" in kinds and "operator_retry" in kinds, f"history kinds: {kinds}")
+    check(saga["saga"]["data"]["second"] == "repair-edit-2", f"the input: {saga['saga']['data']}")
+    log(f"edit of {edited}: {result.text}")
+    b.screenshot("saga-edited")
+
+
 # ------------------------------------------------------------------------------------------
 # ------------------------------------------------------------------------------------------
 # The Services page (/services, services.js): a service that nobody serves, with a command in
@@ -974,6 +1073,7 @@ def main():
         test_cancel(browser, daemon, sagas["waiting"])
         test_pause_bulk_and_audit(browser, daemon)
         test_services_page(browser, daemon)
+        test_skip_and_edit(browser, daemon)
 
         browser.collect_console()
         broken = [e for e in browser.console

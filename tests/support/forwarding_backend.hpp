@@ -26,6 +26,8 @@ class ForwardingBackend : public http::AdminBackend {
   std::vector<AuditEntry> audit(std::optional<std::uint64_t> before, std::size_t limit) override {
     return real_.audit(before, limit);
   }
+  std::future<void> skip(SkipRequest r) override { return real_.skip(std::move(r)); }
+  std::future<void> edit(EditRequest r) override { return real_.edit(std::move(r)); }
   std::future<void> send_event(Message event) override {
     return real_.send_event(std::move(event));
   }

@@ -98,7 +98,7 @@ const Sagaflow = (() => {
   // token and tries again.
   async function api(path, options = {}) {
     for (;;) {
-      const headers = {Accept: "application/json"};
+      const headers = {...(options.headers || {}), Accept: "application/json"};
       if (token()) headers.Authorization = "Bearer " + token();
       if (localStorage.getItem(ACTOR_KEY)) headers["X-Sagaflow-Actor"] = localStorage.getItem(ACTOR_KEY);
       if (options.body !== undefined) headers["Content-Type"] = "application/json";

@@ -195,6 +195,25 @@ void check_status(std::string_view key, std::string_view status) {
 // ---------------------------------------------------------------------------------------------
 // Writing sagas
 
+// Who an operator's repair names as its actor (docs/admin-api.md): the header as sent, at most
+// kMaxActorBytes of printable UTF-8; "" when absent.
+constexpr std::string_view kActorHeader = "X-Sagaflow-Actor";
+constexpr std::size_t kMaxActorBytes = 200;
+
+std::string actor_header(std::string_view value) {
+  if (value.size() > kMaxActorBytes) {
+    bad(std::string(kActorHeader) + " must be at most " + std::to_string(kMaxActorBytes) +
+        " bytes");
+  }
+  const bool control = std::any_of(value.begin(), value.end(), [](char ch) {
+    return static_cast<unsigned char>(ch) < 0x20 || ch == 0x7f;
+  });
+  if (control || text::first_invalid_utf8(value)) {
+    bad(std::string(kActorHeader) + " must be printable UTF-8");
+  }
+  return std::string(value);
+}
+
 bool may_still_progress(std::string_view status) {
   auto s = status_from_string(status);
   return s && (*s == Status::pending || *s == Status::running || *s == Status::waiting);
@@ -231,6 +250,12 @@ Response request_failed(const Reply& reply, std::exception_ptr error, std::strin
     std::rethrow_exception(error);
   } catch (const NotOwner&) {
     throw;  // another orchestrator's saga: AdminApi::forwarding_not_owner sends the request there
+  } catch (const InvalidSkip& e) {
+    json::array details;
+    for (const auto& problem : e.problems()) {
+      details.push_back(json::object{{"path", problem.path}, {"message", problem.message}});
+    }
+    return reply.error(status::unprocessable_entity, e.what(), std::move(details));
   } catch (const InvalidInput& e) {
     return input_refused(reply, e);
   } catch (const Refused& e) {
@@ -623,6 +648,10 @@ Outcome AdminApi::route(Context& c) {
         if (method != verb::post) return allow("POST");
         return operator_request(c, *id, action);
       }
+      if (action == "skip" || action == "edit") {
+        if (method != verb::post) return allow("POST");
+        return repair(c, *id, action);
+      }
     }
   }
   if (path == "/api/events") {
@@ -874,9 +903,52 @@ Outcome AdminApi::operator_request(Context& c, std::string_view id, std::string_
   if (!backend_.saga(id)) return c.reply.error(status::not_found, "no saga " + std::string(id));
 
   auto future = std::make_shared<std::future<void>>(ask(action, std::string(id), reason));
+  return when_committed(c, id, std::move(future), "the " + std::string(action));
+}
+
+// POST /api/sagas/{id}/skip and /edit: who asks comes from the X-Sagaflow-Actor header, why
+// from the body's optional `reason`; both go into the saga's history.
+Outcome AdminApi::repair(Context& c, std::string_view id, std::string_view action) {
+  auto body = parse_object(c.request.body(), false);
+  OperatorNote note{.actor = actor_header(c.request[kActorHeader]),
+                    .reason = string_field(body, "reason")};
+  std::shared_ptr<std::future<void>> future;
+  if (action == "skip") {
+    only_keys(body, {"step", "output", "reason"});
+    const auto* output = body.if_contains("output");
+    if (output == nullptr) bad("output is required: the step's output as later steps read it");
+    SkipRequest request{.saga_id = std::string(id),
+                        .step = string_field(body, "step"),
+                        .output = *output,
+                        .note = std::move(note)};
+    if (!backend_.saga(id)) return c.reply.error(status::not_found, "no saga " + std::string(id));
+    future = std::make_shared<std::future<void>>(backend_.skip(std::move(request)));
+  } else {
+    only_keys(body, {"input", "mode", "retry", "reason"});
+    const auto* input = body.if_contains("input");
+    if (input == nullptr || !input->is_object()) bad("input is required and must be an object");
+    const auto mode = string_field(body, "mode");
+    if (!mode.empty() && mode != "merge" && mode != "replace") {
+      bad("mode must be merge or replace");
+    }
+    const auto* retry = body.if_contains("retry");
+    if (retry != nullptr && !retry->is_bool()) bad("retry must be true or false");
+    EditRequest request{.saga_id = std::string(id),
+                        .input = *input,
+                        .mode = mode == "replace" ? EditMode::replace : EditMode::merge,
+                        .retry = retry == nullptr || retry->get_bool(),
+                        .note = std::move(note)};
+    if (!backend_.saga(id)) return c.reply.error(status::not_found, "no saga " + std::string(id));
+    future = std::make_shared<std::future<void>>(backend_.edit(std::move(request)));
+  }
+  return when_committed(c, id, std::move(future), "the " + std::string(action));
+}
+
+// Answers {"id", "status"} once the orchestrator committed the request, or its failure.
+Outcome AdminApi::when_committed(Context& c, std::string_view id,
+                                 std::shared_ptr<std::future<void>> future, std::string what) {
   const auto reply = c.reply;
   const std::string saga_id(id);
-  const std::string what = "the " + std::string(action);
   auto& backend = backend_;
   auto poll = [=, &backend]() -> std::optional<Response> {
     if (!ready(*future)) return std::nullopt;

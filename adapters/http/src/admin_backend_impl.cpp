@@ -73,6 +73,14 @@ std::vector<AuditEntry> AdminBackendImpl::audit(std::optional<std::uint64_t> bef
   return store_.audit(before, limit);
 }
 
+std::future<void> AdminBackendImpl::skip(SkipRequest request) {
+  return orchestrator_.skip(std::move(request));
+}
+
+std::future<void> AdminBackendImpl::edit(EditRequest request) {
+  return orchestrator_.edit(std::move(request));
+}
+
 std::future<void> AdminBackendImpl::send_event(Message event) {
   if (!hooks_.send_event) throw NotServing("this daemon cannot send events");
   return hooks_.send_event(std::move(event));

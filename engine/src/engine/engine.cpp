@@ -4,6 +4,7 @@
 #include "sagaflow/engine/backoff_jitter.hpp"
 #include "sagaflow/engine/in_flight.hpp"
 #include "sagaflow/engine/saga_write.hpp"
+#include "sagaflow/flow/output_reads.hpp"
 
 #include <algorithm>
 #include <charconv>
@@ -305,6 +306,7 @@ class Transition {
       const int index = s_.parked_activity;
       auto& a = s_.activities.at(index);
       s_.parked_activity = -1;
+      a.key_generation = s_.edits;
       if (s_.plan->node(a.node).on_compensated) {
         a.attempt_base = a.attempt;
         s_.nodes[a.node] = NodeStatus::active;
@@ -315,7 +317,50 @@ class Transition {
     }
     s_.parked_activity = -1;
     s_.failure.clear();
-    // Going forward: every failed step runs again with a fresh retry budget.
+    restart_failed_nodes();
+    advance();
+  }
+
+  // The caller checked that the saga is parked going forward and `node` failed. The step's
+  // failed commands count as answered with `output`, but are not added to `completed`: what
+  // never happened is not compensated. Any other failed step runs again, as a retry does.
+  void operator_skip(NodeIndex node, const json::value& output, const OperatorNote& note) {
+    Lifecycle lc(s_.status);
+    lc.operator_retry(false);
+    s_.status = lc.status();
+    const auto& step = *s_.plan->node(node).step;
+    record("operator_skip", step.name,
+           {{"actor", note.actor}, {"reason", note.reason}, {"output", output}});
+    bool had_activities = false;
+    for (auto& a : s_.activities) {
+      if (a.node != node || a.phase != ActivityPhase::failed) continue;
+      had_activities = true;
+      a.phase = ActivityPhase::done;
+      if (step.kind == StepKind::foreach) s_.steps[step.name].as_array().at(a.item) = output;
+    }
+    if (step.kind != StepKind::foreach || !had_activities) s_.steps[step.name] = output;
+    s_.nodes[node] = has_unfinished_activities(node) ? NodeStatus::active : NodeStatus::done;
+    s_.parked_activity = -1;
+    s_.failure.clear();
+    restart_failed_nodes();
+    advance();
+  }
+
+  // The caller checked that the saga is parked and the new input satisfies the contract.
+  void operator_edit(json::value input, const EditRequest& request) {
+    record("operator_edit", {},
+           {{"actor", request.note.actor},
+            {"reason", request.note.reason},
+            {"mode", request.mode == EditMode::merge ? "merge" : "replace"},
+            {"input_before", s_.input},
+            {"input", input}});
+    s_.input = std::move(input);
+    ++s_.edits;
+    if (request.retry) operator_retry();
+  }
+
+  // Going forward: every failed step runs again with a fresh retry budget.
+  void restart_failed_nodes() {
     for (std::size_t n = 0; n < s_.nodes.size(); ++n) {
       if (s_.nodes[n] != NodeStatus::failed) continue;
       bool has_activities = false;
@@ -324,11 +369,11 @@ class Transition {
         if (a.node != n || a.phase != ActivityPhase::failed) continue;
         has_activities = true;
         a.attempt_base = a.attempt;
+        a.key_generation = s_.edits;
         send(static_cast<int>(i), false);
       }
       s_.nodes[n] = has_activities ? NodeStatus::active : NodeStatus::pending;
     }
-    advance();
   }
 
   void resend_pending() {
@@ -782,10 +827,16 @@ class Transition {
 
   // A participant applies a step (or its compensation) once, however often it is retried.
   std::string idempotency_key(const Activity& a, bool undo) const {
+    auto key = command_key(a, undo);
+    if (a.key_generation > 0) key += "/edit" + std::to_string(a.key_generation);
+    return key;
+  }
+  // What a command id begins with (parse_command_id reads it back).
+  std::string command_key(const Activity& a, bool undo) const {
     return s_.id + "/" + activity_key(s_, a) + (undo ? "/undo" : "/do");
   }
   std::string command_id(const Activity& a, bool undo, std::uint32_t attempt) const {
-    return idempotency_key(a, undo) + "/" + std::to_string(attempt);
+    return command_key(a, undo) + "/" + std::to_string(attempt);
   }
 
   void ignore_reply(const Message& m, std::string_view reason) {
@@ -942,6 +993,102 @@ void Engine::retry(SagaState& saga, Timestamp now, SagaWrite& out) const {
                   to_string(saga.status));
   }
   Transition(options_, saga, now, out).operator_retry();
+}
+
+namespace {
+
+// The step a skip names (or, unnamed, the step the saga is parked on), checked to be skippable.
+NodeIndex node_to_skip(const SagaState& saga, std::string_view name) {
+  if (saga.status != Status::failed) {
+    throw Refused(std::string("only a failed (parked) saga can skip a step; this one is ") +
+                  to_string(saga.status));
+  }
+  if (saga.compensation_started) {
+    throw Refused("the saga is parked while compensating (" + saga.failure +
+                  "): a skip replaces a forward step only; retry it instead");
+  }
+  if (name.empty()) {
+    if (saga.parked_activity >= 0) return saga.activities.at(saga.parked_activity).node;
+    for (std::size_t n = 0; n < saga.nodes.size(); ++n) {
+      if (saga.nodes[n] == NodeStatus::failed) return static_cast<NodeIndex>(n);
+    }
+    throw Refused("the saga has no failed step to skip");
+  }
+  const int node = saga.plan->find(name);
+  if (node < 0 || saga.plan->node(node).on_compensated) {
+    throw InvalidSkip(
+        flow::InputCheck{.problems = {{"step", "step: flow " + saga.flow().name + " has no step '" +
+                                                   std::string(name) + "' to skip"}}});
+  }
+  if (saga.nodes[node] != NodeStatus::failed) {
+    throw Refused("step '" + std::string(name) + "' has not failed; only a failed step is skipped");
+  }
+  return static_cast<NodeIndex>(node);
+}
+
+// The output must carry every field the rest of the flow reads of the step (for a foreach,
+// each item's output does).
+void check_skip_output(const SagaState& saga, const flow::Step& step, const json::value& output) {
+  flow::InputCheck check;
+  const auto fields = flow::output_fields_read(saga.flow(), step);
+  const auto* object = output.if_object();
+  for (const auto& field : fields) {
+    const std::string reader = "$steps." + step.name + (field.empty() ? "" : "." + field);
+    if (field.empty()) {
+      if (output.is_null()) {
+        check.problems.push_back({"output", "output: the flow reads " + reader + "; give one"});
+      }
+    } else if (object == nullptr) {
+      check.problems.push_back({"output", "output: expected an object with field '" + field +
+                                              "' (the flow reads " + reader + "), found " +
+                                              std::string(json::to_string(output.kind()))});
+      break;
+    } else if (!object->contains(field)) {
+      check.problems.push_back(
+          {"output." + field, "output." + field + ": missing; the flow reads " + reader});
+    }
+  }
+  if (!check.ok()) throw InvalidSkip(check);
+}
+
+}  // namespace
+
+void Engine::skip(SagaState& saga, const SkipRequest& request, Timestamp now,
+                  SagaWrite& out) const {
+  const NodeIndex node = node_to_skip(saga, request.step);
+  check_skip_output(saga, *saga.plan->node(node).step, request.output);
+  Transition(options_, saga, now, out).operator_skip(node, request.output, request.note);
+}
+
+void Engine::edit(SagaState& saga, const EditRequest& request, Timestamp now,
+                  SagaWrite& out) const {
+  if (saga.status != Status::failed) {
+    throw Refused(
+        std::string("only a failed (parked) saga can have its data edited; this one is ") +
+        to_string(saga.status));
+  }
+  auto input =
+      request.mode == EditMode::merge ? merge_patch(saga.input, request.input) : request.input;
+  if (auto check = flow::check_input(saga.flow().input, input); !check.ok()) {
+    throw InvalidInput(check);
+  }
+  Transition(options_, saga, now, out).operator_edit(std::move(input), request);
+}
+
+json::value merge_patch(json::value target, const json::value& patch) {
+  const auto* members = patch.if_object();
+  if (members == nullptr) return patch;
+  if (!target.is_object()) target = json::object{};
+  auto& object = target.as_object();
+  for (const auto& member : *members) {
+    if (member.value().is_null()) {
+      object.erase(member.key());
+    } else {
+      auto* existing = object.if_contains(member.key());
+      object[member.key()] = merge_patch(existing ? *existing : json::value(), member.value());
+    }
+  }
+  return target;
 }
 
 void Engine::resend_pending(SagaState& saga, Timestamp now, SagaWrite& out) const {

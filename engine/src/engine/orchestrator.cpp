@@ -43,8 +43,18 @@ struct ResumeControl {
   std::string saga_id;
   std::promise<void> done;
 };
-using Control =
-    std::variant<StartControl, CancelControl, RetryControl, PauseControl, ResumeControl>;
+struct SkipControl {
+  SkipRequest request;
+  std::string saga_id;
+  std::promise<void> done;
+};
+struct EditControl {
+  EditRequest request;
+  std::string saga_id;
+  std::promise<void> done;
+};
+using Control = std::variant<StartControl, CancelControl, RetryControl, PauseControl,
+                             ResumeControl, SkipControl, EditControl>;
 
 // How often a round reads the paused flows again (another orchestrator may have changed them).
 constexpr Duration kPausedFlowsRefresh{1000};
@@ -637,6 +647,16 @@ struct Orchestrator::Impl {
     last_replies_changed = true;
   }
 
+  void handle(SkipControl& c, Round& round, Timestamp now) {
+    operator_request(c, round,
+                     [&](SagaState& s, SagaWrite& w) { engine.skip(s, c.request, now, w); });
+  }
+
+  void handle(EditControl& c, Round& round, Timestamp now) {
+    operator_request(c, round,
+                     [&](SagaState& s, SagaWrite& w) { engine.edit(s, c.request, now, w); });
+  }
+
   void handle(Delivery& d, Round& round, Timestamp now) {
     const auto& m = d.message;
     if (m.kind == MessageKind::command) {
@@ -969,6 +989,24 @@ std::future<void> Orchestrator::resume(std::string saga_id) {
 void Orchestrator::set_flow_paused(const std::string& flow, bool paused) {
   impl_->store.set_flow_paused(flow, paused);
   impl_->paused_flows_changed = true;
+}
+
+std::future<void> Orchestrator::skip(SkipRequest request) {
+  SkipControl c{std::move(request), {}, {}};
+  c.saga_id = c.request.saga_id;
+  auto f = c.done.get_future();
+  std::lock_guard lock(impl_->controls_mutex);
+  impl_->controls.emplace_back(std::move(c));
+  return f;
+}
+
+std::future<void> Orchestrator::edit(EditRequest request) {
+  EditControl c{std::move(request), {}, {}};
+  c.saga_id = c.request.saga_id;
+  auto f = c.done.get_future();
+  std::lock_guard lock(impl_->controls_mutex);
+  impl_->controls.emplace_back(std::move(c));
+  return f;
 }
 
 void Orchestrator::recover(bool resend_in_flight) {

@@ -15,12 +15,15 @@ std::uint16_t u16(const json::value& v) {
 }
 
 json::array encode_activity(const Activity& a) {
-  return json::array{a.node,         a.item,         static_cast<int>(a.phase), a.attempt,
-                     a.attempt_base, a.undo_attempt, a.undo_attempt_base,       a.maybe_applied};
+  json::array v{a.node,         a.item,         static_cast<int>(a.phase), a.attempt,
+                a.attempt_base, a.undo_attempt, a.undo_attempt_base,       a.maybe_applied};
+  // Only after an operator's edit: the rows of sagas never edited keep their shape.
+  if (a.key_generation > 0) v.push_back(a.key_generation);
+  return v;
 }
 
 Activity decode_activity(const json::array& v) {
-  if (v.size() != 8) throw std::runtime_error("corrupt activity in saga state");
+  if (v.size() != 8 && v.size() != 9) throw std::runtime_error("corrupt activity in saga state");
   return Activity{.node = u16(v[0]),
                   .item = u16(v[1]),
                   .phase = static_cast<ActivityPhase>(v[2].to_number<int>()),
@@ -28,7 +31,8 @@ Activity decode_activity(const json::array& v) {
                   .attempt_base = u16(v[4]),
                   .undo_attempt = u16(v[5]),
                   .undo_attempt_base = u16(v[6]),
-                  .maybe_applied = v[7].as_bool()};
+                  .maybe_applied = v[7].as_bool(),
+                  .key_generation = v.size() > 8 ? u16(v[8]) : std::uint16_t{0}};
 }
 
 // A paused saga's extra state; absent otherwise, so rows of running sagas are unchanged.
@@ -112,6 +116,7 @@ SagaRow to_row(const SagaState& saga) {
                      {"failure", saga.failure},
                      {"traceparent", saga.traceparent}};
   if (saga.status == Status::paused) state["pause"] = encode_pause(saga);
+  if (saga.edits > 0) state["edits"] = saga.edits;
   return SagaRow{.id = saga.id,
                  .flow = saga.flow().name,
                  .flow_version = saga.flow().version,
@@ -176,6 +181,7 @@ std::unique_ptr<SagaState> from_row(const SagaRow& row, const FlowRegistry& flow
   saga->failure = state.at("failure").as_string();
   saga->traceparent = state.at("traceparent").as_string();
   if (const auto* pause = state.if_contains("pause")) decode_pause(pause->as_object(), *saga);
+  if (const auto* edits = state.if_contains("edits")) saga->edits = u16(*edits);
   return saga;
 }
 

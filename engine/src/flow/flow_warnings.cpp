@@ -15,6 +15,7 @@
 
 #include "flow_reader.hpp"
 #include "sagaflow/flow/input_contract.hpp"
+#include "sagaflow/flow/output_reads.hpp"
 #include "sagaflow/flow/suggest.hpp"
 #include "source_lines.hpp"
 
@@ -62,52 +63,12 @@ bool completes_before(const Placed& a, const Placed& b) {
   return false;  // the same step, or a parallel and a step inside it
 }
 
-void append(std::vector<const Path*>& out, const std::vector<const Path*>& paths) {
-  out.insert(out.end(), paths.begin(), paths.end());
-}
-
-void append(std::vector<const Path*>& out, const std::optional<Expression>& expression) {
-  if (expression) append(out, expression->paths());
-}
-
-// Every path a step reads itself (a parallel's branches are steps of their own).
-std::vector<const Path*> paths_read_by(const Step& step) {
-  std::vector<const Path*> out;
-  append(out, step.when);
-  append(out, step.command.input.paths());
-  if (step.output) append(out, step.output->paths());
-  if (step.compensation) {
-    for (const auto& variant : step.compensation->variants) {
-      append(out, variant.when);
-      append(out, variant.command.input.paths());
-    }
-  }
-  append(out, step.payload.paths());
-  append(out, step.wait.correlate.paths());
-  append(out, step.wait.until);
-  append(out, step.wait.stale);
-  if (step.wait.each_event) append(out, step.wait.each_event->command.input.paths());
-  if (step.kind == StepKind::foreach) out.push_back(&step.items);
-  return out;
-}
-
 bool reads_step(const std::optional<Expression>& expression, std::string_view name) {
   if (!expression) return false;
   const auto paths = expression->paths();
   return std::any_of(paths.begin(), paths.end(), [&](const Path* path) {
     return path->root == PathRoot::steps && path->step_name() == name;
   });
-}
-
-// The field of a step's output a `$steps.X...` path reads: "" for the whole output. A foreach's
-// output is the list of its items' outputs: `$steps.X.0.f` reads f.
-std::string field_read(const Path& path, const Step& target) {
-  std::size_t at = 1;
-  if (target.kind == StepKind::foreach && path.segments.size() > at &&
-      is_index_segment(path.segments[at])) {
-    ++at;
-  }
-  return path.segments.size() > at ? path.segments[at] : std::string();
 }
 
 class Warnings {

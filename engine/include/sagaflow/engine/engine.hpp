@@ -5,6 +5,7 @@
 // subscription changes. It performs no I/O and never reads the clock itself, so a test drives
 // it with a manual clock and checks every effect.
 #include <cstddef>
+#include <cstdint>
 #include <memory>
 #include <stdexcept>
 #include <string>
@@ -49,11 +50,53 @@ class InvalidInput : public std::invalid_argument {
   std::size_t omitted_ = 0;
 };
 
+// A skip refused for what it asked: its output lacks a field the flow reads of the step
+// (`output.<field>`), or it names no step of the flow (`step`).
+class InvalidSkip : public InvalidInput {
+ public:
+  using InvalidInput::InvalidInput;
+};
+
 // An operator's request that the saga's status does not allow (e.g. cancel a completed saga).
 class Refused : public std::logic_error {
  public:
   using std::logic_error::logic_error;
 };
+
+// Who asked for an operator's repair (skip, edit) and why: both are written into the history.
+struct OperatorNote {
+  std::string actor;   // the admin request's X-Sagaflow-Actor header; "" when unnamed
+  std::string reason;  // "" when none was given
+};
+
+// Skip a failed step of a parked saga: the saga goes on from the next step as if the step had
+// answered and its output (after its `output` mapping) were `output`. The skipped step is never
+// compensated: its effect did not happen.
+struct SkipRequest {
+  std::string saga_id;
+  std::string step;  // "" = the step the saga is parked on
+  json::value output;
+  OperatorNote note;
+};
+
+enum class EditMode : std::uint8_t {
+  merge,    // `input` is a JSON merge patch (RFC 7386) applied to the saga's input
+  replace,  // `input` is the saga's new input
+};
+
+// Edit the input of a parked saga (checked against the flow's input contract), then, unless
+// `retry` is false, retry it as Engine::retry does.
+struct EditRequest {
+  std::string saga_id;
+  json::value input;
+  EditMode mode = EditMode::merge;
+  bool retry = true;
+  OperatorNote note;
+};
+
+// RFC 7386: members of `patch` replace those of `target`, a null member removes one, objects
+// merge recursively; a patch that is not an object replaces the target.
+json::value merge_patch(json::value target, const json::value& patch);
 
 struct EngineOptions {
   std::string reply_to = "sagaflow.replies";  // where participants send replies
@@ -94,6 +137,13 @@ class Engine {
   // the cancel first, then the held inputs (they feed the compensation).
   void pause(SagaState& saga, std::string_view reason, Timestamp now, SagaWrite& out) const;
   void resume(SagaState& saga, Timestamp now, SagaWrite& out) const;
+  // Refused unless the saga is parked going forward (failed, not compensating) on that step;
+  // InvalidSkip (each problem with its path, `output.<field>`) when `output` lacks a field the
+  // flow reads of the step, or names no step of the flow.
+  void skip(SagaState& saga, const SkipRequest& request, Timestamp now, SagaWrite& out) const;
+  // Refused unless the saga is failed (parked); InvalidInput when the new input does not
+  // satisfy the flow's input contract.
+  void edit(SagaState& saga, const EditRequest& request, Timestamp now, SagaWrite& out) const;
 
   // Sends again, with the same ids, every command whose reply is awaited: after a restart over
   // a transport that lost what was in flight. Participants recognise the ids.

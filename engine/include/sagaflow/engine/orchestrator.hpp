@@ -138,6 +138,9 @@ class Orchestrator {
   // sagas it owns in a round within about a second (this one in its next round). Sagas an
   // operator paused one by one stay paused.
   void set_flow_paused(const std::string& flow, bool paused);
+  // An operator's repairs of a parked saga (Engine::skip, Engine::edit).
+  std::future<void> skip(SkipRequest request);
+  std::future<void> edit(EditRequest request);
 
   // After a (re)start, before running: publishes what was committed but not confirmed as
   // published, and, with a transport that lost what was in flight (the embedded bus),

@@ -37,6 +37,8 @@ struct Activity {
   std::uint16_t undo_attempt = 0;
   std::uint16_t undo_attempt_base = 0;
   bool maybe_applied = false;  // an attempt timed out: its effect is unknown, so compensate it
+  // The saga's `edits` when an operator's retry last sent it; part of its idempotency key.
+  std::uint16_t key_generation = 0;
 };
 
 // The state of an active wait step.
@@ -83,6 +85,10 @@ struct SagaState {
   Status paused_from = Status::running;
   std::string paused_by;
   std::vector<HeldInput> held;
+  // How many times an operator edited the input. A command sent again after an edit carries
+  // other data, so it gets a new idempotency key: a participant must not answer it with the
+  // reply it remembers for the data before (a business failure, say).
+  std::uint16_t edits = 0;
 
   const flow::Flow& flow() const { return plan->flow(); }
 };

@@ -124,6 +124,14 @@ class AdminBackend {
                                         std::size_t /*limit*/) {
     throw NotServing("this process keeps no audit log");
   }
+  // An operator's repairs of a parked saga (Engine::skip, Engine::edit). By default there are
+  // none: NotServing (503).
+  virtual std::future<void> skip(SkipRequest /*request*/) {
+    throw NotServing("skipping a step is not served by this process");
+  }
+  virtual std::future<void> edit(EditRequest /*request*/) {
+    throw NotServing("editing a saga is not served by this process");
+  }
 
   // An outside event, delivered as a participant publishing it would (docs/protocol.md §8).
   // Ready once the transport holds it; failed with EventNotRouted when nothing takes its type.
@@ -296,6 +304,9 @@ class AdminApi {
   Response flow_pause(Context& c, std::string_view name, bool pause);
   Outcome answer(const Request& request);
   void record_audit(AuditEntry entry, const Response& response);
+  Outcome repair(Context& c, std::string_view id, std::string_view action);
+  Outcome when_committed(Context& c, std::string_view id, std::shared_ptr<std::future<void>> future,
+                         std::string what);
   Response counts(Context& c);
   Outcome purge(Context& c);
   Outcome events(Context& c);

@@ -65,6 +65,8 @@ class AdminBackendImpl final : public AdminBackend {
   std::vector<std::string> paused_flows() override;
   void append_audit(const AuditEntry& entry) override;
   std::vector<AuditEntry> audit(std::optional<std::uint64_t> before, std::size_t limit) override;
+  std::future<void> skip(SkipRequest request) override;
+  std::future<void> edit(EditRequest request) override;
   std::future<void> send_event(Message event) override;
   std::optional<SagaRow> saga(std::string_view id) override;
   std::vector<HistoryRow> history(std::string_view id) override;
