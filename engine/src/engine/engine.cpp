@@ -306,7 +306,8 @@ class Transition {
       const int index = s_.parked_activity;
       auto& a = s_.activities.at(index);
       s_.parked_activity = -1;
-      a.key_generation = s_.edits;
+      // A compensation keeps its key through edits: one that timed out may have been applied,
+      // and a new key would undo the effect twice.
       if (s_.plan->node(a.node).on_compensated) {
         a.attempt_base = a.attempt;
         s_.nodes[a.node] = NodeStatus::active;
@@ -369,7 +370,10 @@ class Transition {
         if (a.node != n || a.phase != ActivityPhase::failed) continue;
         has_activities = true;
         a.attempt_base = a.attempt;
-        a.key_generation = s_.edits;
+        // Other data, another key, but only where no attempt can have been applied (every one
+        // was answered with a refusal or a technical error): after a timeout the key stays, and
+        // a participant that applied it answers what it remembers instead of applying it twice.
+        if (!a.maybe_applied) a.key_generation = s_.edits;
         send(static_cast<int>(i), false);
       }
       s_.nodes[n] = has_activities ? NodeStatus::active : NodeStatus::pending;

@@ -201,6 +201,20 @@ TEST_CASE("an edit merges into the input, is checked against the contract, then 
   CHECK(h.status() == Status::completed);
 }
 
+TEST_CASE("after an edit, a step whose attempt timed out keeps its key: it may have been applied") {
+  EngineHarness h(kShipping);
+  h.start(json::object{{"address", "Nowhere"}});
+  h.ok(h.sent("billing.charge"));
+  const auto first = h.sent("courier.book");
+  h.fire("step:book_courier");  // no answer: the courier may have booked it
+  REQUIRE(h.status() == Status::failed);
+  edit(h, EditRequest{.saga_id = "s1", .input = json::object{{"address", "Main St 1"}}});
+  const auto again = h.sent("courier.book");
+  CHECK(again.idempotency_key == first.idempotency_key);
+  CHECK(again.idempotency_key == "s1/book_courier/do");
+  CHECK(again.id != first.id);
+}
+
 TEST_CASE("an edit without retry leaves the saga parked; only a parked saga is edited") {
   EngineHarness h(kShipping);
   h.start(json::object{{"address", "Nowhere"}});
