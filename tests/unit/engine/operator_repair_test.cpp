@@ -135,7 +135,7 @@ TEST_CASE("a skip names a failed step of a saga parked going forward") {
   CHECK(h.status() == Status::running);
 }
 
-TEST_CASE("a saga parked while compensating cannot skip; an edit retries its compensation") {
+TEST_CASE("a saga parked while compensating cannot skip, and an edit retries its compensation") {
   EngineHarness h(R"(
 name: hold
 version: 1
@@ -215,7 +215,7 @@ TEST_CASE("after an edit, a step whose attempt timed out keeps its key: it may h
   CHECK(again.id != first.id);
 }
 
-TEST_CASE("an edit without retry leaves the saga parked; only a parked saga is edited") {
+TEST_CASE("an edit without retry leaves the saga parked, and only a parked saga is edited") {
   EngineHarness h(kShipping);
   h.start(json::object{{"address", "Nowhere"}});
   const auto charge = h.sent("billing.charge");
