@@ -100,7 +100,10 @@ const Sagaflow = (() => {
     for (;;) {
       const headers = {...(options.headers || {}), Accept: "application/json"};
       if (token()) headers.Authorization = "Bearer " + token();
-      if (localStorage.getItem(ACTOR_KEY)) headers["X-Sagaflow-Actor"] = localStorage.getItem(ACTOR_KEY);
+      // The name set on the Audit page, unless the caller names someone (a repair's actor).
+      if (!headers["X-Sagaflow-Actor"] && localStorage.getItem(ACTOR_KEY)) {
+        headers["X-Sagaflow-Actor"] = localStorage.getItem(ACTOR_KEY);
+      }
       if (options.body !== undefined) headers["Content-Type"] = "application/json";
       const response = await fetch(path, {
         method: options.method || "GET",

@@ -5,8 +5,7 @@
 "use strict";
 
 (() => {
-  const {h, fill, api, statusBadge, showError, json} = Sagaflow;
-  const ACTOR_KEY = "sagaflow.actor";
+  const {h, fill, api, statusBadge, showError, json, ACTOR_KEY} = Sagaflow;
 
   const id = decodeURIComponent(location.pathname.slice("/sagas/".length));
   const field = (label, control) => h("label", {class: "repair-field"}, label, control);
@@ -24,7 +23,7 @@
                              placeholder: "why (recorded in the history)"});
   const actor = h("input", {id: "repair-actor", type: "text", autocomplete: "off",
                             placeholder: "who (X-Sagaflow-Actor)"});
-  actor.value = sessionStorage.getItem(ACTOR_KEY) || "";
+  actor.value = localStorage.getItem(ACTOR_KEY) || "";  // the Audit page's name, as a default
   const result = h("div", {id: "repair-result", class: "result", hidden: ""});
 
   const skipForm = h("form", {id: "skip-form"},
@@ -88,7 +87,7 @@
     delete result.dataset.httpStatus;
     fill(result, action === "skip" ? "Skipping…" : "Editing…");
     const who = actor.value.trim();
-    sessionStorage.setItem(ACTOR_KEY, who);
+    if (who) localStorage.setItem(ACTOR_KEY, who);
     if (reason.value.trim()) body.reason = reason.value.trim();
     try {
       const headers = who ? {"X-Sagaflow-Actor": who} : {};
