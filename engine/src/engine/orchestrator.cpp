@@ -53,8 +53,8 @@ struct EditControl {
   std::string saga_id;
   std::promise<void> done;
 };
-using Control = std::variant<StartControl, CancelControl, RetryControl, PauseControl,
-                             ResumeControl, SkipControl, EditControl>;
+using Control = std::variant<StartControl, CancelControl, RetryControl, PauseControl, ResumeControl,
+                             SkipControl, EditControl>;
 
 // How often a round reads the paused flows again (another orchestrator may have changed them).
 constexpr Duration kPausedFlowsRefresh{1000};
