@@ -13,6 +13,7 @@
 #include <memory>
 #include <span>
 #include <string>
+#include <unordered_map>
 #include <vector>
 
 #include "bench.hpp"
@@ -31,6 +32,24 @@ inline constexpr std::uint64_t kConfirmWindow = 1024;
 
 // A name of its own for this run's broker topology, queues and database schema.
 std::string run_id();
+
+// ---------------------------------------------------------------------------------------------
+// Where a step's time goes, for the latency runs' breakdown: per saga, in order, the times the
+// orchestrator's wrappers (the store's commits, the transport's publishes, confirms and
+// receives) and the participants saw. A participant stamps its reply's body with
+// kHandledField: when its handler ran (steady clock, which is CLOCK_MONOTONIC, the same in
+// every process of the machine). Filled on the orchestrator's thread, only while `on`.
+inline constexpr std::string_view kHandledField = "handled_ns";
+
+struct ChainTrace {
+  struct Saga {
+    std::vector<Clock::time_point> commit_started, committed, published, confirmed, handled,
+        received;
+  };
+  bool on = false;
+  std::unordered_map<std::string, Saga> sagas;
+  void reset() { sagas.clear(); }
+};
 
 // ---------------------------------------------------------------------------------------------
 // What the orchestrator sends and receives: the body sizes for the raw runs, how well the
@@ -55,6 +74,8 @@ class CountingTransport final : public Transport {
   std::size_t publishes = 0, published = 0, received = 0, body_bytes = 0, dead_lettered = 0;
   // Time spent in each call (receive includes the waits for input when there is none).
   double publish_seconds = 0, receive_seconds = 0, ack_seconds = 0;
+  ChainTrace* trace = nullptr;  // when set and on: the commands' publishes and confirms, and
+                                // the replies' receipts
 
  private:
   Transport& inner_;
@@ -142,6 +163,15 @@ struct RawOptions {
   // connections) there are, as there are participants.
   std::uint16_t worker_prefetch = 512;
   int services = 2;
+  // The broker options tools/bench --broker-options compares (round trips only but the queue
+  // type): "quorum" or "classic" (durable either way); round trips in flight at once (1: one
+  // after the other, the round trip's latency); the replying side's acks: one multi-ack per
+  // confirmed run (true) or one ack per command as its reply is confirmed (false); the
+  // requesting side's acks: every this many replies (0: prefetch / 8).
+  std::string queue_type = "quorum";
+  std::uint64_t window = kConfirmWindow;
+  bool replier_multi_ack = true;
+  std::size_t requester_ack_every = 0;
 };
 
 // One way: messages per second from the first publish to the last ack, publisher and consumer

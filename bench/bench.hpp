@@ -58,6 +58,7 @@ struct AmqpOptions {
   int worker_threads = 4;                  // handler threads per participant process
   std::chrono::milliseconds idle_wait{1};  // OrchestratorOptions::idle_wait
   std::string prefix;                      // serve mode: the topology the bench run chose
+  std::string queue_type = "quorum";       // rabbitmq::Topology::queue_type: quorum or classic
   // The peers' workload: when set, the participants are peers_participant()s, their inbox and
   // counters in this PostgreSQL database and schema (which the bench created).
   std::string peers_dsn, peers_schema;
@@ -93,6 +94,10 @@ struct PgOptions {
   std::size_t peers_sagas = 5000;
   std::size_t peers_latency_sagas = 1000;
   double peers_rate = 50;
+  // A second latency run of the peers' workload at half its maximum rate (0: not run).
+  std::size_t peers_half_sagas = 1000;
+  // The peers' latency runs again, side by side, on classic queues (a rig of its own).
+  bool peers_classic = false;
   std::size_t peers_failing_sagas = 5000;
 };
 
@@ -103,6 +108,11 @@ void bench_rabbitmq(const std::filesystem::path& dir, const AmqpOptions& options
 // waiting starts' answers after the end, the raw broker round trip and the raw single-row
 // commits of the same server, and the ratios.
 void bench_postgres(const AmqpOptions& amqp, const PgOptions& pg);
+// The broker's options side by side (--broker-options): the raw round trip of a saga step with
+// quorum and classic queues, single and multiple acks, prefetch, body size; `rounds` times each,
+// alternating (postgres.cpp).
+void bench_broker_options(const AmqpOptions& amqp, std::size_t body_size, std::size_t round_trips,
+                          int rounds);
 // A participant process: serves `service` until SIGTERM (or until its parent dies).
 int serve(const std::string& service, const AmqpOptions& options);
 // The peers' participant of `service` (postgres.cpp): a dispatcher on a transactional inbox in

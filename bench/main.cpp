@@ -2,14 +2,16 @@
 //
 //   sagaflow_bench [--dir DIR] [--json FILE] [--sagas N] [--amqp URL [--amqp-sagas N]
 //                  [--amqp-only] [--amqp-batch N] [--amqp-prefetch N] [--amqp-worker-prefetch N]
-//                  [--amqp-worker-threads N] [--amqp-idle-wait MS]
+//                  [--amqp-worker-threads N] [--amqp-idle-wait MS] [--amqp-queue-type T]
 //                  [--pg DSN [--pg-only] [--pg-sagas N] [--pg-latency-sagas N] [--pg-rate R]
 //                  [--pg-batch N] [--pg-raw-seconds S] [--pg-raw-connections N]
 //                  [--pg-latency-warmup S] [--pg-latency-csv FILE] [--pg-backlog N]
 //                  [--pg-wait-sagas N] [--pg-wait-clients N] [--peers-sagas N]
-//                  [--peers-latency-sagas N] [--peers-rate R] [--peers-failing-sagas N]]]
+//                  [--peers-latency-sagas N] [--peers-rate R] [--peers-half-sagas N]
+//                  [--peers-failing-sagas N] [--peers-classic]]] [--broker-options N]
 //   sagaflow_bench --serve SERVICE --amqp URL --prefix P [--amqp-worker-prefetch N]
-//                  [--amqp-worker-threads N] [--peers-dsn DSN --peers-schema S]
+//                  [--amqp-worker-threads N] [--amqp-queue-type T]
+//                  [--peers-dsn DSN --peers-schema S]
 //
 // 1. engine alone: transitions per second on one core, fake ports (no store, no transport);
 // 2. memory per in-flight saga (heap bytes held by the orchestrator's state);
@@ -25,9 +27,16 @@
 //    a waiting start's answer after the saga's end. --pg-only skips 1-4;
 // 6. with --amqp and --pg (postgres.cpp): the peers' workload, the same sagas with participants
 //    on the worker library's transactional inbox in PostgreSQL (each step one committed UPDATE
-//    of a counter): sagas per second, the latency at a fixed rate, sagas per second with 5%
+//    of a counter): sagas per second, the latency at a fixed rate and at half the maximum (each
+//    with where a step's time went: commit, publish, broker and participant, reply, round
+//    wait; ChainTrace in amqp.hpp), sagas per second with 5%
 //    failing at step three (the counters checked afterwards), each as a ratio to 5's raw limits.
-//    --peers-sagas 0 skips it.
+//    --peers-sagas 0 skips it;
+// 7. with --amqp and --broker-options N (postgres.cpp): the broker's options side by side, N raw
+//    round trips of a saga step each (persistent, confirmed, acked): quorum against classic
+//    queues, one ack per message against multi-acks, prefetch 32 and 4096 against 512, 64- and
+//    4096-byte bodies against the sagas' ~330: round trips/s, the broker's CPU per round trip,
+//    the mean round trip one at a time, and each as a ratio to today's quorum queues.
 #include "bench.hpp"
 
 #include <malloc.h>
@@ -54,6 +63,7 @@
 #include "sagaflow/engine/system_clock.hpp"
 #include "sagaflow/flow/loader.hpp"
 #include "sagaflow/inproc/bus.hpp"
+#include "sagaflow/rabbitmq/settings.hpp"
 #include "sagaflow/sqlite/sqlite_store.hpp"
 #include "sagaflow/testing/manual_clock.hpp"
 
@@ -270,22 +280,26 @@ int main(int argc, char** argv) {
   std::string serve_service;
   bool amqp_only = false;
   bool pg_only = false;
+  std::size_t broker_options = 0;  // round trips per variant; 0: not run
   AmqpOptions amqp;
   PgOptions pg;
   const char* usage =
       "usage: sagaflow_bench [--dir DIR] [--json FILE] [--sagas N] [--amqp URL [--amqp-sagas N]\n"
       "                      [--amqp-only] [--amqp-batch N] [--amqp-prefetch N]\n"
       "                      [--amqp-worker-prefetch N] [--amqp-worker-threads N]\n"
-      "                      [--amqp-idle-wait MS]\n"
+      "                      [--amqp-idle-wait MS] [--amqp-queue-type quorum|classic]\n"
       "                      [--pg DSN [--pg-only] [--pg-sagas N] [--pg-latency-sagas N]\n"
       "                      [--pg-rate R] [--pg-batch N] [--pg-raw-seconds S]\n"
       "                      [--pg-raw-connections N] [--pg-latency-warmup S]\n"
       "                      [--pg-latency-csv FILE] [--pg-backlog N] [--pg-wait-sagas N]\n"
       "                      [--pg-wait-clients N] [--peers-sagas N]\n"
       "                      [--peers-latency-sagas N] [--peers-rate R]\n"
-      "                      [--peers-failing-sagas N]]]\n"
+      "                      [--peers-half-sagas N] [--peers-failing-sagas N]\n"
+      "                      [--peers-classic]]]\n"
+      "                      [--broker-options N]\n"
       "       sagaflow_bench --serve SERVICE --amqp URL --prefix P [--amqp-worker-prefetch N]\n"
-      "                      [--amqp-worker-threads N] [--peers-dsn DSN --peers-schema S]\n";
+      "                      [--amqp-worker-threads N] [--amqp-queue-type T]\n"
+      "                      [--peers-dsn DSN --peers-schema S]\n";
   try {
     for (int i = 1; i < argc; ++i) {
       std::string arg = argv[i];
@@ -313,6 +327,11 @@ int main(int argc, char** argv) {
         amqp.worker_prefetch = static_cast<std::uint16_t>(std::stoul(value()));
       } else if (arg == "--amqp-worker-threads") {
         amqp.worker_threads = std::stoi(value());
+      } else if (arg == "--amqp-queue-type") {
+        amqp.queue_type = value();
+        sagaflow::rabbitmq::queue_type_from(amqp.queue_type);  // throws for another
+      } else if (arg == "--peers-classic") {
+        pg.peers_classic = true;
       } else if (arg == "--amqp-idle-wait") {
         amqp.idle_wait = std::chrono::milliseconds(std::stol(value()));
       } else if (arg == "--pg") {
@@ -347,6 +366,10 @@ int main(int argc, char** argv) {
         pg.peers_latency_sagas = std::stoul(value());
       } else if (arg == "--peers-rate") {
         pg.peers_rate = std::stod(value());
+      } else if (arg == "--broker-options") {
+        broker_options = std::stoul(value());
+      } else if (arg == "--peers-half-sagas") {
+        pg.peers_half_sagas = std::stoul(value());
       } else if (arg == "--peers-failing-sagas") {
         pg.peers_failing_sagas = std::stoul(value());
       } else if (arg == "--peers-dsn") {
@@ -406,6 +429,19 @@ int main(int argc, char** argv) {
       bench_rabbitmq(dir, amqp);
     } catch (const std::exception& error) {
       std::fprintf(stderr, "sagaflow_bench: RabbitMQ: %s\n", error.what());
+      return 1;
+    }
+  }
+  if (broker_options > 0) {
+    if (amqp.url.empty()) {
+      std::fprintf(stderr, "sagaflow_bench: --broker-options needs --amqp\n%s", usage);
+      return 2;
+    }
+    try {
+      // The body of a saga's message, about (the production pair's average).
+      bench_broker_options(amqp, 330, broker_options, 2);
+    } catch (const std::exception& error) {
+      std::fprintf(stderr, "sagaflow_bench: broker options: %s\n", error.what());
       return 1;
     }
   }

@@ -41,6 +41,7 @@
 #include <mutex>
 #include <optional>
 #include <set>
+#include <span>
 #include <sstream>
 #include <stdexcept>
 #include <string>
@@ -86,6 +87,13 @@ class TimedStore final : public Store {
     auto written = inner_.commit(batch);
     const auto done = Clock::now();
     commit_seconds += std::chrono::duration<double>(done - started).count();
+    if (trace != nullptr && trace->on) {
+      for (const auto& w : batch.writes) {
+        auto& saga = trace->sagas[w.saga.id];
+        saga.commit_started.push_back(started);
+        saga.committed.push_back(done);
+      }
+    }
     ++commits;
     writes += batch.writes.size();
     // The store's pipeline, set-based (adapters/postgres): BEGIN, the commit's lock and mark,
@@ -172,6 +180,7 @@ class TimedStore final : public Store {
     std::string status;
   };
   std::unordered_map<std::string, Finished> ended;  // by saga id
+  ChainTrace* trace = nullptr;                      // when set and on: each write's commit, by saga
   double commit_seconds = 0, timer_seconds = 0;
   std::size_t commits = 0, writes = 0, statements = 0, rows = 0;
 
@@ -437,9 +446,81 @@ struct Latency {
   Round round;
   // What the rounds were like meanwhile: their commits and publishes, in ms, and their size.
   double commit_ms = 0, publish_ms = 0, transitions_per_commit = 0;
+  // Where a step's time went (ChainTrace): each segment's times in ms, sorted, over every step
+  // of every counted saga; `untraced` counts the sagas whose trace did not fit the four steps
+  // (a command published again, say) and were left out.
+  std::vector<std::pair<std::string, std::vector<double>>> segments;
+  std::size_t untraced = 0;
 
   double percentile(double p) const { return bench::percentile(ms, p); }
 };
+
+// The segments of each step's chain, from the trace of the sagas `ids` (due to start at `due`):
+// the start's wait for its round, and per step the commit (its round's wait for it after the
+// reply that caused it, then the commit itself), the publish handed to the transport, the way
+// to the participant's handler (broker, delivery, the inbox's group), from the handler to the
+// reply received (the handler, the participant's commit, the reply's publish and confirm, the
+// broker, the delivery), and, off the chain, the confirm as the orchestrator learned it.
+void break_down(const ChainTrace& trace, std::span<const std::string> ids,
+                std::span<const Clock::time_point> due, Latency& l) {
+  constexpr std::size_t kSteps = kTransitionsPerSaga - 1;
+  enum { start_wait, round_wait, commit, publish, to_handler, to_reply, confirm, kSegments };
+  const char* names[kSegments] = {
+      "start due -> its commit begins",
+      "reply received -> next commit begins (round wait)",
+      "commit (store, whole round)",
+      "commit done -> publish handed to transport",
+      "publish -> participant handler runs",
+      "participant handler -> reply received (its commit, reply, broker)",
+      "publish -> confirm learned (off the chain)"};
+  std::vector<std::vector<double>> ms(kSegments);
+  auto between = [](Clock::time_point a, Clock::time_point b) {
+    return std::chrono::duration<double, std::milli>(b - a).count();
+  };
+  for (std::size_t i = 0; i < ids.size(); ++i) {
+    const auto it = trace.sagas.find(ids[i]);
+    if (it == trace.sagas.end()) {
+      ++l.untraced;
+      continue;
+    }
+    const auto& s = it->second;
+    const bool handled = s.handled.size() == kSteps;
+    if (s.committed.size() != kTransitionsPerSaga || s.published.size() != kSteps ||
+        s.received.size() != kSteps || s.confirmed.size() != kSteps ||
+        (!s.handled.empty() && !handled)) {
+      ++l.untraced;
+      continue;
+    }
+    ms[start_wait].push_back(between(due[i], s.commit_started[0]));
+    for (std::size_t k = 0; k < kTransitionsPerSaga; ++k) {
+      ms[commit].push_back(between(s.commit_started[k], s.committed[k]));
+    }
+    for (std::size_t k = 0; k < kSteps; ++k) {
+      ms[publish].push_back(between(s.committed[k], s.published[k]));
+      ms[confirm].push_back(between(s.published[k], s.confirmed[k]));
+      ms[round_wait].push_back(between(s.received[k], s.commit_started[k + 1]));
+      if (handled) {
+        ms[to_handler].push_back(between(s.published[k], s.handled[k]));
+        ms[to_reply].push_back(between(s.handled[k], s.received[k]));
+      }
+    }
+  }
+  for (int k = 0; k < kSegments; ++k) {
+    if (ms[k].empty()) continue;
+    std::sort(ms[k].begin(), ms[k].end());
+    l.segments.emplace_back(names[k], std::move(ms[k]));
+  }
+}
+
+// Prints each segment's p50 and p99 (and how many sagas' traces were left out).
+void report_breakdown(const std::string& what, const Latency& l) {
+  for (const auto& [name, ms] : l.segments) {
+    report(what + " step p50: " + name, bench::percentile(ms, 0.50), "ms");
+    report(what + " step p99: " + name, bench::percentile(ms, 0.99), "ms");
+  }
+  if (l.untraced > 0)
+    report(what + " sagas left out of the breakdown", double(l.untraced), "sagas");
+}
 
 // The latency: `warmup + count` sagas started on an open-loop schedule of `rate` per second, by
 // a thread of their own, whatever the orchestrator's progress; each saga's latency runs from
@@ -466,6 +547,18 @@ Latency paced(SagaRig& rig, TimedStore& store, const AmqpOptions& o, std::size_t
     return n;
   };
 
+  ChainTrace trace;
+  store.trace = &trace;
+  rig.counting().trace = &trace;
+  struct Untrace {
+    TimedStore& store;
+    CountingTransport& counting;
+    ~Untrace() {
+      store.trace = nullptr;
+      counting.trace = nullptr;
+    }
+  } untrace{store, rig.counting()};
+
   Latency l;
   {
     std::jthread pacer([&](std::stop_token stop) {
@@ -490,6 +583,7 @@ Latency paced(SagaRig& rig, TimedStore& store, const AmqpOptions& o, std::size_t
         store.reset();
         l.round = {};
         counting = true;
+        trace.on = true;  // from here on: the counted sagas start now
       }
       l.round.inputs += orchestrator.run_once(o.idle_wait);
       if (++l.round.rounds % 256 == 0) rig.check_participants();
@@ -519,6 +613,8 @@ Latency paced(SagaRig& rig, TimedStore& store, const AmqpOptions& o, std::size_t
   l.publish_ms =
       1000 * counted.publish_seconds / double(std::max<std::size_t>(1, counted.publishes));
   l.transitions_per_commit = double(store.writes) / double(std::max<std::size_t>(1, store.commits));
+  trace.on = false;
+  break_down(trace, std::span(ids).subspan(warmup), std::span(due).subspan(warmup), l);
   return l;
 }
 
@@ -936,8 +1032,10 @@ void bench_peers(const AmqpOptions& amqp, const PgOptions& pg, const std::string
   o.peers_schema = schema.name;
   const std::string application_name = "sagaflow-bench-peers-" + run_id();
   Burst max, failing;
-  Latency latency;
-  std::size_t warmup = 0, completed = 0, compensated = 0, other = 0;
+  Latency latency, half, classic, classic_half;
+  double half_rate = 0;
+  std::size_t classic_sagas = 0;
+  std::size_t warmup = 0, half_warmup = 0, completed = 0, compensated = 0, other = 0;
   Watched local;
   {
     postgres::PostgresStore store(postgres::PostgresOptions{
@@ -951,8 +1049,33 @@ void bench_peers(const AmqpOptions& amqp, const PgOptions& pg, const std::string
       warmup = static_cast<std::size_t>(std::ceil(pg.peers_rate * pg.latency_warmup));
       latency = paced(rig, timed, o, warmup, pg.peers_latency_sagas, pg.peers_rate, "peers-lat-");
     }
+    if (pg.peers_half_sagas > 0) {
+      std::this_thread::sleep_for(2s);
+      half_rate = double(pg.peers_sagas) / max.seconds / 2;
+      half_warmup = static_cast<std::size_t>(std::ceil(half_rate * pg.latency_warmup));
+      half = paced(rig, timed, o, half_warmup, pg.peers_half_sagas, half_rate, "peers-half-");
+    }
     if (pg.peers_failing_sagas > 0) {
       failing = burst(rig, timed, pg.peers_failing_sagas, local, kFailingEvery);
+    }
+    if (pg.peers_classic) {
+      // The same latency runs, side by side, on classic queues: a topology of their own.
+      AmqpOptions c = o;
+      c.queue_type = "classic";
+      SagaRig classic_rig(c, timed, "bench-peers-classic-" + run_id());
+      ++classic_sagas;  // the rig's first saga
+      if (pg.peers_latency_sagas > 0) {
+        std::this_thread::sleep_for(2s);
+        classic = paced(classic_rig, timed, c, warmup, pg.peers_latency_sagas, pg.peers_rate,
+                        "peers-classic-lat-");
+        classic_sagas += warmup + pg.peers_latency_sagas;
+      }
+      if (pg.peers_half_sagas > 0) {
+        std::this_thread::sleep_for(2s);
+        classic_half = paced(classic_rig, timed, c, half_warmup, pg.peers_half_sagas, half_rate,
+                             "peers-classic-half-");
+        classic_sagas += half_warmup + pg.peers_half_sagas;
+      }
     }
     for (const auto& c : store.count_by_flow_and_status()) {
       (c.status == "completed"     ? completed
@@ -963,8 +1086,9 @@ void bench_peers(const AmqpOptions& amqp, const PgOptions& pg, const std::string
 
   // With the rig's first saga and the latency run's warm-up.
   const std::size_t failed = pg.peers_failing_sagas / kFailingEvery;
-  const std::size_t expected =
-      1 + pg.peers_sagas + warmup + pg.peers_latency_sagas + pg.peers_failing_sagas - failed;
+  const std::size_t expected = 1 + pg.peers_sagas + warmup + pg.peers_latency_sagas + half_warmup +
+                               pg.peers_half_sagas + pg.peers_failing_sagas - failed +
+                               classic_sagas;
   if (completed != expected || compensated != failed || other != 0) {
     throw std::runtime_error("peers: PostgreSQL holds " + std::to_string(completed) +
                              " completed sagas, " + std::to_string(compensated) +
@@ -1031,6 +1155,30 @@ void bench_peers(const AmqpOptions& amqp, const PgOptions& pg, const std::string
            latency.percentile(0.50) / chain_ms, "ratio");
     report(what + " ratio: latency p99 / 9 serial single-row commit times",
            latency.percentile(0.99) / chain_ms, "ratio");
+    report_breakdown(what + " latency run:", latency);
+  }
+  if (pg.peers_half_sagas > 0) {
+    const std::string run = " at half the maximum:";
+    report(what + run + " paced start rate", half_rate, "sagas/s");
+    report(what + run + " achieved rate", double(pg.peers_half_sagas) / half.seconds, "sagas/s");
+    report(what + run + " saga latency p50, start to completed", half.percentile(0.50), "ms");
+    report(what + run + " saga latency p99, start to completed", half.percentile(0.99), "ms");
+    report(what + run + " saga latency max, start to completed", half.ms.back(), "ms");
+    report_breakdown(what + run, half);
+  }
+  if (pg.peers_classic) {
+    // Side by side with the runs above, the same rates: what classic queues move.
+    auto side = [&](const std::string& run, const Latency& quorum, const Latency& l) {
+      report(what + run + " saga latency p50, start to completed", l.percentile(0.50), "ms");
+      report(what + run + " saga latency p99, start to completed", l.percentile(0.99), "ms");
+      report(what + run + " ratio: p50 / quorum queues' p50",
+             l.percentile(0.50) / quorum.percentile(0.50), "ratio");
+      report(what + run + " ratio: p99 / quorum queues' p99",
+             l.percentile(0.99) / quorum.percentile(0.99), "ratio");
+      report_breakdown(what + run, l);
+    };
+    if (pg.peers_latency_sagas > 0) side(" latency run, classic queues:", latency, classic);
+    if (pg.peers_half_sagas > 0) side(" at half the maximum, classic queues:", half, classic_half);
   }
   if (pg.peers_failing_sagas > 0) {
     const std::string run = " with 5% failing at step three:";
@@ -1040,6 +1188,89 @@ void bench_peers(const AmqpOptions& amqp, const PgOptions& pg, const std::string
 }
 
 }  // namespace
+
+// ---------------------------------------------------------------------------------------------
+// The broker's options, side by side on the same broker: the raw round trip of one saga step
+// (raw_round_trips: a persistent command with a confirm, a persistent reply with a confirm,
+// both acked) under each option that keeps every guarantee, alternating the variants over
+// `rounds` so that the machine's load falls on each: round trips per second with many in
+// flight, the broker's CPU per round trip, and the mean round trip when one at a time is in
+// flight (the latency a light load sees).
+void bench_broker_options(const AmqpOptions& amqp, std::size_t body_size, std::size_t round_trips,
+                          int rounds) {
+  struct Variant {
+    std::string name;
+    RawOptions options;
+    std::vector<double> per_s, cpu_us, serial_ms;
+  };
+  const RawOptions base{.url = amqp.url,
+                        .messages = round_trips,
+                        .body_size = body_size,
+                        .prefetch = 512,
+                        .worker_prefetch = 512};
+  auto with = [&](auto change) {
+    RawOptions o = base;
+    change(o);
+    return o;
+  };
+  std::vector<Variant> variants{
+      {"quorum queues (today's)", base, {}, {}, {}},
+      {"classic queues", with([](RawOptions& o) { o.queue_type = "classic"; }), {}, {}, {}},
+      {"quorum, one ack per message (no multi-ack)",
+       with([](RawOptions& o) {
+         o.replier_multi_ack = false;
+         o.requester_ack_every = 1;
+       }),
+       {},
+       {},
+       {}},
+      {"quorum, prefetch 32",
+       with([](RawOptions& o) { o.prefetch = o.worker_prefetch = 32; }),
+       {},
+       {},
+       {}},
+      {"quorum, prefetch 4096",
+       with([](RawOptions& o) { o.prefetch = o.worker_prefetch = 4096; }),
+       {},
+       {},
+       {}},
+      {"quorum, 64-byte bodies", with([](RawOptions& o) { o.body_size = 64; }), {}, {}, {}},
+      {"quorum, 4096-byte bodies", with([](RawOptions& o) { o.body_size = 4096; }), {}, {}, {}},
+  };
+  const auto broker = rabbitmq::ConnectionSettings::from_url(amqp.url);
+  const pid_t broker_pid =
+      broker.host == "127.0.0.1" || broker.host == "localhost" ? local_listener(broker.port) : 0;
+  constexpr std::size_t kSerialRoundTrips = 500;
+  for (int round = 0; round < std::max(1, rounds); ++round) {
+    for (auto& v : variants) {
+      RawOptions o = v.options;
+      o.queue = "bench-" + run_id() + ".options";
+      const double cpu_before = cpu_of(broker_pid);
+      v.per_s.push_back(raw_round_trips(o));
+      v.cpu_us.push_back(1e6 * (cpu_of(broker_pid) - cpu_before) / double(o.messages));
+      o.window = 1;
+      o.messages = kSerialRoundTrips;
+      v.serial_ms.push_back(1000.0 / raw_round_trips(o));
+    }
+  }
+  auto median = [](std::vector<double> v) {
+    std::sort(v.begin(), v.end());
+    return v.size() % 2 ? v[v.size() / 2] : (v[v.size() / 2 - 1] + v[v.size() / 2]) / 2;
+  };
+  const std::string what = "Broker option ";
+  const double base_rate = median(variants.front().per_s);
+  const double base_serial = median(variants.front().serial_ms);
+  for (const auto& v : variants) {
+    report(what + v.name + ": round trips", median(v.per_s), "round trips/s");
+    report(what + v.name + ": ratio to quorum's round trips", median(v.per_s) / base_rate, "ratio");
+    if (broker_pid > 0) {
+      report(what + v.name + ": broker CPU per round trip", median(v.cpu_us), "us");
+    }
+    report(what + v.name + ": one at a time, mean round trip", median(v.serial_ms), "ms");
+    report(what + v.name + ": ratio to quorum's mean round trip", median(v.serial_ms) / base_serial,
+           "ratio");
+  }
+}
 
 void bench_postgres(const AmqpOptions& amqp, const PgOptions& pg) {
   const std::string id = run_id();
@@ -1191,6 +1422,7 @@ void bench_postgres(const AmqpOptions& amqp, const PgOptions& pg) {
            "transitions/commit");
     report(what + " latency run: commit time (mean)", latency.commit_ms, "ms");
     report(what + " latency run: publish time, confirmed (mean)", latency.publish_ms, "ms");
+    report_breakdown(what + " latency run:", latency);
     if (!pg.latency_csv.empty()) {
       std::ofstream csv(pg.latency_csv);
       csv << "saga,due_ms,latency_ms\n";
@@ -1285,26 +1517,33 @@ std::unique_ptr<worker::Dispatcher> peers_participant(const std::string& service
         "UPDATE counters SET n = n + $1 WHERE step = $2 RETURNING n", {std::to_string(by), step});
     if (rows.size() != 1) throw std::runtime_error(std::string("no counter ") + step);
   };
+  // Every reply says when its handler ran, for the latency runs' breakdown (ChainTrace).
+  auto stamped = [](json::object reply) {
+    reply[kHandledField] =
+        std::chrono::duration_cast<std::chrono::nanoseconds>(Clock::now().time_since_epoch())
+            .count();
+    return worker::Result::ok(std::move(reply));
+  };
   auto step = [&](const char* name, const char* counter, int by) {
-    dispatcher->on(service + "." + name, [count, counter, by](const worker::Command& command) {
-      count(command, counter, by);
-      return worker::Result::ok();
-    });
+    dispatcher->on(service + "." + name,
+                   [count, stamped, counter, by](const worker::Command& command) {
+                     count(command, counter, by);
+                     return stamped({});
+                   });
   };
   if (service == "alpha") {
     // Step one's id is the saga's user: step three reads it to fail the sagas meant to.
-    dispatcher->on("alpha.one", [count](const worker::Command& command) {
+    dispatcher->on("alpha.one", [count, stamped](const worker::Command& command) {
       count(command, "one", 1);
-      return worker::Result::ok(
-          json::object{{"id", command.payload.as_object().at("user").as_string()}});
+      return stamped(json::object{{"id", command.payload.as_object().at("user").as_string()}});
     });
-    dispatcher->on("alpha.three", [count](const worker::Command& command) {
+    dispatcher->on("alpha.three", [count, stamped](const worker::Command& command) {
       const std::string_view id = command.payload.as_object().at("id").as_string();
       if (id.substr(0, kFailingUserPrefix.size()) == kFailingUserPrefix) {
         return worker::Result::business_failure("Declined");
       }
       count(command, "three", 1);
-      return worker::Result::ok();
+      return stamped({});
     });
     step("undo_one", "one", -1);
     step("undo_three", "three", -1);

@@ -19,6 +19,7 @@
 #include <algorithm>
 #include <atomic>
 #include <cstdio>
+#include <cstdlib>
 #include <cstring>
 #include <exception>
 #include <future>
@@ -70,12 +71,26 @@ Sending CountingTransport::publish_started(std::span<const Message> messages) {
     ++published;
     body_bytes += m.body.size();
   }
+  std::vector<std::string> traced;  // the sagas of the commands, when tracing
+  if (trace != nullptr && trace->on) {
+    const auto now = Clock::now();
+    for (const auto& m : messages) {
+      if (m.kind != MessageKind::command) continue;
+      trace->sagas[m.correlation_id].published.push_back(now);
+      traced.push_back(m.correlation_id);
+    }
+  }
   if (!sending) return {};
   auto wait = std::move(sending.wait);
-  sending.wait = [this, wait = std::move(wait)] {
+  sending.wait = [this, wait = std::move(wait), traced = std::move(traced)] {
     const auto waiting = Clock::now();
     wait();
     publish_seconds += seconds_since(waiting);
+    // Called once the relay sees the sending settled: when the orchestrator learned the confirm.
+    if (trace != nullptr && trace->on) {
+      const auto now = Clock::now();
+      for (const auto& id : traced) trace->sagas[id].confirmed.push_back(now);
+    }
   };
   return sending;
 }
@@ -85,9 +100,25 @@ std::size_t CountingTransport::receive(std::vector<Delivery>& out, std::size_t m
   const auto first = out.size();
   const auto n = inner_.receive(out, max, wait);
   receive_seconds += seconds_since(started);
+  const bool tracing = trace != nullptr && trace->on;
+  const auto now = Clock::now();
   for (auto i = first; i < out.size(); ++i) {
     ++received;
-    body_bytes += out[i].message.body.size();
+    const auto& m = out[i].message;
+    body_bytes += m.body.size();
+    if (tracing && m.kind == MessageKind::reply) {
+      auto& saga = trace->sagas[m.correlation_id];
+      saga.received.push_back(now);
+      // The participant's stamp: "handled_ns":<digits>
+      const auto at = m.body.find(kHandledField);
+      if (at != std::string::npos) {
+        const auto digits = m.body.find_first_of("0123456789", at + kHandledField.size());
+        if (digits != std::string::npos) {
+          const auto ns = std::strtoll(m.body.c_str() + digits, nullptr, 10);
+          saga.handled.push_back(Clock::time_point(std::chrono::nanoseconds(ns)));
+        }
+      }
+    }
   }
   return n;
 }
@@ -202,12 +233,13 @@ amqp_bytes_t bytes(const std::string& s) {
   return amqp_bytes_t{s.size(), const_cast<char*>(s.data())};
 }
 
-void declare_quorum_queue(RawConnection& c, const std::string& name) {
-  static const std::string key = "x-queue-type", quorum = "quorum";
+void declare_quorum_queue(RawConnection& c, const std::string& name,
+                          const std::string& type = "quorum") {
+  static const std::string key = "x-queue-type";
   amqp_table_entry_t entry{};
   entry.key = bytes(key);
   entry.value.kind = AMQP_FIELD_KIND_UTF8;
-  entry.value.value.bytes = bytes(quorum);
+  entry.value.value.bytes = bytes(type);
   amqp_table_t arguments{1, &entry};
   amqp_queue_declare(c.get(), 1, bytes(name), 0, 1, 0, 0, arguments);
   c.check("queue.declare");
@@ -352,7 +384,8 @@ SagaRig::SagaRig(const AmqpOptions& o, Store& store, std::string prefix, SagaCha
   auto plan = flows_.add(bench_flow());
   rabbitmq::OrchestratorSettings settings{
       .connection = rabbitmq::ConnectionSettings::from_url(o.url),
-      .topology = rabbitmq::Topology{.prefix = std::move(prefix)},
+      .topology = rabbitmq::Topology{.prefix = std::move(prefix),
+                                     .queue_type = rabbitmq::queue_type_from(o.queue_type)},
       .event_types = plan->listened_events(),
       .services = plan->services(),
       .prefetch = o.prefetch};
@@ -383,7 +416,9 @@ SagaRig::SagaRig(const AmqpOptions& o, Store& store, std::string prefix, SagaCha
                                   "--amqp-worker-prefetch",
                                   std::to_string(o.worker_prefetch),
                                   "--amqp-worker-threads",
-                                  std::to_string(o.worker_threads)};
+                                  std::to_string(o.worker_threads),
+                                  "--amqp-queue-type",
+                                  o.queue_type};
     if (!o.peers_schema.empty()) {
       argv.insert(argv.end(), {"--peers-dsn", o.peers_dsn, "--peers-schema", o.peers_schema});
     }
@@ -575,10 +610,21 @@ void reply_to_commands(const RawOptions& o, const std::string& commands, const s
   auto last_progress = Clock::now();
   while (acked < expected) {
     amqp_envelope_t envelope;
-    if (next_delivery(c, envelope, timeval{0, 200000}, kReplies, confirms, "raw replier")) {
+    // Acks wait for nothing more when one per command is sent: at once after a frame.
+    const timeval wait =
+        o.replier_multi_ack || confirms.low == acked ? timeval{0, 200000} : timeval{0, 0};
+    if (next_delivery(c, envelope, wait, kReplies, confirms, "raw replier")) {
       amqp_destroy_envelope(&envelope);
       publish(c, kReplies, replies, properties, body);
       confirms.published();
+      last_progress = Clock::now();
+    } else if (confirms.low > acked && !o.replier_multi_ack) {
+      for (auto tag = acked + 1; tag <= confirms.low; ++tag) {
+        if (int s = amqp_basic_ack(c, kCommands, tag, 0); s != AMQP_STATUS_OK) {
+          throw std::runtime_error(std::string("raw ack: ") + amqp_error_string2(s));
+        }
+      }
+      acked = confirms.low;
       last_progress = Clock::now();
     } else if (confirms.low > acked) {
       ack(c, kCommands, confirms.low);
@@ -609,7 +655,7 @@ double raw_round_trips(const RawOptions& o) {
   try {
     RawConnection requester(o.url);
     auto* c = requester.get();
-    for (const auto& q : queues) declare_quorum_queue(requester, q);
+    for (const auto& q : queues) declare_quorum_queue(requester, q, o.queue_type);
     requester.open_channel(kReplies);
     amqp_confirm_select(c, kCommands);
     requester.check("confirm.select");
@@ -633,7 +679,10 @@ double raw_round_trips(const RawOptions& o) {
 
     const std::string body = body_of(o.body_size);
     const auto properties = persistent_json();
-    const std::size_t ack_every = std::max<std::size_t>(1, o.prefetch / 8);
+    const std::size_t ack_every = o.requester_ack_every > 0
+                                      ? o.requester_ack_every
+                                      : std::max<std::size_t>(1, o.prefetch / 8);
+    const std::uint64_t window = std::max<std::uint64_t>(1, o.window);
     Confirms confirms;  // of the commands
     std::uint64_t answered = 0, unacked = 0;
     auto last_progress = Clock::now();
@@ -641,12 +690,12 @@ double raw_round_trips(const RawOptions& o) {
     while (answered < total || confirms.low < total) {
       // Up to a window of round trips in flight, polling the socket every 64 publishes.
       std::uint64_t burst = 0;
-      while (confirms.sent < total && confirms.sent - answered < kConfirmWindow && burst < 64) {
+      while (confirms.sent < total && confirms.sent - answered < window && burst < 64) {
         publish(c, kCommands, queues[1 + confirms.sent % services], properties, body);
         confirms.published();
         ++burst;
       }
-      const bool more = confirms.sent < total && confirms.sent - answered < kConfirmWindow;
+      const bool more = confirms.sent < total && confirms.sent - answered < window;
       amqp_envelope_t envelope;
       if (next_delivery(c, envelope, more ? timeval{0, 0} : timeval{0, 200000}, kCommands, confirms,
                         "raw requester")) {
@@ -770,6 +819,7 @@ int serve(const std::string& service, const AmqpOptions& o) {
   rabbitmq::WorkerSettings settings;
   settings.connection = rabbitmq::ConnectionSettings::from_url(o.url);
   settings.topology.prefix = o.prefix;
+  settings.topology.queue_type = rabbitmq::queue_type_from(o.queue_type);
   settings.service = service;
   settings.prefetch = o.worker_prefetch;
 

@@ -358,10 +358,13 @@ std::string Link::declare_queue(const QueueSpec& q, std::uint32_t* consumers) {
   };
   const auto& t = settings_.topology;
   const std::string dead = t.dead_exchange();
-  const std::string quorum = "quorum";
-  std::vector<amqp_table_entry_t> args{entry("x-queue-type", quorum)};
+  const std::string type = t.queue_type == QueueType::classic ? "classic" : "quorum";
+  std::vector<amqp_table_entry_t> args{entry("x-queue-type", type)};
   if (q.work) {
     args.push_back(entry("x-dead-letter-exchange", dead));
+  }
+  // Only quorum queues count deliveries (RabbitMQ 3.10): a classic queue has no limit.
+  if (q.work && t.queue_type == QueueType::quorum) {
     amqp_table_entry_t limit{};
     limit.key = amqp_cstring_bytes("x-delivery-limit");
     limit.value.kind = AMQP_FIELD_KIND_I64;

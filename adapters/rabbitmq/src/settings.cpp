@@ -20,6 +20,12 @@ std::string mask_password(std::string_view url) {
   return std::string(url.substr(0, colon + 1)) + "****" + std::string(url.substr(at));
 }
 
+QueueType queue_type_from(std::string_view text) {
+  if (text == "quorum") return QueueType::quorum;
+  if (text == "classic") return QueueType::classic;
+  throw Error("queue type '" + std::string(text) + "' is neither quorum nor classic");
+}
+
 ConnectionSettings ConnectionSettings::from_url(std::string_view url) {
   // amqp_parse_url cuts the buffer it is given into the pieces it returns.
   std::vector<char> buffer(url.begin(), url.end());

@@ -181,6 +181,47 @@ TEST_CASE("the topology is declared durable, and declaring it again changes noth
   CHECK(eventually([&] { return probe.ready(t.orchestrator_events_queue()) == 1; }));
 }
 
+TEST_CASE("a classic topology declares classic queues without a delivery limit, and works") {
+  CHECK(queue_type_from("quorum") == QueueType::quorum);
+  CHECK(queue_type_from("classic") == QueueType::classic);
+  CHECK_THROWS_AS(queue_type_from("lazy"), Error);
+
+  Scratch scratch("classic", {"points"});
+  Topology t = scratch.topology();
+  t.queue_type = QueueType::classic;
+  HandlerThread handlers;
+  worker::Dispatcher dispatcher;
+  dispatcher.on("points.do", [](const worker::Command&) { return worker::Result::ok({{"n", 2}}); });
+  {
+    OrchestratorTransport orchestrator(orchestrator_settings(t, {"points"}));
+    Worker worker(handlers.io(), dispatcher, worker_settings(t, "points"));
+    orchestrator.wait_connected(Duration(10000));
+    worker.wait_connected(Duration(10000));
+    Message m = command(t, "points", "cmd-classic-1");
+    orchestrator.publish(std::span(&m, 1));
+    auto replies = receive_n(orchestrator, 1);
+    REQUIRE(replies.size() == 1);
+    CHECK(replies[0].message.kind == MessageKind::reply);
+    CHECK(replies[0].message.causation_id == m.id);
+    orchestrator.ack(std::vector<std::uint64_t>{replies[0].tag});
+  }
+
+  // The broker holds classic work queues with the dead-letter exchange and no limit: the same
+  // declaration is accepted, a quorum one refused.
+  auto& probe = scratch.probe();
+  const std::vector<std::pair<std::string, std::string>> classic = {
+      {"x-queue-type", "classic"}, {"x-dead-letter-exchange", t.dead_exchange()}};
+  const std::vector<std::pair<std::string, std::string>> quorum = {
+      {"x-queue-type", "quorum"}, {"x-dead-letter-exchange", t.dead_exchange()}};
+  for (const auto& q : {t.command_queue("points"), t.reply_queue()}) {
+    CAPTURE(q);
+    CHECK(probe.declare_queue(q, true, classic, std::nullopt) == "");
+    CHECK(probe.declare_queue(q, true, quorum, t.delivery_limit).rfind("406", 0) == 0);
+  }
+  CHECK(probe.declare_queue(t.dead_letter_queue(), true, {{"x-queue-type", "classic"}},
+                            std::nullopt) == "");
+}
+
 TEST_CASE("a command goes to the worker and its reply comes back with every envelope field") {
   Scratch scratch("roundtrip", {"points"});
   const auto& t = scratch.topology();

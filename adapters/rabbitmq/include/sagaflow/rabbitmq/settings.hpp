@@ -58,12 +58,23 @@ struct ConnectionSettings {
 // A URL with its password replaced by ****, for any message that must mention one.
 std::string mask_password(std::string_view url);
 
+// The type of the queues the adapter declares. Quorum (the default, the wire contract of
+// docs/protocol.md) is what a cluster needs and the only type with a delivery limit. Classic
+// (durable, persistent messages, confirms, dead-lettering of rejected messages all kept) hands a
+// message to its consumer before the disk write that a quorum queue waits for, but has no
+// delivery limit: a command that crashes its worker every time comes back forever instead of
+// being dead-lettered. One type per deployment: a queue's type cannot change once declared.
+enum class QueueType { quorum, classic };
+// "quorum" or "classic"; throws Error for anything else.
+QueueType queue_type_from(std::string_view text);
+
 // The names of the topology, all derived from one prefix so that several deployments (or test
 // cases) can share a vhost. The defaults are the wire contract of docs/protocol.md.
 struct Topology {
   std::string prefix = "sagaflow";
   // Quorum queues dead-letter a message delivered this many times without an ack.
   std::uint32_t delivery_limit = 3;
+  QueueType queue_type = QueueType::quorum;
 
   std::string commands_exchange() const { return prefix + ".commands"; }  // topic, key = service
   std::string events_exchange() const { return prefix + ".events"; }      // topic, key = event type
