@@ -58,12 +58,6 @@ using Control = std::variant<StartControl, CancelControl, RetryControl, PauseCon
 
 // How often a round reads the paused flows again (another orchestrator may have changed them).
 constexpr Duration kPausedFlowsRefresh{1000};
-// Confirms that came while no input did (outbox rows to delete, attempt timers to start) wait
-// this long for a round with inputs to ride on before a commit of their own takes them. At light
-// load such a commit was on the saga's chain: a reply arriving during it waited for its fsync.
-// Nothing is weakened by the wait: a crash before the commit only publishes the rows again
-// (duplicates the receivers drop) and starts their attempt timers later.
-constexpr Duration kLoneConfirmsWait{100};
 
 std::string new_saga_id(std::mt19937_64& random) {
   static constexpr char kHex[] = "0123456789abcdef";
@@ -190,8 +184,6 @@ struct Orchestrator::Impl {
 
   std::unordered_map<std::string, std::unique_ptr<SagaState>> cache;
   Timestamp last_timer_poll{};
-  // Since when the relay holds confirms no commit took yet (none: it holds none).
-  std::optional<Timestamp> confirms_waiting_since;
   std::vector<Delivery> deliveries;
   std::vector<Delivery> redo;  // inputs whose round was dropped, processed again next round
 
@@ -258,9 +250,9 @@ struct Orchestrator::Impl {
     for (auto& c : taken) std::visit([&](auto& control) { handle(control, round, now); }, c);
     for (auto& d : deliveries) handle(d, round, now);
     for (const auto& t : timers) handle(t, round, now);
-    if (!round.entries.empty() || !round.consumed.empty() || lone_confirms_due(now)) {
+    if (!round.entries.empty() || !round.consumed.empty() || !relay.published.empty() ||
+        !relay.sent.empty()) {
       commit(round);
-      confirms_waiting_since.reset();
     } else {
       relay.collect();  // the confirms that came meanwhile go into the next commit
       // Slots freed without a commit (partitions lost) take the waiting commands they can.
@@ -277,15 +269,6 @@ struct Orchestrator::Impl {
     }
     if (!round.forwards.empty()) forward(round.forwards);
     return taken.size() + deliveries.size() + timers.size();
-  }
-
-  // Whether the confirms alone make a commit now: they waited kLoneConfirmsWait for inputs to
-  // ride with, or are a round's worth.
-  bool lone_confirms_due(Timestamp now) {
-    if (relay.published.empty() && relay.sent.empty()) return false;
-    if (!confirms_waiting_since) confirms_waiting_since = now;
-    return now - *confirms_waiting_since >= kLoneConfirmsWait ||
-           std::max(relay.published.size(), relay.sent.size()) >= options.max_batch;
   }
 
   void commit(Round& round) {

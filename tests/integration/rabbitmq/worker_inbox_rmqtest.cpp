@@ -8,12 +8,16 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <chrono>
 #include <map>
 #include <set>
 #include <string>
 #include <thread>
 #include <vector>
+
+#include <boost/asio/executor_work_guard.hpp>
+#include <boost/asio/io_context.hpp>
 
 #include "contract/inbox_contract.hpp"
 #include "integration/rabbitmq/broker.hpp"
@@ -132,4 +136,71 @@ TEST_CASE("rabbitmq worker on an inbox: killed at each step of a group, it appli
   }
   MESSAGE("rabbitmq worker drill: " << crashes << " crashes, each effect once");
   CHECK(crashes == 12);
+}
+
+TEST_CASE(
+    "rabbitmq worker on an inbox, four handler threads: what arrives during a commit is "
+    "the next group") {
+  Scratch scratch("inbox-groups", {"drill"});
+  const auto& t = scratch.topology();
+  sagaflow::testing::TempFolder folder;
+  const std::string file = folder.file("groups.db");
+  std::atomic<int> commits{0}, inside{0}, most_inside{0};
+  worker::Dispatcher dispatcher(std::make_shared<worker::Inbox>(
+      std::make_shared<sqlite::InboxDatabase>(file),
+      worker::InboxOptions{"drill", [&](std::string_view at) {
+                             if (at == worker::inbox_point::committed) ++commits;
+                           }}));
+  std::atomic<bool> first{true};
+  dispatcher.on("drill.apply", [&](const worker::Command&) {
+    const int now = ++inside;
+    for (int seen = most_inside; now > seen && !most_inside.compare_exchange_weak(seen, now);) {
+    }
+    // The first command holds its group while the other 99 arrive.
+    if (first.exchange(false)) std::this_thread::sleep_for(std::chrono::milliseconds(500));
+    --inside;
+    return worker::Result::ok();
+  });
+  boost::asio::io_context handlers;
+  auto guard = boost::asio::make_work_guard(handlers);
+  std::vector<std::thread> threads;
+  for (int i = 0; i < 4; ++i) threads.emplace_back([&] { handlers.run(); });
+  std::set<std::string> answered;
+  {
+    OrchestratorTransport orchestrator(drill_orchestrator(t));
+    auto settings = drill_worker(t);
+    settings.prefetch = 128;  // room for all of them
+    Worker worker(handlers, dispatcher, settings);
+    orchestrator.wait_connected(Duration(10000));
+    worker.wait_connected(Duration(10000));
+    std::vector<Message> commands;
+    for (int i = 0; i < 100; ++i) {
+      auto m = contract::drill_command("g/" + std::to_string(i), "g" + std::to_string(i));
+      m.reply_to = t.reply_queue();
+      commands.push_back(std::move(m));
+    }
+    orchestrator.publish(std::span(commands).first(1));
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));  // the first group is open
+    orchestrator.publish(std::span(commands).subspan(1));
+    const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(20);
+    while (answered.size() < commands.size() && std::chrono::steady_clock::now() < deadline) {
+      std::vector<Delivery> got;
+      orchestrator.receive(got, 128, Duration(100));
+      std::vector<std::uint64_t> tags;
+      for (const auto& d : got) {
+        answered.insert(d.message.causation_id);
+        tags.push_back(d.tag);
+      }
+      orchestrator.ack(tags);
+    }
+  }
+  guard.reset();
+  for (auto& thread : threads) thread.join();
+  CHECK(answered.size() == 100);
+  // One group at a time, on one thread: the first command's, then the 99 that came meanwhile in
+  // one or two more (threads forming groups side by side made about one group per delivery,
+  // each waiting for the database, then committing alone).
+  CHECK(most_inside.load() == 1);
+  CHECK(commits.load() >= 2);
+  CHECK(commits.load() <= 3);
 }
