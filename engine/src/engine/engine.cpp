@@ -109,10 +109,10 @@ class Transition {
     auto& a = s_.activities[index];
     // A child saga answers whichever attempt is current: one child serves them all.
     const bool child = is_subflow(a);
-    bool current = ref->undo ? (a.phase == ActivityPhase::compensating &&
-                                (child || ref->attempt == a.undo_attempt))
-                             : (a.phase == ActivityPhase::awaiting_reply &&
-                                (child || ref->attempt == a.attempt));
+    bool current =
+        ref->undo
+            ? (a.phase == ActivityPhase::compensating && (child || ref->attempt == a.undo_attempt))
+            : (a.phase == ActivityPhase::awaiting_reply && (child || ref->attempt == a.attempt));
     if (!current) return ignore_reply(m, "duplicate or for an attempt no longer current");
 
     bool body_ok = true;
@@ -835,13 +835,17 @@ class Transition {
     if (undo) {
       link_child(SagaLinkKind::undo_child, a, id, {});
       return record("compensation_sent", key,
-                    {{"child", child_of(a)}, {"attempt", attempt}, {"message_id", id}});
+                    {{"type", "subflow:" + step.subflow},
+                     {"child", child_of(a)},
+                     {"attempt", attempt},
+                     {"message_id", id}});
     }
     json::value input = step.command.input.render(make_scope(nullptr, nullptr, nullptr));
     if (input.is_null()) input = json::object{};
     link_child(SagaLinkKind::start_child, a, id, json::serialize(input));
-    record("child_started", key,
-           {{"child", child_of(a)}, {"flow", step.subflow}, {"attempt", attempt}, {"input", input}});
+    record(
+        "child_started", key,
+        {{"child", child_of(a)}, {"flow", step.subflow}, {"attempt", attempt}, {"input", input}});
   }
 
  public:
@@ -914,7 +918,9 @@ class Transition {
           json::object{{"child", s_.id}, {"status", to_string(s_.status)}, {"reason", s_.failure}});
     }
     record("parent_answered", {},
-           {{"parent", s_.parent_id}, {"answers", s_.parent_command}, {"outcome", to_string(m.outcome)}});
+           {{"parent", s_.parent_id},
+            {"answers", s_.parent_command},
+            {"outcome", to_string(m.outcome)}});
     s_.parent_answered = s_.parent_command;
     out_.links.push_back(SagaLink{.kind = SagaLinkKind::child_ended,
                                   .target = s_.parent_id,

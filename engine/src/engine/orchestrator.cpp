@@ -538,8 +538,17 @@ struct Orchestrator::Impl {
       return;  // its flow version is not loaded: it is dead-lettered on its own inputs
     }
     if (s == nullptr) {
-      if (link.kind == SagaLinkKind::start_child) start_child(link, round, now);
-      return;  // a parent or child removed meanwhile (retention): no one to tell
+      switch (link.kind) {
+        case SagaLinkKind::start_child:
+          return start_child(link, round, now);
+        case SagaLinkKind::undo_child:  // removed by retention: nothing left to undo
+          return answer_parent(link, ReplyOutcome::success, "ChildGone", "removed", round, now);
+        case SagaLinkKind::cancel_child:
+          return answer_parent(link, ReplyOutcome::business_failure, "ChildGone", "removed", round,
+                               now);
+        case SagaLinkKind::child_ended:
+          return;  // a parent removed meanwhile: no one to tell
+      }
     }
     const auto version_before = s->version;
     SagaWrite write;
@@ -549,22 +558,28 @@ struct Orchestrator::Impl {
 
   // A child saga, in its parent's partition (its id says so), committed with its parent's step.
   // A child that cannot start (its flow is gone, its input is refused) fails the step.
+  // Answers the parent's step for a child that cannot: one that could not start, or is gone.
+  void answer_parent(const SagaLink& link, ReplyOutcome outcome, const std::string& code,
+                     const std::string& reason, Round& round, Timestamp now) {
+    Message reply;
+    reply.kind = MessageKind::reply;
+    reply.id = link.target + "/" + code + "/" + link.message.causation_id;
+    reply.causation_id = link.message.causation_id;
+    reply.correlation_id = link.message.correlation_id;
+    reply.step = link.message.step;
+    reply.outcome = outcome;
+    reply.error_code = code;
+    reply.body = json::serialize(json::object{{"child", link.target}, {"reason", reason}});
+    carry(SagaLink{.kind = SagaLinkKind::child_ended,
+                   .target = link.message.correlation_id,
+                   .flow = {},
+                   .message = std::move(reply)},
+          round, now);
+  }
+
   void start_child(const SagaLink& link, Round& round, Timestamp now) {
     auto refuse = [&](const std::string& code, const std::string& reason) {
-      Message reply;
-      reply.kind = MessageKind::reply;
-      reply.id = link.target + "/refused";
-      reply.causation_id = link.message.causation_id;
-      reply.correlation_id = link.message.correlation_id;
-      reply.step = link.message.step;
-      reply.outcome = ReplyOutcome::business_failure;
-      reply.error_code = code;
-      reply.body = json::serialize(json::object{{"child", link.target}, {"reason", reason}});
-      carry(SagaLink{.kind = SagaLinkKind::child_ended,
-                     .target = link.message.correlation_id,
-                     .flow = {},
-                     .message = std::move(reply)},
-            round, now);
+      answer_parent(link, ReplyOutcome::business_failure, code, reason, round, now);
     };
     auto plan = flows.find(link.flow);
     if (!plan) return refuse("UnknownFlow", "flow " + link.flow + " is not deployed");

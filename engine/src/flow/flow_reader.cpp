@@ -178,11 +178,11 @@ std::vector<Step> FlowReader::read_sequence(const YamlNode& list, CompletedSteps
 Step FlowReader::read_step(const YamlNode& node, const CompletedSteps& completed, bool in_branch) {
   Step step;
   step.pos = node.pos();
-  MapReader map(node, label_of(node),
-                {"name", "when", "irreversible", "pivot", "command", "publish", "wait", "parallel",
-                 "foreach", "subflow", "output", "retry", "timeout", "compensation",
-                 "allow_warnings"},
-                reporter_);
+  MapReader map(
+      node, label_of(node),
+      {"name", "when", "irreversible", "pivot", "command", "publish", "wait", "parallel", "foreach",
+       "subflow", "output", "retry", "timeout", "compensation", "allow_warnings"},
+      reporter_);
   if (!map.is_map()) return step;
   read_step_name(map, step);
   const StepScope scope{step.name, &completed, false};
@@ -266,8 +266,9 @@ std::optional<std::pair<StepKind, Field>> FlowReader::read_kind(const MapReader&
     if (auto field = map.get(entry.key)) found.emplace_back(entry.kind, *field);
   }
   if (found.empty()) {
-    reporter_.error(map.pos(),
-                    step_label(step) + " needs one of: command, publish, wait, parallel, foreach, subflow");
+    reporter_.error(
+        map.pos(),
+        step_label(step) + " needs one of: command, publish, wait, parallel, foreach, subflow");
     return std::nullopt;
   }
   std::sort(found.begin(), found.end(), [](const auto& a, const auto& b) {

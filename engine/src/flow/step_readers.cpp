@@ -74,7 +74,8 @@ void FlowReader::read_subflow_step(const MapReader& map, const Field& subflow, S
     step.command.input = read_mapping(*input->value, command_input_rules(scope, false), scope);
   }
   if (auto output = map.get("output")) {
-    step.output = read_mapping(*output->value, {kDataRoots | root_bit(PathRoot::reply), true}, scope);
+    step.output =
+        read_mapping(*output->value, {kDataRoots | root_bit(PathRoot::reply), true}, scope);
     index_output_fields(*output->value, step);
   }
 }

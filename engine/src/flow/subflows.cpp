@@ -53,14 +53,14 @@ std::vector<Diagnostic> check_subflows(const Flow& flow, const FindFlow& known) 
   for (const auto* step : subflow_steps(flow)) {
     const std::string label = "subflow step '" + step->name + "'";
     if (step->subflow == flow.name) {
-      error(*step, label + " starts flow '" + flow.name +
-                       "' itself: sub-flows must not form a cycle");
+      error(*step,
+            label + " starts flow '" + flow.name + "' itself: sub-flows must not form a cycle");
       continue;
     }
     const Flow* child = known(step->subflow);
     if (child == nullptr) {
-      error(*step, label + " starts flow '" + step->subflow +
-                       "', which is not deployed; deploy it first");
+      error(*step,
+            label + " starts flow '" + step->subflow + "', which is not deployed; deploy it first");
       continue;
     }
     std::set<std::string, std::less<>> seen{step->subflow};

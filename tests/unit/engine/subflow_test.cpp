@@ -53,8 +53,7 @@ steps:
 
 Message reply(const Message& command, ReplyOutcome outcome = ReplyOutcome::success,
               json::value payload = json::object{}, std::string code = {}) {
-  return worker::make_reply(command,
-                            worker::Result{outcome, std::move(code), std::move(payload)});
+  return worker::make_reply(command, worker::Result{outcome, std::move(code), std::move(payload)});
 }
 
 struct Fixture {
@@ -97,8 +96,8 @@ struct Fixture {
     return store.list(SagaFilter{.flow = std::string(flow)}).size();
   }
   std::string start(int amount = 7) {
-    auto started =
-        orchestrator->start(StartRequest{.flow = "order", .input = json::object{{"amount", amount}}});
+    auto started = orchestrator->start(
+        StartRequest{.flow = "order", .input = json::object{{"amount", amount}}});
     round();
     return started.get().saga_id;
   }
@@ -247,7 +246,8 @@ steps:
 )";
   Fixture f;
   f.flows.add(sagaflow::testing::load_test_flow(parked));
-  auto started = f.orchestrator->start(StartRequest{.flow = "order_pivot", .input = json::object{}});
+  auto started =
+      f.orchestrator->start(StartRequest{.flow = "order_pivot", .input = json::object{}});
   f.round();
   const auto id = started.get().saga_id;
   f.answer("stock.charge");
@@ -259,8 +259,7 @@ steps:
   CHECK(f.sagas_of("pay") == 1);
   // The child ended compensated: it answers the retried step at once, which fails again.
   CHECK(f.status(id) == "failed");
-  CHECK(contains(f.history_kinds(std::string(
-                     f.state(id).at("children").at("payment").as_string())),
+  CHECK(contains(f.history_kinds(std::string(f.state(id).at("children").at("payment").as_string())),
                  "parent_retried"));
 }
 
