@@ -7,6 +7,7 @@
 #include "production.hpp"
 
 using namespace std::chrono_literals;
+using sagaflow::testing::run_sagactl;
 using sagaflow::testing::recovery::Deployment;
 
 namespace {
