@@ -1072,6 +1072,7 @@ def test_subflow_links(b, daemon):
     child = history(daemon, parent)["saga"]["children"][0]["id"]
     b.saga_page(daemon.url, parent)
     b.wait("the parent's child link", lambda d: b.css("#subflow-links a.child-link"))
+    b.one("#subflow-links a.child-link").get_attribute("href")  # settled
     b.one("#subflow-links a.child-link").click()
     b.wait("the child's page", lambda d: b.css("#subflow-links a.parent-link")
            and child in b.one("#fields").text)

@@ -73,7 +73,11 @@
     const links = byId("subflow-links");
     const children = saga.children || [];
     links.hidden = !saga.parent && children.length === 0;
-    fill(links,
+    // Filled again only when they change: a link being clicked stays the same element.
+    const linksKey = JSON.stringify([saga.parent, children]);
+    if (links.dataset.key !== linksKey) {
+      links.dataset.key = linksKey;
+      fill(links,
          ...(saga.parent ? [h("div", {}, h("strong", {}, "Parent saga: "),
                                 sagaLink(saga.parent.id, "parent-link"), " (step ",
                                 h("code", {}, saga.parent.step), ")")] : []),
@@ -81,6 +85,7 @@
                                       h("ul", {}, ...children.map(c => h("li", {},
                                         h("code", {}, c.step), " — ",
                                         sagaLink(c.id, "child-link")))))] : []));
+    }
 
     const failure = byId("failure");
     failure.hidden = !saga.failure;
