@@ -323,6 +323,8 @@ class PathWriter {
                     command(step.command.service, step.command.name));
       case StepKind::parallel:
         return parallel_forward(step);
+      case StepKind::subflow:
+        return {note("start flow " + step.subflow + " as a child saga, await its end")};
     }
     return {};
   }

@@ -127,6 +127,21 @@ int run_show(std::span<const std::string_view> args, Context& ctx) {
                             {"updated", field_text(*saga, "updated_at")},
                             {"version", field_text(*saga, "version")}});
 
+  // Sub-flows: the saga that started this one, and the child sagas this one started.
+  if (const auto* parent = saga->get_object().if_contains("parent");
+      parent != nullptr && parent->is_object()) {
+    ctx.out << "\nparent:\n"
+            << format_fields({{"  " + field_text(*parent, "step"), field_text(*parent, "id")}});
+  }
+  if (const auto* children = saga->get_object().if_contains("children");
+      children != nullptr && children->is_array() && !children->get_array().empty()) {
+    std::vector<std::pair<std::string, std::string>> fields;
+    for (const auto& child : children->get_array()) {
+      fields.push_back({"  " + field_text(child, "step"), field_text(child, "id")});
+    }
+    ctx.out << "\nchildren:\n" << format_fields(fields);
+  }
+
   if (const auto* steps = saga->get_object().if_contains("steps");
       steps != nullptr && steps->is_object() && !steps->get_object().empty()) {
     std::vector<std::pair<std::string, std::string>> fields;

@@ -41,6 +41,7 @@
 #include "sagaflow/engine/read_pool.hpp"
 #include "sagaflow/engine/retention.hpp"
 #include "sagaflow/engine/system_clock.hpp"
+#include "sagaflow/flow/subflows.hpp"
 #include "sagaflow/http/admin_api.hpp"
 #include "sagaflow/http/admin_backend_impl.hpp"
 #include "sagaflow/http/dead_letter_log.hpp"
@@ -92,7 +93,31 @@ bool load_flows(const std::filesystem::path& dir, sagaflow::Store& store,
     }
   }
   std::sort(files.begin(), files.end());
+  // Sub-flows may name flows of files later in the folder: each file's subflow steps are checked
+  // against the whole folder (its latest version of each flow) and what the store had.
+  std::map<std::string, std::shared_ptr<const sagaflow::flow::Flow>, std::less<>> folder;
   for (const auto& file : files) {
+    auto parsed = sagaflow::flow::load_flow_file(file);
+    if (!parsed.ok()) continue;  // reported with its diagnostics below
+    auto& latest = folder[parsed.flow->name];
+    if (!latest || latest->version < parsed.flow->version) latest = parsed.flow;
+  }
+  const sagaflow::flow::FindFlow known = [&](std::string_view name) -> const sagaflow::flow::Flow* {
+    if (auto it = folder.find(name); it != folder.end()) return it->second.get();
+    auto plan = registry.find(name);
+    return plan ? &plan->flow() : nullptr;
+  };
+  for (const auto& file : files) {
+    if (auto parsed = sagaflow::flow::load_flow_file(file); parsed.ok()) {
+      const auto problems = sagaflow::flow::check_subflows(*parsed.flow, known);
+      if (!problems.empty()) {
+        sagaflow::http::FlowProblem problem{file.string(), {}};
+        for (const auto& d : problems) problem.messages.push_back(d.to_string());
+        report(problem);
+        ok = false;
+        continue;
+      }
+    }
     auto loaded = sagaflow::http::load_flow_file(file.string(), store, registry, clock.now());
     if (!loaded.flow) {
       report(loaded.problem);

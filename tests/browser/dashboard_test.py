@@ -1038,6 +1038,50 @@ def test_services_page(b, daemon):
     log(f"services page: ghost_service flagged, users served ({served.text})")
 
 
+SUBFLOW_CHILD = """name: dashboard_sub_child
+version: 1
+steps:
+  - name: announce
+    publish: { event: dashboard_sub.announced, payload: { ref: $input.ref } }
+"""
+
+SUBFLOW_PARENT = """name: dashboard_sub_parent
+version: 1
+steps:
+  - name: child
+    subflow:
+      flow: dashboard_sub_child
+      input: { ref: $input.ref }
+"""
+
+
+def test_subflow_links(b, daemon):
+    """A parent's page links to its child saga, and the child's page back to its parent."""
+    status, body = daemon.api("POST", "/api/flows", SUBFLOW_PARENT, "application/yaml")
+    check(status == 422 and "not deployed" in json.dumps(body),
+          f"a parent deployed before its child flow: {status} {body}")
+    for text in (SUBFLOW_CHILD, SUBFLOW_PARENT):
+        status, body = daemon.api("POST", "/api/flows", text, "application/yaml")
+        check(status in (200, 201), f"deploying a sub-flow: {status} {body}")
+    status, body = daemon.api("POST", "/api/sagas", {"flow": "dashboard_sub_parent",
+                                                     "input": {"ref": "sub-1"}})
+    check(status in (201, 202), f"starting the parent: {status} {body}")
+    parent = body["id"]
+    poll("the parent to complete",
+         lambda: history(daemon, parent)["saga"]["status"] == "completed")
+    child = history(daemon, parent)["saga"]["children"][0]["id"]
+    b.saga_page(daemon.url, parent)
+    b.wait("the parent's child link", lambda d: b.css("#subflow-links a.child-link"))
+    b.one("#subflow-links a.child-link").get_attribute("href")  # settled
+    b.one("#subflow-links a.child-link").click()
+    b.wait("the child's page", lambda d: b.css("#subflow-links a.parent-link")
+           and child in b.one("#fields").text)
+    link = b.one("#subflow-links a.parent-link")
+    check(link.text == parent, f"the child's parent link reads {link.text!r}, expected {parent}")
+    b.screenshot("subflow-child")
+    log(f"sub-flows: parent {parent} links to child {child} and back")
+
+
 def main():
     parser = argparse.ArgumentParser()
     parser.add_argument("--sagaflowd", required=True)
@@ -1075,6 +1119,7 @@ def main():
         test_pause_bulk_and_audit(browser, daemon)
         test_services_page(browser, daemon)
         test_skip_and_edit(browser, daemon)
+        test_subflow_links(browser, daemon)
 
         browser.collect_console()
         broken = [e for e in browser.console

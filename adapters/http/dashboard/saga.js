@@ -67,6 +67,26 @@
          field("Updated", time(saga.updated_at) + " UTC"),
          field("Saga version", String(saga.version)));
 
+    // Sub-flows: links to the saga that started this one and to the child sagas it started.
+    const sagaLink = (id, cls) =>
+        h("a", {href: "/sagas/" + encodeURIComponent(id), class: cls}, id);
+    const links = byId("subflow-links");
+    const children = saga.children || [];
+    links.hidden = !saga.parent && children.length === 0;
+    // Filled again only when they change: a link being clicked stays the same element.
+    const linksKey = JSON.stringify([saga.parent, children]);
+    if (links.dataset.key !== linksKey) {
+      links.dataset.key = linksKey;
+      fill(links,
+         ...(saga.parent ? [h("div", {}, h("strong", {}, "Parent saga: "),
+                                sagaLink(saga.parent.id, "parent-link"), " (step ",
+                                h("code", {}, saga.parent.step), ")")] : []),
+         ...(children.length > 0 ? [h("div", {}, h("strong", {}, "Child sagas: "),
+                                      h("ul", {}, ...children.map(c => h("li", {},
+                                        h("code", {}, c.step), " — ",
+                                        sagaLink(c.id, "child-link")))))] : []));
+    }
+
     const failure = byId("failure");
     failure.hidden = !saga.failure;
     if (saga.failure) fill(failure, h("strong", {}, "Failure: "), saga.failure);

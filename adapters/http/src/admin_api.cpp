@@ -19,6 +19,7 @@
 #include "sagaflow/engine/lifecycle.hpp"
 #include "sagaflow/engine/saga.hpp"
 #include "sagaflow/flow/loader.hpp"
+#include "sagaflow/flow/subflows.hpp"
 #include "sagaflow/http/contract_json.hpp"
 #include "sagaflow/http/dashboard.hpp"
 #include "sagaflow/http/log.hpp"
@@ -1377,6 +1378,19 @@ Outcome AdminApi::deploy(Context& c) {
                          "the flow does not pass lint: " +
                              std::to_string(result.diagnostics.size()) + " problem(s)",
                          diagnostics_json(result.diagnostics));
+    }
+    // Sub-flows: what one file cannot tell, checked against the flows deployed now.
+    const auto& known = backend_.flows();
+    const auto subflow_problems =
+        flow::check_subflows(*result.flow, [&known](std::string_view name) -> const flow::Flow* {
+          auto plan = known.find(name);
+          return plan ? &plan->flow() : nullptr;
+        });
+    if (!subflow_problems.empty()) {
+      return reply.error(status::unprocessable_entity,
+                         "the flow's sub-flows are refused: " +
+                             std::to_string(subflow_problems.size()) + " problem(s)",
+                         diagnostics_json(subflow_problems));
     }
     const auto name = result.flow->name;
     const auto version = result.flow->version;

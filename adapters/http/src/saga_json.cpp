@@ -95,8 +95,17 @@ json::object saga_detail_json(const SagaRow& row, const std::vector<HistoryRow>&
   json::value effects = nullptr;
   json::value in_flight = nullptr;
   json::value actions = json::object{{"retry", false}, {"cancel", false}};
+  json::value parent = nullptr;
+  json::array children;
   try {
     auto state = from_row(row, flows);
+    // Sub-flows: the saga that started this one, and those this one started, by step.
+    if (!state->parent_id.empty()) {
+      parent = json::object{{"id", state->parent_id}, {"step", state->parent_step}};
+    }
+    for (const auto& [step, id] : state->children) {
+      children.push_back(json::object{{"step", step}, {"id", id}});
+    }
     data = state->input;
     steps = state->steps;
     failure = nullable(state->failure);
@@ -113,6 +122,8 @@ json::object saga_detail_json(const SagaRow& row, const std::vector<HistoryRow>&
   saga["effects_left_standing"] = std::move(effects);
   saga["in_flight"] = std::move(in_flight);
   saga["actions"] = std::move(actions);
+  saga["parent"] = std::move(parent);
+  saga["children"] = std::move(children);
   json::array records;
   for (const auto& h : history) {
     records.push_back(json::object{{"at", format_time(h.at)},

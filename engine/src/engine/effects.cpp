@@ -90,6 +90,11 @@ std::vector<PlannedCompensation> compensations_on_cancel(const SagaState& saga) 
       continue;
     }
     const auto& step = *saga.plan->node(a.node).step;
+    // A completed child saga undoes itself: shown as "subflow:<its flow>".
+    if (step.kind == flow::StepKind::subflow) {
+      out.push_back(PlannedCompensation{activity_key(saga, a), {"subflow:" + step.subflow}});
+      continue;
+    }
     if (!step.compensation || step.compensation->variants.empty()) continue;
     PlannedCompensation planned{activity_key(saga, a), {}};
     for (const auto& v : step.compensation->variants) planned.commands.push_back(v.command.type());

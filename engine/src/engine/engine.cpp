@@ -83,6 +83,12 @@ class Transition {
     ++s_.version;
     s_.updated_at = now;
   }
+  // A child saga that ended answers its parent's step, once per command of the parent.
+  ~Transition() {
+    if (std::uncaught_exceptions() == 0) tell_parent_if_ended();
+  }
+  Transition(const Transition&) = delete;
+  Transition& operator=(const Transition&) = delete;
 
   // --- inputs -------------------------------------------------------------------------------
   void start() {
@@ -101,9 +107,12 @@ class Transition {
     int index = ref ? find_activity(ref->activity) : -1;
     if (index < 0) return ignore_reply(m, "answers no command of this saga");
     auto& a = s_.activities[index];
-    bool current = ref->undo
-                       ? (a.phase == ActivityPhase::compensating && ref->attempt == a.undo_attempt)
-                       : (a.phase == ActivityPhase::awaiting_reply && ref->attempt == a.attempt);
+    // A child saga answers whichever attempt is current: one child serves them all.
+    const bool child = is_subflow(a);
+    bool current =
+        ref->undo
+            ? (a.phase == ActivityPhase::compensating && (child || ref->attempt == a.undo_attempt))
+            : (a.phase == ActivityPhase::awaiting_reply && (child || ref->attempt == a.attempt));
     if (!current) return ignore_reply(m, "duplicate or for an attempt no longer current");
 
     bool body_ok = true;
@@ -120,6 +129,11 @@ class Transition {
     auto outcome = body_ok ? m.outcome : ReplyOutcome::technical_error;
     auto code = body_ok ? m.error_code : std::string("MalformedReply");
     if (ref->undo) {
+      if (outcome == ReplyOutcome::success && child && code == "PastPivot") {
+        a.phase = ActivityPhase::not_compensated;
+        --s_.undo_cursor;
+        return compensate_next();
+      }
       if (outcome == ReplyOutcome::success) return compensation_done(index);
       return retry_compensation_or_park(index, code, outcome == ReplyOutcome::business_failure);
     }
@@ -456,6 +470,9 @@ class Transition {
       case StepKind::parallel:
         s_.nodes[n] = NodeStatus::done;  // the fork; its branches wait on it
         return;
+      case StepKind::subflow:
+        s_.activities.push_back(Activity{.node = n});
+        return send(static_cast<int>(s_.activities.size() - 1), false);
     }
   }
 
@@ -545,6 +562,7 @@ class Transition {
   void send(int index, bool undo, bool again = false) {
     auto& a = s_.activities[index];
     const auto& step = *s_.plan->node(a.node).step;
+    if (step.kind == StepKind::subflow) return ask_child(index, undo, again);
     const flow::CommandSpec* spec = &step.command;
     auto timeout = step.timeout;
     if (step.kind == StepKind::wait) {
@@ -682,6 +700,15 @@ class Transition {
       clear_timer(step_timer(a));
       if (a.maybe_applied) s_.completed.push_back(static_cast<std::uint16_t>(i));
     }
+    // A child still running is cancelled: it undoes itself, then answers, failed, so that the
+    // compensation starts once it has (and has nothing of it left to undo).
+    for (std::size_t i = 0; i < s_.activities.size(); ++i) {
+      auto& a = s_.activities[i];
+      if (is_subflow(a) && a.phase == ActivityPhase::awaiting_reply) {
+        link_child(SagaLinkKind::cancel_child, a, command_id(a, false, a.attempt), {});
+        record("child_cancel_requested", activity_key(s_, a), {{"child", child_of(a)}});
+      }
+    }
     record("compensation_started", {}, {{"reason", s_.failure}});
     begin_compensation_when_drained();
   }
@@ -701,7 +728,9 @@ class Transition {
       int index = s_.completed[s_.undo_cursor - 1];
       auto& a = s_.activities[index];
       json::value item_value;
-      if (compensation_variant(a, item_of(a, item_value)) != nullptr) return send(index, true);
+      if (is_subflow(a) || compensation_variant(a, item_of(a, item_value)) != nullptr) {
+        return send(index, true);
+      }
       a.phase = ActivityPhase::not_compensated;
       --s_.undo_cursor;
       record("compensation_skipped", activity_key(s_, a), {});
@@ -762,6 +791,141 @@ class Transition {
       if (!v.when || v.when->test(scope)) return &v;
     }
     return nullptr;
+  }
+
+  // --- sub-flows ----------------------------------------------------------------------------
+  bool is_subflow(const Activity& a) const {
+    return s_.plan->node(a.node).step->kind == StepKind::subflow;
+  }
+
+  std::string child_of(const Activity& a) {
+    const auto key = activity_key(s_, a);
+    if (const auto* id = s_.children.if_contains(key)) return std::string(id->as_string());
+    auto id = child_saga_id(s_.id, key, options_.partitions);
+    s_.children[key] = id;
+    return id;
+  }
+
+  void link_child(SagaLinkKind kind, const Activity& a, std::string command, std::string body) {
+    const auto& step = *s_.plan->node(a.node).step;
+    SagaLink link{.kind = kind, .target = child_of(a), .flow = step.subflow};
+    link.message.kind = MessageKind::command;
+    link.message.id = command;
+    link.message.causation_id = std::move(command);
+    link.message.correlation_id = s_.id;
+    link.message.flow = s_.flow().name;
+    link.message.step = activity_key(s_, a);
+    link.message.traceparent = s_.traceparent;
+    link.message.body = std::move(body);
+    out_.links.push_back(std::move(link));
+  }
+
+  // A subflow activity's "command": start the child (or find it started, when the step runs
+  // again), or have it compensate. No attempt timer: the child has its own deadlines. Nothing
+  // to send again after a restart: the child is in the store.
+  void ask_child(int index, bool undo, bool again) {
+    if (again) return;
+    auto& a = s_.activities[index];
+    const auto& step = *s_.plan->node(a.node).step;
+    auto& attempt = undo ? a.undo_attempt : a.attempt;
+    ++attempt;
+    a.phase = undo ? ActivityPhase::compensating : ActivityPhase::awaiting_reply;
+    const auto key = activity_key(s_, a);
+    const auto id = command_id(a, undo, attempt);
+    if (undo) {
+      link_child(SagaLinkKind::undo_child, a, id, {});
+      return record("compensation_sent", key,
+                    {{"type", "subflow:" + step.subflow},
+                     {"child", child_of(a)},
+                     {"attempt", attempt},
+                     {"message_id", id}});
+    }
+    json::value input = step.command.input.render(make_scope(nullptr, nullptr, nullptr));
+    if (input.is_null()) input = json::object{};
+    link_child(SagaLinkKind::start_child, a, id, json::serialize(input));
+    record(
+        "child_started", key,
+        {{"child", child_of(a)}, {"flow", step.subflow}, {"attempt", attempt}, {"input", input}});
+  }
+
+ public:
+  // Sub-flows: the saga as a child, asked by its parent (Engine::link).
+  void child_asked(const SagaLink& link) {
+    s_.parent_command = link.message.causation_id;
+    switch (link.kind) {
+      case SagaLinkKind::start_child:
+        return record("parent_retried", {}, {{"answers", s_.parent_command}});
+      case SagaLinkKind::undo_child:
+        record("parent_compensates", {}, {{"answers", s_.parent_command}});
+        if (s_.status != Status::completed) return;  // answers once it has ended
+        if (past_pivot(s_)) {
+          return record("compensation_refused", {}, {{"reason", "past its pivot step"}});
+        }
+        {
+          Lifecycle lc(s_.status);
+          lc.undo();
+          s_.status = lc.status();
+        }
+        s_.failure = "its parent saga " + s_.parent_id + " compensates";
+        return enter_compensation();
+      case SagaLinkKind::cancel_child:
+        record("parent_cancels", {}, {{"answers", s_.parent_command}});
+        if (s_.status == Status::paused && can_cancel_now()) {
+          return resume("its parent saga " + s_.parent_id + " stopped");
+        }
+        if (can_cancel_now()) return cancel("its parent saga " + s_.parent_id + " stopped");
+        return;
+      case SagaLinkKind::child_ended:
+        return;
+    }
+  }
+
+ private:
+  bool can_cancel_now() const {
+    const Status status = s_.status == Status::paused ? s_.paused_from : s_.status;
+    return Lifecycle(status).cancel(past_pivot(s_));
+  }
+
+  // After each transition of a child: once it has ended, its parent's step gets its answer:
+  // completed -> success with its outputs (each of its steps' outputs by name); compensated or
+  // cancelled going forward -> a business failure; compensated or cancelled when the parent
+  // asked it to compensate (or stayed, past its pivot) -> the compensation succeeded.
+  void tell_parent_if_ended() {
+    if (s_.parent_id.empty() || !is_final(s_.status)) return;
+    if (s_.parent_answered == s_.parent_command) return;
+    const bool undo = s_.parent_command.find("/undo/") != std::string::npos;
+    Message m;
+    m.kind = MessageKind::reply;
+    m.id = s_.id + "/end/" + std::to_string(s_.version);
+    m.causation_id = s_.parent_command;
+    m.correlation_id = s_.parent_id;
+    m.step = s_.parent_step;
+    m.flow = s_.flow().name;
+    m.traceparent = s_.traceparent;
+    json::object body;
+    if (s_.status == Status::completed && !undo) {
+      m.outcome = ReplyOutcome::success;
+      m.body = json::serialize(s_.steps);
+    } else if (undo) {
+      m.outcome = ReplyOutcome::success;
+      if (s_.status == Status::completed) m.error_code = "PastPivot";
+      m.body = json::serialize(
+          json::object{{"child", s_.id}, {"status", to_string(s_.status)}, {"reason", s_.failure}});
+    } else {
+      m.outcome = ReplyOutcome::business_failure;
+      m.error_code = s_.status == Status::cancelled ? "ChildCancelled" : "ChildCompensated";
+      m.body = json::serialize(
+          json::object{{"child", s_.id}, {"status", to_string(s_.status)}, {"reason", s_.failure}});
+    }
+    record("parent_answered", {},
+           {{"parent", s_.parent_id},
+            {"answers", s_.parent_command},
+            {"outcome", to_string(m.outcome)}});
+    s_.parent_answered = s_.parent_command;
+    out_.links.push_back(SagaLink{.kind = SagaLinkKind::child_ended,
+                                  .target = s_.parent_id,
+                                  .flow = {},
+                                  .message = std::move(m)});
   }
 
   // --- helpers ------------------------------------------------------------------------------
@@ -888,6 +1052,8 @@ std::vector<std::string> pending_command_ids(const SagaState& saga) {
   for (const auto& a : saga.activities) {
     const bool undo = a.phase == ActivityPhase::compensating;
     if (!undo && a.phase != ActivityPhase::awaiting_reply) continue;
+    // A child saga is no command: nothing of it is in flight on the transport.
+    if (saga.plan->node(a.node).step->kind == StepKind::subflow) continue;
     ids.push_back(saga.id + "/" + activity_key(saga, a) + (undo ? "/undo/" : "/do/") +
                   std::to_string(undo ? a.undo_attempt : a.attempt));
   }
@@ -900,6 +1066,17 @@ std::vector<Message> pending_commands(const Engine& engine, const SagaState& sag
   SagaWrite scratch;
   engine.resend_pending(copy, now, scratch);
   return std::move(scratch.outbox);
+}
+
+std::string child_saga_id(std::string_view parent_id, std::string_view activity_key,
+                          int partitions) {
+  std::string base = std::string(parent_id) + "." + std::string(activity_key);
+  if (partitions <= 1) return base;
+  const int partition = partition_of(parent_id, partitions);
+  for (int n = 0;; ++n) {
+    auto id = base + "~" + std::to_string(n);
+    if (partition_of(id, partitions) == partition) return id;
+  }
 }
 
 Engine::Engine(EngineOptions options) : options_(std::move(options)) {}
@@ -920,6 +1097,9 @@ std::unique_ptr<SagaState> Engine::start(std::shared_ptr<const Plan> plan,
   saga->meta = json::object{
       {"id", saga->id}, {"flow", saga->flow().name}, {"version", saga->flow().version}};
   saga->nodes.assign(saga->plan->nodes().size(), NodeStatus::pending);
+  saga->parent_id = request.parent_id;
+  saga->parent_step = request.parent_step;
+  saga->parent_command = request.parent_command;
   if (request.hold) {
     Transition(options_, *saga, now, out).hold_start();
   } else {
@@ -1093,6 +1273,11 @@ json::value merge_patch(json::value target, const json::value& patch) {
     }
   }
   return target;
+}
+
+void Engine::link(SagaState& saga, const SagaLink& link, Timestamp now, SagaWrite& out) const {
+  if (link.kind == SagaLinkKind::child_ended) return on_reply(saga, link.message, now, out);
+  Transition(options_, saga, now, out).child_asked(link);
 }
 
 void Engine::resend_pending(SagaState& saga, Timestamp now, SagaWrite& out) const {

@@ -58,7 +58,9 @@ std::vector<StepInFlight> steps_in_flight(const SagaState& saga,
         a.phase == ActivityPhase::compensating || a.phase == ActivityPhase::compensation_backoff;
     switch (a.phase) {
       case ActivityPhase::awaiting_reply:
-        s.phase = "awaiting_reply";
+        // A subflow step awaits its child saga's end (`children` names it), not a reply.
+        s.phase = saga.plan->node(a.node).step->kind == flow::StepKind::subflow ? "awaiting_child"
+                                                                                : "awaiting_reply";
         break;
       case ActivityPhase::backoff:
         s.phase = "retry_backoff";

@@ -37,6 +37,7 @@ struct Compensated {
   bool cancel_requested;
 };
 struct Stuck {};
+struct Undo {};
 struct OperatorRetry {
   bool parked_in_compensation;
 };
@@ -133,6 +134,7 @@ struct LifecycleDef : msmf::state_machine_def<LifecycleDef> {
     Row < Waiting,      Fail,          Failed,           none,  PastPivot            >,
     Row < Running,      Cancel,        Compensating,     none,  BeforePivot          >,
     Row < Waiting,      Cancel,        Compensating,     none,  BeforePivot          >,
+    Row < Completed,    Undo,          Compensating,     none,  none                 >,
     Row < Compensating, Compensated,   CompensatedState, none,  NoCancelRequested    >,
     Row < Compensating, Compensated,   Cancelled,        none,  CancelRequested      >,
     Row < Compensating, Stuck,         Failed,           none,  none                 >,
@@ -241,6 +243,9 @@ bool Lifecycle::cancel(bool past_pivot) {
 }
 bool Lifecycle::compensated(bool cancel_requested) {
   return fire(machine(), Compensated{cancel_requested});
+}
+bool Lifecycle::undo() {
+  return fire(machine(), Undo{});
 }
 bool Lifecycle::stuck() {
   return fire(machine(), Stuck{});

@@ -250,6 +250,7 @@ struct Orchestrator::Impl {
     for (auto& c : taken) std::visit([&](auto& control) { handle(control, round, now); }, c);
     for (auto& d : deliveries) handle(d, round, now);
     for (const auto& t : timers) handle(t, round, now);
+    carry_links(round, now);
     if (!round.entries.empty() || !round.consumed.empty() || !relay.published.empty() ||
         !relay.sent.empty()) {
       commit(round);
@@ -508,6 +509,96 @@ struct Orchestrator::Impl {
     auto state = engine.start(plan, request, now, write);
     cache[request.saga_id] = std::move(state);
     return round.add(request.saga_id, 0, std::move(write));
+  }
+
+  // --- sub-flows ----------------------------------------------------------------------------
+  // What the round's sagas ask of other sagas of their partition (a child to start, compensate
+  // or cancel; a parent told that its child ended), carried out in this round so that both
+  // halves are in its one commit. A link may cause more (a child that ends at once tells its
+  // parent): until none is left.
+  void carry_links(Round& round, Timestamp now) {
+    for (bool more = true; more;) {
+      more = false;
+      for (std::size_t i = 0; i < round.entries.size(); ++i) {
+        if (round.entries[i].poisoned || round.entries[i].write.links.empty()) continue;
+        auto links = std::move(round.entries[i].write.links);
+        round.entries[i].write.links.clear();
+        more = true;
+        for (const auto& link : links) carry(link, round, now);
+      }
+    }
+  }
+
+  void carry(const SagaLink& link, Round& round, Timestamp now) {
+    if (const auto* e = round.find(link.target); e != nullptr && e->poisoned) return;
+    SagaState* s = nullptr;
+    try {
+      s = saga(link.target);
+    } catch (const std::exception&) {
+      return;  // its flow version is not loaded: it is dead-lettered on its own inputs
+    }
+    if (s == nullptr) {
+      switch (link.kind) {
+        case SagaLinkKind::start_child:
+          return start_child(link, round, now);
+        case SagaLinkKind::undo_child:  // removed by retention: nothing left to undo
+          return answer_parent(link, ReplyOutcome::success, "ChildGone", "removed", round, now);
+        case SagaLinkKind::cancel_child:
+          return answer_parent(link, ReplyOutcome::business_failure, "ChildGone", "removed", round,
+                               now);
+        case SagaLinkKind::child_ended:
+          return;  // a parent removed meanwhile: no one to tell
+      }
+    }
+    const auto version_before = s->version;
+    SagaWrite write;
+    engine.link(*s, link, now, write);
+    round.add(s->id, version_before, std::move(write));
+  }
+
+  // A child saga, in its parent's partition (its id says so), committed with its parent's step.
+  // A child that cannot start (its flow is gone, its input is refused) fails the step.
+  // Answers the parent's step for a child that cannot: one that could not start, or is gone.
+  void answer_parent(const SagaLink& link, ReplyOutcome outcome, const std::string& code,
+                     const std::string& reason, Round& round, Timestamp now) {
+    Message reply;
+    reply.kind = MessageKind::reply;
+    reply.id = link.target + "/" + code + "/" + link.message.causation_id;
+    reply.causation_id = link.message.causation_id;
+    reply.correlation_id = link.message.correlation_id;
+    reply.step = link.message.step;
+    reply.outcome = outcome;
+    reply.error_code = code;
+    reply.body = json::serialize(json::object{{"child", link.target}, {"reason", reason}});
+    carry(SagaLink{.kind = SagaLinkKind::child_ended,
+                   .target = link.message.correlation_id,
+                   .flow = {},
+                   .message = std::move(reply)},
+          round, now);
+  }
+
+  void start_child(const SagaLink& link, Round& round, Timestamp now) {
+    auto refuse = [&](const std::string& code, const std::string& reason) {
+      answer_parent(link, ReplyOutcome::business_failure, code, reason, round, now);
+    };
+    auto plan = flows.find(link.flow);
+    if (!plan) return refuse("UnknownFlow", "flow " + link.flow + " is not deployed");
+    boost::system::error_code ec;
+    auto input = json::parse(link.message.body, ec);
+    StartRequest request{.flow = link.flow,
+                         .input = ec ? json::value(json::object{}) : std::move(input),
+                         .saga_id = link.target,
+                         .traceparent = link.message.traceparent,
+                         .parent_id = link.message.correlation_id,
+                         .parent_step = link.message.step,
+                         .parent_command = link.message.causation_id};
+    try {
+      begin_saga(plan, request, round, now);
+    } catch (const InvalidInput& e) {
+      refuse("InvalidChildInput", e.what());
+    } catch (const NotOwner& e) {
+      refuse("ChildNotOwned", e.what());
+    }
   }
 
   std::optional<std::string> started_with_key(const Round& round, const std::string& flow,

@@ -117,6 +117,13 @@ SagaRow to_row(const SagaState& saga) {
                      {"traceparent", saga.traceparent}};
   if (saga.status == Status::paused) state["pause"] = encode_pause(saga);
   if (saga.edits > 0) state["edits"] = saga.edits;
+  if (!saga.parent_id.empty()) {
+    state["parent"] = json::object{{"id", saga.parent_id},
+                                   {"step", saga.parent_step},
+                                   {"command", saga.parent_command},
+                                   {"answered", saga.parent_answered}};
+  }
+  if (!saga.children.empty()) state["children"] = saga.children;
   return SagaRow{.id = saga.id,
                  .flow = saga.flow().name,
                  .flow_version = saga.flow().version,
@@ -182,6 +189,16 @@ std::unique_ptr<SagaState> from_row(const SagaRow& row, const FlowRegistry& flow
   saga->traceparent = state.at("traceparent").as_string();
   if (const auto* pause = state.if_contains("pause")) decode_pause(pause->as_object(), *saga);
   if (const auto* edits = state.if_contains("edits")) saga->edits = u16(*edits);
+  if (const auto* parent = state.if_contains("parent")) {
+    const auto& p = parent->as_object();
+    saga->parent_id = p.at("id").as_string();
+    saga->parent_step = p.at("step").as_string();
+    saga->parent_command = p.at("command").as_string();
+    saga->parent_answered = p.at("answered").as_string();
+  }
+  if (const auto* children = state.if_contains("children")) {
+    saga->children = children->as_object();
+  }
   return saga;
 }
 

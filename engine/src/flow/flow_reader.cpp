@@ -21,11 +21,12 @@ struct KindKey {
   StepKind kind;
 };
 
-constexpr std::array<KindKey, 5> kKindKeys{{{"command", StepKind::command},
+constexpr std::array<KindKey, 6> kKindKeys{{{"command", StepKind::command},
                                             {"publish", StepKind::publish},
                                             {"wait", StepKind::wait},
                                             {"parallel", StepKind::parallel},
-                                            {"foreach", StepKind::foreach}}};
+                                            {"foreach", StepKind::foreach},
+                                            {"subflow", StepKind::subflow}}};
 
 std::string_view kind_name(StepKind kind) {
   for (const auto& entry : kKindKeys) {
@@ -177,10 +178,11 @@ std::vector<Step> FlowReader::read_sequence(const YamlNode& list, CompletedSteps
 Step FlowReader::read_step(const YamlNode& node, const CompletedSteps& completed, bool in_branch) {
   Step step;
   step.pos = node.pos();
-  MapReader map(node, label_of(node),
-                {"name", "when", "irreversible", "pivot", "command", "publish", "wait", "parallel",
-                 "foreach", "output", "retry", "timeout", "compensation", "allow_warnings"},
-                reporter_);
+  MapReader map(
+      node, label_of(node),
+      {"name", "when", "irreversible", "pivot", "command", "publish", "wait", "parallel", "foreach",
+       "subflow", "output", "retry", "timeout", "compensation", "allow_warnings"},
+      reporter_);
   if (!map.is_map()) return step;
   read_step_name(map, step);
   const StepScope scope{step.name, &completed, false};
@@ -234,6 +236,9 @@ Step FlowReader::read_step(const YamlNode& node, const CompletedSteps& completed
     case StepKind::parallel:
       read_parallel_step(kind->second, step, completed);
       break;
+    case StepKind::subflow:
+      read_subflow_step(map, kind->second, step, scope);
+      break;
   }
   check_undo(map, step);
   return step;
@@ -261,8 +266,9 @@ std::optional<std::pair<StepKind, Field>> FlowReader::read_kind(const MapReader&
     if (auto field = map.get(entry.key)) found.emplace_back(entry.kind, *field);
   }
   if (found.empty()) {
-    reporter_.error(map.pos(),
-                    step_label(step) + " needs one of: command, publish, wait, parallel, foreach");
+    reporter_.error(
+        map.pos(),
+        step_label(step) + " needs one of: command, publish, wait, parallel, foreach, subflow");
     return std::nullopt;
   }
   std::sort(found.begin(), found.end(), [](const auto& a, const auto& b) {
@@ -284,11 +290,15 @@ void FlowReader::check_kind_keys(const MapReader& map, const Step& step) {
   for (std::string_view key : {"output", "retry", "timeout", "compensation", "irreversible"}) {
     auto field = map.get(key);
     if (!field) continue;
-    const bool applies = is_undoable(step.kind) || (step.kind == StepKind::wait && key == "output");
+    const bool applies = is_undoable(step.kind) ||
+                         (step.kind == StepKind::wait && key == "output") ||
+                         (step.kind == StepKind::subflow && key == "output");
     if (applies) continue;
     std::string message = "'" + std::string(key) + "' does not apply to a " + kind + " step";
     if (step.kind == StepKind::wait && key == "timeout") {
       message = "a wait's timeout goes inside 'wait'";
+    } else if (step.kind == StepKind::subflow) {
+      message += ": the child saga has its own retries, timeout and compensations";
     } else if (key == "irreversible" || key == "compensation") {
       message += "; only command and foreach steps change state that needs undoing";
     }

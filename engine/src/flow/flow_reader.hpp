@@ -111,6 +111,8 @@ class FlowReader {
                          const StepScope& scope);
   void read_foreach_step(const MapReader& map, const Field& foreach, Step& step, StepScope scope);
   void read_publish_step(const Field& publish, Step& step, const StepScope& scope);
+  void read_subflow_step(const MapReader& map, const Field& subflow, Step& step,
+                         const StepScope& scope);
   void read_wait_step(const MapReader& map, const Field& wait, Step& step, const StepScope& scope);
   void read_each_event(const Field& field, Step& step, const StepScope& scope);
   void read_parallel_step(const Field& parallel, Step& step, const CompletedSteps& completed);

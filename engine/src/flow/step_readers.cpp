@@ -60,6 +60,26 @@ void FlowReader::read_publish_step(const Field& publish, Step& step, const StepS
   }
 }
 
+// `subflow: {flow, input}`: the child flow by name (checked against the deployed flows at
+// deploy, flow/subflows.hpp), its input a mapping as a command's; `output` reads `$reply`, the
+// child's outputs.
+void FlowReader::read_subflow_step(const MapReader& map, const Field& subflow, Step& step,
+                                   const StepScope& scope) {
+  MapReader subflow_map(*subflow.value, "subflow", {"flow", "input"}, reporter_);
+  if (auto name = subflow_map.require("flow")) {
+    step.subflow = read_name(*name, false, reporter_).value_or("");
+    step.subflow_pos = name->value_pos();
+  }
+  if (auto input = subflow_map.get("input")) {
+    step.command.input = read_mapping(*input->value, command_input_rules(scope, false), scope);
+  }
+  if (auto output = map.get("output")) {
+    step.output =
+        read_mapping(*output->value, {kDataRoots | root_bit(PathRoot::reply), true}, scope);
+    index_output_fields(*output->value, step);
+  }
+}
+
 void FlowReader::read_wait_step(const MapReader& step_map, const Field& wait, Step& step,
                                 const StepScope& scope) {
   MapReader map(*wait.value, "wait",

@@ -243,6 +243,21 @@ TEST_CASE("show prints the saga and its history as a timeline") {
         "reason=points.reserve: InsufficientPoints\n");
 }
 
+TEST_CASE("show prints a saga's sub-flow links: its parent and its children") {
+  Client c;
+  c.admin.on("GET", "/api/sagas/p1.pay~2", {200, R"({
+    "saga": {"id": "p1.pay~2", "flow": "pay", "flow_version": 1, "status": "completed",
+             "version": 4, "key": null, "created_at": "2026-11-23T10:00:00.000Z",
+             "updated_at": "2026-11-23T10:00:01.000Z", "steps": {},
+             "parent": {"id": "p1", "step": "pay"},
+             "children": [{"step": "fee", "id": "p1.pay~2.fee~0"}]},
+    "history": []})"});
+  auto r = c.run({"show", "p1.pay~2"});
+  REQUIRE(r.status == sagactl::kExitOk);
+  CHECK(r.out.find("\nparent:\n  pay  p1\n") != std::string::npos);
+  CHECK(r.out.find("\nchildren:\n  fee  p1.pay~2.fee~0\n") != std::string::npos);
+}
+
 TEST_CASE("show encodes the id into the path, and an unknown saga exits 3") {
   Client c;
   c.admin.on("GET", "/api/sagas/a%2Fb%20c", {404, error_body("not_found", "no saga 'a/b c'")});

@@ -325,3 +325,79 @@ TEST_CASE("embedded: a new engine reopens the SQLite file mid-saga and finishes 
     CHECK(p.balance[user] == (i % 4 == 0 ? 10 : 900));
   }
 }
+
+namespace {
+
+// Sub-flows (docs/flow-language.md#subflow): two purchases as child sagas.
+constexpr std::string_view kTwoPurchases = R"(
+name: two_purchases
+version: 1
+input:
+  user: string
+  first: integer
+  second: integer
+steps:
+  - name: first
+    subflow: { flow: purchase, input: { user: $input.user, price: $input.first } }
+  - name: second
+    subflow: { flow: purchase, input: { user: $input.user, price: $input.second } }
+)";
+
+std::string start_two(Embedded& e, const std::string& user, int first, int second) {
+  auto f = e.orchestrator->start(
+      StartRequest{.flow = "two_purchases",
+                   .input = json::object{{"user", user}, {"first", first}, {"second", second}}});
+  e.orchestrator->run_once(0ms);
+  return f.get().saga_id;
+}
+
+std::vector<std::string> children_of(Embedded& e, const std::string& id) {
+  std::vector<std::string> out;
+  auto state = json::parse(e.store.load(id).value().state);
+  for (const auto& [step, child] : state.at("children").as_object()) {
+    out.emplace_back(child.as_string());
+  }
+  return out;
+}
+
+}  // namespace
+
+TEST_CASE("embedded: sub-flows complete, compensate a completed child, and survive a restart") {
+  auto db = temp_db("subflows");
+  Participants p;
+  p.balance = {{"rich", 1000}, {"poor", 150}};
+  std::string rich;
+  std::string poor;
+  {
+    Embedded before(db, p);
+    before.flows.add(sagaflow::testing::load_test_flow(kTwoPurchases));
+    rich = start_two(before, "rich", 100, 200);
+    poor = start_two(before, "poor", 100, 100);  // the second cannot be paid
+    for (int i = 0; i < 3; ++i) before.orchestrator->run_once(1ms);
+    before.bus.lose_in_flight();  // the crash: whatever was on the bus is gone
+  }
+  Embedded after(db, p);
+  after.flows.add(sagaflow::testing::load_test_flow(kTwoPurchases));
+  after.orchestrator->recover(true);
+  after.run_until_final({rich, poor});
+  // The children end before their parent: wait for the parents' last rounds too.
+  CHECK(after.status(rich) == "completed");
+  CHECK(after.status(poor) == "compensated");
+  REQUIRE(children_of(after, rich).size() == 2);
+  for (const auto& child : children_of(after, rich)) CHECK(after.status(child) == "completed");
+  REQUIRE(children_of(after, poor).size() == 2);
+  for (const auto& child : children_of(after, poor)) CHECK(after.status(child) == "compensated");
+  CHECK(p.balance["rich"] == 700);
+  // Exactly one child per step: two parents, four purchases.
+  CHECK(after.store.list(SagaFilter{.flow = "purchase"}).size() == 4);
+  // poor's first purchase completed and was compensated by its parent (its own compensations:
+  // refund, release, cancel_order); the second cancelled its order after the refused reserve.
+  CHECK(p.applied_count("points.refund") == 1);
+  CHECK(p.applied_count("points.release") == 1);
+  CHECK(p.applied_count("offers.cancel_order") == 2);
+  std::lock_guard lock(p.mutex);
+  for (const auto& [key, times] : p.ledger) {
+    CAPTURE(key);
+    CHECK(times == 1);  // no effect applied twice
+  }
+}

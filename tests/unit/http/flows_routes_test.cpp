@@ -177,3 +177,60 @@ TEST_CASE("at start the daemon registers the stored flows and stores the files' 
   CHECK(refused.problem.messages[0].find("give the file a new version") != std::string::npos);
   std::filesystem::remove_all(dir);
 }
+
+// Sub-flows (docs/flow-language.md#subflow): a deploy refuses a child flow that is not deployed
+// and a cycle, each at the step's `flow:` value; a parent's saga and its child link each other.
+TEST_CASE("POST /api/flows refuses unknown child flows and cycles; GET /api/sagas/{id} links") {
+  ApiWorld w;
+  constexpr std::string_view parent = R"(name: parent
+version: 1
+steps:
+  - name: child
+    subflow:
+      flow: leaf
+      input: { n: 1 }
+)";
+  auto unknown = w.posted(yaml(verb::post, "/api/flows", parent));
+  CHECK(unknown.result() == status::unprocessable_entity);
+  const auto details = body_of(unknown).at("error").at("details").as_array();
+  REQUIRE(details.size() == 1);
+  CHECK(details[0].at("line") == 6);
+  CHECK(details[0].at("column") == 13);
+  CHECK(details[0].at("message") ==
+        "subflow step 'child' starts flow 'leaf', which is not deployed; deploy it first");
+
+  constexpr std::string_view leaf = R"(name: leaf
+version: 1
+steps:
+  - name: note
+    publish: { event: leaf.noted }
+)";
+  REQUIRE(w.posted(yaml(verb::post, "/api/flows", leaf)).result() == status::created);
+  REQUIRE(w.posted(yaml(verb::post, "/api/flows", parent)).result() == status::created);
+  constexpr std::string_view leaf_v2 = R"(name: leaf
+version: 2
+steps:
+  - name: back
+    subflow: { flow: parent }
+)";
+  auto cycle = w.posted(yaml(verb::post, "/api/flows", leaf_v2));
+  CHECK(cycle.result() == status::unprocessable_entity);
+  CHECK(body_of(cycle).at("error").at("details").at(0).at("message") ==
+        "subflow step 'back' starts flow 'parent', which starts 'leaf' again (leaf -> parent -> "
+        "leaf): sub-flows must not form a cycle");
+
+  auto started = w.call(verb::post, "/api/sagas", R"({"flow": "parent", "input": {}})");
+  REQUIRE(started.result_int() / 100 == 2);
+  const std::string id(body_of(started).at("id").as_string());
+  auto shown = body_of(w.call(verb::get, "/api/sagas/" + id)).at("saga");
+  CHECK(shown.at("status") == "completed");
+  CHECK(shown.at("parent").is_null());
+  const auto& children = shown.at("children").as_array();
+  REQUIRE(children.size() == 1);
+  CHECK(children[0].at("step") == "child");
+  const std::string child(children[0].at("id").as_string());
+  auto child_shown = body_of(w.call(verb::get, "/api/sagas/" + child)).at("saga");
+  CHECK(child_shown.at("flow") == "leaf");
+  CHECK(child_shown.at("status") == "completed");
+  CHECK(child_shown.at("parent") == json::parse(R"({"id": ")" + id + R"(", "step": "child"})"));
+}

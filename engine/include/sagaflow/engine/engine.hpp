@@ -29,6 +29,11 @@ struct StartRequest {
   std::string traceparent;
   // Its flow is paused: the saga is stored, paused, with its input, and starts when resumed.
   bool hold = false;
+  // A child saga (sub-flows): its parent, the parent's activity key and the parent's command id
+  // its end answers.
+  std::string parent_id;
+  std::string parent_step;
+  std::string parent_command;
 };
 
 // The start input does not satisfy the flow's input contract.
@@ -144,6 +149,14 @@ class Engine {
   // Refused unless the saga is failed (parked); InvalidInput when the new input does not
   // satisfy the flow's input contract.
   void edit(SagaState& saga, const EditRequest& request, Timestamp now, SagaWrite& out) const;
+
+  // Sub-flows: carries out what another saga of the partition asks of this one (SagaLink). A
+  // child asked to start again (its parent retried the step) answers its parent at once if it
+  // has ended; asked to compensate, a completed child compensates (one past its pivot answers
+  // that it stays, error_code "PastPivot"); asked to cancel, a running child is cancelled and
+  // one that cannot be (parked, say) answers when an operator has made it end. child_ended is
+  // the parent's reply (on_reply).
+  void link(SagaState& saga, const SagaLink& link, Timestamp now, SagaWrite& out) const;
 
   // Sends again, with the same ids, every command whose reply is awaited: after a restart over
   // a transport that lost what was in flight. Participants recognise the ids.

@@ -7,6 +7,7 @@
 //   running|waiting --fail--> compensating        (or failed, once past the pivot)
 //   running|waiting --cancel--> compensating      (ends cancelled)
 //   running --finish--> completed
+//   completed --undo (its parent compensates it)--> compensating
 //   compensating --compensated--> compensated | cancelled
 //   compensating --stuck--> failed (parked for an operator)
 //   failed --operator retry--> compensating | running
@@ -53,6 +54,7 @@ class Lifecycle {
   bool cancel(bool past_pivot);  // an operator or the API asked to cancel
   bool compensated(bool cancel_requested);
   bool stuck();  // a compensation failed for good: park
+  bool undo();   // a completed child saga whose parent compensates it (sub-flows)
   bool operator_retry(bool parked_in_compensation);
   bool pause();
   bool unpause(Status to);  // back to the status it was paused in

@@ -110,6 +110,28 @@ struct OutboxRow {
   Message message;
 };
 
+// Sub-flows: what one saga asks of another of its partition (a parent of its child, a child of
+// its parent). The orchestrator carries each out as a transition of that saga in the same commit
+// (Engine::link), so that a crash never loses one half: a child is started, compensated or
+// cancelled in the transaction of its parent's step, and its end reaches the parent in the
+// transaction of that end.
+enum class SagaLinkKind : std::uint8_t {
+  start_child,   // start `target` of `flow`, its input `message.body` (or find it started)
+  undo_child,    // the parent compensates: compensate the completed child
+  cancel_child,  // the parent stops going forward while the child runs: cancel it
+  child_ended,   // the child ended: `message` is the reply its parent's step awaits
+};
+
+struct SagaLink {
+  SagaLinkKind kind = SagaLinkKind::start_child;
+  std::string target;  // the saga it acts on
+  std::string flow;    // start_child: the child's flow (its latest version)
+  // start_child, undo_child, cancel_child: causation_id is the parent's command id that the
+  // child's end answers, correlation_id the parent's id, step the parent's activity key, body
+  // (start_child) the child's input. child_ended: the reply to the parent.
+  Message message;
+};
+
 // Everything one transition of one saga changes. `expected_version` is the version the
 // transition was computed from (0 for a new saga): the store refuses the whole batch when the
 // stored version differs.
@@ -126,6 +148,7 @@ struct SagaWrite {
   std::vector<std::string> timers_cleared;  // keys, for this saga
   std::vector<Subscription> subscribe;
   std::vector<Subscription> unsubscribe;
+  std::vector<SagaLink> links;  // carried out by the orchestrator before the commit
 };
 
 // One transaction: the transitions of many sagas (group commit), plus the outbox rows that were

@@ -4,6 +4,7 @@
 #include <cstdint>
 #include <memory>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "sagaflow/engine/lifecycle.hpp"
@@ -90,11 +91,27 @@ struct SagaState {
   // reply it remembers for the data before (a business failure, say).
   std::uint16_t edits = 0;
 
+  // Sub-flows. A child saga knows its parent, the parent's activity key that started it, the
+  // parent's command id its end answers now (the start's, or the compensation's once the parent
+  // compensates it) and the last one it answered. A parent knows its children by activity key.
+  std::string parent_id;
+  std::string parent_step;
+  std::string parent_command;
+  std::string parent_answered;
+  json::object children;  // activity key -> child saga id
+
   const flow::Flow& flow() const { return plan->flow(); }
 };
 
 // Activity keys name an activity in ids, timers and history: "reserve", "authorize[2]"
 // (a foreach item) or "await_payment[0]" (a wait's each_event command).
 std::string activity_key(const SagaState& saga, const Activity& activity);
+
+// The id of the child saga a subflow activity starts: derived from the parent's id and the
+// activity key, so that a step retried or replayed finds its child instead of starting a second
+// one, and made to land in the parent's partition (a suffix "~N", the smallest N that does, when
+// there are partitions) so that one orchestrator writes both.
+std::string child_saga_id(std::string_view parent_id, std::string_view activity_key,
+                          int partitions);
 
 }  // namespace sagaflow

@@ -47,6 +47,7 @@ inline void merge(SagaWrite& earlier, SagaWrite&& later) {
   append(earlier.outbox, later.outbox);
   append(earlier.subscribe, later.subscribe);
   append(earlier.unsubscribe, later.unsubscribe);
+  append(earlier.links, later.links);
   for (auto& key : later.timers_cleared) clear_timer(earlier, std::move(key));
   for (auto& timer : later.timers_set) set_timer(earlier, std::move(timer));
 }

@@ -86,7 +86,9 @@ struct Compensation {
   Duration timeout{30'000};
 };
 
-enum class StepKind { command, publish, wait, parallel, foreach };
+// `subflow`: starts another deployed flow as a child saga and awaits its end
+// (docs/flow-language.md#subflow-steps).
+enum class StepKind { command, publish, wait, parallel, foreach, subflow };
 
 // What a failure event (e.g. payment.failed) does to a wait.
 enum class FailureEventAction { compensate, keep_waiting };
@@ -149,6 +151,12 @@ struct Step {
   // foreach: one command per element of `items`, each seeing the element as `$item`;
   // the step's output is the array of the items' outputs, in item order
   Path items;
+
+  // subflow: the child's flow (started at its latest version, then pinned to it) and where it
+  // is named; the child's input is `command.input`, its outputs (each of its steps' outputs by
+  // step name) are this step's reply, kept through `output` as a command's reply is.
+  std::string subflow;
+  SourcePos subflow_pos;
 };
 
 // An outside event that starts a saga of the flow, its payload being the saga's input.
