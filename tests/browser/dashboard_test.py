@@ -1038,6 +1038,53 @@ def test_services_page(b, daemon):
     log(f"services page: ghost_service flagged, users served ({served.text})")
 
 
+# The Schedules page (/schedules, schedules.js): a schedule deployed through the API is listed
+# with its next firing; Pause, Resume and Delete (after the browser's confirmation) change it.
+def test_schedules_page(b, daemon):
+    status, body = daemon.api("PUT", "/api/schedules/new-year", {
+        "flow": "dashboard_ghost", "cron": "0 0 1 1 *", "zone": "Europe/Berlin",
+        "input": {"ref": "scheduled"}})
+    check(status == 201, f"deploying the schedule: {status} {body}")
+    check(body["schedule"]["next_fire"] is not None, f"no next_fire: {body}")
+    b.open(f"{daemon.url}/schedules")
+    if b.token_dialog_open():
+        b.enter_token()
+    row = 'tr[data-name="new-year"]'
+    b.wait("the schedule's row", lambda d: b.css(row))
+    text = b.one(row).text
+    check("dashboard_ghost" in text and "0 0 1 1 *" in text and "Europe/Berlin" in text,
+          f"the row reads {text!r}")
+    check(b.one(row + " td.state").text == "active", "the schedule is not shown active")
+    b.one(row + " button.pause").click()
+    b.wait("the row to read paused",
+           lambda d: b.css(row) and b.one(row + " td.state").text == "paused")
+    check(daemon.api("GET", "/api/schedules/new-year")[1]["schedule"]["paused"] is True,
+          "the API does not say paused")
+    b.screenshot("schedules-paused")
+    b.one(row + " button.resume").click()
+    b.wait("the row to read active",
+           lambda d: b.css(row) and b.one(row + " td.state").text == "active")
+    check(daemon.api("GET", "/api/schedules/new-year")[1]["schedule"]["paused"] is False,
+          "the API does not say active")
+    b.one(row + " button.delete").click()
+    b.wait("the confirmation", lambda d: _alert(d) is not None)
+    _alert(b.driver).accept()
+    b.wait("the row to go", lambda d: not b.css(row))
+    check(daemon.api("GET", "/api/schedules/new-year")[0] == 404, "the schedule is still there")
+    check(b.one("#schedules-empty").is_displayed(), "the page does not say there are none")
+    log("schedules page: listed, paused, resumed, deleted")
+
+
+def _alert(driver):
+    from selenium.common.exceptions import NoAlertPresentException
+    try:
+        alert = driver.switch_to.alert
+        alert.text  # raises when there is none
+        return alert
+    except NoAlertPresentException:
+        return None
+
+
 def main():
     parser = argparse.ArgumentParser()
     parser.add_argument("--sagaflowd", required=True)
@@ -1074,6 +1121,7 @@ def main():
         test_cancel(browser, daemon, sagas["waiting"])
         test_pause_bulk_and_audit(browser, daemon)
         test_services_page(browser, daemon)
+        test_schedules_page(browser, daemon)
         test_skip_and_edit(browser, daemon)
 
         browser.collect_console()

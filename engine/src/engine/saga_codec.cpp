@@ -117,6 +117,7 @@ SagaRow to_row(const SagaState& saga) {
                      {"traceparent", saga.traceparent}};
   if (saga.status == Status::paused) state["pause"] = encode_pause(saga);
   if (saga.edits > 0) state["edits"] = saga.edits;
+  if (saga.start_at) state["start_at"] = to_millis(*saga.start_at);
   return SagaRow{.id = saga.id,
                  .flow = saga.flow().name,
                  .flow_version = saga.flow().version,
@@ -182,6 +183,9 @@ std::unique_ptr<SagaState> from_row(const SagaRow& row, const FlowRegistry& flow
   saga->traceparent = state.at("traceparent").as_string();
   if (const auto* pause = state.if_contains("pause")) decode_pause(pause->as_object(), *saga);
   if (const auto* edits = state.if_contains("edits")) saga->edits = u16(*edits);
+  if (const auto* at = state.if_contains("start_at")) {
+    saga->start_at = from_millis(at->to_number<std::int64_t>());
+  }
   return saga;
 }
 

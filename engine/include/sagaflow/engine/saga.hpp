@@ -3,6 +3,7 @@
 // and is encoded into SagaRow::state by saga_codec; nothing lives only in memory.
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -89,6 +90,8 @@ struct SagaState {
   // other data, so it gets a new idempotency key: a participant must not answer it with the
   // reply it remembers for the data before (a business failure, say).
   std::uint16_t edits = 0;
+  // A delayed start (StartRequest::start_at): when it starts. Kept after the start, for readers.
+  std::optional<Timestamp> start_at;
 
   const flow::Flow& flow() const { return plan->flow(); }
 };
