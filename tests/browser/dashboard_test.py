@@ -1075,6 +1075,39 @@ def test_schedules_page(b, daemon):
     log("schedules page: listed, paused, resumed, deleted")
 
 
+# A delayed start from the list's start form: answered pending, started at its time.
+def test_delayed_start(b, daemon):
+    from selenium.webdriver.support.ui import Select
+    b.open(f"{daemon.url}/")
+    if b.token_dialog_open():
+        b.enter_token()
+    b.one("#start-details summary").click()
+    Select(b.one("#start-form select[name=flow]")).select_by_value("user_registration")
+    b.wait("the contract", lambda d: "email: string" in b.one("#start-contract").text)
+    b.driver.execute_script("""
+        const t = document.querySelector('#start-form textarea[name=input]');
+        t.value = arguments[0];
+        t.dispatchEvent(new Event('input', {bubbles: true}));""",
+        json.dumps({"user_id": "later", "username": "later", "email": "later@example.test"}))
+    at = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(time.time() + 4))
+    b.one("#start-form input[name=start_at]").send_keys(at)
+    b.wait("the input to pass the page's check", lambda d: b.one("#start-submit").is_enabled())
+    b.one("#start-submit").click()
+    started = b.wait("the start's answer", lambda d: b.css("#start-result[data-outcome=started]"))
+    saga_id = started[0].get_attribute("data-saga-id")
+    check("pending" in started[0].text, f"the answer is not pending: {started[0].text!r}")
+    body = history(daemon, saga_id)
+    check(body["saga"]["start_at"].startswith(at[:19]), f"start_at: {body['saga']}")
+    poll("the delayed saga to complete",
+         lambda: history(daemon, saga_id)["saga"]["status"] == "completed")
+    kinds = [h["kind"] for h in history(daemon, saga_id)["history"]]
+    check(kinds[0] == "saga_scheduled" and kinds.count("saga_started") == 1, f"history {kinds}")
+    started_at = next(h["at"] for h in history(daemon, saga_id)["history"]
+                      if h["kind"] == "saga_started")
+    check(started_at[:19] >= at[:19], f"started at {started_at}, before {at}")
+    log(f"delayed start from the form: {saga_id} at {at}")
+
+
 def _alert(driver):
     from selenium.common.exceptions import NoAlertPresentException
     try:
@@ -1122,6 +1155,7 @@ def main():
         test_pause_bulk_and_audit(browser, daemon)
         test_services_page(browser, daemon)
         test_schedules_page(browser, daemon)
+        test_delayed_start(browser, daemon)
         test_skip_and_edit(browser, daemon)
 
         browser.collect_console()

@@ -787,8 +787,8 @@ TEST_CASE_TEMPLATE_DEFINE("store contract: schedules", F, store_contract_schedul
                             .input = R"({"kind":"daily"})",
                             .deployed_at = from_millis(1'000)};
   store->save_schedule(nightly);
-  store->save_schedule(ScheduleRow{.name = "alpha", .flow = "f", .cron = "* * * * *",
-                                   .deployed_at = from_millis(5)});
+  store->save_schedule(ScheduleRow{
+      .name = "alpha", .flow = "f", .cron = "* * * * *", .deployed_at = from_millis(5)});
   auto rows = store->schedules();
   REQUIRE(rows.size() == 2);
   CHECK(rows[0].name == "alpha");  // by name

@@ -38,6 +38,14 @@ constexpr std::array<FieldSpec, 5> kFields{{
                     std::string(text) + "': " + why);
 }
 
+// Quartz's and others' extensions, refused by name once a token is neither a number nor a name
+// (JUL holds an L).
+void refuse_extension(std::size_t field, std::string_view field_text, std::string_view token) {
+  if (token.find_first_of("?LW#") != std::string_view::npos) {
+    refuse(field, field_text, "'?', 'L', 'W' and '#' are not supported");
+  }
+}
+
 // A number or (for month and day-of-week) a name, within the field's range.
 int value_of(std::size_t field, std::string_view field_text, std::string_view token) {
   const auto& spec = kFields[field];
@@ -46,6 +54,7 @@ int value_of(std::size_t field, std::string_view field_text, std::string_view to
     int v = 0;
     for (char c : token) {
       if (!std::isdigit(static_cast<unsigned char>(c))) {
+        refuse_extension(field, field_text, token);
         refuse(field, field_text, "'" + std::string(token) + "' is not a number");
       }
       v = v * 10 + (c - '0');
@@ -67,6 +76,7 @@ int value_of(std::size_t field, std::string_view field_text, std::string_view to
       }
     }
   }
+  refuse_extension(field, field_text, token);
   refuse(field, field_text,
          "'" + std::string(token) + "' is not " +
              (spec.names[0].empty()
@@ -149,11 +159,6 @@ Expression parse(std::string_view text) {
         "a cron expression has 5 fields (minute hour day-of-month month day-of-week), this one "
         "has " +
         std::to_string(fields.size()));
-  }
-  for (std::size_t f = 0; f < 5; ++f) {
-    if (fields[f].find_first_of("?LW#") != std::string_view::npos) {
-      refuse(f, fields[f], "'?', 'L', 'W' and '#' are not supported");
-    }
   }
   Expression e;
   e.minutes = narrow<60>(parse_field(0, fields[0]));

@@ -38,8 +38,7 @@ TEST_CASE("a start with start_at is stored pending and starts at its time") {
   const std::string id(body_of(res).at("id").as_string());
   auto shown = body_of(client.request(verb::get, "/api/sagas/" + id));
   CHECK(shown.at("saga").at("status") == "pending");
-  CHECK(std::string(shown.at("saga").at("start_at").as_string()).substr(0, 19) ==
-        at.substr(0, 19));
+  CHECK(std::string(shown.at("saga").at("start_at").as_string()).substr(0, 19) == at.substr(0, 19));
   CHECK(shown.at("history").at(0).at("kind") == "saga_scheduled");
 
   json::value saga;
@@ -101,8 +100,7 @@ TEST_CASE("schedules are deployed, listed, paused, resumed and deleted over HTTP
             .request(verb::put, "/api/schedules/x",
                      R"({"flow": "offer_purchase", "cron": "* * * * *", "when": 1})")
             .result() == status::bad_request);
-  CHECK(client.request(verb::post, "/api/schedules/x").result() ==
-        status::method_not_allowed);
+  CHECK(client.request(verb::post, "/api/schedules/x").result() == status::method_not_allowed);
 
   auto paused = client.request(verb::post, "/api/schedules/weekday-spa/pause", "");
   REQUIRE_MESSAGE(paused.result() == status::ok, paused.body());
@@ -113,13 +111,11 @@ TEST_CASE("schedules are deployed, listed, paused, resumed and deleted over HTTP
   CHECK(list[0].at("paused") == true);
   auto resumed = client.request(verb::post, "/api/schedules/weekday-spa/resume", "");
   CHECK(body_of(resumed).at("schedule").at("paused") == false);
-  CHECK(client.request(verb::post, "/api/schedules/nope/pause", "").result() ==
-        status::not_found);
+  CHECK(client.request(verb::post, "/api/schedules/nope/pause", "").result() == status::not_found);
 
   auto deleted = client.request(verb::delete_, "/api/schedules/weekday-spa");
   REQUIRE_MESSAGE(deleted.result() == status::ok, deleted.body());
   CHECK(body_of(deleted).at("deleted") == "weekday-spa");
   CHECK(client.request(verb::get, "/api/schedules/weekday-spa").result() == status::not_found);
-  CHECK(client.request(verb::delete_, "/api/schedules/weekday-spa").result() ==
-        status::not_found);
+  CHECK(client.request(verb::delete_, "/api/schedules/weekday-spa").result() == status::not_found);
 }

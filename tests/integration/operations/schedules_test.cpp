@@ -79,8 +79,8 @@ TEST_CASE("a schedule on two orchestrators starts each of its times once") {
     d.start_daemon({}, i, settings);
   }
   // Every minute, overlap allow: each firing starts a saga that waits for its event.
-  auto deployed = run_sagactl({"schedules", "deploy", "minutely", "--flow", "signal_wait",
-                               "--cron", "* * * * *", "--overlap", "allow", "--input",
+  auto deployed = run_sagactl({"schedules", "deploy", "minutely", "--flow", "signal_wait", "--cron",
+                               "* * * * *", "--overlap", "allow", "--input",
                                R"({"ref": "from-schedule"})", "--url", d.url(0), "--json"});
   REQUIRE_MESSAGE(deployed.status == 0, deployed.err);
   CHECK(parsed(deployed.out).at("schedule").at("next_fire").is_string());

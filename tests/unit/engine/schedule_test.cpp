@@ -25,6 +25,7 @@ input:
   n: integer
 steps:
   - name: build
+    irreversible: true
     command: { service: reports, name: build, input: { n: $input.n } }
 )";
 
@@ -33,7 +34,8 @@ const Timestamp kT0 = from_millis(1'700'000'000'000);
 const Timestamp k2215 = from_millis(1'700'000'100'000);  // 22:15:00Z
 
 struct Node {
-  Node(const FlowRegistry& flows, Store& store) : orchestrator(flows, store, transport, clock, {}) {}
+  Node(const FlowRegistry& flows, Store& store)
+      : orchestrator(flows, store, transport, clock, {}) {}
   FakeTransport transport;
   ManualClock clock{kT0};
   Orchestrator orchestrator;
@@ -200,13 +202,14 @@ TEST_CASE("a schedule in a time zone fires at that zone's local time") {
   CHECK(f.sagas()[0].idempotency_key == "schedule:berlin:2023-11-14T22:30:00Z");
 }
 
-TEST_CASE("a delayed start is a stored timer: a restarted orchestrator starts it once at its time") {
+TEST_CASE(
+    "a delayed start is a stored timer: a restarted orchestrator starts it once at its time") {
   Fixture f;
   std::string id;
   {
     Node a(f.flows, f.store);
-    auto started = a.orchestrator.start(StartRequest{
-        .flow = "report", .input = json::object{{"n", 1}}, .start_at = kT0 + 10min});
+    auto started = a.orchestrator.start(
+        StartRequest{.flow = "report", .input = json::object{{"n", 1}}, .start_at = kT0 + 10min});
     a.orchestrator.run_once(0ms);
     id = started.get().saga_id;
     CHECK(f.store.load(id)->status == "pending");
