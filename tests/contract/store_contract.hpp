@@ -776,6 +776,7 @@ TEST_CASE_TEMPLATE_DEFINE("store contract: paused flows", F, store_contract_paus
 }
 
 TEST_CASE_TEMPLATE_DEFINE("store contract: schedules", F, store_contract_schedules) {
+  using namespace sagaflow;
   F factory;
   auto store = factory.make();
   CHECK(store->schedules().empty());
