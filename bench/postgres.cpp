@@ -162,6 +162,16 @@ class TimedStore final : public Store {
     inner_.set_flow_paused(flow, paused);
   }
   std::vector<std::string> paused_flows() override { return inner_.paused_flows(); }
+  void save_schedule(const ScheduleRow& schedule) override { inner_.save_schedule(schedule); }
+  std::vector<ScheduleRow> schedules() override { return inner_.schedules(); }
+  bool set_schedule_paused(std::string_view name, bool paused) override {
+    return inner_.set_schedule_paused(name, paused);
+  }
+  bool remove_schedule(std::string_view name) override { return inner_.remove_schedule(name); }
+  void record_schedule_fire(std::string_view name, Timestamp fire, std::string_view outcome,
+                            std::string_view saga_id) override {
+    inner_.record_schedule_fire(name, fire, outcome, saga_id);
+  }
   std::vector<SagaRow> finished(const FinishedFilter& f) override { return inner_.finished(f); }
   FinishedCount count_finished(const FinishedFilter& f) override {
     return inner_.count_finished(f);

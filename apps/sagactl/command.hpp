@@ -45,6 +45,7 @@ int run_diagram(std::span<const std::string_view> args, Context& ctx);
 int run_test(std::span<const std::string_view> args, Context& ctx);
 int run_simulate(std::span<const std::string_view> args, Context& ctx);
 int run_deploy(std::span<const std::string_view> args, Context& ctx);
+int run_schedules(std::span<const std::string_view> args, Context& ctx);
 int run_start(std::span<const std::string_view> args, Context& ctx);
 int run_list(std::span<const std::string_view> args, Context& ctx);
 int run_show(std::span<const std::string_view> args, Context& ctx);

@@ -30,6 +30,8 @@ constexpr std::array kCommands{
     Command{"bulk", "cancel, retry, pause or resume every saga a filter finds (--dry-run)",
             run_bulk},
     Command{"audit", "list the operators' actions, newest first", run_audit},
+    Command{"schedules", "list, deploy, pause, resume or delete schedules (cron starts)",
+            run_schedules},
     Command{"send-event", "send an outside event, as a participant publishing it would",
             run_send_event},
     Command{"watch", "print the sagas' changes as they happen", run_watch},

@@ -200,7 +200,9 @@ namespace {
 http::request<http::string_body> make_request(const Endpoint& endpoint,
                                               const HttpRequest& request) {
   http::request<http::string_body> req;
-  req.method(request.method == "POST" ? http::verb::post : http::verb::get);
+  // GET, POST, PUT and DELETE (the schedules' deploy and delete); anything else is a GET.
+  const auto method = http::string_to_verb(request.method);
+  req.method(method == http::verb::unknown ? http::verb::get : method);
   req.target(endpoint.base_path + request.target);
   req.version(11);
   const bool ipv6 = endpoint.host.find(':') != std::string::npos;

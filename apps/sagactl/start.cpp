@@ -14,7 +14,8 @@ namespace {
 
 const std::string kStartUsage = with_admin_options(
     "usage: sagactl start FLOW [--input JSON|@FILE|@-] [--key K] [--flow-version N]\n"
-    "                     [--wait-step STEP | --wait-end] [--timeout MS] [OPTIONS]\n"
+    "                     [--wait-step STEP | --wait-end] [--timeout MS]\n"
+    "                     [--start-at TIME] [OPTIONS]\n"
     "\n"
     "Starts a saga of FLOW and prints its id and status.\n"
     "\n"
@@ -25,7 +26,9 @@ const std::string kStartUsage = with_admin_options(
     "  --flow-version N    start version N of the flow (default: the latest)\n"
     "  --wait-step STEP    answer once step STEP has completed (prints its result)\n"
     "  --wait-end          answer once the saga has finished\n"
-    "  --timeout MS        how long the server waits (it caps this at 30000)\n",
+    "  --timeout MS        how long the server waits (it caps this at 30000)\n"
+    "  --start-at TIME     a delayed start: the saga is stored now (status pending) and\n"
+    "                      starts at TIME, RFC 3339 (2026-12-24T18:00:00Z); not with --wait-*\n",
     "\n"
     "Exit status: 0 started (and, when waiting, the step completed or the saga completed),\n"
     "1 refused (the input breaks the flow's contract) or, when waiting, the saga ended\n"
@@ -40,7 +43,7 @@ constexpr std::chrono::milliseconds kServerWaitCap{30'000};
 
 int run_start(std::span<const std::string_view> args, Context& ctx) {
   AdminOptions options;
-  std::optional<std::string> input_arg, key, flow_version, wait_step, timeout;
+  std::optional<std::string> input_arg, key, flow_version, wait_step, timeout, start_at;
   bool wait_end = false;
   ArgParser parser("start", kStartUsage);
   parser.value("--input", input_arg)
@@ -48,7 +51,8 @@ int run_start(std::span<const std::string_view> args, Context& ctx) {
       .value("--flow-version", flow_version)
       .value("--wait-step", wait_step)
       .flag("--wait-end", wait_end)
-      .value("--timeout", timeout);
+      .value("--timeout", timeout)
+      .value("--start-at", start_at);
   options.add_to(parser);
   if (auto status = parser.parse(args, ctx)) return *status;
   if (parser.positional().size() != 1) {
@@ -57,6 +61,9 @@ int run_start(std::span<const std::string_view> args, Context& ctx) {
   }
   if (wait_step && wait_end) {
     return parser.usage_error(ctx, "--wait-step and --wait-end exclude each other");
+  }
+  if (start_at && (wait_step || wait_end)) {
+    return parser.usage_error(ctx, "--start-at excludes --wait-step and --wait-end");
   }
   if (timeout && !wait_step && !wait_end) {
     return parser.usage_error(ctx, "--timeout needs --wait-step or --wait-end");
@@ -83,6 +90,7 @@ int run_start(std::span<const std::string_view> args, Context& ctx) {
   if (wait_step) body["wait"] = boost::json::object{{"step", *wait_step}};
   if (wait_end) body["wait"] = boost::json::object{{"end", true}};
   if (timeout_ms) body["timeout_ms"] = *timeout_ms;
+  if (start_at) body["start_at"] = *start_at;
 
   auto admin = AdminClient::open(options, parser, ctx, "start");
   if (!admin) return kExitUsage;

@@ -45,6 +45,22 @@ std::vector<std::string> ServingBackend::paused_flows() {
   return real().paused_flows();
 }
 
+void ServingBackend::save_schedule(ScheduleRow schedule) {
+  real().save_schedule(std::move(schedule));
+}
+
+std::vector<ScheduleRow> ServingBackend::schedules() {
+  return real().schedules();
+}
+
+bool ServingBackend::set_schedule_paused(const std::string& name, bool paused) {
+  return real().set_schedule_paused(name, paused);
+}
+
+bool ServingBackend::remove_schedule(const std::string& name) {
+  return real().remove_schedule(name);
+}
+
 void ServingBackend::append_audit(const sagaflow::AuditEntry& entry) {
   real().append_audit(entry);
 }

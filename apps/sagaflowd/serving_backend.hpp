@@ -31,6 +31,10 @@ class ServingBackend final : public sagaflow::http::AdminBackend {
   std::future<void> resume(std::string saga_id) override;
   void set_flow_paused(const std::string& flow, bool paused) override;
   std::vector<std::string> paused_flows() override;
+  void save_schedule(sagaflow::ScheduleRow schedule) override;
+  std::vector<sagaflow::ScheduleRow> schedules() override;
+  bool set_schedule_paused(const std::string& name, bool paused) override;
+  bool remove_schedule(const std::string& name) override;
   void append_audit(const sagaflow::AuditEntry& entry) override;
   std::vector<sagaflow::AuditEntry> audit(std::optional<std::uint64_t> before,
                                           std::size_t limit) override;

@@ -1082,6 +1082,92 @@ def test_subflow_links(b, daemon):
     log(f"sub-flows: parent {parent} links to child {child} and back")
 
 
+# The Schedules page (/schedules, schedules.js): a schedule deployed through the API is listed
+# with its next firing; Pause, Resume and Delete (after the browser's confirmation) change it.
+def test_schedules_page(b, daemon):
+    status, body = daemon.api("PUT", "/api/schedules/new-year", {
+        "flow": "dashboard_ghost", "cron": "0 0 1 1 *", "zone": "Europe/Berlin",
+        "input": {"ref": "scheduled"}})
+    check(status == 201, f"deploying the schedule: {status} {body}")
+    check(body["schedule"]["next_fire"] is not None, f"no next_fire: {body}")
+    b.open(f"{daemon.url}/schedules")
+    if b.token_dialog_open():
+        b.enter_token()
+    row = 'tr[data-name="new-year"]'
+    b.wait("the schedule's row", lambda d: b.css(row))
+    text = b.one(row).text
+    check("dashboard_ghost" in text and "0 0 1 1 *" in text and "Europe/Berlin" in text,
+          f"the row reads {text!r}")
+    check(b.one(row + " td.state").text == "active", "the schedule is not shown active")
+    b.one(row + " button.pause").click()
+    b.wait("the row to read paused",
+           lambda d: b.css(row) and b.one(row + " td.state").text == "paused")
+    check(daemon.api("GET", "/api/schedules/new-year")[1]["schedule"]["paused"] is True,
+          "the API does not say paused")
+    b.screenshot("schedules-paused")
+    b.one(row + " button.resume").click()
+    b.wait("the row to read active",
+           lambda d: b.css(row) and b.one(row + " td.state").text == "active")
+    check(daemon.api("GET", "/api/schedules/new-year")[1]["schedule"]["paused"] is False,
+          "the API does not say active")
+    b.one(row + " button.delete").click()
+    b.wait("the confirmation", lambda d: _alert(d) is not None)
+    _alert(b.driver).accept()
+    b.wait("the row to go", lambda d: not b.css(row))
+    check(daemon.api("GET", "/api/schedules/new-year")[0] == 404, "the schedule is still there")
+    check(b.one("#schedules-empty").is_displayed(), "the page does not say there are none")
+    log("schedules page: listed, paused, resumed, deleted")
+
+
+# A delayed start from the list's start form: answered pending with its start_at, and it stays
+# pending (no command sent) until then; cancelled, it never starts. (The demo's clock runs ahead
+# of the browser's, so the time is a year away: the engine and production-pair tests see one
+# start at its time.)
+def test_delayed_start(b, daemon):
+    from selenium.webdriver.support.ui import Select
+    b.open(f"{daemon.url}/")
+    if b.token_dialog_open():
+        b.enter_token()
+    b.one("#start-details summary").click()
+    Select(b.one("#start-form select[name=flow]")).select_by_value("user_registration")
+    b.wait("the contract", lambda d: "email: string" in b.one("#start-contract").text)
+    b.driver.execute_script("""
+        const t = document.querySelector('#start-form textarea[name=input]');
+        t.value = arguments[0];
+        t.dispatchEvent(new Event('input', {bubbles: true}));""",
+        json.dumps({"user_id": "later", "username": "later", "email": "later@example.test"}))
+    at = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(time.time() + 365 * 86400))
+    b.one("#start-form input[name=start_at]").send_keys(at)
+    b.wait("the input to pass the page's check", lambda d: b.one("#start-submit").is_enabled())
+    b.one("#start-submit").click()
+    started = b.wait("the start's answer", lambda d: b.css("#start-result[data-outcome=started]"))
+    saga_id = started[0].get_attribute("data-saga-id")
+    check("pending" in started[0].text, f"the answer is not pending: {started[0].text!r}")
+    b.screenshot("start-delayed")
+    body = history(daemon, saga_id)
+    check(body["saga"]["status"] == "pending", f"not pending: {body['saga']}")
+    check(body["saga"]["start_at"].startswith(at[:19]), f"start_at: {body['saga']}")
+    kinds = [h["kind"] for h in body["history"]]
+    check(kinds == ["saga_scheduled"], f"history {kinds}")
+    status, answer = daemon.api("POST", f"/api/sagas/{saga_id}/cancel", {"reason": "not needed"})
+    check(status == 200, f"cancel: {status} {answer}")
+    poll("the delayed saga to be cancelled",
+         lambda: history(daemon, saga_id)["saga"]["status"] == "cancelled")
+    kinds = [h["kind"] for h in history(daemon, saga_id)["history"]]
+    check("saga_started" not in kinds, f"it started: {kinds}")
+    log(f"delayed start from the form: {saga_id} pending until {at}, then cancelled")
+
+
+def _alert(driver):
+    from selenium.common.exceptions import NoAlertPresentException
+    try:
+        alert = driver.switch_to.alert
+        alert.text  # raises when there is none
+        return alert
+    except NoAlertPresentException:
+        return None
+
+
 def main():
     parser = argparse.ArgumentParser()
     parser.add_argument("--sagaflowd", required=True)
@@ -1118,6 +1204,8 @@ def main():
         test_cancel(browser, daemon, sagas["waiting"])
         test_pause_bulk_and_audit(browser, daemon)
         test_services_page(browser, daemon)
+        test_schedules_page(browser, daemon)
+        test_delayed_start(browser, daemon)
         test_skip_and_edit(browser, daemon)
         test_subflow_links(browser, daemon)
 

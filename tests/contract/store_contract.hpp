@@ -775,6 +775,69 @@ TEST_CASE_TEMPLATE_DEFINE("store contract: paused flows", F, store_contract_paus
   CHECK(store->paused_flows() == std::vector<std::string>{"alpha"});
 }
 
+TEST_CASE_TEMPLATE_DEFINE("store contract: schedules", F, store_contract_schedules) {
+  using namespace sagaflow;
+  F factory;
+  auto store = factory.make();
+  CHECK(store->schedules().empty());
+  const ScheduleRow nightly{.name = "nightly",
+                            .flow = "report",
+                            .cron = "30 2 * * *",
+                            .zone = "Europe/Berlin",
+                            .overlap = "skip",
+                            .input = R"({"kind":"daily"})",
+                            .deployed_at = from_millis(1'000)};
+  store->save_schedule(nightly);
+  store->save_schedule(ScheduleRow{
+      .name = "alpha", .flow = "f", .cron = "* * * * *", .deployed_at = from_millis(5)});
+  auto rows = store->schedules();
+  REQUIRE(rows.size() == 2);
+  CHECK(rows[0].name == "alpha");  // by name
+  CHECK(rows[1].flow == "report");
+  CHECK(rows[1].cron == "30 2 * * *");
+  CHECK(rows[1].zone == "Europe/Berlin");
+  CHECK(rows[1].overlap == "skip");
+  CHECK(json::parse(rows[1].input) == json::parse(R"({"kind":"daily"})"));
+  CHECK_FALSE(rows[1].paused);
+  CHECK(rows[1].deployed_at == from_millis(1'000));
+  CHECK_FALSE(rows[1].last_fire.has_value());
+  CHECK(rows[1].last_outcome.empty());
+  CHECK(rows[1].last_saga.empty());
+
+  // A firing is recorded only when later than the last one.
+  store->record_schedule_fire("nightly", from_millis(60'000), "started", "s1");
+  store->record_schedule_fire("nightly", from_millis(60'000), "started", "s2");
+  store->record_schedule_fire("nightly", from_millis(30'000), "skipped", "s0");
+  store->record_schedule_fire("nobody", from_millis(60'000), "started", "s9");
+  CHECK(store->set_schedule_paused("nightly", true));
+  CHECK_FALSE(store->set_schedule_paused("nobody", true));
+  // A deploy again replaces the definition and keeps paused, deployed_at and the last firing.
+  auto again = nightly;
+  again.cron = "0 3 * * *";
+  again.overlap = "allow";
+  again.deployed_at = from_millis(9'999'999);
+  store->save_schedule(again);
+  rows = store->schedules();
+  REQUIRE(rows.size() == 2);
+  CHECK(rows[1].cron == "0 3 * * *");
+  CHECK(rows[1].overlap == "allow");
+  CHECK(rows[1].paused);
+  CHECK(rows[1].deployed_at == from_millis(1'000));
+  CHECK(rows[1].last_fire == from_millis(60'000));
+  CHECK(rows[1].last_outcome == "started");
+  CHECK(rows[1].last_saga == "s1");
+  store->record_schedule_fire("nightly", from_millis(120'000), "skipped", "s1");
+  CHECK(store->schedules()[1].last_outcome == "skipped");
+  CHECK(store->set_schedule_paused("nightly", false));
+  CHECK_FALSE(store->schedules()[1].paused);
+
+  CHECK(store->remove_schedule("nightly"));
+  CHECK_FALSE(store->remove_schedule("nightly"));
+  rows = store->schedules();
+  REQUIRE(rows.size() == 1);
+  CHECK(rows[0].name == "alpha");
+}
+
 #include "contract/retention_contract.hpp"
 
 // Instantiates every contract case above for the given factory types (each also needs a
@@ -798,4 +861,5 @@ TEST_CASE_TEMPLATE_DEFINE("store contract: paused flows", F, store_contract_paus
   TEST_CASE_TEMPLATE_INVOKE(store_contract_flow_definitions, __VA_ARGS__);      \
   TEST_CASE_TEMPLATE_INVOKE(store_contract_audit, __VA_ARGS__);                 \
   TEST_CASE_TEMPLATE_INVOKE(store_contract_paused_flows, __VA_ARGS__);          \
+  TEST_CASE_TEMPLATE_INVOKE(store_contract_schedules, __VA_ARGS__);             \
   SAGAFLOW_RETENTION_CONTRACT(__VA_ARGS__)

@@ -22,6 +22,12 @@ class ForwardingBackend : public http::AdminBackend {
     real_.set_flow_paused(flow, paused);
   }
   std::vector<std::string> paused_flows() override { return real_.paused_flows(); }
+  void save_schedule(ScheduleRow schedule) override { real_.save_schedule(std::move(schedule)); }
+  std::vector<ScheduleRow> schedules() override { return real_.schedules(); }
+  bool set_schedule_paused(const std::string& name, bool paused) override {
+    return real_.set_schedule_paused(name, paused);
+  }
+  bool remove_schedule(const std::string& name) override { return real_.remove_schedule(name); }
   void append_audit(const AuditEntry& entry) override { real_.append_audit(entry); }
   std::vector<AuditEntry> audit(std::optional<std::uint64_t> before, std::size_t limit) override {
     return real_.audit(before, limit);

@@ -324,6 +324,8 @@
     const body = {flow: startForm.elements.flow.value, input};
     const key = startForm.elements.idempotency_key.value.trim();
     if (key) body.idempotency_key = key;
+    const startAt = startForm.elements.start_at.value.trim();
+    if (startAt) body.start_at = startAt;  // a delayed start: stored pending until then
     starting = true;
     startSubmit.disabled = true;
     outcomePending(startResult, "Starting…");

@@ -18,6 +18,7 @@
 #include "sagaflow/engine/effects.hpp"
 #include "sagaflow/engine/lifecycle.hpp"
 #include "sagaflow/engine/saga.hpp"
+#include "sagaflow/engine/schedule.hpp"
 #include "sagaflow/flow/loader.hpp"
 #include "sagaflow/flow/subflows.hpp"
 #include "sagaflow/http/contract_json.hpp"
@@ -38,6 +39,7 @@ using Clock = std::chrono::steady_clock;
 
 constexpr std::string_view kServer = "sagaflow";
 constexpr std::string_view kSagas = "/api/sagas";
+constexpr std::string_view kSchedules = "/api/schedules";
 constexpr std::string_view kFlows = "/api/flows";
 constexpr std::size_t kDefaultPage = 50;
 constexpr std::size_t kMaxPage = 500;
@@ -659,6 +661,28 @@ Outcome AdminApi::route(Context& c) {
     if (method != verb::post) return allow("POST");
     return send_event(c);
   }
+  if (path == kSchedules) {
+    if (method != verb::get) return allow("GET");
+    return schedules(c, {}, {});
+  }
+  if (path.starts_with(kSchedules) && path[kSchedules.size()] == '/') {
+    auto rest = path.substr(kSchedules.size() + 1);
+    const auto slash = rest.find('/');
+    auto name = percent_decode(rest.substr(0, slash), false);
+    const auto action = slash == std::string_view::npos ? std::string_view{} : rest.substr(slash + 1);
+    if (name && !name->empty()) {
+      if (action.empty()) {
+        if (method != verb::get && method != verb::put && method != verb::delete_) {
+          return allow("GET, PUT, DELETE");
+        }
+        return schedules(c, *name, {});
+      }
+      if (action == "pause" || action == "resume") {
+        if (method != verb::post) return allow("POST");
+        return schedules(c, *name, action);
+      }
+    }
+  }
   if (path == kFlows) {
     if (method == verb::get) return flows(c);
     if (method == verb::post) return deploy(c);
@@ -695,7 +719,8 @@ Outcome AdminApi::route(Context& c) {
 
 Outcome AdminApi::start(Context& c) {
   auto body = parse_object(c.request.body(), false);
-  only_keys(body, {"flow", "input", "idempotency_key", "version", "wait", "timeout_ms"});
+  only_keys(body,
+            {"flow", "input", "idempotency_key", "version", "wait", "timeout_ms", "start_at"});
   StartRequest request;
   request.flow = string_field(body, "flow");
   if (request.flow.empty()) bad("flow is required");
@@ -705,6 +730,11 @@ Outcome AdminApi::start(Context& c) {
   if (const auto* input = body.if_contains("input")) request.input = *input;
   if (request.input.is_null()) request.input = json::object{};
   request.idempotency_key = string_field(body, "idempotency_key");
+  if (const auto* at = body.if_contains("start_at"); at && !at->is_null()) {
+    auto when = at->is_string() ? parse_time(at->get_string()) : std::nullopt;
+    if (!when) bad("start_at must be an RFC 3339 time, e.g. 2026-12-24T18:00:00Z");
+    request.start_at = *when;
+  }
 
   // What to wait for: nothing, a step, or the end.
   enum class Wait { none, step, end } wait = Wait::none;
@@ -1107,6 +1137,100 @@ Response AdminApi::flow_pause(Context& c, std::string_view name, bool pause) {
   }
   backend_.set_flow_paused(std::string(name), pause);
   return c.reply.json(status::ok, json::object{{"flow", name}, {"paused", pause}});
+}
+
+// ---------------------------------------------------------------------------------------------
+// Schedules (docs/schedules.md)
+
+namespace {
+
+json::value nullable_time(const std::optional<Timestamp>& t) {
+  return t ? json::value(format_time(*t)) : json::value(nullptr);
+}
+
+json::object schedule_json(const ScheduleRow& s, Timestamp now) {
+  boost::system::error_code ec;
+  auto input = json::parse(s.input, ec);
+  std::optional<Timestamp> next;
+  try {
+    if (!s.paused) next = schedule_next_fire(s, now);
+  } catch (const std::exception&) {
+    // A zone the system no longer knows: it fires nothing, and says so with a null.
+  }
+  return json::object{{"name", s.name},
+                      {"flow", s.flow},
+                      {"cron", s.cron},
+                      {"zone", s.zone},
+                      {"overlap", s.overlap},
+                      {"input", ec ? json::value(nullptr) : input},
+                      {"paused", s.paused},
+                      {"deployed_at", format_time(s.deployed_at)},
+                      {"last_fire", nullable_time(s.last_fire)},
+                      {"last_outcome", s.last_fire ? json::value(s.last_outcome.c_str())
+                                                   : json::value(nullptr)},
+                      {"last_saga", s.last_saga.empty() ? json::value(nullptr)
+                                                        : json::value(s.last_saga.c_str())},
+                      {"next_fire", nullable_time(next)}};
+}
+
+}  // namespace
+
+Response AdminApi::schedules(Context& c, std::string_view name, std::string_view action) {
+  const auto method = c.request.method();
+  const auto now = std::chrono::time_point_cast<Duration>(std::chrono::system_clock::now());
+  auto find = [&]() -> std::optional<ScheduleRow> {
+    for (auto& s : backend_.schedules()) {
+      if (s.name == name) return std::move(s);
+    }
+    return std::nullopt;
+  };
+  auto unknown = [&] {
+    return c.reply.error(status::not_found, "unknown schedule " + std::string(name));
+  };
+  if (name.empty()) {
+    c.params({});
+    json::array list;
+    for (const auto& s : backend_.schedules()) list.push_back(schedule_json(s, now));
+    return c.reply.json(status::ok, json::object{{"schedules", std::move(list)}});
+  }
+  if (!action.empty()) {
+    auto body = parse_object(c.request.body(), true);
+    only_keys(body, {"reason"});
+    if (!backend_.set_schedule_paused(std::string(name), action == "pause")) return unknown();
+    return c.reply.json(status::ok, json::object{{"schedule", schedule_json(*find(), now)}});
+  }
+  if (method == verb::get) {
+    auto s = find();
+    if (!s) return unknown();
+    return c.reply.json(status::ok, json::object{{"schedule", schedule_json(*s, now)}});
+  }
+  if (method == verb::delete_) {
+    if (!backend_.remove_schedule(std::string(name))) return unknown();
+    return c.reply.json(status::ok, json::object{{"deleted", name}});
+  }
+  // PUT: deploy (create or replace).
+  auto body = parse_object(c.request.body(), false);
+  only_keys(body, {"flow", "cron", "zone", "overlap", "input"});
+  ScheduleRow row{.name = std::string(name),
+                  .flow = string_field(body, "flow"),
+                  .cron = string_field(body, "cron")};
+  if (row.cron.empty()) bad("cron is required, e.g. \"0 9 * * MON-FRI\"");
+  if (auto zone = string_field(body, "zone"); !zone.empty()) row.zone = zone;
+  if (auto overlap = string_field(body, "overlap"); !overlap.empty()) row.overlap = overlap;
+  if (const auto* input = body.if_contains("input"); input && !input->is_null()) {
+    if (!input->is_object()) bad("input must be a JSON object");
+    row.input = json::serialize(*input);
+  }
+  const bool existed = find().has_value();
+  try {
+    backend_.save_schedule(row);
+  } catch (const InvalidSchedule& e) {
+    return c.reply.error(status::unprocessable_entity, e.what());
+  } catch (const std::invalid_argument& e) {
+    return c.reply.error(status::not_found, e.what());
+  }
+  return c.reply.json(existed ? status::ok : status::created,
+                      json::object{{"schedule", schedule_json(*find(), now)}});
 }
 
 Outcome AdminApi::events(Context& c) {

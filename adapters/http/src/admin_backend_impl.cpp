@@ -64,6 +64,22 @@ std::vector<std::string> AdminBackendImpl::paused_flows() {
   return store_.paused_flows();
 }
 
+void AdminBackendImpl::save_schedule(ScheduleRow schedule) {
+  orchestrator_.save_schedule(std::move(schedule));
+}
+
+std::vector<ScheduleRow> AdminBackendImpl::schedules() {
+  return store_.schedules();
+}
+
+bool AdminBackendImpl::set_schedule_paused(const std::string& name, bool paused) {
+  return orchestrator_.set_schedule_paused(name, paused);
+}
+
+bool AdminBackendImpl::remove_schedule(const std::string& name) {
+  return orchestrator_.remove_schedule(name);
+}
+
 void AdminBackendImpl::append_audit(const AuditEntry& entry) {
   store_.append_audit(entry);
 }

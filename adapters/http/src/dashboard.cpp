@@ -133,6 +133,8 @@ std::optional<Response> dashboard_response(const Request& request, std::string_v
     name = "audit.html";
   } else if (path == "/services") {
     name = "services.html";
+  } else if (path == "/schedules") {
+    name = "schedules.html";
   } else if (path.starts_with(kSagaPages)) {
     const auto id = path.substr(kSagaPages.size());
     if (id.empty() || id.find('/') != std::string_view::npos) return std::nullopt;

@@ -94,6 +94,7 @@ json::object saga_detail_json(const SagaRow& row, const std::vector<HistoryRow>&
   json::value failure = nullptr;
   json::value effects = nullptr;
   json::value in_flight = nullptr;
+  json::value start_at = nullptr;
   json::value actions = json::object{{"retry", false}, {"cancel", false}};
   json::value parent = nullptr;
   json::array children;
@@ -111,6 +112,7 @@ json::object saga_detail_json(const SagaRow& row, const std::vector<HistoryRow>&
     failure = nullable(state->failure);
     effects = effects_json(effects_left_standing(*state));
     in_flight = in_flight_json(steps_in_flight(*state, history));
+    if (state->start_at) start_at = format_time(*state->start_at);
     actions = json::object{{"retry", can_retry(*state)}, {"cancel", can_cancel(*state)}};
   } catch (const std::exception& e) {
     // Its flow version is not loaded here: the plain columns still tell a lot.
@@ -121,6 +123,7 @@ json::object saga_detail_json(const SagaRow& row, const std::vector<HistoryRow>&
   saga["failure"] = std::move(failure);
   saga["effects_left_standing"] = std::move(effects);
   saga["in_flight"] = std::move(in_flight);
+  saga["start_at"] = std::move(start_at);
   saga["actions"] = std::move(actions);
   saga["parent"] = std::move(parent);
   saga["children"] = std::move(children);

@@ -1055,6 +1055,59 @@ std::vector<std::string> PostgresStore::paused_flows() {
   return out;
 }
 
+void PostgresStore::save_schedule(const ScheduleRow& schedule) {
+  std::lock_guard lock(impl_->mutex);
+  impl_->query(sql::save_schedule, Params()
+                                       .add(schedule.name)
+                                       .add(schedule.flow)
+                                       .add(schedule.cron)
+                                       .add(schedule.zone)
+                                       .add(schedule.overlap)
+                                       .add(schedule.input)
+                                       .add(to_millis(schedule.deployed_at)));
+}
+
+std::vector<ScheduleRow> PostgresStore::schedules() {
+  std::lock_guard lock(impl_->mutex);
+  Result r = impl_->query(sql::schedules, {});
+  std::vector<ScheduleRow> out;
+  for (int i = 0; i < r.rows(); ++i) {
+    ScheduleRow row{.name = r.text(i, 0),
+                    .flow = r.text(i, 1),
+                    .cron = r.text(i, 2),
+                    .zone = r.text(i, 3),
+                    .overlap = r.text(i, 4),
+                    .input = r.text(i, 5),
+                    .paused = r.text(i, 6) == "t",
+                    .deployed_at = from_millis(r.int64(i, 7)),
+                    .last_outcome = r.text(i, 9),
+                    .last_saga = r.text(i, 10)};
+    if (!r.is_null(i, 8)) row.last_fire = from_millis(r.int64(i, 8));
+    out.push_back(std::move(row));
+  }
+  return out;
+}
+
+bool PostgresStore::set_schedule_paused(std::string_view name, bool paused) {
+  std::lock_guard lock(impl_->mutex);
+  Result r = impl_->query(sql::pause_schedule,
+                          Params().add(name).add(std::string_view(paused ? "true" : "false")));
+  return r.affected() > 0;
+}
+
+bool PostgresStore::remove_schedule(std::string_view name) {
+  std::lock_guard lock(impl_->mutex);
+  Result r = impl_->query(sql::remove_schedule, Params().add(name));
+  return r.affected() > 0;
+}
+
+void PostgresStore::record_schedule_fire(std::string_view name, Timestamp fire,
+                                         std::string_view outcome, std::string_view saga_id) {
+  std::lock_guard lock(impl_->mutex);
+  impl_->query(sql::record_schedule_fire,
+               Params().add(name).add(to_millis(fire)).add(outcome).add(saga_id));
+}
+
 namespace {
 
 Params finished_params(const FinishedFilter& filter) {

@@ -15,7 +15,7 @@ namespace {
 constexpr const char* kMigrationLock = "7453447745086574";
 
 // Append only: a released migration is never edited, a change is a new entry.
-constexpr std::array<const char*, 6> kMigrations = {
+constexpr std::array<const char*, 7> kMigrations = {
     // 1: the initial schema. Times are milliseconds since the epoch (bigint), as the Store port
     // has them: they round-trip exactly. Text keys use the "C" collation, so that ids, flows and
     // statuses order by bytes as in every other store, and the keyset cursor of the admin list
@@ -258,6 +258,24 @@ CREATE TABLE IF NOT EXISTS orchestrator_admin_urls (
   owner      text COLLATE "C" PRIMARY KEY,
   admin_url  text NOT NULL,
   updated_at bigint NOT NULL
+);
+)sql",
+    // 7: the deployed schedules, each with its last firing (docs/schedules.md). Self-contained
+    // (IF NOT EXISTS, nothing it depends on but itself), so that it may be renumbered among
+    // other features' migrations.
+    R"sql(
+CREATE TABLE IF NOT EXISTS schedules (
+  name         text COLLATE "C" PRIMARY KEY,
+  flow         text NOT NULL,
+  cron         text NOT NULL,
+  zone         text NOT NULL,
+  overlap      text NOT NULL,
+  input        text NOT NULL,
+  paused       boolean NOT NULL,
+  deployed_at  bigint NOT NULL,
+  last_fire    bigint,
+  last_outcome text NOT NULL,
+  last_saga    text NOT NULL
 );
 )sql",
 };

@@ -202,6 +202,23 @@ const Statement pause_flow{"sf_pause_flow",
                            "INSERT INTO paused_flows (flow) VALUES ($1) ON CONFLICT DO NOTHING"};
 const Statement unpause_flow{"sf_unpause_flow", "DELETE FROM paused_flows WHERE flow = $1"};
 const Statement paused_flows{"sf_paused_flows", "SELECT flow FROM paused_flows ORDER BY flow"};
+const Statement save_schedule{
+    "sf_save_schedule",
+    "INSERT INTO schedules (name, flow, cron, zone, overlap, input, paused, deployed_at, "
+    "last_fire, last_outcome, last_saga) VALUES ($1, $2, $3, $4, $5, $6, false, $7, NULL, '', '') "
+    "ON CONFLICT (name) DO UPDATE SET flow = $2, cron = $3, zone = $4, overlap = $5, input = $6"};
+const Statement schedules{"sf_schedules",
+                          "SELECT name, flow, cron, zone, overlap, input, paused, deployed_at, "
+                          "last_fire, last_outcome, last_saga FROM schedules ORDER BY name"};
+const Statement pause_schedule{"sf_pause_schedule",
+                               "UPDATE schedules SET paused = $2::boolean WHERE name = $1"};
+const Statement remove_schedule{"sf_remove_schedule", "DELETE FROM schedules WHERE name = $1"};
+// Only a later firing: two orchestrators recording the same one, or an older one late, change
+// nothing.
+const Statement record_schedule_fire{
+    "sf_record_schedule_fire",
+    "UPDATE schedules SET last_fire = $2, last_outcome = $3, last_saga = $4 "
+    "WHERE name = $1 AND (last_fire IS NULL OR last_fire < $2)"};
 
 // Retention. Finished sagas of one flow and status changed before $3, in the partitions $4 (all
 // when empty), that no timer, subscription or outbox row names. The index on (flow, status,
@@ -355,6 +372,11 @@ std::span<const Statement* const> all() {
       &pause_flow,
       &unpause_flow,
       &paused_flows,
+      &save_schedule,
+      &schedules,
+      &pause_schedule,
+      &remove_schedule,
+      &record_schedule_fire,
       &finished,
       &count_finished,
       &remove_finished,

@@ -35,6 +35,8 @@ extern const Statement due_timers, due_timers_in, unpublished, unpublished_in, h
 extern const Statement insert_flow_definition, flow_definition_source, flow_definitions;
 // The audit log and paused flows.
 extern const Statement insert_audit, audit, pause_flow, unpause_flow, paused_flows;
+extern const Statement save_schedule, schedules, pause_schedule, remove_schedule,
+    record_schedule_fire;
 // Retention.
 extern const Statement finished, count_finished, remove_finished;
 // Leases.

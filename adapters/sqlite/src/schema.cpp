@@ -11,7 +11,7 @@ namespace sagaflow::sqlite {
 namespace {
 
 // Append only: a released migration is never edited, a change is a new entry.
-constexpr std::array<const char*, 5> kMigrations = {
+constexpr std::array<const char*, 6> kMigrations = {
     // 1: the initial schema. Times are milliseconds since the epoch (INTEGER).
     R"sql(
 CREATE TABLE sagas (
@@ -150,6 +150,23 @@ CREATE TABLE audit_log (
 );
 CREATE TABLE paused_flows (
   flow TEXT PRIMARY KEY NOT NULL
+) WITHOUT ROWID;
+)sql",
+    // 6: the deployed schedules, each with its last firing (docs/schedules.md). Self-contained
+    // (IF NOT EXISTS), so that it may be renumbered among other features' migrations.
+    R"sql(
+CREATE TABLE IF NOT EXISTS schedules (
+  name         TEXT PRIMARY KEY NOT NULL,
+  flow         TEXT NOT NULL,
+  cron         TEXT NOT NULL,
+  zone         TEXT NOT NULL,
+  overlap      TEXT NOT NULL,
+  input        TEXT NOT NULL,
+  paused       INTEGER NOT NULL,
+  deployed_at  INTEGER NOT NULL,
+  last_fire    INTEGER,
+  last_outcome TEXT NOT NULL,
+  last_saga    TEXT NOT NULL
 ) WITHOUT ROWID;
 )sql",
 };

@@ -188,7 +188,22 @@ struct Statements {
               "FROM audit_log WHERE ?1 < 0 OR seq < ?1 ORDER BY seq DESC LIMIT ?2"),
         pause_flow(db, "INSERT INTO paused_flows (flow) VALUES (?) ON CONFLICT (flow) DO NOTHING"),
         unpause_flow(db, "DELETE FROM paused_flows WHERE flow = ?"),
-        paused_flows(db, "SELECT flow FROM paused_flows ORDER BY flow") {}
+        paused_flows(db, "SELECT flow FROM paused_flows ORDER BY flow"),
+        save_schedule(db,
+                      "INSERT INTO schedules (name, flow, cron, zone, overlap, input, paused, "
+                      "deployed_at, last_fire, last_outcome, last_saga) "
+                      "VALUES (?1, ?2, ?3, ?4, ?5, ?6, 0, ?7, NULL, '', '') ON CONFLICT (name) DO "
+                      "UPDATE SET flow = ?2, cron = ?3, zone = ?4, overlap = ?5, input = ?6"),
+        schedules(db,
+                  "SELECT name, flow, cron, zone, overlap, input, paused, deployed_at, "
+                  "coalesce(last_fire, -1), last_fire IS NULL, last_outcome, last_saga "
+                  "FROM schedules ORDER BY name"),
+        pause_schedule(db, "UPDATE schedules SET paused = ?2 WHERE name = ?1"),
+        remove_schedule(db, "DELETE FROM schedules WHERE name = ?"),
+        record_schedule_fire(db,
+                             "UPDATE schedules SET last_fire = ?2, last_outcome = ?3, "
+                             "last_saga = ?4 WHERE name = ?1 "
+                             "AND (last_fire IS NULL OR last_fire < ?2)") {}
 
   Statement begin, commit, rollback;
   Statement insert_saga, update_saga, saga_exists, insert_history, insert_outbox, delete_outbox;
@@ -198,6 +213,7 @@ struct Statements {
   Statement flow_definitions;
   Statement finished, count_finished, remove_finished, remove_history;
   Statement insert_audit, audit, pause_flow, unpause_flow, paused_flows;
+  Statement save_schedule, schedules, pause_schedule, remove_schedule, record_schedule_fire;
 };
 
 // The list query for one filter shape (which fields are set), built from constant fragments
@@ -565,6 +581,60 @@ std::vector<std::string> SqliteStore::paused_flows() {
   std::vector<std::string> out;
   while (s.step()) out.push_back(s.column_text(0));
   return out;
+}
+
+void SqliteStore::save_schedule(const ScheduleRow& schedule) {
+  std::lock_guard lock(impl_->mutex);
+  Use use(impl_->statements->save_schedule);
+  use->bind_all(schedule.name, schedule.flow, schedule.cron, schedule.zone, schedule.overlap,
+                schedule.input, to_millis(schedule.deployed_at));
+  use->step();
+}
+
+std::vector<ScheduleRow> SqliteStore::schedules() {
+  std::lock_guard lock(impl_->mutex);
+  Statement& s = impl_->statements->schedules;
+  Use use(s);
+  std::vector<ScheduleRow> out;
+  while (s.step()) {
+    ScheduleRow row{.name = s.column_text(0),
+                    .flow = s.column_text(1),
+                    .cron = s.column_text(2),
+                    .zone = s.column_text(3),
+                    .overlap = s.column_text(4),
+                    .input = s.column_text(5),
+                    .paused = s.column_int64(6) != 0,
+                    .deployed_at = from_millis(s.column_int64(7)),
+                    .last_outcome = s.column_text(10),
+                    .last_saga = s.column_text(11)};
+    if (s.column_int64(9) == 0) row.last_fire = from_millis(s.column_int64(8));
+    out.push_back(std::move(row));
+  }
+  return out;
+}
+
+bool SqliteStore::set_schedule_paused(std::string_view name, bool paused) {
+  std::lock_guard lock(impl_->mutex);
+  Use use(impl_->statements->pause_schedule);
+  use->bind_all(name, std::int64_t{paused ? 1 : 0});
+  use->step();
+  return impl_->connection.changes() > 0;
+}
+
+bool SqliteStore::remove_schedule(std::string_view name) {
+  std::lock_guard lock(impl_->mutex);
+  Use use(impl_->statements->remove_schedule);
+  use->bind_all(name);
+  use->step();
+  return impl_->connection.changes() > 0;
+}
+
+void SqliteStore::record_schedule_fire(std::string_view name, Timestamp fire,
+                                       std::string_view outcome, std::string_view saga_id) {
+  std::lock_guard lock(impl_->mutex);
+  Use use(impl_->statements->record_schedule_fire);
+  use->bind_all(name, to_millis(fire), outcome, saga_id);
+  use->step();
 }
 
 std::vector<SagaRow> SqliteStore::finished(const FinishedFilter& filter) {

@@ -16,6 +16,7 @@ namespace {
 using flow::StepKind;
 
 constexpr std::string_view kSagaTimer = "saga";
+constexpr std::string_view kStartTimer = "start";  // a delayed start (StartRequest::start_at)
 constexpr std::string_view kStepTimerPrefix = "step:";
 constexpr std::string_view kWaitTimerPrefix = "wait:";
 
@@ -198,6 +199,10 @@ class Transition {
 
   void timer(std::string_view key) {
     clear_timer(std::string(key));
+    if (key == kStartTimer) {
+      if (s_.status != Status::pending) return record("timer_ignored", {}, {{"key", key}});
+      return start();
+    }
     if (key == kSagaTimer) {
       if (s_.status != Status::running && s_.status != Status::waiting) return;
       record("saga_timed_out", {}, {});
@@ -235,6 +240,8 @@ class Transition {
     s_.status = lc.status();
     s_.failure = "cancelled: " + std::string(reason);
     record("saga_cancel_requested", {}, {{"reason", reason}});
+    // A delayed start cancelled before its time (pending ends cancelled at once): no start.
+    if (s_.status == Status::cancelled && s_.start_at) clear_timer(std::string(kStartTimer));
     if (s_.status == Status::compensating) enter_compensation();
   }
 
@@ -248,6 +255,15 @@ class Transition {
     s_.status = lc.status();
     record("saga_paused", {}, {{"by", by}, {"reason", reason}, {"was", to_string(s_.paused_from)}});
   }
+
+  // A delayed start: stored pending with its input, started by the "start" timer.
+  void schedule_start(Timestamp at) {
+    s_.start_at = at;
+    record("saga_scheduled", {}, {{"start_at", to_millis(at)}, {"input", s_.input}});
+    set_timer(std::string(kStartTimer), at);
+  }
+
+  void clear_start_timer() { clear_timer(std::string(kStartTimer)); }
 
   // A new saga of a paused flow: stored with its input, started when the flow is resumed.
   void hold_start() {
@@ -294,6 +310,9 @@ class Transition {
     if (cancel_reason) {
       cancel(*cancel_reason);
     } else if (s_.status == Status::pending) {
+      // A delayed start resumed before its time: its "start" timer (still set) starts it.
+      if (s_.start_at && *s_.start_at > now_) return;
+      clear_timer(std::string(kStartTimer));
       return start();
     }
     for (const auto& h : held) {
@@ -1100,7 +1119,9 @@ std::unique_ptr<SagaState> Engine::start(std::shared_ptr<const Plan> plan,
   saga->parent_id = request.parent_id;
   saga->parent_step = request.parent_step;
   saga->parent_command = request.parent_command;
-  if (request.hold) {
+  if (request.start_at && *request.start_at > now) {
+    Transition(options_, *saga, now, out).schedule_start(*request.start_at);
+  } else if (request.hold) {
     Transition(options_, *saga, now, out).hold_start();
   } else {
     Transition(options_, *saga, now, out).start();
@@ -1122,9 +1143,15 @@ void Engine::on_event(SagaState& saga, const Message& event, Timestamp now, Saga
   Transition(options_, saga, now, out).event(event);
 }
 
-void Engine::on_timer(SagaState& saga, std::string_view key, Timestamp now, SagaWrite& out) const {
+void Engine::on_timer(SagaState& saga, std::string_view key, Timestamp now, SagaWrite& out,
+                      bool hold) const {
   if (saga.status == Status::paused) {
     return Transition(options_, saga, now, out).hold(HeldInput{.timer = std::string(key)});
+  }
+  if (hold && key == kStartTimer && saga.status == Status::pending) {
+    Transition t(options_, saga, now, out);
+    t.clear_start_timer();
+    return t.hold_start();
   }
   Transition(options_, saga, now, out).timer(key);
 }

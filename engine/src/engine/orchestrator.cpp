@@ -1,6 +1,7 @@
 #include "sagaflow/engine/orchestrator.hpp"
 
 #include "sagaflow/engine/saga_write.hpp"
+#include "sagaflow/engine/schedule.hpp"
 
 #include <algorithm>
 #include <atomic>
@@ -58,6 +59,7 @@ using Control = std::variant<StartControl, CancelControl, RetryControl, PauseCon
 
 // How often a round reads the paused flows again (another orchestrator may have changed them).
 constexpr Duration kPausedFlowsRefresh{1000};
+constexpr Duration kSchedulesRefresh{1000};  // how often the schedules are read and fired
 
 std::string new_saga_id(std::mt19937_64& random) {
   static constexpr char kHex[] = "0123456789abcdef";
@@ -182,6 +184,11 @@ struct Orchestrator::Impl {
   std::optional<Duration> paused_flows_read;  // monotonic; none: never read yet
   std::atomic<bool> paused_flows_changed{false};
 
+  // The schedules are read and the due ones fired every kSchedulesRefresh (at once after a
+  // change made here).
+  std::optional<Duration> schedules_read;  // monotonic; none: never read yet
+  std::atomic<bool> schedules_changed{false};
+
   std::unordered_map<std::string, std::unique_ptr<SagaState>> cache;
   Timestamp last_timer_poll{};
   std::vector<Delivery> deliveries;
@@ -247,6 +254,7 @@ struct Orchestrator::Impl {
 
     Round round;
     refresh_paused_flows(round, now);
+    fire_schedules(round, now);
     for (auto& c : taken) std::visit([&](auto& control) { handle(control, round, now); }, c);
     for (auto& d : deliveries) handle(d, round, now);
     for (const auto& t : timers) handle(t, round, now);
@@ -706,6 +714,70 @@ struct Orchestrator::Impl {
     }
   }
 
+  // Fires the due schedules this orchestrator owns (by the partition of their name). A firing
+  // is the start of its flow with the idempotency key schedule_key(name, time): a firing already
+  // started (by this orchestrator before a crash, or by another during a change of owner) is
+  // found by its key and only recorded. Times missed while no orchestrator ran fire once, as the
+  // latest of them (schedule_due).
+  void fire_schedules(Round& round, Timestamp now) {
+    const auto mono = clock.monotonic();
+    const bool changed = schedules_changed.exchange(false);
+    if (!changed && schedules_read && mono - *schedules_read < kSchedulesRefresh) return;
+    if (partitioned() && owned.empty()) return;
+    std::vector<ScheduleRow> rows;
+    try {
+      rows = store.schedules();
+    } catch (const std::exception&) {
+      schedules_changed = true;  // the store does not answer: ask again next round
+      return;
+    }
+    schedules_read = mono;
+    for (const auto& schedule : rows) {
+      if (schedule.paused || !owns(schedule.name)) continue;
+      std::optional<Timestamp> due;
+      try {
+        due = schedule_due(schedule, now);
+      } catch (const std::exception&) {
+        continue;  // checked at deploy; a zone the system no longer knows fires nothing
+      }
+      if (due) fire_schedule(schedule, *due, round, now);
+    }
+  }
+
+  void fire_schedule(const ScheduleRow& schedule, Timestamp due, Round& round, Timestamp now) {
+    auto record = [this, name = schedule.name, due](const std::string& outcome,
+                                                    const std::string& saga_id) {
+      try {
+        store.record_schedule_fire(name, due, outcome, saga_id);
+      } catch (const std::exception&) {
+        schedules_changed = true;  // fired again next round: its key finds the saga
+      }
+    };
+    auto plan = flows.find(schedule.flow, 0);
+    if (!plan) return record("refused: flow " + schedule.flow + " is not deployed", "");
+    StartRequest request{.flow = schedule.flow,
+                         .idempotency_key = schedule_key(schedule.name, due)};
+    if (auto existing = started_with_key(round, request.flow, request.idempotency_key)) {
+      return record("started", *existing);
+    }
+    if (schedule.overlap == "skip" && !schedule.last_saga.empty()) {
+      const auto last = store.load(schedule.last_saga);
+      const auto status = last ? status_from_string(last->status) : std::nullopt;
+      if (status && !is_final(*status)) return record("skipped", schedule.last_saga);
+    }
+    boost::system::error_code ec;
+    request.input = json::parse(schedule.input, ec);
+    if (ec) return record("refused: its input is not JSON", "");
+    try {
+      auto& e = begin_saga(plan, request, round, now);
+      e.on_commit.push_back([record, id = request.saga_id] { record("started", id); });
+    } catch (const InvalidInput& error) {
+      record(std::string("refused: ") + error.what(), "");
+    } catch (const std::exception&) {
+      schedules_changed = true;  // no partition to start it in yet: next round
+    }
+  }
+
   // Adds the ids of the paused sagas of `flow` (every flow when empty) to `ids`: those stored
   // and those held this round, not committed yet.
   void held_sagas(const std::string& flow, std::set<std::string>& ids) {
@@ -824,7 +896,8 @@ struct Orchestrator::Impl {
     if (s == nullptr) return;
     auto version_before = s->version;
     SagaWrite write;
-    engine.on_timer(*s, t.key, now, write);
+    // A delayed start that comes due while its flow is paused is held as the flow's starts are.
+    engine.on_timer(*s, t.key, now, write, paused_flows.contains(s->flow().name));
     round.add(s->id, version_before, std::move(write));
   }
 
@@ -1080,6 +1153,28 @@ std::future<void> Orchestrator::resume(std::string saga_id) {
 void Orchestrator::set_flow_paused(const std::string& flow, bool paused) {
   impl_->store.set_flow_paused(flow, paused);
   impl_->paused_flows_changed = true;
+}
+
+void Orchestrator::save_schedule(ScheduleRow schedule) {
+  check_schedule(schedule);
+  if (!impl_->flows.find(schedule.flow, 0)) {
+    throw std::invalid_argument("schedule " + schedule.name + ": unknown flow " + schedule.flow);
+  }
+  schedule.deployed_at = impl_->clock.now();
+  impl_->store.save_schedule(schedule);
+  impl_->schedules_changed = true;
+}
+
+bool Orchestrator::set_schedule_paused(const std::string& name, bool paused) {
+  const bool found = impl_->store.set_schedule_paused(name, paused);
+  impl_->schedules_changed = true;
+  return found;
+}
+
+bool Orchestrator::remove_schedule(const std::string& name) {
+  const bool found = impl_->store.remove_schedule(name);
+  impl_->schedules_changed = true;
+  return found;
 }
 
 std::future<void> Orchestrator::skip(SkipRequest request) {

@@ -124,6 +124,7 @@ SagaRow to_row(const SagaState& saga) {
                                    {"answered", saga.parent_answered}};
   }
   if (!saga.children.empty()) state["children"] = saga.children;
+  if (saga.start_at) state["start_at"] = to_millis(*saga.start_at);
   return SagaRow{.id = saga.id,
                  .flow = saga.flow().name,
                  .flow_version = saga.flow().version,
@@ -198,6 +199,9 @@ std::unique_ptr<SagaState> from_row(const SagaRow& row, const FlowRegistry& flow
   }
   if (const auto* children = state.if_contains("children")) {
     saga->children = children->as_object();
+  }
+  if (const auto* at = state.if_contains("start_at")) {
+    saga->start_at = from_millis(at->to_number<std::int64_t>());
   }
   return saga;
 }

@@ -311,6 +311,51 @@ std::vector<std::string> MemoryStore::paused_flows() {
   return {paused_flows_.begin(), paused_flows_.end()};
 }
 
+void MemoryStore::save_schedule(const ScheduleRow& schedule) {
+  std::lock_guard lock(mutex_);
+  auto [it, inserted] = schedules_.try_emplace(schedule.name, schedule);
+  if (inserted) return;
+  auto& stored = it->second;
+  stored.flow = schedule.flow;
+  stored.cron = schedule.cron;
+  stored.zone = schedule.zone;
+  stored.overlap = schedule.overlap;
+  stored.input = schedule.input;
+}
+
+std::vector<ScheduleRow> MemoryStore::schedules() {
+  std::lock_guard lock(mutex_);
+  std::vector<ScheduleRow> out;
+  for (const auto& [name, schedule] : schedules_) out.push_back(schedule);
+  return out;
+}
+
+bool MemoryStore::set_schedule_paused(std::string_view name, bool paused) {
+  std::lock_guard lock(mutex_);
+  auto it = schedules_.find(name);
+  if (it == schedules_.end()) return false;
+  it->second.paused = paused;
+  return true;
+}
+
+bool MemoryStore::remove_schedule(std::string_view name) {
+  std::lock_guard lock(mutex_);
+  auto it = schedules_.find(name);
+  if (it == schedules_.end()) return false;
+  schedules_.erase(it);
+  return true;
+}
+
+void MemoryStore::record_schedule_fire(std::string_view name, Timestamp fire,
+                                       std::string_view outcome, std::string_view saga_id) {
+  std::lock_guard lock(mutex_);
+  auto it = schedules_.find(name);
+  if (it == schedules_.end() || (it->second.last_fire && *it->second.last_fire >= fire)) return;
+  it->second.last_fire = fire;
+  it->second.last_outcome = std::string(outcome);
+  it->second.last_saga = std::string(saga_id);
+}
+
 bool MemoryStore::still_needed(const std::string& saga_id) const {
   auto timer = timers_.lower_bound(Key{saga_id, ""});
   if (timer != timers_.end() && timer->first.first == saga_id) return true;

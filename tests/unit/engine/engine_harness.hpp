@@ -5,6 +5,7 @@
 
 #include <algorithm>
 #include <map>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -28,14 +29,17 @@ class EngineHarness {
   explicit EngineHarness(std::string_view yaml) { plan = flows.add(load_test_flow(yaml)); }
 
   // `hold`: the start of a paused flow (stored paused, started at resume).
-  void start(json::value input, std::string idempotency_key = {}, bool hold = false) {
+  // `start_at`: a delayed start (stored pending, started by its "start" timer).
+  void start(json::value input, std::string idempotency_key = {}, bool hold = false,
+             std::optional<Timestamp> start_at = std::nullopt) {
     last = {};
     saga = engine.start(plan,
                         StartRequest{.flow = plan->flow().name,
                                      .input = std::move(input),
                                      .idempotency_key = std::move(idempotency_key),
                                      .saga_id = "s1",
-                                     .hold = hold},
+                                     .hold = hold,
+                                     .start_at = start_at},
                         clock.now(), last);
     book_timers();
   }
@@ -87,12 +91,13 @@ class EngineHarness {
   }
 
   // Advances the manual clock to the timer's due time and fires it.
-  void fire(std::string_view key) {
+  // `hold`: the timer comes due while the saga's flow is paused.
+  void fire(std::string_view key, bool hold = false) {
     auto due = timers.find(std::string(key));
     REQUIRE_MESSAGE(due != timers.end(), "no timer " << key);
     clock.set(due->second);
     last = {};
-    engine.on_timer(*saga, key, clock.now(), last);
+    engine.on_timer(*saga, key, clock.now(), last, hold);
     book_timers();
   }
 

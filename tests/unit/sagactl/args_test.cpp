@@ -145,7 +145,7 @@ TEST_CASE("sagactl --help lists every command and the exit codes") {
   auto r = run_sagactl({"--help"});
   CHECK(r.status == sagactl::kExitOk);
   for (auto command : {"lint", "diagram", "test", "simulate", "deploy", "start", "list", "show",
-                       "retry", "cancel", "flows"}) {
+                       "retry", "cancel", "flows", "schedules"}) {
     CHECK_MESSAGE(r.out.find(std::string("  ") + command + " ") != std::string::npos, command);
   }
   for (auto line : {"  0  ok", "  1  the command ran", "  2  usage", "  3  not found",
@@ -160,7 +160,7 @@ TEST_CASE("sagactl --help lists every command and the exit codes") {
 
 TEST_CASE("every command has --help, which exits 0") {
   for (auto command : {"lint", "diagram", "test", "simulate", "deploy", "start", "list", "show",
-                       "retry", "cancel", "flows"}) {
+                       "retry", "cancel", "flows", "schedules"}) {
     auto r = run_sagactl({command, "--help"});
     CHECK_MESSAGE(r.status == sagactl::kExitOk, command);
     CHECK_MESSAGE(r.out.starts_with(std::string("usage: sagactl ") + command), command);
@@ -198,6 +198,15 @@ TEST_CASE("usage errors exit 2 before anything is sent") {
       {"flows", "--token-file", "/nonexistent/token"},
       {"diagram"},
       {"diagram", "a.yaml", "b.yaml"},
+      {"start", "f", "--start-at", "2030-01-01T00:00:00Z", "--wait-end"},
+      {"schedules", "frob"},
+      {"schedules", "list", "x"},
+      {"schedules", "show"},
+      {"schedules", "pause", "a", "b"},
+      {"schedules", "deploy", "x", "--flow", "f"},
+      {"schedules", "deploy", "x", "--cron", "* * * * *"},
+      {"schedules", "deploy", "x", "--flow", "f", "--cron", "* * * * *", "--input", "{no"},
+      {"schedules", "delete", "x", "--cron", "* * * * *"},
   };
   for (const auto& args : wrong) {
     std::string line;

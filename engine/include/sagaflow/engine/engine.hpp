@@ -7,6 +7,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <stdexcept>
 #include <string>
 #include <string_view>
@@ -34,6 +35,10 @@ struct StartRequest {
   std::string parent_id;
   std::string parent_step;
   std::string parent_command;
+  // A delayed start: when later than `now`, the saga is stored `pending` with its input (checked
+  // now) and a timer "start" due then, in the same commit; it starts when the timer comes due
+  // (then held instead when its flow is paused at that time). Unset or not later: at once.
+  std::optional<Timestamp> start_at;
 };
 
 // The start input does not satisfy the flow's input contract.
@@ -130,8 +135,10 @@ class Engine {
   void on_reply(SagaState& saga, const Message& reply, Timestamp now, SagaWrite& out) const;
   // An outside event routed to this saga.
   void on_event(SagaState& saga, const Message& event, Timestamp now, SagaWrite& out) const;
-  // A persisted timer came due.
-  void on_timer(SagaState& saga, std::string_view key, Timestamp now, SagaWrite& out) const;
+  // A persisted timer came due. The "start" timer of a delayed start (StartRequest::start_at)
+  // starts the saga; with `hold` (its flow is paused now) it is held as a paused flow's start is.
+  void on_timer(SagaState& saga, std::string_view key, Timestamp now, SagaWrite& out,
+                bool hold = false) const;
 
   // Operator requests; throw Refused when the status does not allow them.
   void cancel(SagaState& saga, std::string_view reason, Timestamp now, SagaWrite& out) const;

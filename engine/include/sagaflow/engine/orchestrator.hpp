@@ -138,6 +138,16 @@ class Orchestrator {
   // sagas it owns in a round within about a second (this one in its next round). Sagas an
   // operator paused one by one stay paused.
   void set_flow_paused(const std::string& flow, bool paused);
+  // Schedules (docs/schedules.md), stored at once (any thread); this orchestrator reads them
+  // again in its next round, the others within about a second. Each fires on the orchestrator
+  // that owns the partition of its name (partition_of(name)), its start's idempotency key
+  // schedule_key(name, time) so that a time is started once whoever tries. Save throws
+  // InvalidSchedule, or std::invalid_argument for a flow not deployed; pause and remove return
+  // false for an unknown name.
+  void save_schedule(ScheduleRow schedule);
+  bool set_schedule_paused(const std::string& name, bool paused);
+  bool remove_schedule(const std::string& name);
+
   // An operator's repairs of a parked saga (Engine::skip, Engine::edit).
   std::future<void> skip(SkipRequest request);
   std::future<void> edit(EditRequest request);

@@ -286,6 +286,25 @@ struct AuditEntry {
   bool operator==(const AuditEntry&) const = default;
 };
 
+// A schedule (docs/schedules.md): starts a saga of `flow` at each time of a cron expression in a
+// time zone. Deployed by name (a deploy again replaces the definition and keeps the rest).
+struct ScheduleRow {
+  std::string name;
+  std::string flow;              // its latest version at each firing
+  std::string cron;              // five fields (engine/cron.hpp)
+  std::string zone = "UTC";      // IANA time zone
+  std::string overlap = "skip";  // "skip": not while its last saga is unfinished; "allow"
+  std::string input = "{}";      // the start's input, JSON text
+  bool paused = false;
+  Timestamp deployed_at{};  // its first firing is the first time after this
+  // The last time it fired (the scheduled time, not when it ran), what came of it ("started",
+  // "skipped" while its last saga ran, "refused: <why>") and its last saga; none before.
+  std::optional<Timestamp> last_fire;
+  std::string last_outcome;
+  std::string last_saga;
+  bool operator==(const ScheduleRow&) const = default;
+};
+
 struct RemovedRows {
   std::uint64_t sagas = 0;
   std::uint64_t history = 0;
@@ -345,6 +364,19 @@ class Store {
   virtual void set_flow_paused(std::string_view flow, bool paused) = 0;
   // By name.
   virtual std::vector<std::string> paused_flows() = 0;
+
+  // Schedules. Deploying one that exists replaces flow, cron, zone, overlap and input, and keeps
+  // paused, deployed_at and its last firing (a deploy again never fires a time twice).
+  virtual void save_schedule(const ScheduleRow& schedule) = 0;
+  // Every schedule, by name.
+  virtual std::vector<ScheduleRow> schedules() = 0;
+  // Each returns false when no schedule has that name.
+  virtual bool set_schedule_paused(std::string_view name, bool paused) = 0;
+  virtual bool remove_schedule(std::string_view name) = 0;
+  // Records a firing: only when `fire` is later than the last one recorded (two orchestrators
+  // recording the same firing, or an older one late, change nothing).
+  virtual void record_schedule_fire(std::string_view name, Timestamp fire, std::string_view outcome,
+                                    std::string_view saga_id) = 0;
 };
 
 // ---------------------------------------------------------------------------------------------

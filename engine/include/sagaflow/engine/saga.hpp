@@ -3,6 +3,7 @@
 // and is encoded into SagaRow::state by saga_codec; nothing lives only in memory.
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -90,6 +91,8 @@ struct SagaState {
   // other data, so it gets a new idempotency key: a participant must not answer it with the
   // reply it remembers for the data before (a business failure, say).
   std::uint16_t edits = 0;
+  // A delayed start (StartRequest::start_at): when it starts. Kept after the start, for readers.
+  std::optional<Timestamp> start_at;
 
   // Sub-flows. A child saga knows its parent, the parent's activity key that started it, the
   // parent's command id its end answers now (the start's, or the compensation's once the parent

@@ -124,6 +124,20 @@ class AdminBackend {
                                         std::size_t /*limit*/) {
     throw NotServing("this process keeps no audit log");
   }
+  // Schedules (Orchestrator::save_schedule..., Store::schedules). By default there are none:
+  // NotServing (503).
+  virtual void save_schedule(ScheduleRow /*schedule*/) {
+    throw NotServing("schedules are not served by this process");
+  }
+  virtual std::vector<ScheduleRow> schedules() {
+    throw NotServing("schedules are not served by this process");
+  }
+  virtual bool set_schedule_paused(const std::string& /*name*/, bool /*paused*/) {
+    throw NotServing("schedules are not served by this process");
+  }
+  virtual bool remove_schedule(const std::string& /*name*/) {
+    throw NotServing("schedules are not served by this process");
+  }
   // An operator's repairs of a parked saga (Engine::skip, Engine::edit). By default there are
   // none: NotServing (503).
   virtual std::future<void> skip(SkipRequest /*request*/) {
@@ -302,6 +316,8 @@ class AdminApi {
   std::future<void> ask(std::string_view action, std::string id, std::string reason);
   Response audit(Context& c);
   Response flow_pause(Context& c, std::string_view name, bool pause);
+  // /api/schedules and /api/schedules/{name}[/{action}] (docs/admin-api.md#schedules).
+  Response schedules(Context& c, std::string_view name, std::string_view action);
   Outcome answer(const Request& request);
   void record_audit(AuditEntry entry, const Response& response);
   Outcome repair(Context& c, std::string_view id, std::string_view action);

@@ -63,6 +63,10 @@ class AdminBackendImpl final : public AdminBackend {
   std::future<void> resume(std::string saga_id) override;
   void set_flow_paused(const std::string& flow, bool paused) override;
   std::vector<std::string> paused_flows() override;
+  void save_schedule(ScheduleRow schedule) override;
+  std::vector<ScheduleRow> schedules() override;
+  bool set_schedule_paused(const std::string& name, bool paused) override;
+  bool remove_schedule(const std::string& name) override;
   void append_audit(const AuditEntry& entry) override;
   std::vector<AuditEntry> audit(std::optional<std::uint64_t> before, std::size_t limit) override;
   std::future<void> skip(SkipRequest request) override;

@@ -87,6 +87,12 @@ class PostgresStore final : public Store, public PartitionedStore, public AdminA
   std::vector<AuditEntry> audit(std::optional<std::uint64_t> before, std::size_t limit) override;
   void set_flow_paused(std::string_view flow, bool paused) override;
   std::vector<std::string> paused_flows() override;
+  void save_schedule(const ScheduleRow& schedule) override;
+  std::vector<ScheduleRow> schedules() override;
+  bool set_schedule_paused(std::string_view name, bool paused) override;
+  bool remove_schedule(std::string_view name) override;
+  void record_schedule_fire(std::string_view name, Timestamp fire, std::string_view outcome,
+                            std::string_view saga_id) override;
   // Retention: sagaflowd gives it a store (a connection) of its own, so that its batches never
   // wait for the orchestrator's commits, nor hold them back.
   std::vector<SagaRow> finished(const FinishedFilter& filter) override;

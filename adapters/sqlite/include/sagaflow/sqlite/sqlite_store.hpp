@@ -38,6 +38,12 @@ class SqliteStore final : public Store {
   std::vector<AuditEntry> audit(std::optional<std::uint64_t> before, std::size_t limit) override;
   void set_flow_paused(std::string_view flow, bool paused) override;
   std::vector<std::string> paused_flows() override;
+  void save_schedule(const ScheduleRow& schedule) override;
+  std::vector<ScheduleRow> schedules() override;
+  bool set_schedule_paused(std::string_view name, bool paused) override;
+  bool remove_schedule(std::string_view name) override;
+  void record_schedule_fire(std::string_view name, Timestamp fire, std::string_view outcome,
+                            std::string_view saga_id) override;
   // Retention: short write transactions, meant to run between the orchestrator's rounds.
   std::vector<SagaRow> finished(const FinishedFilter& filter) override;
   FinishedCount count_finished(const FinishedFilter& filter) override;

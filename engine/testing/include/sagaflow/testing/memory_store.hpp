@@ -53,6 +53,12 @@ class MemoryStore final : public Store, public PartitionedStore {
   std::vector<AuditEntry> audit(std::optional<std::uint64_t> before, std::size_t limit) override;
   void set_flow_paused(std::string_view flow, bool paused) override;
   std::vector<std::string> paused_flows() override;
+  void save_schedule(const ScheduleRow& schedule) override;
+  std::vector<ScheduleRow> schedules() override;
+  bool set_schedule_paused(std::string_view name, bool paused) override;
+  bool remove_schedule(std::string_view name) override;
+  void record_schedule_fire(std::string_view name, Timestamp fire, std::string_view outcome,
+                            std::string_view saga_id) override;
   std::vector<SagaRow> finished(const FinishedFilter& filter) override;
   FinishedCount count_finished(const FinishedFilter& filter) override;
   RemovedRows remove_finished(std::span<const SagaRow> sagas) override;
@@ -117,6 +123,7 @@ class MemoryStore final : public Store, public PartitionedStore {
   std::map<std::pair<std::string, int>, FlowDefinitionRow> definitions_;
   std::vector<AuditEntry> audit_;  // in seq order; seq = index + 1
   std::set<std::string, std::less<>> paused_flows_;
+  std::map<std::string, ScheduleRow, std::less<>> schedules_;
   std::map<Key, std::string> subscriptions_;  // (event, key) -> saga id
   std::map<int, PartitionLease> leases_;
   std::map<std::string, Timestamp, std::less<>> owners_alive_until_;
