@@ -11,7 +11,8 @@ namespace {
 const std::string kFlowsUsage = with_admin_options(
     "usage: sagactl flows [OPTIONS]\n"
     "\n"
-    "Lists the flows the daemon runs: name, latest version and every deployed version.\n"
+    "Lists the flows the daemon runs: name, latest version, every deployed version, and\n"
+    "whether the flow is paused (yes: its new starts wait; - when the daemon cannot say).\n"
     "\n"
     "options:\n",
     "\n"
@@ -50,14 +51,18 @@ int run_flows(std::span<const std::string_view> args, Context& ctx) {
         versions += (versions.empty() ? "" : ", ") + json_text(version);
       }
     }
-    rows.push_back(
-        {field_text(flow, "name"), field_text(flow, "latest"), versions.empty() ? "-" : versions});
+    const auto* paused = flow_object ? flow_object->if_contains("paused") : nullptr;
+    rows.push_back({field_text(flow, "name"), field_text(flow, "latest"),
+                    versions.empty() ? "-" : versions,
+                    paused == nullptr || !paused->is_bool() ? "-"
+                    : paused->get_bool()                    ? "yes"
+                                                            : "no"});
   }
   if (rows.empty()) {
     ctx.out << "no flows deployed\n";
     return kExitOk;
   }
-  ctx.out << format_table({"FLOW", "LATEST", "VERSIONS"}, rows);
+  ctx.out << format_table({"FLOW", "LATEST", "VERSIONS", "PAUSED"}, rows);
   return kExitOk;
 }
 

@@ -854,6 +854,8 @@ def test_pause_bulk_and_audit(b, daemon):
     b.wait("the saga page to show it paused", lambda d: b.css("body[data-status=paused]"))
     check("Paused" in b.one("#pause-result").text, f"pause result: {b.one('#pause-result').text}")
     check(history(daemon, saga_id)["saga"]["status"] == "paused", "the API does not say paused")
+    b.wait("the pause drawn as the operator's", lambda d: b.css(
+        'svg.sequence g.arrow[data-kind="operator-pause"][data-from="operator"]'))
     b.wait("Resume to be enabled", lambda d: b.one("#resume").is_enabled())
     b.screenshot("saga-paused")
     b.one("#resume").click()
@@ -972,6 +974,17 @@ def test_skip_and_edit(b, daemon):
           and saga["saga"]["steps"]["create_second"] == {"user_id": "repair-skip-by-hand"},
           f"the steps after the skip: {saga['saga']['steps']}")
     log(f"skip of {skipped}: {result.text}")
+    # The skip on the sequence diagram: an arrow from the Operator naming the step and who, the
+    # reason under it or (cut to fit) in its title with the record's whole detail.
+    arrows = b.wait("the skip drawn on the sequence", lambda d: b.css(
+        'svg.sequence g.arrow[data-kind="operator-skip"][data-from="operator"]'
+        '[data-step="create_second"][data-actor="dashboard-operator"]'))
+    drawn = arrows[0].get_attribute("textContent")
+    check("skip create_second" in drawn and "by dashboard-operator" in drawn,
+          f"the skip arrow says {drawn!r}")
+    check("created by hand" in drawn and "repair-skip-by-hand" in drawn,
+          f"the skip's reason or output is not on its arrow (title included): {drawn!r}")
+    check(b.css('svg.sequence [data-lifeline="operator"]'), "no Operator lifeline")
     b.screenshot("saga-skipped")
 
     # Edit data: the input is shown; a merge with a fresh second user, then retry, completes.
@@ -990,7 +1003,42 @@ def test_skip_and_edit(b, daemon):
     check("operator_edit" in kinds and "operator_retry" in kinds, f"history kinds: {kinds}")
     check(saga["saga"]["data"]["second"] == "repair-edit-2", f"the input: {saga['saga']['data']}")
     log(f"edit of {edited}: {result.text}")
+    edit = [r for r in saga["history"] if r["kind"] == "operator_edit"][0]
+    arrows = b.wait("the edit drawn on the sequence", lambda d: b.css(
+        'svg.sequence g.arrow[data-kind="operator-edit"][data-from="operator"]'))
+    check(arrows[0].get_attribute("data-actor") == edit["detail"]["actor"],
+          f"the edit arrow's actor {arrows[0].get_attribute('data-actor')!r}, history {edit}")
+    drawn = arrows[0].get_attribute("textContent")
+    check("edit input (merge)" in drawn and "second user was taken" in drawn,
+          f"the edit arrow says {drawn!r}")
     b.screenshot("saga-edited")
+
+
+# A paused flow (POST /api/flows/{name}/pause) is marked in the counts table of the list page,
+# as GET /api/flows' `paused` says; resumed, the mark goes.
+def test_flow_paused_in_list(b, daemon):
+    status, body = daemon.api("POST", "/api/flows/dashboard_repair/pause", {"reason": "test"})
+    check(status == 200 and body == {"flow": "dashboard_repair", "paused": True},
+          f"pausing the flow: {status} {body}")
+    status, body = daemon.api("GET", "/api/flows")
+    paused = {f["name"]: f["paused"] for f in body["flows"]}
+    check(paused.get("dashboard_repair") is True and paused.get("order_payment") is False,
+          f"GET /api/flows' paused: {paused}")
+    b.open(daemon.url + "/")
+    row = b.wait("the paused flow marked", lambda d: b.css(
+        '#counts[data-state=ready] tr[data-flow="dashboard_repair"][data-paused="true"]'))
+    check("flow paused" in row[0].text, f"the paused flow's row says {row[0].text!r}")
+    check(b.css('#counts tr[data-flow="order_payment"][data-paused="false"]')
+          and not b.css('#counts tr[data-flow="order_payment"] .flow-paused'),
+          "a flow that is not paused is marked")
+    b.screenshot("list-flow-paused")
+    status, body = daemon.api("POST", "/api/flows/dashboard_repair/resume")
+    check(status == 200 and body["paused"] is False, f"resuming the flow: {status} {body}")
+    b.open(daemon.url + "/")
+    b.wait("the resumed flow unmarked", lambda d: b.css(
+        '#counts[data-state=ready] tr[data-flow="dashboard_repair"][data-paused="false"]'))
+    check(not b.css("#counts .flow-paused"), "a flow is still marked paused")
+    log("flow pause shown in the counts: ok")
 
 
 # ------------------------------------------------------------------------------------------
@@ -1208,6 +1256,7 @@ def main():
         test_delayed_start(browser, daemon)
         test_skip_and_edit(browser, daemon)
         test_subflow_links(browser, daemon)
+        test_flow_paused_in_list(browser, daemon)
 
         browser.collect_console()
         broken = [e for e in browser.console

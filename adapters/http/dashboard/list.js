@@ -1,7 +1,8 @@
 // The saga list (GET /): filters (a saga id or its start among them) kept in the page's URL,
 // pages through the API's `next` cursor, each saga's duration and failure; the counts per flow
 // and status, read again when the event stream says a saga changed (at most every
-// COUNTS_AT_MOST_MS); and a form that starts a saga, its input checked against the flow's
+// COUNTS_AT_MOST_MS), a paused flow marked "flow paused" (GET /api/flows' `paused`, read with
+// them); and a form that starts a saga, its input checked against the flow's
 // input contract before it is sent.
 "use strict";
 
@@ -31,6 +32,7 @@
   let next = null;
   let knownFlows = new Set();
   let flowContracts = new Map();  // flow name -> its latest version's input contract (or null)
+  let pausedFlows = new Set();  // as of the last read of GET /api/flows
 
   // ---------------------------------------------------------------------------------------
   // Filters <-> URL <-> form. Times: the form's datetime-local in UTC, the URL and the API's
@@ -215,7 +217,13 @@
                         "data-flow": flow, "data-status": status, "data-count": count},
                  count ? filterLink(flow, status, String(count)) : "0");
       });
-      return h("tr", {"data-flow": flow}, h("th", {}, filterLink(flow, "", flow)), cells,
+      const paused = pausedFlows.has(flow);
+      return h("tr", {"data-flow": flow, "data-paused": paused ? "true" : "false"},
+               h("th", {}, filterLink(flow, "", flow),
+                 paused ? [" ", h("span", {class: "status status-paused flow-paused",
+                                           title: "New starts wait until the flow is resumed"},
+                                  "flow paused")] : []),
+               cells,
                h("td", {class: "count total", "data-flow": flow, "data-count": total}, String(total)));
     });
     fill(countsBox, h("table", {class: "counts"}, h("thead", {}, head), h("tbody", {}, body)));
@@ -234,8 +242,11 @@
     countsTimer = null;
     const mine = ++countsRound;
     try {
-      const {counts} = await api("/api/counts");
+      // The flows too, for which are paused; when they cannot be read the last answer stands.
+      const [{counts}, flows] = await Promise.all([api("/api/counts"),
+                                                   api("/api/flows").catch(() => null)]);
       if (mine !== countsRound) return;
+      if (flows) rememberFlows(flows.flows);
       renderCounts(counts);
       countsBox.dataset.state = "ready";
       fill(countsUpdated, "updated " + new Date().toISOString().slice(11, 19) + " UTC");
@@ -347,14 +358,19 @@
     }
   });
 
+  function rememberFlows(flows) {
+    knownFlows = new Set(flows.map((f) => f.name));
+    flowContracts = new Map(flows.map((f) => [f.name, f.input ?? null]));
+    pausedFlows = new Set(flows.filter((f) => f.paused === true).map((f) => f.name));
+  }
+
   // ---------------------------------------------------------------------------------------
   async function start() {
     const statusSelect = form.elements.status;
     for (const s of STATUSES) statusSelect.append(h("option", {value: s}, s));
     try {
       const {flows} = await api("/api/flows");
-      knownFlows = new Set(flows.map((f) => f.name));
-      flowContracts = new Map(flows.map((f) => [f.name, f.input ?? null]));
+      rememberFlows(flows);
       for (const f of flows) {
         ensureOption(form.elements.flow, f.name);
         ensureOption(startForm.elements.flow, f.name);

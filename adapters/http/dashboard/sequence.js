@@ -7,7 +7,10 @@
 // Two steps, so that the first is testable alone: SagaSequence.model(history) reads the records
 // into lifelines and rows; SagaSequence.render(model, onSelect) draws them as inline SVG. Every
 // drawn row carries data- attributes (data-kind, data-from, data-to, data-step, data-attempt,
-// data-retry, data-compensation, data-index) and every lifeline data-lifeline.
+// data-retry, data-compensation, data-index, data-actor for an operator's skip or edit) and every
+// lifeline data-lifeline. An operator's requests are arrows from the Operator lifeline: cancel,
+// retry, pause (kind operator-pause), skip a step (operator-skip, "skip STEP") and edit the input
+// (operator-edit), the last two with who and why under the arrow.
 "use strict";
 
 const SagaSequence = (() => {
@@ -126,6 +129,40 @@ const SagaSequence = (() => {
           arrow({kind: "operator", from: OPERATOR, to: ORCHESTRATOR, label: "retry",
                  sub: detail.in_compensation ? "the compensation" : "the failed step"});
           break;
+        case "operator_skip":
+        case "operator_edit": {
+          // Who and why: the actor and reason the request gave (its output or input in <title>).
+          operator = true;
+          const skip = record.kind === "operator_skip";
+          const who = [detail.actor ? "by " + detail.actor : "", detail.reason || ""]
+            .filter(Boolean).join(" · ");
+          arrow({kind: skip ? "operator-skip" : "operator-edit", from: OPERATOR, to: ORCHESTRATOR,
+                 label: skip ? `skip ${step}` : `edit input (${detail.mode || "replace"})`,
+                 sub: who, actor: detail.actor || ""});
+          break;
+        }
+        case "saga_paused":
+          if (detail.by === "flow") {
+            note("pause", [ORCHESTRATOR], "⏸ held: the flow is paused");
+          } else {
+            operator = true;
+            arrow({kind: "operator-pause", from: OPERATOR, to: ORCHESTRATOR, label: "pause",
+                   sub: detail.reason || ""});
+          }
+          break;
+        case "saga_resumed":
+          note("pause", [ORCHESTRATOR], "▶ resumed" +
+               (Number(detail.held_inputs) ? `, ${detail.held_inputs} held input(s) applied` : ""));
+          break;
+        case "input_held": {
+          const what = detail.timer ? `timer ${detail.timer}`
+                     : detail.kind === "reply" ? `reply (${outcomeText(detail)})`
+                     : detail.type || "event";
+          note("muted", [ORCHESTRATOR], `held while paused: ${what}${step ? " for " + step : ""}`);
+          break;
+        }
+        case "saga_held":
+          break;  // the "held" note of saga_paused says it
         case "saga_started":
           note("start", [ORCHESTRATOR], "saga started");
           break;
@@ -257,6 +294,7 @@ const SagaSequence = (() => {
       "data-retry": row.retry ? "true" : null,
       "data-compensation": row.compensation ? "true" : null,
       "data-failure": row.failure ? "true" : null,
+      "data-actor": row.actor || null,
     };
   }
 

@@ -1365,13 +1365,24 @@ Outcome AdminApi::purge(Context& c) {
 // Flows
 
 Response AdminApi::flows(Context& c) {
+  // Paused flows (POST /api/flows/{name}/pause) from the store; null when it cannot say (it does
+  // not answer, or this process serves no pausing).
+  std::optional<std::vector<std::string>> paused;
+  try {
+    paused = backend_.paused_flows();
+  } catch (const std::exception&) {
+  }
   json::array flows;
   json::object* current = nullptr;
   for (const auto& plan : backend_.flows().all()) {  // by name, then version
     const auto& f = plan->flow();
     if (current == nullptr || current->at("name").as_string() != f.name) {
-      flows.push_back(
-          json::object{{"name", f.name}, {"latest", f.version}, {"versions", json::array{}}});
+      flows.push_back(json::object{
+          {"name", f.name},
+          {"latest", f.version},
+          {"versions", json::array{}},
+          {"paused", paused ? json::value(std::ranges::find(*paused, f.name) != paused->end())
+                            : json::value(nullptr)}});
       current = &flows.back().as_object();
     }
     (*current)["latest"] = f.version;

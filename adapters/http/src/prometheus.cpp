@@ -87,6 +87,16 @@ void PrometheusMetrics::saga_finished(std::string_view flow_name, Status status)
   }
 }
 
+void PrometheusMetrics::saga_paused(std::string_view flow_name, std::string_view by) {
+  auto& counters = flow(flow_name);
+  (by == "flow" ? counters.paused_by_flow : counters.paused_by_operator)
+      .fetch_add(1, std::memory_order_relaxed);
+}
+
+void PrometheusMetrics::saga_resumed(std::string_view flow_name) {
+  flow(flow_name).resumed.fetch_add(1, std::memory_order_relaxed);
+}
+
 void PrometheusMetrics::step_replied(std::string_view flow_name, std::string_view step,
                                      Duration latency) {
   auto& h = histogram(flow_name, step);
@@ -141,6 +151,25 @@ std::string PrometheusMetrics::render(const Gauges& gauges) const {
       out.append(std::to_string(((*counters).*counter.field).load(std::memory_order_relaxed)));
       out.push_back('\n');
     }
+  }
+
+  header(out, "sagaflow_saga_pauses_total", "counter",
+         "Sagas paused, by flow and by whom: an operator (one saga or a bulk pause), or their "
+         "flow (a start held while the flow is paused).");
+  for (const auto& [name, counters] : flows_) {
+    for (const auto& [by, field] : {std::pair{"operator", &FlowCounters::paused_by_operator},
+                                    std::pair{"flow", &FlowCounters::paused_by_flow}}) {
+      out.append("sagaflow_saga_pauses_total{flow=\"").append(label(name)).append("\",by=\"");
+      out.append(by).append("\"} ");
+      out.append(std::to_string(((*counters).*field).load(std::memory_order_relaxed)));
+      out.push_back('\n');
+    }
+  }
+  header(out, "sagaflow_saga_resumes_total", "counter",
+         "Paused sagas resumed (by an operator, or their flow resumed), by flow.");
+  for (const auto& [name, counters] : flows_) {
+    out.append("sagaflow_saga_resumes_total{flow=\"").append(label(name)).append("\"} ");
+    out.append(std::to_string(counters->resumed.load(std::memory_order_relaxed))).push_back('\n');
   }
 
   header(out, "sagaflow_step_duration_seconds", "histogram",

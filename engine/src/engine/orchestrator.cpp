@@ -71,13 +71,20 @@ std::string new_saga_id(std::mt19937_64& random) {
   return id;
 }
 
-// What a committed write tells the metrics: a saga started, a saga that reached a final status
-// or was parked.
+// What a committed write tells the metrics: a saga started, paused or resumed, a saga that
+// reached a final status or was parked.
 void count(Metrics& metrics, const SagaWrite& w) {
   if (w.expected_version == 0) metrics.saga_started(w.saga.flow);
   for (const auto& h : w.history) {
-    if (h.kind == "saga_completed" || h.kind == "saga_compensated" || h.kind == "saga_cancelled" ||
-        h.kind == "saga_parked") {
+    if (h.kind == "saga_paused") {
+      boost::system::error_code ec;
+      const auto detail = json::parse(h.detail, ec);
+      const auto* by = ec || !detail.is_object() ? nullptr : detail.as_object().if_contains("by");
+      metrics.saga_paused(w.saga.flow, by && by->is_string() ? by->get_string() : "operator");
+    } else if (h.kind == "saga_resumed") {
+      metrics.saga_resumed(w.saga.flow);
+    } else if (h.kind == "saga_completed" || h.kind == "saga_compensated" ||
+               h.kind == "saga_cancelled" || h.kind == "saga_parked") {
       if (auto status = status_from_string(w.saga.status))
         metrics.saga_finished(w.saga.flow, *status);
       return;

@@ -106,19 +106,23 @@ TEST_CASE("a refused token exits 4") {
 
 // --- flows -----------------------------------------------------------------------------------
 
-TEST_CASE("flows prints an aligned table of the deployed flows") {
+TEST_CASE("flows prints an aligned table of the deployed flows, with whether each is paused") {
   Client c;
-  c.admin.on("GET", "/api/flows",
-             {200, R"({"flows": [{"name": "offer_purchase", "latest": 2, "versions": [1, 2]},
-                                {"name": "points_charge", "latest": 1, "versions": [1]}]})"});
+  c.admin.on("GET", "/api/flows", {200, R"({"flows": [
+               {"name": "offer_purchase", "latest": 2, "versions": [1, 2], "paused": true},
+               {"name": "points_charge", "latest": 1, "versions": [1], "paused": false},
+               {"name": "unknown_state", "latest": 1, "versions": [1], "paused": null},
+               {"name": "older_daemon", "latest": 3, "versions": [3]}]})"});
   auto r = c.run({"flows"});
   REQUIRE(r.status == sagactl::kExitOk);
   CHECK(c.admin.last().method == "GET");
   CHECK(c.admin.last().target == "/api/flows");
   CHECK(r.out ==
-        "FLOW            LATEST  VERSIONS\n"
-        "offer_purchase  2       1, 2\n"
-        "points_charge   1       1\n");
+        "FLOW            LATEST  VERSIONS  PAUSED\n"
+        "offer_purchase  2       1, 2      yes\n"
+        "points_charge   1       1         no\n"
+        "unknown_state   1       1         -\n"
+        "older_daemon    3       3         -\n");
 }
 
 TEST_CASE("--json prints the server's document as it came") {

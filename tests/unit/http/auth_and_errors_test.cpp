@@ -180,6 +180,21 @@ TEST_CASE("a backend that cannot serve yet gets 503 with its reason") {
         "sagaflowd is starting; the broker is not ready: refused");
 }
 
+TEST_CASE("the flow list says paused null when the backend cannot tell") {
+  struct NoPausing final : DownBackend {
+    const FlowRegistry& flows() override { return registry; }
+    FlowRegistry registry;
+  } backend;  // DownBackend serves no pausing: paused_flows() throws NotServing
+  backend.registry.add(load(kOrderV1));
+  AdminApi api(backend, {});
+  auto res = std::get<Response>(api.handle_request(ApiWorld::request(verb::get, "/api/flows")));
+  REQUIRE(res.result() == status::ok);
+  const auto flows = body_of(res).at("flows").as_array();
+  REQUIRE(flows.size() == 1);
+  CHECK(flows[0].at("name") == "order");
+  CHECK(flows[0].at("paused").is_null());
+}
+
 TEST_CASE("/readyz answers 200 with the store and the broker when both answer") {
   ApiWorld w;
   auto res = w.call(verb::get, "/readyz");

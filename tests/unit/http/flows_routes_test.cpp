@@ -27,8 +27,9 @@ TEST_CASE("GET /api/flows lists every flow with its versions, /api/flows/{name} 
   w.store.save_flow_definition({"order", 2, std::string(kOrderV2), w.clock.now()});
   auto list = w.call(verb::get, "/api/flows");
   CHECK(list.result() == status::ok);
-  CHECK(body_of(list) ==
-        json::parse(R"({"flows": [{"name": "order", "latest": 2, "versions": [1, 2],
+  CHECK(
+      body_of(list) ==
+      json::parse(R"({"flows": [{"name": "order", "latest": 2, "versions": [1, 2], "paused": false,
                    "input": {"fields": [{"name": "n", "type": "integer", "required": true}],
                              "additional_fields": false}}]})"));
 

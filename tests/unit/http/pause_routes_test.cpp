@@ -174,3 +174,48 @@ TEST_CASE("the metrics show the paused sagas by flow") {
   auto text = w.call(verb::get, "/metrics").body();
   CHECK(text.find("sagaflow_sagas_paused{flow=\"order\"} 1\n") != std::string::npos);
 }
+
+TEST_CASE("the flow list says whether each flow is paused") {
+  ApiWorld w;
+  auto paused_of_order = [&] {
+    auto flows = body_of(w.call(verb::get, "/api/flows")).at("flows").as_array();
+    REQUIRE(flows.size() == 1);
+    CHECK(flows[0].at("name") == "order");
+    return flows[0].at("paused");
+  };
+  CHECK(paused_of_order() == json::value(false));
+  REQUIRE(w.call(verb::post, "/api/flows/order/pause").result() == status::ok);
+  CHECK(paused_of_order() == json::value(true));
+  REQUIRE(w.call(verb::post, "/api/flows/order/resume").result() == status::ok);
+  CHECK(paused_of_order() == json::value(false));
+}
+
+TEST_CASE("the metrics count pauses by who paused and resumes, by flow") {
+  ApiWorld w;
+  auto text = [&] { return w.call(verb::get, "/metrics").body(); };
+  auto id = w.start(1);
+  REQUIRE(w.call(verb::post, "/api/sagas/" + id + "/pause").result() == status::ok);
+  CHECK(text().find("sagaflow_saga_pauses_total{flow=\"order\",by=\"operator\"} 1\n") !=
+        std::string::npos);
+  CHECK(text().find("sagaflow_saga_pauses_total{flow=\"order\",by=\"flow\"} 0\n") !=
+        std::string::npos);
+  CHECK(text().find("sagaflow_saga_resumes_total{flow=\"order\"} 0\n") != std::string::npos);
+  REQUIRE(w.call(verb::post, "/api/sagas/" + id + "/resume").result() == status::ok);
+  CHECK(text().find("sagaflow_saga_resumes_total{flow=\"order\"} 1\n") != std::string::npos);
+
+  // A start held by its paused flow counts as a pause by the flow; the flow's resume resumes it.
+  REQUIRE(w.call(verb::post, "/api/flows/order/pause").result() == status::ok);
+  auto held = w.start(2);
+  REQUIRE(w.status_of(held) == "paused");
+  CHECK(text().find("sagaflow_saga_pauses_total{flow=\"order\",by=\"flow\"} 1\n") !=
+        std::string::npos);
+  CHECK(text().find("sagaflow_sagas_paused{flow=\"order\"} 1\n") != std::string::npos);
+  REQUIRE(w.call(verb::post, "/api/flows/order/resume").result() == status::ok);
+  w.orchestrator.run_once(std::chrono::milliseconds(0));
+  REQUIRE(w.status_of(held) == "running");
+  CHECK(text().find("sagaflow_saga_resumes_total{flow=\"order\"} 2\n") != std::string::npos);
+  CHECK(text().find("sagaflow_saga_pauses_total{flow=\"order\",by=\"operator\"} 1\n") !=
+        std::string::npos);
+  CHECK(text().find("# TYPE sagaflow_saga_pauses_total counter\n") != std::string::npos);
+  CHECK(text().find("# TYPE sagaflow_saga_resumes_total counter\n") != std::string::npos);
+}

@@ -26,6 +26,11 @@ class Metrics {
   // A saga reached `status`: completed, compensated or cancelled (final), or failed (parked
   // for an operator; a saga retried and parked again is counted again).
   virtual void saga_finished(std::string_view /*flow*/, Status /*status*/) {}
+  // A saga was paused: `by` is "operator" (a pause request, for one saga or in bulk) or "flow"
+  // (a start held because its flow is paused). A paused saga was resumed (by an operator, or
+  // because its flow was resumed).
+  virtual void saga_paused(std::string_view /*flow*/, std::string_view /*by*/) {}
+  virtual void saga_resumed(std::string_view /*flow*/) {}
   // A command's reply arrived `latency` after the command was published. `step` is the step's
   // name (a foreach item or an each_event command counts under its step). Compensations are
   // not timed.

@@ -31,6 +31,8 @@ class PrometheusMetrics final : public Metrics, public DeadLetterObserver {
 
   void saga_started(std::string_view flow) override;
   void saga_finished(std::string_view flow, Status status) override;
+  void saga_paused(std::string_view flow, std::string_view by) override;
+  void saga_resumed(std::string_view flow) override;
   void step_replied(std::string_view flow, std::string_view step, Duration latency) override;
   // Counts under the notice's code; told by the transports, for every dead letter they make.
   void dead_lettered(const DeadLetterNotice& notice) override;
@@ -50,6 +52,9 @@ class PrometheusMetrics final : public Metrics, public DeadLetterObserver {
     std::atomic<std::uint64_t> compensated{0};
     std::atomic<std::uint64_t> failed{0};
     std::atomic<std::uint64_t> cancelled{0};
+    std::atomic<std::uint64_t> paused_by_operator{0};
+    std::atomic<std::uint64_t> paused_by_flow{0};
+    std::atomic<std::uint64_t> resumed{0};
   };
   struct Histogram {
     std::array<std::atomic<std::uint64_t>, kBuckets.size() + 1> buckets{};  // last: +Inf
