@@ -15,7 +15,7 @@ namespace {
 constexpr const char* kMigrationLock = "7453447745086574";
 
 // Append only: a released migration is never edited, a change is a new entry.
-constexpr std::array<const char*, 6> kMigrations = {
+constexpr std::array<const char*, 7> kMigrations = {
     // 1: the initial schema. Times are milliseconds since the epoch (bigint), as the Store port
     // has them: they round-trip exactly. Text keys use the "C" collation, so that ids, flows and
     // statuses order by bytes as in every other store, and the keyset cursor of the admin list
@@ -259,6 +259,26 @@ CREATE TABLE IF NOT EXISTS orchestrator_admin_urls (
   admin_url  text NOT NULL,
   updated_at bigint NOT NULL
 );
+)sql",
+    // 7: removals are counted on count rows of their own. Retention removes finished sagas, and
+    // the orchestrator's commits finish sagas of the same flow and status: both wrote the same
+    // saga_counts row, so a commit that finished a saga waited for the row lock that a
+    // retention batch held until its own (large) commit was flushed. A removal of partition p's
+    // sagas now counts on the row of partition -1 - p, which no insert or update writes; the
+    // counts are summed over every row of a flow and status, so what they say is unchanged.
+    // Written to run again harmlessly (OR REPLACE, IF EXISTS).
+    R"sql(
+CREATE OR REPLACE FUNCTION sagaflow_count_removed_sagas() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+  INSERT INTO saga_counts AS c (flow, status, partition, count)
+    SELECT flow, status, -1 - partition, -count(*) FROM old_rows
+    GROUP BY flow, status, partition ORDER BY flow, status, partition
+    ON CONFLICT (flow, status, partition) DO UPDATE SET count = c.count + EXCLUDED.count;
+  RETURN NULL;
+END $$;
+DROP TRIGGER IF EXISTS sagas_count_delete ON sagas;
+CREATE TRIGGER sagas_count_delete AFTER DELETE ON sagas REFERENCING OLD TABLE AS old_rows
+  FOR EACH STATEMENT EXECUTE FUNCTION sagaflow_count_removed_sagas();
 )sql",
 };
 
