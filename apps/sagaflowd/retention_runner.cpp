@@ -55,9 +55,12 @@ bool RetentionRunner::wait_for(std::stop_token& stop, std::chrono::milliseconds 
 }
 
 bool RetentionRunner::pass(std::stop_token& stop, bool yield) {
-  while (retention_.step()) {
+  while (true) {
+    const auto began = SteadyClock::now();
+    if (!retention_.step()) break;
     if (stop.stop_requested()) return false;
-    if (pause_.count() > 0 && wait_for(stop, pause_) && yield) return false;
+    const auto pause = sagaflow::retention_pause(pause_, SteadyClock::now() - began);
+    if (pause.count() > 0 && wait_for(stop, pause) && yield) return false;
     if (!yield) continue;
     std::lock_guard lock(mutex_);
     if (!requests_.empty()) return false;

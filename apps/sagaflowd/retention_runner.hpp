@@ -1,9 +1,10 @@
 #pragma once
 // Retention in sagaflowd: a thread of its own runs a pass every `interval` (the first at start),
-// batch after batch with `pause` between them, so that the orchestrator's commits go on between
-// batches (on SQLite the store's lock is taken for one short transaction at a time; on
-// PostgreSQL retention has a connection of its own). POST /api/purge asks for a pass now:
-// it is run next, between two batches of a pass under way (which is then dropped).
+// batch after batch with `pause` between them (and longer after a slow batch:
+// sagaflow::retention_pause), so that the orchestrator's commits go on between batches (on SQLite
+// the store's lock is taken for one short transaction at a time; on PostgreSQL retention has a
+// connection of its own). POST /api/purge asks for a pass now: it is run next, between two batches
+// of a pass under way (which is then dropped).
 //
 // Threading: purge_now() from any thread; the Retention is used on the runner's thread only.
 #include <condition_variable>

@@ -222,6 +222,13 @@ bool may_still_progress(std::string_view status) {
   return s && (*s == Status::pending || *s == Status::running || *s == Status::waiting);
 }
 
+const std::string& saga_id_of(const SagaRow& row) {
+  return row.id;
+}
+const std::string& saga_id_of(const SagaChange& change) {
+  return change.saga_id;
+}
+
 bool settled(std::string_view status) {
   auto s = status_from_string(status);
   return s && (is_final(*s) || *s == Status::failed);
@@ -786,11 +793,11 @@ Outcome AdminApi::start(Context& c) {
   auto& backend = backend_;
   const char* waited = wait == Wait::step ? "step" : wait == Wait::end ? "end" : nullptr;
 
-  auto answer = [reply, state](status s, const SagaRow& row, const char* waited,
-                               json::value result) {
-    return reply.json(s, json::object{{"id", row.id},
+  // The saga's id and status as a row of the store or a change of the feed has them.
+  auto answer = [reply, state](status s, const auto& saga, const char* waited, json::value result) {
+    return reply.json(s, json::object{{"id", saga_id_of(saga)},
                                       {"created", state->result->created},
-                                      {"status", row.status},
+                                      {"status", saga.status},
                                       {"waited", waited ? json::value(waited) : nullptr},
                                       {"result", std::move(result)}});
   };
@@ -819,8 +826,12 @@ Outcome AdminApi::start(Context& c) {
                std::find(change.done_steps.begin(), change.done_steps.end(), wait_step) !=
                    change.done_steps.end();
       };
-      if (!read.gap && std::none_of(read.changes.begin(), read.changes.end(), answers)) {
-        return std::nullopt;
+      if (!read.gap) {
+        const auto first = std::find_if(read.changes.begin(), read.changes.end(), answers);
+        if (first == read.changes.end()) return std::nullopt;
+        // The end is answered from the change that committed it: it carries the status, and
+        // reading the saga back from the store would cost a round trip to it on the way.
+        if (wait == Wait::end) return answer(done(), *first, waited, nullptr);
       }
     }
     state->looked = true;

@@ -278,6 +278,26 @@ CREATE TABLE IF NOT EXISTS schedules (
   last_saga    text NOT NULL
 );
 )sql",
+    // 8: removals are counted on count rows of their own. Retention removes finished sagas, and
+    // the orchestrator's commits finish sagas of the same flow and status: both wrote the same
+    // saga_counts row, so a commit that finished a saga waited for the row lock that a
+    // retention batch held until its own (large) commit was flushed. A removal of partition p's
+    // sagas now counts on the row of partition -1 - p, which no insert or update writes; the
+    // counts are summed over every row of a flow and status, so what they say is unchanged.
+    // Written to run again harmlessly (OR REPLACE, IF EXISTS).
+    R"sql(
+CREATE OR REPLACE FUNCTION sagaflow_count_removed_sagas() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+  INSERT INTO saga_counts AS c (flow, status, partition, count)
+    SELECT flow, status, -1 - partition, -count(*) FROM old_rows
+    GROUP BY flow, status, partition ORDER BY flow, status, partition
+    ON CONFLICT (flow, status, partition) DO UPDATE SET count = c.count + EXCLUDED.count;
+  RETURN NULL;
+END $$;
+DROP TRIGGER IF EXISTS sagas_count_delete ON sagas;
+CREATE TRIGGER sagas_count_delete AFTER DELETE ON sagas REFERENCING OLD TABLE AS old_rows
+  FOR EACH STATEMENT EXECUTE FUNCTION sagaflow_count_removed_sagas();
+)sql",
 };
 
 // Runs one statement or several (simple protocol) and reads every result; throws on an error.

@@ -24,6 +24,12 @@ constexpr std::size_t kOldestPage = 50;
 
 }  // namespace
 
+std::chrono::milliseconds retention_pause(std::chrono::milliseconds pause,
+                                          std::chrono::nanoseconds took) {
+  const auto yield = std::chrono::ceil<std::chrono::milliseconds>(took * kRetentionYield);
+  return std::max(pause, yield);
+}
+
 std::vector<RetentionRule> retention_rules(const FlowRegistry& flows,
                                            const RetentionDefaults& defaults) {
   // all() is by name then version: the last plan of a name is its latest version.

@@ -3,7 +3,10 @@
 // stay data, the schema is migrated once, and the password never shows.
 #include <doctest/doctest.h>
 
+#include <chrono>
+#include <future>
 #include <string>
+#include <vector>
 
 #include "contract/retention_under_load.hpp"
 #include "contract/store_contract.hpp"
@@ -109,7 +112,7 @@ TEST_CASE("postgres store: the schema is migrated once, and a newer one is refus
   CHECK(second.load("s1").has_value());
   auto session = scratch.session();
   CHECK(session.scalar("SELECT count(*) FROM schema_migrations") ==
-        std::optional<std::string>("7"));
+        std::optional<std::string>("8"));
   // Migration 2 leaves room on the sagas' pages for their next versions (HOT updates).
   CHECK(session.scalar("SELECT array_to_string(reloptions, ',') FROM pg_class "
                        "WHERE oid = 'sagas'::regclass") ==
@@ -140,7 +143,7 @@ TEST_CASE("postgres store: several processes migrating a fresh schema at once ru
   for (auto& t : threads) t.join();
   CHECK(failures == 0);
   CHECK(scratch.session().scalar("SELECT count(*) FROM schema_migrations") ==
-        std::optional<std::string>("7"));
+        std::optional<std::string>("8"));
 }
 
 TEST_CASE("postgres store: the DSN's password never shows") {
@@ -171,4 +174,82 @@ TEST_CASE("postgres store: retention on its own connection removes a backlog whi
   PostgresStore writer(scratch.options("sagaflow-test-orchestrator"));
   PostgresStore retention(scratch.options("sagaflow-test-retention"));
   check_retention_under_load(writer, retention);
+}
+
+TEST_CASE(
+    "postgres store: retention never waits for a commit finishing a saga of its flow and status") {
+  // Both write the counts of (order, completed): the orchestrator's commit adds the saga it
+  // finishes, retention's batch takes off the ones it removes. They must not share a row, or a
+  // commit waits for the row lock while a retention batch flushes (and the other way round).
+  Scratch scratch;
+  PostgresStore writer(scratch.options("sagaflow-test-orchestrator"));
+  PostgresStore retention(scratch.options("sagaflow-test-retention"));
+  auto old = saga("old", "order", "completed", 2);
+  auto live = saga("live", "order", "running", 1);
+  old.partition = live.partition = 3;
+  commit(writer, {create(old), create(live)});
+
+  // The commit that finishes `live`, held open: it holds the rows it wrote until it ends.
+  auto finishing = scratch.session();
+  finishing.execute("BEGIN");
+  finishing.query("UPDATE sagas SET status = 'completed', version = 2 WHERE id = $1",
+                  {std::string("live")});
+  auto removing = std::async(std::launch::async,
+                             [&] { return retention.remove_finished(std::vector<SagaRow>{old}); });
+  const bool without_waiting =
+      removing.wait_for(std::chrono::seconds(10)) == std::future_status::ready;
+  finishing.execute("COMMIT");
+  CHECK(without_waiting);
+  const auto removed = removing.get();
+  CHECK(removed.sagas == 1);
+  CHECK_FALSE(writer.load("old").has_value());
+  // The counts say what is there: `live` completed, `old` gone.
+  const auto counts = writer.count_by_flow_and_status();
+  REQUIRE(counts.size() == 1);
+  CHECK(counts[0].flow == "order");
+  CHECK(counts[0].status == "completed");
+  CHECK(counts[0].count == 1);
+}
+
+TEST_CASE("postgres store: a database at schema 7 with sagas is upgraded to 8, its counts kept") {
+  Scratch scratch;
+  {
+    PostgresStore before(scratch.options());
+    auto done = saga("done", "order", "completed", 2);
+    commit(before, {create(done), create(saga("running"))});
+    CHECK(before.remove_finished(std::vector<SagaRow>{done}).sagas == 1);
+    commit(before, {create(saga("done-2", "order", "completed", 2))});
+  }
+  // Back to schema 7 as an older Sagaflow left it: migration 8 not applied, and removals
+  // counted on the rows of the sagas' own partitions.
+  auto session = scratch.session();
+  session.execute("DELETE FROM schema_migrations WHERE version = 8");
+  session.execute(
+      "INSERT INTO saga_counts AS c (flow, status, partition, count) "
+      "SELECT flow, status, -1 - partition, count FROM saga_counts WHERE partition < 0 "
+      "ON CONFLICT (flow, status, partition) DO UPDATE SET count = c.count + EXCLUDED.count; "
+      "DELETE FROM saga_counts WHERE partition < 0; "
+      "DROP TRIGGER sagas_count_delete ON sagas; "
+      "CREATE TRIGGER sagas_count_delete AFTER DELETE ON sagas REFERENCING OLD TABLE AS old_rows "
+      "FOR EACH STATEMENT EXECUTE FUNCTION sagaflow_count_sagas(); "
+      "DROP FUNCTION sagaflow_count_removed_sagas()");
+  CHECK(session.scalar("SELECT count(*) FROM saga_counts WHERE partition < 0") ==
+        std::optional<std::string>("0"));
+  PostgresStore after(scratch.options());
+  CHECK(session.scalar("SELECT count(*) FROM schema_migrations") ==
+        std::optional<std::string>("8"));
+  auto counts = after.count_by_flow_and_status();
+  REQUIRE(counts.size() == 2);
+  CHECK(counts[0].status == "completed");
+  CHECK(counts[0].count == 1);
+  CHECK(counts[1].status == "running");
+  CHECK(counts[1].count == 1);
+  // And removals after the upgrade are counted too.
+  CHECK(after.remove_finished(std::vector<SagaRow>{*after.load("done-2")}).sagas == 1);
+  counts = after.count_by_flow_and_status();
+  REQUIRE(counts.size() == 1);
+  CHECK(counts[0].status == "running");
+  // On a row of its own, which no commit writes.
+  CHECK(session.scalar("SELECT sum(count) FROM saga_counts WHERE partition < 0") ==
+        std::optional<std::string>("-1"));
 }

@@ -216,6 +216,18 @@ TEST_CASE(
   CHECK_FALSE(w.store.find_by_idempotency_key("order", "key-a").has_value());
 }
 
+TEST_CASE("retention yields: after a batch it waits its pause, or longer after a slow batch") {
+  // A quick batch: the pause decides.
+  CHECK(retention_pause(100ms, 5ms) == 100ms);
+  // A batch slowed by a busy server: kRetentionYield times as long, so that removing takes at
+  // most 1 / (1 + kRetentionYield) of the time.
+  CHECK(retention_pause(100ms, 80ms) == 80ms * kRetentionYield);
+  CHECK(retention_pause(0ms, 10ms) == 10ms * kRetentionYield);
+  // Rounded up to whole milliseconds, never down to no pause at all.
+  CHECK(retention_pause(0ms, 1us) == 1ms);
+  CHECK(retention_pause(0ms, 0ns) == 0ms);
+}
+
 TEST_CASE("retention preview counts what would go, per flow and status, without removing") {
   World w;
   w.ended("order", "completed", Days(8));

@@ -14,6 +14,7 @@
 // Threading: step(), begin_pass() and last_pass() on one thread; preview() from any thread
 // (it only reads the store).
 #include <array>
+#include <chrono>
 #include <cstddef>
 #include <cstdint>
 #include <functional>
@@ -90,6 +91,15 @@ struct PurgeGroup {
   std::uint64_t history = 0;        // history rows removed (a preview: 0)
   std::optional<Timestamp> oldest;  // a preview: the earliest last change of those that would go
 };
+
+// Retention yields to the orchestrator: after a batch that took `took` (its removing transaction
+// and the reads before it) the next one waits at least `pause`, and at least kRetentionYield
+// times `took`. A batch takes CPU and WAL of the same server as the orchestrator's commits, and
+// takes longer when that server is busy: retention then steps back further, so that it spends
+// at most 1 / (1 + kRetentionYield) of the time removing.
+inline constexpr int kRetentionYield = 4;
+std::chrono::milliseconds retention_pause(std::chrono::milliseconds pause,
+                                          std::chrono::nanoseconds took);
 
 class Retention {
  public:
