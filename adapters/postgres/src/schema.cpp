@@ -15,7 +15,7 @@ namespace {
 constexpr const char* kMigrationLock = "7453447745086574";
 
 // Append only: a released migration is never edited, a change is a new entry.
-constexpr std::array<const char*, 7> kMigrations = {
+constexpr std::array<const char*, 8> kMigrations = {
     // 1: the initial schema. Times are milliseconds since the epoch (bigint), as the Store port
     // has them: they round-trip exactly. Text keys use the "C" collation, so that ids, flows and
     // statuses order by bytes as in every other store, and the keyset cursor of the admin list

@@ -119,7 +119,7 @@ TEST_CASE("a schedule that missed times while no orchestrator ran fires the late
   CHECK(f.sagas().size() == 1);
 }
 
-TEST_CASE("a paused schedule fires nothing; a deleted one is gone") {
+TEST_CASE("a paused schedule fires nothing and a deleted one is gone") {
   Fixture f;
   Node a(f.flows, f.store);
   a.orchestrator.save_schedule(f.every_five("allow"));

@@ -181,7 +181,7 @@ TEST_CASE("at start the daemon registers the stored flows and stores the files' 
 
 // Sub-flows (docs/flow-language.md#subflow): a deploy refuses a child flow that is not deployed
 // and a cycle, each at the step's `flow:` value; a parent's saga and its child link each other.
-TEST_CASE("POST /api/flows refuses unknown child flows and cycles; GET /api/sagas/{id} links") {
+TEST_CASE("POST /api/flows refuses unknown child flows and cycles and GET /api/sagas/{id} links") {
   ApiWorld w;
   constexpr std::string_view parent = R"(name: parent
 version: 1
