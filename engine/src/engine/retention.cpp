@@ -3,6 +3,8 @@
 #include <algorithm>
 #include <map>
 
+#include "sagaflow/json.hpp"
+
 namespace sagaflow {
 
 namespace {
@@ -17,6 +19,24 @@ const std::optional<KeepFor>& own_for(const flow::Retention& retention, Status s
   if (status == Status::compensated) return retention.compensated;
   if (status == Status::cancelled) return retention.cancelled;
   return retention.completed;
+}
+
+// A child saga (sub-flows) stays while its parent has not ended: the parent may still compensate
+// it, and a removed child would leave its effects standing (the parent would read `ChildGone`).
+// A parked parent has not ended either: an operator's retry may compensate. Only a child's state
+// names a parent, so only a child costs a load.
+bool parent_still_needs(Store& store, const SagaRow& row) {
+  if (row.state.find("\"parent\"") == std::string::npos) return false;
+  boost::system::error_code ec;
+  const auto state = json::parse(row.state, ec);
+  if (ec || !state.is_object()) return false;
+  const auto* parent = state.get_object().if_contains("parent");
+  if (parent == nullptr || !parent->is_object()) return false;
+  const auto* id = parent->get_object().if_contains("id");
+  if (id == nullptr || !id->is_string()) return false;
+  const auto found = store.load(std::string_view(id->get_string()));
+  return found && found->status != "completed" && found->status != "compensated" &&
+         found->status != "cancelled";
 }
 
 // How many of the oldest created sagas the oldest-kept scan reads at a time.
@@ -104,6 +124,8 @@ bool Retention::step() {
       // Past this batch whatever becomes of it: a saga that stays (something named it since)
       // is not read again in this pass.
       cursor_ = SagaCursor{rows.back().created_at, rows.back().id};
+      const auto batch_size = rows.size();
+      std::erase_if(rows, [&](const SagaRow& row) { return parent_still_needs(store_, row); });
       if (archive_ != nullptr) {
         std::vector<ArchivedSaga> archived;
         archived.reserve(rows.size());
@@ -122,7 +144,7 @@ bool Retention::step() {
         if (metrics_)
           metrics_->sagas_removed(rule.flow, rule.status, removed.sagas, removed.history);
       }
-      if (rows.size() < options_.batch) {
+      if (batch_size < options_.batch) {
         ++rule_;
         cursor_.reset();
       }

@@ -44,14 +44,14 @@ struct World {
 
   // A saga of `flow` that ended in `status` `ago` before now, with two history rows.
   std::string ended(const std::string& flow, const std::string& status, Duration ago,
-                    const std::string& key = "") {
+                    const std::string& key = "", const std::string& state = "{}") {
     SagaWrite w;
     w.saga.id = "s" + std::to_string(++next);
     w.saga.flow = flow;
     w.saga.status = status;
     w.saga.version = 2;
     w.saga.idempotency_key = key;
-    w.saga.state = "{}";
+    w.saga.state = state;
     w.saga.created_at = clock.now() - ago - 1s;
     w.saga.updated_at = clock.now() - ago;
     w.history.push_back({w.saga.id, 1, w.saga.created_at, "saga_started", "", "{}"});
@@ -169,6 +169,30 @@ TEST_CASE("retention removes finished sagas past their age and keeps the rest") 
   w.clock.advance(1ms);
   run_pass(retention);
   CHECK_FALSE(w.kept(young_completed));
+}
+
+TEST_CASE("retention keeps a finished child saga while its parent may still compensate it") {
+  World w;
+  const auto child_of = [](const std::string& parent) {
+    return R"({"parent":{"id":")" + parent + R"(","step":"pay","command":"c","answered":""}})";
+  };
+  const auto running_parent = w.ended("order", "running", Days(40));
+  const auto parked_parent = w.ended("order", "failed", Days(40));
+  const auto ended_parent = w.ended("order", "compensated", Days(40));
+  const auto child_of_running =
+      w.ended("order", "completed", Days(20), "", child_of(running_parent));
+  const auto child_of_parked = w.ended("order", "completed", Days(20), "", child_of(parked_parent));
+  const auto child_of_ended = w.ended("order", "completed", Days(20), "", child_of(ended_parent));
+  const auto orphan = w.ended("order", "completed", Days(20), "", child_of("gone"));
+  Retention retention(w.store, w.flows, w.clock, {});
+
+  run_pass(retention);
+  CHECK(w.kept(child_of_running));
+  CHECK(w.kept(child_of_parked));
+  CHECK_FALSE(w.kept(child_of_ended));
+  CHECK_FALSE(w.kept(orphan));
+  CHECK_FALSE(w.kept(ended_parent));
+  CHECK(removed_sagas(retention) == 3);
 }
 
 TEST_CASE("retention works in batches: each step removes at most one batch") {
