@@ -119,13 +119,19 @@ int run_show(std::span<const std::string_view> args, Context& ctx) {
   }
   std::string flow = field_text(*saga, "flow");
   if (auto version = field_text(*saga, "flow_version"); version != "-") flow += " v" + version;
-  ctx.out << format_fields({{"saga", field_text(*saga, "id")},
-                            {"flow", flow},
-                            {"status", field_text(*saga, "status")},
-                            {"key", field_text(*saga, "key")},
-                            {"created", field_text(*saga, "created_at")},
-                            {"updated", field_text(*saga, "updated_at")},
-                            {"version", field_text(*saga, "version")}});
+  std::vector<std::pair<std::string, std::string>> fields{
+      {"saga", field_text(*saga, "id")},
+      {"flow", flow},
+      {"status", field_text(*saga, "status")},
+      {"key", field_text(*saga, "key")},
+      {"created", field_text(*saga, "created_at")},
+      {"updated", field_text(*saga, "updated_at")},
+      {"version", field_text(*saga, "version")}};
+  // A delayed start (start_at) says when it starts, also after it has started.
+  if (const auto* at = saga->get_object().if_contains("start_at"); at && at->is_string()) {
+    fields.emplace(fields.begin() + 3, "start at", field_text(*saga, "start_at"));
+  }
+  ctx.out << format_fields(fields);
 
   // Sub-flows: the saga that started this one, and the child sagas this one started.
   if (const auto* parent = saga->get_object().if_contains("parent");

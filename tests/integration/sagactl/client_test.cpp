@@ -247,6 +247,24 @@ TEST_CASE("show prints the saga and its history as a timeline") {
         "reason=points.reserve: InsufficientPoints\n");
 }
 
+TEST_CASE("show prints a delayed start's start_at after its status") {
+  Client c;
+  c.admin.on("GET", "/api/sagas/d1", {200, R"({
+    "saga": {"id": "d1", "flow": "pay", "flow_version": 2, "status": "pending", "version": 1,
+             "key": null, "created_at": "2026-11-23T10:00:00.000Z",
+             "updated_at": "2026-11-23T10:00:00.000Z", "start_at": "2026-12-24T18:00:00.000Z",
+             "steps": {}},
+    "history": []})"});
+  auto r = c.run({"show", "d1"});
+  REQUIRE(r.status == sagactl::kExitOk);
+  CHECK(r.out.rfind("saga      d1\n"
+                    "flow      pay v2\n"
+                    "status    pending\n"
+                    "start at  2026-12-24T18:00:00.000Z\n"
+                    "key       -\n",
+                    0) == 0);
+}
+
 TEST_CASE("show prints a saga's sub-flow links: its parent and its children") {
   Client c;
   c.admin.on("GET", "/api/sagas/p1.pay~2", {200, R"({
