@@ -50,7 +50,9 @@
   let acted = false;
   let inputEdited = false;
   let busy = false;
-  editInput.addEventListener("input", () => { inputEdited = true; });
+  // "change" too: a field emptied without typing (cut, or a driver's clear) fires no "input",
+  // and a refresh must not fill it again under the person editing it.
+  for (const kind of ["input", "change"]) editInput.addEventListener(kind, () => { inputEdited = true; });
 
   // The saga as the API has it now: shows the section when it is parked, fills the input.
   async function refresh() {
