@@ -136,6 +136,7 @@ class Run:
         self.published = set()
         self.started_at = {}  # key -> epoch seconds the start was accepted
         self.problems = []  # what the harness itself could not do: deviations too
+        self.harness_failed = threading.Event()
         self.pending = queue.Queue()  # sagas whose events or follow-up are still to do
         self.lock = threading.Lock()
         self.next_daemon = 0
@@ -246,7 +247,9 @@ class Run:
                     if paid[1] != "completed":
                         self.never_started.add(key)  # the order's deviation is reported
                         continue
-                    order = get_json(self.any_admin() + f"/api/sagas/{paid[0]}")
+                    order = self.read_saga(paid[0])
+                    if order is None:
+                        return
                     order_id = order["saga"]["steps"]["create_order"]["order_id"]
                     saga.input = {"order_id": order_id}
                     self.start_saga(saga, saga.input)
@@ -271,6 +274,33 @@ class Run:
                         time.sleep(0.05)
                     self.publish(event)
             time.sleep(0.5)
+
+    def read_saga(self, saga_id):
+        """GET /api/sagas/{id} from any orchestrator, asked again while the one asked answers
+        503 (it is starting, or its PostgreSQL is away) or goes away: an orchestrator a fault
+        restarts is what the run is for, not a reason for the harness to give up."""
+        while not self.stop.is_set():
+            try:
+                return get_json(self.any_admin() + f"/api/sagas/{saga_id}")
+            except urllib.error.HTTPError as error:
+                if error.code != 503:
+                    raise
+            except OSError:
+                pass
+            time.sleep(0.5)
+        return None
+
+    def guarded(self, work):
+        """A harness thread that fails is a deviation at once, not 15 minutes of waiting for
+        sagas that it alone could have moved on."""
+        def run():
+            try:
+                work()
+            except Exception as error:  # noqa: BLE001 - any failure of the harness is reported
+                self.problems.append(f"the harness's {work.__name__} failed: {error!r}")
+                self.harness_failed.set()
+                raise
+        return run
 
     def any_admin(self):
         while True:
@@ -322,7 +352,7 @@ class Run:
     def wait_for_ends(self, timeout):
         keys = {s.key for s in plan.all_sagas(self.sagas)}
         deadline = time.time() + timeout
-        while time.time() < deadline:
+        while time.time() < deadline and not self.harness_failed.is_set():
             known = self.ids()
             keys -= self.never_started
             open_ = [k for k in keys if k not in known or not checks.is_final(known[k][1])]
@@ -413,7 +443,7 @@ def drive(args, cluster, sagas, schedule, strays):
     # Starts spread over the schedule as it will run: stopping and starting the broker and
     # PostgreSQL take time of their own (about 30 s for RabbitMQ on a small machine).
     load_time = span(schedule, args.gap) - args.gap + 30
-    follow = threading.Thread(target=run.follow_up, daemon=True)
+    follow = threading.Thread(target=run.guarded(run.follow_up), daemon=True)
     follow.start()
     threading.Thread(target=run.watchdog, daemon=True).start()
 
