@@ -820,7 +820,9 @@ class Transition {
   std::string child_of(const Activity& a) {
     const auto key = activity_key(s_, a);
     if (const auto* id = s_.children.if_contains(key)) return std::string(id->as_string());
-    auto id = child_saga_id(s_.id, key, options_.partitions);
+    auto id = child_saga_id(
+        s_.id, key,
+        options_.child_id_partitions > 0 ? options_.child_id_partitions : options_.partitions);
     s_.children[key] = id;
     return id;
   }

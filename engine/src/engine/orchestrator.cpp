@@ -94,11 +94,14 @@ void count(Metrics& metrics, const SagaWrite& w) {
 
 // With several orchestrators, the options must agree on the partition count everywhere.
 OrchestratorOptions checked(OrchestratorOptions options) {
-  if (options.leases == nullptr) return options;
-  if (options.owner.empty()) throw std::invalid_argument("orchestrator: leases need an owner");
   if (options.partition_count < 1) {
     throw std::invalid_argument("orchestrator: partition_count must be at least 1");
   }
+  if (options.engine.child_id_partitions == 0) {
+    options.engine.child_id_partitions = options.partition_count;
+  }
+  if (options.leases == nullptr) return options;
+  if (options.owner.empty()) throw std::invalid_argument("orchestrator: leases need an owner");
   if (options.engine.partitions == 0) options.engine.partitions = options.partition_count;
   if (options.engine.partitions != options.partition_count) {
     throw std::invalid_argument("orchestrator: engine.partitions differs from partition_count");

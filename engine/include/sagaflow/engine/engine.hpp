@@ -115,6 +115,11 @@ struct EngineOptions {
   // then names its saga's partition, reply_to + "." + partition, so that the reply reaches the
   // orchestrator that owns the saga. 0: every reply goes to reply_to itself.
   int partitions = 0;
+  // The partition count a child saga's id keeps its parent's partition in (child_saga_id). The
+  // orchestrator sets it to its partition_count with or without leases, so that one store can
+  // move from a single orchestrator to several while parents wait on their children.
+  // 0: `partitions`.
+  int child_id_partitions = 0;
 
   // Where the replies of the partition's sagas go: reply_to + "." + partition.
   std::string partition_reply_to(int partition) const {
