@@ -81,8 +81,10 @@ struct PgOptions {
   std::string latency_csv;           // when set: each saga of the latency run, as CSV, here
   // The side-by-side run: `sagas` started at once without, then with, retention removing a
   // backlog of this many finished sagas (loaded straight into PostgreSQL) and a dashboard
-  // watching. 0: not run.
+  // watching, `side_rounds` times in turn (one pair of runs per round meets the machine's load
+  // of its moment; their ratio's median and range say more than one pair). 0: not run.
   std::size_t backlog = 1'000'000;
+  std::size_t side_rounds = 3;
   // Waiting starts (POST /api/sagas, wait for the end) from `wait_clients` clients, one saga at
   // a time each: the answer's delay after the saga's end. 0: not run.
   std::size_t wait_sagas = 300;

@@ -6,7 +6,8 @@
 //                  [--pg DSN [--pg-only] [--pg-sagas N] [--pg-latency-sagas N] [--pg-rate R]
 //                  [--pg-batch N] [--pg-raw-seconds S] [--pg-raw-connections N]
 //                  [--pg-latency-warmup S] [--pg-latency-csv FILE] [--pg-backlog N]
-//                  [--pg-wait-sagas N] [--pg-wait-clients N] [--peers-sagas N]
+//                  [--pg-side-rounds N] [--pg-wait-sagas N] [--pg-wait-clients N]
+//                  [--peers-sagas N]
 //                  [--peers-latency-sagas N] [--peers-rate R] [--peers-half-sagas N]
 //                  [--peers-failing-sagas N] [--peers-classic]]] [--broker-options N]
 //   sagaflow_bench --serve SERVICE --amqp URL --prefix P [--amqp-worker-prefetch N]
@@ -291,8 +292,8 @@ int main(int argc, char** argv) {
       "                      [--pg DSN [--pg-only] [--pg-sagas N] [--pg-latency-sagas N]\n"
       "                      [--pg-rate R] [--pg-batch N] [--pg-raw-seconds S]\n"
       "                      [--pg-raw-connections N] [--pg-latency-warmup S]\n"
-      "                      [--pg-latency-csv FILE] [--pg-backlog N] [--pg-wait-sagas N]\n"
-      "                      [--pg-wait-clients N] [--peers-sagas N]\n"
+      "                      [--pg-latency-csv FILE] [--pg-backlog N] [--pg-side-rounds N]\n"
+      "                      [--pg-wait-sagas N] [--pg-wait-clients N] [--peers-sagas N]\n"
       "                      [--peers-latency-sagas N] [--peers-rate R]\n"
       "                      [--peers-half-sagas N] [--peers-failing-sagas N]\n"
       "                      [--peers-classic]]]\n"
@@ -354,6 +355,8 @@ int main(int argc, char** argv) {
         pg.latency_csv = value();
       } else if (arg == "--pg-backlog") {
         pg.backlog = std::stoul(value());
+      } else if (arg == "--pg-side-rounds") {
+        pg.side_rounds = std::max<std::size_t>(1, std::stoul(value()));
       } else if (arg == "--pg-wait-sagas") {
         pg.wait_sagas = std::stoul(value());
       } else if (arg == "--pg-wait-clients") {

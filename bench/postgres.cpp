@@ -14,9 +14,10 @@
 // 4. the ratios: saga messages/s (8 per saga) against the round trips' messages/s (2 each), and
 //    saga transitions committed/s (5 per saga) against single-row commits/s;
 // 5. side by side (--pg-backlog N, 0 skips it): a backlog of N finished sagas loaded straight
-//    into PostgreSQL, then the maximum rate without, and then with, sagaflowd's retention
-//    removing them (its defaults: batches, pauses, ages) and a dashboard watching (the event
-//    stream and the counts read again after changes, over the admin endpoint), and the ratio;
+//    into PostgreSQL, then rounds (--pg-side-rounds) of the maximum rate without, and then with,
+//    sagaflowd's retention removing them (its defaults: batches, pauses, ages) and a dashboard
+//    watching (the event stream and the counts read again after changes, over the admin
+//    endpoint), and the median of the rounds' ratios;
 // 6. waiting starts (--pg-wait-sagas N): POST /api/sagas waiting for the end, from a few clients
 //    one saga at a time each; how long after the saga's end (its final transition committed)
 //    each answer reached its client, p50 and p99.
@@ -887,24 +888,28 @@ double load_backlog(const std::string& dsn, const std::string& schema, std::size
   return seconds_since(started);
 }
 
+double median(std::vector<double> v) {
+  std::sort(v.begin(), v.end());
+  return v.size() % 2 ? v[v.size() / 2] : (v[v.size() / 2 - 1] + v[v.size() / 2]) / 2;
+}
+
 struct SideBySide {
-  Burst without, with;
+  std::vector<double> without, with;  // sagas/s of each round's two runs
   double load_seconds = 0;
-  std::uint64_t removed = 0;  // sagas retention removed during the run with it
+  std::uint64_t removed = 0;  // sagas retention removed during the runs with it
   std::size_t events = 0, gaps = 0, counts_read = 0;
 };
 
-// The maximum rate without, then with, retention removing the backlog and a dashboard watching.
+// The maximum rate without, then with, retention removing the backlog and a dashboard watching,
+// `pg.side_rounds` times in turn.
 SideBySide side_by_side(SagaRig& rig, TimedStore& store, const PgOptions& pg,
                         const std::string& schema, const Watched& watched, const BenchAdmin& admin,
                         const sagaflow::Clock& clock) {
   SideBySide s;
   s.load_seconds = load_backlog(pg.dsn, schema, pg.backlog);
-  std::this_thread::sleep_for(2s);  // as before the latency run: let the load settle
-  s.without = burst(rig, store, pg.sagas, watched);
 
   // sagaflowd's retention as it runs by default: a connection of its own, its batches, pauses
-  // and ages; its first pass starts at once.
+  // and ages; each round's first pass starts at once.
   const sagaflowd::Config daemon;
   postgres::PostgresStore connection(postgres::PostgresOptions{
       .dsn = pg.dsn, .schema = schema, .application_name = "sagaflow-retention"});
@@ -913,23 +918,26 @@ SideBySide side_by_side(SagaRig& rig, TimedStore& store, const PgOptions& pg,
                                                     .compensated = daemon.retention_compensated,
                                                     .cancelled = daemon.retention_cancelled},
                                        .batch = static_cast<std::size_t>(daemon.retention_batch)});
-  std::this_thread::sleep_for(2s);  // what the run without left behind settles first, likewise
-  {
+  for (std::size_t round = 0; round < pg.side_rounds; ++round) {
+    // As before the latency run: what the load or the previous run left behind settles first.
+    std::this_thread::sleep_for(2s);
+    s.without.push_back(double(pg.sagas) / burst(rig, store, pg.sagas, watched).seconds);
+    std::this_thread::sleep_for(2s);
     DashboardWatch dashboard(admin.endpoint());
     {
       sagaflowd::RetentionRunner runner(retention,
                                         std::chrono::milliseconds(daemon.retention_pause_ms),
                                         std::chrono::seconds(daemon.retention_interval_s));
-      s.with = burst(rig, store, pg.sagas, watched);
+      s.with.push_back(double(pg.sagas) / burst(rig, store, pg.sagas, watched).seconds);
     }  // the runner's thread has ended: its pass is read below
     dashboard.stop();
-    s.events = dashboard.events();
-    s.gaps = dashboard.gaps();
-    s.counts_read = dashboard.counts_read();
+    s.events += dashboard.events();
+    s.gaps += dashboard.gaps();
+    s.counts_read += dashboard.counts_read();
+    for (const auto& g : retention.last_pass()) s.removed += g.sagas;
   }
-  for (const auto& g : retention.last_pass()) s.removed += g.sagas;
   if (s.removed == 0) {
-    throw std::runtime_error("side by side: retention removed nothing during the run");
+    throw std::runtime_error("side by side: retention removed nothing during the runs");
   }
   if (s.events == 0) throw std::runtime_error("side by side: the dashboard saw no event");
   return s;
@@ -1269,10 +1277,6 @@ void bench_broker_options(const AmqpOptions& amqp, std::size_t body_size, std::s
       v.serial_ms.push_back(1000.0 / raw_round_trips(o));
     }
   }
-  auto median = [](std::vector<double> v) {
-    std::sort(v.begin(), v.end());
-    return v.size() % 2 ? v[v.size() / 2] : (v[v.size() / 2 - 1] + v[v.size() / 2]) / 2;
-  };
   const std::string what = "Broker option ";
   const double base_rate = median(variants.front().per_s);
   const double base_serial = median(variants.front().serial_ms);
@@ -1361,7 +1365,7 @@ void bench_postgres(const AmqpOptions& amqp, const PgOptions& pg) {
     // With the rig's first saga, the latency run's warm-up, the side-by-side runs and the
     // backlog's sagas that retention left.
     auto expected = 1 + pg.sagas + warmup + pg.latency_sagas + pg.wait_sagas;
-    if (sides) expected += 2 * pg.sagas + pg.backlog - sides->removed;
+    if (sides) expected += 2 * pg.sagas * pg.side_rounds + pg.backlog - sides->removed;
     if (completed != expected || other != 0) {
       throw std::runtime_error("PostgreSQL holds " + std::to_string(completed) +
                                " completed sagas and " + std::to_string(other) + " others, not " +
@@ -1452,13 +1456,23 @@ void bench_postgres(const AmqpOptions& amqp, const PgOptions& pg) {
     const auto& s = *sides;
     report(what + " side by side: backlog of finished sagas loaded", double(pg.backlog), "sagas");
     report(what + " side by side: backlog load and vacuum time", s.load_seconds, "s");
-    const double without = double(pg.sagas) / s.without.seconds;
-    const double with = double(pg.sagas) / s.with.seconds;
-    report(what + " side by side: sagas/s without retention or dashboard", without, "sagas/s");
-    report(what + " side by side: sagas/s with retention removing the backlog and a dashboard",
-           with, "sagas/s");
-    report(what + " side by side: ratio with / without", with / without, "ratio");
-    report(what + " side by side: sagas retention removed during the run", double(s.removed),
+    std::vector<double> ratios;
+    for (std::size_t i = 0; i < s.with.size(); ++i) ratios.push_back(s.with[i] / s.without[i]);
+    report(what + " side by side: rounds (each a run without, then one with)",
+           double(ratios.size()), "rounds");
+    report(what + " side by side: sagas/s without retention or dashboard (median)",
+           median(s.without), "sagas/s");
+    report(what +
+               " side by side: sagas/s with retention removing the backlog and a dashboard "
+               "(median)",
+           median(s.with), "sagas/s");
+    report(what + " side by side: ratio with / without (median of the rounds')", median(ratios),
+           "ratio");
+    report(what + " side by side: ratio with / without, lowest round",
+           *std::min_element(ratios.begin(), ratios.end()), "ratio");
+    report(what + " side by side: ratio with / without, highest round",
+           *std::max_element(ratios.begin(), ratios.end()), "ratio");
+    report(what + " side by side: sagas retention removed during the runs", double(s.removed),
            "sagas");
     report(what + " side by side: dashboard saga events streamed", double(s.events), "events");
     report(what + " side by side: dashboard gap events (changes missed)", double(s.gaps), "events");
