@@ -85,6 +85,9 @@ struct PgOptions {
   // of its moment; their ratio's median and range say more than one pair). 0: not run.
   std::size_t backlog = 1'000'000;
   std::size_t side_rounds = 3;
+  // What the runs "with" add (--pg-side-with retention|dashboard|both): both by default, one of
+  // them to see what each costs.
+  bool side_retention = true, side_dashboard = true;
   // Waiting starts (POST /api/sagas, wait for the end) from `wait_clients` clients, one saga at
   // a time each: the answer's delay after the saga's end. 0: not run.
   std::size_t wait_sagas = 300;

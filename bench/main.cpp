@@ -6,7 +6,8 @@
 //                  [--pg DSN [--pg-only] [--pg-sagas N] [--pg-latency-sagas N] [--pg-rate R]
 //                  [--pg-batch N] [--pg-raw-seconds S] [--pg-raw-connections N]
 //                  [--pg-latency-warmup S] [--pg-latency-csv FILE] [--pg-backlog N]
-//                  [--pg-side-rounds N] [--pg-wait-sagas N] [--pg-wait-clients N]
+//                  [--pg-side-rounds N] [--pg-side-with retention|dashboard|both]
+//                  [--pg-wait-sagas N] [--pg-wait-clients N]
 //                  [--peers-sagas N]
 //                  [--peers-latency-sagas N] [--peers-rate R] [--peers-half-sagas N]
 //                  [--peers-failing-sagas N] [--peers-classic]]] [--broker-options N]
@@ -293,6 +294,7 @@ int main(int argc, char** argv) {
       "                      [--pg-rate R] [--pg-batch N] [--pg-raw-seconds S]\n"
       "                      [--pg-raw-connections N] [--pg-latency-warmup S]\n"
       "                      [--pg-latency-csv FILE] [--pg-backlog N] [--pg-side-rounds N]\n"
+      "                      [--pg-side-with retention|dashboard|both]\n"
       "                      [--pg-wait-sagas N] [--pg-wait-clients N] [--peers-sagas N]\n"
       "                      [--peers-latency-sagas N] [--peers-rate R]\n"
       "                      [--peers-half-sagas N] [--peers-failing-sagas N]\n"
@@ -357,6 +359,13 @@ int main(int argc, char** argv) {
         pg.backlog = std::stoul(value());
       } else if (arg == "--pg-side-rounds") {
         pg.side_rounds = std::max<std::size_t>(1, std::stoul(value()));
+      } else if (arg == "--pg-side-with") {
+        const std::string with = value();
+        if (with != "both" && with != "retention" && with != "dashboard") {
+          throw std::invalid_argument("--pg-side-with: retention, dashboard or both");
+        }
+        pg.side_retention = with != "dashboard";
+        pg.side_dashboard = with != "retention";
       } else if (arg == "--pg-wait-sagas") {
         pg.wait_sagas = std::stoul(value());
       } else if (arg == "--pg-wait-clients") {
