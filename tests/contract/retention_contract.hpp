@@ -155,7 +155,37 @@ TEST_CASE_TEMPLATE_DEFINE(
   CHECK_FALSE(store->load("sending").has_value());
 }
 
-#define SAGAFLOW_RETENTION_CONTRACT(...)                                  \
-  TEST_CASE_TEMPLATE_INVOKE(store_contract_finished, __VA_ARGS__);        \
-  TEST_CASE_TEMPLATE_INVOKE(store_contract_remove_finished, __VA_ARGS__); \
-  TEST_CASE_TEMPLATE_INVOKE(store_contract_finished_still_needed, __VA_ARGS__)
+TEST_CASE_TEMPLATE_DEFINE(
+    "store contract: a page of finished sagas is full although sagas that stay come first", F,
+    store_contract_finished_page_past_named) {
+  using namespace sagaflow;
+  using namespace sagaflow::contract;
+  F factory;
+  auto store = factory.make();
+  // Created one second apart: the three the outbox and a subscription name come first.
+  std::vector<SagaWrite> writes;
+  for (int i = 0; i < 6; ++i) {
+    SagaWrite w = create(ended("s" + std::to_string(i), "completed", 20 + i, "order", "", 1));
+    if (i < 2) w.outbox.push_back(command("cmd-" + std::to_string(i), w.saga.id));
+    if (i == 2) w.subscribe.push_back({"payment.done", "p-2", w.saga.id});
+    writes.push_back(std::move(w));
+  }
+  commit(*store, std::move(writes));
+
+  auto page = finished_filter("completed", 50);
+  page.limit = 2;
+  const auto first = store->finished(page);
+  CHECK(ids(first) == std::vector<std::string>{"s3", "s4"});
+  REQUIRE_FALSE(first.empty());
+  page.after = SagaCursor{first.back().created_at, first.back().id};
+  CHECK(ids(store->finished(page)) == std::vector<std::string>{"s5"});
+  page.limit = 1;
+  page.after.reset();
+  CHECK(ids(store->finished(page)) == std::vector<std::string>{"s3"});
+}
+
+#define SAGAFLOW_RETENTION_CONTRACT(...)                                        \
+  TEST_CASE_TEMPLATE_INVOKE(store_contract_finished, __VA_ARGS__);              \
+  TEST_CASE_TEMPLATE_INVOKE(store_contract_remove_finished, __VA_ARGS__);       \
+  TEST_CASE_TEMPLATE_INVOKE(store_contract_finished_still_needed, __VA_ARGS__); \
+  TEST_CASE_TEMPLATE_INVOKE(store_contract_finished_page_past_named, __VA_ARGS__)

@@ -25,6 +25,11 @@ void Pipeline::execute(const std::string& name, const Params& params) {
   ++sent_;
 }
 
+void Pipeline::execute_unprepared(const std::string& sql, const Params& params) {
+  connection_.send_query_params(sql, params);
+  ++sent_;
+}
+
 void Pipeline::send(Deadline deadline) {
   connection_.pipeline_sync();
   connection_.flush(deadline);

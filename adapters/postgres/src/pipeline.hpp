@@ -26,6 +26,8 @@ class Pipeline {
   void prepare(const std::string& name, const std::string& sql);
   // Queues a prepared statement with its parameters (libpq copies them: `params` may go).
   void execute(const std::string& name, const Params& params);
+  // Queues a statement that is not prepared (PQsendQueryParams): planned for this run.
+  void execute_unprepared(const std::string& sql, const Params& params);
   std::size_t size() const { return sent_; }
 
   // Ends the pipeline with a sync and sends everything.

@@ -330,7 +330,9 @@ struct PostgresStore::Impl {
         }
         const Deadline deadline = deadline_in(options.io_timeout);
         Pipeline p(connection);
-        for (const Statement* s : sql::all()) p.prepare(s->name, s->sql);
+        for (const Statement* s : sql::all()) {
+          if (!s->planned_each_run) p.prepare(s->name, s->sql);
+        }
         p.run(deadline);
         p.throw_if_failed("preparing statements");
         ready = true;
@@ -387,7 +389,11 @@ struct PostgresStore::Impl {
   Result query(const Statement& statement, const Params& params) {
     return retrying([&] {
       Pipeline p(connection);
-      p.execute(statement.name, params);
+      if (statement.planned_each_run) {
+        p.execute_unprepared(statement.sql, params);
+      } else {
+        p.execute(statement.name, params);
+      }
       p.run(deadline_in(options.io_timeout));
       p.throw_if_failed(statement.name);
       return std::move(p.result(0));
@@ -1123,9 +1129,24 @@ std::vector<SagaRow> PostgresStore::finished(const FinishedFilter& filter) {
   std::lock_guard lock(impl_->mutex);
   const SagaCursor after =
       filter.after.value_or(SagaCursor{from_millis(std::numeric_limits<std::int64_t>::min()), ""});
-  Params params = finished_params(filter);
-  params.add(to_millis(after.created_at)).add(after.id).add(sql_limit(filter.limit));
-  return read_sagas(impl_->query(sql::finished, params));
+  // Each page of candidates says which of them an outbox row or a subscription names; those
+  // are left out and the next page read, until `limit` others are found or none is left.
+  std::vector<SagaRow> out;
+  SagaCursor cursor = after;
+  while (out.size() < filter.limit) {
+    const std::size_t wanted = filter.limit - out.size();
+    Params params = finished_params(filter);
+    params.add(to_millis(cursor.created_at)).add(cursor.id).add(sql_limit(wanted));
+    Result r = impl_->query(sql::finished, params);
+    constexpr int kNamedColumn = 10;  // after the saga columns
+    for (int i = 0; i < r.rows(); ++i) {
+      if (r.view(i, kNamedColumn) != "t") out.push_back(read_saga(r, i));
+    }
+    if (static_cast<std::size_t>(r.rows()) < wanted) break;
+    const SagaRow last = read_saga(r, r.rows() - 1);
+    cursor = SagaCursor{last.created_at, last.id};
+  }
+  return out;
 }
 
 FinishedCount PostgresStore::count_finished(const FinishedFilter& filter) {

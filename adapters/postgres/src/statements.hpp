@@ -1,6 +1,6 @@
 #pragma once
 // Every fixed statement the store runs, prepared once per connection (again after a reconnect)
-// and run by name. Values only ever arrive as parameters.
+// and run by name, or planned again at each run. Values only ever arrive as parameters.
 #include <span>
 #include <string>
 
@@ -9,6 +9,10 @@ namespace sagaflow::postgres {
 struct Statement {
   const char* name;
   const char* sql;
+  // Not prepared: planned at each run for the tables' sizes then. For a batch job whose tables
+  // swing between empty and large with the load: the plan a prepared statement keeps (made
+  // once, while the timers table was empty, say) may read such a table whole for every row.
+  bool planned_each_run = false;
 };
 
 namespace sql {
