@@ -361,7 +361,7 @@ std::string usage() {
          "                    says nothing (7d, 30d, 30d; a duration or never)\n"
          "  --retention-batch N   sagas removed per transaction (500; 1 to 10000)\n"
          "  --retention-pause-ms MS   pause between two batches (100; 0 to 60000), and at\n"
-         "                    least 4 times as long as the batch took\n"
+         "                    least 9 times as long as the batch took\n"
          "  --retention-interval-s S  a retention pass every S seconds (60; 1 to 86400)\n"
          "  --archive-dir DIR  append each removed saga with its history to JSON lines\n"
          "                    files there first (sagas-YYYY-MM-DD.jsonl)\n"

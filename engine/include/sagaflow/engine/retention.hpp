@@ -96,8 +96,10 @@ struct PurgeGroup {
 // and the reads before it) the next one waits at least `pause`, and at least kRetentionYield
 // times `took`. A batch takes CPU and WAL of the same server as the orchestrator's commits, and
 // takes longer when that server is busy: retention then steps back further, so that it spends
-// at most 1 / (1 + kRetentionYield) of the time removing.
-inline constexpr int kRetentionYield = 4;
+// at most 1 / (1 + kRetentionYield) of the time removing. A tenth: with a fifth, removing a
+// backlog beside an orchestrator at its maximum rate cost it 12-13% of that rate on 2 cores
+// (tools/bench --pg-side-with retention); with a tenth, too little to tell from the noise.
+inline constexpr int kRetentionYield = 9;
 std::chrono::milliseconds retention_pause(std::chrono::milliseconds pause,
                                           std::chrono::nanoseconds took);
 
