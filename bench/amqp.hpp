@@ -124,6 +124,10 @@ class SagaRig {
   // `failing_every` n, the n-th, 2n-th... saga's user is named kFailingUserPrefix... (the peers'
   // participant fails its step three).
   Round burst(std::size_t count, Duration limit, std::size_t failing_every = 0);
+  // Starts `count` sagas of bench_waiting_flow() and runs the orchestrator until each one's
+  // start is committed: they wait (in the store and in the orchestrator's cache) from then on.
+  void start_waiting(std::size_t count, Duration limit);
+  std::size_t waiting() const { return waiting_; }
 
  private:
   // Deletes the topology from the broker when it goes: declared first, so destroyed last, once
@@ -144,6 +148,7 @@ class SagaRig {
   std::unique_ptr<Orchestrator> orchestrator_;
   std::vector<std::unique_ptr<Process>> participants_;  // last: they stop first
   std::size_t started_ = 0;
+  std::size_t waiting_ = 0;  // sagas of the waiting flow started
 };
 
 // ---------------------------------------------------------------------------------------------

@@ -27,6 +27,12 @@ double seconds_since(Clock::time_point t);
 // must not be empty.
 double percentile(const std::vector<double>& sorted, double p);
 std::shared_ptr<const flow::Flow> bench_flow();
+// The heap bytes this process allocates and frees while counting is on (operator new/delete,
+// whatever the allocator): off but while memory is measured, so that it costs nothing else.
+void count_heap(bool on);
+std::int64_t heap_counted();
+// One step that waits for an event `bench.go` keyed by the input's user (none is ever sent).
+std::shared_ptr<const flow::Flow> bench_waiting_flow();
 
 // The four-step flow's services, answering every command ok at once.
 struct Participant {
@@ -104,6 +110,10 @@ struct PgOptions {
   // The peers' latency runs again, side by side, on classic queues (a rig of its own).
   bool peers_classic = false;
   std::size_t peers_failing_sagas = 5000;
+  // Cost as work grows: the maximum rate and the latency with these many sagas waiting for an
+  // event (cumulative, ascending; empty: not run), the latency run's sagas at each level.
+  std::vector<std::size_t> in_flight = {1000, 10000, 100000};
+  std::size_t in_flight_latency_sagas = 1000;
 };
 
 // Sagas over RabbitMQ with participant processes, then the raw broker limit and the ratio.

@@ -8,6 +8,7 @@
 //                  [--pg-latency-warmup S] [--pg-latency-csv FILE] [--pg-backlog N]
 //                  [--pg-side-rounds N] [--pg-side-with retention|dashboard|both]
 //                  [--pg-wait-sagas N] [--pg-wait-clients N]
+//                  [--pg-in-flight N,N,... (0: none)] [--pg-in-flight-latency-sagas N]
 //                  [--peers-sagas N]
 //                  [--peers-latency-sagas N] [--peers-rate R] [--peers-half-sagas N]
 //                  [--peers-failing-sagas N] [--peers-classic]]] [--broker-options N]
@@ -97,6 +98,15 @@ void operator delete(void* p, std::size_t) noexcept {
 }
 
 namespace sagaflow::bench {
+
+void count_heap(bool on) {
+  counting_heap = on;
+}
+
+std::int64_t heap_counted() {
+  return heap_in_use.load();
+}
+
 namespace {
 
 constexpr std::string_view kFourSteps = R"(
@@ -119,6 +129,22 @@ steps:
   - name: four
     irreversible: true
     command: { service: beta, name: four, input: { id: $steps.one.id } }
+)";
+
+// A saga that waits for an outside event that never comes (cost as work grows: the sagas in
+// flight). Its timeout is far off: a wait holds a timer row and a subscription all along.
+constexpr std::string_view kWaiting = R"(
+name: bench_wait
+version: 1
+input:
+  user: string
+steps:
+  - name: await_go
+    wait:
+      events: [bench.go]
+      correlate: $input.user
+      key: $event.user
+      timeout: 30d
 )";
 
 struct Figure {
@@ -153,13 +179,25 @@ double percentile(const std::vector<double>& sorted, double p) {
   return sorted[std::clamp<std::size_t>(rank, 1, sorted.size()) - 1];
 }
 
-std::shared_ptr<const flow::Flow> bench_flow() {
-  auto result = flow::load_flow_text(kFourSteps, "bench.yaml");
+namespace {
+
+std::shared_ptr<const flow::Flow> load_bench_flow(std::string_view text, const char* file) {
+  auto result = flow::load_flow_text(text, file);
   if (!result.ok()) {
     for (const auto& d : result.diagnostics) std::fprintf(stderr, "%s\n", d.to_string().c_str());
     std::exit(1);
   }
   return result.flow;
+}
+
+}  // namespace
+
+std::shared_ptr<const flow::Flow> bench_flow() {
+  return load_bench_flow(kFourSteps, "bench.yaml");
+}
+
+std::shared_ptr<const flow::Flow> bench_waiting_flow() {
+  return load_bench_flow(kWaiting, "bench_wait.yaml");
 }
 
 namespace {
@@ -296,6 +334,7 @@ int main(int argc, char** argv) {
       "                      [--pg-latency-csv FILE] [--pg-backlog N] [--pg-side-rounds N]\n"
       "                      [--pg-side-with retention|dashboard|both]\n"
       "                      [--pg-wait-sagas N] [--pg-wait-clients N] [--peers-sagas N]\n"
+      "                      [--pg-in-flight N,N,... (0: none)] [--pg-in-flight-latency-sagas N]\n"
       "                      [--peers-latency-sagas N] [--peers-rate R]\n"
       "                      [--peers-half-sagas N] [--peers-failing-sagas N]\n"
       "                      [--peers-classic]]]\n"
@@ -368,6 +407,18 @@ int main(int argc, char** argv) {
         pg.side_dashboard = with != "retention";
       } else if (arg == "--pg-wait-sagas") {
         pg.wait_sagas = std::stoul(value());
+      } else if (arg == "--pg-in-flight") {
+        pg.in_flight.clear();
+        const std::string list = value();
+        for (std::size_t at = 0; at < list.size();) {
+          const auto comma = std::min(list.find(',', at), list.size());
+          const auto level = std::stoul(list.substr(at, comma - at));
+          if (level > 0) pg.in_flight.push_back(level);
+          at = comma + 1;
+        }
+        std::sort(pg.in_flight.begin(), pg.in_flight.end());
+      } else if (arg == "--pg-in-flight-latency-sagas") {
+        pg.in_flight_latency_sagas = std::stoul(value());
       } else if (arg == "--pg-wait-clients") {
         pg.wait_clients = std::max(1, std::stoi(value()));
       } else if (arg == "--pg-raw-connections") {

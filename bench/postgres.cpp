@@ -894,7 +894,8 @@ double median(std::vector<double> v) {
 }
 
 struct SideBySide {
-  std::vector<double> without, with;  // sagas/s of each round's two runs
+  std::vector<double> without, with;                      // sagas/s of each round's two runs
+  std::vector<double> commit_without_us, commit_with_us;  // each run's commit time per transition
   double load_seconds = 0;
   std::uint64_t removed = 0;  // sagas retention removed during the runs with it
   std::size_t events = 0, gaps = 0, counts_read = 0;
@@ -921,7 +922,9 @@ SideBySide side_by_side(SagaRig& rig, TimedStore& store, const PgOptions& pg,
   for (std::size_t round = 0; round < pg.side_rounds; ++round) {
     // As before the latency run: what the load or the previous run left behind settles first.
     std::this_thread::sleep_for(2s);
-    s.without.push_back(double(pg.sagas) / burst(rig, store, pg.sagas, watched).seconds);
+    const Burst alone = burst(rig, store, pg.sagas, watched);
+    s.without.push_back(double(pg.sagas) / alone.seconds);
+    s.commit_without_us.push_back(1e6 * alone.commit / double(alone.writes));
     std::this_thread::sleep_for(2s);
     std::optional<DashboardWatch> dashboard;
     if (pg.side_dashboard) dashboard.emplace(admin.endpoint());
@@ -931,7 +934,9 @@ SideBySide side_by_side(SagaRig& rig, TimedStore& store, const PgOptions& pg,
         runner.emplace(retention, std::chrono::milliseconds(daemon.retention_pause_ms),
                        std::chrono::seconds(daemon.retention_interval_s));
       }
-      s.with.push_back(double(pg.sagas) / burst(rig, store, pg.sagas, watched).seconds);
+      const Burst beside = burst(rig, store, pg.sagas, watched);
+      s.with.push_back(double(pg.sagas) / beside.seconds);
+      s.commit_with_us.push_back(1e6 * beside.commit / double(beside.writes));
     }  // the runner's thread has ended: its pass is read below
     if (dashboard) {
       dashboard->stop();
@@ -1301,6 +1306,9 @@ void bench_broker_options(const AmqpOptions& amqp, std::size_t body_size, std::s
   }
 }
 
+void bench_in_flight(const AmqpOptions& o, const PgOptions& pg, const std::string& schema_name,
+                     postgres::Session& session);
+
 void bench_postgres(const AmqpOptions& amqp, const PgOptions& pg) {
   const std::string id = run_id();
   std::string schema_name = "bench_" + id;
@@ -1489,6 +1497,16 @@ void bench_postgres(const AmqpOptions& amqp, const PgOptions& pg) {
            *std::max_element(ratios.begin(), ratios.end()), "ratio");
     report(what + " side by side: sagas retention removed during the runs", double(s.removed),
            "sagas");
+    // How the commit's time grows with the store: the maximum-rate run above met a store of a
+    // few thousand sagas; these, the backlog's million finished ones (and retention removing
+    // them).
+    const double empty_commit = 1e6 * max.commit / double(max.writes);
+    report(what + " side by side: commit time per transition, a million finished sagas kept",
+           median(s.commit_without_us), "us");
+    report(what + " side by side: commit time per transition, a million finished, with the add",
+           median(s.commit_with_us), "us");
+    report(what + " side by side: commit time ratio, a million finished / the first run's",
+           median(s.commit_without_us) / empty_commit, "ratio");
     report(what + " side by side: dashboard saga events streamed", double(s.events), "events");
     report(what + " side by side: dashboard gap events (changes missed)", double(s.gaps), "events");
     report(what + " side by side: dashboard counts read", double(s.counts_read), "requests");
@@ -1538,12 +1556,89 @@ void bench_postgres(const AmqpOptions& amqp, const PgOptions& pg) {
   report(what + " ratio: transitions/s / concurrent single-row commits/s", transitions / concurrent,
          "ratio");
 
+  if (!pg.in_flight.empty()) bench_in_flight(o, pg, schema.name + "_flight", session);
+
   if (pg.peers_sagas > 0) {
     bench_peers(amqp, pg, schema.name + "_peers", durability,
                 RawLimits{.round_trips = round_trips,
                           .serial = serial,
                           .concurrent = concurrent,
                           .pair_sagas = sagas_per_s});
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Cost as work grows, on a store and a rig of their own: the maximum rate and the latency at one
+// fixed rate (half the first maximum) with no saga waiting, then with each of `pg.in_flight`
+// sagas in flight, each waiting for an event that never comes (its saga row, timer and
+// subscription in the store, its state in the orchestrator's cache); the heap they take (what
+// this process allocated and did not free while they started) and the commit's mean time.
+void bench_in_flight(const AmqpOptions& o, const PgOptions& pg, const std::string& schema_name,
+                     postgres::Session& session) {
+  Schema schema(pg.dsn, schema_name);
+  const std::string id = run_id();
+  const std::string application_name = "sagaflow-bench-flight-" + id;
+  postgres::PostgresStore store(postgres::PostgresOptions{
+      .dsn = pg.dsn, .schema = schema.name, .application_name = application_name});
+  TimedStore timed(store);
+  SagaRig rig(o, timed, "bench-flight-" + id);
+  const Watched watched = watch(rig, session, application_name, o.url);
+  const std::string what = "In flight:";
+
+  std::size_t completed = 1;  // the rig's first saga
+  double rate = 0, first_max = 0;
+  auto measure = [&](const std::string& label) {
+    const Burst b = burst(rig, timed, pg.sagas, watched);
+    const double sagas_per_s = double(pg.sagas) / b.seconds;
+    if (rate == 0) {
+      first_max = sagas_per_s;
+      rate = sagas_per_s / 2;
+    }
+    const auto warmup = static_cast<std::size_t>(std::ceil(rate * pg.latency_warmup));
+    std::this_thread::sleep_for(2s);
+    const Latency l = paced(rig, timed, o, warmup, pg.in_flight_latency_sagas, rate,
+                            "flight-" + std::to_string(rig.waiting()) + "-");
+    completed += pg.sagas + warmup + pg.in_flight_latency_sagas;
+    report(what + " " + label + ": four-step sagas/s", sagas_per_s, "sagas/s");
+    report(what + " " + label + ": sagas/s ratio to none waiting", sagas_per_s / first_max,
+           "ratio");
+    // Per transition: the rounds at the maximum rate are as large as the sagas in flight make
+    // them, so a commit's mean time says more about the round than about the store.
+    report(what + " " + label + ": commit time per transition at the maximum",
+           1e6 * b.commit / double(b.writes), "us");
+    report(what + " " + label + ": latency p50 at " + std::to_string(int(rate)) + " sagas/s",
+           l.percentile(0.50), "ms");
+    report(what + " " + label + ": latency p99 at " + std::to_string(int(rate)) + " sagas/s",
+           l.percentile(0.99), "ms");
+  };
+  measure("none waiting");
+  for (const std::size_t level : pg.in_flight) {
+    if (level <= rig.waiting()) continue;
+    const std::size_t adding = level - rig.waiting();
+    const auto heap_before = heap_counted();
+    count_heap(true);
+    const auto started = Clock::now();
+    rig.start_waiting(adding, 600s);
+    const double seconds = seconds_since(started);
+    count_heap(false);
+    const auto heap_after = heap_counted();
+    const std::string label = std::to_string(level) + " waiting";
+    report(what + " " + label + ": starting them", double(adding) / seconds, "sagas/s");
+    report(what + " " + label + ": heap per waiting saga (orchestrator process)",
+           (double(heap_after) - double(heap_before)) / double(adding), "bytes");
+    std::this_thread::sleep_for(2s);
+    measure(label);
+  }
+
+  std::size_t done = 0, waiting = 0, other = 0;
+  for (const auto& c : store.count_by_flow_and_status()) {
+    (c.status == "completed" ? done : c.status == "waiting" ? waiting : other) += c.count;
+  }
+  if (done != completed || waiting != rig.waiting() || other != 0) {
+    throw std::runtime_error(
+        "in flight: PostgreSQL holds " + std::to_string(done) + " completed, " +
+        std::to_string(waiting) + " waiting and " + std::to_string(other) + " other sagas, not " +
+        std::to_string(completed) + " and " + std::to_string(rig.waiting()) + " waiting");
   }
 }
 

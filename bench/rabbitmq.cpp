@@ -382,11 +382,13 @@ SagaRig::TopologyGuard::~TopologyGuard() {
 SagaRig::SagaRig(const AmqpOptions& o, Store& store, std::string prefix, SagaChangeFeed* changes)
     : options_(o) {
   auto plan = flows_.add(bench_flow());
+  auto events = plan->listened_events();
+  for (const auto& e : flows_.add(bench_waiting_flow())->listened_events()) events.push_back(e);
   rabbitmq::OrchestratorSettings settings{
       .connection = rabbitmq::ConnectionSettings::from_url(o.url),
       .topology = rabbitmq::Topology{.prefix = std::move(prefix),
                                      .queue_type = rabbitmq::queue_type_from(o.queue_type)},
-      .event_types = plan->listened_events(),
+      .event_types = std::move(events),
       .services = plan->services(),
       .prefetch = o.prefetch};
   guard_.topology = settings.topology;
@@ -468,8 +470,8 @@ Round SagaRig::burst(std::size_t count, Duration limit, std::size_t failing_ever
     while (answered < starts.size() && starts[answered].wait_for(0s) == std::future_status::ready) {
       starts[answered++].get();  // rethrows a refused start
     }
-    // A saga leaves the cache once its last transition is committed.
-    if (answered == starts.size() && orchestrator_->cached_sagas() == 0) return r;
+    // A saga leaves the cache once its last transition is committed; waiting ones stay.
+    if (answered == starts.size() && orchestrator_->cached_sagas() == waiting_) return r;
     if (r.rounds % 256 == 0) check_participants();
     if (Clock::now() > deadline) {
       throw std::runtime_error(std::to_string(orchestrator_->cached_sagas()) +
@@ -477,6 +479,31 @@ Round SagaRig::burst(std::size_t count, Duration limit, std::size_t failing_ever
                                std::to_string(limit.count() / 1000) + " s");
     }
   }
+}
+
+void SagaRig::start_waiting(std::size_t count, Duration limit) {
+  std::vector<std::future<StartResult>> starts;
+  starts.reserve(count);
+  for (std::size_t i = 0; i < count; ++i) {
+    starts.push_back(orchestrator_->start(
+        StartRequest{.flow = "bench_wait",
+                     .input = json::object{{"user", "w" + std::to_string(waiting_ + i)}}}));
+  }
+  const auto deadline = Clock::now() + limit;
+  std::size_t answered = 0;
+  for (std::size_t rounds = 1; answered < starts.size(); ++rounds) {
+    orchestrator_->run_once(options_.idle_wait);
+    while (answered < starts.size() && starts[answered].wait_for(0s) == std::future_status::ready) {
+      starts[answered++].get();  // rethrows a refused start
+    }
+    if (rounds % 256 == 0) check_participants();
+    if (Clock::now() > deadline) {
+      throw std::runtime_error(std::to_string(starts.size() - answered) +
+                               " waiting sagas not started after " +
+                               std::to_string(limit.count() / 1000) + " s");
+    }
+  }
+  waiting_ += count;
 }
 
 // ---------------------------------------------------------------------------------------------
