@@ -238,11 +238,11 @@ const Statement record_schedule_fire{
 // whatever its size: written as a join of the batch, not as NOT EXISTS per saga, which the
 // planner ran as a scan of the whole outbox for every saga (a busy outbox of 6,000 rows made a
 // batch of 500 take 1.4 s of the server's CPU instead of 0.1 s).
-#define SF_NAMED_AMONG(batch)                                                                 \
-  "SELECT o.saga_id COLLATE \"C\" AS id FROM outbox o JOIN " batch                            \
-  " x "                                                                                       \
-  "ON o.saga_id COLLATE \"C\" = x.id UNION SELECT b.saga_id FROM subscriptions b JOIN " batch \
-  " x ON b.saga_id = x.id"
+#define SF_NAMED_AMONG(batch)                           \
+  "SELECT o.saga_id COLLATE \"C\" AS id FROM outbox o " \
+  "JOIN " batch                                         \
+  " x ON o.saga_id COLLATE \"C\" = x.id "               \
+  "UNION SELECT b.saga_id FROM subscriptions b JOIN " batch " x ON b.saga_id = x.id"
 // $5, $6: the cursor (after the last saga of the page before; the smallest bigint for none). A
 // page of candidates, each with whether an outbox row or a subscription names it: the store
 // leaves those out and reads on until it has a page of the others.
