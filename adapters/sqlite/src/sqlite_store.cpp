@@ -5,8 +5,10 @@
 #include <map>
 #include <memory>
 #include <mutex>
+#include <unordered_set>
 
 #include "connection.hpp"
+#include "sagaflow/json.hpp"
 #include "schema.hpp"
 #include "statement.hpp"
 
@@ -173,12 +175,18 @@ struct Statements {
         count_finished(db,
                        std::string("SELECT count(*), coalesce(min(updated_at), 0) FROM sagas ") +
                            kFinishedWhere),
+        // Which sagas of a batch (?1, a JSON array of ids) an outbox row or a subscription names:
+        // each table scanned once against the batch. Asked per saga (NOT EXISTS in the DELETE),
+        // SQLite scanned both whole for every saga, under the write lock the orchestrator's
+        // commits wait for (neither table has an index on saga_id: one would cost every commit).
+        named_among(db,
+                    "SELECT saga_id FROM outbox WHERE saga_id IN (SELECT value FROM json_each(?1)) "
+                    "UNION SELECT saga_id FROM subscriptions "
+                    "WHERE saga_id IN (SELECT value FROM json_each(?1))"),
         remove_finished(db,
                         "DELETE FROM sagas WHERE id = ? AND version = ? "
                         "AND status IN ('completed', 'compensated', 'cancelled') "
-                        "AND NOT EXISTS (SELECT 1 FROM timers WHERE timers.saga_id = sagas.id) "
-                        "AND NOT EXISTS (SELECT 1 FROM subscriptions s WHERE s.saga_id = sagas.id) "
-                        "AND NOT EXISTS (SELECT 1 FROM outbox o WHERE o.saga_id = sagas.id)"),
+                        "AND NOT EXISTS (SELECT 1 FROM timers WHERE timers.saga_id = sagas.id)"),
         remove_history(db, "DELETE FROM history WHERE saga_id = ?"),
         insert_audit(db,
                      "INSERT INTO audit_log (at, actor, action, reason, request, result_status, "
@@ -211,7 +219,7 @@ struct Statements {
   Statement load, load_unfinished, find_by_key, find_subscriber, due_timers, unpublished, history;
   Statement count_by_flow_and_status, insert_flow_definition, flow_definition_source;
   Statement flow_definitions;
-  Statement finished, count_finished, remove_finished, remove_history;
+  Statement finished, count_finished, named_among, remove_finished, remove_history;
   Statement insert_audit, audit, pause_flow, unpause_flow, paused_flows;
   Statement save_schedule, schedules, pause_schedule, remove_schedule, record_schedule_fire;
 };
@@ -668,9 +676,20 @@ RemovedRows SqliteStore::remove_finished(std::span<const SagaRow> sagas) {
   std::lock_guard lock(impl_->mutex);
   Statements& st = *impl_->statements;
   RemovedRows removed;
+  json::array batch;
+  for (const SagaRow& saga : sagas) batch.emplace_back(saga.id);
+  const std::string ids = json::serialize(batch);  // bound without a copy: lives to the end
   run(st.begin);
   try {
+    // Read in the removing transaction (BEGIN IMMEDIATE: no other writer meanwhile).
+    std::unordered_set<std::string> named;
+    {
+      Use use(st.named_among);
+      use->bind_all(ids);
+      while (use->step()) named.insert(use->column_text(0));
+    }
     for (const SagaRow& saga : sagas) {
+      if (named.contains(saga.id)) continue;
       {
         Use use(st.remove_finished);
         use->bind_all(saga.id, static_cast<std::int64_t>(saga.version));
