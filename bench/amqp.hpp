@@ -130,6 +130,9 @@ class SagaRig {
   std::size_t waiting() const { return waiting_; }
 
  private:
+  // Runs the orchestrator until every start is answered and nothing but the waiting sagas is
+  // left in its cache.
+  Round settle(std::vector<std::future<StartResult>>& starts, Duration limit);
   // Deletes the topology from the broker when it goes: declared first, so destroyed last, once
   // the participants and the transport have stopped.
   struct TopologyGuard {

@@ -461,6 +461,22 @@ Round SagaRig::burst(std::size_t count, Duration limit, std::size_t failing_ever
     starts.push_back(orchestrator_->start(
         StartRequest{.flow = "bench", .input = json::object{{"user", user}, {"amount", 5}}}));
   }
+  return settle(starts, limit);
+}
+
+void SagaRig::start_waiting(std::size_t count, Duration limit) {
+  std::vector<std::future<StartResult>> starts;
+  starts.reserve(count);
+  for (std::size_t i = 0; i < count; ++i) {
+    starts.push_back(orchestrator_->start(
+        StartRequest{.flow = "bench_wait",
+                     .input = json::object{{"user", "w" + std::to_string(waiting_ + i)}}}));
+  }
+  waiting_ += count;  // once started they stay in the cache: settle() counts them there
+  settle(starts, limit);
+}
+
+Round SagaRig::settle(std::vector<std::future<StartResult>>& starts, Duration limit) {
   const auto deadline = Clock::now() + limit;
   Round r;
   std::size_t answered = 0;
@@ -475,35 +491,11 @@ Round SagaRig::burst(std::size_t count, Duration limit, std::size_t failing_ever
     if (r.rounds % 256 == 0) check_participants();
     if (Clock::now() > deadline) {
       throw std::runtime_error(std::to_string(orchestrator_->cached_sagas()) +
-                               " sagas still running after " +
-                               std::to_string(limit.count() / 1000) + " s");
+                               " sagas still cached (" + std::to_string(waiting_) +
+                               " of them waiting) after " + std::to_string(limit.count() / 1000) +
+                               " s");
     }
   }
-}
-
-void SagaRig::start_waiting(std::size_t count, Duration limit) {
-  std::vector<std::future<StartResult>> starts;
-  starts.reserve(count);
-  for (std::size_t i = 0; i < count; ++i) {
-    starts.push_back(orchestrator_->start(
-        StartRequest{.flow = "bench_wait",
-                     .input = json::object{{"user", "w" + std::to_string(waiting_ + i)}}}));
-  }
-  const auto deadline = Clock::now() + limit;
-  std::size_t answered = 0;
-  for (std::size_t rounds = 1; answered < starts.size(); ++rounds) {
-    orchestrator_->run_once(options_.idle_wait);
-    while (answered < starts.size() && starts[answered].wait_for(0s) == std::future_status::ready) {
-      starts[answered++].get();  // rethrows a refused start
-    }
-    if (rounds % 256 == 0) check_participants();
-    if (Clock::now() > deadline) {
-      throw std::runtime_error(std::to_string(starts.size() - answered) +
-                               " waiting sagas not started after " +
-                               std::to_string(limit.count() / 1000) + " s");
-    }
-  }
-  waiting_ += count;
 }
 
 // ---------------------------------------------------------------------------------------------
