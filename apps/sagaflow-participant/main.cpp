@@ -48,6 +48,7 @@ struct Options {
   std::vector<std::string> services;
   std::string amqp_url;
   std::string prefix = "sagaflow";
+  std::string queue_type = "quorum";
   int threads = 2;
   bool demo_data = false;
   std::string seed;    // a JSON file of set-up calls (sagas/seed_file.hpp)
@@ -59,7 +60,8 @@ struct Options {
 std::string usage(const sagaflow::sagas::Participants& participants) {
   std::string services;
   for (const auto& name : participants.service_names()) services += " " + name;
-  return "usage: sagaflow-participant SERVICE... [--amqp URL] [--amqp-prefix P] [--threads N] "
+  return "usage: sagaflow-participant SERVICE... [--amqp URL] [--amqp-prefix P] "
+         "[--amqp-queue-type T] [--threads N] "
          "[--demo-data] [--seed FILE] [--state FILE] [--report FILE]\n"
          "       sagaflow-participant --state FILE --print-report [--demo-data] [--seed FILE] "
          "[SERVICE...]\n"
@@ -68,6 +70,7 @@ std::string usage(const sagaflow::sagas::Participants& participants) {
          "\n"
          "  --amqp URL        the broker (default: $SAGAFLOW_AMQP_URL)\n"
          "  --amqp-prefix P   the topology's name prefix (default: sagaflow)\n"
+         "  --amqp-queue-type T   quorum (default) or classic: as the orchestrator's\n"
          "  --threads N       handler threads (default: 2)\n"
          "  --demo-data       seed the accounts, stock and codes the demo scenarios use\n"
          "  --seed FILE       seed them from FILE instead: a JSON list of set-up calls, e.g.\n"
@@ -96,6 +99,8 @@ std::string parse(int argc, char** argv, Options& o) {
       o.amqp_url = value();
     } else if (arg == "--amqp-prefix") {
       o.prefix = value();
+    } else if (arg == "--amqp-queue-type") {
+      o.queue_type = value();
     } else if (arg == "--threads") {
       o.threads = std::atoi(value().c_str());
     } else if (arg == "--report") {
@@ -124,6 +129,10 @@ std::string parse(int argc, char** argv, Options& o) {
   if (o.amqp_url.empty()) return "no broker: give --amqp URL or set SAGAFLOW_AMQP_URL";
   if (o.threads < 1 || o.threads > 64) return "--threads must be between 1 and 64";
   if (o.prefix.empty()) return "--amqp-prefix may not be empty";
+  if (o.queue_type != "quorum" && o.queue_type != "classic") {
+    return "--amqp-queue-type is quorum or classic, not '" +
+           sagaflow::text::printable(o.queue_type) + "'";
+  }
   return {};
 }
 
@@ -239,6 +248,7 @@ int main(int argc, char** argv) {
     return 2;
   }
   settings.topology.prefix = options.prefix;
+  settings.topology.queue_type = sagaflow::rabbitmq::queue_type_from(options.queue_type);
 
   BrokerWatch broker(options.services);
   boost::asio::io_context handlers;

@@ -146,6 +146,12 @@ void apply(Config& c, const std::string& key, const std::string& value, const st
   } else if (key == "amqp_prefix") {
     if (value.empty()) throw ConfigError(where + ": amqp_prefix may not be empty");
     c.amqp_prefix = value;
+  } else if (key == "amqp_queue_type") {
+    if (value != "quorum" && value != "classic") {
+      throw ConfigError(where + ": expected quorum or classic, found '" +
+                        sagaflow::text::printable(value) + "'");
+    }
+    c.amqp_queue_type = value;
   } else if (key == "tls_ca_file") {
     c.tls_ca_file = value;
   } else if (key == "tls_cert_file") {
@@ -210,6 +216,7 @@ const std::map<std::string, std::string>& environment_names() {
       {"SAGAFLOW_MAX_IN_FLIGHT_PER_SERVICE", "max_in_flight_per_service"},
       {"SAGAFLOW_AMQP_URL", "amqp_url"},
       {"SAGAFLOW_AMQP_PREFIX", "amqp_prefix"},
+      {"SAGAFLOW_AMQP_QUEUE_TYPE", "amqp_queue_type"},
       {"SAGAFLOW_TLS_CA_FILE", "tls_ca_file"},
       {"SAGAFLOW_TLS_CERT_FILE", "tls_cert_file"},
       {"SAGAFLOW_TLS_KEY_FILE", "tls_key_file"},
@@ -340,6 +347,8 @@ std::string usage() {
          "                    process (256; 0: no limit); the others wait in the store\n"
          "  --amqp URL        run over RabbitMQ (amqp:// or amqps://) instead of in-process\n"
          "  --amqp-prefix P   the topology's name prefix (default: sagaflow)\n"
+         "  --amqp-queue-type T   quorum (default; clusters) or classic (one node: faster\n"
+         "                    hand-over; every process of the deployment must say the same)\n"
          "  --tls-ca-file F, --tls-cert-file F, --tls-key-file F, --tls-verify-peer B,\n"
          "  --tls-verify-hostname B   TLS for amqps://, passed to rabbitmq-c\n"
          "  --admin-listen HOST:PORT   the admin endpoint (default: 127.0.0.1:7070); other\n"

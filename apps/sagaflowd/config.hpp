@@ -31,6 +31,8 @@ struct Config {
   // RabbitMQ; empty = the embedded in-process bus.
   std::string amqp_url;
   std::string amqp_prefix = "sagaflow";  // the topology's names (docs/protocol.md)
+  // "quorum" (the default) or "classic", for every queue of the deployment (docs/protocol.md).
+  std::string amqp_queue_type = "quorum";
   std::string tls_ca_file;
   std::string tls_cert_file;
   std::string tls_key_file;

@@ -165,6 +165,7 @@ std::unique_ptr<sagaflow::rabbitmq::OrchestratorTransport> open_broker(
     dependencies.report("broker", up, error);
   };
   settings.topology.prefix = config.amqp_prefix;
+  settings.topology.queue_type = sagaflow::rabbitmq::queue_type_from(config.amqp_queue_type);
   settings.partitions = config.partitions;
   settings.services.assign(declared.services.begin(), declared.services.end());
   settings.event_types.assign(declared.events.begin(), declared.events.end());

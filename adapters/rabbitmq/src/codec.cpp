@@ -2,6 +2,7 @@
 
 #include <cstdint>
 #include <limits>
+#include <span>
 
 #include "sagaflow/json.hpp"
 
@@ -200,25 +201,62 @@ std::optional<Undecodable> decode(const amqp_basic_properties_t& p, amqp_bytes_t
   return std::nullopt;
 }
 
-void dead_letter_properties(const amqp_basic_properties_t& original, const ExtraHeaders& extra,
-                            EncodedProperties& out) {
+namespace {
+
+// The original's properties, its headers but those named in `replaced`, delivery_mode 2 and no
+// expiration: a copy the adapter publishes in the original's place lasts until it is consumed.
+void copy_properties(const amqp_basic_properties_t& original,
+                     std::span<const std::string_view> replaced, EncodedProperties& out) {
   out.properties = original;
   auto& h = out.headers;
   h.clear();
   if (original._flags & AMQP_BASIC_HEADERS_FLAG) {
     for (int i = 0; i < original.headers.num_entries; ++i) {
       const auto& e = original.headers.entries[i];
-      bool replaced = false;
-      for (const auto& [key, value] : extra) replaced = replaced || equals(e.key, key);
-      if (!replaced) h.push_back(e);
+      bool drop = false;
+      for (auto key : replaced) drop = drop || equals(e.key, key);
+      if (!drop) h.push_back(e);
     }
   }
-  for (const auto& [key, value] : extra) h.push_back(string_entry(key, value));
   out.properties._flags |= AMQP_BASIC_HEADERS_FLAG | AMQP_BASIC_DELIVERY_MODE_FLAG;
   out.properties._flags &= ~AMQP_BASIC_EXPIRATION_FLAG;
   out.properties.delivery_mode = AMQP_DELIVERY_PERSISTENT;
-  out.properties.headers.num_entries = static_cast<int>(h.size());
-  out.properties.headers.entries = h.data();
+}
+
+void point_at_headers(EncodedProperties& out) {
+  out.properties.headers.num_entries = static_cast<int>(out.headers.size());
+  out.properties.headers.entries = out.headers.data();
+}
+
+}  // namespace
+
+void dead_letter_properties(const amqp_basic_properties_t& original, const ExtraHeaders& extra,
+                            EncodedProperties& out) {
+  std::vector<std::string_view> replaced;
+  for (const auto& [key, value] : extra) replaced.push_back(key);
+  copy_properties(original, replaced, out);
+  for (const auto& [key, value] : extra) out.headers.push_back(string_entry(key, value));
+  point_at_headers(out);
+}
+
+std::uint32_t returns_counted(const amqp_basic_properties_t& p) {
+  const auto* v = find(p, kReturnsHeader);
+  if (v == nullptr) return 0;
+  auto n = integer(*v);
+  if (!n || *n < 0 || *n > std::numeric_limits<std::uint32_t>::max()) return 0;
+  return static_cast<std::uint32_t>(*n);
+}
+
+void returned_properties(const amqp_basic_properties_t& original, std::uint32_t returns,
+                         EncodedProperties& out) {
+  const std::string_view replaced[] = {kReturnsHeader};
+  copy_properties(original, replaced, out);
+  amqp_table_entry_t count{};
+  count.key = bytes(kReturnsHeader);
+  count.value.kind = AMQP_FIELD_KIND_I64;
+  count.value.value.i64 = returns;
+  out.headers.push_back(count);
+  point_at_headers(out);
 }
 
 ReceivedProperties::ReceivedProperties(amqp_message_t& message)

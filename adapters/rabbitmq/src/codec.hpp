@@ -3,6 +3,7 @@
 // Internal: the only place besides link.cpp that sees rabbitmq-c types.
 #include <amqp.h>
 
+#include <cstdint>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -43,6 +44,19 @@ std::optional<Undecodable> decode(const amqp_basic_properties_t& properties, amq
 // in the dead-letter queue until someone takes it (docs/protocol.md §9).
 void dead_letter_properties(const amqp_basic_properties_t& original, const ExtraHeaders& extra,
                             EncodedProperties& out);
+
+// On classic queues, which count no deliveries, the adapter counts a message's returns itself:
+// a redelivered message is published again with this header one higher, and the original acked
+// (docs/protocol.md §3, "Classic queues").
+inline constexpr std::string_view kReturnsHeader = "x-sagaflow-returns";
+
+// The returns counted so far: the header's value, 0 when absent or not a whole number >= 0.
+std::uint32_t returns_counted(const amqp_basic_properties_t& properties);
+
+// The copy that goes back to the queue: the delivery's own properties, every one unchanged,
+// with kReturnsHeader set to `returns`.
+void returned_properties(const amqp_basic_properties_t& original, std::uint32_t returns,
+                         EncodedProperties& out);
 
 // The properties of a delivery as received, kept (in the pool amqp_read_message made for them)
 // while the delivery is unacknowledged, so that its dead letter carries them unchanged, whoever

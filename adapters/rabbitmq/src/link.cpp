@@ -335,6 +335,7 @@ std::string Link::open() {
   next_seq_ = 1;
   unconfirmed_.clear();
   outstanding_.clear();
+  held_.clear();
   consumers_.clear();
   if (settings_.events_only) return {};
 
@@ -494,6 +495,7 @@ void Link::fail(const std::string& error, bool deliberate) {
   set_error(settings_.name + ": " + error);
   consumers_.clear();
   outstanding_.clear();
+  held_.clear();
   next_seq_ = 1;
   auto pending = std::move(unconfirmed_);
   unconfirmed_.clear();
@@ -595,6 +597,7 @@ void Link::on_deliver(const amqp_frame_t& frame) {
   const std::uint64_t raw = d->delivery_tag;
   const std::string consumer = to_string(d->consumer_tag);
   const std::string routing_key = to_string(d->routing_key);
+  const bool redelivered = d->redelivered != 0;
   amqp_message_t message{};
   auto reply = amqp_read_message(conn_, frame.channel, &message, 0);
   if (!ok(reply)) return fail("reading a delivery: " + describe(reply));
@@ -626,8 +629,67 @@ void Link::on_deliver(const amqp_frame_t& frame) {
     amqp_bytes_free(message.body);
     return;
   }
+  if (redelivered && counts_returns(in.queue)) {
+    const std::uint64_t returns = std::uint64_t{returns_counted(received)} + 1;
+    if (returns > settings_.topology.delivery_limit) {
+      dead_letter_publish(raw, DeadLetterCode::delivery_limit,
+                          "returned " + std::to_string(returns) + " times to '" + in.queue +
+                              "', over the delivery limit of " +
+                              std::to_string(settings_.topology.delivery_limit),
+                          message.body, "dead letter of " + describe(in.message));
+    } else {
+      return_to_queue(raw, static_cast<std::uint32_t>(returns), message.body, std::move(in));
+    }
+    amqp_bytes_free(message.body);
+    return;
+  }
   amqp_bytes_free(message.body);
+  if (auto held = held_.find(in.message.id); held != held_.end()) {
+    held->second.copies.push_back(std::move(in));
+    return;
+  }
   on_delivery_(std::move(in));
+}
+
+bool Link::counts_returns(const std::string& queue) const {
+  return settings_.topology.queue_type == QueueType::classic && !queue.empty() &&
+         queue != settings_.topology.dead_letter_queue();
+}
+
+void Link::return_to_queue(std::uint64_t raw, std::uint32_t returns, amqp_bytes_t body,
+                           Incoming in) {
+  const auto& original = outstanding_.at(raw);
+  EncodedProperties copy;
+  returned_properties(original.properties.get(), returns, copy);
+  auto what = "return of " + describe(in.message) + " to '" + original.queue + "'";
+  auto message_id = in.message.id;
+  const auto generation = generation_.load();
+  // The broker hands the copy to its consumers before it confirms it; held until the original
+  // is acked, the copy cannot crash this process while the original would still come back too.
+  ++held_[message_id].returns;
+  auto kept = std::make_shared<Incoming>(std::move(in));
+  auto batch = std::make_shared<Batch>();
+  batch->remaining = 1;
+  batch->done = [this, generation, raw, kept](const PublishResult& r) {
+    // Connection lost: the broker redelivers the original (and the copy, if it took it).
+    if (conn_ == nullptr || generation_.load() != generation || !outstanding_.count(raw)) return;
+    if (r.error.empty()) {
+      const std::uint64_t tag = (generation << kGenerationShift) | raw;
+      ack(std::span(&tag, 1));
+    } else if (!r.lost) {
+      // The copy was refused: the original is handled as it is, uncounted, rather than
+      // returned again at once, in a loop.
+      on_delivery_(std::move(*kept));
+    }
+    auto held = held_.find(kept->message.id);
+    if (held == held_.end() || --held->second.returns > 0) return;
+    auto copies = std::move(held->second.copies);
+    held_.erase(held);
+    for (auto& copy : copies) on_delivery_(std::move(copy));
+  };
+  // To the default exchange, whose routing key is the queue's name: back to this queue only.
+  publish_one("", original.queue, true, copy.properties, body, std::move(message_id),
+              std::move(what), batch);
 }
 
 bool Link::is_current(std::uint64_t tag) const {

@@ -179,6 +179,12 @@ class Link {
                    std::string message_id, std::string what, const std::shared_ptr<Batch>& batch);
   void dead_letter_publish(std::uint64_t raw, DeadLetterCode code, std::string detail,
                            amqp_bytes_t body, std::string what);
+  // Classic queues count no deliveries: the link counts a message's returns itself, on the
+  // message (kReturnsHeader), for every queue but the dead letters'.
+  bool counts_returns(const std::string& queue) const;
+  // Publishes a copy of the redelivered input, its returns counted, back to its queue, then
+  // acks the original; a refused copy leaves the original to be handled as it is.
+  void return_to_queue(std::uint64_t raw, std::uint32_t returns, amqp_bytes_t body, Incoming in);
   static void settle(const std::shared_ptr<Batch>& batch, const std::string& error, bool unroutable,
                      bool lost);
   void set_error(std::string error);
@@ -203,7 +209,14 @@ class Link {
   amqp_connection_state_t conn_ = nullptr;
   std::uint64_t next_seq_ = 1;
   std::map<std::uint64_t, Pending> unconfirmed_;
-  std::map<std::uint64_t, Outstanding> outstanding_;        // by raw delivery tag
+  std::map<std::uint64_t, Outstanding> outstanding_;  // by raw delivery tag
+  // Inputs returned to their queue whose copies are not yet confirmed, by message id, and the
+  // deliveries of that id held back until they are (return_to_queue).
+  struct Held {
+    int returns = 0;
+    std::vector<Incoming> copies;
+  };
+  std::unordered_map<std::string, Held> held_;
   std::unordered_map<std::string, std::string> consumers_;  // consumer tag -> queue
   std::chrono::steady_clock::time_point last_heard_{};
   std::chrono::steady_clock::time_point last_heartbeat_sent_{};

@@ -434,6 +434,22 @@ TEST_CASE("the orchestrator's dead_letter sends the input with its reason and ac
   CHECK(orchestrator.receive(again, 10, Duration(500)) == 0);
 }
 
+// Takes the one input of the queue again and again, handing each delivery (numbered from 1) to
+// `each`, which returns it somehow, until none comes within 2 s; returns how many came.
+namespace {
+int deliver_until_gone(OrchestratorTransport& orchestrator,
+                       const std::function<void(const std::vector<Delivery>&, int)>& each) {
+  int deliveries = 0;
+  while (true) {
+    auto got = receive_n(orchestrator, 1, 2000ms);
+    if (got.empty()) return deliveries;
+    ++deliveries;
+    REQUIRE(deliveries < 10);
+    each(got, deliveries);
+  }
+}
+}  // namespace
+
 TEST_CASE("an input returned more than 3 times ends in the dead-letter queue") {
   Scratch scratch("poison", {});
   const auto& t = scratch.topology();
@@ -441,19 +457,69 @@ TEST_CASE("an input returned more than 3 times ends in the dead-letter queue") {
   orchestrator.wait_connected(Duration(10000));
   Message r = reply("poison-1", t.reply_queue());
   orchestrator.publish(std::span(&r, 1));
-  int deliveries = 0;
-  while (true) {
-    auto got = receive_n(orchestrator, 1, 2000ms);
-    if (got.empty()) break;
-    ++deliveries;
-    REQUIRE(deliveries < 10);
-    orchestrator.requeue(tags_of(got));
-  }
+  const int deliveries = deliver_until_gone(
+      orchestrator,
+      [&](const std::vector<Delivery>& got, int) { orchestrator.requeue(tags_of(got)); });
   MESSAGE("delivered " << deliveries << " times before the broker dead-lettered it");
   CHECK(deliveries == 1 + static_cast<int>(t.delivery_limit));
   auto d = scratch.probe().get_within(t.dead_letter_queue(), 5000ms);
   REQUIRE(d);
   CHECK(d->message_id == "poison-1");
+}
+
+TEST_CASE("on classic queues the adapter counts returns: past the limit, a dead letter") {
+  // Classic queues count no deliveries; the adapter does, on the message. A return is a requeue
+  // or a connection lost with the input unacknowledged (a crash, as the broker sees it).
+  Scratch scratch("poison-classic", {});
+  Topology t = scratch.topology();
+  t.queue_type = QueueType::classic;
+  OrchestratorTransport orchestrator(orchestrator_settings(t, {}));
+  orchestrator.wait_connected(Duration(10000));
+  Message r = reply("poison-classic-1", t.reply_queue());
+  r.body = R"({"poison":true})";
+  orchestrator.publish(std::span(&r, 1));
+  const int deliveries =
+      deliver_until_gone(orchestrator, [&](const std::vector<Delivery>& got, int delivery) {
+        CHECK(got[0].message.id == r.id);
+        CHECK(got[0].message.body == r.body);
+        if (delivery % 2 == 1) {
+          orchestrator.requeue(tags_of(got));
+        } else {
+          const auto before = orchestrator.connections();
+          orchestrator.interrupt();
+          REQUIRE(eventually([&] { return orchestrator.connections() > before; }));
+        }
+      });
+  CHECK(deliveries == 1 + static_cast<int>(t.delivery_limit));
+  auto& probe = scratch.probe();
+  auto d = probe.get_within(t.dead_letter_queue(), 5000ms);
+  REQUIRE(d);
+  CHECK(d->message_id == r.id);
+  CHECK(d->body == r.body);
+  CHECK(d->headers["x-sagaflow-reason-code"] == "delivery_limit");
+  CHECK(d->headers["x-sagaflow-reason"] ==
+        "returned 4 times to '" + t.reply_queue() + "', over the delivery limit of 3");
+  CHECK(d->headers["x-sagaflow-queue"] == t.reply_queue());
+  CHECK(d->headers["x-sagaflow-returns"] == "3");
+  CHECK(d->headers["causation-id"] == r.causation_id);
+  CHECK(probe.ready(t.reply_queue()) == 0);
+
+  // Below the limit a returned input comes back once per return, the same message, and is
+  // gone once acked: no copy is left behind.
+  Message fine = reply("fine-classic-1", t.reply_queue());
+  orchestrator.publish(std::span(&fine, 1));
+  auto first = receive_n(orchestrator, 1);
+  REQUIRE(first.size() == 1);
+  orchestrator.requeue(tags_of(first));
+  auto second = receive_n(orchestrator, 1);
+  REQUIRE(second.size() == 1);
+  CHECK(second[0].message.id == fine.id);
+  CHECK(second[0].message.body == fine.body);
+  orchestrator.ack(tags_of(second));
+  std::vector<Delivery> more;
+  CHECK(orchestrator.receive(more, 10, Duration(1000)) == 0);
+  CHECK(eventually([&] { return probe.ready(t.reply_queue()) == 0; }));
+  CHECK_FALSE(probe.get_within(t.dead_letter_queue(), 500ms));
 }
 
 TEST_CASE("unacknowledged inputs come back after the transport is closed and reopened") {

@@ -39,13 +39,15 @@ inline std::string broker_url() {
 // on the shared test servers unless a broker URL or a PostgreSQL DSN of the test's own is given.
 class Deployment {
  public:
+  // `queue_type`: quorum or classic, for the daemons and the participants alike.
   explicit Deployment(const std::string& name, int daemons = 1, std::string broker = {},
-                      std::string dsn = {})
+                      std::string dsn = {}, std::string queue_type = "quorum")
       : scratch_(dsn.empty() ? sagaflow::postgres::testing::test_dsn() : dsn),
         broker_(broker.empty() ? broker_url() : broker),
         prefix_("t.crash-" + name + "-" + std::to_string(::getpid())),
         dir_(std::filesystem::temp_directory_path() / prefix_),
-        daemons_(daemons) {
+        daemons_(daemons),
+        queue_type_(std::move(queue_type)) {
     for (int i = 0; i < daemons; ++i)
       urls_.push_back("http://127.0.0.1:" + std::to_string(free_port()));
     std::filesystem::remove_all(dir_);
@@ -54,7 +56,7 @@ class Deployment {
       participants_.push_back(std::make_unique<Process>(
           std::vector<std::string>{std::string(SAGAFLOW_BINARY_DIR) + "/apps/sagaflow-participant",
                                    service, "--amqp", broker_, "--amqp-prefix", prefix_,
-                                   "--demo-data", "--report",
+                                   "--amqp-queue-type", queue_type_, "--demo-data", "--report",
                                    (dir_ / (std::string(service) + ".json")).string()},
           std::map<std::string, std::string>{}, (dir_ / "participants.log").string()));
     }
@@ -81,6 +83,7 @@ class Deployment {
         {"SAGAFLOW_PG_SCHEMA", scratch_.schema()},
         {"SAGAFLOW_AMQP_URL", broker_},
         {"SAGAFLOW_AMQP_PREFIX", prefix_},
+        {"SAGAFLOW_AMQP_QUEUE_TYPE", queue_type_},
         {"SAGAFLOW_FLOWS", std::string(SAGAFLOW_SOURCE_DIR) + "/definitions"},
         {"SAGAFLOW_ADMIN_LISTEN", urls_.at(index).substr(7)},
         {"SAGAFLOW_FAULT_AT", fault}};
@@ -277,6 +280,7 @@ class Deployment {
   std::vector<std::string> urls_;
   std::vector<std::unique_ptr<Process>> participants_;
   std::vector<std::unique_ptr<Process>> daemons_;
+  std::string queue_type_;
   int crashes_ = 0;
 };
 

@@ -45,6 +45,16 @@ TEST_CASE("sagaflowd config: embedded by default, with the definitions folder an
   CHECK(c.flows == "definitions");
   CHECK(c.db == "sagaflow.db");
   CHECK(c.amqp_prefix == "sagaflow");
+  CHECK(c.amqp_queue_type == "quorum");
+}
+
+TEST_CASE("sagaflowd config: the queue type is quorum or classic, from any source") {
+  CHECK(load_config({"--amqp-queue-type", "classic"}, environment({})).amqp_queue_type ==
+        "classic");
+  CHECK(load_config({}, environment({{"SAGAFLOW_AMQP_QUEUE_TYPE", "classic"}})).amqp_queue_type ==
+        "classic");
+  CHECK(error_of({"--amqp-queue-type", "lazy"}) ==
+        "--amqp-queue-type: expected quorum or classic, found 'lazy'");
 }
 
 TEST_CASE("sagaflowd config: the command line beats the environment, which beats the file") {

@@ -25,6 +25,7 @@ enum class DeadLetterCode : std::uint8_t {
   load_failed,         // its saga could not be read from the store
   processing_failed,   // the engine threw on it; the saga is untouched
   start_refused,       // an event that starts a saga whose start was refused (bad input)
+  delivery_limit,      // returned to a classic queue more often than the topology's limit
 };
 
 inline constexpr std::array kDeadLetterCodes = {
@@ -33,14 +34,14 @@ inline constexpr std::array kDeadLetterCodes = {
     DeadLetterCode::no_reply_to,        DeadLetterCode::unroutable,
     DeadLetterCode::unknown_saga,       DeadLetterCode::unmatched_event,
     DeadLetterCode::load_failed,        DeadLetterCode::processing_failed,
-    DeadLetterCode::start_refused,
+    DeadLetterCode::start_refused,      DeadLetterCode::delivery_limit,
 };
 // Every code once, in the enum's order: a code's value indexes tables of counts.
 static_assert([] {
   for (std::size_t i = 0; i < kDeadLetterCodes.size(); ++i) {
     if (static_cast<std::size_t>(kDeadLetterCodes[i]) != i) return false;
   }
-  return static_cast<std::size_t>(DeadLetterCode::start_refused) + 1 == kDeadLetterCodes.size();
+  return static_cast<std::size_t>(DeadLetterCode::delivery_limit) + 1 == kDeadLetterCodes.size();
 }());
 
 inline const char* to_string(DeadLetterCode code) {
@@ -67,6 +68,8 @@ inline const char* to_string(DeadLetterCode code) {
       return "processing_failed";
     case DeadLetterCode::start_refused:
       return "start_refused";
+    case DeadLetterCode::delivery_limit:
+      return "delivery_limit";
   }
   return "unknown";
 }
