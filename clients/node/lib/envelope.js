@@ -99,17 +99,46 @@ function replyOptions(command, reply) {
   return options;
 }
 
-/** Section 9: the original envelope kept whole, plus the reason and the source queue. */
-function deadLetterOptions(properties, reason, queue) {
+/** A message's properties, persistent, with these headers. */
+function copyOptions(properties, headers) {
   const options = {};
   for (const name of ['contentType', 'contentEncoding', 'priority', 'correlationId', 'replyTo',
     'messageId', 'timestamp', 'type', 'userId', 'appId']) {
     if (properties[name] !== undefined) options[name] = properties[name];
   }
-  options.headers = { ...(properties.headers || {}), 'x-sagaflow-reason': reason,
-    'x-sagaflow-queue': queue };
+  options.headers = headers;
   options.deliveryMode = 2;
   return options;
+}
+
+/**
+ * Section 9: the original envelope kept whole, plus the reason (and its code, when the reason
+ * is one of the fixed set's) and the source queue.
+ */
+function deadLetterOptions(properties, reason, queue, code = '') {
+  const headers = { ...(properties.headers || {}), 'x-sagaflow-reason': reason };
+  if (code) headers['x-sagaflow-reason-code'] = code;
+  headers['x-sagaflow-queue'] = queue;
+  return copyOptions(properties, headers);
+}
+
+const QUEUE_TYPES = ['quorum', 'classic'];
+const DELIVERY_LIMIT = 3;
+const RETURNS_HEADER = 'x-sagaflow-returns';
+
+/** Section 2, classic queues: the returns the message carries (absent or not a count: 0). */
+function returnsCounted(properties) {
+  const value = (properties.headers || {})[RETURNS_HEADER];
+  return Number.isInteger(value) && value >= 0 ? value : 0;
+}
+
+/**
+ * Section 2, classic queues: the copy published back, every property and header as received
+ * but the returns counted.
+ */
+function returnedOptions(properties, returns) {
+  return { ...copyOptions(properties, { ...(properties.headers || {}), [RETURNS_HEADER]: returns }),
+    mandatory: true };
 }
 
 /** Section 8, outside events. */
@@ -120,11 +149,18 @@ function eventOptions(eventType, messageId, traceparent = '') {
     mandatory: true };
 }
 
-/** Section 2: exactly what the orchestrator declares, or the broker refuses the queue. */
-function workQueueArguments(prefix) {
+/**
+ * Section 2: exactly what the orchestrator declares, or the broker refuses the queue. Classic
+ * queues (one node) take no delivery limit: the consumer counts returns itself.
+ */
+function workQueueArguments(prefix, queueType = 'quorum') {
+  if (queueType === 'classic') {
+    return { 'x-queue-type': 'classic', 'x-dead-letter-exchange': `${prefix}.dead` };
+  }
   return { 'x-queue-type': 'quorum', 'x-dead-letter-exchange': `${prefix}.dead`,
-    'x-delivery-limit': 3 };
+    'x-delivery-limit': DELIVERY_LIMIT };
 }
 
-module.exports = { MAX_MESSAGE_BYTES, Undecodable, decode, replyOptions, deadLetterOptions,
-  eventOptions, workQueueArguments };
+module.exports = { MAX_MESSAGE_BYTES, QUEUE_TYPES, DELIVERY_LIMIT, Undecodable, decode,
+  replyOptions, deadLetterOptions, eventOptions, workQueueArguments, returnsCounted,
+  returnedOptions };

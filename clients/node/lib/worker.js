@@ -32,9 +32,13 @@ class TechnicalError extends Error {
 class Worker {
   /**
    * new Worker(url, 'points', inbox, {prefix, prefetch, batchSize, maxMessageBytes,
-   *   reconnectMin, reconnectMax, fault, log})
+   *   reconnectMin, reconnectMax, fault, log, queueType})
    */
   constructor(url, service, inbox, options = {}) {
+    this.queueType = options.queueType || 'quorum'; // as the whole deployment's (section 2)
+    if (!envelope.QUEUE_TYPES.includes(this.queueType)) {
+      throw new Error(`queueType is quorum or classic, not '${printable(this.queueType)}'`);
+    }
     this.url = url;
     this.service = service;
     this.inbox = inbox;
@@ -54,6 +58,8 @@ class Worker {
     this.scheduled = false;
     this.chain = Promise.resolve();
     this.returned = new Map();
+    // Classic queues: message id -> {returns not yet confirmed, deliveries held back}.
+    this.held = new Map();
     this.onReady = null;
   }
 
@@ -113,6 +119,7 @@ class Worker {
       this.channel = channel;
       this.pending = [];
       this.returned = new Map();
+      this.held = new Map();
       channel.on('return', (message) => {
         this.returned.set(message.properties.messageId,
           `${message.fields.replyCode} ${message.fields.replyText}`);
@@ -142,7 +149,7 @@ class Worker {
   /** Section 2: what a worker declares, with exactly the orchestrator's arguments. */
   async declare(ch) {
     const p = this.prefix;
-    const work = envelope.workQueueArguments(p);
+    const work = envelope.workQueueArguments(p, this.queueType);
     await ch.assertExchange(`${p}.commands`, 'topic', { durable: true });
     await ch.assertExchange(`${p}.events`, 'topic', { durable: true });
     await ch.assertExchange(`${p}.dead`, 'fanout', { durable: true });
@@ -150,12 +157,57 @@ class Worker {
     await ch.bindQueue(this.queue, `${p}.commands`, this.service);
     await ch.assertQueue(`${p}.replies`, { durable: true, arguments: work });
     await ch.assertQueue(`${p}.dead-letters`, { durable: true,
-      arguments: { 'x-queue-type': 'quorum' } });
+      arguments: { 'x-queue-type': this.queueType } });
     await ch.bindQueue(`${p}.dead-letters`, `${p}.dead`, '');
   }
 
   onMessage(message) {
     if (message === null) return; // the broker cancelled the consumer
+    if (this.queueType === 'classic' && message.fields.redelivered) {
+      this.countReturn(this.channel, message);
+      return;
+    }
+    const held = this.held.get(message.properties.messageId || '');
+    if (held) {
+      held.deliveries.push(message);
+      return;
+    }
+    this.accept(message);
+  }
+
+  /**
+   * Section 2, classic queues: the broker counts no deliveries, so a returned command is
+   * published back with its returns counted, or dead-lettered past the limit. Its copy is held
+   * back until the original is acknowledged: a crash in the copy's handler must not bring back
+   * both.
+   */
+  countReturn(channel, message) {
+    const returns = envelope.returnsCounted(message.properties) + 1;
+    if (returns > envelope.DELIVERY_LIMIT) {
+      this.deadLetter(channel, message, `returned ${returns} times to '${this.queue}', over ` +
+        `the delivery limit of ${envelope.DELIVERY_LIMIT}`, 'delivery_limit');
+      return;
+    }
+    const id = message.properties.messageId || '';
+    this.log('warn', `message ${printable(id)} came back to ${this.queue}: return ${returns} ` +
+      `of at most ${envelope.DELIVERY_LIMIT}`);
+    if (!this.held.has(id)) this.held.set(id, { returns: 0, deliveries: [] });
+    this.held.get(id).returns += 1;
+    channel.publish('', this.queue, message.content,
+      envelope.returnedOptions(message.properties, returns), (error) => {
+        if (channel !== this.channel) return; // the connection dropped: both come back
+        const returned = this.returned.get(id);
+        this.returned.delete(id);
+        if (error || returned) this.accept(message); // refused: handled as it is
+        else channel.ack(message);
+        const held = this.held.get(id);
+        if (!held || --held.returns > 0) return;
+        this.held.delete(id);
+        for (const copy of held.deliveries) this.accept(copy);
+      });
+  }
+
+  accept(message) {
     this.pending.push(message);
     if (this.pending.length >= this.batchSize) {
       this.flush();
@@ -264,11 +316,11 @@ class Worker {
   }
 
   /** Section 9: a copy with the reason, confirmed, then the original is acknowledged. */
-  deadLetter(channel, message, reason) {
+  deadLetter(channel, message, reason, code = '') {
     this.log('warn', `dead-lettering message ${printable(message.properties.messageId || '')} ` +
       `from ${this.queue}: ${printable(reason)}`);
     channel.publish(`${this.prefix}.dead`, this.queue, message.content,
-      envelope.deadLetterOptions(message.properties, reason, this.queue), (error) => {
+      envelope.deadLetterOptions(message.properties, reason, this.queue, code), (error) => {
         if (error) channel.reject(message, false); // the queue's dead-lettering takes it
         else channel.ack(message);
       });

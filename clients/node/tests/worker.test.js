@@ -27,7 +27,7 @@ const sleep = (ms) => new Promise((resolve) => { setTimeout(resolve, ms); });
 
 /** Plays the orchestrator's side: publishes commands, reads replies and dead letters. */
 class Orchestrator {
-  static async open(prefix, service) {
+  static async open(prefix, service, queueType = 'quorum') {
     const o = new Orchestrator();
     o.prefix = prefix;
     o.service = service;
@@ -37,13 +37,14 @@ class Orchestrator {
     const p = prefix;
     await ch.assertExchange(`${p}.commands`, 'topic', { durable: true });
     await ch.assertExchange(`${p}.dead`, 'fanout', { durable: true });
-    await ch.assertQueue(`${p}.replies`, { durable: true, arguments: workQueueArguments(p) });
+    const work = workQueueArguments(p, queueType);
+    await ch.assertQueue(`${p}.replies`, { durable: true, arguments: work });
     await ch.assertQueue(`${p}.dead-letters`, { durable: true,
-      arguments: { 'x-queue-type': 'quorum' } });
+      arguments: { 'x-queue-type': queueType } });
     await ch.bindQueue(`${p}.dead-letters`, `${p}.dead`, '');
     // As the orchestrator does for every service it is configured with (section 2).
     const queue = `${p}.commands.${service}`;
-    await ch.assertQueue(queue, { durable: true, arguments: workQueueArguments(p) });
+    await ch.assertQueue(queue, { durable: true, arguments: work });
     await ch.bindQueue(queue, `${p}.commands`, service);
     return o;
   }
@@ -329,6 +330,58 @@ describe('a worker killed at each point of a group', () => {
     });
   }
 });
+
+// Section 2, classic queues: the worker counts each command's returns on the message.
+test('on classic queues a returned command is counted and past the limit dead-lettered',
+  async () => {
+    const prefix = `t.node-classic-${crypto.randomBytes(4).toString('hex')}`;
+    const queue = `${prefix}.commands.counter`;
+    const orchestrator = await Orchestrator.open(prefix, 'counter', 'classic');
+    const store = sqliteStore();
+    let worker;
+    let running;
+    try {
+      await orchestrator.send('counter.add', { name: 'a', amount: 5 }, 'saga-1/add/do/1');
+      await orchestrator.send('counter.add', { name: 'a', amount: 100 }, 'saga-2/add/do/1',
+        { extraHeaders: { 'x-sagaflow-returns': 3 } });
+      // A consumer takes both and gives them back, as a crashed worker's connection would.
+      const taken = [await orchestrator.channel.get(queue, { noAck: false }),
+        await orchestrator.channel.get(queue, { noAck: false })];
+      assert.ok(taken.every((message) => message));
+      for (const message of taken) orchestrator.channel.nack(message, false, true);
+      assert.throws(() => new Worker(AMQP_URL, 'counter', store.inbox,
+        { prefix, queueType: 'lazy' }), /quorum or classic/);
+      worker = new Worker(AMQP_URL, 'counter', store.inbox,
+        { prefix, queueType: 'classic', log: () => {} });
+      counterHandlers(worker, store.placeholder);
+      running = worker.run();
+      const [reply] = await orchestrator.replies(1);
+      assert.equal(reply.properties.headers['causation-id'], 'saga-1/add/do/1');
+      assert.equal(reply.properties.headers['x-sagaflow-returns'], undefined);
+      assert.deepEqual(json(reply), { added: 5 });
+      const [letter] = await orchestrator.deadLetters(1);
+      assert.equal(letter.properties.messageId, 'saga-2/add/do/1');
+      assert.equal(letter.properties.headers['x-sagaflow-reason-code'], 'delivery_limit');
+      assert.equal(letter.properties.headers['x-sagaflow-reason'],
+        `returned 4 times to '${queue}', over the delivery limit of 3`);
+      assert.deepEqual(json(letter), { name: 'a', amount: 100 });
+      // Both originals are acknowledged: the queue is empty, the copy answered once.
+      const deadline = Date.now() + 10000;
+      while ((await orchestrator.channel.checkQueue(queue)).messageCount > 0 &&
+        Date.now() < deadline) await sleep(50);
+      assert.equal((await orchestrator.channel.checkQueue(queue)).messageCount, 0);
+      await sleep(1000);
+      assert.equal(await orchestrator.channel.get(`${prefix}.replies`, { noAck: true }), false);
+      assert.equal(await store.counter(), 5);
+    } finally {
+      if (worker) {
+        await worker.stop();
+        await running;
+      }
+      await orchestrator.close();
+      await store.close();
+    }
+  });
 
 test('an event is confirmed with its envelope and an unbound type is an error', async () => {
   const prefix = `t.node-events-${crypto.randomBytes(4).toString('hex')}`;

@@ -132,11 +132,19 @@ def reply_properties(command, reply):
     )
 
 
-def dead_letter_properties(properties, reason, queue):
-    """Section 9: the original envelope kept whole, plus the reason and the source queue."""
+def dead_letter_properties(properties, reason, queue, code=None):
+    """Section 9: the original envelope kept whole, plus the reason (and its code, when the
+    reason is one of the fixed set's) and the source queue."""
     headers = dict(properties.headers or {})
     headers["x-sagaflow-reason"] = reason
+    if code:
+        headers["x-sagaflow-reason-code"] = code
     headers["x-sagaflow-queue"] = queue
+    return _copy_properties(properties, headers)
+
+
+def _copy_properties(properties, headers):
+    """A message's properties, persistent, with these headers."""
     return pika.BasicProperties(
         content_type=properties.content_type,
         content_encoding=properties.content_encoding,
@@ -163,7 +171,31 @@ def event_properties(event_type, message_id, traceparent=""):
                                 headers=headers)
 
 
-def work_queue_arguments(prefix):
-    """Section 2: exactly what the orchestrator declares, or the broker refuses the queue."""
+QUEUE_TYPES = ("quorum", "classic")
+DELIVERY_LIMIT = 3
+RETURNS_HEADER = "x-sagaflow-returns"
+
+
+def work_queue_arguments(prefix, queue_type="quorum"):
+    """Section 2: exactly what the orchestrator declares, or the broker refuses the queue.
+    Classic queues (one node) take no delivery limit: the consumer counts returns itself."""
+    if queue_type == "classic":
+        return {"x-queue-type": "classic", "x-dead-letter-exchange": prefix + ".dead"}
     return {"x-queue-type": "quorum", "x-dead-letter-exchange": prefix + ".dead",
-            "x-delivery-limit": 3}
+            "x-delivery-limit": DELIVERY_LIMIT}
+
+
+def returns_counted(properties):
+    """Section 2, classic queues: the returns the message carries (absent or not a count: 0)."""
+    value = (properties.headers or {}).get(RETURNS_HEADER)
+    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+        return 0
+    return value
+
+
+def returned_properties(properties, returns):
+    """Section 2, classic queues: the copy published back, every property and header as
+    received but the returns counted."""
+    headers = dict(properties.headers or {})
+    headers[RETURNS_HEADER] = returns
+    return _copy_properties(properties, headers)

@@ -49,7 +49,7 @@ class Context:
 
 @dataclass
 class _Unconfirmed:
-    kind: str  # "reply" or "dead"
+    kind: str  # "reply", "dead" or "return" (a classic queue's redelivery, counted)
     tag: int  # the delivery tag of the command it settles
     properties: object
     body: bytes
@@ -77,8 +77,11 @@ class Worker:
 
     def __init__(self, amqp_url, service, inbox, *, prefix="sagaflow", prefetch=128,
                  batch_size=64, max_message_bytes=envelope.MAX_MESSAGE_BYTES,
-                 reconnect_min=0.1, reconnect_max=10.0, fault=None):
+                 reconnect_min=0.1, reconnect_max=10.0, fault=None, queue_type="quorum"):
+        if queue_type not in envelope.QUEUE_TYPES:
+            raise ValueError(f"queue_type is quorum or classic, not {queue_type!r}")
         self.url = amqp_url
+        self.queue_type = queue_type  # as the whole deployment's (section 2)
         self.service = service
         self.inbox = inbox
         self.prefix = prefix
@@ -98,6 +101,7 @@ class Worker:
         self._seq = 0
         self._unconfirmed = {}
         self._by_message_id = {}
+        self._held = {}
 
     @property
     def queue(self):
@@ -179,6 +183,8 @@ class Worker:
         self._seq = 0
         self._unconfirmed = {}
         self._by_message_id = {}
+        # Classic queues: message id -> [its returns not yet confirmed, deliveries held back].
+        self._held = {}
 
     def _on_channel(self, channel):
         self._channel = channel
@@ -190,7 +196,7 @@ class Worker:
     def _declare(self):
         """Section 2: what a worker declares, with exactly the orchestrator's arguments."""
         ch, p = self._channel, self.prefix
-        work = envelope.work_queue_arguments(p)
+        work = envelope.work_queue_arguments(p, self.queue_type)
         steps = [
             lambda done: ch.exchange_declare(p + ".commands", "topic", durable=True, callback=done),
             lambda done: ch.exchange_declare(p + ".events", "topic", durable=True, callback=done),
@@ -201,7 +207,8 @@ class Worker:
             lambda done: ch.queue_declare(p + ".replies", durable=True, arguments=work,
                                           callback=done),
             lambda done: ch.queue_declare(p + ".dead-letters", durable=True,
-                                          arguments={"x-queue-type": "quorum"}, callback=done),
+                                          arguments={"x-queue-type": self.queue_type},
+                                          callback=done),
             lambda done: ch.queue_bind(p + ".dead-letters", p + ".dead", routing_key="",
                                        callback=done),
             lambda done: ch.basic_qos(prefetch_count=self.prefetch, callback=done),
@@ -220,7 +227,45 @@ class Worker:
 
     # A group of commands -----------------------------------------------------------------------
     def _on_message(self, _channel, method, properties, body):
-        self._pending.append((method.delivery_tag, properties, body))
+        if self.queue_type == "classic" and method.redelivered:
+            self._count_return(method.delivery_tag, properties, body)
+            return
+        held = self._held.get(properties.message_id or "")
+        if held is not None:
+            held[1].append((method.delivery_tag, properties, body))
+            return
+        self._accept(method.delivery_tag, properties, body)
+
+    def _count_return(self, tag, properties, body):
+        """Section 2, classic queues: the broker counts no deliveries, so a returned command is
+        published back with its returns counted, or dead-lettered past the limit. Its copy is
+        held back until the original is acknowledged: a crash in the copy's handler must not
+        bring back both."""
+        returns = envelope.returns_counted(properties) + 1
+        if returns > envelope.DELIVERY_LIMIT:
+            self._dead_letter(tag, properties, body,
+                              f"returned {returns} times to '{self.queue}', over the delivery "
+                              f"limit of {envelope.DELIVERY_LIMIT}", code="delivery_limit")
+            return
+        log.warning("message %s came back to %s: return %d of at most %d",
+                    printable(properties.message_id or ""), self.queue, returns,
+                    envelope.DELIVERY_LIMIT)
+        self._held.setdefault(properties.message_id or "", [0, []])[0] += 1
+        self._publish(_Unconfirmed("return", tag, properties, body), "", self.queue, body,
+                      envelope.returned_properties(properties, returns), mandatory=True)
+
+    def _release(self, message_id):
+        held = self._held.get(message_id)
+        if held is None:
+            return
+        held[0] -= 1
+        if held[0] == 0:
+            del self._held[message_id]
+            for delivery in held[1]:
+                self._accept(*delivery)
+
+    def _accept(self, tag, properties, body):
+        self._pending.append((tag, properties, body))
         if len(self._pending) >= self.batch_size:
             self._flush()
         elif not self._flush_scheduled:
@@ -293,16 +338,16 @@ class Worker:
         self._channel.basic_publish(exchange, routing_key, body, properties, mandatory=mandatory)
         self._seq += 1
         self._unconfirmed[self._seq] = entry
-        if entry.kind == "reply":
+        if entry.kind in ("reply", "return"):
             self._by_message_id[properties.message_id] = self._seq
 
-    def _dead_letter(self, tag, properties, body, reason):
+    def _dead_letter(self, tag, properties, body, reason, code=None):
         """Section 9: a copy with the reason, confirmed, then the original is acknowledged."""
         log.warning("dead-lettering message %s from %s: %s",
                     printable(properties.message_id or ""), self.queue, printable(reason))
         self._publish(_Unconfirmed("dead", tag, properties, body), self.prefix + ".dead",
                       self.queue, body,
-                      envelope.dead_letter_properties(properties, reason, self.queue),
+                      envelope.dead_letter_properties(properties, reason, self.queue, code),
                       mandatory=False)
 
     def _on_return(self, _channel, method, properties, _body):
@@ -323,11 +368,20 @@ class Worker:
                 continue
             if entry.kind == "reply":
                 self._by_message_id.pop(entry.properties.message_id + "/reply", None)
+            elif entry.kind == "return":
+                self._by_message_id.pop(entry.properties.message_id, None)
             self._settle(entry, acked)
 
     def _settle(self, entry, acked):
         ch = self._channel
-        if entry.kind == "dead":
+        if entry.kind == "return":
+            if acked and not entry.returned:
+                ch.basic_ack(entry.tag)
+            else:
+                # The copy was refused: the original is handled as it is, not returned again.
+                self._accept(entry.tag, entry.properties, entry.body)
+            self._release(entry.properties.message_id or "")
+        elif entry.kind == "dead":
             if acked:
                 ch.basic_ack(entry.tag)
             else:

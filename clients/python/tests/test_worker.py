@@ -55,7 +55,7 @@ def counter_handlers(worker, placeholder="?"):
 class Orchestrator:
     """Plays the orchestrator's side: publishes commands, reads replies and dead letters."""
 
-    def __init__(self, prefix, service):
+    def __init__(self, prefix, service, queue_type="quorum"):
         self.prefix = prefix
         self.service = service
         self.connection = pika.BlockingConnection(pika.URLParameters(AMQP_URL))
@@ -64,12 +64,13 @@ class Orchestrator:
         ch, p = self.channel, prefix
         ch.exchange_declare(p + ".commands", "topic", durable=True)
         ch.exchange_declare(p + ".dead", "fanout", durable=True)
-        ch.queue_declare(p + ".replies", durable=True, arguments=work_queue_arguments(p))
-        ch.queue_declare(p + ".dead-letters", durable=True, arguments={"x-queue-type": "quorum"})
+        work = work_queue_arguments(p, queue_type)
+        ch.queue_declare(p + ".replies", durable=True, arguments=work)
+        ch.queue_declare(p + ".dead-letters", durable=True, arguments={"x-queue-type": queue_type})
         ch.queue_bind(p + ".dead-letters", p + ".dead", routing_key="")
         # As the orchestrator does for every service it is configured with (section 2).
         queue = f"{p}.commands.{service}"
-        ch.queue_declare(queue, durable=True, arguments=work_queue_arguments(p))
+        ch.queue_declare(queue, durable=True, arguments=work)
         ch.queue_bind(queue, p + ".commands", routing_key=service)
 
     def close(self):
@@ -302,6 +303,67 @@ worker = Worker(url, "counter", SqliteInbox(path, scope="counter"), prefix=prefi
 counter_handlers(worker)
 worker.run()
 """
+
+
+class ClassicQueueTest(unittest.TestCase):
+    """Section 2, classic queues: the worker counts each command's returns on the message."""
+
+    def setUp(self):
+        self.prefix = "t.py-classic-" + uuid.uuid4().hex[:8]
+        self.orchestrator = Orchestrator(self.prefix, "counter", queue_type="classic")
+        self.folder = tempfile.TemporaryDirectory()
+        self.path = os.path.join(self.folder.name, "service.db")
+        with sqlite3.connect(self.path) as db:
+            db.execute("CREATE TABLE counters (name TEXT PRIMARY KEY, n INTEGER NOT NULL)")
+            db.execute("INSERT INTO counters VALUES ('a', 0)")
+        self.inbox = SqliteInbox(self.path, scope="counter")
+
+    def tearDown(self):
+        self.inbox.close()
+        self.folder.cleanup()
+        self.orchestrator.close()
+
+    def test_a_returned_command_is_counted_and_past_the_limit_dead_lettered(self):
+        queue = f"{self.prefix}.commands.counter"
+        self.orchestrator.send("counter.add", {"name": "a", "amount": 5}, "saga-1/add/do/1")
+        self.orchestrator.send("counter.add", {"name": "a", "amount": 100}, "saga-2/add/do/1",
+                               extra_headers={"x-sagaflow-returns": 3})
+        # A consumer takes both and gives them back, as a crashed worker's connection would.
+        ch = self.orchestrator.channel
+        taken = [ch.basic_get(queue, auto_ack=False)[0] for _ in range(2)]
+        self.assertTrue(all(method is not None for method in taken))
+        for method in taken:
+            ch.basic_nack(method.delivery_tag, requeue=True)
+        with self.assertRaises(ValueError):
+            Worker(AMQP_URL, "counter", self.inbox, prefix=self.prefix, queue_type="lazy")
+        worker = Worker(AMQP_URL, "counter", self.inbox, prefix=self.prefix, queue_type="classic")
+        counter_handlers(worker)
+        thread = threading.Thread(target=worker.run, daemon=True)
+        thread.start()
+        try:
+            [(reply, body)] = self.orchestrator.replies(1)
+            self.assertEqual(reply.headers["causation-id"], "saga-1/add/do/1")
+            self.assertNotIn("x-sagaflow-returns", reply.headers)
+            self.assertEqual(json.loads(body), {"added": 5})
+            [(letter, letter_body)] = self.orchestrator.dead_letters(1)
+            self.assertEqual(letter.message_id, "saga-2/add/do/1")
+            self.assertEqual(letter.headers["x-sagaflow-reason-code"], "delivery_limit")
+            self.assertEqual(letter.headers["x-sagaflow-reason"],
+                             f"returned 4 times to '{queue}', over the delivery limit of 3")
+            self.assertEqual(json.loads(letter_body), {"name": "a", "amount": 100})
+            # Both originals are acknowledged: the queue is empty, the copy answered once.
+            deadline = time.monotonic() + 10
+            while ch.queue_declare(queue, passive=True).method.message_count and \
+                    time.monotonic() < deadline:
+                time.sleep(0.05)
+            self.assertEqual(ch.queue_declare(queue, passive=True).method.message_count, 0)
+            with self.assertRaises(AssertionError):
+                self.orchestrator.replies(1, timeout=1)
+            with sqlite3.connect(self.path) as db:
+                self.assertEqual(db.execute("SELECT n FROM counters").fetchone()[0], 5)
+        finally:
+            worker.stop()
+            thread.join(10)
 
 
 class CrashTest(unittest.TestCase):
