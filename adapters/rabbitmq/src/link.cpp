@@ -670,7 +670,7 @@ void Link::return_to_queue(std::uint64_t raw, std::uint32_t returns, amqp_bytes_
   auto kept = std::make_shared<Incoming>(std::move(in));
   auto batch = std::make_shared<Batch>();
   batch->remaining = 1;
-  batch->done = [this, generation, raw, kept](const PublishResult& r) {
+  batch->done = [this, generation, raw, kept, id = message_id](const PublishResult& r) {
     // Connection lost: the broker redelivers the original (and the copy, if it took it).
     if (conn_ == nullptr || generation_.load() != generation || !outstanding_.count(raw)) return;
     if (r.error.empty()) {
@@ -681,7 +681,7 @@ void Link::return_to_queue(std::uint64_t raw, std::uint32_t returns, amqp_bytes_
       // returned again at once, in a loop.
       on_delivery_(std::move(*kept));
     }
-    auto held = held_.find(kept->message.id);
+    auto held = held_.find(id);
     if (held == held_.end() || --held->second.returns > 0) return;
     auto copies = std::move(held->second.copies);
     held_.erase(held);
