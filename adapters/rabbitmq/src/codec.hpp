@@ -47,7 +47,7 @@ void dead_letter_properties(const amqp_basic_properties_t& original, const Extra
 
 // On classic queues, which count no deliveries, the adapter counts a message's returns itself:
 // a redelivered message is published again with this header one higher, and the original acked
-// (docs/protocol.md §3, "Classic queues").
+// (docs/protocol.md §2, "Classic queues (one node)").
 inline constexpr std::string_view kReturnsHeader = "x-sagaflow-returns";
 
 // The returns counted so far: the header's value, 0 when absent or not a whole number >= 0.

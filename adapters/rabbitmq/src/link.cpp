@@ -644,9 +644,13 @@ void Link::on_deliver(const amqp_frame_t& frame) {
     return;
   }
   amqp_bytes_free(message.body);
-  if (auto held = held_.find(in.message.id); held != held_.end()) {
-    held->second.copies.push_back(std::move(in));
-    return;
+  // Only while a return is in flight (classic queues, after a redelivery): nothing per message
+  // otherwise.
+  if (!held_.empty()) {
+    if (auto held = held_.find(in.message.id); held != held_.end()) {
+      held->second.copies.push_back(std::move(in));
+      return;
+    }
   }
   on_delivery_(std::move(in));
 }
