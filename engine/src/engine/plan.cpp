@@ -3,23 +3,22 @@
 #include <algorithm>
 #include <mutex>
 #include <stdexcept>
+#include <unordered_set>
 
 namespace sagaflow {
 
 Plan::Plan(std::shared_ptr<const flow::Flow> flow) : flow_(std::move(flow)) {
   add_sequence(flow_->steps, {}, kNoParent);
   add_sequence(flow_->on_compensated, {}, kNoParent, true);
+  // Each name once, in the order first met; a set beside the list, since one wait may list
+  // tens of thousands of events and a search of the list for each would be quadratic.
+  std::unordered_set<std::string_view> listened, served;
   auto listen = [&](const std::string& event) {
-    if (std::find(events_.begin(), events_.end(), event) == events_.end()) {
-      events_.push_back(event);
-    }
+    if (listened.insert(event).second) events_.push_back(event);
   };
   if (flow_->trigger) listen(flow_->trigger->event);
   auto serve = [&](const std::string& service) {
-    if (!service.empty() &&
-        std::find(services_.begin(), services_.end(), service) == services_.end()) {
-      services_.push_back(service);
-    }
+    if (!service.empty() && served.insert(service).second) services_.push_back(service);
   };
   for (const auto& node : nodes_) {
     by_name_.emplace(node.step->name, static_cast<NodeIndex>(&node - nodes_.data()));

@@ -48,3 +48,27 @@ TEST_CASE("a plan listens to its trigger and to every event its waits accept or 
   Plan plan(sagaflow::testing::load_test_flow(kEveryKindOfSend));
   CHECK(plan.listened_events() == Strings{"order.placed", "payment.done", "payment.failed"});
 }
+
+TEST_CASE("a plan lists each event once, in the order first met, however many waits name it") {
+  Plan plan(sagaflow::testing::load_test_flow(R"(
+name: repeats
+version: 1
+trigger: { event: order.placed }
+steps:
+  - name: first
+    wait:
+      events: [payment.done, order.placed, stock.held]
+      failure_events: [payment.failed]
+      correlate: $input.id
+      key: $event.id
+      timeout: 1m
+  - name: again
+    wait:
+      events: [stock.held, payment.failed, order.placed, stock.lost]
+      correlate: $input.id
+      key: $event.id
+      timeout: 1m
+)"));
+  CHECK(plan.listened_events() ==
+        Strings{"order.placed", "payment.done", "stock.held", "payment.failed", "stock.lost"});
+}
