@@ -7,8 +7,16 @@ const OUTCOMES = ['success', 'business_failure', 'technical_error'];
 const STRING_HEADERS = ['sagaflow-kind', 'flow', 'step', 'idempotency-key', 'causation-id',
   'outcome', 'error-code', 'traceparent'];
 
-/** The message breaks the envelope; its message is the dead letter's reason (section 9). */
-class Undecodable extends Error {}
+/**
+ * The message breaks the envelope; its message is the dead letter's reason and `code` the
+ * reason's code (section 9): malformed_envelope unless given.
+ */
+class Undecodable extends Error {
+  constructor(reason, code = 'malformed_envelope') {
+    super(reason);
+    this.code = code;
+  }
+}
 
 function header(headers, name) {
   const value = (headers || {})[name];
@@ -26,7 +34,8 @@ function decode(message, maxBytes = MAX_MESSAGE_BYTES) {
   const p = message.properties;
   const body = message.content;
   if (body.length > maxBytes) {
-    throw new Undecodable(`message of ${body.length} bytes is over the limit of ${maxBytes} bytes`);
+    throw new Undecodable(`message of ${body.length} bytes is over the limit of ${maxBytes} bytes`,
+      'oversized');
   }
   if (!p.messageId) throw new Undecodable('no message_id');
   if (p.contentType && p.contentType !== 'application/json') {
@@ -51,7 +60,7 @@ function decode(message, maxBytes = MAX_MESSAGE_BYTES) {
   try {
     payload = JSON.parse(new TextDecoder('utf-8', { fatal: true }).decode(body));
   } catch (error) {
-    throw new Undecodable(`body is not JSON: ${error.message}`);
+    throw new Undecodable(`body is not JSON: ${error.message}`, 'not_json');
   }
   if (kind !== 'command') return { kind, command: null };
   const idempotencyKey = header(headers, 'idempotency-key');
@@ -115,10 +124,9 @@ function copyOptions(properties, headers) {
  * Section 9: the original envelope kept whole, plus the reason (and its code, when the reason
  * is one of the fixed set's) and the source queue.
  */
-function deadLetterOptions(properties, reason, queue, code = '') {
-  const headers = { ...(properties.headers || {}), 'x-sagaflow-reason': reason };
-  if (code) headers['x-sagaflow-reason-code'] = code;
-  headers['x-sagaflow-queue'] = queue;
+function deadLetterOptions(properties, reason, queue, code) {
+  const headers = { ...(properties.headers || {}), 'x-sagaflow-reason': reason,
+    'x-sagaflow-reason-code': code, 'x-sagaflow-queue': queue };
   return copyOptions(properties, headers);
 }
 

@@ -238,14 +238,15 @@ class Worker {
         decoded = envelope.decode(message, this.maxMessageBytes);
       } catch (error) {
         if (!(error instanceof envelope.Undecodable)) throw error;
-        this.deadLetter(channel, message, error.message);
+        this.deadLetter(channel, message, error.message, error.code);
         continue;
       }
       if (decoded.kind !== 'command') {
         this.deadLetter(channel, message,
-          `a command queue takes only commands, this is a ${decoded.kind}`);
+          `a command queue takes only commands, this is a ${decoded.kind}`, 'wrong_kind');
       } else if (!decoded.command.replyTo) {
-        this.deadLetter(channel, message, 'command has no reply_to: nowhere to send the reply');
+        this.deadLetter(channel, message, 'command has no reply_to: nowhere to send the reply',
+          'no_reply_to');
       } else {
         accepted.push({ message, command: decoded.command });
       }
@@ -309,14 +310,15 @@ class Worker {
     if (error) {
       channel.nack(message, false, true); // the delivery limit bounds the loop
     } else if (returned) {
-      this.deadLetter(channel, message, `the reply cannot be delivered: unroutable: ${returned}`);
+      this.deadLetter(channel, message, `the reply cannot be delivered: unroutable: ${returned}`,
+        'unroutable');
     } else {
       channel.ack(message);
     }
   }
 
   /** Section 9: a copy with the reason, confirmed, then the original is acknowledged. */
-  deadLetter(channel, message, reason, code = '') {
+  deadLetter(channel, message, reason, code) {
     this.log('warn', `dead-lettering message ${printable(message.properties.messageId || '')} ` +
       `from ${this.queue}: ${printable(reason)}`);
     channel.publish(`${this.prefix}.dead`, this.queue, message.content,

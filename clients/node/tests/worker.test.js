@@ -224,8 +224,20 @@ function contract(name, makeInbox) {
           { body: Buffer.from('{not json'), extraHeaders: { custom: 'kept' } });
         await orchestrator.send('counter.add', { name: 'a', amount: 1 }, 'saga-2/add/do/1',
           { replyTo: false });
-        const letters = new Map((await orchestrator.deadLetters(2)).map(
+        await orchestrator.send('counter.add', { name: 'a', amount: 1 }, 'saga-3/add/do/1',
+          { extraHeaders: { 'sagaflow-kind': 'reply' } });
+        await orchestrator.send('counter.add', { name: 'a', amount: 1 }, 'saga-4/add/do/1',
+          { extraHeaders: { outcome: 'maybe' } });
+        const letters = new Map((await orchestrator.deadLetters(4)).map(
           (m) => [m.properties.messageId, m]));
+        assert.deepEqual(Object.fromEntries([...letters].map(
+          ([id, m]) => [id, m.properties.headers['x-sagaflow-reason-code']])), {
+          'saga-1/add/do/1': 'not_json', 'saga-2/add/do/1': 'no_reply_to',
+          'saga-3/add/do/1': 'wrong_kind', 'saga-4/add/do/1': 'malformed_envelope' });
+        assert.equal(letters.get('saga-3/add/do/1').properties.headers['x-sagaflow-reason'],
+          'a command queue takes only commands, this is a reply');
+        assert.equal(letters.get('saga-4/add/do/1').properties.headers['x-sagaflow-reason'],
+          "unknown outcome 'maybe'");
         const bad = letters.get('saga-1/add/do/1');
         assert.equal(bad.content.toString(), '{not json');
         assert.match(bad.properties.headers['x-sagaflow-reason'], /^body is not JSON/);

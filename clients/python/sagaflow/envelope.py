@@ -13,7 +13,12 @@ _STRING_HEADERS = ("sagaflow-kind", "flow", "step", "idempotency-key", "causatio
 
 
 class Undecodable(Exception):
-    """The message breaks the envelope; its text is the dead letter's reason (section 9)."""
+    """The message breaks the envelope; its text is the dead letter's reason and `code` the
+    reason's code (section 9): malformed_envelope unless given."""
+
+    def __init__(self, reason, code="malformed_envelope"):
+        super().__init__(reason)
+        self.code = code
 
 
 @dataclass
@@ -64,7 +69,8 @@ def decode(properties, body, max_bytes=MAX_MESSAGE_BYTES):
     """Reads a delivery as the C++ adapter does, raising Undecodable with the section 9 reason.
     Returns (kind, Command or None); only commands are decoded further."""
     if len(body) > max_bytes:
-        raise Undecodable(f"message of {len(body)} bytes is over the limit of {max_bytes} bytes")
+        raise Undecodable(f"message of {len(body)} bytes is over the limit of {max_bytes} bytes",
+                          "oversized")
     if not properties.message_id:
         raise Undecodable("no message_id")
     content_type = properties.content_type
@@ -89,7 +95,7 @@ def decode(properties, body, max_bytes=MAX_MESSAGE_BYTES):
     try:
         payload = json.loads(body.decode("utf-8"))
     except (UnicodeDecodeError, ValueError) as error:
-        raise Undecodable(f"body is not JSON: {error}") from error
+        raise Undecodable(f"body is not JSON: {error}", "not_json") from error
     if kind != "command":
         return kind, None
     return kind, Command(
@@ -132,13 +138,12 @@ def reply_properties(command, reply):
     )
 
 
-def dead_letter_properties(properties, reason, queue, code=None):
-    """Section 9: the original envelope kept whole, plus the reason (and its code, when the
-    reason is one of the fixed set's) and the source queue."""
+def dead_letter_properties(properties, reason, queue, code):
+    """Section 9: the original envelope kept whole, plus the reason, its code (one of the fixed
+    set's) and the source queue."""
     headers = dict(properties.headers or {})
     headers["x-sagaflow-reason"] = reason
-    if code:
-        headers["x-sagaflow-reason-code"] = code
+    headers["x-sagaflow-reason-code"] = code
     headers["x-sagaflow-queue"] = queue
     return _copy_properties(properties, headers)
 

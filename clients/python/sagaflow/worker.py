@@ -245,7 +245,7 @@ class Worker:
         if returns > envelope.DELIVERY_LIMIT:
             self._dead_letter(tag, properties, body,
                               f"returned {returns} times to '{self.queue}', over the delivery "
-                              f"limit of {envelope.DELIVERY_LIMIT}", code="delivery_limit")
+                              f"limit of {envelope.DELIVERY_LIMIT}", "delivery_limit")
             return
         log.warning("message %s came back to %s: return %d of at most %d",
                     printable(properties.message_id or ""), self.queue, returns,
@@ -283,14 +283,16 @@ class Worker:
             try:
                 kind, command = envelope.decode(properties, body, self.max_message_bytes)
             except Undecodable as error:
-                self._dead_letter(tag, properties, body, str(error))
+                self._dead_letter(tag, properties, body, str(error), error.code)
                 continue
             if kind != "command":
                 self._dead_letter(tag, properties, body,
-                                  f"a command queue takes only commands, this is a {kind}")
+                                  f"a command queue takes only commands, this is a {kind}",
+                                  "wrong_kind")
             elif not command.reply_to:
                 self._dead_letter(tag, properties, body,
-                                  "command has no reply_to: nowhere to send the reply")
+                                  "command has no reply_to: nowhere to send the reply",
+                                  "no_reply_to")
             else:
                 accepted.append((tag, properties, body, command))
         if not accepted:
@@ -341,7 +343,7 @@ class Worker:
         if entry.kind in ("reply", "return"):
             self._by_message_id[properties.message_id] = self._seq
 
-    def _dead_letter(self, tag, properties, body, reason, code=None):
+    def _dead_letter(self, tag, properties, body, reason, code):
         """Section 9: a copy with the reason, confirmed, then the original is acknowledged."""
         log.warning("dead-lettering message %s from %s: %s",
                     printable(properties.message_id or ""), self.queue, printable(reason))
@@ -390,7 +392,8 @@ class Worker:
             ch.basic_nack(entry.tag, requeue=True)  # the delivery limit bounds the loop
         elif entry.returned:
             self._dead_letter(entry.tag, entry.properties, entry.body,
-                              "the reply cannot be delivered: unroutable: " + entry.returned)
+                              "the reply cannot be delivered: unroutable: " + entry.returned,
+                              "unroutable")
         else:
             ch.basic_ack(entry.tag)
 

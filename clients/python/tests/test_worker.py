@@ -226,7 +226,19 @@ class InboxWorkerContract:
                                extra_headers={"custom": "kept"})
         self.orchestrator.send("counter.add", {"name": "a", "amount": 1}, "saga-2/add/do/1",
                                reply_to=False)
-        letters = {p.message_id: (p, b) for p, b in self.orchestrator.dead_letters(2)}
+        self.orchestrator.send("counter.add", {"name": "a", "amount": 1}, "saga-3/add/do/1",
+                               extra_headers={"sagaflow-kind": "reply"})
+        self.orchestrator.send("counter.add", {"name": "a", "amount": 1}, "saga-4/add/do/1",
+                               extra_headers={"outcome": "maybe"})
+        letters = {p.message_id: (p, b) for p, b in self.orchestrator.dead_letters(4)}
+        codes = {i: letters[i][0].headers["x-sagaflow-reason-code"] for i in letters}
+        self.assertEqual(codes, {"saga-1/add/do/1": "not_json", "saga-2/add/do/1": "no_reply_to",
+                                 "saga-3/add/do/1": "wrong_kind",
+                                 "saga-4/add/do/1": "malformed_envelope"})
+        self.assertEqual(letters["saga-3/add/do/1"][0].headers["x-sagaflow-reason"],
+                         "a command queue takes only commands, this is a reply")
+        self.assertEqual(letters["saga-4/add/do/1"][0].headers["x-sagaflow-reason"],
+                         "unknown outcome 'maybe'")
         properties, body = letters["saga-1/add/do/1"]
         self.assertEqual(body, b"{not json")
         self.assertTrue(properties.headers["x-sagaflow-reason"].startswith("body is not JSON"))
