@@ -121,8 +121,8 @@ function copyOptions(properties, headers) {
 }
 
 /**
- * Section 9: the original envelope kept whole, plus the reason (and its code, when the reason
- * is one of the fixed set's) and the source queue.
+ * Section 9: the original envelope kept whole, plus the reason, its code (one of the fixed
+ * set's) and the source queue.
  */
 function deadLetterOptions(properties, reason, queue, code) {
   const headers = { ...(properties.headers || {}), 'x-sagaflow-reason': reason,
