@@ -270,14 +270,15 @@ class Checks {
     if (!kit_.options().compensation.empty()) compensations();
     unknown_type();
     missing_fields();
-    dead_lettered("9", "a body that is not JSON is dead-lettered, not answered",
+    dead_lettered("9", "a body that is not JSON is dead-lettered, not answered", "not_json",
                   [](ProbeMessage& m) { m.body = "{not json"; });
-    dead_lettered(
-        "10", "a message over the size limit is dead-lettered, not answered", [&](ProbeMessage& m) {
-          m.body = "{\"padding\":\"" + std::string(kit_.options().max_message_bytes, 'x') + "\"}";
-        });
+    dead_lettered("10", "a message over the size limit is dead-lettered, not answered", "oversized",
+                  [&](ProbeMessage& m) {
+                    m.body = "{\"padding\":\"" +
+                             std::string(kit_.options().max_message_bytes, 'x') + "\"}";
+                  });
     const auto orphan = dead_lettered("9", "a command without reply_to is dead-lettered whole",
-                                      [](ProbeMessage& m) { m.reply_to.reset(); });
+                                      "no_reply_to", [](ProbeMessage& m) { m.reply_to.reset(); });
     not_applied(orphan);
   }
 
@@ -433,8 +434,11 @@ class Checks {
                          "MalformedPayload: the first was applied"));
   }
 
+  // A copy the worker made carries the reason's code from protocol.md's fixed set; a message
+  // rejected without a copy carries only the broker's x-death.
   template <typename Spoil>
-  ProbeMessage dead_lettered(std::string section, std::string rule, Spoil spoil) {
+  ProbeMessage dead_lettered(std::string section, std::string rule, std::string_view code,
+                             Spoil spoil) {
     auto command = forward(kit_.unique(), kit_.step("dead_letter"));
     spoil(command);
     kit_.send(command);
@@ -450,6 +454,8 @@ class Checks {
         problem = "dead-lettered without x-sagaflow-reason (nor x-death)";
       } else if (reason && queue != own_queue) {
         problem = "x-sagaflow-queue is " + show(queue) + ", not '" + own_queue + "'";
+      } else if (auto given = dead->text("x-sagaflow-reason-code"); reason && given != code) {
+        problem = "x-sagaflow-reason-code is " + show(given) + ", not '" + std::string(code) + "'";
       } else if (dead->body != command.body) {
         problem = "the dead letter's body is not the command's";
       } else if (dead->text("idempotency-key") != command.text("idempotency-key")) {

@@ -96,4 +96,6 @@ grep -q "^FAIL §5 the reply's headers.*header causation-id is absent" "$work/ou
   die "the missing causation-id was not named"
 grep -q '^FAIL §9 a body that is not JSON is dead-lettered' "$work/out" ||
   die "the answered malformed body was not named"
+grep -q "^FAIL §10 a message over the size limit.*x-sagaflow-reason-code is 'too_big', not 'oversized'" \
+  "$work/out" || die "the wrong reason code was not named"
 echo "conform.sh: the broken worker failed as expected"
