@@ -61,20 +61,13 @@ using Control = std::variant<StartControl, CancelControl, RetryControl, PauseCon
 constexpr Duration kPausedFlowsRefresh{1000};
 constexpr Duration kSchedulesRefresh{1000};  // how often the schedules are read and fired
 
-// 32 lower-case hex digits: the creation time in milliseconds (12 digits, so that ids sort by
-// time) and 80 random bits. Time first keeps the sagas of one moment side by side in every index
-// keyed by saga id (the saga rows', history's, the timers'): the sagas in flight are a few hot
-// pages instead of one random page each, which a store writes once per commit instead of once per
-// saga. The partition hashes the whole id, so it stays spread.
-std::string new_saga_id(Timestamp now, std::mt19937_64& random) {
+std::string new_saga_id(std::mt19937_64& random) {
   static constexpr char kHex[] = "0123456789abcdef";
   std::string id(32, '0');
-  auto put = [&](int at, int digits, std::uint64_t bits) {
-    for (int i = at + digits - 1; i >= at; --i, bits >>= 4) id[i] = kHex[bits & 0xf];
-  };
-  put(0, 12, static_cast<std::uint64_t>(to_millis(now)));
-  put(12, 16, random());
-  put(28, 4, random());
+  for (int half = 0; half < 2; ++half) {
+    auto bits = random();
+    for (int i = 0; i < 16; ++i, bits >>= 4) id[half * 16 + i] = kHex[bits & 0xf];
+  }
   return id;
 }
 
@@ -1011,12 +1004,12 @@ struct Orchestrator::Impl {
 
   // A new saga's id, in a partition this orchestrator owns. Throws NotOwner when it owns none.
   std::string new_id() {
-    if (!partitioned()) return new_saga_id(clock.now(), random);
+    if (!partitioned()) return new_saga_id(random);
     if (owned.empty()) {
       throw NotOwner("orchestrator " + options.owner + " owns no partition yet", -1);
     }
     while (true) {
-      auto id = new_saga_id(clock.now(), random);
+      auto id = new_saga_id(random);
       if (owned.contains(partition(id))) return id;
     }
   }

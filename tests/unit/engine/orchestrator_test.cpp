@@ -2,9 +2,6 @@
 // publish, and nothing lost when a commit or a publish fails.
 #include <doctest/doctest.h>
 
-#include <cstdio>
-#include <string>
-
 #include "engine_harness.hpp"
 #include "sagaflow/engine/backoff_jitter.hpp"
 #include "sagaflow/engine/orchestrator.hpp"
@@ -361,31 +358,4 @@ TEST_CASE("fault points mark commit, compensation, publish and acknowledgement i
   CHECK(points == std::vector<std::string>{"before_commit", "after_commit", "mid_compensation",
                                            "after_publish"});
   CHECK(transport.published.back().type == "a.undo_first");
-}
-
-TEST_CASE("a new saga's id is 32 hex digits that begin with its creation time, so ids sort by it") {
-  Fixture f;
-  auto start = [&] {
-    auto started = f.orchestrator.start(f.request(1));
-    f.orchestrator.run_once(0ms);
-    return started.get().saga_id;
-  };
-  const auto first = start();
-  const auto second = start();  // the same millisecond
-  f.clock.advance(1ms);
-  const auto later = start();
-
-  char millis[13];
-  std::snprintf(millis, sizeof millis, "%012llx",
-                static_cast<unsigned long long>(to_millis(f.clock.now()) - 1));
-  for (const auto& id : {first, second, later}) {
-    CAPTURE(id);
-    CHECK(id.size() == 32);
-    CHECK(id.find_first_not_of("0123456789abcdef") == std::string::npos);
-  }
-  CHECK(first.substr(0, 12) == millis);
-  CHECK(second.substr(0, 12) == millis);
-  CHECK(first != second);  // the other 80 bits are random
-  CHECK(later > first);
-  CHECK(later > second);
 }
