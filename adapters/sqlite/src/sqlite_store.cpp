@@ -92,7 +92,8 @@ constexpr const char* kFinishedWhere =
     "WHERE flow = ?1 AND status = ?2 AND status IN ('completed', 'compensated', 'cancelled') "
     "AND created_at < ?3 AND updated_at < ?3 "
     "AND (?4 = '[]' OR partition IN (SELECT value FROM json_each(?4))) "
-    "AND NOT EXISTS (SELECT 1 FROM timers WHERE timers.saga_id = sagas.id) "
+    "AND NOT EXISTS (SELECT 1 FROM timers "
+    "WHERE timers.saga_seq = sagas.seq) "
     "AND id NOT IN (SELECT saga_id FROM subscriptions) "
     "AND id NOT IN (SELECT saga_id FROM outbox) ";
 
@@ -117,11 +118,11 @@ struct Statements {
                     "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"),
         update_saga(db,
                     "UPDATE sagas SET flow_version = ?, status = ?, version = ?, state = ?, "
-                    "updated_at = ? WHERE id = ? AND version = ?"),
+                    "updated_at = ? WHERE id = ? AND version = ? RETURNING seq"),
         saga_exists(db, "SELECT 1 FROM sagas WHERE id = ?"),
         insert_history(db,
-                       "INSERT INTO history (saga_id, saga_version, at, kind, step, detail) "
-                       "VALUES (?, ?, ?, ?, ?, ?)"),
+                       "INSERT INTO history (saga_seq, saga_id, saga_version, at, kind, "
+                       "step, detail) VALUES (?, ?, ?, ?, ?, ?, ?)"),
         insert_outbox(db,
                       "INSERT INTO outbox (saga_id, message_id, kind, type, destination, "
                       "correlation_id, reply_to, causation_id, idempotency_key, outcome, "
@@ -129,14 +130,14 @@ struct Statements {
                       "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"),
         delete_outbox(db, "DELETE FROM outbox WHERE seq = ?"),
         set_timer(db,
-                  "INSERT INTO timers (saga_id, key, due, started_by, runs_for) "
-                  "VALUES (?, ?, ?, ?, ?) ON CONFLICT (saga_id, key) DO UPDATE SET "
+                  "INSERT INTO timers (saga_seq, saga_id, key, due, started_by, runs_for) "
+                  "VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (saga_seq, key) DO UPDATE SET "
                   "due = excluded.due, started_by = excluded.started_by, "
                   "runs_for = excluded.runs_for"),
         start_timer(db,
                     "UPDATE timers SET due = ?1 + runs_for, started_by = '' "
-                    "WHERE saga_id = ?2 AND started_by = ?3"),
-        clear_timer(db, "DELETE FROM timers WHERE saga_id = ? AND key = ?"),
+                    "WHERE saga_seq = (SELECT seq FROM sagas WHERE id = ?2) AND started_by = ?3"),
+        clear_timer(db, "DELETE FROM timers WHERE saga_seq = ? AND key = ?"),
         subscribe(db,
                   "INSERT OR REPLACE INTO subscriptions (event, key, saga_id) VALUES (?, ?, ?)"),
         unsubscribe(db, "DELETE FROM subscriptions WHERE event = ? AND key = ? AND saga_id = ?"),
@@ -155,7 +156,7 @@ struct Statements {
                     std::string("SELECT ") + kOutboxColumns + " FROM outbox ORDER BY seq LIMIT ?"),
         history(db,
                 "SELECT saga_id, saga_version, at, kind, step, detail FROM history "
-                "WHERE saga_id = ? ORDER BY id"),
+                "WHERE saga_seq = (SELECT seq FROM sagas WHERE id = ?) ORDER BY id"),
         count_by_flow_and_status(db,
                                  "SELECT flow, status, count FROM saga_counts "
                                  "WHERE count > 0 ORDER BY flow, status"),
@@ -186,8 +187,10 @@ struct Statements {
         remove_finished(db,
                         "DELETE FROM sagas WHERE id = ? AND version = ? "
                         "AND status IN ('completed', 'compensated', 'cancelled') "
-                        "AND NOT EXISTS (SELECT 1 FROM timers WHERE timers.saga_id = sagas.id)"),
-        remove_history(db, "DELETE FROM history WHERE saga_id = ?"),
+                        "AND NOT EXISTS (SELECT 1 FROM timers "
+                        "WHERE timers.saga_seq = sagas.seq) "
+                        "RETURNING seq"),
+        remove_history(db, "DELETE FROM history WHERE saga_seq = ?"),
         insert_audit(db,
                      "INSERT INTO audit_log (at, actor, action, reason, request, result_status, "
                      "result) VALUES (?, ?, ?, ?, ?, ?, ?)"),
@@ -299,11 +302,11 @@ struct SqliteStore::Impl {
     Statements& st = *statements;
     std::vector<OutboxRow> written;
     for (const SagaWrite& w : batch.writes) {
-      write_saga(w);
+      const std::int64_t seq = write_saga(w);
       const SagaRow& s = w.saga;
       for (const HistoryRow& h : w.history) {
         Use use(st.insert_history);
-        use->bind_all(s.id, static_cast<std::int64_t>(h.saga_version), to_millis(h.at), h.kind,
+        use->bind_all(seq, s.id, static_cast<std::int64_t>(h.saga_version), to_millis(h.at), h.kind,
                       h.step, h.detail);
         use->step();
       }
@@ -321,12 +324,12 @@ struct SqliteStore::Impl {
       // Cleared before set: a transition that re-arms a timer may list its key in both.
       for (const std::string& key : w.timers_cleared) {
         Use use(st.clear_timer);
-        use->bind_all(s.id, key);
+        use->bind_all(seq, key);
         use->step();
       }
       for (const TimerRow& t : w.timers_set) {
         Use use(st.set_timer);
-        use->bind_all(s.id, t.key, to_millis(stored_due(t)), t.started_by,
+        use->bind_all(seq, s.id, t.key, to_millis(stored_due(t)), t.started_by,
                       static_cast<std::int64_t>(t.runs_for.count()));
         use->step();
       }
@@ -357,7 +360,9 @@ struct SqliteStore::Impl {
     return written;
   }
 
-  void write_saga(const SagaWrite& w) {
+  // Returns the saga's number (its row's seq): history and timers are keyed by it (schema.cpp,
+  // migration 7).
+  std::int64_t write_saga(const SagaWrite& w) {
     Statements& st = *statements;
     const SagaRow& s = w.saga;
     if (w.expected_version == 0) {
@@ -376,16 +381,14 @@ struct SqliteStore::Impl {
         if (use->step()) throw VersionConflict(s.id);
         throw DuplicateIdempotencyKey(s.flow, s.idempotency_key);
       }
-      return;
+      return connection.last_insert_rowid();
     }
     // Identity columns (flow, idempotency key, created_at) are fixed at insert.
-    {
-      Use use(st.update_saga);
-      use->bind_all(s.flow_version, s.status, static_cast<std::int64_t>(s.version), s.state,
-                    to_millis(s.updated_at), s.id, static_cast<std::int64_t>(w.expected_version));
-      use->step();
-    }
-    if (connection.changes() == 0) throw VersionConflict(s.id);
+    Use use(st.update_saga);
+    use->bind_all(s.flow_version, s.status, static_cast<std::int64_t>(s.version), s.state,
+                  to_millis(s.updated_at), s.id, static_cast<std::int64_t>(w.expected_version));
+    if (!use->step()) throw VersionConflict(s.id);
+    return use->column_int64(0);
   }
 
   void rollback() noexcept {
@@ -706,15 +709,16 @@ RemovedRows SqliteStore::remove_finished(std::span<const SagaRow> sagas) {
     }
     for (const SagaRow& saga : sagas) {
       if (named.contains(saga.id)) continue;
+      std::int64_t seq = 0;
       {
         Use use(st.remove_finished);
         use->bind_all(saga.id, static_cast<std::int64_t>(saga.version));
-        use->step();
+        if (!use->step()) continue;
+        seq = use->column_int64(0);
       }
-      if (impl_->connection.changes() == 0) continue;
       ++removed.sagas;
       Use use(st.remove_history);
-      use->bind_all(saga.id);
+      use->bind_all(seq);
       use->step();
       removed.history += static_cast<std::uint64_t>(impl_->connection.changes());
     }
