@@ -4,6 +4,7 @@
 // count each by reason and log one rate-limited line per message.
 #include <atomic>
 #include <set>
+#include <span>
 
 #include "integration/rabbitmq/broker.hpp"
 #include "sagaflow/engine/orchestrator.hpp"
@@ -340,6 +341,63 @@ TEST_CASE("under a burst of dead letters the log is rate-limited and says what i
   CHECK(field(last, "message_id") == "burst-10");
   CHECK(last.at("suppressed").as_int64() == 7);
   CHECK(observers.total() == 11);
+}
+
+TEST_CASE("a dead letter whose copy is returned is rejected once, and the worker goes on") {
+  Scratch scratch("dl-refused", {"points"});
+  const auto& t = scratch.topology();
+  auto& probe = scratch.probe();
+  Observers observers;
+  const auto queue = t.command_queue("points");
+  {
+    HandlerThread handlers;
+    worker::Dispatcher dispatcher;
+    dispatcher.on("points.reserve", [](const worker::Command&) { return worker::Result::ok(); });
+    WorkerSettings settings;
+    settings.connection = connection();
+    settings.topology = t;
+    settings.service = "points";
+    settings.dead_letters = &observers.both;
+    Worker worker(handlers.io(), dispatcher, settings);
+    OrchestratorSettings orchestrator_settings;
+    orchestrator_settings.connection = connection();
+    orchestrator_settings.topology = t;
+    orchestrator_settings.services = {"points"};
+    OrchestratorTransport orchestrator(orchestrator_settings);
+    worker.wait_connected(Duration(10000));
+    orchestrator.wait_connected(Duration(10000));
+
+    // Nothing is bound to the dead exchange: the copy comes back (mandatory, 312 NO_ROUTE), and
+    // the queue's own dead-lettering, to the same exchange, drops the original.
+    probe.delete_queue(t.dead_letter_queue());
+    auto orphan = dressed("saga-6/reserve/do/1", {{"sagaflow-kind", "command"}}, "{}");
+    probe.publish(t.commands_exchange(), "points", orphan);
+    CHECK(eventually([&] { return observers.count(DeadLetterCode::no_reply_to) == 1; }));
+    std::this_thread::sleep_for(500ms);  // a requeued original would come back meanwhile
+    CHECK(observers.total() == 1);
+    CHECK(probe.ready(queue) == 0);
+
+    // The link is still up: the next command is answered.
+    Message command;
+    command.id = "saga-7/reserve/do/1";
+    command.kind = MessageKind::command;
+    command.type = "points.reserve";
+    command.destination = "points";
+    command.correlation_id = "saga-7";
+    command.reply_to = t.reply_queue();
+    command.idempotency_key = "saga-7/reserve/do";
+    command.body = "{}";
+    orchestrator.publish(std::span(&command, 1));
+    const auto replies = receive_n(orchestrator, 1);
+    REQUIRE(replies.size() == 1);
+    CHECK(replies[0].message.causation_id == command.id);
+    CHECK(replies[0].message.outcome == ReplyOutcome::success);
+  }
+  // Closed: an original left unacknowledged would be ready again now.
+  CHECK(probe.ready(queue) == 0);
+  CHECK(observers.total() == 1);
+  // Nobody declared the dead-letter queue again meanwhile: the copy had nowhere to go.
+  CHECK_FALSE(queues_named(t.dead_letter_queue()).contains(t.dead_letter_queue()));
 }
 
 }  // namespace sagaflow::rabbitmq
