@@ -462,6 +462,43 @@ inline bool eventually(const std::function<bool()>& condition,
   return true;
 }
 
+// Settings on the test broker for an orchestrator's transport and a worker.
+inline OrchestratorSettings orchestrator_settings(const Topology& t,
+                                                  std::vector<std::string> services,
+                                                  std::vector<std::string> events = {}) {
+  OrchestratorSettings s;
+  s.connection = connection();
+  s.topology = t;
+  s.services = std::move(services);
+  s.event_types = std::move(events);
+  return s;
+}
+
+inline WorkerSettings worker_settings(const Topology& t, std::string service) {
+  WorkerSettings s;
+  s.connection = connection();
+  s.topology = t;
+  s.service = std::move(service);
+  return s;
+}
+
+// A command of `service` (type `<service>.do`) whose reply goes to the topology's reply queue.
+inline Message command(const Topology& t, std::string service, std::string id) {
+  Message m;
+  m.kind = MessageKind::command;
+  m.id = std::move(id);
+  m.type = service + ".do";
+  m.destination = std::move(service);
+  m.correlation_id = "saga-1";
+  m.reply_to = t.reply_queue();
+  m.idempotency_key = m.id + "/key";
+  m.flow = "test_flow";
+  m.step = "step_one";
+  m.attempt = 1;
+  m.body = R"({"n":1})";
+  return m;
+}
+
 // Receives until `count` deliveries arrived or `timeout` passed.
 inline std::vector<Delivery> receive_n(Transport& t, std::size_t count,
                                        std::chrono::milliseconds timeout = 10s) {

@@ -267,10 +267,7 @@ TEST_CASE("commands the worker dead-letters keep everything") {
   HandlerThread handlers;
   worker::Dispatcher dispatcher;
   dispatcher.on("points.reserve", [](const worker::Command&) { return worker::Result::ok(); });
-  WorkerSettings settings;
-  settings.connection = connection();
-  settings.topology = t;
-  settings.service = "points";
+  auto settings = worker_settings(t, "points");
   settings.dead_letters = &observers.both;
   Worker worker(handlers.io(), dispatcher, settings);
   worker.wait_connected(Duration(10000));
@@ -352,18 +349,11 @@ TEST_CASE("a dead letter whose copy is returned is rejected once, and the worker
   {
     HandlerThread handlers;
     worker::Dispatcher dispatcher;
-    dispatcher.on("points.reserve", [](const worker::Command&) { return worker::Result::ok(); });
-    WorkerSettings settings;
-    settings.connection = connection();
-    settings.topology = t;
-    settings.service = "points";
+    dispatcher.on("points.do", [](const worker::Command&) { return worker::Result::ok(); });
+    auto settings = worker_settings(t, "points");
     settings.dead_letters = &observers.both;
     Worker worker(handlers.io(), dispatcher, settings);
-    OrchestratorSettings orchestrator_settings;
-    orchestrator_settings.connection = connection();
-    orchestrator_settings.topology = t;
-    orchestrator_settings.services = {"points"};
-    OrchestratorTransport orchestrator(orchestrator_settings);
+    OrchestratorTransport orchestrator(orchestrator_settings(t, {"points"}));
     worker.wait_connected(Duration(10000));
     orchestrator.wait_connected(Duration(10000));
 
@@ -378,19 +368,11 @@ TEST_CASE("a dead letter whose copy is returned is rejected once, and the worker
     CHECK(probe.ready(queue) == 0);
 
     // The link is still up: the next command is answered.
-    Message command;
-    command.id = "saga-7/reserve/do/1";
-    command.kind = MessageKind::command;
-    command.type = "points.reserve";
-    command.destination = "points";
-    command.correlation_id = "saga-7";
-    command.reply_to = t.reply_queue();
-    command.idempotency_key = "saga-7/reserve/do";
-    command.body = "{}";
-    orchestrator.publish(std::span(&command, 1));
+    const auto next = command(t, "points", "saga-7/do/1");
+    orchestrator.publish(std::span(&next, 1));
     const auto replies = receive_n(orchestrator, 1);
     REQUIRE(replies.size() == 1);
-    CHECK(replies[0].message.causation_id == command.id);
+    CHECK(replies[0].message.causation_id == next.id);
     CHECK(replies[0].message.outcome == ReplyOutcome::success);
   }
   // Closed: an original left unacknowledged would be ready again now.

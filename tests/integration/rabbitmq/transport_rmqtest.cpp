@@ -15,40 +15,6 @@ namespace {
 
 using namespace testing;
 
-OrchestratorSettings orchestrator_settings(const Topology& t, std::vector<std::string> services,
-                                           std::vector<std::string> events = {}) {
-  OrchestratorSettings s;
-  s.connection = connection();
-  s.topology = t;
-  s.services = std::move(services);
-  s.event_types = std::move(events);
-  return s;
-}
-
-WorkerSettings worker_settings(const Topology& t, std::string service) {
-  WorkerSettings s;
-  s.connection = connection();
-  s.topology = t;
-  s.service = std::move(service);
-  return s;
-}
-
-Message command(const Topology& t, std::string service, std::string id) {
-  Message m;
-  m.kind = MessageKind::command;
-  m.id = std::move(id);
-  m.type = service + ".do";
-  m.destination = std::move(service);
-  m.correlation_id = "saga-1";
-  m.reply_to = t.reply_queue();
-  m.idempotency_key = m.id + "/key";
-  m.flow = "test_flow";
-  m.step = "step_one";
-  m.attempt = 1;
-  m.body = R"({"n":1})";
-  return m;
-}
-
 Message reply(std::string id, std::string destination) {
   Message m;
   m.kind = MessageKind::reply;
