@@ -92,8 +92,7 @@ constexpr const char* kFinishedWhere =
     "WHERE flow = ?1 AND status = ?2 AND status IN ('completed', 'compensated', 'cancelled') "
     "AND created_at < ?3 AND updated_at < ?3 "
     "AND (?4 = '[]' OR partition IN (SELECT value FROM json_each(?4))) "
-    "AND NOT EXISTS (SELECT 1 FROM timers "
-    "WHERE timers.saga_seq = sagas.seq) "
+    "AND NOT EXISTS (SELECT 1 FROM timers WHERE timers.saga_seq = sagas.seq) "
     "AND id NOT IN (SELECT saga_id FROM subscriptions) "
     "AND id NOT IN (SELECT saga_id FROM outbox) ";
 
@@ -187,8 +186,7 @@ struct Statements {
         remove_finished(db,
                         "DELETE FROM sagas WHERE id = ? AND version = ? "
                         "AND status IN ('completed', 'compensated', 'cancelled') "
-                        "AND NOT EXISTS (SELECT 1 FROM timers "
-                        "WHERE timers.saga_seq = sagas.seq) "
+                        "AND NOT EXISTS (SELECT 1 FROM timers WHERE timers.saga_seq = sagas.seq) "
                         "RETURNING seq"),
         remove_history(db, "DELETE FROM history WHERE saga_seq = ?"),
         insert_audit(db,
