@@ -7,6 +7,7 @@
 #include <mutex>
 #include <unordered_set>
 
+#include "checkpointer.hpp"
 #include "connection.hpp"
 #include "sagaflow/json.hpp"
 #include "schema.hpp"
@@ -270,7 +271,7 @@ struct SqliteStore::Impl {
     // FULL syncs the WAL at every commit: a committed transition survives a power loss, which
     // the rule that loses nothing needs before the outbox is published. NORMAL may lose the
     // last commits on power loss but never corrupts.
-    connection.exec(options.durable ? "PRAGMA synchronous = FULL" : "PRAGMA synchronous = NORMAL");
+    connection.exec(synchronous_pragma(options));
     // A group commit touches a few pages of every index per saga; with SQLite's default 2 MiB
     // cache they are evicted and re-read within one transaction. 64 MiB keeps the hot part of the
     // indexes of a few hundred thousand sagas in memory.
@@ -282,17 +283,22 @@ struct SqliteStore::Impl {
     // ran 1.03-1.20x the sagas/s with a quarter less system time (README). The journal lives
     // only within one statement and holds nothing a crash needs.
     connection.exec("PRAGMA temp_store = MEMORY");
-    // SQLite copies the WAL into the database (a checkpoint) inside the commit that takes it past
-    // wal_autocheckpoint pages, 1,000 by default: under load nearly every group commit, and a
-    // saga's row and the indexes' hot pages, written again by each of its transitions, were
-    // copied again each time. At 10,000 pages (40 MiB) a page is copied once for many commits:
-    // the embedded bench's sagas/s 1.17x (rounds of 1,024) and 1.2x (8,192), its CPU a tenth
-    // less (medians of 8 side-by-side runs, README). The size limit gives the file back its
-    // space when the log restarts after a checkpoint.
-    connection.exec("PRAGMA wal_autocheckpoint = 10000");
+    // The WAL is copied into the database (a checkpoint) on a thread of the store's own once it
+    // holds options.checkpoint_pages (checkpointer.hpp); SQLite's auto-checkpoint did it inside
+    // the commit that took the log past its limit. Set below, once the schema is migrated. The
+    // size limit gives the file back its space when the log restarts after a checkpoint.
     connection.exec("PRAGMA journal_size_limit = 67108864");
     migrate(connection);
     statements = std::make_unique<Statements>(connection.get());
+    if (options.path != ":memory:" && !options.path.empty()) {
+      checkpointer = std::make_unique<Checkpointer>(options.path, synchronous_pragma(options),
+                                                    options.checkpoint_pages);
+      checkpointer->attach(connection);
+    }
+  }
+
+  static const char* synchronous_pragma(const SqliteOptions& options) {
+    return options.durable ? "PRAGMA synchronous = FULL" : "PRAGMA synchronous = NORMAL";
   }
 
   // Inside an open transaction: writes the batch, returns the outbox rows with their seqs.
@@ -410,6 +416,7 @@ struct SqliteStore::Impl {
   Connection connection;
   std::unique_ptr<Statements> statements;  // declared after the connection: finalised before it
   std::map<unsigned, std::unique_ptr<Statement>> list_statements;  // by list_shape()
+  std::unique_ptr<Checkpointer> checkpointer;  // last: stopped before the writer closes
 };
 
 SqliteStore::SqliteStore(const SqliteOptions& options) : impl_(std::make_unique<Impl>(options)) {}

@@ -14,6 +14,12 @@ namespace sagaflow::sqlite {
 struct SqliteOptions {
   std::string path = ":memory:";
   bool durable = true;  // synchronous=FULL; false = NORMAL (still crash-consistent in WAL)
+  // A file's WAL is copied into the database on a thread of the store's own once it holds this
+  // many pages (4 KiB each); past four times as many the committing thread does it itself.
+  // 10,000 rather than SQLite's 1,000: a saga's row and the indexes' hot pages, written again by
+  // each transition, are copied once for many commits (the embedded bench: 1.17x the sagas/s
+  // at rounds of 1,024, 1.2x at 8,192, a tenth less CPU; README).
+  int checkpoint_pages = 10000;
 };
 
 class SqliteStore final : public Store {
